@@ -1,0 +1,1 @@
+"""omnirt.models.whisper."""

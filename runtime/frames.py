@@ -1,0 +1,138 @@
+"""Typed frames: the one data type that flows through a pipeline.
+
+Data frames (audio, video, text) queue behind each other and are subject to back-pressure. Control frames
+(`Interrupt`) overtake queued data and cancel work in flight. `EndOfStream` is ordered like data: it arrives after
+everything sent before it and lets each stage flush.
+
+Every frame carries `turn`, the conversation turn it belongs to (0 before the first user turn), and `ts`, the
+monotonic time (seconds, `clock.now()`) at which it was made. Tracing and metrics are derived from these two fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .clock import now
+
+
+@dataclass(frozen=True, kw_only=True)
+class Frame:
+    turn: int = 0
+    ts: float = field(default_factory=now)
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlFrame(Frame):
+    """Overtakes queued data frames."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AudioFrame(Frame):
+    """PCM audio. `pcm` is int16 shaped [samples] (mono) or [samples, channels].
+
+    capture_ts: when the first sample was captured (monotonic); for a file, when it was handed to the pipeline.
+    """
+
+    pcm: np.ndarray
+    sample_rate: int
+    channels: int = 1
+    capture_ts: float | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.pcm.shape[0] / self.sample_rate
+
+    def __post_init__(self) -> None:
+        if self.pcm.dtype != np.int16:
+            raise ValueError(f"AudioFrame.pcm must be int16, got {self.pcm.dtype}")
+        if self.sample_rate <= 0:
+            raise ValueError(f"AudioFrame.sample_rate must be positive, got {self.sample_rate}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoFrame(Frame):
+    """One camera or screen image, RGB uint8 [height, width, 3]."""
+
+    image: np.ndarray
+    capture_ts: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechStarted(Frame):
+    """The VAD heard the user begin to speak. `audio_ts` is the onset's position in the input stream (s)."""
+
+    audio_ts: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechEnded(Frame):
+    """The VAD decided the user stopped. Carries the utterance as float32 mono 16 kHz for the recogniser.
+
+    audio_start/audio_end: the speech's position in the input stream (s).
+    speech_end_wall: the monotonic time at which the last speech sample was delivered; the latency of everything
+    after (end-of-speech detection, ASR, Thinker, Talker) is measured from it.
+    """
+
+    audio: np.ndarray
+    audio_start: float
+    audio_end: float
+    speech_end_wall: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transcript(Frame):
+    """What the user said. `final` is False for a streaming partial."""
+
+    text: str
+    final: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextDelta(Frame):
+    """A piece of the assistant's answer as the Thinker streams it."""
+
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextDone(Frame):
+    """The Thinker finished the turn's answer; `text` is the whole of it."""
+
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechDone(Frame):
+    """The Talker has produced all audio of the turn; `text` is what it spoke."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorFrame(Frame):
+    """A stage failed on one frame. The session goes on; the message is one line for a person."""
+
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interrupt(ControlFrame):
+    """Stop the current turn's work now (barge-in, user button). Overtakes queued data."""
+
+    reason: str = "barge-in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndOfStream(Frame):
+    """No more input. Ordered like data so every stage can flush what it holds."""
+
+
+def is_control(frame: Frame) -> bool:
+    return isinstance(frame, ControlFrame)

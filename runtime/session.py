@@ -1,0 +1,65 @@
+"""One voice session: VAD -> ASR -> Thinker -> Talker, with its trace and latency observers.
+
+The session is given ready components (a speech detector, a recogniser, a chat backend, a synthesizer); it does not
+know which models or transports stand behind them. Transports push input frames and consume output frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .asr import ASRStage, Recognizer
+from .observers import LatencyObserver
+from .stage import Pipeline
+from .talker import Synthesizer, TalkerOptions, TalkerStage
+from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
+from .trace import StageTracer, Trace
+from .vad import SpeechDetector, VADOptions, VADStage
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    vad: VADOptions = field(default_factory=VADOptions)
+    thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
+    talker: TalkerOptions = field(default_factory=TalkerOptions)
+    queue_size: int = 64
+
+
+@dataclass
+class Components:
+    detector: SpeechDetector
+    recognizer: Recognizer
+    chat: ChatBackend
+    synthesizer: Synthesizer
+
+
+class VoiceSession:
+    """Builds the pipeline and owns its trace. Use `pipeline` inside `async with session:`."""
+
+    def __init__(self, components: Components, options: SessionOptions = SessionOptions()) -> None:
+        self.components, self.options = components, options
+        self.trace = Trace()
+        self.latency = LatencyObserver()
+        self.vad = VADStage(components.detector, options.vad)
+        self.thinker = ThinkerStage(components.chat, options.thinker)
+        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker,
+                       TalkerStage(components.synthesizer, options.talker)]
+        self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
+                                 maxsize=options.queue_size)
+
+    async def __aenter__(self) -> Pipeline:
+        return await self.pipeline.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pipeline.__aexit__(*exc)
+
+    def finish_trace(self) -> Trace:
+        """Add the per-turn latency and turn spans; call once the session's frames are all out."""
+        self.latency.finish(self.trace)
+        return self.trace
+
+    def write_trace(self, directory: str | Path, stem: str = "trace") -> tuple[Path, Path]:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        return self.trace.to_jsonl(d / f"{stem}.jsonl"), self.trace.to_chrome_json(d / f"{stem}.chrome.json")

@@ -1,0 +1,1 @@
+"""omnirt.runtime.simulator."""

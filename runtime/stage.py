@@ -1,0 +1,215 @@
+"""Stage (one async verb) and Pipeline (bounded queues, control frames overtake data, cancellation).
+
+A stage is an async generator method, `process(frame)`, that yields zero or more frames for each frame it gets.
+It yields the frames it does not consume so they travel on (`Stage.process` passes everything through by default).
+The pipeline runs every stage in its own task with a bounded inbox, so a slow stage pushes back on the ones before it.
+When a stage yields a control frame (an `Interrupt`), the next stage's work in flight is cancelled at once, its
+queued data is dropped, and it gets the interrupt before anything else: a cancelled Talker stops producing audio
+without waiting for the sentence it was on. A stage that raises loses only the frame it was on: the pipeline emits
+an `ErrorFrame` and the session goes on.
+
+Nothing here measures anything: `PipelineObserver`s see every frame enter and leave every stage and derive spans and
+metrics from that (see trace.py and observers.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import AsyncIterable, AsyncIterator, Iterable, Protocol
+
+from .clock import now
+from .frames import EndOfStream, ErrorFrame, Frame, is_control
+
+
+class Stage:
+    """One step of a pipeline. Override `process`; keep state on the instance; never block the event loop
+    (run blocking model calls with `asyncio.to_thread`)."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or type(self).__name__
+
+    async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        yield frame
+
+
+class PipelineObserver(Protocol):
+    """Sees frames cross stage boundaries. `started` is when the stage began the process() call."""
+
+    def on_input(self, stage: str, frame: Frame, t: float) -> None: ...
+
+    def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None: ...
+
+    def on_done(self, stage: str, frame: Frame, started: float, t: float, cancelled: bool) -> None: ...
+
+
+class FrameQueue:
+    """A bounded queue of data frames plus an unbounded lane of control frames that is always served first."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self._data: deque[Frame] = deque()
+        self._control: deque[Frame] = deque()
+        self._changed = asyncio.Condition()
+
+    def __len__(self) -> int:
+        return len(self._data) + len(self._control)
+
+    async def put(self, frame: Frame) -> None:
+        async with self._changed:
+            if is_control(frame):
+                self._control.append(frame)
+            else:
+                await self._changed.wait_for(lambda: len(self._data) < self.maxsize)
+                self._data.append(frame)
+            self._changed.notify_all()
+
+    def put_control(self, frame: Frame) -> None:
+        """Enqueue a control frame and drop queued data (keeping EndOfStream) without waiting."""
+        self._control.append(frame)
+        self._data = deque(f for f in self._data if isinstance(f, EndOfStream))
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def get(self) -> Frame:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._data or self._control)
+            frame = self._control.popleft() if self._control else self._data.popleft()
+            self._changed.notify_all()
+            return frame
+
+
+class _Runner:
+    """Drives one stage: takes frames from its inbox, runs process() as a cancellable task, emits what it yields."""
+
+    def __init__(self, stage: Stage, inbox: FrameQueue, pipeline: "Pipeline") -> None:
+        self.stage = stage
+        self.inbox = inbox
+        self.pipeline = pipeline
+        self.next: _Runner | None = None
+        self.outbox: FrameQueue | None = None
+        self._busy: asyncio.Task | None = None
+        self._current: Frame | None = None
+
+    async def loop(self) -> None:
+        while True:
+            frame = await self.inbox.get()
+            self._current = frame
+            self._busy = asyncio.get_running_loop().create_task(self._handle(frame))
+            await asyncio.wait({self._busy})  # returns also when _busy is cancelled by an interrupt
+            self._busy = None
+            if isinstance(frame, EndOfStream):
+                return
+
+    async def _handle(self, frame: Frame) -> None:
+        name, observers = self.stage.name, self.pipeline.observers
+        started = now()
+        for o in observers:
+            o.on_input(name, frame, started)
+        cancelled = False
+        try:
+            async for out in self.stage.process(frame):
+                for o in observers:
+                    o.on_output(name, out, frame, started, now())
+                await self.emit(out)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+        except Exception as err:  # noqa: BLE001 - a failing frame must not end the session
+            message = f"{type(err).__name__}: {err}".splitlines()[0]
+            await self.emit(ErrorFrame(stage=name, message=message, turn=frame.turn))
+            if isinstance(frame, EndOfStream) or is_control(frame):
+                await self.emit(frame)  # keep the stream's shape: downstream still needs these
+        finally:
+            for o in observers:
+                o.on_done(name, frame, started, now(), cancelled)
+
+    async def emit(self, frame: Frame) -> None:
+        target = self.next.inbox if self.next else self.outbox
+        assert target is not None
+        if is_control(frame):
+            if self.next:
+                self.next.cancel_work()
+            target.put_control(frame)
+        else:
+            await target.put(frame)
+
+    def cancel_work(self) -> None:
+        """Cancel the data frame in flight (never a control frame: its handling is short and must complete)."""
+        if self._busy and not self._busy.done() and not is_control(self._current):
+            self._busy.cancel()
+
+
+class Pipeline:
+    """Stages wired in a line. Use as an async context manager; `push` frames in, iterate `frames()` for the output.
+
+    maxsize bounds each stage's inbox (data frames; control frames are never blocked).
+    """
+
+    def __init__(self, stages: Iterable[Stage], observers: Iterable[PipelineObserver] = (),
+                 maxsize: int = 64) -> None:
+        self.stages = list(stages)
+        if not self.stages:
+            raise ValueError("a pipeline needs at least one stage")
+        self.observers = list(observers)
+        self.maxsize = maxsize
+        self._runners: list[_Runner] = []
+        self._tasks: list[asyncio.Task] = []
+        self.output = FrameQueue(maxsize)
+
+    async def __aenter__(self) -> "Pipeline":
+        self._runners = [_Runner(s, FrameQueue(self.maxsize), self) for s in self.stages]
+        for a, b in zip(self._runners, self._runners[1:]):
+            a.next = b
+        self._runners[-1].outbox = self.output
+        self._tasks = [asyncio.get_running_loop().create_task(r.loop(), name=f"stage:{r.stage.name}")
+                       for r in self._runners]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for r in self._runners:
+            if r._busy:
+                r._busy.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def push(self, frame: Frame) -> None:
+        """Send a frame into the first stage; control frames overtake and cancel its work in flight."""
+        first = self._runners[0]
+        if is_control(frame):
+            first.cancel_work()
+            first.inbox.put_control(frame)
+        else:
+            await first.inbox.put(frame)
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        """The last stage's output, ending after EndOfStream."""
+        while True:
+            frame = await self.output.get()
+            yield frame
+            if isinstance(frame, EndOfStream):
+                return
+
+    async def run(self, source: AsyncIterable[Frame] | Iterable[Frame]) -> AsyncIterator[Frame]:
+        """Feed `source` (then EndOfStream) and yield the output. Works inside `async with`."""
+
+        async def feed() -> None:
+            if hasattr(source, "__aiter__"):
+                async for f in source:  # type: ignore[union-attr]
+                    await self.push(f)
+            else:
+                for f in source:  # type: ignore[union-attr]
+                    await self.push(f)
+            await self.push(EndOfStream())
+
+        feeder = asyncio.get_running_loop().create_task(feed())
+        try:
+            async for frame in self.frames():
+                yield frame
+        finally:
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)

@@ -1,0 +1,138 @@
+"""The Talker stage: the Thinker's text deltas in, reply audio out, starting at the first clause.
+
+`ClauseSplitter` (pure logic) releases text as soon as it holds a clause worth speaking: a sentence end, or a comma,
+semicolon or colon once enough words have gathered for natural prosody. A full stop only counts when followed by
+white space, so "3.5" is never cut. Each clause is synthesized in a worker thread and its audio is yielded chunk by
+chunk, so an interrupt stops the audio at the next chunk boundary and the synthesizer after its current clause.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator, Protocol
+
+import numpy as np
+
+from .frames import AudioFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone
+from .stage import Stage
+from .threads import iterate_in_thread
+
+
+class Synthesizer(Protocol):
+    """Streams int16 mono audio for a piece of text, chunk by chunk as it is made."""
+
+    sample_rate: int
+
+    def stream(self, text: str) -> Iterator[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class TalkerOptions:
+    """min_clause_words: words needed before a comma/semicolon/colon may end a clause (sentence ends always do).
+    first_clause_words: the same for the first clause of a turn (lower = earlier first audio).
+    frame_ms: the reply audio is cut into frames this long (smaller = finer interrupt granularity)."""
+
+    min_clause_words: int = 4
+    first_clause_words: int = 2
+    frame_ms: int = 40
+
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
+_CLAUSE_END = re.compile(r"[,;:]\s")
+_MARKUP = re.compile(r"[*#`_~>|]+|\[(.*?)\]\(.*?\)")
+
+
+def speakable(text: str) -> str:
+    """Strip markdown a small model may emit despite its prompt, and squeeze white space."""
+    text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class ClauseSplitter:
+    """Accumulates streamed text and hands out speakable clauses."""
+
+    def __init__(self, options: TalkerOptions = TalkerOptions()) -> None:
+        self.options = options
+        self.buffer = ""
+        self.emitted = 0
+
+    def push(self, text: str) -> list[str]:
+        self.buffer += text
+        out = []
+        while (clause := self._cut()) is not None:
+            out.append(clause)
+        return out
+
+    def _cut(self) -> str | None:
+        need = self.options.first_clause_words if self.emitted == 0 else self.options.min_clause_words
+        best = None
+        m = _SENTENCE_END.search(self.buffer)
+        if m:
+            best = m.end()
+        for c in _CLAUSE_END.finditer(self.buffer):
+            if best is not None and c.end() >= best:
+                break
+            if len(self.buffer[:c.end()].split()) >= need:
+                best = c.end()
+                break
+        if best is None:
+            return None
+        clause, self.buffer = self.buffer[:best], self.buffer[best:]
+        clause = speakable(clause)
+        if not clause:
+            return self._cut()
+        self.emitted += 1
+        return clause
+
+    def flush(self) -> str | None:
+        rest, self.buffer = speakable(self.buffer), ""
+        if rest:
+            self.emitted += 1
+            return rest
+        return None
+
+    def reset(self) -> None:
+        self.buffer, self.emitted = "", 0
+
+
+class TalkerStage(Stage):
+    """Speaks the answer. Passes text frames through (transports show them) and ends each turn with SpeechDone."""
+
+    def __init__(self, synthesizer: Synthesizer, options: TalkerOptions = TalkerOptions(),
+                 name: str = "talker") -> None:
+        super().__init__(name)
+        self.synth, self.options = synthesizer, options
+        self.splitter = ClauseSplitter(options)
+        self.spoken: list[str] = []
+
+    async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, TextDelta):
+            yield frame
+            for clause in self.splitter.push(frame.text):
+                async for audio in self._speak(clause, frame.turn):
+                    yield audio
+        elif isinstance(frame, TextDone):
+            yield frame
+            rest = self.splitter.flush()
+            if rest:
+                async for audio in self._speak(rest, frame.turn):
+                    yield audio
+            yield SpeechDone(text=" ".join(self.spoken), turn=frame.turn)
+            self.splitter.reset()
+            self.spoken = []
+        elif isinstance(frame, Interrupt):
+            self.splitter.reset()
+            self.spoken = []
+            yield frame
+        else:
+            yield frame
+
+    async def _speak(self, text: str, turn: int) -> AsyncIterator[AudioFrame]:
+        self.spoken.append(text)
+        rate = self.synth.sample_rate
+        step = max(1, rate * self.options.frame_ms // 1000)
+        async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker"):
+            for k in range(0, len(chunk), step):
+                yield AudioFrame(pcm=np.ascontiguousarray(chunk[k:k + step], dtype=np.int16),
+                                 sample_rate=rate, turn=turn)

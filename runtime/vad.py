@@ -1,0 +1,190 @@
+"""Voice activity detection and endpointing: audio frames in, SpeechStarted / SpeechEnded (with the utterance) out.
+
+Two layers. `Endpointer` is pure logic over per-chunk speech probabilities (hysteresis, minimum speech length,
+end-of-speech hangover, pre-roll, a cap on utterance length) and does no I/O, so it is tested on fixtures.
+`VADStage` resamples whatever arrives to 16 kHz mono, cuts 32 ms chunks, asks a `SpeechDetector` for each chunk's
+probability, feeds the endpointer and keeps a bounded buffer of the current utterance. The detector is injected:
+the core knows no model (models/vad.py offers webrtcvad gating Silero).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import AsyncIterator, Protocol
+
+import numpy as np
+
+from .audio import StreamResampler, to_mono_float
+from .clock import now
+from .frames import AudioFrame, EndOfStream, Frame, Interrupt, SpeechEnded, SpeechStarted
+from .stage import Stage
+
+SAMPLE_RATE = 16000
+CHUNK = 512  # 32 ms at 16 kHz: the Silero model's native step
+
+
+class SpeechDetector(Protocol):
+    """Gives the probability that a 512-sample float32 chunk at 16 kHz holds speech; keeps its own state."""
+
+    def prob(self, chunk: np.ndarray) -> float: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VADOptions:
+    """Endpointing knobs (times in ms).
+
+    onset: probability at or above which a chunk counts as speech.
+    offset: probability below which a chunk counts as silence once speech has started (hysteresis: offset < onset).
+    min_speech_ms: speech must last this long before SpeechStarted is emitted (a cough or click is ignored).
+    hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
+        but cuts people off at pauses.
+    pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
+    max_utterance_ms: an utterance is cut here (bounds memory and ASR time); the rest starts a new one.
+    """
+
+    onset: float = 0.5
+    offset: float = 0.35
+    min_speech_ms: int = 160
+    hangover_ms: int = 400
+    pre_roll_ms: int = 200
+    max_utterance_ms: int = 30000
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.offset <= self.onset < 1.0:
+            raise ValueError(f"need 0 < offset <= onset < 1, got offset={self.offset} onset={self.onset}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpointer event. Positions are in 16 kHz samples from the stream start."""
+
+    kind: str  # "start" or "end"
+    start: int
+    end: int = 0
+
+
+class Endpointer:
+    """Hysteresis state machine over chunk probabilities. Feed one probability per CHUNK samples."""
+
+    def __init__(self, options: VADOptions = VADOptions()) -> None:
+        self.o = options
+        ms = lambda v: max(1, round(v * SAMPLE_RATE / 1000 / CHUNK))  # noqa: E731 - ms -> chunks
+        self._min_speech, self._hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
+        self._max = ms(options.max_utterance_ms)
+        self.reset()
+
+    def reset(self) -> None:
+        self.in_speech = False
+        self._chunk = 0  # index of the next chunk
+        self._run = 0  # consecutive speech chunks before onset is confirmed
+        self._run_start = 0
+        self._silence = 0
+        self._last_speech = 0
+        self._start = 0
+
+    def feed(self, p: float) -> list[Endpoint]:
+        i = self._chunk
+        self._chunk += 1
+        events: list[Endpoint] = []
+        if not self.in_speech:
+            if p >= self.o.onset:
+                if self._run == 0:
+                    self._run_start = i
+                self._run += 1
+                if self._run >= self._min_speech:
+                    self.in_speech, self._silence = True, 0
+                    self._start, self._last_speech = self._run_start, i
+                    events.append(Endpoint("start", self._run_start * CHUNK))
+            else:
+                self._run = 0
+            return events
+        if p >= self.o.offset:
+            self._silence, self._last_speech = 0, i
+        else:
+            self._silence += 1
+        too_long = i + 1 - self._start >= self._max
+        if self._silence >= self._hangover or too_long:
+            events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
+            self.in_speech, self._run = False, 0
+        return events
+
+    def flush(self) -> list[Endpoint]:
+        """End of input: close an utterance in progress."""
+        if not self.in_speech:
+            return []
+        self.in_speech = False
+        return [Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK)]
+
+
+class VADStage(Stage):
+    """Endpointing stage. Passes audio through; adds SpeechStarted/SpeechEnded and numbers the turns.
+
+    A new turn starts at each SpeechStarted; frames the stage emits carry that turn number.
+    """
+
+    def __init__(self, detector: SpeechDetector, options: VADOptions = VADOptions(), name: str = "vad") -> None:
+        super().__init__(name)
+        self.detector, self.options = detector, options
+        self.endpointer = Endpointer(options)
+        self.turn = 0
+        self._resampler: StreamResampler | None = None
+        self._pending = np.zeros(0, np.float32)  # samples not yet forming a whole chunk
+        keep = (options.max_utterance_ms + options.pre_roll_ms + options.hangover_ms) * SAMPLE_RATE // 1000
+        self._history: deque[np.ndarray] = deque(maxlen=keep // CHUNK + 2)  # bounded utterance buffer
+        self._consumed = 0  # 16 kHz samples turned into chunks so far
+        self._walls: deque[tuple[int, float]] = deque(maxlen=4096)  # (sample index, wall time it arrived)
+
+    async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, AudioFrame):
+            for event in self._consume(frame):
+                yield event
+            yield frame
+        elif isinstance(frame, EndOfStream):
+            for ev in self.endpointer.flush():
+                yield self._event(ev)
+            yield frame
+        elif isinstance(frame, Interrupt):
+            yield frame  # upstream of the reply: nothing of ours to cancel
+        else:
+            yield frame
+
+    def _consume(self, frame: AudioFrame) -> list[Frame]:
+        if self._resampler is None or self._resampler.in_rate != frame.sample_rate:
+            self._resampler = StreamResampler(frame.sample_rate, SAMPLE_RATE)
+        samples = self._resampler.process(to_mono_float(frame.pcm))
+        wall = frame.capture_ts if frame.capture_ts is not None else frame.ts
+        self._walls.append((self._consumed + len(self._pending) + len(samples), wall + frame.duration))
+        buf = np.concatenate([self._pending, samples]) if len(self._pending) else samples
+        out: list[Frame] = []
+        n = len(buf) // CHUNK
+        for k in range(n):
+            chunk = buf[k * CHUNK:(k + 1) * CHUNK]
+            self._history.append(chunk)
+            self._consumed += CHUNK
+            for ev in self.endpointer.feed(self.detector.prob(chunk)):
+                out.append(self._event(ev))
+        self._pending = buf[n * CHUNK:]
+        return out
+
+    def _wall_at(self, sample: int) -> float:
+        """The wall time at which a given 16 kHz sample reached the stage: the arrival of the frame holding it,
+        less the time the rest of that frame took to capture."""
+        for idx, wall in self._walls:
+            if idx >= sample:
+                return wall - (idx - sample) / SAMPLE_RATE
+        return self._walls[-1][1] if self._walls else now()
+
+    def _event(self, ev: Endpoint) -> Frame:
+        if ev.kind == "start":
+            self.turn += 1
+            return SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)
+        pre = self.options.pre_roll_ms * SAMPLE_RATE // 1000
+        first = max(0, ev.start - pre)
+        hist_start = self._consumed - CHUNK * len(self._history)
+        audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
+        a, b = max(0, first - hist_start), max(0, ev.end - hist_start)
+        return SpeechEnded(turn=self.turn, audio=audio[a:b].copy(), audio_start=ev.start / SAMPLE_RATE,
+                           audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end))

@@ -1,0 +1,141 @@
+"""The streaming core without models: ordering, back-pressure, interrupts overtaking data, cancellation, errors."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.clock import now
+from omnirt.runtime.frames import AudioFrame, EndOfStream, ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
+from omnirt.runtime.stage import FrameQueue, Pipeline, Stage
+from omnirt.runtime.testing import run_test
+
+
+class Upper(Stage):
+    async def process(self, frame):
+        if isinstance(frame, TextDelta):
+            yield TextDelta(text=frame.text.upper(), turn=frame.turn)
+        else:
+            yield frame
+
+
+class Joiner(Stage):
+    """Collects deltas, emits TextDone at end of stream."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    async def process(self, frame):
+        if isinstance(frame, TextDelta):
+            self.parts.append(frame.text)
+        elif isinstance(frame, EndOfStream):
+            yield TextDone(text="".join(self.parts))
+            yield frame
+        else:
+            yield frame
+
+
+class SlowSpeaker(Stage):
+    """Emits one audio frame every 10 ms for each TextDelta, like a Talker."""
+
+    def __init__(self, frames_per_text=50):
+        super().__init__()
+        self.n = frames_per_text
+        self.interrupted_at = None
+
+    async def process(self, frame):
+        if isinstance(frame, TextDelta):
+            for _ in range(self.n):
+                await asyncio.sleep(0.01)
+                yield AudioFrame(pcm=np.zeros(160, np.int16), sample_rate=16000, turn=frame.turn)
+        elif isinstance(frame, Interrupt):
+            self.interrupted_at = now()
+            yield frame
+        else:
+            yield frame
+
+
+class Boom(Stage):
+    async def process(self, frame):
+        if isinstance(frame, TextDelta) and frame.text == "bad":
+            raise RuntimeError("cannot handle this\nsecond line")
+        yield frame
+
+
+async def test_frames_flow_in_order_through_stages():
+    frames = [TextDelta(text=c) for c in "abc"]
+    out = await run_test([Upper(), Joiner()], frames, expected=[TextDone])
+    assert out[0].text == "ABC"
+
+
+async def test_run_test_reports_a_mismatch():
+    with pytest.raises(AssertionError, match="expected"):
+        await run_test(Upper(), [TextDelta(text="a")], expected=[TextDone])
+
+
+async def test_failing_frame_becomes_error_frame_and_stream_goes_on():
+    out = await run_test([Boom(), Joiner()], [TextDelta(text="x"), TextDelta(text="bad"), TextDelta(text="y")])
+    errors = [f for f in out if isinstance(f, ErrorFrame)]
+    assert len(errors) == 1 and errors[0].stage == "Boom"
+    assert errors[0].message == "RuntimeError: cannot handle this"  # one line
+    assert [f.text for f in out if isinstance(f, TextDone)] == ["xy"]
+
+
+async def test_interrupt_cancels_audio_in_flight_at_once():
+    speaker = SlowSpeaker(frames_per_text=100)  # a full second of audio
+    async with Pipeline([Upper(), speaker]) as p:
+        await p.push(TextDelta(text="hello", turn=1))
+        got = []
+        t_interrupt = None
+        async for f in p.frames():
+            got.append((now(), f))
+            if isinstance(f, AudioFrame) and t_interrupt is None and len(got) == 5:
+                t_interrupt = now()
+                await p.push(Interrupt())
+            if isinstance(f, Interrupt):
+                await p.push(EndOfStream())
+    audio_after = [t for t, f in got if isinstance(f, AudioFrame) and t > t_interrupt + 0.005]
+    assert audio_after == [], "the Talker kept producing audio after the interrupt"
+    assert sum(isinstance(f, AudioFrame) for _, f in got) < 10
+    assert speaker.interrupted_at is not None and speaker.interrupted_at - t_interrupt < 0.05
+
+
+async def test_interrupt_overtakes_queued_data():
+    q = FrameQueue(maxsize=10)
+    for i in range(5):
+        await q.put(TextDelta(text=str(i)))
+    await q.put(EndOfStream())
+    q.put_control(Interrupt())
+    assert isinstance(await q.get(), Interrupt)
+    assert isinstance(await q.get(), EndOfStream)  # data dropped, end of stream kept
+    assert len(q) == 0
+
+
+async def test_bounded_queue_pushes_back():
+    q = FrameQueue(maxsize=2)
+    await q.put(TextDelta(text="a"))
+    await q.put(TextDelta(text="b"))
+    blocked = asyncio.ensure_future(q.put(TextDelta(text="c")))
+    await asyncio.sleep(0.02)
+    assert not blocked.done()
+    assert (await q.get()).text == "a"
+    await asyncio.wait_for(blocked, 1)
+    assert [(await q.get()).text for _ in range(2)] == ["b", "c"]
+
+
+async def test_pipeline_needs_stages():
+    with pytest.raises(ValueError):
+        Pipeline([])
+
+
+async def test_exit_cancels_running_stages():
+    async with Pipeline([SlowSpeaker(frames_per_text=1000)]) as p:
+        await p.push(TextDelta(text="x", turn=1))
+        await asyncio.sleep(0.05)
+    assert all(t.done() for t in p._tasks)
+
+
+async def test_transcript_passthrough_default_stage():
+    out = await run_test(Stage(), [Transcript(text="hi")], expected=[Transcript])
+    assert out[0].text == "hi"

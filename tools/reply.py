@@ -1,0 +1,108 @@
+"""`omnirt reply question.wav answer.wav`: one spoken turn from a file, fully offline, with a latency table.
+
+file -> VAD -> ASR -> Thinker -> Talker -> file. Every utterance found in the input is a turn; the answers are
+written one after another to the output file with a short pause between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..runtime.frames import AudioFrame, ErrorFrame, SpeechDone, TextDone, Transcript
+from ..runtime.session import Components, SessionOptions, VoiceSession
+from ..runtime.thinker import ThreadedChat
+from ..runtime.trace import Trace
+from ..runtime.transports.file import WavWriter, probe_wav, wav_frames
+from ..runtime.vad import VADOptions
+
+
+class NoSpeechError(RuntimeError):
+    """The input holds no speech the recogniser could read."""
+
+
+@dataclass
+class TurnResult:
+    turn: int
+    transcript: str = ""
+    answer: str = ""
+    spoken: str = ""
+    latency: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass
+class ReplyResult:
+    turns: list[TurnResult]
+    errors: list[str]
+    trace: Trace
+    audio_seconds: float
+
+
+@dataclass(frozen=True)
+class ReplyConfig:
+    thinker: str = "0.5b"
+    talker: str = "piper"
+    realtime: bool = True
+    hangover_ms: int = 400
+    max_tokens: int = 96
+
+
+def load_components(config: ReplyConfig) -> Components:
+    """Load (or take from the loaders' caches) every model the turn needs; fails fast with one line if one is missing."""
+    from ..models import registry
+
+    return Components(
+        detector=registry.load_vad(),
+        recognizer=registry.load_asr(),
+        chat=ThreadedChat(registry.load_thinker(config.thinker, max_tokens=config.max_tokens)),
+        synthesizer=registry.load_talker(config.talker),
+    )
+
+
+async def reply(question: Path, answer: Path, config: ReplyConfig = ReplyConfig(),
+                components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
+    probe_wav(question)  # bad input fails before any model loads
+    components = components or await asyncio.to_thread(load_components, config)
+    session = VoiceSession(components, SessionOptions(vad=VADOptions(hangover_ms=config.hangover_ms)))
+    turns: dict[int, TurnResult] = {}
+    errors: list[str] = []
+    rate = components.synthesizer.sample_rate
+    with WavWriter(answer, rate) as out:
+        async with session as pipeline:
+            async for frame in pipeline.run(wav_frames(question, realtime=config.realtime)):
+                t = turns.setdefault(frame.turn, TurnResult(frame.turn)) if frame.turn else None
+                if isinstance(frame, AudioFrame) and frame.turn:
+                    out.write(frame)
+                elif isinstance(frame, Transcript) and t:
+                    t.transcript = frame.text
+                elif isinstance(frame, TextDone) and t:
+                    t.answer = frame.text
+                elif isinstance(frame, SpeechDone) and t:
+                    t.spoken = frame.text
+                    out.write_silence(0.3)
+                elif isinstance(frame, ErrorFrame):
+                    errors.append(f"{frame.stage}: {frame.message}")
+        audio_seconds = out.samples / rate
+    trace = session.finish_trace()
+    for n, t in turns.items():
+        if n in session.latency.turns:
+            t.latency = session.latency.turns[n].as_dict()
+    if trace_dir:
+        session.write_trace(trace_dir)
+    spoken = [t for t in turns.values() if t.transcript]
+    if not spoken and not errors:
+        raise NoSpeechError(f"no speech found in {question.name}")
+    return ReplyResult(sorted(spoken, key=lambda t: t.turn), errors, trace, audio_seconds)
+
+
+def latency_table(rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in rows[0]:
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for row in rows:
+        table.add_row(*[f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()])
+    return table

