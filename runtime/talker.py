@@ -45,7 +45,7 @@ _MARKUP = re.compile(r"[*#`_~>|]+|\[(.*?)\]\(.*?\)")
 
 def speakable(text: str) -> str:
     """Strip markdown a small model may emit despite its prompt, and squeeze white space."""
-    text = _MARKUP.sub(lambda m: m.group(1) or " ", text)
+    text = _MARKUP.sub(lambda m: m.group(1) or "", text)
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -42,6 +42,8 @@ class VADOptions:
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
+    post_roll_ms: audio kept after the last speech chunk (a final unvoiced consonant often scores low); it comes
+        out of the hangover, so it adds no latency while it is shorter than hangover_ms.
     max_utterance_ms: an utterance is cut here (bounds memory and ASR time); the rest starts a new one.
     """
 
@@ -50,6 +52,7 @@ class VADOptions:
     min_speech_ms: int = 160
     hangover_ms: int = 400
     pre_roll_ms: int = 200
+    post_roll_ms: int = 200
     max_utterance_ms: int = 30000
 
     def __post_init__(self) -> None:
@@ -185,6 +188,7 @@ class VADStage(Stage):
         first = max(0, ev.start - pre)
         hist_start = self._consumed - CHUNK * len(self._history)
         audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
-        a, b = max(0, first - hist_start), max(0, ev.end - hist_start)
+        last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
+        a, b = max(0, first - hist_start), max(0, last - hist_start)
         return SpeechEnded(turn=self.turn, audio=audio[a:b].copy(), audio_start=ev.start / SAMPLE_RATE,
                            audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end))

@@ -146,7 +146,11 @@ def add_doctor(sub: Any) -> None:
 def add_bench(sub: Any) -> None:
     p = sub.add_parser("bench", help="benchmarks: results as JSON plus a readable table")
     bsub = p.add_subparsers(dest="bench", required=True)
+    wanted = sys.argv[2:3] if sys.argv[1:2] == ["bench"] else []
     for name, module in BENCHES.items():
+        if wanted and wanted != [name]:
+            bsub.add_parser(name)  # listed, not imported: a bench's imports are heavy
+            continue
         mod = importlib.import_module(module)
         bp = bsub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0])
         mod.add_arguments(bp)
@@ -158,8 +162,10 @@ def add_bench(sub: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnirt", description="real-time streaming omni/agent runtime")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_reply, add_models, add_doctor, add_bench):
+    for add in (add_reply, add_models, add_doctor):
         add(sub)
+    if sys.argv[1:2] == ["bench"] or "-h" in sys.argv or "--help" in sys.argv:
+        add_bench(sub)
     return parser
 
 

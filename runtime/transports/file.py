@@ -131,6 +131,12 @@ class WavWriter:
         self.samples += n
 
     def close(self) -> None:
+        """Flush what the resamplers still hold (their filter delay), then finish the file."""
+        for rs in self._resamplers.values():
+            tail = to_int16(rs.process(np.zeros(0, np.float32), last=True))
+            self._file.write(tail)
+            self.samples += len(tail)
+        self._resamplers.clear()
         self._file.close()
 
     def __enter__(self) -> "WavWriter":

@@ -1,0 +1,93 @@
+"""Endpointing logic on probability fixtures (no model, no audio)."""
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.frames import AudioFrame, EndOfStream, SpeechEnded, SpeechStarted
+from omnirt.runtime.testing import run_test
+from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
+
+MS_PER_CHUNK = CHUNK / 16
+
+
+def feed(ep, probs):
+    events = []
+    for p in probs:
+        events += ep.feed(p)
+    return events + ep.flush()
+
+
+def chunks(ms):
+    return int(round(ms / MS_PER_CHUNK))
+
+
+def test_speech_between_silences_gives_one_start_and_one_end():
+    ep = Endpointer(VADOptions(hangover_ms=320, min_speech_ms=96))
+    probs = [0.0] * 10 + [0.9] * 30 + [0.0] * 20
+    ev = feed(ep, probs)
+    assert [e.kind for e in ev] == ["start", "end"]
+    assert ev[0].start == 10 * CHUNK
+    assert ev[1].end == 40 * CHUNK  # end of the last speech chunk, not of the hangover
+
+
+def test_short_click_does_not_start_speech():
+    ep = Endpointer(VADOptions(min_speech_ms=160))
+    assert feed(ep, [0.0] * 5 + [0.95] * 2 + [0.0] * 30) == []
+
+
+def test_hysteresis_keeps_speech_through_dips_above_offset():
+    ep = Endpointer(VADOptions(onset=0.6, offset=0.3, hangover_ms=200))
+    probs = [0.9] * 10 + [0.4] * 20 + [0.9] * 10 + [0.0] * 20  # 0.4 is below onset, above offset
+    ev = feed(ep, probs)
+    assert [e.kind for e in ev] == ["start", "end"]
+
+
+def test_pause_shorter_than_hangover_does_not_end_the_turn():
+    ep = Endpointer(VADOptions(hangover_ms=400))
+    probs = [0.9] * 20 + [0.0] * chunks(300) + [0.9] * 20 + [0.0] * chunks(500)
+    assert [e.kind for e in feed(ep, probs)] == ["start", "end"]
+    ep2 = Endpointer(VADOptions(hangover_ms=200))
+    assert [e.kind for e in feed(ep2, probs)] == ["start", "end", "start", "end"]
+
+
+def test_utterance_is_capped():
+    ep = Endpointer(VADOptions(max_utterance_ms=3200))
+    ev = feed(ep, [0.9] * 250)
+    ends = [e for e in ev if e.kind == "end"]
+    assert len(ends) >= 2 and all(e.end - e.start <= 3200 * 16 for e in ends)
+
+
+def test_end_of_input_closes_open_speech():
+    ep = Endpointer()
+    ev = feed(ep, [0.9] * 20)
+    assert [e.kind for e in ev] == ["start", "end"]
+
+
+def test_bad_thresholds_rejected():
+    with pytest.raises(ValueError):
+        VADOptions(onset=0.3, offset=0.5)
+
+
+class EnergyDetector:
+    """A stand-in detector for stage-wiring tests: loud chunks are speech. (Model tests use Silero.)"""
+
+    def prob(self, chunk):
+        return float(np.sqrt(np.mean(chunk ** 2)) > 0.05)
+
+    def reset(self):
+        pass
+
+
+async def test_vad_stage_resamples_and_returns_the_utterance():
+    rate = 48000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype(np.int16)
+    signal = np.concatenate([np.zeros(rate // 2, np.int16), tone, np.zeros(rate, np.int16)])
+    stereo = np.stack([signal, signal], axis=1)
+    frames = [AudioFrame(pcm=stereo[i:i + 960], sample_rate=rate, channels=2) for i in range(0, len(stereo), 960)]
+    out = await run_test(VADStage(EnergyDetector(), VADOptions(hangover_ms=300, pre_roll_ms=0, post_roll_ms=0)), frames,
+                         expected=[SpeechStarted, SpeechEnded], ignore=(AudioFrame,))
+    start, end = out_events = [f for f in out if not isinstance(f, AudioFrame)]
+    assert start.turn == end.turn == 1
+    assert abs(end.audio_start - 0.5) < 0.05 and abs(end.audio_end - 1.5) < 0.05
+    assert abs(len(end.audio) / 16000 - 1.0) < 0.05  # 1 s of tone at 16 kHz
+    assert end.audio.dtype == np.float32

@@ -1,0 +1,79 @@
+"""One spoken turn end to end with the real models: WAV question in, WAV answer out, answer checked by ear (ASR).
+
+Questions are spoken by Piper, eSpeak NG and flite (tools/clips.py); the answer audio is transcribed back by the
+project's own Whisper and must contain the expected word.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from omnirt.runtime.audio import resample, to_mono_float
+from omnirt.tools.clips import make_clip
+from omnirt.tools.questions import QUESTIONS
+from omnirt.tools.reply import ReplyConfig, load_components, reply
+
+pytestmark = pytest.mark.models
+VOICE_FOR = ["espeak", "flite", "piper", "piper", "flite", "piper", "espeak", "piper", "piper", "piper"]
+
+
+@pytest.fixture(scope="module")
+def components():
+    return load_components(ReplyConfig())
+
+
+@pytest.fixture(scope="module")
+def asr():
+    from omnirt.models.whisper import WhisperOnnx
+    return WhisperOnnx.load()
+
+
+def hear(path, asr):
+    data, rate = sf.read(str(path), dtype="int16")
+    return asr.transcribe(resample(to_mono_float(data), rate, 16000)).text.lower()
+
+
+@pytest.mark.parametrize("i", range(len(VOICE_FOR)))
+async def test_spoken_question_gets_a_spoken_right_answer(i, components, asr, tmp_path):
+    q = QUESTIONS[i]
+    question = make_clip(q.text, VOICE_FOR[i])
+    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=False), components=components)
+    assert len(result.turns) == 1, [t.transcript for t in result.turns]
+    turn = result.turns[0]
+    heard = hear(tmp_path / "a.wav", asr)
+    assert any(w in heard for w in q.accept), f"asked {turn.transcript!r}, answered {turn.answer!r}, heard {heard!r}"
+    assert result.errors == []
+
+
+async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(components, tmp_path):
+    question = make_clip(QUESTIONS[0].text, "piper")
+    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=True), components=components,
+                         trace_dir=tmp_path)
+    events = json.loads((tmp_path / "trace.chrome.json").read_text())["traceEvents"]
+    spans = {e["name"]: e for e in events if e["ph"] == "X"}
+    assert {"vad", "asr", "thinker", "talker", "turn", "voice-to-voice"} <= set(spans)
+    turn, v2v = spans["turn"], spans["voice-to-voice"]
+    inside = lambda a, b: b["ts"] - 1 <= a["ts"] and a["ts"] + a["dur"] <= b["ts"] + b["dur"] + 1  # noqa: E731
+    for name in ("vad", "asr", "thinker", "talker", "voice-to-voice"):
+        assert inside(spans[name], turn), name
+    segs = [spans[n] for n in ("end of speech detected", "ASR done", "Thinker first token", "Talker first audio")]
+    assert all(inside(s, v2v) for s in segs)
+    assert abs(sum(s["dur"] for s in segs) - v2v["dur"]) < 5  # microseconds of rounding
+    lat = result.turns[0].latency
+    assert abs(sum(v for k, v in lat.items() if k != "total") - lat["total"]) < 0.1
+    # the stage order of a turn: ASR ends before the Thinker's first token, which precedes the first audio
+    assert spans["asr"]["ts"] + spans["asr"]["dur"] <= spans["thinker"]["ts"] + spans["thinker"]["args"]["first_output_ms"] * 1e3 + 1
+    # in real time the end of speech is detected after the hangover, not before
+    assert lat["end of speech detected"] >= 300
+
+
+async def test_talker_starts_before_the_thinker_finishes_a_long_answer(components, tmp_path):
+    from omnirt.runtime.trace import Trace
+    question = make_clip("Tell me three facts about the moon.", "piper")
+    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=False, max_tokens=80),
+                         components=components)
+    trace: Trace = result.trace
+    talker, thinker = trace.find("talker"), trace.find("thinker")
+    assert talker.first < thinker.end, "first audio only came after the whole answer"

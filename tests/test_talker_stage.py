@@ -1,0 +1,89 @@
+"""Clause splitting and the Talker stage's streaming and interruption, with a deterministic synthesizer."""
+
+import asyncio
+
+import numpy as np
+
+from omnirt.runtime.frames import AudioFrame, EndOfStream, Interrupt, SpeechDone, TextDelta, TextDone
+from omnirt.runtime.stage import Pipeline
+from omnirt.runtime.talker import ClauseSplitter, TalkerOptions, TalkerStage, speakable
+from omnirt.runtime.testing import run_test
+
+
+def split(deltas, **kw):
+    s = ClauseSplitter(TalkerOptions(**kw))
+    out = []
+    for d in deltas:
+        out += s.push(d)
+    rest = s.flush()
+    return out + ([rest] if rest else [])
+
+
+def test_first_sentence_released_before_the_rest_arrives():
+    s = ClauseSplitter()
+    assert s.push("The capital") == []
+    assert s.push(" of France is Paris.") == []  # no white space after the stop yet: could be "Paris.com"
+    assert s.push(" It is") == ["The capital of France is Paris."]
+
+
+def test_decimal_point_is_not_a_sentence_end():
+    assert split(["Pi is about 3.14 and", " that is all."]) == ["Pi is about 3.14 and that is all."]
+
+
+def test_comma_ends_a_clause_only_after_enough_words():
+    out = split(["Yes, ", "the answer to your question, ", "is five."], first_clause_words=2, min_clause_words=4)
+    assert out == ["Yes, the answer to your question,", "is five."]
+
+
+def test_markdown_is_not_spoken():
+    assert speakable("**Paris** is the `capital`. # Note") == "Paris is the capital. Note"
+    assert speakable("see [the map](http://x)") == "see the map"
+
+
+class ToneSynth:
+    """Makes 100 ms of tone per word, in chunks of 50 ms, slowly, like a real synthesizer."""
+
+    sample_rate = 16000
+
+    def __init__(self):
+        self.texts = []
+
+    def stream(self, text):
+        self.texts.append(text)
+        for _ in text.split():
+            for _ in range(2):
+                import time
+                time.sleep(0.005)
+                yield np.full(800, 1000, np.int16)
+
+
+async def test_talker_starts_on_first_clause_and_ends_with_speech_done():
+    synth = ToneSynth()
+    frames = [TextDelta(text=t, turn=1) for t in ["Paris is", " the capital.", " It is", " lovely"]]
+    frames.append(TextDone(text="Paris is the capital. It is lovely", turn=1))
+    out = await run_test(TalkerStage(synth), frames)
+    kinds = [f.kind for f in out]
+    first_audio = kinds.index("AudioFrame")
+    assert kinds.index("TextDelta") < first_audio < kinds.index("TextDone")  # before the whole answer
+    assert synth.texts == ["Paris is the capital.", "It is lovely"]
+    audio = [f for f in out if isinstance(f, AudioFrame)]
+    assert sum(len(f.pcm) for f in audio) == 7 * 1600  # seven words
+    assert isinstance(out[-1], SpeechDone) and out[-1].text == "Paris is the capital. It is lovely"
+
+
+async def test_interrupt_stops_talker_audio():
+    synth = ToneSynth()
+    long = " ".join(["word"] * 200) + "."
+    async with Pipeline([TalkerStage(synth)]) as p:
+        await p.push(TextDelta(text=long + " ", turn=1))
+        n_audio = 0
+        async for f in p.frames():
+            if isinstance(f, AudioFrame):
+                n_audio += 1
+                if n_audio == 3:
+                    await p.push(Interrupt())
+            if isinstance(f, Interrupt):
+                break
+        await asyncio.sleep(0.05)
+        assert len(p.output) == 0  # nothing more after the interrupt
+    assert n_audio < 10
