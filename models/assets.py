@@ -202,7 +202,9 @@ class InstallReport:
 
 
 def wheel_dir() -> Path:
-    return model_dir() / "wheels"
+    """Downloaded weight wheels: $OMNIRT_WHEEL_DIR, else <model dir>/wheels."""
+    env = os.environ.get("OMNIRT_WHEEL_DIR")
+    return Path(env).expanduser() if env else model_dir() / "wheels"
 
 
 def _find_wheel(wheel: Wheel) -> Path | None:

@@ -1,0 +1,41 @@
+"""Exactly one onnxruntime (the GPU build) and the execution providers that really work here."""
+
+import importlib.metadata as md
+import json
+import subprocess
+import sys
+
+from omnirt.models import onnx
+
+
+def test_exactly_one_onnxruntime_distribution():
+    names = sorted({d.metadata["Name"].lower() for d in md.distributions()
+                    if (d.metadata["Name"] or "").lower().startswith("onnxruntime")})
+    assert names == ["onnxruntime-gpu"], f"found {names}: a dependency dragged in another onnxruntime"
+
+
+def test_providers_probe_says_which_run():
+    rt = onnx.ort()
+    working = onnx.probe_providers()
+    print(f"\nlisted providers: {rt.get_available_providers()}\nworking providers: {list(working)}")
+    assert working[-1] == onnx.CPU
+    assert set(working) <= set(rt.get_available_providers())
+
+
+def test_doctor_reports_the_same(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "omnirt.tools.cli", "doctor", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["onnxruntime_distributions"] == ["onnxruntime-gpu"]
+    assert info["working_providers"] == list(onnx.probe_providers())
+    assert "libcublas" not in proc.stderr  # the probe is quiet on a machine without CUDA
+
+
+def test_forced_cpu_provider(monkeypatch):
+    monkeypatch.setenv("OMNIRT_ONNX_PROVIDER", "cpu")
+    onnx.probe_providers.cache_clear()
+    try:
+        assert onnx.probe_providers() == (onnx.CPU,)
+    finally:
+        onnx.probe_providers.cache_clear()
