@@ -143,10 +143,10 @@ def add_doctor(sub: Any) -> None:
 
 # ---------------------------------------------------------------- bench
 
-def add_bench(sub: Any) -> None:
+def add_bench(sub: Any, argv: Sequence[str]) -> None:
     p = sub.add_parser("bench", help="benchmarks: results as JSON plus a readable table")
     bsub = p.add_subparsers(dest="bench", required=True)
-    wanted = sys.argv[2:3] if sys.argv[1:2] == ["bench"] else []
+    wanted = list(argv[1:2]) if list(argv[:1]) == ["bench"] else []
     for name, module in BENCHES.items():
         if wanted and wanted != [name]:
             bsub.add_parser(name)  # listed, not imported: a bench's imports are heavy
@@ -159,13 +159,13 @@ def add_bench(sub: Any) -> None:
 
 # ---------------------------------------------------------------- main
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnirt", description="real-time streaming omni/agent runtime")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_reply, add_models, add_doctor):
         add(sub)
-    if sys.argv[1:2] == ["bench"] or "-h" in sys.argv or "--help" in sys.argv:
-        add_bench(sub)
+    if list(argv[:1]) == ["bench"] or "-h" in argv or "--help" in argv:
+        add_bench(sub, argv)
     return parser
 
 
@@ -178,7 +178,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
     from .reply import NoSpeechError
 
     try:

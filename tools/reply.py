@@ -43,6 +43,7 @@ class ReplyResult:
 @dataclass(frozen=True)
 class ReplyConfig:
     thinker: str = "0.5b"
+    thinker_threads: int = 2
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
@@ -53,10 +54,12 @@ def load_components(config: ReplyConfig) -> Components:
     """Load (or take from the loaders' caches) every model the turn needs; fails fast with one line if one is missing."""
     from ..models import registry
 
+    thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens, n_threads=config.thinker_threads)
+    thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
     return Components(
         detector=registry.load_vad(),
         recognizer=registry.load_asr(),
-        chat=ThreadedChat(registry.load_thinker(config.thinker, max_tokens=config.max_tokens)),
+        chat=ThreadedChat(thinker),
         synthesizer=registry.load_talker(config.talker),
     )
 

@@ -1,0 +1,187 @@
+"""The embedded Thinker: a small chat model (Qwen2.5-Coder GGUF) on llama.cpp, streaming text deltas.
+
+The Thinker's words are spoken, so the default system prompt asks for one or two short plain sentences: markdown,
+lists and digits read badly aloud. Generation streams token by token so the Talker can start on the first clause,
+and a stream that is closed early (barge-in) stops within one token. One `Llama` object holds one KV cache and
+must never run two generations at once: a lock serialises streams, and it is held from the first token until the
+stream is exhausted or closed.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from omnirt.models import assets
+
+# Tuned on Qwen2.5-Coder-0.5B: rules alone are ignored for how-to and coding questions (it answers with numbered
+# steps and code fences); worked examples inside the system prompt fix most of that. Digits still slip through
+# ("7 days"), which both Talkers read correctly.
+SPOKEN_SYSTEM_PROMPT = (
+    "You are a voice assistant. Your reply is spoken aloud, so it must be one or two short sentences of plain "
+    "speech. Never use lists, steps, markdown, backticks or code: summarize in words instead. "
+    "Spell numbers as words.\n\n"
+    "Examples of good replies:\n"
+    "Q: How do I make tea? A: Boil water, pour it over a tea bag, and let it steep for three minutes.\n"
+    "Q: Write a Python function that reverses a string. A: Define a function that returns the string sliced "
+    "backwards with a step of minus one.\n"
+    "Q: Give me a recipe for cookies. A: Mix butter, sugar, flour and an egg, then bake small balls of dough for "
+    "ten minutes.\n"
+    "Q: How many legs does a spider have? A: A spider has eight legs."
+)
+
+ROLES = frozenset({"system", "user", "assistant"})
+
+
+@dataclass(frozen=True)
+class LlamaOptions:
+    """Knobs for the embedded Thinker.
+
+    model: asset name of the GGUF ("qwen2.5-coder-0.5b-instruct", or the larger "qwen2.5-coder-1.5b-instruct":
+        better answers at about half the speed).
+    n_ctx: context window in tokens (system prompt + history + answer); the prompt must fit in it.
+    n_threads: CPU threads for llama.cpp. On an idle 2-core machine 2 threads give ~50 tok/s and 1 thread ~40.
+        But llama.cpp's threads spin at barriers: when other stages (ASR, Talker) keep the cores busy, 2 threads
+        collapse (measured: 0.7-20 tok/s, seconds to the first token) while 1 thread keeps ~30 tok/s.
+    temperature: 0.0 is greedy decoding: the same question gives the same answer (reproducible tests).
+    max_tokens: cap on the answer's length; a spoken answer of two sentences is well under 96 tokens.
+    seed: sampling seed, used only when temperature > 0.
+    system_prompt: prepended unless the messages already start with a system message.
+    repeat_penalty: > 1 discourages repeating recent tokens (greedy decoding of a small model can loop).
+    n_gpu_layers: layers offloaded to a GPU; only a CUDA build of llama-cpp-python uses it (the portable wheel
+        is CPU only).
+    """
+
+    model: str = "qwen2.5-coder-0.5b-instruct"
+    n_ctx: int = 2048
+    n_threads: int = 2
+    temperature: float = 0.0
+    max_tokens: int = 96
+    seed: int = 0
+    system_prompt: str = SPOKEN_SYSTEM_PROMPT
+    n_gpu_layers: int = 0
+    repeat_penalty: float = 1.1
+
+    def __post_init__(self) -> None:
+        if self.n_ctx < 128 or self.n_threads < 1 or self.max_tokens < 1 or self.temperature < 0:
+            raise ValueError(f"invalid LlamaOptions: {self}")
+
+
+def _llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError:
+        raise RuntimeError("llama-cpp-python is not installed: run `make setup`") from None
+    return llama_cpp
+
+
+@functools.lru_cache(maxsize=2)
+def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Any:
+    """One Llama per model file and runtime knobs: options that only change sampling or the prompt share it."""
+    path = assets.require(model) / "model.gguf"
+    llama_cpp = _llama_cpp()
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                           n_gpu_layers=n_gpu_layers, verbose=False)
+
+
+class _Guard:
+    """The lock of one Llama object, and which thread holds it (to refuse a same-thread deadlock)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None
+
+
+_GUARDS: dict[int, _Guard] = {}
+_GUARDS_LOCK = threading.Lock()
+
+
+def _guard_for(llm: Any) -> _Guard:
+    with _GUARDS_LOCK:
+        return _GUARDS.setdefault(id(llm), _Guard())
+
+
+def check_messages(messages: list[dict[str, str]]) -> None:
+    """Raise ValueError for a malformed chat history (the model would otherwise answer nonsense)."""
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
+            raise ValueError(f"message {i} must be {{'role': one of {sorted(ROLES)}, 'content': str}}, got {m!r}")
+
+
+class LlamaChat:
+    """A chat model that streams its answer; use `LlamaChat.load(options)` (cached)."""
+
+    def __init__(self, llm: Any, options: LlamaOptions) -> None:
+        self.llm = llm
+        self.options = options
+        self._guard = _guard_for(llm)  # shared by every LlamaChat on the same Llama object
+
+    @staticmethod
+    def load(options: LlamaOptions = LlamaOptions()) -> "LlamaChat":
+        """The chat model for these options; the weights load once per (model, n_ctx, n_threads, n_gpu_layers)."""
+        return _load_chat(options)
+
+    def with_system(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The messages with the configured system prompt first, unless they bring their own."""
+        check_messages(messages)
+        if messages[0]["role"] == "system" or not self.options.system_prompt:
+            return list(messages)
+        return [{"role": "system", "content": self.options.system_prompt}, *messages]
+
+    def stream(self, messages: list[dict[str, str]], stop: threading.Event | None = None) -> Iterator[str]:
+        """Yield the answer's text deltas as they are generated.
+
+        To stop early (barge-in), `close()` the generator from the thread that iterates it, or set `stop` from any
+        other thread (a generator cannot be closed while another thread is inside `next()`): the stream then ends
+        after the token being computed.
+        """
+        msgs = self.with_system(messages)  # validate now, not at the first next()
+        return self._generate(msgs, stop)
+
+    def _generate(self, msgs: list[dict[str, str]], stop: threading.Event | None) -> Iterator[str]:
+        guard, me = self._guard, threading.get_ident()
+        if guard.owner == me:
+            raise RuntimeError("this thread still has an open Thinker stream on this model: close it first")
+        with guard.lock:
+            guard.owner = me
+            o = self.options
+            chunks = self.llm.create_chat_completion(messages=msgs, stream=True, temperature=o.temperature,
+                                                     max_tokens=o.max_tokens, seed=o.seed,
+                                                     repeat_penalty=o.repeat_penalty)
+            try:
+                for chunk in chunks:
+                    if stop is not None and stop.is_set():
+                        return
+                    delta = chunk["choices"][0]["delta"].get("content")
+                    if delta:
+                        yield delta
+            finally:
+                chunks.close()  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
+                guard.owner = None
+
+    def warmup(self) -> float:
+        """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.
+
+        llama.cpp keeps the KV cache of the previous prompt and reuses its longest common prefix, so after this the
+        system prompt's ~150 tokens are never evaluated again while the conversation keeps it first.
+        """
+        t0 = time.perf_counter()
+        gen = self.stream([{"role": "user", "content": "Hi"}])
+        next(gen, None)
+        gen.close()
+        return time.perf_counter() - t0
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The whole answer as one string."""
+        return "".join(self.stream(messages)).strip()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_chat(options: LlamaOptions) -> LlamaChat:
+    llm = _load_llama(options.model, options.n_ctx, options.n_threads, options.n_gpu_layers)
+    return LlamaChat(llm, options)

@@ -1,0 +1,116 @@
+"""The Talker on Piper (VITS voice in ONNX): text in, int16 mono audio out, one chunk per sentence.
+
+Piper phonemizes the whole text (milliseconds, with its bundled espeak-ng) and then runs the voice once per
+sentence, so the first sentence can play while the next is synthesized. The ONNX session comes from
+`omnirt.models.onnx` (one cached session, provider chosen by the quiet CUDA probe) rather than piper's own loader,
+which would ask for CUDA loudly or never.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from omnirt.models import assets, onnx
+
+
+@dataclass(frozen=True)
+class PiperOptions:
+    """Knobs for the Piper Talker.
+
+    voice: asset name of the voice (a folder with voice.onnx and voice.onnx.json).
+    length_scale: phoneme duration factor; < 1 speaks faster, > 1 slower.
+    noise_scale: generator noise (voice liveliness); the voice's own default is 0.667.
+    noise_w_scale: phoneme-duration noise (rhythm variation); the voice's own default is 0.8.
+    volume: output gain after peak normalisation (1.0 = peaks at full scale).
+    sentence_silence: seconds of silence appended to each sentence's chunk (0 = the voice's natural pause).
+    intra_threads: onnxruntime threads; 0 = all cores. The Talker runs beside the Thinker, so 1 keeps it from
+        starving llama.cpp on a 2-core machine at little cost (RTF stays far below 1).
+    use_cuda: None = CUDA when `onnx.probe_providers()` says it really runs, else the CPU; True/False force it.
+    """
+
+    voice: str = "piper-joe"
+    length_scale: float = 1.0
+    noise_scale: float = 0.667
+    noise_w_scale: float = 0.8
+    volume: float = 1.0
+    sentence_silence: float = 0.0
+    intra_threads: int = 1
+    use_cuda: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.length_scale <= 0 or self.noise_scale < 0 or self.noise_w_scale < 0 or self.volume <= 0:
+            raise ValueError(f"invalid PiperOptions: {self}")
+        if self.sentence_silence < 0 or self.intra_threads < 0:
+            raise ValueError(f"invalid PiperOptions: {self}")
+
+    @property
+    def provider(self) -> str:
+        return "auto" if self.use_cuda is None else ("cuda" if self.use_cuda else "cpu")
+
+
+def _piper() -> Any:
+    try:
+        import piper
+    except ImportError:
+        raise RuntimeError("piper-tts is not installed: run `make setup`") from None
+    return piper
+
+
+class PiperTalker:
+    """A loaded Piper voice; use `PiperTalker.load(options)` (cached)."""
+
+    def __init__(self, voice: Any, options: PiperOptions) -> None:
+        from piper import SynthesisConfig
+
+        self.voice = voice
+        self.options = options
+        self.sample_rate: int = int(voice.config.sample_rate)
+        self._syn = SynthesisConfig(length_scale=options.length_scale, noise_scale=options.noise_scale,
+                                    noise_w_scale=options.noise_w_scale, volume=options.volume)
+        self._silence = np.zeros(int(round(options.sentence_silence * self.sample_rate)), dtype=np.int16)
+
+    @staticmethod
+    def load(options: PiperOptions = PiperOptions()) -> "PiperTalker":
+        """The Talker for these options; the voice is loaded once per options."""
+        return _load(options)
+
+    @property
+    def provider(self) -> str:
+        """'cuda' or 'cpu': where the voice runs."""
+        return onnx.provider_of(self.voice.session)
+
+    def stream(self, text: str) -> Iterator[np.ndarray]:
+        """Yield int16 mono chunks, one per sentence, each as soon as it is synthesized; blank text yields none."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        return self._generate(text)
+
+    def _generate(self, text: str) -> Iterator[np.ndarray]:
+        if not text.strip():
+            return
+        for chunk in self.voice.synthesize(text, syn_config=self._syn):
+            audio = chunk.audio_int16_array
+            if audio.size:
+                yield np.concatenate([audio, self._silence]) if self._silence.size else audio
+
+    def synthesize(self, text: str) -> np.ndarray:
+        """The whole text as one int16 array."""
+        chunks = list(self.stream(text))
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(options: PiperOptions) -> PiperTalker:
+    piper = _piper()
+    from piper.config import PiperConfig
+
+    folder = assets.require(options.voice)
+    config = PiperConfig.from_dict(json.loads((folder / "voice.onnx.json").read_text(encoding="utf-8")))
+    session = onnx.session(folder / "voice.onnx",
+                           onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider))
+    return PiperTalker(piper.PiperVoice(session=session, config=config), options)

@@ -1,0 +1,144 @@
+"""The embedded Thinker (llama.cpp + Qwen2.5-Coder-0.5B): real answers, streaming, early close, errors."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+
+import pytest
+
+from omnirt.models import assets, llama
+from omnirt.models.llama import LlamaChat, LlamaOptions
+
+def _user(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def chat() -> LlamaChat:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make setup)")
+    t0 = time.perf_counter()
+    c = LlamaChat.load()
+    loaded = time.perf_counter() - t0
+    print(f"\n[llama] load {loaded:.2f} s, warm-up (system prompt) {c.warmup():.2f} s")
+    return c
+
+
+@pytest.mark.models
+def test_capital_of_france_streams_and_is_fast(chat: LlamaChat) -> None:
+    t0 = time.perf_counter()
+    first = None
+    deltas: list[str] = []
+    for d in chat.stream(_user("What is the capital of France?")):
+        first = first if first is not None else time.perf_counter() - t0
+        deltas.append(d)
+    total = time.perf_counter() - t0
+    answer = "".join(deltas)
+    print(f"[llama] first token {first * 1000:.0f} ms, {len(deltas)} deltas, "
+          f"{(len(deltas) - 1) / max(total - first, 1e-6):.1f} tok/s: {answer!r}")
+    assert "Paris" in answer
+    assert len(deltas) > 1
+
+
+@pytest.mark.models
+def test_arithmetic(chat: LlamaChat) -> None:
+    answer = chat.complete(_user("What is two plus three?"))
+    assert re.search(r"\bfive\b|\b5\b", answer, re.IGNORECASE), answer
+
+
+@pytest.mark.models
+def test_spoken_style_has_no_markdown(chat: LlamaChat) -> None:
+    for q in ("How do I boil an egg?", "Give me a recipe for pancakes.", "Who wrote Romeo and Juliet?"):
+        answer = chat.complete(_user(q))
+        assert answer and not re.search(r"[*#`]|^\s*\d+\.", answer, re.MULTILINE), (q, answer)
+        assert len(answer.split()) < 60, (q, answer)  # a spoken answer, not an essay
+
+
+@pytest.mark.models
+def test_close_early_stops_generation_and_frees_the_model(chat: LlamaChat) -> None:
+    gen = chat.stream(_user("Tell me a long story about a dragon who learns to fly."))
+    got = [next(gen) for _ in range(3)]
+    assert all(got)
+    t0 = time.perf_counter()
+    gen.close()
+    closed_in = time.perf_counter() - t0
+    print(f"[llama] close after 3 deltas returned in {closed_in * 1000:.1f} ms")
+    assert closed_in < 0.3
+    # The lock is free again, for this thread and another one, and the KV cache state is consistent.
+    assert "Paris" in chat.complete(_user("What is the capital of France?"))
+    out: list[str] = []
+    t = threading.Thread(target=lambda: out.append(chat.complete(_user("What is the capital of France?"))))
+    t.start()
+    t.join(30)
+    assert out and "Paris" in out[0]
+
+
+@pytest.mark.models
+def test_stop_event_from_another_thread_ends_the_stream(chat: LlamaChat) -> None:
+    stop = threading.Event()
+    deltas: list[str] = []
+    timer = threading.Timer(0.0, stop.set)
+    for d in chat.stream(_user("Tell me a long story about a dragon who learns to fly."), stop=stop):
+        deltas.append(d)
+        if len(deltas) == 2:
+            timer.start()
+            timer.join()
+    assert 2 <= len(deltas) <= 3  # at most the token in flight when the event was set
+    assert "Paris" in chat.complete(_user("What is the capital of France?"))
+
+
+@pytest.mark.models
+def test_greedy_is_reproducible_and_threads_are_serialised(chat: LlamaChat) -> None:
+    q = _user("Name a large animal that lives in Africa.")
+    expected = chat.complete(q)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(chat.complete(q))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [expected, expected]  # interleaved generations on one KV cache would garble these
+
+
+@pytest.mark.models
+def test_same_thread_second_open_stream_is_refused(chat: LlamaChat) -> None:
+    first = chat.stream(_user("Count from one to twenty."))
+    next(first)
+    with pytest.raises(RuntimeError, match="close it first"):
+        next(chat.stream(_user("Hello")))
+    first.close()
+    assert chat.complete(_user("Say hello.")).strip()
+
+
+def test_system_prompt_is_prepended_unless_given() -> None:
+    c = LlamaChat(llm=object(), options=LlamaOptions(system_prompt="Be brief."))
+    assert c.with_system(_user("hi"))[0] == {"role": "system", "content": "Be brief."}
+    own = [{"role": "system", "content": "Talk like a pirate."}, *_user("hi")]
+    assert c.with_system(own) == own
+
+
+@pytest.mark.parametrize("bad", [[], "hi", [{"role": "robot", "content": "x"}], [{"role": "user"}],
+                                 [{"role": "user", "content": 3}]])
+def test_bad_messages_raise_value_error(bad) -> None:
+    c = LlamaChat(llm=object(), options=LlamaOptions())
+    with pytest.raises(ValueError):
+        c.stream(bad)
+
+
+def test_bad_options_raise_value_error() -> None:
+    with pytest.raises(ValueError):
+        LlamaOptions(max_tokens=0)
+
+
+def test_missing_model_names_the_fix(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OMNIRT_MODEL_DIR", str(tmp_path))
+    with pytest.raises(assets.ModelMissingError, match="omnirt models install"):
+        LlamaChat.load(LlamaOptions(n_ctx=384))  # a key no other test loads: the cache cannot answer for it
+
+
+def test_missing_llama_cpp_names_make_setup(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` raise ImportError
+    with pytest.raises(RuntimeError, match="make setup"):
+        llama._llama_cpp()
