@@ -1,1 +1,168 @@
-"""omnirt.models.whisper."""
+"""Whisper base speech recognition on onnxruntime: no torch, no CTranslate2 at run time.
+
+    from omnirt.models.whisper import WhisperOnnx, WhisperOptions
+    asr = WhisperOnnx.load(WhisperOptions(precision="int8"))
+    result = asr.transcribe(audio_16k_float32)   # result.text, result.segments, result.no_speech_prob, ...
+
+The ONNX graphs are the "whisper-base-onnx" export (built at set-up time from the CTranslate2 weights by
+`export.py`); decoding is greedy in numpy (`decoder.py`) and matches faster-whisper's transcripts.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decoder import DecodeSettings, GreedyDecoder
+from .mel import SAMPLE_RATE
+
+__all__ = ["Segment", "Transcription", "WhisperOnnx", "WhisperOptions", "SAMPLE_RATE", "EXPORT"]
+
+EXPORT = "whisper-base-onnx"
+
+
+@dataclass(frozen=True)
+class WhisperOptions:
+    """How to load and run Whisper.
+
+    precision: "int8" (dynamically quantised MatMul weights: ~1.5x faster on CPU, same transcripts on clean
+        speech) or "fp32" (the reference; matches faster-whisper fp32 token for token).
+    intra_threads: onnxruntime threads per operator; 0 lets onnxruntime use every core. Give 1-2 when ASR
+        shares the machine with other stages.
+    provider: "auto" (CUDA when it really works here, else CPU), "cpu" or "cuda".
+    timestamps: decode with Whisper's timestamp tokens, giving per-segment start/end; False is a little faster
+        (fewer tokens) and gives one segment. Input over 30 s is always decoded with timestamps, because sliding
+        windows seek to the last complete segment (fixed 30 s cuts split words and lose speech).
+    max_tokens_per_second: cap on new tokens per second of audio in a window (plus token_margin); speech rarely
+        needs more than 4, so 8 only stops hallucination loops early.
+    token_margin: tokens allowed on top of that rate (short clips still get room for punctuation/timestamps).
+    no_speech_threshold: a window is dropped as silence when the no-speech probability is above this ...
+    logprob_threshold: ... and the average token log-probability is below this (faster-whisper's rule; without
+        it a noise-only input decodes as " you") ...
+    compression_ratio_threshold: ... or its text is a repetition loop (zlib ratio above this), which long noise
+        can provoke with high confidence.
+    language: Whisper language code of the speech ("en", "de", ...); no language detection is done.
+    min_window_s: shortest encoder window for short audio (below 10 s WER degrades; 30 = always full windows,
+        exactly as faster-whisper does).
+    window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
+        to the speech makes the decoder loop).
+    """
+
+    precision: str = "int8"
+    intra_threads: int = 0
+    provider: str = "auto"
+    timestamps: bool = True
+    max_tokens_per_second: float = 8.0
+    token_margin: int = 10
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    language: str = "en"
+    min_window_s: float = 10.0
+    window_speech_ratio: float = 2.5
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("int8", "fp32"):
+            raise ValueError(f"precision must be 'int8' or 'fp32', not {self.precision!r}")
+        if self.provider not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"provider must be 'auto', 'cpu' or 'cuda', not {self.provider!r}")
+        if self.intra_threads < 0 or self.max_tokens_per_second <= 0 or self.token_margin < 0:
+            raise ValueError("intra_threads, token_margin must be >= 0 and max_tokens_per_second > 0")
+        if not 0 < self.min_window_s <= 30 or self.window_speech_ratio < 1:
+            raise ValueError("min_window_s must be in (0, 30] and window_speech_ratio >= 1")
+
+    def settings(self) -> DecodeSettings:
+        return DecodeSettings(language=self.language, timestamps=self.timestamps,
+                              max_tokens_per_second=self.max_tokens_per_second, token_margin=self.token_margin,
+                              no_speech_threshold=self.no_speech_threshold, logprob_threshold=self.logprob_threshold,
+                              compression_ratio_threshold=self.compression_ratio_threshold,
+                              min_window_s=self.min_window_s, window_speech_ratio=self.window_speech_ratio)
+
+
+@dataclass
+class Segment:
+    """A stretch of the transcript with its times in seconds from the start of the input."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Transcription:
+    """The result of one `transcribe` call.
+
+    text: the whole transcript, stripped ("" when no window held speech).
+    no_speech_prob: the lowest no-speech probability over the windows (high = nothing was said anywhere).
+    avg_logprob: average log-probability of the kept tokens (confidence; below -1 is doubtful).
+    duration: input length in seconds; encode_ms / decode_ms: time in the encoder / the decoding loop.
+    """
+
+    text: str
+    segments: list[Segment] = field(default_factory=list)
+    no_speech_prob: float = 1.0
+    avg_logprob: float = 0.0
+    duration: float = 0.0
+    encode_ms: float = 0.0
+    decode_ms: float = 0.0
+
+
+class WhisperOnnx:
+    """Whisper base on onnxruntime; create with `WhisperOnnx.load(options)` (cached per options)."""
+
+    def __init__(self, options: WhisperOptions, decoder: GreedyDecoder, provider: str) -> None:
+        self.options = options
+        self._decoder = decoder
+        self.provider = provider  # "cpu" or "cuda": where the encoder's first node runs
+
+    @classmethod
+    def load(cls, options: WhisperOptions = WhisperOptions()) -> "WhisperOnnx":
+        """Load (once per distinct options) from the whisper-base-onnx export; ModelMissingError if absent."""
+        return _load(options)
+
+    def transcribe(self, audio: np.ndarray) -> Transcription:
+        """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech."""
+        audio = _validate(audio)
+        d = self._decoder.transcribe(audio, self.options.settings())
+        segments = [Segment(round(s, 3), round(e, 3), t.strip()) for s, e, t in d.segments]
+        text = "".join(t for _, _, t in d.segments).strip()
+        return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
+                             avg_logprob=d.avg_logprob, duration=len(audio) / SAMPLE_RATE,
+                             encode_ms=d.encode_ms, decode_ms=d.decode_ms)
+
+
+def _validate(audio: object) -> np.ndarray:
+    if not isinstance(audio, np.ndarray):
+        raise ValueError(f"audio must be a numpy array, not {type(audio).__name__}")
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono samples, got shape {audio.shape}")
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise ValueError(f"audio must be float samples in [-1, 1] at 16 kHz, got dtype {audio.dtype}")
+    if audio.size == 0:
+        raise ValueError("audio is empty")
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if not np.isfinite(audio).all():
+        raise ValueError("audio contains NaN or infinite samples")
+    return audio
+
+
+@functools.lru_cache(maxsize=8)
+def _load(options: WhisperOptions) -> WhisperOnnx:
+    from omnirt.models import assets, onnx
+    from .tokenizer import WhisperTokenizer
+
+    d = assets.require_export(EXPORT)
+    suffix = ".int8.onnx" if options.precision == "int8" else ".onnx"
+    so = onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider)
+    encoder = onnx.session(d / f"encoder{suffix}", so)
+    decoder = onnx.session(d / f"decoder{suffix}", so)
+    provider = onnx.provider_of(encoder)
+    meta = json.loads((d / "whisper.json").read_text())
+    config = json.loads((d / "config.json").read_text())
+    tokenizer = WhisperTokenizer.from_file(d / "vocabulary.txt")
+    tokenizer.language_id(options.language)  # unknown language: fail at load, not mid-stream
+    device = "cuda" if provider == "cuda" else "cpu"
+    return WhisperOnnx(options, GreedyDecoder(encoder, decoder, tokenizer, config, meta["dims"], device), provider)

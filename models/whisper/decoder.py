@@ -1,0 +1,272 @@
+"""Greedy Whisper decoding in numpy over the exported ONNX encoder and KV-cache decoder step.
+
+Mirrors what faster-whisper asks of CTranslate2 with beam_size=1 and temperature 0 (same suppression lists, the
+same timestamp rules, the same no-speech probability and average log-prob), so transcripts match it, plus two
+guards for short utterances that faster-whisper lacks: the encoder window shrinks to max(min_window_s,
+ratio x speech) instead of always 30 s, and the number of new tokens is capped by the audio's length, so a
+hallucination loop ends after a few tokens instead of 224. Audio longer than 30 s is decoded window by window,
+each window seeking to the last complete timestamped segment (or by 30 s without timestamps); the log-mel is
+computed per window, so memory stays bounded by one window whatever the input length.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .mel import FRAMES_PER_WINDOW, HOP, SAMPLE_RATE, log_mel, pad_frames
+from .tokenizer import TIME_PRECISION, WhisperTokenizer
+
+INPUT_STRIDE = 2  # mel frames per encoder position (conv2 has stride 2): one timestamp step = 2 frames
+MAX_INITIAL_TIMESTAMP = 1.0  # seconds: the first timestamp may not be later (faster-whisper's default)
+MAX_NEW_TOKENS = 224  # CTranslate2's cap: half the decoder context
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """The decoding knobs of WhisperOptions that this module needs (see WhisperOptions for their meaning)."""
+
+    language: str = "en"
+    timestamps: bool = True
+    max_tokens_per_second: float = 8.0
+    token_margin: int = 10
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    min_window_s: float = 10.0
+    window_speech_ratio: float = 2.5
+
+
+@dataclass
+class WindowResult:
+    tokens: list[int]
+    no_speech_prob: float
+    sum_logprob: float
+    avg_logprob: float
+
+
+@dataclass
+class Decoded:
+    """Everything one transcription produced, before the public API wraps it."""
+
+    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    no_speech_prob: float = 1.0
+    avg_logprob: float = 0.0
+    encode_ms: float = 0.0
+    decode_ms: float = 0.0
+    windows: int = 0
+
+
+def compression_ratio(text: str) -> float:
+    """zlib ratio of the text: above ~2.4 it is a repetition loop (faster-whisper's measure)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    m = x.max()
+    return x - (m + np.log(np.exp(x - m).sum()))
+
+
+class GreedyDecoder:
+    """Runs one encoder session and one decoder-step session; `transcribe` does the windowing."""
+
+    def __init__(self, encoder: Any, decoder: Any, tokenizer: WhisperTokenizer, config: dict, dims: dict,
+                 device: str = "cpu") -> None:
+        from omnirt.models.onnx import ort
+
+        self.ort = ort()
+        self.encoder, self.decoder, self.tok, self.device = encoder, decoder, tokenizer, device
+        self.cache_shape = (dims["dec_layers"], 1, dims["heads"], 0, dims["head_dim"])
+        self.n_text_ctx = dims["n_text_ctx"]
+        tok = tokenizer
+        # faster-whisper's suppress_tokens=[-1]: config's list (non-speech symbols) plus the task/special tokens.
+        self.suppress = np.array(sorted(set(config["suppress_ids"]) | {
+            tok.transcribe, tok.translate, tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech}), dtype=np.int64)
+        self.suppress_begin = np.array(config["suppress_ids_begin"], dtype=np.int64)
+
+    # ------------------------------------------------------------ model calls
+
+    def _ortvalue(self, arr: np.ndarray) -> Any:
+        return self.ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(arr), self.device, 0)
+
+    def encode(self, mel: np.ndarray) -> tuple[Any, Any]:
+        """mel [80, W] -> cross K/V as OrtValues that stay on the session's device for every decoder step."""
+        binding = self.encoder.io_binding()
+        binding.bind_cpu_input("mel", np.ascontiguousarray(mel[None], dtype=np.float32))
+        binding.bind_output("cross_k", self.device)
+        binding.bind_output("cross_v", self.device)
+        self.encoder.run_with_iobinding(binding)
+        k, v = binding.get_outputs()
+        return k, v
+
+    def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any]) -> tuple[np.ndarray, tuple]:
+        binding = self.decoder.io_binding()
+        binding.bind_cpu_input("tokens", np.array([tokens], dtype=np.int64))
+        binding.bind_ortvalue_input("self_k", cache[0])
+        binding.bind_ortvalue_input("self_v", cache[1])
+        binding.bind_ortvalue_input("cross_k", cross[0])
+        binding.bind_ortvalue_input("cross_v", cross[1])
+        binding.bind_output("logits", "cpu")
+        binding.bind_output("new_k", self.device)
+        binding.bind_output("new_v", self.device)
+        self.decoder.run_with_iobinding(binding)
+        logits, k, v = binding.get_outputs()
+        return logits.numpy()[0], (k, v)
+
+    # ------------------------------------------------------------ one window
+
+    def _timestamp_rules(self, logits: np.ndarray, generated: list[int]) -> None:
+        """CTranslate2's ApplyTimestampRules, in place: pairs, monotonic times, first token a timestamp."""
+        tok = self.tok
+        tb, eot = tok.timestamp_begin, tok.eot
+        logits[tok.no_timestamps] = -np.inf
+        if not generated:
+            logits[:tb] = -np.inf
+            logits[tb + int(round(MAX_INITIAL_TIMESTAMP / TIME_PRECISION)) + 1:] = -np.inf
+            return
+        check_prob = True
+        if generated[-1] >= tb:
+            penultimate = generated[-2] if len(generated) > 1 else generated[-1]
+            if penultimate >= tb:
+                logits[tb:] = -np.inf  # a pair just closed: text (or end) next
+                check_prob = False
+            else:
+                logits[:eot] = -np.inf  # a segment just ended: its closing timestamp or end next
+        last_ts = next((t for t in reversed(generated) if t >= tb), None)
+        if last_ts is not None:
+            logits[tb:last_ts] = -np.inf  # timestamps never go back
+        if check_prob:
+            lp = _log_softmax(logits)
+            ts_total = np.logaddexp.reduce(lp[tb:])
+            if ts_total > lp[:tb].max():
+                logits[:tb] = -np.inf
+
+    def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
+                      timestamps: bool) -> WindowResult:
+        """Greedy decoding of one window; the start token runs alone first to read the no-speech probability."""
+        empty = np.zeros(self.cache_shape, dtype=np.float32)
+        cache = (self._ortvalue(empty), self._ortvalue(empty))
+        logits, cache = self._step(prompt[:1], cache, cross)
+        probs = np.exp(_log_softmax(logits.astype(np.float64)))
+        no_speech_prob = float(probs[self.tok.no_speech])
+        logits, cache = self._step(prompt[1:], cache, cross)
+        max_new = min(max_new, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt))
+        generated: list[int] = []
+        sum_logprob = 0.0
+        for step in range(max_new):
+            logits = logits.astype(np.float32, copy=True)
+            logits[self.suppress] = -np.inf
+            if step == 0:
+                logits[self.suppress_begin] = -np.inf
+            if timestamps:
+                self._timestamp_rules(logits, generated)
+            token = int(np.argmax(logits))
+            sum_logprob += float(_log_softmax(logits)[token])
+            if token == self.tok.eot:
+                break
+            generated.append(token)
+            if step + 1 < max_new:
+                logits, cache = self._step([token], cache, cross)
+        n = len(generated)
+        avg = sum_logprob / (n + 1) if n else 0.0  # faster-whisper's formula (an empty result scores 0)
+        return WindowResult(generated, no_speech_prob, sum_logprob, avg)
+
+    # ------------------------------------------------------------ whole input
+
+    def window_frames(self, content_frames: int, s: DecodeSettings) -> int:
+        """Encoder frames for a window holding `content_frames` of audio: >= max(min window, ratio x content)."""
+        if content_frames >= FRAMES_PER_WINDOW:
+            return FRAMES_PER_WINDOW
+        want = max(s.min_window_s * SAMPLE_RATE / HOP, s.window_speech_ratio * content_frames)
+        frames = int(math.ceil(min(want, FRAMES_PER_WINDOW)))
+        return frames + (frames % 2)
+
+    def _split(self, tokens: list[int], time_offset: float, seek: int, segment_size: int,
+               segment_duration: float) -> tuple[list[tuple[float, float, list[int]]], int]:
+        """faster-whisper's _split_segments_by_timestamps: segments of this window and the next seek."""
+        tb = self.tok.timestamp_begin
+        single_ending = len(tokens) >= 2 and tokens[-2] < tb <= tokens[-1]
+        consecutive = [i for i in range(1, len(tokens)) if tokens[i] >= tb and tokens[i - 1] >= tb]
+        out = []
+        if consecutive:
+            slices = consecutive + ([len(tokens)] if single_ending else [])
+            last = 0
+            for cur in slices:
+                part = tokens[last:cur]
+                out.append((time_offset + (part[0] - tb) * TIME_PRECISION,
+                            time_offset + (part[-1] - tb) * TIME_PRECISION, part))
+                last = cur
+            if single_ending:
+                seek += segment_size
+            else:
+                seek += (tokens[last - 1] - tb) * INPUT_STRIDE
+        else:
+            duration = segment_duration
+            stamps = [t for t in tokens if t >= tb]
+            if stamps and stamps[-1] != tb:
+                duration = (stamps[-1] - tb) * TIME_PRECISION
+            out.append((time_offset, time_offset + duration, tokens))
+            seek += segment_size
+        return out, seek
+
+    def transcribe(self, audio: np.ndarray, s: DecodeSettings) -> Decoded:
+        """Windowed greedy transcription of float32 16 kHz audio (validated by the caller).
+
+        Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
+        30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
+        """
+        window_samples = FRAMES_PER_WINDOW * HOP
+        short = len(audio) <= window_samples
+        timestamps = s.timestamps or not short
+        prompt = self.tok.sot_sequence(s.language, timestamps)
+        full_mel = log_mel(audio) if short else None  # short input: one mel, exactly as faster-whisper slices it
+        content_frames = (len(audio) + HOP) // HOP - 1
+        out = Decoded()
+        kept_logprob, kept_tokens, no_speech = 0.0, 0, []
+        last_avg = 0.0
+        seek = 0
+        while seek < content_frames:
+            segment_size = min(FRAMES_PER_WINDOW, content_frames - seek)
+            if full_mel is not None:
+                mel = full_mel[:, seek: seek + segment_size]
+            else:
+                mel = log_mel(audio[seek * HOP: seek * HOP + window_samples])[:, :segment_size]
+            frames = self.window_frames(segment_size, s)
+            t0 = time.perf_counter()
+            cross = self.encode(pad_frames(mel, frames))
+            t1 = time.perf_counter()
+            duration = segment_size * HOP / SAMPLE_RATE
+            cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
+            res = self.decode_window(cross, prompt, cap, timestamps)
+            out.encode_ms += (t1 - t0) * 1e3
+            out.decode_ms += (time.perf_counter() - t1) * 1e3
+            out.windows += 1
+            no_speech.append(res.no_speech_prob)
+            last_avg = res.avg_logprob
+            if res.no_speech_prob > s.no_speech_threshold and (
+                    res.avg_logprob < s.logprob_threshold
+                    or compression_ratio(self.tok.decode(res.tokens).strip()) > s.compression_ratio_threshold):
+                # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
+                # window the model itself rates as probably silent is noise too (faster-whisper would resample).
+                seek += segment_size
+                continue
+            previous = seek
+            segments, seek = self._split(res.tokens, seek * HOP / SAMPLE_RATE, seek, segment_size, duration)
+            if seek <= previous:  # never loop on the same window
+                seek = previous + segment_size
+            for start, end, toks in segments:
+                text = self.tok.decode(toks)
+                if start == end or not text.strip():
+                    continue
+                out.segments.append((start, end, text))
+            kept_logprob += res.sum_logprob
+            kept_tokens += len(res.tokens) + 1
+        out.no_speech_prob = min(no_speech) if no_speech else 1.0
+        out.avg_logprob = kept_logprob / kept_tokens if kept_tokens else last_avg
+        return out

@@ -1,0 +1,176 @@
+"""Whisper on onnxruntime: weight reader, front end, tokenizer, and transcription behaviour on real speech."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from omnirt.models import assets
+from omnirt.models.whisper import Transcription, WhisperOnnx, WhisperOptions
+from omnirt.models.whisper.ct2 import read_ct2
+from omnirt.models.whisper.mel import log_mel
+from omnirt.models.whisper.tokenizer import WhisperTokenizer
+from omnirt.tools.bench.asr import normalise, wer
+from omnirt.tools.clips import SENTENCES, make_clips, read_audio
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def ct2():
+    return read_ct2(assets.require("whisper-base-ct2") / "model.bin")
+
+
+@pytest.fixture(scope="module")
+def asr() -> WhisperOnnx:
+    return WhisperOnnx.load(WhisperOptions(intra_threads=2))
+
+
+@pytest.fixture(scope="module")
+def piper_clips() -> list[tuple[str, np.ndarray]]:
+    return [(c.text, read_audio(c.path)) for c in make_clips(SENTENCES, ("piper",))]
+
+
+def test_ct2_reader_shapes_and_alias(ct2) -> None:
+    assert ct2.spec == "WhisperSpec"
+    assert len(ct2.variables) == 212
+    emb = ct2["decoder/embeddings/weight"]
+    assert emb.shape == (51865, 512) and emb.dtype == np.float16
+    assert ct2.aliases == {"decoder/projection/weight": "decoder/embeddings/weight"}
+    assert ct2["decoder/projection/weight"] is emb  # tied output projection, stored once
+    assert ct2["encoder/conv1/weight"].shape == (512, 80, 3)
+    assert ct2["encoder/position_encodings/encodings"].shape == (1500, 512)
+    assert ct2["decoder/layer_5/self_attention/linear_0/weight"].shape == (1536, 512)
+    assert ct2["decoder/layer_0/attention/linear_1/weight"].shape == (1024, 512)
+    assert int(ct2["decoder/num_heads"]) == 8
+    qkv_bias = ct2.as_float32("encoder/layer_0/self_attention/linear_0/bias")
+    assert qkv_bias.dtype == np.float32 and not qkv_bias[512:1024].any()  # Whisper's K projection has no bias
+    assert qkv_bias[:512].any()
+
+
+def test_ct2_reader_rejects_truncated_file(tmp_path) -> None:
+    src = assets.require("whisper-base-ct2") / "model.bin"
+    bad = tmp_path / "model.bin"
+    with src.open("rb") as f:
+        bad.write_bytes(f.read(100_000))
+    with pytest.raises(ValueError, match="truncated"):
+        read_ct2(bad)
+
+
+def test_mel_equals_faster_whisper(piper_clips) -> None:
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    rng = np.random.default_rng(1)
+    noise = (rng.standard_normal(16000 * 3 + 77) * 0.1).astype(np.float32)
+    for audio in (piper_clips[0][1], noise, np.zeros(400, np.float32)):
+        ours, ref = log_mel(audio), FeatureExtractor()(audio)
+        assert ours.shape == ref.shape
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-6)
+
+
+def test_tokenizer_matches_tokenizer_json() -> None:
+    import tokenizers
+
+    d = assets.require("whisper-base-ct2")
+    ref = tokenizers.Tokenizer.from_file(str(d / "tokenizer.json"))
+    tok = WhisperTokenizer.from_file(d / "vocabulary.txt")
+    for text in (" Hello, world!", " Ça coûte 20 € — naïve", " 日本語 🎉", " it's 3:45 p.m."):
+        ids = ref.encode(text, add_special_tokens=False).ids
+        assert tok.decode(ids) == ref.decode(ids) == text
+    assert tok.sot_sequence("en", timestamps=False) == [50258, 50259, 50359, 50363]
+    assert tok.tokens[tok.timestamp_begin] == "<|0.00|>" and tok.tokens[tok.timestamp_end] == "<|30.00|>"
+    assert tok.decode([tok.sot, tok.timestamp_begin + 5, *ref.encode(" ok").ids, tok.eot]) == " ok"
+    with pytest.raises(ValueError, match="xx"):
+        tok.language_id("xx")
+
+
+def test_default_options_transcribe_piper_speech(asr, piper_clips) -> None:
+    refs, hyps = [], []
+    for text, audio in piper_clips[:6]:
+        result = asr.transcribe(audio)
+        assert isinstance(result, Transcription)
+        assert result.text == result.text.strip() and result.segments
+        assert 0 <= result.segments[0].start < result.segments[-1].end <= result.duration + 0.5
+        assert result.no_speech_prob < 0.5 and result.avg_logprob > -1.0
+        assert result.encode_ms > 0 and result.decode_ms > 0
+        refs.append(text)
+        hyps.append(result.text)
+    assert wer(refs, hyps) < 0.1, list(zip(refs, hyps))
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_no_speech_gives_empty_text(precision: str) -> None:
+    asr = WhisperOnnx.load(WhisperOptions(precision=precision, intra_threads=2))
+    rng = np.random.default_rng(0)
+    for audio in (np.zeros(16000 * 3, np.float32), (rng.standard_normal(16000 * 5) * 0.1).astype(np.float32)):
+        result = asr.transcribe(audio)
+        assert result.text == "" and result.segments == []
+        assert result.no_speech_prob > 0.6
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((2, 16000), np.float32),  # not mono
+    np.zeros(16000, np.int16),  # integer PCM
+    np.zeros(0, np.float32),  # empty
+    np.array([0.0, np.nan, 0.0], np.float32),  # not finite
+    [0.0] * 16000,  # not an array
+])
+def test_bad_input_raises_value_error(asr, bad) -> None:
+    with pytest.raises(ValueError):
+        asr.transcribe(bad)
+
+
+def test_bad_options_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="precision"):
+        WhisperOptions(precision="fp16")
+    with pytest.raises(ValueError, match="language"):
+        WhisperOnnx.load(WhisperOptions(language="xx"))
+
+
+def test_token_cap_stops_decoding(piper_clips) -> None:
+    text, audio = piper_clips[0]
+    capped = WhisperOnnx.load(WhisperOptions(intra_threads=2, timestamps=False, max_tokens_per_second=0.5,
+                                             token_margin=0)).transcribe(audio)
+    limit = int(np.ceil(0.5 * len(audio) / 16000))
+    assert 0 < len(capped.text.split()) <= limit < len(text.split())
+
+
+def test_long_input_slides_windows_in_order(asr, piper_clips) -> None:
+    """65 s of sentences with pauses: every sentence comes back, in order, with timestamps past 60 s."""
+    flite = [(c.text, read_audio(c.path)) for c in make_clips(SENTENCES, ("flite",))]
+    gap = np.zeros(12000, np.float32)
+    parts, refs = [], []
+    for text, audio in piper_clips + flite:
+        if sum(len(p) for p in parts) >= 65 * 16000:
+            break
+        parts += [audio, gap]
+        refs.append(text)
+    audio = np.concatenate(parts)
+    assert len(audio) >= 65 * 16000
+    result = asr.transcribe(audio)
+    assert wer([" ".join(refs)], [result.text]) < 0.1, result.text
+    # Order: the longest word of each sentence appears after the previous sentence's.
+    words = normalise(result.text).split()
+    pos = -1
+    for ref in refs:
+        key = max(normalise(ref).split(), key=len)
+        hits = [i for i, w in enumerate(words) if w == key and i > pos]
+        assert hits, f"{key!r} of {ref!r} missing or out of order in {result.text!r}"
+        pos = hits[0]
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts) and result.segments[-1].end > 60.0
+    assert result.duration == pytest.approx(len(audio) / 16000)
+
+
+def test_export_metadata_matches_graphs() -> None:
+    from omnirt.models import onnx
+
+    d = assets.require_export("whisper-base-onnx")
+    meta = json.loads((d / "whisper.json").read_text())
+    for name in ("encoder", "decoder", "encoder.int8", "decoder.int8"):
+        sess = onnx.session(d / f"{name}.onnx", onnx.SessionOptions(intra_threads=1))
+        part = name.split(".")[0]
+        assert [i.name for i in sess.get_inputs()] == meta[part]["inputs"]
+        assert [o.name for o in sess.get_outputs()] == meta[part]["outputs"]
