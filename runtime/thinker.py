@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Protocol
 
-from .frames import Frame, Interrupt, TextDelta, TextDone, Transcript
+from .frames import Frame, TextDelta, TextDone, Transcript
 from .stage import Stage
 from .threads import iterate_in_thread
 

@@ -69,6 +69,7 @@ def test_no_speech(tmp_path, kind):
     sf.write(str(p), audio, 16000, subtype="PCM_16")
     proc = run("reply", "--fast", p, tmp_path / "a.wav")
     assert_one_line_error(proc, 1, "no speech found")
+    assert not (tmp_path / "a.wav").exists()
 
 
 @pytest.mark.models

