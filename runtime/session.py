@@ -43,8 +43,8 @@ class VoiceSession:
         self.latency = LatencyObserver()
         self.vad = VADStage(components.detector, options.vad)
         self.thinker = ThinkerStage(components.chat, options.thinker)
-        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker,
-                       TalkerStage(components.synthesizer, options.talker)]
+        self.talker = TalkerStage(components.synthesizer, options.talker)
+        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker]
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
                                  maxsize=options.queue_size)
 
@@ -53,6 +53,13 @@ class VoiceSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.pipeline.__aexit__(*exc)
+
+    def mark_played(self, turn: int, seconds: float) -> str:
+        """The output transport says how much of a turn's reply audio was actually played (all of it, or less after
+        a barge-in). The conversation then remembers only the words the user heard; returns them."""
+        heard = self.talker.text_played(turn, seconds)
+        self.thinker.set_answer(turn, heard)
+        return heard
 
     def finish_trace(self) -> Trace:
         """Add the per-turn latency and turn spans; call once the session's frames are all out."""

@@ -105,6 +105,26 @@ class TalkerStage(Stage):
         self.synth, self.options = synthesizer, options
         self.splitter = ClauseSplitter(options)
         self.spoken: list[str] = []
+        self.timeline: dict[int, list[tuple[str, float]]] = {}  # turn -> (clause, seconds of audio made for it)
+
+    def text_played(self, turn: int, seconds: float) -> str:
+        """The words of a turn's answer heard within its first `seconds` of audio (a cut clause is cut by its
+        share of the words, and marked with an ellipsis)."""
+        words: list[str] = []
+        t = 0.0
+        for clause, dur in self.timeline.get(turn, []):
+            if seconds >= t + dur - 1e-3:
+                words.append(clause)
+            elif seconds > t and dur > 0:
+                parts = clause.split()
+                n = int(len(parts) * (seconds - t) / dur)
+                if n:
+                    words.append(" ".join(parts[:n]) + "...")
+                break
+            else:
+                break
+            t += dur
+        return " ".join(words)
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, TextDelta):
@@ -132,7 +152,10 @@ class TalkerStage(Stage):
         self.spoken.append(text)
         rate = self.synth.sample_rate
         step = max(1, rate * self.options.frame_ms // 1000)
+        timeline = self.timeline.setdefault(turn, [])
+        timeline.append((text, 0.0))
         async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker"):
+            timeline[-1] = (text, timeline[-1][1] + len(chunk) / rate)
             for k in range(0, len(chunk), step):
                 yield AudioFrame(pcm=np.ascontiguousarray(chunk[k:k + step], dtype=np.int16),
                                  sample_rate=rate, turn=turn)

@@ -7,10 +7,11 @@ interrupted answer is not added to it as if it had been said.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Protocol
 
-from .frames import Frame, TextDelta, TextDone, Transcript
+from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript
 from .stage import Stage
 from .threads import iterate_in_thread
 
@@ -37,9 +38,22 @@ class ThreadedChat:
 
 @dataclass(frozen=True)
 class ThinkerOptions:
-    """max_history_turns: earlier user/assistant exchanges sent with each request (older ones are dropped)."""
+    """max_history_turns: earlier user/assistant exchanges sent with each request (older ones are dropped).
+    stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
+    apology: what the assistant says when its backend fails or stalls; the session then goes on listening."""
 
     max_history_turns: int = 6
+    stall_timeout_s: float = 20.0
+    apology: str = "Sorry, I could not come up with an answer just now."
+
+
+@dataclass
+class Exchange:
+    """One turn of the conversation. `answer` is what the user heard, once playback says so."""
+
+    turn: int
+    question: str
+    answer: str = ""
 
 
 class ThinkerStage(Stage):
@@ -47,7 +61,21 @@ class ThinkerStage(Stage):
                  name: str = "thinker") -> None:
         super().__init__(name)
         self.backend, self.options = backend, options
-        self.history: list[Message] = []
+        self.exchanges: list[Exchange] = []
+
+    @property
+    def history(self) -> list[Message]:
+        """The conversation as chat messages, oldest first."""
+        out: list[Message] = []
+        for ex in self.exchanges:
+            out += [{"role": "user", "content": ex.question}, {"role": "assistant", "content": ex.answer}]
+        return out
+
+    def set_answer(self, turn: int, text: str) -> None:
+        """Replace a turn's answer in the context (barge-in: keep only what was actually played)."""
+        for ex in self.exchanges:
+            if ex.turn == turn:
+                ex.answer = text
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if not (isinstance(frame, Transcript) and frame.final):
@@ -57,13 +85,32 @@ class ThinkerStage(Stage):
         if not frame.text.strip():
             return
         keep = self.options.max_history_turns * 2
-        messages = self.history[-keep:] + [{"role": "user", "content": frame.text}] if keep else \
-            [{"role": "user", "content": frame.text}]
+        messages = (self.history[-keep:] if keep else []) + [{"role": "user", "content": frame.text}]
+        exchange = Exchange(frame.turn, frame.text)
+        self.exchanges.append(exchange)
         parts: list[str] = []
-        async for delta in self.backend.stream(messages):
-            if delta:
-                parts.append(delta)
-                yield TextDelta(text=delta, turn=frame.turn)
-        answer = "".join(parts).strip()
-        self.history += [{"role": "user", "content": frame.text}, {"role": "assistant", "content": answer}]
-        yield TextDone(text=answer, turn=frame.turn)
+        stream = self.backend.stream(messages)
+        try:
+            while True:
+                try:
+                    delta = await asyncio.wait_for(anext(stream), self.options.stall_timeout_s)
+                except StopAsyncIteration:
+                    break
+                if delta:
+                    parts.append(delta)
+                    exchange.answer = "".join(parts).strip()  # a cancelled turn keeps what was said so far
+                    yield TextDelta(text=delta, turn=frame.turn)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a failing backend costs one turn, not the session
+            reason = "stalled" if isinstance(err, asyncio.TimeoutError) else f"{type(err).__name__}: {err}"
+            yield ErrorFrame(stage=self.name, message=f"Thinker failed: {reason}".splitlines()[0], turn=frame.turn)
+            apology = (" " if parts else "") + self.options.apology
+            parts.append(apology)
+            yield TextDelta(text=apology, turn=frame.turn)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose:
+                await aclose()
+        exchange.answer = "".join(parts).strip()
+        yield TextDone(text=exchange.answer, turn=frame.turn)

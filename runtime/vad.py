@@ -38,7 +38,10 @@ class VADOptions:
 
     onset: probability at or above which a chunk counts as speech.
     offset: probability below which a chunk counts as silence once speech has started (hysteresis: offset < onset).
-    min_speech_ms: speech must last this long before SpeechStarted is emitted (a cough or click is ignored).
+    min_speech_ms: speech must last this long before SpeechStarted is emitted; shorter sounds (a cough, a click, a
+        backchannel "mm-hm") neither start a turn nor interrupt the assistant.
+    interrupt: emit an Interrupt before each SpeechStarted, so a user who starts speaking cancels any reply in
+        flight (barge-in). Harmless when nothing is in flight.
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
@@ -49,11 +52,12 @@ class VADOptions:
 
     onset: float = 0.5
     offset: float = 0.35
-    min_speech_ms: int = 160
+    min_speech_ms: int = 250
     hangover_ms: int = 400
     pre_roll_ms: int = 200
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000
+    interrupt: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.offset <= self.onset < 1.0:
@@ -168,6 +172,8 @@ class VADStage(Stage):
             self._history.append(chunk)
             self._consumed += CHUNK
             for ev in self.endpointer.feed(self.detector.prob(chunk)):
+                if ev.kind == "start" and self.options.interrupt:
+                    out.append(Interrupt(reason="barge-in", turn=self.turn))
                 out.append(self._event(ev))
         self._pending = buf[n * CHUNK:]
         return out

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from omnirt.runtime.frames import AudioFrame, EndOfStream, SpeechEnded, SpeechStarted
+from omnirt.runtime.frames import AudioFrame, Interrupt, SpeechEnded, SpeechStarted
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
 
@@ -85,9 +85,18 @@ async def test_vad_stage_resamples_and_returns_the_utterance():
     stereo = np.stack([signal, signal], axis=1)
     frames = [AudioFrame(pcm=stereo[i:i + 960], sample_rate=rate, channels=2) for i in range(0, len(stereo), 960)]
     out = await run_test(VADStage(EnergyDetector(), VADOptions(hangover_ms=300, pre_roll_ms=0, post_roll_ms=0)), frames,
-                         expected=[SpeechStarted, SpeechEnded], ignore=(AudioFrame,))
-    start, end = out_events = [f for f in out if not isinstance(f, AudioFrame)]
+                         expected=[Interrupt, SpeechStarted, SpeechEnded], ignore=(AudioFrame,))
+    _, start, end = [f for f in out if not isinstance(f, AudioFrame)]
     assert start.turn == end.turn == 1
     assert abs(end.audio_start - 0.5) < 0.05 and abs(end.audio_end - 1.5) < 0.05
     assert abs(len(end.audio) / 16000 - 1.0) < 0.05  # 1 s of tone at 16 kHz
     assert end.audio.dtype == np.float32
+
+
+async def test_barge_in_can_be_turned_off():
+    rate = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate) * 32767).astype(np.int16)
+    signal = np.concatenate([tone, np.zeros(rate, np.int16)])
+    frames = [AudioFrame(pcm=signal[i:i + 320], sample_rate=rate) for i in range(0, len(signal), 320)]
+    await run_test(VADStage(EnergyDetector(), VADOptions(interrupt=False)), frames,
+                   expected=[SpeechStarted, SpeechEnded], ignore=(AudioFrame,))

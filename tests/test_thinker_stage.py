@@ -1,0 +1,100 @@
+"""The Thinker stage with scripted backends: streaming, conversation memory, failure and stall recovery,
+cancellation, and keeping only what was heard. (Real-model behaviour is in test_reply_e2e and test_llama.)"""
+
+import asyncio
+
+import pytest
+
+from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
+from omnirt.runtime.stage import Pipeline
+from omnirt.runtime.talker import TalkerStage
+from omnirt.runtime.testing import run_test
+from omnirt.runtime.thinker import ThinkerOptions, ThinkerStage
+
+
+class Scripted:
+    """Answers from a script; records what it was sent. `fail_on` raises mid-answer; `stall_on` stops answering."""
+
+    def __init__(self, answers, fail_on=None, stall_on=None, delay=0.0):
+        self.answers, self.fail_on, self.stall_on, self.delay = list(answers), fail_on, stall_on, delay
+        self.seen = []
+
+    async def stream(self, messages):
+        self.seen.append(messages)
+        n = len(self.seen)
+        for i, word in enumerate(self.answers[n - 1].split(" ")):
+            if n == self.fail_on and i == 2:
+                raise ConnectionError("backend went away")
+            if n == self.stall_on and i == 1:
+                await asyncio.sleep(3600)
+            await asyncio.sleep(self.delay)
+            yield word if i == 0 else " " + word
+
+
+async def test_streams_deltas_and_remembers_the_conversation():
+    backend = Scripted(["Hello Ada.", "Your name is Ada."])
+    stage = ThinkerStage(backend)
+    out = await run_test(stage, [Transcript(text="I am Ada.", turn=1), Transcript(text="Who am I?", turn=2)])
+    done = [f.text for f in out if isinstance(f, TextDone)]
+    assert done == ["Hello Ada.", "Your name is Ada."]
+    assert backend.seen[1] == [{"role": "user", "content": "I am Ada."}, {"role": "assistant", "content": "Hello Ada."},
+                               {"role": "user", "content": "Who am I?"}]
+    assert sum(isinstance(f, TextDelta) for f in out) == 2 + 4
+
+
+async def test_empty_and_partial_transcripts_are_not_answered():
+    backend = Scripted(["x"])
+    out = await run_test(ThinkerStage(backend), [Transcript(text="  ", turn=1), Transcript(text="hi", final=False)])
+    assert backend.seen == [] and [f.kind for f in out] == ["Transcript", "Transcript"]
+
+
+async def test_failing_backend_apologises_and_the_session_goes_on():
+    backend = Scripted(["one two three four", "fine thanks"], fail_on=1)
+    out = await run_test(ThinkerStage(backend), [Transcript(text="a", turn=1), Transcript(text="b", turn=2)])
+    errors = [f for f in out if isinstance(f, ErrorFrame)]
+    assert len(errors) == 1 and "backend went away" in errors[0].message
+    done = [f.text for f in out if isinstance(f, TextDone)]
+    assert done[0] == "one two " .strip() + " " + ThinkerOptions().apology
+    assert done[1] == "fine thanks"
+
+
+async def test_stalled_backend_times_out_with_apology():
+    backend = Scripted(["never finishes", "ok"], stall_on=1)
+    stage = ThinkerStage(backend, ThinkerOptions(stall_timeout_s=0.2))
+    out = await asyncio.wait_for(run_test(stage, [Transcript(text="a", turn=1), Transcript(text="b", turn=2)]), 5)
+    assert any(isinstance(f, ErrorFrame) and "stalled" in f.message for f in out)
+    assert [f.text for f in out if isinstance(f, TextDone)][1] == "ok"
+
+
+async def test_interrupted_answer_keeps_what_was_generated_then_what_was_heard():
+    backend = Scripted(["one two three four five six seven eight", "next"], delay=0.02)
+    stage = ThinkerStage(backend)
+    async with Pipeline([stage]) as p:
+        await p.push(Transcript(text="count", turn=1))
+        async for f in p.frames():
+            if isinstance(f, TextDelta) and f.text.strip() == "three":
+                await p.push(Interrupt())
+            if isinstance(f, Interrupt):
+                break
+    assert stage.exchanges[0].answer == "one two three"
+    stage.set_answer(1, "one two...")
+    assert stage.history[1] == {"role": "assistant", "content": "one two..."}
+
+
+class Synth:
+    sample_rate = 1000
+
+    def stream(self, text):
+        for _ in text.split():
+            yield __import__("numpy").zeros(500, "int16")  # half a second a word
+
+
+async def test_talker_knows_which_words_were_heard():
+    talker = TalkerStage(Synth())
+    await run_test(talker, [TextDelta(text="Paris is big. ", turn=3), TextDelta(text="It has a river.", turn=3),
+                            TextDone(text="", turn=3)])
+    assert talker.text_played(3, 10.0) == "Paris is big. It has a river."
+    assert talker.text_played(3, 1.5) == "Paris is big."
+    assert talker.text_played(3, 2.6) == "Paris is big. It has..."  # 1.1 s of a 2 s, four-word clause
+    assert talker.text_played(3, 0.0) == ""
+    assert talker.text_played(99, 1.0) == ""
