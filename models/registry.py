@@ -29,6 +29,7 @@ ROLES: dict[str, Role] = {r.role: r for r in [
     Role("talker-fallback", "-", "espeak-ng (espeakng-loader, in-process)", "speech synthesis needing only pip"),
     Role("text-encoder", "all-minilm-l6-v2-onnx", "onnxruntime", "sentence embeddings (UI label matching)"),
     Role("ocr", "-", "rapidocr (PP-OCR ONNX) on onnxruntime", "words with boxes"),
+    Role("vision", "-", "OCR text of the camera's latest frame", "the Thinker's eyes (a vision-encoder slot)"),
 ]}
 
 THINKER_MODELS = {"0.5b": "qwen2.5-coder-0.5b-instruct", "1.5b": "qwen2.5-coder-1.5b-instruct"}
@@ -72,5 +73,11 @@ def load_talker(kind: str = "piper", **options: Any) -> Any:
     raise ValueError(f"unknown talker '{kind}': choose piper or espeak")
 
 
+def load_vision(**options: Any) -> Any:
+    from .vision import OCRDescriber, OCRDescriberOptions
+
+    return OCRDescriber(OCRDescriberOptions(**options))
+
+
 LOADERS: dict[str, Callable[..., Any]] = {"vad": load_vad, "asr": load_asr, "thinker": load_thinker,
-                                          "talker": load_talker}
+                                          "talker": load_talker, "vision": load_vision}

@@ -64,6 +64,14 @@ class VideoFrame(Frame):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VisionContext(Frame):
+    """What the camera shows, as text for the Thinker (OCR today). `image_ts`: when that image was captured."""
+
+    text: str
+    image_ts: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Frame):
     """The VAD heard the user begin to speak. `audio_ts` is the onset's position in the input stream (s)."""
 

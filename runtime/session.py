@@ -16,6 +16,7 @@ from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
 from .trace import StageTracer, Trace
 from .vad import SpeechDetector, VADOptions, VADStage
+from .vision import Describer, VisionOptions, VisionStage
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SessionOptions:
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
     talker: TalkerOptions = field(default_factory=TalkerOptions)
+    vision: VisionOptions = field(default_factory=VisionOptions)
     queue_size: int = 64
 
 
@@ -32,6 +34,7 @@ class Components:
     recognizer: Recognizer
     chat: ChatBackend
     synthesizer: Synthesizer
+    describer: Describer | None = None  # camera frames are described (OCR) only when one is given
 
 
 class VoiceSession:
@@ -45,6 +48,8 @@ class VoiceSession:
         self.thinker = ThinkerStage(components.chat, options.thinker)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker]
+        if components.describer is not None:
+            self.stages.insert(0, VisionStage(components.describer, options.vision))
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
                                  maxsize=options.queue_size)
 

@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterator, Protocol
 
-from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript
+from .clock import now
+from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
 from .stage import Stage
 from .threads import iterate_in_thread
 
@@ -40,10 +41,12 @@ class ThreadedChat:
 class ThinkerOptions:
     """max_history_turns: earlier user/assistant exchanges sent with each request (older ones are dropped).
     stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
+    vision_max_age_s: camera text older than this is not given to the model (the view has probably changed).
     apology: what the assistant says when its backend fails or stalls; the session then goes on listening."""
 
     max_history_turns: int = 6
     stall_timeout_s: float = 20.0
+    vision_max_age_s: float = 30.0
     apology: str = "Sorry, I could not come up with an answer just now."
 
 
@@ -62,6 +65,7 @@ class ThinkerStage(Stage):
         super().__init__(name)
         self.backend, self.options = backend, options
         self.exchanges: list[Exchange] = []
+        self.vision: VisionContext | None = None
 
     @property
     def history(self) -> list[Message]:
@@ -77,7 +81,17 @@ class ThinkerStage(Stage):
             if ex.turn == turn:
                 ex.answer = text
 
+    def _user_message(self, text: str) -> Message:
+        """The user's words, preceded by what the camera shows when that is fresh (any backend understands this;
+        a separate system message would displace the backend's own system prompt)."""
+        v = self.vision
+        if v and v.text and now() - v.ts <= self.options.vision_max_age_s:
+            text = f'[The camera shows this text: "{v.text}"]\n{text}'
+        return {"role": "user", "content": text}
+
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, VisionContext):
+            self.vision = frame
         if not (isinstance(frame, Transcript) and frame.final):
             yield frame
             return
@@ -85,7 +99,7 @@ class ThinkerStage(Stage):
         if not frame.text.strip():
             return
         keep = self.options.max_history_turns * 2
-        messages = (self.history[-keep:] if keep else []) + [{"role": "user", "content": frame.text}]
+        messages = (self.history[-keep:] if keep else []) + [self._user_message(frame.text)]
         exchange = Exchange(frame.turn, frame.text)
         self.exchanges.append(exchange)
         parts: list[str] = []
