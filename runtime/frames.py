@@ -91,6 +91,7 @@ class SpeechEnded(Frame):
     audio_start: float
     audio_end: float
     speech_end_wall: float
+    speculative: bool = False  # sent at a pause, before the hangover decides; a Commit or an Interrupt follows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +136,12 @@ class Interrupt(ControlFrame):
     """Stop the current turn's work now (barge-in, user button). Overtakes queued data."""
 
     reason: str = "barge-in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Commit(ControlFrame):
+    """The user's turn is over for sure (the hangover passed in silence): its reply may now be heard.
+    Work on a turn starts at the first pause (speculatively); nothing of it reaches the user before this."""
 
 
 @dataclass(frozen=True, kw_only=True)

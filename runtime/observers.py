@@ -2,7 +2,7 @@
 
 `LatencyObserver` follows each turn from the end of the user's speech to the first reply audio and splits that
 voice-to-voice time into consecutive segments (end-of-speech detection, ASR, Thinker first token, Talker first
-audio) that sum exactly to the total. It writes them as spans on the trace's "latency" track, under one
+audio, the wait for the turn's commit) that sum exactly to the total. It writes them as spans on the trace's "latency" track, under one
 "voice-to-voice" span, so the waterfall in Perfetto and the table printed by `omnirt reply` are the same numbers.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .frames import AudioFrame, Frame, SpeechDone, SpeechEnded, SpeechStarted, TextDelta, TextDone, Transcript
+from .stage import PipelineObserver
+from .frames import AudioFrame, Commit, Frame, SpeechDone, SpeechEnded, SpeechStarted, TextDelta, TextDone, Transcript
 from .trace import Span, Trace
 
 SEGMENTS = (
@@ -18,7 +19,9 @@ SEGMENTS = (
     ("ASR done", "eos_detected", "asr_done"),
     ("Thinker first token", "asr_done", "first_token"),
     ("Talker first audio", "first_token", "first_audio"),
+    ("held for commit", "first_audio", "audio_out"),
 )
+_ATTEMPT = ("asr_done", "first_token", "first_audio", "thinker_done", "talker_done", "audio_out")
 
 
 @dataclass
@@ -28,12 +31,14 @@ class TurnLatency:
     turn: int
     speech_start: float | None = None
     speech_end: float | None = None  # when the last speech sample reached the pipeline
-    eos_detected: float | None = None  # when the VAD decided the user had stopped
+    eos_detected: float | None = None  # when the VAD sent the utterance on (at a pause when speculating)
+    committed: float | None = None  # when the hangover confirmed the end of the turn
     asr_done: float | None = None
     first_token: float | None = None
     first_audio: float | None = None
     thinker_done: float | None = None
     talker_done: float | None = None
+    audio_out: float | None = None  # when the first reply audio left the pipeline for the transport
 
     @property
     def complete(self) -> bool:
@@ -50,9 +55,9 @@ class TurnLatency:
 
     @property
     def total_ms(self) -> float | None:
-        if self.speech_end is None or self.first_audio is None:
+        if self.speech_end is None or self.audio_out is None:
             return None
-        return (self.first_audio - self.speech_end) * 1e3
+        return (self.audio_out - self.speech_end) * 1e3
 
     def as_dict(self) -> dict[str, float | None]:
         d: dict[str, float | None] = {name: round(ms, 2) for name, ms in self.segments_ms()}
@@ -61,7 +66,7 @@ class TurnLatency:
         return d
 
 
-class LatencyObserver:
+class LatencyObserver(PipelineObserver):
     """Pipeline observer collecting per-turn milestones; `finish(trace)` writes them as spans."""
 
     def __init__(self) -> None:
@@ -75,17 +80,18 @@ class LatencyObserver:
         if getattr(obj, attr) is None:
             setattr(obj, attr, t)
 
-    def on_input(self, stage: str, frame: Frame, t: float) -> None:
-        pass
-
     def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None:
         if frame is source:
             return  # passed through; milestones are when a frame is produced
         tl = self._turn(frame.turn)
         if isinstance(frame, SpeechStarted):
             self._first(tl, "speech_start", t)
-        elif isinstance(frame, SpeechEnded):
+        elif isinstance(frame, SpeechEnded):  # a new attempt at the turn (speculation may redo it)
             tl.speech_end, tl.eos_detected = frame.speech_end_wall, t
+            for attr in _ATTEMPT:
+                setattr(tl, attr, None)
+        elif isinstance(frame, Commit):
+            tl.committed = t
         elif isinstance(frame, Transcript) and frame.final:
             self._first(tl, "asr_done", t)
         elif isinstance(frame, TextDelta):
@@ -97,8 +103,9 @@ class LatencyObserver:
         elif isinstance(frame, SpeechDone):
             self._first(tl, "talker_done", t)
 
-    def on_done(self, stage: str, frame: Frame, started: float, t: float, cancelled: bool) -> None:
-        pass
+    def on_exit(self, frame: Frame, t: float) -> None:
+        if isinstance(frame, AudioFrame) and frame.turn > 0:
+            self._first(self._turn(frame.turn), "audio_out", t)
 
     def finish(self, trace: Trace) -> None:
         """Add to the trace, per complete turn, a 'voice-to-voice' span with the latency segments nested in it,
@@ -107,7 +114,7 @@ class LatencyObserver:
             if n == 0:
                 continue
             if tl.complete:
-                trace.add(Span("voice-to-voice", "latency", tl.speech_end, tl.first_audio, n,
+                trace.add(Span("voice-to-voice", "latency", tl.speech_end, tl.audio_out, n,
                                         args={"total_ms": round(tl.total_ms or 0.0, 3)}))
                 for name, a, b in SEGMENTS:
                     trace.add(Span(name, "latency", getattr(tl, a), getattr(tl, b), n))

@@ -15,6 +15,7 @@ from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
 from .trace import StageTracer, Trace
+from .turn import TurnGate
 from .vad import SpeechDetector, VADOptions, VADStage
 from .vision import Describer, VisionOptions, VisionStage
 
@@ -47,7 +48,7 @@ class VoiceSession:
         self.vad = VADStage(components.detector, options.vad)
         self.thinker = ThinkerStage(components.chat, options.thinker)
         self.talker = TalkerStage(components.synthesizer, options.talker)
-        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker]
+        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker, TurnGate()]
         if components.describer is not None:
             self.stages.insert(0, VisionStage(components.describer, options.vision))
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

@@ -3,9 +3,10 @@
 A stage is an async generator method, `process(frame)`, that yields zero or more frames for each frame it gets.
 It yields the frames it does not consume so they travel on (`Stage.process` passes everything through by default).
 The pipeline runs every stage in its own task with a bounded inbox, so a slow stage pushes back on the ones before it.
-When a stage yields a control frame (an `Interrupt`), the next stage's work in flight is cancelled at once, its
-queued data is dropped, and it gets the interrupt before anything else: a cancelled Talker stops producing audio
-without waiting for the sentence it was on. A stage that raises loses only the frame it was on: the pipeline emits
+Control frames never wait behind data: a stage gets each one at once, even while it is busy with a data frame
+(a commit reaches the end of the pipeline while the Thinker is still generating). An `Interrupt` also cancels the
+stage's work in flight and drops its queued data: a cancelled Talker stops producing audio without waiting for the
+sentence it was on. Control frames keep their order among themselves. A stage that raises loses only the frame it was on: the pipeline emits
 an `ErrorFrame` and the session goes on.
 
 Nothing here measures anything: `PipelineObserver`s see every frame enter and leave every stage and derive spans and
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import AsyncIterable, AsyncIterator, Iterable, Protocol
+from typing import AsyncIterable, AsyncIterator, Iterable
 
 from .clock import now
-from .frames import EndOfStream, ErrorFrame, Frame, is_control
+from .frames import EndOfStream, ErrorFrame, Frame, Interrupt, is_control
 
 
 class Stage:
@@ -33,14 +34,21 @@ class Stage:
         yield frame
 
 
-class PipelineObserver(Protocol):
-    """Sees frames cross stage boundaries. `started` is when the stage began the process() call."""
+class PipelineObserver:
+    """Sees frames cross stage boundaries; override what you need. `started` is when the stage began the
+    process() call that the frame came out of. Observers must be cheap: they run inline."""
 
-    def on_input(self, stage: str, frame: Frame, t: float) -> None: ...
+    def on_input(self, stage: str, frame: Frame, t: float) -> None:
+        pass
 
-    def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None: ...
+    def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None:
+        pass
 
-    def on_done(self, stage: str, frame: Frame, started: float, t: float, cancelled: bool) -> None: ...
+    def on_done(self, stage: str, frame: Frame, started: float, t: float, cancelled: bool) -> None:
+        pass
+
+    def on_exit(self, frame: Frame, t: float) -> None:
+        """The frame leaves the pipeline for the transport."""
 
 
 class FrameQueue:
@@ -64,11 +72,17 @@ class FrameQueue:
                 self._data.append(frame)
             self._changed.notify_all()
 
-    def put_control(self, frame: Frame) -> None:
-        """Enqueue a control frame and drop queued data (keeping EndOfStream) without waiting."""
+    def put_control(self, frame: Frame, flush: bool | None = None) -> None:
+        """Enqueue a control frame without waiting; an Interrupt (or flush=True) drops queued data but
+        EndOfStream."""
         self._control.append(frame)
-        self._data = deque(f for f in self._data if isinstance(f, EndOfStream))
+        if isinstance(frame, Interrupt) if flush is None else flush:
+            self.flush()
         asyncio.get_running_loop().create_task(self._notify())
+
+    def flush(self) -> None:
+        """Drop queued data frames except EndOfStream."""
+        self._data = deque(f for f in self._data if isinstance(f, EndOfStream))
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -92,16 +106,18 @@ class _Runner:
         self.next: _Runner | None = None
         self.outbox: FrameQueue | None = None
         self._busy: asyncio.Task | None = None
-        self._current: Frame | None = None
+        self._control_task: asyncio.Task | None = None
 
     async def loop(self) -> None:
+        """The data lane: one data frame at a time, in order (control frames come through `control`)."""
         while True:
             frame = await self.inbox.get()
-            self._current = frame
-            self._busy = asyncio.get_running_loop().create_task(self._handle(frame))
-            await asyncio.wait({self._busy})  # returns also when _busy is cancelled by an interrupt
+            task = self._busy = asyncio.get_running_loop().create_task(self._handle(frame))
+            await asyncio.wait({task})  # returns also when the task is cancelled by an interrupt
             self._busy = None
             if isinstance(frame, EndOfStream):
+                if task.cancelled() or task.exception() is not None:
+                    await self.emit(frame)  # whatever broke, the end of the stream must get through
                 return
 
     async def _handle(self, frame: Frame) -> None:
@@ -128,19 +144,39 @@ class _Runner:
                 o.on_done(name, frame, started, now(), cancelled)
 
     async def emit(self, frame: Frame) -> None:
-        target = self.next.inbox if self.next else self.outbox
-        assert target is not None
-        if is_control(frame):
-            if self.next:
-                self.next.cancel_work()
-            target.put_control(frame)
+        if self.next is None:
+            assert self.outbox is not None
+            for o in self.pipeline.observers:
+                o.on_exit(frame, now())
+            if is_control(frame):
+                self.outbox.put_control(frame)
+            else:
+                await self.outbox.put(frame)
+        elif is_control(frame):
+            self.next.control(frame)
         else:
-            await target.put(frame)
+            await self.next.inbox.put(frame)
 
-    def cancel_work(self) -> None:
-        """Cancel the data frame in flight (never a control frame: its handling is short and must complete)."""
-        if self._busy and not self._busy.done() and not is_control(self._current):
-            self._busy.cancel()
+    def control(self, frame: Frame) -> None:
+        """Deliver a control frame now. An Interrupt first cancels the data frame in flight and drops queued data.
+        The frame is handled in its own task, after the control frames before it."""
+        if isinstance(frame, Interrupt):
+            if self._busy and not self._busy.done():
+                self._busy.cancel()
+            self.inbox.flush()
+        previous = self._control_task
+
+        async def handle() -> None:
+            if previous is not None and not previous.done():
+                await asyncio.wait({previous})
+            await self._handle(frame)
+
+        self._control_task = asyncio.get_running_loop().create_task(handle())
+
+    def cancel(self) -> None:
+        for t in (self._busy, self._control_task):
+            if t and not t.done():
+                t.cancel()
 
 
 class Pipeline:
@@ -173,16 +209,14 @@ class Pipeline:
         for t in self._tasks:
             t.cancel()
         for r in self._runners:
-            if r._busy:
-                r._busy.cancel()
+            r.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def push(self, frame: Frame) -> None:
         """Send a frame into the first stage; control frames overtake and cancel its work in flight."""
         first = self._runners[0]
         if is_control(frame):
-            first.cancel_work()
-            first.inbox.put_control(frame)
+            first.control(frame)
         else:
             await first.inbox.put(frame)
 

@@ -144,6 +144,8 @@ class TalkerStage(Stage):
         elif isinstance(frame, Interrupt):
             self.splitter.reset()
             self.spoken = []
+            if frame.reason == "resume":  # the turn will be redone: nothing of this attempt was heard
+                self.timeline.pop(frame.turn, None)
             yield frame
         else:
             yield frame

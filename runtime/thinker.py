@@ -98,6 +98,7 @@ class ThinkerStage(Stage):
         yield frame
         if not frame.text.strip():
             return
+        self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
         keep = self.options.max_history_turns * 2
         messages = (self.history[-keep:] if keep else []) + [self._user_message(frame.text)]
         exchange = Exchange(frame.turn, frame.text)
@@ -107,7 +108,8 @@ class ThinkerStage(Stage):
         try:
             while True:
                 try:
-                    delta = await asyncio.wait_for(anext(stream), self.options.stall_timeout_s)
+                    async with asyncio.timeout(self.options.stall_timeout_s):  # wait_for can swallow a cancel
+                        delta = await anext(stream)
                 except StopAsyncIteration:
                     break
                 if delta:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .clock import now
 from .frames import Frame
+from .stage import PipelineObserver
 
 
 @dataclass
@@ -95,15 +96,12 @@ class Trace:
         return path
 
 
-class StageTracer:
+class StageTracer(PipelineObserver):
     """Pipeline observer that turns each stage's work on each turn into one span on the stage's track."""
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
         self._open: dict[tuple[str, int], Span] = {}
-
-    def on_input(self, stage: str, frame: Frame, t: float) -> None:
-        pass
 
     def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None:
         if frame is source:  # passed through, not produced

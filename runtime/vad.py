@@ -17,7 +17,7 @@ import numpy as np
 
 from .audio import StreamResampler, to_mono_float
 from .clock import now
-from .frames import AudioFrame, EndOfStream, Frame, Interrupt, SpeechEnded, SpeechStarted
+from .frames import AudioFrame, Commit, EndOfStream, Frame, Interrupt, SpeechEnded, SpeechStarted
 from .stage import Stage
 
 SAMPLE_RATE = 16000
@@ -42,6 +42,10 @@ class VADOptions:
         backchannel "mm-hm") neither start a turn nor interrupt the assistant.
     interrupt: emit an Interrupt before each SpeechStarted, so a user who starts speaking cancels any reply in
         flight (barge-in). Harmless when nothing is in flight.
+    speculate_ms: after this much silence the utterance is sent on (SpeechEnded, speculative) so recognition,
+        thinking and synthesis run during the rest of the hangover; the reply is held until the hangover passes
+        (Commit), and if the user speaks again first the work is cancelled (Interrupt, reason "resume") and redone.
+        0 turns speculation off (the utterance is sent at the end of the hangover).
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
@@ -58,8 +62,12 @@ class VADOptions:
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000
     interrupt: bool = True
+    speculate_ms: int = 160
 
     def __post_init__(self) -> None:
+        if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:
+            raise ValueError(f"speculate_ms must be 0 or below hangover_ms ({self.hangover_ms}), "
+                             f"got {self.speculate_ms}")
         if not 0.0 < self.offset <= self.onset < 1.0:
             raise ValueError(f"need 0 < offset <= onset < 1, got offset={self.offset} onset={self.onset}")
 
@@ -68,7 +76,7 @@ class VADOptions:
 class Endpoint:
     """An endpointer event. Positions are in 16 kHz samples from the stream start."""
 
-    kind: str  # "start" or "end"
+    kind: str  # "start", "pause" (silence reached speculate_ms), "resume" (speech again after a pause), "end"
     start: int
     end: int = 0
 
@@ -81,6 +89,7 @@ class Endpointer:
         ms = lambda v: max(1, round(v * SAMPLE_RATE / 1000 / CHUNK))  # noqa: E731 - ms -> chunks
         self._min_speech, self._hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
         self._max = ms(options.max_utterance_ms)
+        self._speculate = ms(options.speculate_ms) if options.speculate_ms else 0
         self.reset()
 
     def reset(self) -> None:
@@ -91,6 +100,7 @@ class Endpointer:
         self._silence = 0
         self._last_speech = 0
         self._start = 0
+        self.paused = False
 
     def feed(self, p: float) -> list[Endpoint]:
         i = self._chunk
@@ -108,21 +118,27 @@ class Endpointer:
             else:
                 self._run = 0
             return events
-        if p >= self.o.offset:
+        if p >= (self.o.onset if self.paused else self.o.offset):  # resuming after a pause needs clear speech
+            if self.paused:
+                events.append(Endpoint("resume", self._start * CHUNK))
+                self.paused = False
             self._silence, self._last_speech = 0, i
         else:
             self._silence += 1
+            if self._speculate and not self.paused and self._speculate <= self._silence < self._hangover:
+                events.append(Endpoint("pause", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
+                self.paused = True
         too_long = i + 1 - self._start >= self._max
         if self._silence >= self._hangover or too_long:
             events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
-            self.in_speech, self._run = False, 0
+            self.in_speech, self._run, self.paused = False, 0, False
         return events
 
     def flush(self) -> list[Endpoint]:
         """End of input: close an utterance in progress."""
         if not self.in_speech:
             return []
-        self.in_speech = False
+        self.in_speech, self.paused = False, False
         return [Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK)]
 
 
@@ -143,6 +159,7 @@ class VADStage(Stage):
         self._history: deque[np.ndarray] = deque(maxlen=keep // CHUNK + 2)  # bounded utterance buffer
         self._consumed = 0  # 16 kHz samples turned into chunks so far
         self._walls: deque[tuple[int, float]] = deque(maxlen=4096)  # (sample index, wall time it arrived)
+        self._speculating = False  # a speculative SpeechEnded went out for the current turn
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):
@@ -151,7 +168,8 @@ class VADStage(Stage):
             yield frame
         elif isinstance(frame, EndOfStream):
             for ev in self.endpointer.flush():
-                yield self._event(ev)
+                for out in self._events(ev):
+                    yield out
             yield frame
         elif isinstance(frame, Interrupt):
             yield frame  # upstream of the reply: nothing of ours to cancel
@@ -172,9 +190,7 @@ class VADStage(Stage):
             self._history.append(chunk)
             self._consumed += CHUNK
             for ev in self.endpointer.feed(self.detector.prob(chunk)):
-                if ev.kind == "start" and self.options.interrupt:
-                    out.append(Interrupt(reason="barge-in", turn=self.turn))
-                out.append(self._event(ev))
+                out += self._events(ev)
         self._pending = buf[n * CHUNK:]
         return out
 
@@ -186,10 +202,24 @@ class VADStage(Stage):
                 return wall - (idx - sample) / SAMPLE_RATE
         return self._walls[-1][1] if self._walls else now()
 
-    def _event(self, ev: Endpoint) -> Frame:
+    def _events(self, ev: Endpoint) -> list[Frame]:
+        """Frames for an endpointer event (see VADOptions.interrupt and .speculate_ms)."""
         if ev.kind == "start":
+            out: list[Frame] = [Interrupt(reason="barge-in", turn=self.turn)] if self.options.interrupt else []
             self.turn += 1
-            return SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)
+            self._speculating = False
+            return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]
+        if ev.kind == "pause":
+            self._speculating = True
+            return [self._utterance(ev, speculative=True)]
+        if ev.kind == "resume":
+            self._speculating = False
+            return [Interrupt(reason="resume", turn=self.turn)]
+        out = [] if self._speculating else [self._utterance(ev, speculative=False)]
+        self._speculating = False
+        return out + [Commit(turn=self.turn)]
+
+    def _utterance(self, ev: Endpoint, speculative: bool) -> SpeechEnded:
         pre = self.options.pre_roll_ms * SAMPLE_RATE // 1000
         first = max(0, ev.start - pre)
         hist_start = self._consumed - CHUNK * len(self._history)
@@ -197,4 +227,5 @@ class VADStage(Stage):
         last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
         a, b = max(0, first - hist_start), max(0, last - hist_start)
         return SpeechEnded(turn=self.turn, audio=audio[a:b].copy(), audio_start=ev.start / SAMPLE_RATE,
-                           audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end))
+                           audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end),
+                           speculative=speculative)

@@ -3,18 +3,20 @@
 import numpy as np
 import pytest
 
-from omnirt.runtime.frames import AudioFrame, Interrupt, SpeechEnded, SpeechStarted
+from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, SpeechEnded, SpeechStarted
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
 
 MS_PER_CHUNK = CHUNK / 16
 
 
-def feed(ep, probs):
+def feed(ep, probs, speculative=False):
+    """Events for a probability sequence; pause/resume (speculation) left out unless asked for."""
     events = []
     for p in probs:
         events += ep.feed(p)
-    return events + ep.flush()
+    events += ep.flush()
+    return events if speculative else [e for e in events if e.kind in ("start", "end")]
 
 
 def chunks(ms):
@@ -85,8 +87,8 @@ async def test_vad_stage_resamples_and_returns_the_utterance():
     stereo = np.stack([signal, signal], axis=1)
     frames = [AudioFrame(pcm=stereo[i:i + 960], sample_rate=rate, channels=2) for i in range(0, len(stereo), 960)]
     out = await run_test(VADStage(EnergyDetector(), VADOptions(hangover_ms=300, pre_roll_ms=0, post_roll_ms=0)), frames,
-                         expected=[Interrupt, SpeechStarted, SpeechEnded], ignore=(AudioFrame,))
-    _, start, end = [f for f in out if not isinstance(f, AudioFrame)]
+                         expected=[Interrupt, SpeechStarted, SpeechEnded, Commit], ignore=(AudioFrame,))
+    _, start, end, _ = [f for f in out if not isinstance(f, AudioFrame)]
     assert start.turn == end.turn == 1
     assert abs(end.audio_start - 0.5) < 0.05 and abs(end.audio_end - 1.5) < 0.05
     assert abs(len(end.audio) / 16000 - 1.0) < 0.05  # 1 s of tone at 16 kHz
@@ -99,4 +101,55 @@ async def test_barge_in_can_be_turned_off():
     signal = np.concatenate([tone, np.zeros(rate, np.int16)])
     frames = [AudioFrame(pcm=signal[i:i + 320], sample_rate=rate) for i in range(0, len(signal), 320)]
     await run_test(VADStage(EnergyDetector(), VADOptions(interrupt=False)), frames,
-                   expected=[SpeechStarted, SpeechEnded], ignore=(AudioFrame,))
+                   expected=[SpeechStarted, SpeechEnded, Commit], ignore=(AudioFrame,))
+
+
+def test_pause_is_announced_before_the_hangover_and_resume_cancels_it():
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=160))
+    probs = [0.9] * 20 + [0.0] * chunks(250) + [0.9] * 10 + [0.0] * chunks(600)
+    kinds = [e.kind for e in feed(ep, probs, speculative=True)]
+    assert kinds == ["start", "pause", "resume", "pause", "end"]
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=160))
+    events = feed(ep, [0.9] * 20 + [0.0] * chunks(600), speculative=True)
+    pause, end = events[1], events[2]
+    assert pause.end == end.end == 20 * CHUNK  # the same utterance: the pause's work stands
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=160))
+    at = {e.kind: i for i, p in enumerate([0.9] * 20 + [0.0] * chunks(600)) for e in ep.feed(p)}
+    assert at["pause"] - 19 == chunks(160) and at["end"] - 19 == chunks(400)  # silence chunks after the speech
+
+
+def test_speculation_off_and_bad_values():
+    ep = Endpointer(VADOptions(speculate_ms=0))
+    assert [e.kind for e in feed(ep, [0.9] * 20 + [0.0] * 30, speculative=True)] == ["start", "end"]
+    with pytest.raises(ValueError):
+        VADOptions(hangover_ms=300, speculate_ms=300)
+
+
+def tone_frames(pattern, rate=16000):
+    """pattern: list of (seconds, loud?) -> 20 ms AudioFrames."""
+    parts = []
+    for sec, loud in pattern:
+        n = int(sec * rate)
+        parts.append((0.3 * np.sin(2 * np.pi * 220 * np.arange(n) / rate) * 32767).astype(np.int16) if loud
+                     else np.zeros(n, np.int16))
+    sig = np.concatenate(parts)
+    return [AudioFrame(pcm=sig[i:i + 320], sample_rate=rate) for i in range(0, len(sig), 320)]
+
+
+async def test_vad_stage_speculates_then_commits_or_resumes():
+    opts = VADOptions(hangover_ms=400, speculate_ms=160, pre_roll_ms=0, post_roll_ms=0)
+    out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(1, True), (1, False)]),
+                         ignore=(AudioFrame,))
+    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+    assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Commit"]
+    ended = next(f for f in out if isinstance(f, SpeechEnded))
+    assert ended.speculative and abs(len(ended.audio) / 16000 - 1.0) < 0.05
+    # a pause shorter than the hangover, then more speech: the first attempt is cancelled, the turn redone
+    out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(1, True), (0.3, False), (0.5, True),
+                                                                          (1, False)]), ignore=(AudioFrame,))
+    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+    assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Interrupt", "SpeechEnded", "Commit"]
+    resume = [f for f in out if isinstance(f, Interrupt)][1]
+    assert resume.reason == "resume" and resume.turn == 1
+    last = [f for f in out if isinstance(f, SpeechEnded)][-1]
+    assert abs(len(last.audio) / 16000 - 1.8) < 0.06  # the whole turn, both parts

@@ -59,7 +59,7 @@ async def test_stage_spans_and_latency_segments_nest_and_sum():
     assert {"FakeASR", "FakeThinker", "FakeTalker", "voice-to-voice", "turn"} <= names
     v2v = trace.find("voice-to-voice", 1)
     segs = [s for s in trace.spans if s.track == "latency" and s.name != "voice-to-voice"]
-    assert len(segs) == 4
+    assert len(segs) == 5  # eos, ASR, Thinker, Talker, held for commit
     assert all(v2v.contains(s) for s in segs)
     assert abs(sum(s.duration for s in segs) - v2v.duration) < 1e-9
     for a, b in zip(segs, segs[1:]):

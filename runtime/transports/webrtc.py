@@ -1,0 +1,477 @@
+"""The WebRTC transport: a browser (or any WebRTC peer) talks to a VoiceSession over audio tracks and a data channel.
+
+Signalling is one HTTP request: the client POSTs its complete offer (aiortc does no trickle ICE, so candidates are
+gathered first) to `/offer` and gets the complete answer back. Every peer connection is an independent session with
+its own VoiceSession; the models (`Components`) are loaded once per process and shared. `GET /` serves the page.
+
+Audio in: aiortc's decoded frames (48 kHz s16, usually stereo) become AudioFrames in a bounded buffer in front of the
+pipeline; if the pipeline falls behind, the oldest audio is dropped (and counted) rather than memory growing.
+Audio out: `ReplyTrack` hands aiortc 20 ms frames of 48 kHz mono in real time from the reply buffer (silence when
+empty); an Interrupt drops the buffer at once so barge-in silences the client within a frame or two.
+Data channel "events" (opened by the client): JSON events to the client (user/assistant text, status, per-turn
+latency with spans, errors); `{"type": "interrupt"}` from the client stops the reply.
+
+Security: bound to loopback no token is needed and ICE is restricted to 127.0.0.1; bound anywhere else every offer
+must carry the token. No STUN/TURN server is ever configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import ipaddress
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from ..audio import StreamResampler, to_int16, to_mono_float
+from ..clock import now
+from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone,
+                      Transcript)
+from ..observers import SEGMENTS
+from ..session import Components, SessionOptions, VoiceSession
+
+log = logging.getLogger("omnirt.webrtc")
+WEB_DIR = Path(__file__).parent / "web"  # the page (package data)
+RATE, FRAME = 48000, 960  # outgoing audio: 20 ms frames at 48 kHz
+
+
+@dataclass(frozen=True)
+class WebRTCOptions:
+    """host/port: where the HTTP signalling server binds (port 0 picks a free one).
+    token: required on every offer when set; generated when bound beyond loopback and not given.
+    loopback_only: ICE candidates restricted to 127.0.0.1 (None: on when bound to loopback).
+    jitter_prefetch: packets aiortc holds before decoding incoming audio (its default 4 = 80 ms); None keeps it.
+    input_buffer_ms: incoming audio waiting for the pipeline; beyond it the oldest is dropped.
+    reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
+    connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
+    (browsers send frames even when muted), is closed after this long.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None
+    loopback_only: bool | None = None
+    max_body: int = 64 * 1024
+    max_sessions: int = 4
+    jitter_prefetch: int | None = 1
+    input_buffer_ms: int = 1000
+    reply_buffer_s: float = 120.0
+    connect_timeout_s: float = 20.0
+    media_timeout_s: float = 5.0
+    session: SessionOptions = field(default_factory=SessionOptions)
+
+
+class BadRequest(ValueError):
+    """The client's request cannot be served; the message is one line."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def use_loopback_only() -> None:
+    """Make aioice offer only 127.0.0.1 as host candidate (process-wide: it otherwise skips loopback entirely)."""
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
+def loopback_candidates(sdp: str) -> str:
+    """Drop every ICE candidate that is not a loopback IP literal (no traffic, mDNS included, leaves 127/8)."""
+    lines, kept = [], 0
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            if len(parts) < 6 or not is_loopback(parts[4]) or parts[4] == "localhost":
+                continue
+            kept += 1
+        lines.append(line)
+    if kept == 0:
+        raise BadRequest("offer has no loopback ICE candidate (a Chromium client needs "
+                         "--allow-loopback-in-peer-connection)")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def set_jitter_prefetch(pc: RTCPeerConnection, prefetch: int) -> None:
+    """Shorten aiortc's audio jitter buffer (fixed 4-packet prefetch = 80 ms of delay before decoding)."""
+    from aiortc.jitterbuffer import JitterBuffer
+
+    for t in pc.getTransceivers():
+        attr = "_RTCRtpReceiver__jitter_buffer"
+        if t.kind == "audio" and hasattr(t.receiver, attr):
+            setattr(t.receiver, attr, JitterBuffer(capacity=16, prefetch=prefetch))
+
+
+def to_audio_frame(frame: Any) -> AudioFrame:
+    """An av.AudioFrame (packed or planar, s16 or float) as an int16 AudioFrame [n] or [n, channels]."""
+    channels = len(frame.layout.channels)
+    x = frame.to_ndarray()
+    x = x.T if frame.format.is_planar else x.reshape(-1, channels)
+    if x.dtype != np.int16:
+        x = to_int16(x.astype(np.float32))
+    pcm = np.ascontiguousarray(x[:, 0] if channels == 1 else x)
+    t = now()
+    return AudioFrame(pcm=pcm, sample_rate=frame.sample_rate, channels=channels,
+                      capture_ts=t - len(pcm) / frame.sample_rate)
+
+
+class ReplyTrack(MediaStreamTrack):
+    """Outgoing audio: 20 ms 48 kHz mono frames in real time from a buffer of reply audio; silence when empty.
+
+    Counts per turn how much audio was really handed to aiortc, and reports to `listener`:
+    ("speaking", turn, s) at a turn's first audio, ("played", turn, s) when a finished turn has all been sent,
+    ("cut", turn, s) when an interrupt dropped the rest of it.
+    """
+
+    kind = "audio"
+
+    def __init__(self, listener: Callable[[str, int, float], None], max_seconds: float = 120.0) -> None:
+        super().__init__()
+        self.listener, self.max_samples = listener, int(max_seconds * RATE)
+        self._chunks: deque[tuple[int, np.ndarray]] = deque()
+        self._buffered = 0
+        self._finished: set[int] = set()  # turns whose audio is complete (SpeechDone seen)
+        self.sent: dict[int, int] = {}  # turn -> samples sent
+        self.dropped_samples = 0
+        self._start: float | None = None
+        self._pts = 0
+
+    def write(self, turn: int, pcm: np.ndarray) -> None:
+        if self._buffered + len(pcm) > self.max_samples:
+            self.dropped_samples += len(pcm)
+            return
+        if len(pcm):
+            self._chunks.append((turn, pcm))
+            self._buffered += len(pcm)
+
+    def finish_turn(self, turn: int) -> None:
+        self._finished.add(turn)
+        self._report_played()
+
+    def flush(self) -> None:
+        """Drop everything buffered now (barge-in / interrupt)."""
+        cut = {turn for turn, _ in self._chunks} | set(self.sent)
+        self._chunks.clear()
+        self._buffered = 0
+        self._finished.clear()
+        for turn in sorted(cut):
+            self._tell("cut", turn, self.sent.pop(turn, 0) / RATE)
+
+    def _tell(self, what: str, turn: int, seconds: float) -> None:
+        try:
+            self.listener(what, turn, seconds)
+        except Exception:  # noqa: BLE001 - raising inside recv() would stop aiortc's sender for good
+            log.exception("playback listener failed")
+
+    def _report_played(self) -> None:
+        pending = {turn for turn, _ in self._chunks}
+        for turn in sorted(self._finished - pending):
+            self._finished.discard(turn)
+            self._tell("played", turn, self.sent.pop(turn, 0) / RATE)
+
+    def _take(self) -> np.ndarray:
+        out = np.zeros(FRAME, np.int16)
+        n = 0
+        while n < FRAME and self._chunks:
+            turn, pcm = self._chunks[0]
+            k = min(FRAME - n, len(pcm))
+            out[n:n + k] = pcm[:k]
+            if turn not in self.sent:
+                self.sent[turn] = 0
+                self._tell("speaking", turn, 0.0)
+            self.sent[turn] += k
+            n += k
+            if k == len(pcm):
+                self._chunks.popleft()
+            else:
+                self._chunks[0] = (turn, pcm[k:])
+        self._buffered -= n
+        if self._finished:
+            self._report_played()
+        return out
+
+    async def recv(self) -> Any:
+        import av
+
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = now()
+        else:
+            self._pts += FRAME
+            wait = self._start + self._pts / RATE - now()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
+        frame.planes[0].update(self._take().tobytes())
+        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
+        return frame
+
+
+class PeerSession:
+    """One peer connection and its VoiceSession, tasks and buffers. `latest_video` is the newest camera image."""
+
+    def __init__(self, pc: RTCPeerConnection, components: Components, options: WebRTCOptions,
+                 on_closed: Callable[["PeerSession"], None] = lambda peer: None) -> None:
+        o = self.options = options
+        self.pc, self.on_closed = pc, on_closed
+        self.voice = VoiceSession(components, o.session)
+        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s)
+        self.channel: Any = None
+        self.dropped_input_frames = 0
+        self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))
+        self._input_ready = asyncio.Event()
+        self._video: Any = None
+        self._video_rgb: tuple[Any, np.ndarray] | None = None
+        self._pending_events: deque[str] = deque(maxlen=256)
+        self._tasks: set[asyncio.Task] = set()
+        self._pipeline: Any = None
+        self._resampler: StreamResampler | None = None
+        self._reply_turn = 0  # the latest turn whose reply is under way (transcribed, answered or spoken)
+        self._cancelled_turn = 0  # reply audio of turns up to this one is stale (button interrupt)
+        self._closing: asyncio.Task | None = None
+        self._main: asyncio.Task | None = None
+        pc.on("track", self._on_track)
+        pc.on("datachannel", self._on_datachannel)
+        pc.on("connectionstatechange", self._on_state)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._main = asyncio.get_running_loop().create_task(self._run(), name="webrtc:session")
+        self._main.add_done_callback(lambda _: self.close_soon("pipeline ended"))
+        self._spawn(self._connect_deadline())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close_soon(self, why: str) -> None:
+        if self._closing is None:
+            log.info("closing session (%s)", why)
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+
+    async def close(self) -> None:
+        self.close_soon("closed by the server")
+        assert self._closing is not None
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        """End the pipeline (interrupt, then EndOfStream), stop the tracks, close the pc, cancel every task."""
+        main = self._main
+        if self._pipeline is not None and main is not None and not main.done():
+            await self._pipeline.push(Interrupt(reason="disconnect"))
+            try:
+                await asyncio.wait_for(self._pipeline.push(EndOfStream()), 1.0)
+            except asyncio.TimeoutError:
+                pass
+        if main is not None and not main.done():
+            done, _ = await asyncio.wait({main}, timeout=2.0)
+            if not done:
+                main.cancel()
+            await asyncio.gather(main, return_exceptions=True)
+        self.reply.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pc.close()
+        self.on_closed(self)
+
+    async def _connect_deadline(self) -> None:
+        await asyncio.sleep(self.options.connect_timeout_s)
+        if self.pc.connectionState != "connected":
+            self.close_soon("never connected")
+
+    async def _run(self) -> None:
+        async with self.voice as pipeline:
+            self._pipeline = pipeline
+            self._spawn(self._feed(pipeline))
+            async for frame in pipeline.frames():
+                try:
+                    self._on_output(frame)
+                except Exception as err:  # noqa: BLE001 - one bad frame must not end the session
+                    log.exception("output frame failed")
+                    self.send({"type": "error", "message": f"{type(err).__name__}: {err}".splitlines()[0]})
+
+    # ------------------------------------------------------------ input
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._spawn(self._read_audio(track))
+        elif track.kind == "video":
+            self._spawn(self._read_video(track))
+
+    async def _read_audio(self, track: MediaStreamTrack) -> None:
+        timeout: float | None = None  # until the first frame the connect deadline applies
+        while True:
+            try:
+                frame = await asyncio.wait_for(track.recv(), timeout)
+            except MediaStreamError:
+                return
+            except asyncio.TimeoutError:  # a vanished browser is otherwise noticed only by ICE, after ~30 s
+                self.close_soon(f"no audio from the client for {timeout:g} s")
+                return
+            timeout = self.options.media_timeout_s
+            if len(self._input) == self._input.maxlen:
+                self.dropped_input_frames += 1  # the deque drops the oldest
+            self._input.append(to_audio_frame(frame))
+            self._input_ready.set()
+
+    async def _feed(self, pipeline: Any) -> None:
+        while True:
+            while not self._input:
+                self._input_ready.clear()
+                await self._input_ready.wait()
+            await pipeline.push(self._input.popleft())
+
+    async def _read_video(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                self._video = await track.recv()  # keep only the latest; converted on demand
+            except MediaStreamError:
+                return
+
+    @property
+    def latest_video(self) -> np.ndarray | None:
+        """The newest camera image as RGB uint8 [h, w, 3], or None before the first frame."""
+        frame = self._video
+        if frame is None:
+            return None
+        if self._video_rgb is None or self._video_rgb[0] is not frame:
+            self._video_rgb = (frame, frame.to_ndarray(format="rgb24"))
+        return self._video_rgb[1]
+
+    # ------------------------------------------------------------ events
+
+    def _on_datachannel(self, channel: Any) -> None:
+        if channel.label != "events":
+            return
+        self.channel = channel
+        channel.on("message", self._on_message)
+        channel.on("close", lambda: self.close_soon("data channel closed"))
+        while self._pending_events:
+            channel.send(self._pending_events.popleft())
+        self.send({"type": "status", "state": "listening"})
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            self.close_soon(f"connection {self.pc.connectionState}")
+
+    def _on_message(self, message: Any) -> None:
+        try:
+            event = json.loads(message)
+            kind = event.get("type") if isinstance(event, dict) else None
+        except (ValueError, TypeError):
+            kind = None
+        if kind == "interrupt":
+            self.interrupt("button")
+        else:
+            self.send({"type": "error", "message": f"unknown message: {str(message)[:80]!r}"})
+
+    def send(self, event: dict[str, Any]) -> None:
+        text = json.dumps(event)
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(text)
+        elif self.channel is None:
+            self._pending_events.append(text)
+
+    def interrupt(self, reason: str) -> None:
+        """Silence the reply now and cancel the turn's work in the pipeline."""
+        self._cancelled_turn = max(self._cancelled_turn, self._reply_turn)
+        self._stop_reply()
+        if self._pipeline is not None:
+            self._spawn(self._pipeline.push(Interrupt(reason=reason, turn=self._reply_turn)))
+
+    # ------------------------------------------------------------ output
+
+    def _on_output(self, frame: Frame) -> None:
+        if isinstance(frame, (TextDelta, TextDone, SpeechDone, AudioFrame)) or (
+                isinstance(frame, Transcript) and frame.final):  # not SpeechStarted: that is the user's next turn
+            self._reply_turn = max(self._reply_turn, frame.turn)
+        if isinstance(frame, AudioFrame):
+            if frame.turn > self._cancelled_turn:
+                self._play(frame)
+        elif isinstance(frame, Transcript):
+            self.send({"type": "user", "text": frame.text, "final": frame.final, "turn": frame.turn})
+            if frame.final and frame.text.strip():
+                self.send({"type": "status", "state": "thinking", "turn": frame.turn})
+        elif isinstance(frame, TextDelta):
+            self.send({"type": "assistant_delta", "text": frame.text, "turn": frame.turn})
+        elif isinstance(frame, TextDone):
+            self.send({"type": "assistant_done", "text": frame.text, "turn": frame.turn})
+        elif isinstance(frame, SpeechDone):
+            if frame.turn > self._cancelled_turn:
+                self._end_turn(frame.turn)
+        elif isinstance(frame, Interrupt):
+            self._stop_reply()
+        elif isinstance(frame, ErrorFrame):
+            self.send({"type": "error", "message": f"{frame.stage}: {frame.message}", "turn": frame.turn})
+
+    def _play(self, frame: AudioFrame) -> None:
+        if self._resampler is None or self._resampler.in_rate != frame.sample_rate:
+            self._resampler = StreamResampler(frame.sample_rate, RATE)
+        self.reply.write(frame.turn, to_int16(self._resampler.process(to_mono_float(frame.pcm))))
+
+    def _end_turn(self, turn: int) -> None:
+        if self._resampler is not None:
+            self.reply.write(turn, to_int16(self._resampler.process(np.zeros(0, np.float32), last=True)))
+            self._resampler = None
+        self.reply.finish_turn(turn)
+        event = self.latency_event(turn)
+        if event:
+            self.send(event)
+
+    def _stop_reply(self) -> None:
+        self._resampler = None
+        self.reply.flush()
+
+    def _on_playback(self, what: str, turn: int, seconds: float) -> None:
+        if what == "speaking":
+            self.send({"type": "status", "state": "speaking", "turn": turn})
+            return
+        mark = getattr(self.voice, "mark_played", None)
+        if mark is not None:
+            mark(turn, seconds)
+        self.send({"type": "status", "state": "listening", "turn": turn, "played_s": round(seconds, 3),
+                   "cut": what == "cut"})
+
+    def latency_event(self, turn: int) -> dict[str, Any] | None:
+        """The turn's latency segments and its spans (ms from the start of the user's speech)."""
+        tl = self.voice.latency.turns.get(turn)
+        if tl is None or tl.total_ms is None:
+            return None
+        spans = [(s.name, s.track, s.start, s.end) for s in self.voice.trace.for_turn(turn)]
+        spans += [(name, "latency", getattr(tl, a), getattr(tl, b)) for name, a, b in SEGMENTS
+                  if getattr(tl, a) is not None and getattr(tl, b) is not None]
+        t0 = tl.speech_start if tl.speech_start is not None else min(s[2] for s in spans)
+        ms = lambda t: round((t - t0) * 1e3, 1)  # noqa: E731
+        return {"type": "latency", "turn": turn, "total": round(tl.total_ms, 1),
+                "segments": [[name, round(v, 1)] for name, v in tl.segments_ms()],
+                "spans": [{"name": n, "track": k, "start_ms": ms(a), "end_ms": ms(b)} for n, k, a, b in spans]}
+
+    async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:
+        """Apply the client's offer, attach the reply track, and return the complete answer."""
+        pc = self.pc
+        if self.options.loopback_only:
+            offer_sdp = loopback_candidates(offer_sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        if self.options.jitter_prefetch is not None:
+            set_jitter_prefetch(pc, self.options.jitter_prefetch)
+        if any(t.kind == "audio" for t in pc.getTransceivers()):
+            pc.addTrack(self.reply)
+        await pc.setLocalDescription(await pc.createAnswer())  # gathers every candidate first
+        return pc.localDescription

@@ -1,0 +1,75 @@
+"""The turn gate: a speculative turn's reply is held until its Commit, which overtakes busy stages."""
+
+import asyncio
+
+import numpy as np
+
+from omnirt.runtime.clock import now
+from omnirt.runtime.frames import AudioFrame, Commit, EndOfStream, Interrupt, TextDelta, TextDone, Transcript
+from omnirt.runtime.stage import Pipeline, Stage
+from omnirt.runtime.turn import TurnGate
+
+
+def audio(turn):
+    return AudioFrame(pcm=np.zeros(160, np.int16), sample_rate=16000, turn=turn)
+
+
+async def through(gate, frames):
+    """Each frame's output, frame by frame (the gate's logic without a pipeline's overtaking)."""
+    return [[o.kind for o in [x async for x in gate.process(f)]] for f in frames]
+
+
+async def test_holds_until_commit_and_keeps_order():
+    frames = [Transcript(text="q", turn=1), TextDelta(text="a", turn=1), audio(1), Commit(turn=1), audio(1)]
+    assert await through(TurnGate(), frames) == [
+        [], [], [], ["Transcript", "TextDelta", "AudioFrame", "Commit"], ["AudioFrame"]]
+
+
+async def test_interrupt_drops_held_reply_and_other_turns_pass():
+    frames = [TextDelta(text="a", turn=1), audio(1), Interrupt(reason="resume", turn=1), TextDelta(text="b", turn=1),
+              Commit(turn=1), audio(0)]
+    assert await through(TurnGate(), frames) == [[], [], ["Interrupt"], [], ["TextDelta", "Commit"], ["AudioFrame"]]
+
+
+async def test_in_a_pipeline_nothing_leaves_before_the_commit():
+    async with Pipeline([TurnGate()]) as p:
+        for f in (Transcript(text="q", turn=2), TextDelta(text="a", turn=2), audio(2)):
+            await p.push(f)
+        await asyncio.sleep(0.05)
+        assert len(p.output) == 0
+        await p.push(Commit(turn=2))
+        await p.push(EndOfStream())
+        kinds = [f.kind async for f in p.frames()]
+    # the Commit itself is a control frame: at the output it is served before queued data
+    assert [k for k in kinds if k != "Commit"] == ["Transcript", "TextDelta", "AudioFrame", "EndOfStream"]
+    assert "Commit" in kinds
+
+
+class SlowThinker(Stage):
+    async def process(self, frame):
+        yield frame
+        if isinstance(frame, Transcript):
+            for i in range(20):
+                await asyncio.sleep(0.02)
+                yield TextDelta(text=str(i), turn=frame.turn)
+            yield TextDone(text="", turn=frame.turn)
+
+
+async def test_commit_overtakes_a_busy_stage():
+    gate = TurnGate()
+    async with Pipeline([SlowThinker(), gate]) as p:
+        await p.push(Transcript(text="q", turn=1))
+        await asyncio.sleep(0.1)  # the Thinker is mid-answer
+        t_commit = now()
+        await p.push(Commit(turn=1))
+        got = []
+        async for f in p.frames():
+            got.append((now(), f))
+            if isinstance(f, TextDone):
+                await p.push(EndOfStream())
+    t_released = next(t for t, f in got if isinstance(f, Commit))
+    assert t_released - t_commit < 0.02, "the commit waited behind the Thinker's answer"
+    kinds = [f.kind for _, f in got]
+    assert kinds.index("Commit") < kinds.index("TextDone")
+    deltas = [int(f.text) for _, f in got if isinstance(f, TextDelta)]
+    assert deltas == list(range(20))  # released then streamed, in order
