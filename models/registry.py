@@ -25,6 +25,7 @@ ROLES: dict[str, Role] = {r.role: r for r in [
     Role("asr", "whisper-base-onnx", "onnxruntime (numpy greedy decoder)", "speech recognition, Whisper base"),
     Role("thinker", "qwen2.5-coder-0.5b-instruct", "llama.cpp (llama-cpp-python)", "language model, streaming"),
     Role("thinker-large", "qwen2.5-coder-1.5b-instruct", "llama.cpp (llama-cpp-python)", "larger language model"),
+    Role("thinker-http", "-", "any OpenAI-compatible server (--thinker-url)", "scale-out language model"),
     Role("talker", "piper-joe", "Piper on onnxruntime", "speech synthesis, en_US joe"),
     Role("talker-fallback", "-", "espeak-ng (espeakng-loader, in-process)", "speech synthesis needing only pip"),
     Role("text-encoder", "all-minilm-l6-v2-onnx", "onnxruntime", "sentence embeddings (UI label matching)"),
@@ -59,6 +60,13 @@ def load_thinker(model: str = "0.5b", **options: Any) -> Any:
     from .llama import LlamaChat, LlamaOptions
 
     return LlamaChat.load(LlamaOptions(model=THINKER_MODELS.get(model, model), **options))
+
+
+def load_thinker_http(base_url: str, **options: Any) -> Any:
+    """An OpenAI-compatible streaming chat server as the Thinker (async; no model loads here)."""
+    from .openai_chat import OpenAIChat, OpenAIChatOptions
+
+    return OpenAIChat(OpenAIChatOptions(base_url=base_url, **options))
 
 
 def load_talker(kind: str = "piper", **options: Any) -> Any:

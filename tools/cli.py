@@ -34,7 +34,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
 
     console = _console()
     config = ReplyConfig(thinker=args.thinker, talker=args.talker, realtime=not args.fast,
-                         hangover_ms=args.hangover_ms, max_tokens=args.max_tokens)
+                         hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
+                         thinker_model=args.thinker_model)
     result = asyncio.run(reply(Path(args.question), Path(args.answer), config,
                                trace_dir=Path(args.trace_dir) if args.trace_dir else None))
     for err in result.errors:
@@ -58,6 +59,8 @@ def add_reply(sub: Any) -> None:
                    help="feed the file as fast as possible instead of in real time (latencies then mean less)")
     p.add_argument("--trace-dir", help="write trace.jsonl and trace.chrome.json (Perfetto) here")
     p.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--thinker-url", help="use an OpenAI-compatible server instead, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
@@ -172,9 +175,10 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from ..models.assets import ModelMissingError
     from ..models.onnx import OnnxRuntimeMissingError
+    from ..models.openai_chat import ThinkerBackendError
     from ..runtime.transports.file import AudioInputError
 
-    return ModelMissingError, AudioInputError, OnnxRuntimeMissingError
+    return ModelMissingError, AudioInputError, OnnxRuntimeMissingError, ThinkerBackendError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

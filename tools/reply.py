@@ -44,6 +44,8 @@ class ReplyResult:
 class ReplyConfig:
     thinker: str = "0.5b"
     thinker_threads: int = 2
+    thinker_url: str | None = None  # an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead
+    thinker_model: str = "default"
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
@@ -54,12 +56,18 @@ def load_components(config: ReplyConfig) -> Components:
     """Load (or take from the loaders' caches) every model the turn needs; fails fast with one line if one is missing."""
     from ..models import registry
 
-    thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens, n_threads=config.thinker_threads)
-    thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
+    if config.thinker_url:
+        chat = registry.load_thinker_http(config.thinker_url, model=config.thinker_model,
+                                          max_tokens=config.max_tokens)
+    else:
+        thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
+                                        n_threads=config.thinker_threads)
+        thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
+        chat = ThreadedChat(thinker)
     return Components(
         detector=registry.load_vad(),
         recognizer=registry.load_asr(),
-        chat=ThreadedChat(thinker),
+        chat=chat,
         synthesizer=registry.load_talker(config.talker),
     )
 
