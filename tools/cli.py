@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply"}
+# Commands whose modules import heavy libraries (aiortc, sounddevice): imported only when run.
+LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)")}
 
 
 def _console(stderr: bool = False) -> Any:
@@ -167,6 +169,12 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_reply, add_models, add_doctor):
         add(sub)
+    for name, (module, help_text) in LAZY_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if list(argv[:1]) == [name]:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(func=lambda a, m=mod: m.run(a, _console()))
     if list(argv[:1]) == ["bench"] or "-h" in argv or "--help" in argv:
         add_bench(sub, argv)
     return parser

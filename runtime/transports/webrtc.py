@@ -34,7 +34,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..audio import StreamResampler, to_int16, to_mono_float
 from ..clock import now
 from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone,
-                      Transcript)
+                      Transcript, VideoFrame)
 from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
 
@@ -53,6 +53,8 @@ class WebRTCOptions:
     reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
     connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
     (browsers send frames even when muted), is closed after this long.
+    video_interval_s: how often the newest camera image is offered to the session's vision stage (only when the
+    components have a describer; the stage itself drops what it has no time to look at).
     """
 
     host: str = "127.0.0.1"
@@ -66,6 +68,7 @@ class WebRTCOptions:
     reply_buffer_s: float = 120.0
     connect_timeout_s: float = 20.0
     media_timeout_s: float = 5.0
+    video_interval_s: float = 0.2
     session: SessionOptions = field(default_factory=SessionOptions)
 
 
@@ -300,6 +303,8 @@ class PeerSession:
         async with self.voice as pipeline:
             self._pipeline = pipeline
             self._spawn(self._feed(pipeline))
+            if self.voice.components.describer is not None:
+                self._spawn(self._feed_video(pipeline))
             async for frame in pipeline.frames():
                 try:
                     self._on_output(frame)
@@ -337,6 +342,17 @@ class PeerSession:
                 self._input_ready.clear()
                 await self._input_ready.wait()
             await pipeline.push(self._input.popleft())
+
+    async def _feed_video(self, pipeline: Any) -> None:
+        """Offer the newest camera image to the vision stage a few times a second (never a queue of frames)."""
+        last = None
+        while True:
+            await asyncio.sleep(self.options.video_interval_s)
+            frame = self._video
+            if frame is not None and frame is not last:
+                last = frame
+                image = await asyncio.to_thread(lambda: self.latest_video)  # colour conversion off the loop
+                await pipeline.push(VideoFrame(image=image, capture_ts=now()))
 
     async def _read_video(self, track: MediaStreamTrack) -> None:
         while True:
@@ -450,14 +466,15 @@ class PeerSession:
                    "cut": what == "cut"})
 
     def latency_event(self, turn: int) -> dict[str, Any] | None:
-        """The turn's latency segments and its spans (ms from the start of the user's speech)."""
+        """The turn's latency segments and its spans (ms from the turn's start: the user's speech onset, or the
+        earliest span of the turn if one began before it)."""
         tl = self.voice.latency.turns.get(turn)
         if tl is None or tl.total_ms is None:
             return None
         spans = [(s.name, s.track, s.start, s.end) for s in self.voice.trace.for_turn(turn)]
         spans += [(name, "latency", getattr(tl, a), getattr(tl, b)) for name, a, b in SEGMENTS
                   if getattr(tl, a) is not None and getattr(tl, b) is not None]
-        t0 = tl.speech_start if tl.speech_start is not None else min(s[2] for s in spans)
+        t0 = min([s[2] for s in spans] + ([tl.speech_start] if tl.speech_start is not None else []))
         ms = lambda t: round((t - t0) * 1e3, 1)  # noqa: E731
         return {"type": "latency", "turn": turn, "total": round(tl.total_ms, 1),
                 "segments": [[name, round(v, 1)] for name, v in tl.segments_ms()],

@@ -116,3 +116,5 @@ function drawWaterfall(e) {
 $("start").onclick = () => start().catch((e) => { showError(e.message); stop(); });
 $("stop").onclick = stop;
 $("interrupt").onclick = () => { if (channel && channel.readyState === "open") channel.send(JSON.stringify({ type: "interrupt" })); };
+$("start").disabled = false;
+setStatus("idle");

@@ -1,0 +1,266 @@
+"""The WebRTC transport with a real aiortc client on loopback: spoken turns in, spoken answers out, events, the
+Interrupt button and spoken barge-in, hostile requests, a camera-only client, and connect/disconnect cycles that must
+leak nothing.
+
+One server (models loaded once) runs on its own event loop in a thread for the whole module; each test drives
+clients from its own loop. Answers are checked by transcribing the received audio with the project's Whisper.
+"""
+
+import asyncio
+import fractions
+import json
+import os
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.audio import resample, to_mono_float
+from omnirt.runtime.clock import now
+from omnirt.runtime.transports.webrtc import RATE, ReplyTrack, WebRTCOptions, to_audio_frame
+from omnirt.tools.rtc_client import CameraTrack, ClientOptions, MicTrack, RTCClient
+
+LOUD = 0.02
+
+
+# ---------------------------------------------------------------- without models
+
+async def test_reply_track_paces_20ms_frames_and_an_interrupt_drops_the_buffer_at_once():
+    heard: list[tuple[str, int, float]] = []
+    track = ReplyTrack(lambda *a: heard.append(a))
+    track.write(1, np.full(RATE, 1000, np.int16))  # one second of turn 1
+    t0 = now()
+    frames = [await track.recv() for _ in range(10)]
+    elapsed = now() - t0
+    assert [f.pts for f in frames] == [i * 960 for i in range(10)]
+    assert all(f.samples == 960 and f.sample_rate == RATE and f.time_base == fractions.Fraction(1, RATE)
+               and f.layout.name == "mono" for f in frames)
+    assert 0.17 <= elapsed < 0.4, elapsed  # real time: 9 frame periods after the first
+    assert heard == [("speaking", 1, 0.0)]
+    track.flush()
+    assert heard[-1] == ("cut", 1, 0.2)
+    silent = await track.recv()
+    assert not np.any(silent.to_ndarray())
+    track.write(2, np.full(480, 500, np.int16))
+    track.finish_turn(2)
+    assert not np.any((await track.recv()).to_ndarray()[0, 480:])
+    assert heard[-1] == ("played", 2, 0.01)
+    track.stop()
+
+
+def test_incoming_packed_stereo_becomes_an_int16_frame_with_channels():
+    import av
+
+    frame = av.AudioFrame(format="s16", layout="stereo", samples=960)
+    pcm = np.arange(1920, dtype=np.int16)
+    frame.planes[0].update(pcm.tobytes())
+    frame.sample_rate = 48000
+    out = to_audio_frame(frame)
+    assert out.pcm.shape == (960, 2) and out.channels == 2 and out.sample_rate == 48000
+    assert out.pcm[1].tolist() == [2, 3]
+    assert out.capture_ts is not None and out.capture_ts <= now()
+
+
+# ---------------------------------------------------------------- with models
+
+@pytest.fixture(scope="module")
+def components():
+    from omnirt.tools.reply import ReplyConfig, load_components
+    return load_components(ReplyConfig())
+
+
+@pytest.fixture(scope="module")
+def server(components):
+    from omnirt.tools.serve import BackgroundServer
+    bg = BackgroundServer(components)
+    yield bg
+    bg.stop()
+
+
+@pytest.fixture(scope="module")
+def asr():
+    from omnirt.models.whisper import WhisperOnnx
+    return WhisperOnnx.load()
+
+
+def hear(pcm: np.ndarray, asr) -> str:
+    return asr.transcribe(resample(to_mono_float(pcm), RATE, 16000)).text.lower()
+
+
+async def wait_until(pred, timeout: float, what: str) -> None:
+    end = now() + timeout
+    while not pred():
+        assert now() < end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.models
+async def test_two_spoken_turns_are_answered_in_speech_with_text_and_latency_events(server, asr):
+    from omnirt.tools.clips import make_clip
+
+    async with RTCClient(server.url) as client:
+        turns = [await client.turn(make_clip(q, "piper"))
+                 for q in ("What is the capital of France?", "What is two plus three?")]
+        peer = next(iter(server.server.sessions))
+        dropped = peer.dropped_input_frames
+    for turn, accept in zip(turns, (("paris",), ("five", "5"))):
+        audio = np.concatenate([c for t, c in client.received.chunks if turn.speech_end < t < turn.end_event["t"] + 0.3])
+        heard = hear(audio, asr)
+        assert any(w in heard for w in accept), f"asked {turn.heard!r}, answered {turn.answer!r}, heard {heard!r}"
+        kinds = [e["type"] for e in client.events if e.get("turn") == turn.number]
+        assert "assistant_delta" in kinds and "assistant_done" in kinds and "latency" in kinds
+        deltas = "".join(e["text"] for e in client.events if e["type"] == "assistant_delta" and e["turn"] == turn.number)
+        assert deltas.strip() == turn.answer.strip() and turn.answer
+        states = [e["state"] for e in client.events if e["type"] == "status" and e.get("turn") == turn.number]
+        assert states == ["thinking", "speaking", "listening"], states
+        lat = turn.latency
+        assert abs(sum(ms for _, ms in lat["segments"]) - lat["total"]) < 1.0
+        assert {"asr", "thinker", "talker"} <= {s["name"] for s in lat["spans"]}
+        bad = [s for s in lat["spans"] if not s["end_ms"] >= s["start_ms"] >= 0]
+        assert not bad, bad
+        # measured at the client the reply comes later than the server says: transport both ways is added
+        assert turn.voice_to_voice_ms is not None and lat["total"] < turn.voice_to_voice_ms < lat["total"] + 600
+        print(f"\nturn {turn.number}: {turn.heard!r} -> {turn.answer!r}; voice-to-voice at the client "
+              f"{turn.voice_to_voice_ms:.0f} ms (server {lat['total']:.0f} ms); input frames dropped: {dropped}")
+    assert "capital of france" in turns[0].heard.lower()
+    assert re.search(r"two|2", turns[1].heard.lower()) and "plus" in turns[1].heard.lower()
+
+
+@pytest.mark.models
+async def test_interrupt_on_the_data_channel_silences_the_reply_within_100ms(server):
+    from omnirt.tools.clips import make_clip
+
+    level = LOUD * 32768
+    async with RTCClient(server.url) as client:
+        speech_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
+        await client.wait_for(lambda: client.received.first_sound(LOUD, speech_end), 30, "the reply to start")
+        await asyncio.sleep(0.8)
+        # send while sound is arriving (not in a pause between words), so the measurement cannot pass vacuously
+        await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > level,
+                              5, "a loud frame")
+        t_interrupt = client.send({"type": "interrupt"})
+        await asyncio.sleep(1.5)
+        cut = client.event("status", state="listening", cut=True)
+    before = client.received.sounds(LOUD, t_interrupt - 0.1, t_interrupt)
+    after = client.received.sounds(LOUD, t_interrupt, t_interrupt + 1.5)
+    assert before, "the reply was not playing when the interrupt was sent"
+    silence_ms = ((max(after) if after else t_interrupt) - t_interrupt) * 1e3
+    print(f"\ninterrupt -> last reply sound at the client: {silence_ms:.0f} ms; server had sent {cut['played_s']} s")
+    assert silence_ms < 100
+    assert cut is not None and cut["played_s"] > 0.5
+    assert client.received.sounds(LOUD, t_interrupt + 0.1, t_interrupt + 1.5) == []
+
+
+@pytest.mark.models
+async def test_speaking_over_the_reply_silences_it_and_the_new_question_is_answered(server):
+    from omnirt.tools.clips import make_clip
+
+    async with RTCClient(server.url) as client:
+        moon_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
+        await client.wait_for(lambda: client.received.first_sound(LOUD, moon_end), 30, "the reply to start")
+        await asyncio.sleep(0.8)
+        turn = await client.turn(make_clip("What is two plus three?", "piper"))
+    onset = client.mic.onsets[-1]
+    cut = next(e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset)
+    # the moon reply's last sound before the new answer (which starts well after the new question ends)
+    last = max(client.received.sounds(LOUD, onset - 0.2, turn.speech_end + 0.3))
+    print(f"\nbarge-in: speech onset -> reply silent at the client {(last - onset) * 1e3:.0f} ms "
+          f"(server's cut event -> silent {(last - cut['t']) * 1e3:.0f} ms); then {turn.heard!r} -> {turn.answer!r}")
+    assert last - cut["t"] < 0.1  # the transport's share: buffer dropped at once, nothing queued behind
+    assert last - onset < 0.9  # VAD onset (min_speech_ms 250) + detection + transport
+    assert re.search(r"\b(5|five)\b", turn.answer.lower()), turn.answer
+    assert turn.first_sound is not None  # the new answer was not muted with the old one
+
+
+async def _post(url: str, body, headers=None) -> tuple[int, dict]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url.split("?")[0].rstrip("/") + "/offer", data=body, headers=headers or {}) as r:
+            text = await r.text()
+            return r.status, (json.loads(text) if text.startswith("{") else {"raw": text})
+
+
+async def _offer_sdp() -> str:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.createDataChannel("events")
+    pc.addTrack(MicTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+@pytest.mark.models
+async def test_bad_offers_get_a_one_line_400_and_a_missing_token_401(server):
+    import aiohttp
+
+    sdp = await _offer_sdp()
+    no_codecs = re.sub(r"a=rtpmap:\d+ (opus|PCMU|PCMA|G722)/[^\r]*\r\n", "", sdp)
+    bad = {
+        "not json": b"{{{", "binary": b"\xff\xfe\x00", "a list": b"[1, 2]",
+        "missing sdp": json.dumps({"type": "offer"}), "missing type": json.dumps({"sdp": sdp}),
+        "an answer": json.dumps({"sdp": sdp, "type": "answer"}),
+        "not sdp": json.dumps({"sdp": "hello world", "type": "offer"}),
+        "no ice credentials": json.dumps({"sdp": re.sub(r"a=ice-(ufrag|pwd):[^\r]*\r\n", "", sdp), "type": "offer"}),
+        "no usable codec": json.dumps({"sdp": no_codecs, "type": "offer"}),
+        "oversize": json.dumps({"sdp": sdp + "a=x:" + "y" * 70_000 + "\r\n", "type": "offer"}),
+    }
+    for name, body in bad.items():
+        status, reply = await _post(server.url, body)
+        assert status == 400, (name, status, reply)
+        assert set(reply) == {"error"} and "\n" not in reply["error"] and 0 < len(reply["error"]) < 240, (name, reply)
+    guarded = server.add(WebRTCOptions(port=0, token="s3cret-token"))
+    good = json.dumps({"sdp": sdp, "type": "offer"})
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"}):
+        status, reply = await _post(guarded.url, good, headers)
+        assert status == 401 and "token" in reply["error"], (headers, status, reply)
+    async with RTCClient(guarded.url, ClientOptions(token="s3cret-token")) as client:
+        assert client.channel.readyState == "open"
+    async with aiohttp.ClientSession() as http:  # the page and its files, and nothing else
+        async with http.get(server.url) as r:
+            assert r.status == 200 and "Start" in await r.text()
+        for path, status in (("app.js", 200), ("style.css", 200), ("../webrtc.py", 404), ("index.html", 404)):
+            async with http.get(server.url + path) as r:
+                assert r.status == status, path
+    async with RTCClient(server.url) as client:  # the server survived all of it
+        assert client.channel.readyState == "open"
+
+
+@pytest.mark.models
+async def test_a_camera_only_client_connects_and_only_the_latest_frame_is_kept(server):
+    async with RTCClient(server.url, ClientOptions(audio=False, video=True)) as client:
+        await wait_until(lambda: any(p.latest_video is not None for p in server.server.sessions), 5, "a frame")
+        peer = next(p for p in server.server.sessions if p.latest_video is not None)
+        first = peer.latest_video
+        assert first.shape == (240, 320, 3) and first.dtype == np.uint8
+        await asyncio.sleep(0.3)
+        assert peer.latest_video is not first  # replaced by a newer frame, never queued
+        assert client.event("status", state="listening")
+    assert isinstance(CameraTrack().kind, str)
+
+
+def _counts(server) -> tuple[int, int, int]:
+    return server.task_count(), threading.active_count(), len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.models
+async def test_16_connect_disconnect_cycles_leak_no_task_thread_or_descriptor(server):
+    async def cycle():
+        async with RTCClient(server.url) as client:
+            await asyncio.sleep(0.2)  # audio flowing both ways
+            assert client.channel.readyState == "open"
+        await wait_until(lambda: not server.server.sessions, 10, "the server to drop the session")
+
+    for _ in range(2):
+        await cycle()  # warm-up: thread pools and caches
+    base, base_client = _counts(server), len(asyncio.all_tasks())
+    for _ in range(16):
+        await cycle()
+    await asyncio.sleep(0.3)
+    tasks, threads, fds = _counts(server)
+    print(f"\nbefore {base}, after 16 cycles {(tasks, threads, fds)}")
+    assert tasks <= base[0] + 1 and threads <= base[1] + 2 and fds <= base[2] + 4, (base, (tasks, threads, fds))
+    assert len(asyncio.all_tasks()) <= base_client + 1

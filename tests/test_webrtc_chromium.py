@@ -1,0 +1,243 @@
+"""The page in a real headless Chromium: fake microphone from a WAV, the Start and Interrupt buttons clicked through
+the DevTools protocol, and the reply audio measured inside the page with a WebAudio analyser.
+
+Chromium flags per /work/shared/HARNESS.md: loopback candidates need --allow-loopback-in-peer-connection, the fake
+capture file must be 48 kHz mono 16-bit (it loops, so the question is followed by a long silence).
+"""
+
+import asyncio
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.observers import SEGMENTS
+
+pytestmark = [pytest.mark.models,
+              pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")]
+
+# Watches the page's audio in its own audio graph: times (performance.now(), ms) of every 5 ms poll that saw sound,
+# in the remote reply (window.__loud) and in the local microphone (window.__mic).
+PROBE = """
+window.__loud = []; window.__mic = [];
+function watch(stream, out) {
+  const ctx = new AudioContext();
+  const an = ctx.createAnalyser(); an.fftSize = 256;
+  ctx.createMediaStreamSource(stream).connect(an);
+  const buf = new Float32Array(an.fftSize);
+  setInterval(() => {
+    an.getFloatTimeDomainData(buf);
+    let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
+    if (peak > 0.02) out.push(performance.now());
+  }, 5);
+}
+const audio = document.getElementById('remote');
+const wait = setInterval(() => {
+  const mic = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
+  if (!audio.srcObject || !mic) return;
+  clearInterval(wait);
+  watch(audio.srcObject, window.__loud);
+  watch(new MediaStream([mic.track]), window.__mic);
+}, 10);
+"""
+STATE = """JSON.stringify({status: document.getElementById('status').textContent,
+  error: document.getElementById('error').textContent,
+  user: [...document.querySelectorAll('.line.user')].map(e => e.textContent),
+  assistant: [...document.querySelectorAll('.line.assistant:not(.partial)')].map(e => e.textContent),
+  bars: [...document.querySelectorAll('.waterfall .row')].map(r => r.textContent),
+  loud: window.__loud ? window.__loud.length : 0, last_loud: window.__loud && window.__loud.length ?
+    window.__loud[window.__loud.length - 1] : null, now: performance.now()})"""
+
+
+class Page:
+    """One Chromium page driven over the DevTools protocol (aiohttp websocket, no Origin header)."""
+
+    def __init__(self, ws) -> None:
+        self.ws, self.n = ws, 0
+
+    async def eval(self, expr: str):
+        self.n += 1
+        await self.ws.send_json({"id": self.n, "method": "Runtime.evaluate", "params": {
+            "expression": expr, "userGesture": True, "returnByValue": True, "awaitPromise": True}})
+        while True:
+            msg = await self.ws.receive_json()
+            if msg.get("id") == self.n:
+                return msg["result"].get("result", {}).get("value")
+
+    async def state(self) -> dict:
+        value = await self.eval(STATE)  # None while the page is still loading
+        return json.loads(value) if value else {"status": None, "bars": [], "assistant": [], "loud": 0}
+
+    async def until(self, pred, timeout: float, what: str) -> dict:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            s = await self.state()
+            if pred(s):
+                return s
+            assert loop.time() < end, f"timed out waiting for {what}: {s}"
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def server():
+    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.serve import BackgroundServer
+    bg = BackgroundServer(load_components(ReplyConfig()))
+    yield bg
+    bg.stop()
+
+
+def speech_wav(text: str, directory: Path) -> Path:
+    import soundfile as sf
+
+    from omnirt.tools.clips import make_clip
+    from omnirt.tools.rtc_client import load_speech
+    pcm, _ = load_speech(make_clip(text, "piper"))
+    path = directory / "mic.wav"
+    sf.write(str(path), np.concatenate([np.zeros(24000, np.int16), pcm, np.zeros(48000 * 20, np.int16)]), 48000,
+             subtype="PCM_16")
+    return path
+
+
+async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = ()):
+    import aiohttp
+
+    proc = subprocess.Popen(
+        ["chromium", "--headless=new", "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+         "--disable-gpu", "--password-store=basic", f"--user-data-dir={profile}",
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required",
+         "--allow-loopback-in-peer-connection", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+         *extra, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = Path(profile) / "DevToolsActivePort"
+    for _ in range(100):
+        if port_file.exists() and port_file.read_text().strip():
+            break
+        await asyncio.sleep(0.1)
+    port = int(port_file.read_text().split()[0])
+    http = aiohttp.ClientSession()
+    for _ in range(50):
+        async with http.get(f"http://127.0.0.1:{port}/json") as r:
+            pages = [t for t in await r.json() if t["type"] == "page"]
+        if pages:
+            break
+        await asyncio.sleep(0.1)
+    ws = await http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
+    page = Page(ws)
+    try:
+        await page.until(lambda s: s["status"] == "idle", 10, "the page")
+    except BaseException:
+        await close_page(proc, http, ws)
+        raise
+    return proc, http, ws, page
+
+
+async def close_page(proc, http, ws) -> None:
+    await ws.close()
+    await http.close()
+    proc.terminate()
+    await asyncio.to_thread(proc.wait, 10)
+
+
+async def test_the_page_answers_a_spoken_question_with_speech_text_and_a_waterfall(server, tmp_path):
+    wav = speech_wav("What is the capital of France?", tmp_path)
+    proc, http, ws, page = await open_page(server.url, wav, tempfile.mkdtemp(dir=tmp_path))
+    try:
+        await page.eval(PROBE)
+        await page.eval("document.getElementById('start').click()")
+        s = await page.until(lambda s: s["bars"] and s["assistant"], 30, "an answer and its waterfall")
+        assert "capital of france" in s["user"][0].lower()
+        assert "paris" in s["assistant"][0].lower()
+        names = [b.split(" ms")[0].rstrip("0123456789.") for b in s["bars"]]
+        assert names[-1] == "voice-to-voice" and names[:4] == [n for n, _, _ in SEGMENTS][:4], names
+        assert set(names[:-1]) <= {n for n, _, _ in SEGMENTS}, names
+        await page.until(lambda s: s["loud"] >= 20, 10, "the reply to sound in the page")
+        mic, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
+        speech_end = max(mic)  # one utterance, then silence
+        v2v = min(t for t in loud if t > speech_end) - speech_end
+        server_total = float(s["bars"][-1].split("voice-to-voice")[1].split(" ms")[0])
+        print(f"\nChromium: voice-to-voice in the page's audio graph {v2v:.0f} ms (server {server_total:.0f} ms)")
+        assert server_total < v2v < server_total + 800
+        await page.until(lambda s: s["status"] == "listening", 15, "the reply to finish")
+        camera = [p.latest_video for p in server.server.sessions]
+        assert camera and camera[0] is not None and camera[0].ndim == 3
+        assert s["error"] == ""
+    finally:
+        await close_page(proc, http, ws)
+    for _ in range(100):  # the browser is gone: its session ends (no audio for media_timeout_s)
+        if not server.server.sessions:
+            break
+        await asyncio.sleep(0.1)
+    assert not server.server.sessions
+
+
+async def test_the_interrupt_button_silences_the_page_quickly(server, tmp_path):
+    wav = speech_wav("Tell me three facts about the moon.", tmp_path)
+    proc, http, ws, page = await open_page(server.url, wav, tempfile.mkdtemp(dir=tmp_path))
+    try:
+        await page.eval(PROBE)
+        await page.eval("document.getElementById('start').click()")
+        await page.until(lambda s: s["loud"] >= 100, 30, "half a second of reply audio")
+        s = await page.until(lambda s: s["last_loud"] and s["now"] - s["last_loud"] < 10, 5, "sound right now")
+        clicked = await page.eval("document.getElementById('interrupt').click(), performance.now()")
+        await asyncio.sleep(1.5)
+        after = json.loads(await page.eval(f"JSON.stringify(window.__loud.filter(t => t >= {clicked}))"))
+        s = await page.state()
+    finally:
+        await close_page(proc, http, ws)
+    silent_ms = (max(after) - clicked) if after else 0.0
+    print(f"\nChromium: Interrupt clicked -> last reply sound in the page's audio graph after {silent_ms:.0f} ms")
+    assert silent_ms < 250
+    assert s["status"] == "listening"
+
+
+def y4m_with_text(text: str, path: Path, frames: int = 10) -> Path:
+    """A synthetic camera: a few 4:2:0 frames of black print on white, which Chromium loops as its webcam."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = 640, 360
+    img = Image.new("RGB", (w, h), "white")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 64)
+    ImageDraw.Draw(img).text((60, 140), text, fill="black", font=font)
+    rgb = np.asarray(img).astype(np.float32)
+    y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    u = 128 - 0.168736 * rgb[..., 0] - 0.331264 * rgb[..., 1] + 0.5 * rgb[..., 2]
+    v = 128 + 0.5 * rgb[..., 0] - 0.418688 * rgb[..., 1] - 0.081312 * rgb[..., 2]
+    sub = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731
+    planes = b"".join(np.clip(c, 0, 255).astype(np.uint8).tobytes() for c in (y, sub(u), sub(v)))
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            f.write(b"FRAME\n" + planes)
+    return path
+
+
+async def test_what_does_the_camera_show(tmp_path):
+    """Printed text held to the (synthetic) camera, and the spoken question "What does this say?"."""
+    from omnirt.models.registry import load_vision
+    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.serve import BackgroundServer
+
+    components = load_components(ReplyConfig())
+    components.describer = load_vision()
+    server = BackgroundServer(components)
+    try:
+        wav = speech_wav("What does this say?", tmp_path)
+        camera = y4m_with_text("FRESH BREAD", tmp_path / "camera.y4m")
+        proc, http, ws, page = await open_page(server.url, wav, tempfile.mkdtemp(dir=tmp_path),
+                                               (f"--use-file-for-fake-video-capture={camera}",))
+        try:
+            await page.eval("document.getElementById('start').click()")
+            s = await page.until(lambda s: s["assistant"], 40, "an answer")
+        finally:
+            await close_page(proc, http, ws)
+    finally:
+        server.stop()
+    print(f"\nthe camera showed FRESH BREAD; the assistant said {s['assistant'][0]!r}")
+    assert "bread" in s["assistant"][0].lower()

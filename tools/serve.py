@@ -1,0 +1,216 @@
+"""`omnirt serve`: talk to the assistant from a browser over WebRTC (the page is served at the printed URL).
+
+Loads the models once, then serves every peer connection as its own voice session (runtime/transports/webrtc.py).
+Signalling is one HTTP request: `POST /offer` with the client's complete offer ({sdp, type}) returns the complete
+answer; `GET /` serves the page. Bound to 127.0.0.1 (the default) only this machine can connect, no token is needed
+and ICE stays on loopback; bound to any other address, every offer must carry the token (`Authorization: Bearer` or
+`?token=`; `--token`, or one generated and printed in the URL). Bad requests get a 400 with a one-line JSON error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+import secrets
+import signal
+import threading
+from typing import Any
+
+from aiohttp import web
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+from ..runtime.session import Components, SessionOptions
+from ..runtime.transports.webrtc import (WEB_DIR, BadRequest, PeerSession, WebRTCOptions, is_loopback,
+                                          use_loopback_only)
+from ..runtime.vad import VADOptions
+
+log = logging.getLogger("omnirt.serve")
+
+
+class RTCServer:
+    """The signalling server and its sessions. `await start()` returns the URL; `await stop()` ends everything."""
+
+    def __init__(self, components: Components, options: WebRTCOptions = WebRTCOptions()) -> None:
+        local = is_loopback(options.host)
+        self.token = options.token or (None if local else secrets.token_urlsafe(18))
+        loopback = local if options.loopback_only is None else options.loopback_only
+        self.components, self.options = components, dataclasses.replace(options, loopback_only=loopback)
+        self.sessions: set[PeerSession] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = options.port
+        self.app = web.Application()
+        self.app.router.add_get("/", self._index)
+        self.app.router.add_get("/{name:app\\.js|style\\.css}", self._static)
+        self.app.router.add_post("/offer", self._offer)
+
+    @property
+    def url(self) -> str:
+        host = self.options.host if ":" not in self.options.host else f"[{self.options.host}]"
+        return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+
+    async def start(self) -> str:
+        if self.options.loopback_only:
+            use_loopback_only()
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.options.host, self.options.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.url
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(s.close() for s in list(self.sessions)), return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEB_DIR / "index.html")
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEB_DIR / request.match_info["name"])
+
+    def _authorised(self, request: web.Request) -> bool:
+        if self.token is None:
+            return True
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    async def _read_offer(self, request: web.Request) -> str:
+        limit = self.options.max_body
+        if (request.content_length or 0) > limit:
+            raise BadRequest(f"body over {limit // 1024} KB")
+        body = bytearray()
+        while chunk := await request.content.read(65536):
+            body += chunk
+            if len(body) > limit:
+                raise BadRequest(f"body over {limit // 1024} KB")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("body is not JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("sdp"), str) or not data["sdp"].strip():
+            raise BadRequest("expected a JSON object with 'sdp' and 'type'")
+        if data.get("type") != "offer":
+            raise BadRequest("'type' must be 'offer'")
+        if not data["sdp"].startswith("v=0") or "\nm=" not in data["sdp"]:
+            raise BadRequest("'sdp' is not a session description with media")
+        return data["sdp"]
+
+    async def _offer(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorised(request):
+            return web.json_response({"error": "missing or wrong token"}, status=401)
+        try:
+            sdp = await self._read_offer(request)
+        except BadRequest as err:
+            return web.json_response({"error": str(err)}, status=400)
+        if len(self.sessions) >= self.options.max_sessions:
+            return web.json_response({"error": "too many sessions"}, status=503)
+        peer = PeerSession(RTCPeerConnection(RTCConfiguration(iceServers=[])), self.components, self.options,
+                           on_closed=self.sessions.discard)
+        self.sessions.add(peer)
+        try:
+            answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
+        except Exception as err:  # noqa: BLE001 - aiortc's SDP parser raises anything on hostile input
+            await peer.close()
+            message = str(err) if isinstance(err, BadRequest) else f"bad offer: {type(err).__name__}: {err}"
+            message = message.splitlines()[0][:200] if str(err) else f"bad offer: {type(err).__name__}"
+            log.info("offer rejected: %s", message)
+            return web.json_response({"error": message}, status=400)
+        peer.start()
+        return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+# ---------------------------------------------------------------- the command
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (beyond loopback a token is required)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", help="required on every offer (generated when bound beyond loopback)")
+    p.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--thinker-threads", type=int, default=2)
+    p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
+    p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
+    p.add_argument("--max-tokens", type=int, default=96, help="cap on each answer's length")
+    p.add_argument("--max-sessions", type=int, default=4, help="peer connections served at once")
+    p.add_argument("--thinker-url", help="an OpenAI-compatible server instead of the embedded Thinker")
+    p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
+    p.add_argument("--no-vision", action="store_true", help="do not read the camera (OCR costs CPU)")
+
+
+def options_from(args: argparse.Namespace) -> WebRTCOptions:
+    return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
+                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms)))
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from .reply import ReplyConfig, load_components
+
+    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads, talker=args.talker,
+                         hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
+                         thinker_model=args.thinker_model)
+    console.print("loading models ...")
+    components = load_components(config)
+    if not args.no_vision:
+        from ..models.registry import load_vision
+
+        components.describer = load_vision()
+
+    async def serve() -> None:
+        server = RTCServer(components, options_from(args))
+        try:
+            url = await server.start()
+        except OSError as err:
+            raise SystemExit(f"omnirt: error: cannot bind {args.host}:{args.port} ({err.strerror or err})")
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        console.print(f"ready: open [bold]{url}[/] (Ctrl-C stops)")
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(serve())
+    console.print("stopped")
+    return 0
+
+
+class BackgroundServer:
+    """An RTCServer on its own event loop in a daemon thread (tests and benchmarks drive clients beside it)."""
+
+    def __init__(self, components: Any, options: WebRTCOptions = WebRTCOptions(port=0)) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="omnirt-serve", daemon=True)
+        self._thread.start()
+        self.server = RTCServer(components, options)
+        self.url = self.call(self.server.start())
+        self._extra: list[RTCServer] = []
+
+    def call(self, coro: Any, timeout: float = 30.0) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def add(self, options: WebRTCOptions) -> RTCServer:
+        """Start a second server (other options, same models) on the same loop."""
+        server = RTCServer(self.server.components, options)
+        self.call(server.start())
+        self._extra.append(server)
+        return server
+
+    def task_count(self) -> int:
+        async def count() -> int:
+            return len(asyncio.all_tasks()) - 1  # not counting this one
+
+        return self.call(count())
+
+    def stop(self) -> None:
+        for server in [*self._extra, self.server]:
+            self.call(server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
