@@ -8,7 +8,6 @@ capture file must be 48 kHz mono 16-bit (it loops, so the question is followed b
 import asyncio
 import json
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,72 +15,10 @@ import numpy as np
 import pytest
 
 from omnirt.runtime.observers import SEGMENTS
+from omnirt.tools.chromium import PROBE, close_page, open_page
 
 pytestmark = [pytest.mark.models,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")]
-
-# Watches the page's audio in its own audio graph: times (performance.now(), ms) of every 5 ms poll that saw sound,
-# in the remote reply (window.__loud) and in the local microphone (window.__mic).
-PROBE = """
-window.__loud = []; window.__mic = [];
-function watch(stream, out) {
-  const ctx = new AudioContext();
-  const an = ctx.createAnalyser(); an.fftSize = 256;
-  ctx.createMediaStreamSource(stream).connect(an);
-  const buf = new Float32Array(an.fftSize);
-  setInterval(() => {
-    an.getFloatTimeDomainData(buf);
-    let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
-    if (peak > 0.02) out.push(performance.now());
-  }, 5);
-}
-const audio = document.getElementById('remote');
-const wait = setInterval(() => {
-  const mic = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
-  if (!audio.srcObject || !mic) return;
-  clearInterval(wait);
-  watch(audio.srcObject, window.__loud);
-  watch(new MediaStream([mic.track]), window.__mic);
-}, 10);
-"""
-STATE = """JSON.stringify({status: document.getElementById('status').textContent,
-  error: document.getElementById('error').textContent,
-  user: [...document.querySelectorAll('.line.user')].map(e => e.textContent),
-  assistant: [...document.querySelectorAll('.line.assistant:not(.partial)')].map(e => e.textContent),
-  bars: [...document.querySelectorAll('.waterfall .row')].map(r => r.textContent),
-  loud: window.__loud ? window.__loud.length : 0, last_loud: window.__loud && window.__loud.length ?
-    window.__loud[window.__loud.length - 1] : null, now: performance.now()})"""
-
-
-class Page:
-    """One Chromium page driven over the DevTools protocol (aiohttp websocket, no Origin header)."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.n = ws, 0
-
-    async def eval(self, expr: str):
-        self.n += 1
-        await self.ws.send_json({"id": self.n, "method": "Runtime.evaluate", "params": {
-            "expression": expr, "userGesture": True, "returnByValue": True, "awaitPromise": True}})
-        while True:
-            msg = await self.ws.receive_json()
-            if msg.get("id") == self.n:
-                return msg["result"].get("result", {}).get("value")
-
-    async def state(self) -> dict:
-        value = await self.eval(STATE)  # None while the page is still loading
-        return json.loads(value) if value else {"status": None, "bars": [], "assistant": [], "loud": 0}
-
-    async def until(self, pred, timeout: float, what: str) -> dict:
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while True:
-            s = await self.state()
-            if pred(s):
-                return s
-            assert loop.time() < end, f"timed out waiting for {what}: {s}"
-            await asyncio.sleep(0.05)
-
 
 @pytest.fixture(scope="module")
 def server():
@@ -102,47 +39,6 @@ def speech_wav(text: str, directory: Path) -> Path:
     sf.write(str(path), np.concatenate([np.zeros(24000, np.int16), pcm, np.zeros(48000 * 20, np.int16)]), 48000,
              subtype="PCM_16")
     return path
-
-
-async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = ()):
-    import aiohttp
-
-    proc = subprocess.Popen(
-        ["chromium", "--headless=new", "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-         "--disable-gpu", "--password-store=basic", f"--user-data-dir={profile}",
-         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-         f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required",
-         "--allow-loopback-in-peer-connection", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-         *extra, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = Path(profile) / "DevToolsActivePort"
-    for _ in range(100):
-        if port_file.exists() and port_file.read_text().strip():
-            break
-        await asyncio.sleep(0.1)
-    port = int(port_file.read_text().split()[0])
-    http = aiohttp.ClientSession()
-    for _ in range(50):
-        async with http.get(f"http://127.0.0.1:{port}/json") as r:
-            pages = [t for t in await r.json() if t["type"] == "page"]
-        if pages:
-            break
-        await asyncio.sleep(0.1)
-    ws = await http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
-    page = Page(ws)
-    try:
-        await page.until(lambda s: s["status"] == "idle", 10, "the page")
-    except BaseException:
-        await close_page(proc, http, ws)
-        raise
-    return proc, http, ws, page
-
-
-async def close_page(proc, http, ws) -> None:
-    await ws.close()
-    await http.close()
-    proc.terminate()
-    await asyncio.to_thread(proc.wait, 10)
 
 
 async def test_the_page_answers_a_spoken_question_with_speech_text_and_a_waterfall(server, tmp_path):

@@ -46,6 +46,7 @@ class RTCServer:
         self.app.router.add_get("/", self._index)
         self.app.router.add_get("/{name:app\\.js|style\\.css}", self._static)
         self.app.router.add_post("/offer", self._offer)
+        self.app.router.add_get("/stats", self._stats)
 
     @property
     def url(self) -> str:
@@ -79,6 +80,13 @@ class RTCServer:
         header = request.headers.get("Authorization", "")
         given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
         return hmac.compare_digest(given.encode(), self.token.encode())
+
+    async def _stats(self, request: web.Request) -> web.StreamResponse:
+        """Live counters for monitoring and benchmarks (the same token as offers)."""
+        if not self._authorised(request):
+            return web.json_response({"error": "missing or wrong token"}, status=401)
+        return web.json_response({"sessions": len(self.sessions),
+                                  "dropped_input_frames": [p.dropped_input_frames for p in self.sessions]})
 
     async def _read_offer(self, request: web.Request) -> str:
         limit = self.options.max_body

@@ -79,7 +79,34 @@ class LocalAudioOptions:
             raise ValueError("frame_ms, input_rate and output_rate must be positive")
 
 
+_ALSA_HANDLER: Any = None
+_STALLED = object()  # put in the input queue by the watchdog
+
+
+def _quiet_alsa() -> None:
+    """Route libasound's error messages nowhere. Its pulse plugin prints "underrun occurred" to stderr, in the
+    middle of the conversation, whenever an output callback is late; we count those (`xruns`) instead."""
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        asound = ctypes.cdll.LoadLibrary(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                        ctypes.c_char_p)
+        _ALSA_HANDLER = handler_type(lambda *args: None)  # kept referenced: libasound calls it later
+        asound.snd_lib_error_set_handler(_ALSA_HANDLER)
+    except (OSError, AttributeError):
+        pass
+
+
 def _sounddevice() -> Any:
+    _quiet_alsa()
     try:
         import sounddevice as sd
     except OSError as err:  # the PortAudio library itself is missing
@@ -133,6 +160,8 @@ class LocalAudio:
         self._sd: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._last_block = 0.0  # when the last input block reached the event loop
         self._in = self._out = None
         self._lock = threading.Lock()
         self._reply: deque[tuple[int, np.ndarray]] = deque()  # (turn, int16 at output_rate) not yet played
@@ -171,6 +200,8 @@ class LocalAudio:
                                       latency=self.o.input_latency)
             self._out.start()
             self._in.start()
+            self._last_block = time.perf_counter()
+            self._watchdog = asyncio.create_task(self._watch())
         except sd.PortAudioError as err:
             self._close_streams()
             raise AudioDeviceError(f"cannot open the audio devices ({self.input_name} / {self.output_name}): "
@@ -178,6 +209,8 @@ class LocalAudio:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self._close_streams()
         if self._queue is not None:
             self._put(None)  # ends frames()
@@ -186,7 +219,7 @@ class LocalAudio:
         for stream in (self._in, self._out):
             if stream is not None:
                 try:
-                    stream.stop()
+                    stream.abort()  # not stop(): no waiting for the sound server to drain what is queued
                     stream.close()
                 except Exception:  # noqa: BLE001 - closing a failed stream must not hide the first error
                     pass
@@ -206,10 +239,17 @@ class LocalAudio:
         except RuntimeError:  # the loop is closed: we are shutting down
             pass
 
-    def _put(self, item: tuple[float, np.ndarray] | None) -> None:
+    async def _watch(self) -> None:
+        """Tell frames() when the microphone has gone quiet for stall_s (no callbacks at all, not silence)."""
+        while time.perf_counter() - self._last_block < self.o.stall_s:
+            await asyncio.sleep(0.25)
+        self._put(_STALLED)
+
+    def _put(self, item: Any) -> None:
         assert self._queue is not None
-        if item is not None:
+        if isinstance(item, tuple):
             self.ready.set()
+            self._last_block = time.perf_counter()
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped_blocks += 1
@@ -223,13 +263,12 @@ class LocalAudio:
         pending = np.zeros(0, np.int16)
         t0 = 0.0  # capture time of pending[0]
         while True:
-            try:
-                item = await asyncio.wait_for(self._queue.get(), self.o.stall_s)
-            except asyncio.TimeoutError:
-                raise AudioDeviceError(f"the microphone ({self.input_name}) delivered no audio for "
-                                       f"{self.o.stall_s:.0f} s: was the device or sound server lost?") from None
+            item = await self._queue.get()  # (not wait_for: in 3.11 it can swallow a cancellation)
             if item is None:
                 return
+            if item is _STALLED:
+                raise AudioDeviceError(f"the microphone ({self.input_name}) delivered no audio for "
+                                       f"{self.o.stall_s:.0f} s: was the device or sound server lost?")
             start, block = item
             expected = t0 + len(pending) / rate  # continuity: this block follows the pending samples
             if t0 == 0.0 or start - expected > 0.1:

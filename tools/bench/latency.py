@@ -1,0 +1,241 @@
+"""Voice-to-voice and barge-in latency measured at a real WebRTC client (aiortc or headless Chromium).
+
+A server (`omnirt serve`, embedded models) runs in this process on loopback. The client speaks the questions of
+tools/questions.py into its microphone in real time and measures what a person would: from the end of the speech it
+sent to the first non-silent reply audio it received (aiortc: arrival of the frame; Chromium: the page's own audio
+graph). With `--barge-in`, every other turn the client talks over the reply and measures from the onset of that
+speech to the reply's silence. `--idle N` keeps N more sessions connected and listening meanwhile. Per-stage figures
+come from the server's latency events (its trace). Writes JSON and an HTML report with plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .report import percentiles, write_html
+
+BARGE_IN_CLIP = "What is two plus three?"
+LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
+                  "Explain how a car engine works, step by step.",
+                  "Describe a walk through a busy city market in the morning.",
+                  "Tell me everything you know about the planet Mars.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--turns", type=int, default=10, help="measured turns")
+    p.add_argument("--client", choices=["aiortc", "chromium"], default="aiortc")
+    p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
+    p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
+    p.add_argument("--hangover-ms", type=int, default=400)
+    p.add_argument("--thinker", default="0.5b")
+    p.add_argument("--json", default="bench-results/latency.json")
+
+
+# ---------------------------------------------------------------- aiortc client
+
+async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) -> dict[str, Any]:
+    from ..clips import make_clip
+    from ..rtc_client import ClientOptions, RTCClient
+
+    idle_clients = [RTCClient(url, ClientOptions()) for _ in range(idle)]
+    for c in idle_clients:
+        await c.connect()
+    turns, cuts = [], []
+    try:
+        async with RTCClient(url, ClientOptions()) as client:
+            await asyncio.sleep(0.5)
+            for i, clip in enumerate(clips, 1):
+                t = await client.turn(clip)
+                turns.append({"turn": t.number, "heard": t.heard, "answer": t.answer,
+                              "voice_to_voice_ms": t.voice_to_voice_ms,
+                              "server": t.latency and {"total": t.latency["total"],
+                                                       "segments": dict(t.latency["segments"])}})
+                print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
+                      f"{t.heard!r} -> {t.answer!r}", flush=True)
+            stop = make_clip(BARGE_IN_CLIP, "piper")
+            for k in range(barge_ins):  # a different request each time: the model would repeat a cut answer
+                long_q = make_clip(LONG_QUESTIONS[k % len(LONG_QUESTIONS)], "piper")
+                cuts.append(await _barge_in(client, long_q, stop))
+                print(f"  barge-in: reply silent {cuts[-1]['onset_to_silence_ms']:.0f} ms after the speech onset "
+                      f"({cuts[-1]['cut_to_silence_ms']:.0f} ms after the server cut it)", flush=True)
+            stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
+        gaps = [_max_gap(c) for c in idle_clients]
+    finally:
+        for c in idle_clients:
+            await c.close()
+    return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": gaps,
+            "dropped_input_frames": stats.get("dropped_input_frames", [])}
+
+
+def _max_gap(client: Any) -> float:
+    """Longest gap between consecutive received audio frames of an idle session (an underrun shows as a gap)."""
+    times = [t for t, _ in client.received.chunks]
+    return round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else float("nan")
+
+
+async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, float]:
+    """Ask for a long answer, talk over it after a second, and time the reply's silence at the client."""
+    level = client.options.threshold
+    asked = await client.say(long_q)
+    await client.wait_for(lambda: client.received.first_sound(level, asked), 30, "the long answer to start")
+    await asyncio.sleep(0.6)
+    turn = await client.turn(interrupting)  # spoken over the reply; waits for its own answer
+    onset = client.mic.onsets[-1]
+    cut = next((e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset), None)
+    if cut is None:
+        return {"onset_to_silence_ms": float("nan"), "cut_to_silence_ms": float("nan"), "note": "nothing to cut"}
+    last = max(client.received.sounds(level, onset - 0.2, turn.speech_end + 0.3) or [onset])
+    return {"onset_to_silence_ms": round((last - onset) * 1e3, 1),
+            "cut_to_silence_ms": round((last - cut["t"]) * 1e3, 1) if cut else float("nan")}
+
+
+# ---------------------------------------------------------------- Chromium client
+
+async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[str, Any]:
+    import soundfile as sf
+
+    from ..chromium import PROBE, close_page, open_page
+    from ..rtc_client import load_speech
+
+    gap = np.zeros(48000 * 9, np.int16)  # room for the answer before the next question
+    parts = [np.zeros(24000, np.int16)]
+    for c in clips:
+        pcm, _ = load_speech(c)
+        parts += [pcm, gap]
+    wav = workdir / "mic.wav"
+    sf.write(str(wav), np.concatenate(parts + [np.zeros(48000 * 30, np.int16)]), 48000, subtype="PCM_16")
+    proc, http, ws, page = await open_page(url, wav, tempfile.mkdtemp(dir=workdir))
+    try:
+        await page.eval(PROBE)
+        await page.eval("document.getElementById('start').click()")
+        await page.until(lambda s: len(s["bars"]) >= 6 * len(clips) or False, 12 * len(clips) + 20,
+                         "every turn's waterfall")
+        mic, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
+        state = await page.state()
+    finally:
+        await close_page(proc, http, ws)
+    ends = _utterance_ends(mic)
+    turns = []
+    for i, end in enumerate(ends):
+        nxt = ends[i + 1] if i + 1 < len(ends) else float("inf")
+        first = next((t for t in loud if end < t < nxt), None)
+        turns.append({"turn": i + 1, "heard": state["user"][i] if i < len(state["user"]) else "",
+                      "answer": state["assistant"][i] if i < len(state["assistant"]) else "",
+                      "voice_to_voice_ms": None if first is None else round(first - end, 1), "server": None})
+    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "dropped_input_frames": []}
+
+
+def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
+    """Ends of the loud stretches in a list of loud-poll times (ms): a new utterance after `gap_ms` of quiet."""
+    ends = []
+    for a, b in zip(times, times[1:] + [float("inf")]):
+        if b - a > gap_ms:
+            ends.append(a)
+    return ends
+
+
+# ---------------------------------------------------------------- run
+
+class ServerProcess:
+    """`omnirt serve` in its own process on a free loopback port (so the client shares no CPU lock with it)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()), "--no-vision",
+                    "--hangover-ms", str(args.hangover_ms), "--thinker", args.thinker,
+                    "--max-sessions", str(args.idle + 2)]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.proc.stdout is not None
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line)
+            if line.startswith("ready: open "):
+                threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
+                return line.split("ready: open ")[1].split()[0]
+        raise SystemExit("omnirt: error: the server did not start: " + "".join(lines[-3:]).strip())
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stats(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/stats", timeout=5) as r:
+            return json.loads(r.read())
+    except OSError:
+        return {}
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from ..clips import make_clip
+    from ..questions import QUESTIONS
+
+    if args.turns < 1:
+        raise SystemExit("omnirt: error: --turns must be at least 1")
+    clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
+    console.print(f"starting omnirt serve; {args.turns} turns over {args.client}"
+                  + (f", {args.idle} idle sessions" if args.idle else ""))
+    with ServerProcess(args) as url:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.client == "aiortc":
+                result = asyncio.run(_aiortc_turns(url, clips, args.barge_in, args.idle))
+            else:
+                result = asyncio.run(_chromium_turns(url, clips, Path(tmp)))
+    v2v = [t["voice_to_voice_ms"] for t in result["turns"] if t["voice_to_voice_ms"] is not None]
+    stages: dict[str, list[float]] = {}
+    for t in result["turns"]:
+        for name, ms in ((t.get("server") or {}).get("segments") or {}).items():
+            stages.setdefault(name, []).append(ms)
+        if t.get("server"):
+            stages.setdefault("server total", []).append(t["server"]["total"])
+    summary = {"bench": "latency", "client": args.client, "turns": len(result["turns"]), "idle_sessions": args.idle,
+               "hangover_ms": args.hangover_ms, "thinker": args.thinker,
+               "voice_to_voice_ms": percentiles(v2v),
+               "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
+               "barge_in_cut_to_silence_ms": percentiles([c["cut_to_silence_ms"] for c in result["barge_in"]]),
+               "stages_ms": {k: percentiles(v) for k, v in stages.items()},
+               **result}
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=1))
+    html = write_html(path.with_suffix(".html"), summary)
+    s = summary["voice_to_voice_ms"]
+    print(f"voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, {args.client} client)")
+    b = summary["barge_in_onset_to_silence_ms"]
+    if b["n"]:
+        c = summary["barge_in_cut_to_silence_ms"]
+        print(f"barge-in onset->silence p50 {b['p50']:.0f} ms p95 {b['p95']:.0f} ms; "
+              f"server cut->silence p50 {c['p50']:.0f} ms p95 {c['p95']:.0f} ms ({b['n']} trials)")
+    for name, st in summary["stages_ms"].items():
+        print(f"  {name:<24} p50 {st['p50']:7.1f} ms  p95 {st['p95']:7.1f} ms")
+    if args.idle:
+        print(f"idle sessions: longest audio gap {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms; "
+              f"input frames dropped {sum(result['dropped_input_frames'])}")
+    console.print(f"results in {path} and {html}")
+    return 0

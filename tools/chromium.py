@@ -1,0 +1,117 @@
+"""Headless Chromium as a real WebRTC client of `omnirt serve`, driven over the DevTools protocol.
+
+Flags per /work/shared/HARNESS.md: a fake microphone from a 48 kHz mono 16-bit WAV (it loops), an optional y4m
+camera, loopback ICE candidates allowed. `PROBE` watches sound in the page's own audio graph (the remote reply and
+the local microphone), so latency is measured where a person would hear it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+# Watches the page's audio in its own audio graph: times (performance.now(), ms) of every 5 ms poll that saw sound,
+# in the remote reply (window.__loud) and in the local microphone (window.__mic).
+PROBE = """
+window.__loud = []; window.__mic = [];
+function watch(stream, out) {
+  const ctx = new AudioContext();
+  const an = ctx.createAnalyser(); an.fftSize = 256;
+  ctx.createMediaStreamSource(stream).connect(an);
+  const buf = new Float32Array(an.fftSize);
+  setInterval(() => {
+    an.getFloatTimeDomainData(buf);
+    let peak = 0; for (const v of buf) peak = Math.max(peak, Math.abs(v));
+    if (peak > 0.02) out.push(performance.now());
+  }, 5);
+}
+const audio = document.getElementById('remote');
+const wait = setInterval(() => {
+  const mic = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
+  if (!audio.srcObject || !mic) return;
+  clearInterval(wait);
+  watch(audio.srcObject, window.__loud);
+  watch(new MediaStream([mic.track]), window.__mic);
+}, 10);
+"""
+STATE = """JSON.stringify({status: document.getElementById('status').textContent,
+  error: document.getElementById('error').textContent,
+  user: [...document.querySelectorAll('.line.user')].map(e => e.textContent),
+  assistant: [...document.querySelectorAll('.line.assistant:not(.partial)')].map(e => e.textContent),
+  bars: [...document.querySelectorAll('.waterfall .row')].map(r => r.textContent),
+  loud: window.__loud ? window.__loud.length : 0, last_loud: window.__loud && window.__loud.length ?
+    window.__loud[window.__loud.length - 1] : null, now: performance.now()})"""
+
+
+class Page:
+    """One Chromium page driven over the DevTools protocol (aiohttp websocket, no Origin header)."""
+
+    def __init__(self, ws) -> None:
+        self.ws, self.n = ws, 0
+
+    async def eval(self, expr: str):
+        self.n += 1
+        await self.ws.send_json({"id": self.n, "method": "Runtime.evaluate", "params": {
+            "expression": expr, "userGesture": True, "returnByValue": True, "awaitPromise": True}})
+        while True:
+            msg = await self.ws.receive_json()
+            if msg.get("id") == self.n:
+                return msg["result"].get("result", {}).get("value")
+
+    async def state(self) -> dict:
+        value = await self.eval(STATE)  # None while the page is still loading
+        return json.loads(value) if value else {"status": None, "bars": [], "assistant": [], "loud": 0}
+
+    async def until(self, pred, timeout: float, what: str) -> dict:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while True:
+            s = await self.state()
+            if pred(s):
+                return s
+            assert loop.time() < end, f"timed out waiting for {what}: {s}"
+            await asyncio.sleep(0.05)
+
+
+async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = ()) -> tuple:
+    """Launch Chromium on the page with `wav` as its microphone; returns (process, http, websocket, Page)."""
+    import aiohttp
+
+    proc = subprocess.Popen(
+        ["chromium", "--headless=new", "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+         "--disable-gpu", "--password-store=basic", f"--user-data-dir={profile}",
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required",
+         "--allow-loopback-in-peer-connection", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+         *extra, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = Path(profile) / "DevToolsActivePort"
+    for _ in range(100):
+        if port_file.exists() and port_file.read_text().strip():
+            break
+        await asyncio.sleep(0.1)
+    port = int(port_file.read_text().split()[0])
+    http = aiohttp.ClientSession()
+    for _ in range(50):
+        async with http.get(f"http://127.0.0.1:{port}/json") as r:
+            pages = [t for t in await r.json() if t["type"] == "page"]
+        if pages:
+            break
+        await asyncio.sleep(0.1)
+    ws = await http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
+    page = Page(ws)
+    try:
+        await page.until(lambda s: s["status"] == "idle", 10, "the page")
+    except BaseException:
+        await close_page(proc, http, ws)
+        raise
+    return proc, http, ws, page
+
+
+async def close_page(proc, http, ws) -> None:
+    await ws.close()
+    await http.close()
+    proc.terminate()
+    await asyncio.to_thread(proc.wait, 10)
