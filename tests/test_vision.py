@@ -94,16 +94,24 @@ async def test_what_does_this_say(tmp_path):
     answer = ""
     seen_context = []
 
+    described = asyncio.Event()
+
     async def source():
+        # the text is held to the camera first (a person does that before asking); silence flows meanwhile
         yield VideoFrame(image=picture("FRESH BREAD"))
+        for _ in range(1000):
+            if described.is_set():
+                break
+            await asyncio.sleep(0.02)
+            yield AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000)
         async for f in wav_frames(make_clip("What does this say?", "piper"), realtime=False, tail_silence_s=1.0):
-            await asyncio.sleep(0.003)  # gives the background OCR time to finish before the question ends
             yield f
 
     async with session as pipeline:
         async for f in pipeline.run(source()):
             if isinstance(f, VisionContext):
                 seen_context.append(f.text)
+                described.set()
             if isinstance(f, TextDone):
                 answer = f.text
     assert seen_context and "BREAD" in seen_context[0].upper()
