@@ -31,11 +31,16 @@ class Synthesizer(Protocol):
 class TalkerOptions:
     """min_clause_words: words needed before a comma/semicolon/colon may end a clause (sentence ends always do).
     first_clause_words: the same for the first clause of a turn (lower = earlier first audio).
-    frame_ms: the reply audio is cut into frames this long (smaller = finer interrupt granularity)."""
+    frame_ms: the reply audio is cut into frames this long (smaller = finer interrupt granularity).
+    lead_in_ms: a turn's first audio starts this long before its first audible sample (the synthesizer's leading
+        silence beyond it is dropped: it would only delay the first sound).
+    max_pause_ms: silence a synthesizer leaves at the end of a clause is cut to this (None keeps it)."""
 
     min_clause_words: int = 4
     first_clause_words: int = 2
     frame_ms: int = 40
+    lead_in_ms: int = 10
+    max_pause_ms: int | None = 150
 
 
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
@@ -94,6 +99,18 @@ class ClauseSplitter:
 
     def reset(self) -> None:
         self.buffer, self.emitted = "", 0
+
+
+def trim_silence(chunk: np.ndarray, rate: int, lead_ms: int | None, tail_ms: int | None,
+                 level: float = 0.01) -> np.ndarray:
+    """Cut leading silence to `lead_ms` and trailing silence to `tail_ms` (None leaves that end alone).
+    An all-silent chunk is returned unchanged."""
+    loud = np.flatnonzero(np.abs(chunk.astype(np.int32)) > level * 32768)
+    if not len(loud):
+        return chunk
+    start = max(0, loud[0] - rate * lead_ms // 1000) if lead_ms is not None else 0
+    end = min(len(chunk), loud[-1] + 1 + rate * tail_ms // 1000) if tail_ms is not None else len(chunk)
+    return chunk[start:end]
 
 
 class TalkerStage(Stage):
@@ -156,7 +173,11 @@ class TalkerStage(Stage):
         step = max(1, rate * self.options.frame_ms // 1000)
         timeline = self.timeline.setdefault(turn, [])
         timeline.append((text, 0.0))
+        first_of_turn = len(timeline) == 1
         async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker"):
+            chunk = trim_silence(chunk, rate, self.options.lead_in_ms if first_of_turn else None,
+                                 self.options.max_pause_ms)
+            first_of_turn = False
             timeline[-1] = (text, timeline[-1][1] + len(chunk) / rate)
             for k in range(0, len(chunk), step):
                 yield AudioFrame(pcm=np.ascontiguousarray(chunk[k:k + step], dtype=np.int16),

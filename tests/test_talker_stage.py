@@ -87,3 +87,13 @@ async def test_interrupt_stops_talker_audio():
         await asyncio.sleep(0.05)
         assert len(p.output) == 0  # nothing more after the interrupt
     assert n_audio < 10
+
+
+def test_trim_silence_keeps_the_sound_and_cuts_the_waiting():
+    from omnirt.runtime.talker import trim_silence
+    rate = 1000
+    x = np.concatenate([np.zeros(100, np.int16), np.full(50, 5000, np.int16), np.zeros(400, np.int16)])
+    y = trim_silence(x, rate, lead_ms=10, tail_ms=150)
+    assert len(y) == 10 + 50 + 150 and (y != 0).sum() == 50
+    assert len(trim_silence(x, rate, None, None)) == len(x)
+    assert len(trim_silence(np.zeros(300, np.int16), rate, 10, 10)) == 300
