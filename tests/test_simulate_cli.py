@@ -1,0 +1,36 @@
+"""`omnirt simulate` as a person (or CI) runs it: a table, what-if switches, a budget that fails the exit status."""
+
+import json
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "omnirt.tools.cli", "simulate", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_default_pipeline_and_what_if(tmp_path):
+    one = run("--turns", 2000, "--json", tmp_path / "one.json")
+    four = run("--turns", 2000, "--sessions", 8, "--json", tmp_path / "eight.json")
+    assert one.returncode == 0 and four.returncode == 0, one.stderr + four.stderr
+    assert "voice-to-voice" in one.stdout
+    p95 = lambda p: json.loads(p.read_text())["voice_to_voice"]["p95_ms"]  # noqa: E731
+    assert p95(tmp_path / "eight.json") > p95(tmp_path / "one.json")  # 8 sessions on 2 cores queue
+
+
+def test_budget_sets_the_exit_status(tmp_path):
+    tight, loose = tmp_path / "tight.toml", tmp_path / "loose.toml"
+    tight.write_text("[voice_to_voice]\np50_ms = 300\n")
+    loose.write_text("[voice_to_voice]\np50_ms = 5000\n")
+    bad = run("--turns", 1000, "--budget", tight)
+    assert bad.returncode == 1 and "over budget" in bad.stdout and "voice_to_voice.p50_ms" in bad.stdout
+    good = run("--turns", 1000, "--budget", loose)
+    assert good.returncode == 0 and "within budget" in good.stdout
+
+
+def test_malformed_budget_is_one_line(tmp_path):
+    bad = tmp_path / "b.toml"
+    bad.write_text("[voice_to_voice\np50 = ")
+    proc = run("--turns", 100, "--budget", bad)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
