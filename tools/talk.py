@@ -195,7 +195,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if args.list_devices:
             from ..runtime.transports.local import _sounddevice
 
-            _say(console, str(_sounddevice().query_devices()))
+            devices = _sounddevice().query_devices()
+            _say(console, str(devices) if len(devices) else "no audio devices found (no sound card or sound server)")
             return 0
         LocalAudio(audio_options).check_devices()  # before the models load: fail in a second, not after ten
     except AudioDeviceError as e:
