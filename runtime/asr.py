@@ -7,7 +7,7 @@ from typing import AsyncIterator, Protocol
 
 import numpy as np
 
-from .frames import AudioFrame, Frame, SpeechEnded, Transcript
+from .frames import AudioFrame, Frame, PartialUtterance, SpeechEnded, Transcript
 from .stage import Stage
 
 
@@ -26,15 +26,35 @@ AudioFrame downstream of ASR is reply audio."""
     def __init__(self, recognizer: Recognizer, name: str = "asr") -> None:
         super().__init__(name)
         self.recognizer = recognizer
+        self._partial: asyncio.Task | None = None
+        self._partial_result: Transcript | None = None
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if self._partial_result is not None:  # a finished partial rides out on the next frame
+            result, self._partial_result = self._partial_result, None
+            yield result
         if isinstance(frame, SpeechEnded):
+            if self._partial is not None and not self._partial.done():
+                await asyncio.wait({self._partial})  # never two decodes at once: the final one would slow down
+            self._partial_result = None
             if frame.audio.size == 0:
                 yield Transcript(text="", turn=frame.turn)
                 return
             result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
-            yield Transcript(text=str(getattr(result, "text", result)).strip(), turn=frame.turn)
+            yield Transcript(text=_text(result), turn=frame.turn)
+        elif isinstance(frame, PartialUtterance):
+            if self._partial is None or self._partial.done():  # busy: this one is dropped, a later one comes
+                self._partial = asyncio.get_running_loop().create_task(self._transcribe_partial(frame))
         elif isinstance(frame, AudioFrame):
             return
         else:
             yield frame
+
+    async def _transcribe_partial(self, frame: PartialUtterance) -> None:
+        result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
+        if _text(result):
+            self._partial_result = Transcript(text=_text(result), final=False, turn=frame.turn)
+
+
+def _text(result: object) -> str:
+    return str(getattr(result, "text", result)).strip()

@@ -95,6 +95,14 @@ class SpeechEnded(Frame):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PartialUtterance(Frame):
+    """The user's speech so far (float32 mono 16 kHz), sent every so often while they talk, for live partial
+    transcripts. Dropped freely: the final SpeechEnded carries the whole utterance."""
+
+    audio: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
 class Transcript(Frame):
     """What the user said. `final` is False for a streaming partial."""
 

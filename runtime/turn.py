@@ -1,7 +1,7 @@
 """Turn-taking at the output: nothing of a turn's reply reaches the user before the turn is committed.
 
 With speculation (VADOptions.speculate_ms) the reply is computed while the VAD is still waiting out its hangover.
-`TurnGate`, the last stage, holds that turn's transcript, text and audio until the VAD's `Commit` arrives (a control
+`TurnGate`, the last stage, holds that turn's final transcript, text and audio (live partial transcripts pass) until the VAD's `Commit` arrives (a control
 frame: it overtakes the data still being produced), then releases them in order; an `Interrupt` (the user spoke
 again, or barged in) drops what it holds. Frames of a committed turn pass straight through.
 """
@@ -33,7 +33,8 @@ class TurnGate(Stage):
         elif isinstance(frame, Interrupt):
             self.held.clear()
             yield frame
-        elif isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed:
+        elif (isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed
+              and not (isinstance(frame, Transcript) and not frame.final)):  # partials are live feedback
             self.held.setdefault(frame.turn, []).append(frame)
         else:
             yield frame

@@ -17,7 +17,8 @@ import numpy as np
 
 from .audio import StreamResampler, to_mono_float
 from .clock import now
-from .frames import AudioFrame, Commit, EndOfStream, Frame, Interrupt, SpeechEnded, SpeechStarted
+from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, SpeechEnded,
+                     SpeechStarted)
 from .stage import Stage
 
 SAMPLE_RATE = 16000
@@ -46,6 +47,8 @@ class VADOptions:
         thinking and synthesis run during the rest of the hangover; the reply is held until the hangover passes
         (Commit), and if the user speaks again first the work is cancelled (Interrupt, reason "resume") and redone.
         0 turns speculation off (the utterance is sent at the end of the hangover).
+    partial_every_ms: while the user talks, send the speech so far this often (PartialUtterance) for live partial
+        transcripts; 0 sends none (a file reply needs none; a live page shows them).
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
@@ -63,6 +66,7 @@ class VADOptions:
     max_utterance_ms: int = 30000
     interrupt: bool = True
     speculate_ms: int = 160
+    partial_every_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:
@@ -160,6 +164,7 @@ class VADStage(Stage):
         self._consumed = 0  # 16 kHz samples turned into chunks so far
         self._walls: deque[tuple[int, float]] = deque(maxlen=4096)  # (sample index, wall time it arrived)
         self._speculating = False  # a speculative SpeechEnded went out for the current turn
+        self._last_partial = 0  # sample index of the last PartialUtterance
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):
@@ -191,6 +196,7 @@ class VADStage(Stage):
             self._consumed += CHUNK
             for ev in self.endpointer.feed(self.detector.prob(chunk)):
                 out += self._events(ev)
+            out += self._partial()
         self._pending = buf[n * CHUNK:]
         return out
 
@@ -201,6 +207,20 @@ class VADStage(Stage):
             if idx >= sample:
                 return wall - (idx - sample) / SAMPLE_RATE
         return self._walls[-1][1] if self._walls else now()
+
+    def _partial(self) -> list[Frame]:
+        """The speech so far, every partial_every_ms of it, while the user is talking (not during a pause)."""
+        every = self.options.partial_every_ms * SAMPLE_RATE // 1000
+        ep = self.endpointer
+        if not every or not ep.in_speech or ep.paused:
+            return []
+        start = ep._start * CHUNK
+        if self._consumed - max(start, self._last_partial) < every:
+            return []
+        self._last_partial = self._consumed
+        hist_start = self._consumed - CHUNK * len(self._history)
+        audio = np.concatenate(list(self._history))[max(0, start - hist_start):]
+        return [PartialUtterance(turn=self.turn, audio=audio)]
 
     def _events(self, ev: Endpoint) -> list[Frame]:
         """Frames for an endpointer event (see VADOptions.interrupt and .speculate_ms)."""

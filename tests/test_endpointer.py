@@ -153,3 +153,16 @@ async def test_vad_stage_speculates_then_commits_or_resumes():
     assert resume.reason == "resume" and resume.turn == 1
     last = [f for f in out if isinstance(f, SpeechEnded)][-1]
     assert abs(len(last.audio) / 16000 - 1.8) < 0.06  # the whole turn, both parts
+
+
+async def test_partial_utterances_while_talking_only_when_asked():
+    from omnirt.runtime.frames import PartialUtterance
+    opts = VADOptions(partial_every_ms=500, pre_roll_ms=0, post_roll_ms=0)
+    out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(2, True), (1, False)]),
+                         ignore=(AudioFrame,))
+    partials = [f for f in out if isinstance(f, PartialUtterance)]
+    assert 2 <= len(partials) <= 4
+    assert all(a.audio.size < b.audio.size for a, b in zip(partials, partials[1:]))  # growing
+    assert all(p.turn == 1 for p in partials)
+    out = await run_test(VADStage(EnergyDetector(), VADOptions()), tone_frames([(2, True), (1, False)]))
+    assert not any(isinstance(f, PartialUtterance) for f in out)

@@ -38,7 +38,7 @@ const wait = setInterval(() => {
 """
 STATE = """JSON.stringify({status: document.getElementById('status').textContent,
   error: document.getElementById('error').textContent,
-  user: [...document.querySelectorAll('.line.user')].map(e => e.textContent),
+  user: [...document.querySelectorAll('.line.user:not(.partial)')].map(e => e.textContent),
   assistant: [...document.querySelectorAll('.line.assistant:not(.partial)')].map(e => e.textContent),
   bars: [...document.querySelectorAll('.waterfall .row')].map(r => r.textContent),
   loud: window.__loud ? window.__loud.length : 0, last_loud: window.__loud && window.__loud.length ?

@@ -152,7 +152,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> WebRTCOptions:
     return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
-                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms)))
+                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms, partial_every_ms=700)))
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

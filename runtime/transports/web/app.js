@@ -73,10 +73,17 @@ function stop() {
   setStatus("idle");
 }
 
+let userLine = null;
+
 function onEvent(e) {
   switch (e.type) {
     case "status": setStatus(e.state); break;
-    case "user": if (e.final && e.text.trim()) addLine("user", e.text); assistantLine = null; break;
+    case "user":  // partial transcripts update one faded line while you talk; the final one replaces it
+      if (!e.text.trim()) break;
+      if (!userLine) userLine = addLine("user", "", true);
+      userLine.textContent = e.text;
+      if (e.final) { userLine.classList.remove("partial"); userLine = null; assistantLine = null; }
+      break;
     case "assistant_delta":
       if (!assistantLine) assistantLine = addLine("assistant", "", true);
       assistantLine.textContent += e.text; break;

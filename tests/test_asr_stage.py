@@ -1,0 +1,80 @@
+"""The ASR stage with a scripted recogniser: finals, live partials that never delay the final, the gate."""
+
+import asyncio
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+from omnirt.runtime.frames import (AudioFrame, Commit, PartialUtterance, SpeechEnded, Transcript)
+from omnirt.runtime.asr import ASRStage
+from omnirt.runtime.stage import Pipeline
+from omnirt.runtime.testing import run_test
+from omnirt.runtime.turn import TurnGate
+
+
+class Recorder:
+    """Says how many seconds of audio it got; takes `delay` seconds like a real decode."""
+
+    def __init__(self, delay=0.05):
+        self.delay, self.calls, self.busy, self.overlap = delay, 0, False, False
+
+    def transcribe(self, audio):
+        self.overlap |= self.busy
+        self.busy = True
+        self.calls += 1
+        time.sleep(self.delay)
+        self.busy = False
+        return SimpleNamespace(text=f"{audio.size / 16000:.1f} seconds")
+
+
+def utterance(seconds, turn=1, partial=False):
+    audio = np.zeros(int(seconds * 16000), np.float32)
+    if partial:
+        return PartialUtterance(turn=turn, audio=audio)
+    return SpeechEnded(turn=turn, audio=audio, audio_start=0, audio_end=seconds, speech_end_wall=0)
+
+
+def mic(n=1):
+    return [AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000) for _ in range(n)]
+
+
+async def test_final_transcript_and_audio_consumed():
+    out = await run_test(ASRStage(Recorder()), [*mic(3), utterance(1.5), *mic(2)], expected=[Transcript])
+    assert out[0].text == "1.5 seconds" and out[0].final
+
+
+async def test_partials_come_out_and_never_run_beside_the_final():
+    rec = Recorder(delay=0.08)
+    stage = ASRStage(rec)
+    got = []
+    async with Pipeline([stage]) as p:
+        async def consume():
+            async for f in p.frames():
+                got.append(f)
+
+        task = asyncio.create_task(consume())
+        for k in range(1, 4):
+            await p.push(utterance(k * 0.7, partial=True))
+            for f in mic(6):  # 120 ms of microphone between partials
+                await p.push(f)
+                await asyncio.sleep(0.02)
+        await p.push(utterance(2.5))  # while the last partial may still run
+        for f in mic(10):
+            await p.push(f)
+            await asyncio.sleep(0.02)
+        task.cancel()
+    partials = [f for f in got if isinstance(f, Transcript) and not f.final]
+    finals = [f for f in got if isinstance(f, Transcript) and f.final]
+    assert partials and finals[0].text == "2.5 seconds"
+    assert got.index(finals[0]) > max(got.index(f) for f in partials)  # no partial after the final
+    assert not rec.overlap, "a partial decode ran beside another decode"
+
+
+async def test_gate_lets_partials_through_and_holds_the_final():
+    frames = [Transcript(text="so far", final=False, turn=1), Transcript(text="all", turn=1)]
+    gate = TurnGate()
+    outs = [[o async for o in gate.process(f)] for f in frames]
+    assert [o.text for o in outs[0]] == ["so far"] and outs[1] == []
+    released = [o async for o in gate.process(Commit(turn=1))]
+    assert [o.kind for o in released] == ["Transcript", "Commit"]
