@@ -23,7 +23,8 @@ BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply",
 # Commands whose modules import heavy libraries (aiortc, sounddevice): imported only when run.
 LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)"),
                  "talk": ("omnirt.tools.talk", "a live voice session on this machine's microphone and speaker"),
-                 "simulate": ("omnirt.tools.simulate", "predict a voice pipeline's latency (discrete-event simulation)")}
+                 "simulate": ("omnirt.tools.simulate", "predict a voice pipeline's latency (discrete-event simulation)"),
+                 "profile": ("omnirt.tools.profile", "waterfalls and stage tables from traces; calibrate; budget check")}
 
 
 def _console(stderr: bool = False) -> Any:
