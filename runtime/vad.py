@@ -138,6 +138,11 @@ class Endpointer:
             self.in_speech, self._run, self.paused = False, 0, False
         return events
 
+    @property
+    def start_sample(self) -> int:
+        """Where the current (or last) utterance began, in 16 kHz samples."""
+        return self._start * CHUNK
+
     def flush(self) -> list[Endpoint]:
         """End of input: close an utterance in progress."""
         if not self.in_speech:
@@ -214,7 +219,7 @@ class VADStage(Stage):
         ep = self.endpointer
         if not every or not ep.in_speech or ep.paused:
             return []
-        start = ep._start * CHUNK
+        start = ep.start_sample
         if self._consumed - max(start, self._last_partial) < every:
             return []
         self._last_partial = self._consumed
