@@ -38,9 +38,17 @@ def _console(stderr: bool = False) -> Any:
 def cmd_reply(args: argparse.Namespace) -> int:
     from .reply import ReplyConfig, latency_table, reply
 
+    from ..runtime.vad import VADOptions
+
     console = _console()
+    try:
+        VADOptions(hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
+    except ValueError as err:
+        print(f"omnirt: error: {err}", file=sys.stderr)
+        return 2
     config = ReplyConfig(thinker=args.thinker, talker=args.talker, realtime=not args.fast,
-                         hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
+                         hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms, max_tokens=args.max_tokens,
+                         thinker_url=args.thinker_url,
                          thinker_model=args.thinker_model)
     result = asyncio.run(reply(Path(args.question), Path(args.answer), config,
                                trace_dir=Path(args.trace_dir) if args.trace_dir else None))
@@ -69,6 +77,8 @@ def add_reply(sub: Any) -> None:
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
+    p.add_argument("--speculate-ms", type=int, default=160,
+                   help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
     p.set_defaults(func=cmd_reply)
 

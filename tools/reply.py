@@ -49,6 +49,7 @@ class ReplyConfig:
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
+    speculate_ms: int = 160
     max_tokens: int = 96
 
 
@@ -76,7 +77,8 @@ async def reply(question: Path, answer: Path, config: ReplyConfig = ReplyConfig(
                 components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
     probe_wav(question)  # bad input fails before any model loads
     components = components or await asyncio.to_thread(load_components, config)
-    session = VoiceSession(components, SessionOptions(vad=VADOptions(hangover_ms=config.hangover_ms)))
+    session = VoiceSession(components, SessionOptions(vad=VADOptions(hangover_ms=config.hangover_ms,
+                                                                          speculate_ms=config.speculate_ms)))
     turns: dict[int, TurnResult] = {}
     errors: list[str] = []
     rate = components.synthesizer.sample_rate

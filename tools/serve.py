@@ -144,6 +144,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on each answer's length")
+    p.add_argument("--speculate-ms", type=int, default=160,
+                   help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-sessions", type=int, default=4, help="peer connections served at once")
     p.add_argument("--thinker-url", help="an OpenAI-compatible server instead of the embedded Thinker")
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
@@ -152,7 +154,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> WebRTCOptions:
     return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
-                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms, partial_every_ms=700)))
+                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms,
+                                                               speculate_ms=args.speculate_ms, partial_every_ms=700)))
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

@@ -40,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--hangover-ms", type=int, default=400)
+    p.add_argument("--speculate-ms", type=int, default=160)
+    p.add_argument("--thinker-threads", type=int, default=2)
     p.add_argument("--thinker", default="0.5b")
     p.add_argument("--json", default="bench-results/latency.json")
 
@@ -154,7 +156,8 @@ class ServerProcess:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()), "--no-vision",
-                    "--hangover-ms", str(args.hangover_ms), "--thinker", args.thinker,
+                    "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
+                    "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
                     "--max-sessions", str(args.idle + 2)]
         self.proc: subprocess.Popen | None = None
 
@@ -215,7 +218,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if t.get("server"):
             stages.setdefault("server total", []).append(t["server"]["total"])
     summary = {"bench": "latency", "client": args.client, "turns": len(result["turns"]), "idle_sessions": args.idle,
-               "hangover_ms": args.hangover_ms, "thinker": args.thinker,
+               "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
+               "thinker_threads": args.thinker_threads,
                "voice_to_voice_ms": percentiles(v2v),
                "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
                "barge_in_cut_to_silence_ms": percentiles([c["cut_to_silence_ms"] for c in result["barge_in"]]),

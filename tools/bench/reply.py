@@ -25,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", default="piper", choices=["piper", "espeak", "flite"])
     p.add_argument("--thinker", default="0.5b")
     p.add_argument("--thinker-threads", type=int, default=2)
+    p.add_argument("--hangover-ms", type=int, default=400)
+    p.add_argument("--speculate-ms", type=int, default=160)
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
@@ -47,7 +49,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     import soundfile as sf
 
     config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads, talker=args.talker,
-                         realtime=not args.fast)
+                         realtime=not args.fast, hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
     t = time.perf_counter()
     components = await asyncio.to_thread(load_components, config)
     load_s = time.perf_counter() - t
@@ -74,6 +76,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
               for name, _, _ in SEGMENTS}
     stages["total"] = _stats([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
     return {"bench": "reply", "realtime": not args.fast, "voice": args.voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
+            "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms,
             "talker": args.talker, "model_load_s": round(load_s, 2), "machine": platform.machine(),
             "cpus": __import__("os").cpu_count(), "correct": sum(r["correct"] for r in rows),
             "questions": len(rows), "stages_ms": stages, "turns": rows}
