@@ -2,7 +2,8 @@
 
 One Xvfb + Chromium (device scale 2) for the whole run; per task, `--seeds` seeded episodes (seeds offset..offset+N-1,
 the same problems every run). The agent sees only the task area's pixels (instruction by OCR) and acts with the real
-mouse and keyboard behind the safety layer; the page's WOB_* globals give the reward. Success = raw reward > 0.
+mouse and keyboard behind the safety layer; the page's WOB_* globals give the reward. Success = raw reward 1 (full
+credit; "soft" tasks pay partial rewards, which count in the mean reward only).
 Prints a line per task (success %, mean reward, median step time) and an overall line; writes JSON and an HTML
 report linking to the recorded trajectory (screenshots per step) of each task's first episode.
 """
@@ -50,7 +51,7 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
         screen = Screen(ScreenOptions(display=env.display.name))
         backend = PyAutoGUIBackend(env.display.name)
         grounder = Grounder(GroundingOptions(scale=env.options.scale))
-        policy = InstructionPolicy()
+        policy = InstructionPolicy(encoder=_encoder(log))
         result["startup_s"] = round(time.perf_counter() - t_load, 2)
         for task in tasks:
             env.open(task)
@@ -81,9 +82,21 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
     return result
 
 
+def _encoder(log: Any) -> Any:
+    """The sentence encoder for synonym matching, or None (the policy then matches by spelling only)."""
+    try:
+        from omnirt.models.text_encoder import TextEncoder
+
+        return TextEncoder.load()
+    except Exception as e:  # ModelMissingError, missing tokenizers: run without it, and say so
+        if log:
+            log(f"  text encoder unavailable ({type(e).__name__}: {e}); matching by spelling only")
+        return None
+
+
 def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     steps = [s["step_ms"] for e in episodes for s in e["steps"] if "step_ms" in s]
-    ok = [e for e in episodes if e["raw_reward"] > 0]
+    ok = [e for e in episodes if e["raw_reward"] >= 1.0 - 1e-9]  # full credit (soft tasks give partial rewards)
     return {"episodes": episodes, "n": len(episodes),
             "success": round(len(ok) / len(episodes), 3) if episodes else 0.0,
             "mean_reward": round(statistics.fmean(e["reward"] for e in episodes), 3) if episodes else 0.0,
@@ -95,7 +108,10 @@ def write_html(result: dict[str, Any], out: Path) -> Path:
     rows = []
     for task, t in result["tasks"].items():
         traj = out / "trajectories" / task / "index.html"
-        link = f'<a href="trajectories/{html.escape(task)}/index.html">steps</a>' if traj.exists() else ""
+        shot = traj.parent / "step_0000_before.png"
+        link = (f'<a href="trajectories/{html.escape(task)}/index.html">'
+                + (f'<img src="trajectories/{html.escape(task)}/step_0000_before.png" width=160><br>'
+                   if shot.exists() else "") + "steps</a>") if traj.exists() else ""
         eps = "".join(f"<li>seed {e['seed']}: {e['reward']:+.3f} &mdash; {html.escape(e['instruction'])}</li>"
                       for e in t["episodes"])
         rows.append(f"<tr><td>{html.escape(task)}</td><td>{t['success'] * 100:.0f}%</td><td>{t['mean_reward']:.3f}"

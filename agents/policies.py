@@ -1,0 +1,277 @@
+"""Policies: `decide(instruction, elements, history) -> Action`. `InstructionPolicy` follows direct commands with no
+LLM: it parses the instruction into steps once ("click X", "type T into F", "check A, B", "close the dialog", "press
+enter"), then grounds the next step on the elements seen NOW (so a step can wait for its target to appear).
+
+It knows nothing about particular tasks or pages: only English command phrasing and widget conventions (a text
+field is an outlined light box, a close button is a small text-less button at the top right, a checkbox's label is
+the text to its right).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from omnirt.agents.actions import Click, Done, Hotkey, Type, Wait
+from omnirt.agents.grounding import Element, match, norm
+
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": -1,
+            "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6}
+KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
+        "backspace": "backspace"}
+CLOSE_GLYPHS = ("x", "×", "✕", "✖", "close")
+CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open")
+TYPE_VERBS = ("enter", "type", "fill", "input", "write", "put")
+CHECK_VERBS = ("check", "tick", "mark", "select")
+FIELD_WORDS = ("field", "textbox", "text box", "input", "box", "area", "textarea")
+KIND_WORDS = {"button": ["button", "icon"], "link": ["link", "word", "line"], "checkbox": ["checkbox"],
+              "tab": ["word", "line", "button"]}
+
+
+@dataclass
+class Step:
+    """One planned action: op in click | type | key | focus | close; target: label text ('' for any);
+    kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type;
+    similar: the target is a meaning ("words similar to big"), matched by the text encoder, not by spelling."""
+
+    op: str
+    target: str = ""
+    kinds: list[str] | None = None
+    ordinal: int | None = None
+    text: str = ""
+    similar: bool = False
+
+
+def _quotes(instruction: str) -> tuple[str, list[str]]:
+    """Replace "quoted" parts with placeholders QUOTE0, QUOTE1 ... so splitting never cuts inside them."""
+    found: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        found.append(m.group(1) or m.group(2) or "")
+        return f" QUOTE{len(found) - 1} "
+
+    return re.sub(r'"([^"]*)"|\u201c([^\u201d]*)\u201d', sub, instruction), found
+
+
+def _unquote(text: str, quoted: list[str]) -> str:
+    return re.sub(r"QUOTE(\d+)", lambda m: quoted[int(m.group(1))], text).strip()
+
+
+def _kinds(clause: str) -> list[str] | None:
+    for word, kinds in KIND_WORDS.items():
+        if re.search(rf"\b{word}s?\b", clause):
+            return kinds
+    return None
+
+
+def _ordinal(clause: str) -> int | None:
+    for word, n in ORDINALS.items():
+        if re.search(rf"\b{word}\b", clause):
+            return n
+    return None
+
+
+def _strip_target(text: str) -> str:
+    """'on the ONE button' -> 'ONE'."""
+    t = re.sub(r"^(on|at|onto)\s+", "", text.strip(), flags=re.I)
+    t = re.sub(r"^(the|a|an)\s+", "", t, flags=re.I)
+    t = re.sub(r"^(button|link|tab|checkbox|icon|item|option)\s+(?=\S)", "", t, flags=re.I) \
+        if not re.fullmatch(r"tab\s+#?\d+", t, re.I) else t
+    t = re.sub(r"\s+(button|link|checkbox|tab|icon|item|option)s?$", "", t, flags=re.I)
+    t = t.strip(" .,!")
+    return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
+
+
+def parse(instruction: str) -> list[Step]:
+    """Instruction text -> planned steps (empty when nothing is understood)."""
+    text, quoted = _quotes(" ".join(instruction.split()))
+    clauses = [c.strip() for c in re.split(r"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+)",
+                                        text) if c and c.strip()]
+    steps: list[Step] = []
+    pending_items: list[str] = []  # "check A, B and C": the list continues in the next clauses
+    last_type = False
+    pending_similar = False
+    for clause in clauses:
+        low = clause.lower()
+        verb = low.split()[0] if low.split() else ""
+        rest = clause[len(verb):].strip()
+        if verb in CHECK_VERBS and rest.lower() not in ("nothing", "none"):
+            m = re.match(r"(.+?)\s+from\s+(?:the\s+)?(?:list|menu|dropdown|drop-down)\b", rest, re.I)
+            if m:  # "select X from the list": focus the list, type the option, confirm
+                steps += [Step("click", "", ["button", "input"]), Step("type", text=_unquote(m.group(1), quoted)),
+                          Step("key", text="enter")]
+                continue
+            similar = re.match(r"(?:all\s+)?(?:the\s+)?(?:words?|items?|options?)\s+(?:similar|related|close)\s+"
+                               r"(?:to|in meaning to)\s+", rest, re.I)
+            if similar:
+                rest = rest[similar.end():]
+            items = [i for i in re.split(r",\s*", rest) if i.strip()]
+            pending_items = [_unquote(_strip_target(i), quoted) for i in items]
+            steps += [Step("click", it, ["checkbox", "word", "line", "link", "button"], similar=bool(similar))
+                      for it in pending_items]
+            pending_similar = bool(similar)
+            continue
+        if verb in CHECK_VERBS:
+            continue  # "select nothing"
+        if verb in ("focus", "go", "move") or re.match(r"(click|tap)\s+(in|into|inside)\b", low):
+            steps.append(Step("focus", _field_target(rest, quoted), ["input"], _ordinal(low)))
+            continue
+        if verb in ("close", "dismiss", "exit"):
+            q = re.search(r"QUOTE\d+", rest)
+            steps.append(Step("close", _unquote(q.group(0), quoted) if q else "x"))
+            continue
+        if verb in TYPE_VERBS or (last_type and re.match(r"(the|your)\s+\w+\s+QUOTE\d+", low, re.I)):
+            if verb not in TYPE_VERBS:  # "... and the password "x" ...": the typing verb carries over
+                rest = clause
+            last_type = True
+            steps += _type_steps(rest, quoted)
+            continue
+        last_type = False
+        if verb in CLICK_VERBS:
+            body = rest
+            key = re.fullmatch(r"(?:the\s+)?(\w+)\s*(?:key)?", body.lower())
+            if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
+                steps.append(Step("key", text=KEYS[key.group(1)]))
+                continue
+            target = _unquote(_strip_target(body), quoted) if "QUOTE" not in body else \
+                _unquote(re.search(r"QUOTE\d+", body).group(0), quoted)
+            steps.append(Step("click", target, _kinds(body.lower()), _ordinal(body.lower())))
+            continue
+        if pending_items and clause:  # "check A, B and C": "C" arrives as its own clause
+            it = _unquote(_strip_target(clause), quoted)
+            steps.append(Step("click", it, ["checkbox", "word", "line", "link", "button"], similar=pending_similar))
+    return steps
+
+
+def _type_steps(rest: str, quoted: list[str]) -> list[Step]:
+    """'"bob" into the username field' / 'the username "bob"' / '"x" into both text fields' -> focus + type steps."""
+    case = None
+    m = re.search(r"\b(?:in\s+)?(?:all\s+)?(upper|lower|capital)[\s-]?(?:case)?\s*(?:letters)?\b", rest, re.I)
+    if m:
+        case = "lower" if m.group(1).lower() == "lower" else "upper"
+        rest = (rest[:m.start()] + " " + rest[m.end():]).strip()
+    m = re.match(r"(.+?)\s+(?:into|in|to|on|inside)\s+(.+)$", rest, re.I) or \
+        re.match(r"(.+?)\s+as\s+(.+)$", rest, re.I)  # "10/20/2017 as the date"
+    value, where = (m.group(1), m.group(2)) if m else (rest, "")
+    value = re.sub(r"^(the\s+)?(text|word|value|string)\s+", "", value.strip(), flags=re.I)
+    named = re.fullmatch(r"(?:the|your|a)\s+(\w+)\s+(\S+)", value, re.I)  # "the password hunter2"
+    field_name = ""
+    if named:
+        field_name, value = named.group(1), named.group(2)
+    value = _unquote(value, quoted)
+    if case == "upper":
+        value = value.upper()
+    elif case == "lower":
+        value = value.lower()
+    target = _field_target(where, quoted)
+    if field_name and (not target or re.search(r"\bfields\b", where, re.I)):
+        target = field_name
+    if re.search(r"\b(both|two)\b", where, re.I):
+        return [s for n in (1, 2) for s in (Step("focus", "", ["input"], n), Step("type", text=value))]
+    return [Step("focus", target, ["input"], _ordinal(where.lower())), Step("type", text=value)]
+
+
+def _field_target(where: str, quoted: list[str]) -> str:
+    """'the username field' -> 'username'; 'the textbox' -> '' (any text field)."""
+    t = re.sub(r"^(into|in|on|onto|to|inside)\s+", "", where.strip(), flags=re.I)
+    t = _strip_target(_unquote(t, quoted))
+    t = re.sub(r"\b(" + "|".join(FIELD_WORDS) + r"|fields|text|input|both|two|all)\b", " ", t, flags=re.I)
+    t = re.sub(r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|last)\b", " ", t, flags=re.I)
+    return " ".join(t.split())
+
+
+@dataclass
+class InstructionPolicy:
+    """Rule-based policy for direct commands. encoder: an optional TextEncoder for synonym matching.
+    patience: decisions to wait for a missing target before giving up."""
+
+    encoder: Any = None
+    patience: int = 3
+    _plans: dict[str, list[Step]] = field(default_factory=dict, repr=False)
+
+    def plan(self, instruction: str) -> list[Step]:
+        key = norm(instruction)
+        if key not in self._plans:
+            self._plans[key] = parse(instruction)
+        return self._plans[key]
+
+    def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
+        """False when the next step is typing or a key press (the loop then skips grounding)."""
+        steps = self.plan(instruction)
+        n = len([a for a in history if not isinstance(a, Wait)])
+        return not (n < len(steps) and steps[n].op in ("type", "key"))
+
+    def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
+        """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
+        steps = self.plan(instruction)
+        done = [a for a in history if not isinstance(a, Wait)]
+        waits = len(history) - len(done)
+        if not steps:
+            return Done(success=False, summary=f"instruction not understood: {instruction[:200]}")
+        if len(done) >= len(steps):
+            return Done(success=True, summary="all steps taken")
+        step = steps[len(done)]
+        if step.op == "type":
+            try:
+                return Type(text=step.text)
+            except ValueError as e:  # pydantic: a character the keyboard cannot type (an OCR misread)
+                return Done(success=False, summary=f"cannot type {step.text!r}: {str(e).splitlines()[-1][:200]}")
+        if step.op == "key":
+            return Hotkey(keys=[step.text])
+        el = self.ground(step, elements)
+        if el is None:
+            if waits < self.patience:
+                return Wait(seconds=0.2)
+            return Done(success=False, summary=f"no element for step {step}")
+        if el.kind == "span":  # several words: click the middle of the phrase, not its first word
+            return Click(x=el.center[0], y=el.center[1])
+        return Click(element=el.id)
+
+    def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
+        """The element a step refers to."""
+        if step.op in ("focus",) or (step.op == "click" and not step.target):
+            pool = [e for e in elements if e.kind in (step.kinds or ["input"])]
+            if step.target:
+                hit = match(step.target, pool, encoder=self.encoder)
+                if hit is not None:
+                    return hit
+            return _nth(pool, step.ordinal)
+        if step.op == "close" or (step.op == "click" and norm(step.target) in CLOSE_GLYPHS):
+            hit = match(step.target, elements, ["icon", "button"]) if step.target else None
+            if hit is not None and hit.kind in ("icon", "button"):
+                return hit
+            # Convention: a close button is a small text-less button, top right of its dialog.
+            icons = [e for e in elements if e.kind == "icon"]
+            return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
+        kinds = step.kinds
+        if step.similar and self.encoder is not None:
+            boxes = [e for e in elements if e.kind == "checkbox" and e.label]
+            pool = boxes or [e for e in elements if e.kind in ("word", "link") and e.label]
+            if pool:
+                return pool[self.encoder.best_match(step.target, [e.label for e in pool])[0]]
+        if step.ordinal is not None:
+            pool = [e for e in elements if e.kind in (kinds or ["button"]) and
+                    (not step.target or norm(step.target) in norm(e.label))]
+            if pool:
+                return _nth(pool, step.ordinal)
+        hit = match(step.target, elements, kinds, encoder=self.encoder)
+        if hit is None and kinds is not None:
+            hit = match(step.target, elements, None, encoder=self.encoder)
+        if hit is not None and hit.kind in ("word", "line", "link") and (kinds and "checkbox" in kinds):
+            # A label: click the checkbox whose label it is, if there is one.
+            boxes = [e for e in elements if e.kind == "checkbox" and norm(e.label) == norm(hit.label)]
+            if boxes:
+                return boxes[0]
+        return hit
+
+
+def _nth(pool: list[Element], ordinal: int | None) -> Element | None:
+    if not pool:
+        return None
+    pool = sorted(pool, key=lambda e: (e.box[1], e.box[0]))
+    if ordinal is None or ordinal == 1:
+        return pool[0]
+    if ordinal == -1:
+        return pool[-1]
+    return pool[ordinal - 1] if ordinal <= len(pool) else None

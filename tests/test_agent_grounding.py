@@ -1,0 +1,198 @@
+"""Grounding and the instruction policy: commands parse into steps, steps ground on elements found in pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnirt.agents.actions import Click, Done, Hotkey, Type, Wait
+from omnirt.agents.grounding import Element, Grounder, GroundingOptions, match, norm, render_marks
+from omnirt.agents.policies import InstructionPolicy, parse
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+# ---------------------------------------------------------------- parsing (no models)
+
+@pytest.mark.parametrize("text, expected", [
+    ("click Submit", [("click", "Submit", "")]),
+    ("click on the ONE button", [("click", "ONE", "")]),
+    ('Click on the link "Neque,".', [("click", "Neque,", "")]),
+    ("Click button ONE, then click button TWO.", [("click", "ONE", ""), ("click", "TWO", "")]),
+    ("type bob into the username field", [("focus", "username", ""), ("type", "", "bob")]),
+    ("enter the password hunter2 into the password field", [("focus", "password", ""), ("type", "", "hunter2")]),
+    ('Enter "Bernardine" into the text field and press Submit.',
+     [("focus", "", ""), ("type", "", "Bernardine"), ("click", "Submit", "")]),
+    ('Type "tora" in all upper case letters in the text input and press Submit.',
+     [("focus", "", ""), ("type", "", "TORA"), ("click", "Submit", "")]),
+    ('Enter the username "ann" and the password "pw1" into the text fields and press login.',
+     [("focus", "username", ""), ("type", "", "ann"), ("focus", "password", ""), ("type", "", "pw1"),
+      ("click", "login", "")]),
+    ("check A and B", [("click", "A", ""), ("click", "B", "")]),
+    ("Select 3hIU, Qqi and click Submit.", [("click", "3hIU", ""), ("click", "Qqi", ""), ("click", "Submit", "")]),
+    ("Select nothing and click Submit.", [("click", "Submit", "")]),
+    ("select Xenia from the list", [("click", "", ""), ("type", "", "Xenia"), ("key", "", "enter")]),
+    ('Close the dialog box by clicking the "x".', [("close", "x", "")]),
+    ("press enter", [("key", "", "enter")]),
+])
+def test_parse_commands(text, expected):
+    assert [(s.op, s.target, s.text) for s in parse(text)] == expected
+
+
+def test_parse_ordinals_and_kinds():
+    (step,) = parse("Focus into the 2nd input textbox.")
+    assert (step.op, step.kinds, step.ordinal) == ("focus", ["input"], 2)
+    (step,) = parse('Click on the "previous" button.')
+    assert step.kinds[0] == "button"
+    assert parse("what a nice day") == []
+
+
+def el(i: int, kind: str, label: str, box=(0, 0, 10, 10), line: int = -1) -> Element:
+    return Element(f"e{i}", box, kind, label, line=line)
+
+
+UI = [el(0, "word", "Username", (0, 0, 60, 12), 0), el(1, "input", "Username", (0, 14, 100, 30)),
+      el(2, "word", "Password", (0, 40, 60, 52), 1), el(3, "input", "Password", (0, 54, 100, 70)),
+      el(4, "button", "Log in", (0, 80, 50, 100)), el(5, "checkbox", "remember", (0, 110, 10, 120)),
+      el(6, "word", "remember", (14, 110, 70, 120), 2), el(7, "icon", "", (90, 0, 100, 10)),
+      el(8, "word", "Tab", (0, 130, 20, 140), 3), el(9, "word", "#2", (24, 130, 34, 140), 3)]
+
+
+def test_decide_walks_the_plan():
+    pol = InstructionPolicy()
+    instr = "type bob into the password field and click Log in"
+    hist: list = []
+    acts = []
+    for i in range(4):
+        assert pol.needs_elements(instr, hist) == (i != 1)  # typing needs no grounding
+        a = pol.decide(instr, UI, hist)
+        acts.append(a)
+        hist.append(a)
+    assert acts == [Click(element="e3"), Type(text="bob"), Click(element="e4"), Done(success=True,
+                                                                                         summary="all steps taken")]
+
+
+def test_decide_grounding_rules():
+    pol = InstructionPolicy()
+    assert pol.decide("check remember", UI, []) == Click(element="e5")          # the box, not its label
+    assert pol.decide("close the dialog", UI, []) == Click(element="e7")        # text-less icon, top right
+    assert pol.decide("focus into the 2nd textbox", UI, []) == Click(element="e3")
+    assert pol.decide("press enter", UI, []) == Hotkey(keys=["enter"])
+    bad = pol.decide("type \u201cb\u00f6b\u201d into the password field", UI, [Click(element="e3")])
+    assert isinstance(bad, Done) and not bad.success and "cannot type" in bad.summary
+    span = pol.decide('Click on "Tab #2".', UI, [])                             # two words of one line
+    assert span == Click(x=17, y=135)
+    # A target that is not there: wait a little (the page may still be painting), then give up.
+    hist: list = []
+    for _ in range(pol.patience):
+        a = pol.decide("click Register", UI, hist)
+        assert isinstance(a, Wait)
+        hist.append(a)
+    assert pol.decide("click Register", UI, hist).success is False
+
+
+def test_match_exact_case_fuzzy():
+    assert match("LOG IN", UI).id == "e4"
+    assert match("Pasword", UI, ["input"]).id == "e3"        # typo
+    assert match("Usernme", UI, ["button"]) is None           # wrong kind
+    assert norm("  Neque, turpis!") == "neque turpis"
+
+
+@pytest.mark.models
+def test_match_synonyms_with_text_encoder():
+    from omnirt.models.text_encoder import TextEncoder
+
+    enc = TextEncoder.load()
+    assert match("sign in", UI, encoder=enc).id == "e4"
+    assert match("sign in", UI) is None                       # no meaning without the encoder
+
+
+# ---------------------------------------------------------------- grounding on a rendered screen (OCR)
+
+def render_ui() -> np.ndarray:
+    """A 2x-scaled form: a label + text field, a checkbox with a label, a grey button, a blue link, a paragraph."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), 22) if FONT.is_file() else ImageFont.load_default(size=22)
+    img = Image.new("RGB", (640, 420), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.text((20, 20), "Email", font=font, fill=(0, 0, 0))
+    d.rectangle((120, 14, 420, 56), outline=(118, 118, 118), width=2, fill=(255, 255, 255))
+    d.rectangle((20, 90, 46, 116), outline=(118, 118, 118), width=2, fill=(255, 255, 255))
+    d.text((60, 90), "Remember", font=font, fill=(0, 0, 0))
+    d.rectangle((20, 150, 180, 200), outline=(118, 118, 118), width=2, fill=(239, 239, 239))
+    d.text((58, 160), "Submit", font=font, fill=(0, 0, 0))
+    d.text((20, 240), "Read the", font=font, fill=(0, 0, 0))
+    d.text((125, 240), "terms", font=font, fill=(0, 0, 238))
+    d.text((20, 300), "Nothing else here", font=font, fill=(0, 0, 0))
+    return np.asarray(img)
+
+
+@pytest.fixture(scope="module")
+def grounder():
+    pytest.importorskip("rapidocr")
+    return Grounder(GroundingOptions(scale=2))
+
+
+@pytest.mark.models
+def test_ground_finds_widgets_and_words(grounder):
+    els = grounder.ground(render_ui())
+    by = {(e.kind, e.label) for e in els}
+    assert ("input", "Email") in by
+    assert ("checkbox", "Remember") in by
+    assert ("button", "Submit") in by
+    assert ("link", "terms") in by
+    assert ("word", "Nothing") in by and ("line", "Nothing else here") in by
+    sub = match("submit", els)
+    assert sub.kind == "button" and 20 <= sub.center[0] <= 180 and 150 <= sub.center[1] <= 200
+    assert len({e.id for e in els}) == len(els)
+
+
+@pytest.mark.models
+def test_ocr_cache_rereads_only_changed_bands(grounder):
+    img = render_ui()
+    g = Grounder(GroundingOptions(scale=2), ocr=grounder.ocr)
+    first = g.words(img, "x")
+    calls = g.stats["ocr_calls"]
+    assert g.words(img.copy(), "x") == first and g.stats["ocr_calls"] == calls and g.stats["reused"] == 1
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), 22) if FONT.is_file() else ImageFont.load_default(size=22)
+    im2 = Image.fromarray(img.copy())
+    d = ImageDraw.Draw(im2)
+    d.rectangle((0, 296, 640, 330), fill=(255, 255, 255))
+    d.text((20, 300), "Changed line now", font=font, fill=(0, 0, 0))
+    second = g.words(np.asarray(im2), "x")
+    texts = [w.text for w in second]
+    assert "Changed" in texts and "Nothing" not in texts
+    assert [w for w in second if w.box[3] < 280] == [w for w in first if w.box[3] < 280]  # kept, not re-read
+    assert g.stats["ocr_calls"] == calls + 1
+
+
+def test_render_marks_draws_numbered_boxes():
+    img = np.full((100, 120, 3), 255, np.uint8)
+    out = render_marks(img, [el(0, "button", "A", (10, 30, 60, 60)), el(12, "input", "", (70, 40, 110, 90))])
+    assert out.shape == img.shape and not np.array_equal(out, img)
+    assert (out[30:60, 10] != 255).any() and (out[20:29, 70:90] != 255).any()  # outline and a number tag
+    assert np.array_equal(out[95:, :], img[95:, :])
+
+
+def test_split_word_by_link_colour():
+    """OCR reads 'in' + a blue link 'ac' with a tiny gap as one word: the colours split it again."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from omnirt.agents.grounding import split_by_colour
+
+    font = ImageFont.truetype(str(FONT), 22) if FONT.is_file() else ImageFont.load_default(size=22)
+    img = Image.new("RGB", (200, 40), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.text((10, 5), "in", font=font, fill=(0, 0, 0))
+    w = d.textlength("in", font=font)
+    d.text((10 + w + 2, 5), "ac", font=font, fill=(0, 0, 238))
+    rgb = np.asarray(img)
+    parts = split_by_colour(rgb, "inac", (8, 2, 80, 35))
+    assert [t for t, _ in parts] == ["in", "ac"]
+    assert 8 < parts[1][1][0] <= 10 + w + 3
+    assert split_by_colour(rgb, "in", (8, 2, 10 + int(w), 35)) == [("in", (8, 2, 10 + int(w), 35))]
