@@ -49,7 +49,7 @@ class ReplyConfig:
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
-    speculate_ms: int = 96
+    speculate_ms: int = 160
     max_tokens: int = 96
 
 

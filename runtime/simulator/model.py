@@ -19,24 +19,24 @@ SEGMENTS = ("end of speech detected", "ASR done", "Thinker first token", "Talker
 SCALES = (None, "clause_tokens", "rest_tokens", "asr_audio_s", "tts_chunk_s")
 
 # Calibration of default_embedded(): medians/p95 measured by `omnirt bench reply` on the 2-core CPU machine
-# (12 turns, Thinker 0.5b on 2 threads, Piper voice, speculation at 96 ms): ASR done 127/156 ms,
-# Thinker first token 130/148 ms, Talker first audio 288/404 ms, hangover 400 ms; and the WebRTC transport measured
+# (12 turns, Thinker 0.5b on 2 threads, Piper voice, speculation at 160 ms): ASR done 124/183 ms,
+# Thinker first token 129/143 ms, Talker first audio 280/359 ms, hangover 400 ms; and the WebRTC transport measured
 # in /work/shared/HARNESS.md: ~128 ms (sd 11) from the server's reply to the page's audio graph (~65 ms in the
 # aiortc receiver, 50-65 ms Chromium jitter buffer). The split of "Talker first audio" into first-clause tokens
 # x per-token time + TTS first chunk is an assumption (only their sum was measured), as are the user behaviour
 # numbers (utterance, think time, barge-in rate, reply length).
 MEASURED = {
-    "asr_ms": (127.0, 156.0),  # (median, p95)
-    "thinker_first_token_ms": (130.0, 148.0),
+    "asr_ms": (124.0, 183.0),  # (median, p95)
+    "thinker_first_token_ms": (129.0, 143.0),
     "token_ms": (18.0, 24.0),  # per generated token (assumed split, see above)
     "first_clause_tokens": (7.0, 2.0),  # (mean, sd) tokens before the Talker can start
-    "tts_first_chunk_ms": (162.0, 280.0),  # 7 x 18 + 162 ~ 288 ms median "Talker first audio"
+    "tts_first_chunk_ms": (154.0, 235.0),  # 7 x 18 + 154 ~ 280 ms median "Talker first audio"
     # transport: buffers chosen so rtt 2 + 58 + 55 + 2 x E|N(0, 8)| ~ 128 ms, the measured total
     "uplink_buffer_ms": 58.0,
     "playout_buffer_ms": 55.0,
     "jitter_ms": 8.0,  # per direction
     "hangover_ms": 400.0,
-    "speculate_ms": 96.0,
+    "speculate_ms": 160.0,
     "min_speech_ms": 250.0,
     "frame_ms": 20.0,
 }
