@@ -39,12 +39,15 @@ class ThreadedChat:
 
 @dataclass(frozen=True)
 class ThinkerOptions:
-    """max_history_turns: earlier user/assistant exchanges sent with each request (older ones are dropped).
+    """history_chars: how much earlier conversation (characters of questions and answers) goes with each request.
+        Past it the oldest exchanges are dropped down to half of it at once, not one per turn: llama.cpp (and most
+        servers) reuse their cache for an unchanged prompt prefix, and a window sliding every turn would make each
+        turn re-read the whole history (measured: ~1 s of extra first-token latency at 6 exchanges).
     stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
     vision_max_age_s: camera text older than this is not given to the model (the view has probably changed).
     apology: what the assistant says when its backend fails or stalls; the session then goes on listening."""
 
-    max_history_turns: int = 6
+    history_chars: int = 3000
     stall_timeout_s: float = 20.0
     vision_max_age_s: float = 30.0
     apology: str = "Sorry, I could not come up with an answer just now."
@@ -75,6 +78,14 @@ class ThinkerStage(Stage):
             out += [{"role": "user", "content": ex.question}, {"role": "assistant", "content": ex.answer}]
         return out
 
+    def _trim_history(self) -> None:
+        """Drop the oldest exchanges in one block once the history outgrows its budget (see ThinkerOptions)."""
+        size = lambda exs: sum(len(e.question) + len(e.answer) for e in exs)  # noqa: E731
+        if size(self.exchanges) <= self.options.history_chars:
+            return
+        while self.exchanges and size(self.exchanges) > self.options.history_chars // 2:
+            self.exchanges.pop(0)
+
     def set_answer(self, turn: int, text: str) -> None:
         """Replace a turn's answer in the context (barge-in: keep only what was actually played)."""
         for ex in self.exchanges:
@@ -99,8 +110,8 @@ class ThinkerStage(Stage):
         if not frame.text.strip():
             return
         self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
-        keep = self.options.max_history_turns * 2
-        messages = (self.history[-keep:] if keep else []) + [self._user_message(frame.text)]
+        self._trim_history()
+        messages = self.history + [self._user_message(frame.text)]
         exchange = Exchange(frame.turn, frame.text)
         self.exchanges.append(exchange)
         parts: list[str] = []

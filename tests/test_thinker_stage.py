@@ -98,3 +98,17 @@ async def test_talker_knows_which_words_were_heard():
     assert talker.text_played(3, 2.6) == "Paris is big. It has..."  # 1.1 s of a 2 s, four-word clause
     assert talker.text_played(3, 0.0) == ""
     assert talker.text_played(99, 1.0) == ""
+
+
+async def test_history_is_trimmed_in_blocks_so_the_prompt_prefix_stays_stable():
+    answers = [f"answer number {i} " + "x" * 40 for i in range(12)]
+    backend = Scripted(answers)
+    stage = ThinkerStage(backend, ThinkerOptions(history_chars=400))
+    await run_test(stage, [Transcript(text=f"question {i}", turn=i + 1) for i in range(12)])
+    prefixes_kept = 0
+    for before, after in zip(backend.seen, backend.seen[1:]):
+        if after[:len(before) - 1] == before[:-1]:  # the earlier prompt (less its question) starts the next one
+            prefixes_kept += 1
+    trims = len(backend.seen) - 1 - prefixes_kept
+    assert 1 <= trims <= 3, f"history was cut {trims} times in 12 turns"
+    assert sum(len(m["content"]) for m in backend.seen[-1][:-1]) <= 400
