@@ -47,6 +47,10 @@ class GatedSileroDetector:
         self._silero.reset()
         self._since_voice = self._hold_chunks
 
+    def fork(self) -> "GatedSileroDetector":
+        """A detector with fresh state (its own gate and recurrent state) over the same loaded Silero session."""
+        return GatedSileroDetector(self.options)
+
     def _voiced(self, chunk: np.ndarray) -> bool:
         pcm = (np.clip(chunk, -1, 1) * 32767).astype(np.int16)
         for k in range(0, len(pcm) - self.SUBFRAME + 1, self.SUBFRAME):

@@ -3,6 +3,7 @@ images for a multimodal Thinker can take the same place later (the runtime only 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,9 +25,11 @@ class OCRDescriber:
     def __init__(self, options: OCRDescriberOptions = OCRDescriberOptions()) -> None:
         self.options = options
         self.ocr = OCR.load(options.ocr)
+        self._lock = threading.Lock()  # sessions share one OCR, which is not safe to run twice at once
 
     def describe(self, image: np.ndarray) -> str:
-        words = self.ocr.read(image)
+        with self._lock:
+            words = self.ocr.read(image)
         lines: dict[int, list] = {}
         for w in words:
             lines.setdefault(w.line, []).append(w)

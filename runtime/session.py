@@ -45,7 +45,7 @@ class VoiceSession:
         self.components, self.options = components, options
         self.trace = Trace()
         self.latency = LatencyObserver()
-        self.vad = VADStage(components.detector, options.vad)
+        self.vad = VADStage(components.detector.fork(), options.vad)  # detector state is per session
         self.thinker = ThinkerStage(components.chat, options.thinker)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker, TurnGate()]

@@ -26,11 +26,14 @@ CHUNK = 512  # 32 ms at 16 kHz: the Silero model's native step
 
 
 class SpeechDetector(Protocol):
-    """Gives the probability that a 512-sample float32 chunk at 16 kHz holds speech; keeps its own state."""
+    """Gives the probability that a 512-sample float32 chunk at 16 kHz holds speech; keeps its own state, so each
+    session needs its own: `fork()` returns a fresh detector sharing the loaded model."""
 
     def prob(self, chunk: np.ndarray) -> float: ...
 
     def reset(self) -> None: ...
+
+    def fork(self) -> "SpeechDetector": ...
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ class EnergyDetector:
     def reset(self):
         pass
 
+    def fork(self):
+        return EnergyDetector()
+
 
 async def test_vad_stage_resamples_and_returns_the_utterance():
     rate = 48000

@@ -52,9 +52,7 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
     from ..clips import make_clip
     from ..rtc_client import ClientOptions, RTCClient
 
-    idle_clients = [RTCClient(url, ClientOptions()) for _ in range(idle)]
-    for c in idle_clients:
-        await c.connect()
+    idle_proc = _start_idle(url, idle) if idle else None
     turns, cuts = [], []
     try:
         async with RTCClient(url, ClientOptions()) as client:
@@ -74,18 +72,27 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                 print(f"  barge-in: reply silent {cuts[-1]['onset_to_silence_ms']:.0f} ms after the speech onset "
                       f"({cuts[-1]['cut_to_silence_ms']:.0f} ms after the server cut it)", flush=True)
             stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
-        gaps = [_max_gap(c) for c in idle_clients]
     finally:
-        for c in idle_clients:
-            await c.close()
+        gaps = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else []
     return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": gaps,
             "dropped_input_frames": stats.get("dropped_input_frames", [])}
 
 
-def _max_gap(client: Any) -> float:
-    """Longest gap between consecutive received audio frames of an idle session (an underrun shows as a gap)."""
-    times = [t for t, _ in client.received.chunks]
-    return round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else float("nan")
+def _start_idle(url: str, n: int) -> subprocess.Popen:
+    """N idle listening sessions in their own process (tools/bench/idle.py), connected before this returns."""
+    proc = subprocess.Popen([sys.executable, "-m", "omnirt.tools.bench.idle", url, str(n)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise SystemExit("omnirt: error: the idle sessions could not connect")
+    return proc
+
+
+def _stop_idle(proc: subprocess.Popen) -> list[float]:
+    out, _ = proc.communicate(input="", timeout=60)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1])["max_gap_ms"] if lines else []
 
 
 async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, float]:
