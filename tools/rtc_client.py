@@ -28,7 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..runtime.audio import resample, to_int16, to_mono_float
 from ..runtime.clock import now
 from ..runtime.transports.file import probe_wav
-from ..runtime.transports.webrtc import set_jitter_prefetch, to_audio_frame, use_loopback_only
+from ..runtime.transports.webrtc import PacedAudioTrack, set_jitter_prefetch, to_audio_frame, use_loopback_only
 
 RATE, FRAME = 48000, 960
 
@@ -62,11 +62,9 @@ def load_speech(path: str | Path, threshold: float = 0.02) -> tuple[np.ndarray, 
     return to_int16(x), int(loud[-1])
 
 
-class MicTrack(MediaStreamTrack):
+class MicTrack(PacedAudioTrack):
     """The client's microphone: queued clips, else silence, paced in real time. `onsets`: for each clip, when its
     first sample above `threshold` was delivered."""
-
-    kind = "audio"
 
     def __init__(self, threshold: float = 0.02) -> None:
         super().__init__()
@@ -76,8 +74,6 @@ class MicTrack(MediaStreamTrack):
         self._queue: deque[tuple[np.ndarray, int, asyncio.Future]] = deque()
         self._clip: tuple[np.ndarray, int, asyncio.Future] | None = None
         self._pos = 0
-        self._start: float | None = None
-        self._pts = 0
 
     def play(self, pcm: np.ndarray, speech_end: int) -> asyncio.Future:
         """Queue a clip; the future gets the time its speech ended (sample `speech_end` delivered by the mic)."""
@@ -85,18 +81,7 @@ class MicTrack(MediaStreamTrack):
         self._queue.append((pcm, speech_end, fut))
         return fut
 
-    async def recv(self) -> Any:
-        import av
-
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = now()
-        else:
-            self._pts += FRAME
-            wait = self._start + self._pts / RATE - now()
-            if wait > 0:
-                await asyncio.sleep(wait)
+    def next_samples(self) -> np.ndarray:
         out = np.zeros(FRAME, np.int16)
         if self._clip is None and self._queue:
             self._clip, self._pos, self._onset_pending = self._queue.popleft(), 0, True
@@ -114,10 +99,7 @@ class MicTrack(MediaStreamTrack):
             self._pos += FRAME
             if self._pos >= len(pcm):
                 self._clip = None
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(out.tobytes())
-        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
-        return frame
+        return out
 
 
 class CameraTrack(MediaStreamTrack):

@@ -131,15 +131,46 @@ def to_audio_frame(frame: Any) -> AudioFrame:
                       capture_ts=t - len(pcm) / frame.sample_rate)
 
 
-class ReplyTrack(MediaStreamTrack):
+class PacedAudioTrack(MediaStreamTrack):
+    """An audio track that hands aiortc 20 ms 48 kHz mono s16 frames in real time (paced on its own clock, like a
+    sound card); subclasses say what each frame holds by implementing `next_samples()`."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start: float | None = None
+        self._pts = 0
+
+    def next_samples(self) -> np.ndarray:
+        """The next FRAME int16 samples to send."""
+        raise NotImplementedError
+
+    async def recv(self) -> Any:
+        import av
+
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = now()
+        else:
+            self._pts += FRAME
+            wait = self._start + self._pts / RATE - now()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
+        frame.planes[0].update(self.next_samples().tobytes())
+        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
+        return frame
+
+
+class ReplyTrack(PacedAudioTrack):
     """Outgoing audio: 20 ms 48 kHz mono frames in real time from a buffer of reply audio; silence when empty.
 
     Counts per turn how much audio was really handed to aiortc, and reports to `listener`:
     ("speaking", turn, s) at a turn's first audio, ("played", turn, s) when a finished turn has all been sent,
     ("cut", turn, s) when an interrupt dropped the rest of it.
     """
-
-    kind = "audio"
 
     def __init__(self, listener: Callable[[str, int, float], None], max_seconds: float = 120.0) -> None:
         super().__init__()
@@ -149,8 +180,6 @@ class ReplyTrack(MediaStreamTrack):
         self._finished: set[int] = set()  # turns whose audio is complete (SpeechDone seen)
         self.sent: dict[int, int] = {}  # turn -> samples sent
         self.dropped_samples = 0
-        self._start: float | None = None
-        self._pts = 0
 
     def write(self, turn: int, pcm: np.ndarray) -> None:
         if self._buffered + len(pcm) > self.max_samples:
@@ -206,22 +235,8 @@ class ReplyTrack(MediaStreamTrack):
             self._report_played()
         return out
 
-    async def recv(self) -> Any:
-        import av
-
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = now()
-        else:
-            self._pts += FRAME
-            wait = self._start + self._pts / RATE - now()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(self._take().tobytes())
-        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
-        return frame
+    def next_samples(self) -> np.ndarray:
+        return self._take()
 
 
 class PeerSession:
