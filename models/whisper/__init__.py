@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -75,11 +75,8 @@ class WhisperOptions:
             raise ValueError("min_window_s must be in (0, 30] and window_speech_ratio >= 1")
 
     def settings(self) -> DecodeSettings:
-        return DecodeSettings(language=self.language, timestamps=self.timestamps,
-                              max_tokens_per_second=self.max_tokens_per_second, token_margin=self.token_margin,
-                              no_speech_threshold=self.no_speech_threshold, logprob_threshold=self.logprob_threshold,
-                              compression_ratio_threshold=self.compression_ratio_threshold,
-                              min_window_s=self.min_window_s, window_speech_ratio=self.window_speech_ratio)
+        """The decoding knobs, for the decoder (which knows nothing of loading or providers)."""
+        return DecodeSettings(**{f.name: getattr(self, f.name) for f in fields(DecodeSettings)})
 
 
 @dataclass
