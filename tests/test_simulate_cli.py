@@ -34,3 +34,23 @@ def test_malformed_budget_is_one_line(tmp_path):
     bad.write_text("[voice_to_voice\np50 = ")
     proc = run("--turns", 100, "--budget", bad)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_what_if_the_1_5b_thinker(tmp_path):
+    slow = run("--turns", 1000, "--thinker", "1.5b", "--json", tmp_path / "slow.json")
+    base = run("--turns", 1000, "--json", tmp_path / "base.json")
+    assert slow.returncode == 0 and base.returncode == 0, slow.stderr + base.stderr
+    ttft = lambda p: json.loads(p.read_text())["stages"]["Thinker first token"]["p50_ms"]  # noqa: E731
+    assert ttft(tmp_path / "slow.json") > 1.8 * ttft(tmp_path / "base.json")  # prompt 93 vs 210 tokens/s
+    assert slow.stdout.count("+") > base.stdout.count("+")  # the difference column is shown
+
+
+def test_budget_check_command_on_a_simulation(tmp_path):
+    tight = tmp_path / "b.toml"
+    tight.write_text("[voice_to_voice]\np95_ms = 100\n")
+    proc = subprocess.run([sys.executable, "-m", "omnirt.tools.cli", "budget", "check", str(tight), "--turns", "500"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "over budget" in proc.stdout
+    missing = subprocess.run([sys.executable, "-m", "omnirt.tools.cli", "budget", "check", str(tight),
+                              str(tmp_path / "nope.jsonl")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1

@@ -25,7 +25,8 @@ BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply",
 LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)"),
                  "talk": ("omnirt.tools.talk", "a live voice session on this machine's microphone and speaker"),
                  "simulate": ("omnirt.tools.simulate", "predict a voice pipeline's latency (discrete-event simulation)"),
-                 "profile": ("omnirt.tools.profile", "waterfalls and stage tables from traces; calibrate; budget check")}
+                 "profile": ("omnirt.tools.profile", "waterfalls and stage tables from traces; calibrate; budget check"),
+                 "budget": ("omnirt.tools.budget", "check measured traces or a simulation against a latency budget")}
 
 
 def _console(stderr: bool = False) -> Any:

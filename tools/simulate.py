@@ -2,7 +2,8 @@
 
     omnirt simulate                                 the default embedded pipeline on this machine's measured stages
     omnirt simulate --config my.toml --budget b.toml   a model of your own, checked against a latency budget
-    omnirt simulate --sessions 4 --hangover-ms 300     what-if switches on top of the model
+    omnirt simulate --sessions 4 --hangover-ms 300     what-if switches on top of the model, shown beside the
+                                                    unchanged model's prediction
 
 Exit status 1 when the budget is broken (for CI), 0 otherwise.
 """
@@ -13,6 +14,8 @@ import argparse
 import dataclasses
 import json
 import sys
+
+import numpy as np
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +28,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sessions", type=int, help="what-if: concurrent sessions")
     p.add_argument("--hangover-ms", type=float, help="what-if: VAD hangover")
     p.add_argument("--cores", type=int, help="what-if: CPU cores")
+    p.add_argument("--rtt-ms", type=float, help="what-if: network round trip (the measured loopback is ~2 ms)")
+    p.add_argument("--thinker", choices=["0.5b", "1.5b"], help="what-if: the 1.5B Thinker (slower per token)")
     p.add_argument("--json", help="write the summary here")
 
 
-def _model(args: argparse.Namespace) -> Any:
+# The 1.5B Thinker against the 0.5B one on this machine (MODELS.md, llama-cpp-python, 2 cores): generation
+# 22-23 vs 38-41 tokens/s, prompt 93 vs ~210 tokens/s.
+THINKER_1_5B = {"thinker prefill": 210 / 93, "thinker first clause": 39.5 / 22.5, "reply rest": 39.5 / 22.5}
+
+
+def _scaled(stage: Any, factor: float) -> Any:
+    from ..runtime.simulator import Empirical, Fixed, LogNormal
+
+    s = stage.service
+    if isinstance(s, LogNormal):
+        service = LogNormal(s.mu + float(np.log(factor)), s.sigma)
+    elif isinstance(s, Fixed):
+        service = Fixed(s.value * factor)
+    elif isinstance(s, Empirical):
+        service = Empirical(tuple(v * factor for v in s.samples))
+    else:
+        raise ValueError(f"cannot scale a {type(s).__name__} stage for --thinker")
+    return dataclasses.replace(stage, service=service)
+
+
+def _what_if(args: argparse.Namespace) -> bool:
+    return any(getattr(args, k) is not None for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker"))
+
+
+def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     from ..runtime.simulator import default_embedded, load_model
 
     model = load_model(args.config) if args.config else default_embedded()
+    if not what_if:
+        return model
+    if args.rtt_ms is not None:
+        model = dataclasses.replace(model, network=dataclasses.replace(model.network, rtt_ms=args.rtt_ms))
+    if args.thinker == "1.5b":
+        model = dataclasses.replace(model, stages=[_scaled(s, THINKER_1_5B[s.name]) if s.name in THINKER_1_5B
+                                                   else s for s in model.stages])
     if args.sessions is not None:
         model = dataclasses.replace(model, sessions=args.sessions)
     if args.hangover_ms is not None:
@@ -39,6 +75,12 @@ def _model(args: argparse.Namespace) -> Any:
     if args.cores is not None:
         model = dataclasses.replace(model, resources={**model.resources, "cpu": args.cores})
     return model
+
+
+def _get(d: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    for k in path:
+        d = d.get(k, {})
+    return d
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -55,15 +97,22 @@ def run(args: argparse.Namespace, console: Any) -> int:
         print(f"omnirt: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
     summary = simulate(model, turns=args.turns, seed=args.seed).as_dict()
+    base = simulate(_model(args, what_if=False), turns=args.turns, seed=args.seed).as_dict() if _what_if(args) else None
     table = Table(title=f"simulated: {args.turns} turns, {model.sessions} session(s), "
                         f"{model.resources.get('cpu', 0)} CPU core(s), seed {args.seed}")
-    for col in ("", "p50", "p95", "p99", "mean"):
-        table.add_column(col, justify="left" if not col else "right")
-    rows = [("voice-to-voice", summary["voice_to_voice"]), ("time to first audio", summary["time_to_first_audio"]),
-            ("barge-in", summary["barge_in"])] + [(f"  {k}", v) for k, v in summary["stages"].items()]
-    for name, s in rows:
+    cols = ("", "p50", "p95", "p99", "mean") + (("p50 without the what-if", "difference") if base else ())
+    for col in cols:
+        table.add_column(col, justify="left" if not col else "right", no_wrap=not col)
+    keys = [("voice-to-voice", ("voice_to_voice",)), ("time to first audio", ("time_to_first_audio",)),
+            ("barge-in", ("barge_in",))] + [(f"  {k}", ("stages", k)) for k in summary["stages"]]
+    for name, path in keys:
+        s = _get(summary, path)
         if s.get("n"):
-            table.add_row(name, *(f"{s[k]:.0f}" for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms")))
+            cells = [f"{s[k]:.0f}" for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms")]
+            if base:
+                b = _get(base, path)
+                cells += [f"{b.get('p50_ms', float('nan')):.0f}", f"{s['p50_ms'] - b.get('p50_ms', 0.0):+.0f}"]
+            table.add_row(name, *cells)
     console.print(table)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     table = Table(title="simulator: predicted vs measured voice-to-voice at an aiortc client (ms)")
     for col in ("config", "measured p50", "predicted p50", "err", "measured p95", "predicted p95", "err",
                 "naive sum", "err"):
-        table.add_column(col, justify="left" if col == "config" else "right")
+        table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col == "config")
     for r in rows:
         table.add_row(r["config"] + (" (calibration)" if r["calibrated_on"] else ""),
                       f"{r['measured_p50']:.0f}", f"{r['predicted_p50']:.0f}", f"{r['error_p50_pct']:+.1f}%",
