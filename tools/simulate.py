@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cores", type=int, help="what-if: CPU cores")
     p.add_argument("--rtt-ms", type=float, help="what-if: network round trip (the measured loopback is ~2 ms)")
     p.add_argument("--thinker", choices=["0.5b", "1.5b"], help="what-if: the 1.5B Thinker (slower per token)")
+    p.add_argument("--gpu-encoders", type=float, metavar="MS",
+                   help="what-if: ASR runs on a GPU (its own resource, no CPU queue) taking MS per utterance "
+                        "(measure it with `omnirt bench asr` on the GPU machine)")
     p.add_argument("--json", help="write the summary here")
 
 
@@ -54,7 +57,8 @@ def _scaled(stage: Any, factor: float) -> Any:
 
 
 def _what_if(args: argparse.Namespace) -> bool:
-    return any(getattr(args, k) is not None for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker"))
+    return any(getattr(args, k) is not None
+               for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders"))
 
 
 def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
@@ -65,6 +69,13 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
         return model
     if args.rtt_ms is not None:
         model = dataclasses.replace(model, network=dataclasses.replace(model.network, rtt_ms=args.rtt_ms))
+    if args.gpu_encoders is not None:
+        from ..runtime.simulator import LogNormal
+
+        gpu = LogNormal.from_median_p95(args.gpu_encoders, args.gpu_encoders * 1.3)
+        model = dataclasses.replace(model, resources={**model.resources, "gpu": 1},
+                                    stages=[dataclasses.replace(s, service=gpu, resource="gpu") if s.name == "asr"
+                                            else s for s in model.stages])
     if args.thinker == "1.5b":
         model = dataclasses.replace(model, stages=[_scaled(s, THINKER_1_5B[s.name]) if s.name in THINKER_1_5B
                                                    else s for s in model.stages])
