@@ -7,6 +7,7 @@ capture file must be 48 kHz mono 16-bit (it loops, so the question is followed b
 
 import asyncio
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -137,3 +138,35 @@ async def test_what_does_the_camera_show(tmp_path):
         server.stop()
     print(f"\nthe camera showed FRESH BREAD; the assistant said {s['assistant'][0]!r}")
     assert "bread" in s["assistant"][0].lower()
+
+
+async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
+    """The browser's microphone asks for a long answer, talks over it with a second question, and gets that
+    answered: the first reply falls silent in the page soon after the interrupting speech begins. (?aec=0: the
+    fake microphone has no acoustic echo, and Chromium's echo canceller would suppress speech over playback.)"""
+    import soundfile as sf
+
+    from omnirt.tools.clips import make_clip
+    from omnirt.tools.rtc_client import load_speech
+
+    long_q, _ = load_speech(make_clip("Tell me a long story about a dragon who lives in a castle.", "piper"))
+    short_q, _ = load_speech(make_clip("What is two plus three?", "piper"))
+    gap = np.zeros(int(48000 * 3.2), np.int16)  # the long answer starts ~1-2 s after the question
+    mic = np.concatenate([np.zeros(24000, np.int16), long_q, gap, short_q, np.zeros(48000 * 40, np.int16)])
+    wav = tmp_path / "mic.wav"
+    sf.write(str(wav), mic, 48000, subtype="PCM_16")
+    proc, http, ws, page = await open_page(server.url + "?aec=0", wav, tempfile.mkdtemp(dir=tmp_path))
+    try:
+        await page.eval(PROBE)
+        await page.eval("document.getElementById('start').click()")
+        s = await page.until(lambda s: any(re.search(r"\b(5|five)\b", a.lower()) for a in s["assistant"])
+                             and s["status"] == "listening", 40, "the second question's answer")
+        mic_t, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
+    finally:
+        await close_page(proc, http, ws)
+    print("\nuser:", s["user"], "\nassistant:", s["assistant"])
+    assert "dragon" in s["user"][0].lower() and len(s["user"]) == 2
+    onset = next(b for a, b in zip(mic_t, mic_t[1:]) if b - a > 2500)  # first mic sound after the long gap
+    assert [t for t in loud if onset - 1000 < t < onset], "the first answer was not playing when the user spoke"
+    during = [t for t in loud if onset + 700 < t < onset + 1300]  # onset takes 250 ms of speech, then the cut
+    assert during == [], "the first answer kept sounding after the barge-in"

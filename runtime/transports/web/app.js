@@ -17,9 +17,13 @@ function addLine(kind, text, partial) {
 }
 
 async function getMedia() {
-  try { return await navigator.mediaDevices.getUserMedia({ audio: true, video: true }); }
+  // ?aec=0 turns the browser's echo cancellation off (headphones, or a test's fake microphone: with it on,
+  // speech over the assistant's own playback can be suppressed as echo)
+  const aec = new URLSearchParams(location.search).get("aec") !== "0";
+  const audio = { echoCancellation: aec, noiseSuppression: aec, autoGainControl: aec };
+  try { return await navigator.mediaDevices.getUserMedia({ audio, video: true }); }
   catch (e) {
-    try { return await navigator.mediaDevices.getUserMedia({ audio: true }); }
+    try { return await navigator.mediaDevices.getUserMedia({ audio }); }
     catch (e2) { showError("no microphone: " + e2.message + " (listening only)"); return null; }
   }
 }
