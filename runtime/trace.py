@@ -102,6 +102,7 @@ class StageTracer(PipelineObserver):
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
         self._open: dict[tuple[str, int], Span] = {}
+        self._calls: dict[tuple[str, int], list[Span]] = {}  # (stage, id of the frame in process) -> its spans
 
     def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None:
         if frame is source:  # passed through, not produced
@@ -109,13 +110,17 @@ class StageTracer(PipelineObserver):
         key = (stage, frame.turn)
         span = self._open.get(key)
         if span is None:
-            self._open[key] = self.trace.add(Span(stage, stage, started, t, frame.turn, first=t))
+            span = self._open[key] = self.trace.add(Span(stage, stage, started, t, frame.turn, first=t))
         else:
             span.end = max(span.end, t)
+        touched = self._calls.setdefault((stage, id(source)), [])
+        if all(s is not span for s in touched):
+            touched.append(span)
 
     def on_done(self, stage: str, frame: Frame, started: float, t: float, cancelled: bool) -> None:
-        for (name, _turn), span in self._open.items():
-            if name == stage and span.end >= started:  # this call produced output for that turn
-                span.end = t
-                if cancelled:
-                    span.args["cancelled"] = True
+        """Runs after every process() call: only the spans that call produced output for are extended (no scan of
+        the session's spans on every audio frame)."""
+        for span in self._calls.pop((stage, id(frame)), ()):
+            span.end = t
+            if cancelled:
+                span.args["cancelled"] = True
