@@ -7,7 +7,7 @@ a missing extra or model fails with one line that names the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import assets
 
@@ -85,7 +85,3 @@ def load_vision(**options: Any) -> Any:
     from .vision import OCRDescriber, OCRDescriberOptions
 
     return OCRDescriber(OCRDescriberOptions(**options))
-
-
-LOADERS: dict[str, Callable[..., Any]] = {"vad": load_vad, "asr": load_asr, "thinker": load_thinker,
-                                          "talker": load_talker, "vision": load_vision}

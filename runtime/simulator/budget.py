@@ -79,9 +79,10 @@ def _walk(budget: Mapping[str, Any], summary: Any, where: str, out: list[Violati
 
 
 def from_bench_reply(bench: Mapping[str, Any]) -> dict[str, Any]:
-    """A measured `omnirt bench reply` JSON (stages_ms with median/p95/max) in the summary's shape, so the same
-    budget checks measurements: its `total` is the server-side time to first audio."""
-    names = {"median": "p50_ms", "p95": "p95_ms", "max": "max_ms"}
+    """A measured `omnirt bench reply` JSON (stages_ms with p50/p95/max; files written before p50 say median) in
+    the summary's shape, so the same budget checks measurements: its `total` is the server-side time to first
+    audio."""
+    names = {"p50": "p50_ms", "median": "p50_ms", "p95": "p95_ms", "max": "max_ms"}
     stages_ms = bench.get("stages_ms", {})
     conv = {name: {names[k]: v for k, v in st.items() if k in names} for name, st in stages_ms.items()}
     total = conv.pop("total", {})

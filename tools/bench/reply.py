@@ -1,4 +1,4 @@
-"""Per-stage latency of the spoken turn over the question set (median, p95), as JSON plus a table.
+"""Per-stage latency of the spoken turn over the question set (p50, p95), as JSON plus a table.
 
 Each question is spoken by Piper into a WAV file and fed in real time (as a microphone would), so the numbers are
 what a person would feel: from the end of their speech to the first reply audio, split into end-of-speech
@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ...runtime.observers import SEGMENTS
+from .report import percentiles
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,14 +30,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
-
-
-def _stats(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=float)
-    if a.size == 0:
-        return {"median": float("nan"), "p95": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
-    return {"median": round(float(np.median(a)), 1), "p95": round(float(np.percentile(a, 95)), 1),
-            "min": round(float(a.min()), 1), "max": round(float(a.max()), 1), "n": int(a.size)}
 
 
 async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
@@ -72,9 +64,9 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         total = row["latency_ms"].get("total")
         console.print(f"[{i}/{len(questions)}] {'ok ' if ok else 'BAD'} {total or 0:7.1f} ms  "
                       f"{q.text} -> {row['answer']}")
-    stages = {name: _stats([r["latency_ms"][name] for r in rows if r["latency_ms"].get(name) is not None])
+    stages = {name: percentiles([r["latency_ms"][name] for r in rows if r["latency_ms"].get(name) is not None])
               for name, _, _ in SEGMENTS}
-    stages["total"] = _stats([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
+    stages["total"] = percentiles([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
     return {"bench": "reply", "realtime": not args.fast, "voice": args.voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
             "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms,
             "talker": args.talker, "model_load_s": round(load_s, 2), "machine": platform.machine(),
@@ -93,10 +85,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     path.write_text(json.dumps(result, indent=1))
     table = Table(title=f"spoken turn latency over {result['questions']} questions "
                         f"({'real time' if result['realtime'] else 'fast feed'}), ms")
-    for col in ("stage", "median", "p95", "min", "max"):
+    for col in ("stage", "p50", "p95", "min", "max"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for name, s in result["stages_ms"].items():
-        table.add_row(name, *(f"{s[k]:.1f}" for k in ("median", "p95", "min", "max")))
+        table.add_row(name, *(f"{s[k]:.1f}" for k in ("p50", "p95", "min", "max")))
     console.print(table)
     console.print(f"answers right (heard back by ASR): {result['correct']}/{result['questions']}; "
                   f"model load {result['model_load_s']} s; results in {path}")
