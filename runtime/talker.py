@@ -31,6 +31,9 @@ class Synthesizer(Protocol):
 class TalkerOptions:
     """min_clause_words: words needed before a comma/semicolon/colon may end a clause (sentence ends always do).
     first_clause_words: the same for the first clause of a turn (lower = earlier first audio).
+    first_chunk_words: when the first clause has no punctuation yet, release it after this many complete words
+        anyway, at a word that may end a phrase (not "the", "of", "is" ...): the first sound then waits for ~5
+        tokens instead of a whole sentence, at the cost of a slight prosodic seam. 0 waits for punctuation.
     frame_ms: the reply audio is cut into frames this long (smaller = finer interrupt granularity).
     lead_in_ms: a turn's first audio starts this long before its first audible sample (the synthesizer's leading
         silence beyond it is dropped: it would only delay the first sound).
@@ -38,6 +41,7 @@ class TalkerOptions:
 
     min_clause_words: int = 4
     first_clause_words: int = 2
+    first_chunk_words: int = 4
     frame_ms: int = 40
     lead_in_ms: int = 10
     max_pause_ms: int | None = 150
@@ -45,6 +49,12 @@ class TalkerOptions:
 
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
 _CLAUSE_END = re.compile(r"[,;:]\s")
+_WORD = re.compile(r"\S+\s")  # a complete word: the next token has begun
+# Words a phrase rarely ends on: cutting after them sounds broken ("The capital of | France").
+_FUNCTION_WORDS = frozenset(
+    "a an the of to in on at for with and or but nor is are was were be been am by from as that this these those "
+    "it its his her their my your our than then if so not no do does did can could will would should shall may "
+    "might must has have had which who whom whose what when where how there here very".split())
 _MARKUP = re.compile(r"[*#`_~>|]+|\[(.*?)\]\(.*?\)")
 
 
@@ -81,6 +91,8 @@ class ClauseSplitter:
             if len(self.buffer[:c.end()].split()) >= need:
                 best = c.end()
                 break
+        if best is None and self.emitted == 0 and self.options.first_chunk_words:
+            best = self._early_cut()
         if best is None:
             return None
         clause, self.buffer = self.buffer[:best], self.buffer[best:]
@@ -89,6 +101,14 @@ class ClauseSplitter:
             return self._cut()
         self.emitted += 1
         return clause
+
+    def _early_cut(self) -> int | None:
+        """End of the first phrase-final word at or after `first_chunk_words` complete words (None: not yet)."""
+        for n, w in enumerate(_WORD.finditer(self.buffer), start=1):
+            if n >= self.options.first_chunk_words and w.group().strip().lower().strip(".,;:!?\"'") \
+                    not in _FUNCTION_WORDS:
+                return w.end()
+        return None
 
     def flush(self) -> str | None:
         rest, self.buffer = speakable(self.buffer), ""

@@ -56,7 +56,11 @@ class VADOptions:
         but cuts people off at pauses.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
     post_roll_ms: audio kept after the last speech chunk (a final unvoiced consonant often scores low); it comes
-        out of the hangover, so it adds no latency while it is shorter than hangover_ms.
+        out of the hangover, so it adds no latency while it is shorter than hangover_ms. A speculation sent
+        before post_roll_ms of silence carries only the silence so far; when the post-roll is complete the rest is
+        examined, and if it holds sound above the utterance's background (the "t" of "hot") the turn is redone
+        with it (Interrupt "resume", then a new speculative SpeechEnded). So speculation can start early without
+        losing final consonants; only utterances that end in such a sound pay for the redo.
     max_utterance_ms: an utterance is cut here (bounds memory and ASR time); the rest starts a new one.
     """
 
@@ -83,7 +87,8 @@ class VADOptions:
 class Endpoint:
     """An endpointer event. Positions are in 16 kHz samples from the stream start."""
 
-    kind: str  # "start", "pause" (silence reached speculate_ms), "resume" (speech again after a pause), "end"
+    kind: str  # "start", "pause" (silence reached speculate_ms), "resume" (speech again after a pause), "end",
+    # "settled" (a pause's silence reached post_roll_ms: the post-roll audio is complete)
     start: int
     end: int = 0
 
@@ -97,6 +102,8 @@ class Endpointer:
         self._min_speech, self._hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
         self._max = ms(options.max_utterance_ms)
         self._speculate = ms(options.speculate_ms) if options.speculate_ms else 0
+        settle = ms(options.post_roll_ms)
+        self._settle = settle if self._speculate and self._speculate < settle < self._hangover else 0
         self.reset()
 
     def reset(self) -> None:
@@ -135,6 +142,8 @@ class Endpointer:
             if self._speculate and not self.paused and self._speculate <= self._silence < self._hangover:
                 events.append(Endpoint("pause", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
                 self.paused = True
+            elif self.paused and self._silence == self._settle:
+                events.append(Endpoint("settled", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
         too_long = i + 1 - self._start >= self._max
         if self._silence >= self._hangover or too_long:
             events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
@@ -172,6 +181,7 @@ class VADStage(Stage):
         self._consumed = 0  # 16 kHz samples turned into chunks so far
         self._walls: deque[tuple[int, float]] = deque(maxlen=4096)  # (sample index, wall time it arrived)
         self._speculating = False  # a speculative SpeechEnded went out for the current turn
+        self._sent_until = 0  # the last 16 kHz sample (exclusive) that the latest SpeechEnded carried
         self._last_partial = 0  # sample index of the last PartialUtterance
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
@@ -243,6 +253,10 @@ class VADStage(Stage):
         if ev.kind == "resume":
             self._speculating = False
             return [Interrupt(reason="resume", turn=self.turn)]
+        if ev.kind == "settled":
+            if self._speculating and self._tail_has_sound(ev):
+                return [Interrupt(reason="resume", turn=self.turn), self._utterance(ev, speculative=True)]
+            return []
         out = [] if self._speculating else [self._utterance(ev, speculative=False)]
         self._speculating = False
         return out + [Commit(turn=self.turn)]
@@ -254,6 +268,30 @@ class VADStage(Stage):
         audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
         last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
         a, b = max(0, first - hist_start), max(0, last - hist_start)
+        self._sent_until = min(last, self._consumed)
         return SpeechEnded(turn=self.turn, audio=audio[a:b].copy(), audio_start=ev.start / SAMPLE_RATE,
                            audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end),
                            speculative=speculative)
+
+    def _tail_has_sound(self, ev: Endpoint) -> bool:
+        """Does the post-roll audio that the speculation did not carry rise above the utterance's background?"""
+        hist_start = self._consumed - CHUNK * len(self._history)
+        audio = np.concatenate(list(self._history))
+        utterance = audio[max(0, ev.start - hist_start):]
+        tail = audio[max(0, self._sent_until - hist_start):]
+        return tail_is_louder(tail, utterance)
+
+
+def tail_is_louder(tail: np.ndarray, utterance: np.ndarray, frame: int = 160, margin: float = 3.0,
+                   floor: float = 0.003) -> bool:
+    """True when some 10 ms frame of `tail` is `margin` times louder (RMS) than the quietest tenth of the
+    utterance's frames (its background) and above an absolute `floor` (about -50 dBFS)."""
+    def rms(x: np.ndarray) -> np.ndarray:
+        n = len(x) // frame
+        return np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)) if n else np.zeros(0)
+
+    t, u = rms(tail), rms(utterance)
+    if not len(t):
+        return False
+    background = float(np.percentile(u, 10)) if len(u) else 0.0
+    return float(t.max()) > max(margin * background, floor)

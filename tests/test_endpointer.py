@@ -111,7 +111,7 @@ def test_pause_is_announced_before_the_hangover_and_resume_cancels_it():
     ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=160))
     probs = [0.9] * 20 + [0.0] * chunks(250) + [0.9] * 10 + [0.0] * chunks(600)
     kinds = [e.kind for e in feed(ep, probs, speculative=True)]
-    assert kinds == ["start", "pause", "resume", "pause", "end"]
+    assert kinds == ["start", "pause", "settled", "resume", "pause", "settled", "end"]
     ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=160))
     events = feed(ep, [0.9] * 20 + [0.0] * chunks(600), speculative=True)
     pause, end = events[1], events[2]
@@ -169,3 +169,44 @@ async def test_partial_utterances_while_talking_only_when_asked():
     assert all(p.turn == 1 for p in partials)
     out = await run_test(VADStage(EnergyDetector(), VADOptions()), tone_frames([(2, True), (1, False)]))
     assert not any(isinstance(f, PartialUtterance) for f in out)
+
+
+def test_early_pause_settles_when_the_post_roll_is_complete():
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64, post_roll_ms=200))
+    at = {e.kind: i for i, p in enumerate([0.9] * 20 + [0.0] * chunks(600)) for e in ep.feed(p)}
+    assert at["pause"] - 19 == chunks(64) and at["settled"] - 19 == chunks(200) and at["end"] - 19 == chunks(400)
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=0, post_roll_ms=200))  # no speculation: nothing to settle
+    assert [e.kind for e in feed(ep, [0.9] * 20 + [0.0] * 30, speculative=True)] == ["start", "end"]
+
+
+def test_tail_is_louder_than_the_background():
+    from omnirt.runtime.vad import tail_is_louder
+    rng = np.random.default_rng(0)
+    hum = 0.002 * rng.standard_normal(16000).astype(np.float32)
+    speech = np.concatenate([hum, 0.3 * np.sin(np.arange(16000) / 5).astype(np.float32), hum])
+    assert not tail_is_louder(hum[:3200], speech)  # more background
+    burst = hum[:3200].copy()
+    burst[800:1600] += 0.03 * rng.standard_normal(800).astype(np.float32)  # a 50 ms "t"
+    assert tail_is_louder(burst, speech)
+    assert not tail_is_louder(np.zeros(3200, np.float32), np.zeros(3200, np.float32))  # digital silence
+
+
+async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
+    rate = 16000
+    opts = VADOptions(hangover_ms=400, speculate_ms=64, pre_roll_ms=0, post_roll_ms=200)
+    tone = tone_frames([(1, True)])
+    rng = np.random.default_rng(1)
+    burst = np.zeros(int(0.6 * rate), np.int16)
+    burst[1600:2560] = (0.03 * 32767 * rng.standard_normal(960)).astype(np.int16)  # 100-160 ms: below the VAD
+    tail = [AudioFrame(pcm=burst[i:i + 320], sample_rate=rate) for i in range(0, len(burst), 320)]
+    out = await run_test(VADStage(EnergyDetector(), opts), tone + tail, ignore=(AudioFrame,))
+    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+    assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Interrupt", "SpeechEnded", "Commit"]
+    first, redo = [f for f in out if isinstance(f, SpeechEnded)]
+    assert first.speculative and redo.speculative
+    assert np.abs(first.audio[16000:]).max() < 0.01  # the early attempt ended before the burst ...
+    assert np.abs(redo.audio[16000:]).max() > 0.05  # ... the redo carries it
+    silent = await run_test(VADStage(EnergyDetector(), opts), tone + tone_frames([(0.6, False)]),
+                            ignore=(AudioFrame,))
+    assert [f.kind for f in silent if not isinstance(f, AudioFrame)] == [
+        "Interrupt", "SpeechStarted", "SpeechEnded", "Commit"]  # nothing after the cut: the early work stands

@@ -20,14 +20,14 @@ def split(deltas, **kw):
 
 
 def test_first_sentence_released_before_the_rest_arrives():
-    s = ClauseSplitter()
+    s = ClauseSplitter(TalkerOptions(first_chunk_words=0))
     assert s.push("The capital") == []
     assert s.push(" of France is Paris.") == []  # no white space after the stop yet: could be "Paris.com"
     assert s.push(" It is") == ["The capital of France is Paris."]
 
 
 def test_decimal_point_is_not_a_sentence_end():
-    assert split(["Pi is about 3.14 and", " that is all."]) == ["Pi is about 3.14 and that is all."]
+    assert split(["Pi is about 3.14 and", " that is all."], first_chunk_words=0) == ["Pi is about 3.14 and that is all."]
 
 
 def test_comma_ends_a_clause_only_after_enough_words():
@@ -97,3 +97,16 @@ def test_trim_silence_keeps_the_sound_and_cuts_the_waiting():
     assert len(y) == 10 + 50 + 150 and (y != 0).sum() == 50
     assert len(trim_silence(x, rate, None, None)) == len(x)
     assert len(trim_silence(np.zeros(300, np.int16), rate, 10, 10)) == 300
+
+
+def test_first_chunk_released_after_a_few_words_at_a_phrase_end():
+    s = ClauseSplitter(TalkerOptions(first_chunk_words=4))
+    assert s.push("The capital of France") == []  # "France" may still be growing ("Frances")
+    assert s.push(" is") == ["The capital of France"]
+    assert s.push(" Paris. It has") == ["is Paris."]  # later clauses wait for punctuation as before
+
+
+def test_first_chunk_never_ends_on_a_function_word():
+    assert split(["I think that the ", "answer is five."], first_chunk_words=3) == [
+        "I think that the answer", "is five."]
+    assert split(["The capital of France is Paris."], first_chunk_words=0) == ["The capital of France is Paris."]

@@ -160,6 +160,9 @@ async def test_speaking_over_the_reply_silences_it_and_the_new_question_is_answe
         moon_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
         await client.wait_for(lambda: client.received.first_sound(LOUD, moon_end), 30, "the reply to start")
         await asyncio.sleep(0.8)
+        # speak over sound that is arriving (not over a pause between the reply's clauses)
+        await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > LOUD * 32768,
+                              5, "a loud frame")
         turn = await client.turn(make_clip("What is two plus three?", "piper"))
     onset = client.mic.onsets[-1]
     cut = next(e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset)
@@ -264,3 +267,22 @@ async def test_16_connect_disconnect_cycles_leak_no_task_thread_or_descriptor(se
     print(f"\nbefore {base}, after 16 cycles {(tasks, threads, fds)}")
     assert tasks <= base[0] + 1 and threads <= base[1] + 2 and fds <= base[2] + 4, (base, (tasks, threads, fds))
     assert len(asyncio.all_tasks()) <= base_client + 1
+
+
+async def test_reply_track_encodes_opus_itself_and_sends_silence_from_a_cache():
+    import av
+
+    track = ReplyTrack(lambda *a: None, encode=True)
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(RATE // 5) / RATE)).astype(np.int16)  # 200 ms
+    track.write(1, tone)
+    packets = [await track.recv() for _ in range(30)]  # 200 ms of tone, then 400 ms of silence
+    assert [p.pts for p in packets] == [i * 960 for i in range(30)]
+    assert all(isinstance(p, av.Packet) and p.time_base == fractions.Fraction(1, RATE) for p in packets)
+    assert track.opus.cached >= 15 and track.opus.encoded <= 15  # steady silence skips libopus
+    decoder = av.CodecContext.create("opus", "r")
+    decoder.sample_rate, decoder.layout = RATE, "stereo"
+    left = np.concatenate([f.to_ndarray()[0] for p in packets for f in decoder.decode(p)])  # float, planar
+    level = lambda a: float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))  # noqa: E731
+    assert abs(level(left[RATE // 50: RATE // 5]) - 8000 / 32768 / np.sqrt(2)) < 0.03  # the tone came through
+    assert level(left[-RATE // 5:]) < 1e-3  # and silence after it
+    track.stop()

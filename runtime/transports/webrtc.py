@@ -37,10 +37,12 @@ from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, Spe
                       Transcript, VideoFrame)
 from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
+from .tracks import FRAME, RATE, PacedAudioTrack, ReplyTrack
+
+__all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest"]
 
 log = logging.getLogger("omnirt.webrtc")
 WEB_DIR = Path(__file__).parent / "web"  # the page (package data)
-RATE, FRAME = 48000, 960  # outgoing audio: 20 ms frames at 48 kHz
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class WebRTCOptions:
     reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
     connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
     (browsers send frames even when muted), is closed after this long.
+    encode_in_track: the reply track hands aiortc Opus packets it encoded itself, silence as one cached packet
+        (runtime/transports/tracks.py says why: idle sessions get cheap); False lets aiortc encode raw frames.
     video_interval_s: how often the newest camera image is offered to the session's vision stage (only when the
     components have a describer; the stage itself drops what it has no time to look at).
     """
@@ -69,6 +73,7 @@ class WebRTCOptions:
     connect_timeout_s: float = 20.0
     media_timeout_s: float = 5.0
     video_interval_s: float = 0.2
+    encode_in_track: bool = True
     session: SessionOptions = field(default_factory=SessionOptions)
 
 
@@ -131,114 +136,6 @@ def to_audio_frame(frame: Any) -> AudioFrame:
                       capture_ts=t - len(pcm) / frame.sample_rate)
 
 
-class PacedAudioTrack(MediaStreamTrack):
-    """An audio track that hands aiortc 20 ms 48 kHz mono s16 frames in real time (paced on its own clock, like a
-    sound card); subclasses say what each frame holds by implementing `next_samples()`."""
-
-    kind = "audio"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._start: float | None = None
-        self._pts = 0
-
-    def next_samples(self) -> np.ndarray:
-        """The next FRAME int16 samples to send."""
-        raise NotImplementedError
-
-    async def recv(self) -> Any:
-        import av
-
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = now()
-        else:
-            self._pts += FRAME
-            wait = self._start + self._pts / RATE - now()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(self.next_samples().tobytes())
-        frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, fractions.Fraction(1, RATE)
-        return frame
-
-
-class ReplyTrack(PacedAudioTrack):
-    """Outgoing audio: 20 ms 48 kHz mono frames in real time from a buffer of reply audio; silence when empty.
-
-    Counts per turn how much audio was really handed to aiortc, and reports to `listener`:
-    ("speaking", turn, s) at a turn's first audio, ("played", turn, s) when a finished turn has all been sent,
-    ("cut", turn, s) when an interrupt dropped the rest of it.
-    """
-
-    def __init__(self, listener: Callable[[str, int, float], None], max_seconds: float = 120.0) -> None:
-        super().__init__()
-        self.listener, self.max_samples = listener, int(max_seconds * RATE)
-        self._chunks: deque[tuple[int, np.ndarray]] = deque()
-        self._buffered = 0
-        self._finished: set[int] = set()  # turns whose audio is complete (SpeechDone seen)
-        self.sent: dict[int, int] = {}  # turn -> samples sent
-        self.dropped_samples = 0
-
-    def write(self, turn: int, pcm: np.ndarray) -> None:
-        if self._buffered + len(pcm) > self.max_samples:
-            self.dropped_samples += len(pcm)
-            return
-        if len(pcm):
-            self._chunks.append((turn, pcm))
-            self._buffered += len(pcm)
-
-    def finish_turn(self, turn: int) -> None:
-        self._finished.add(turn)
-        self._report_played()
-
-    def flush(self) -> None:
-        """Drop everything buffered now (barge-in / interrupt)."""
-        cut = {turn for turn, _ in self._chunks} | set(self.sent)
-        self._chunks.clear()
-        self._buffered = 0
-        self._finished.clear()
-        for turn in sorted(cut):
-            self._tell("cut", turn, self.sent.pop(turn, 0) / RATE)
-
-    def _tell(self, what: str, turn: int, seconds: float) -> None:
-        try:
-            self.listener(what, turn, seconds)
-        except Exception:  # noqa: BLE001 - raising inside recv() would stop aiortc's sender for good
-            log.exception("playback listener failed")
-
-    def _report_played(self) -> None:
-        pending = {turn for turn, _ in self._chunks}
-        for turn in sorted(self._finished - pending):
-            self._finished.discard(turn)
-            self._tell("played", turn, self.sent.pop(turn, 0) / RATE)
-
-    def _take(self) -> np.ndarray:
-        out = np.zeros(FRAME, np.int16)
-        n = 0
-        while n < FRAME and self._chunks:
-            turn, pcm = self._chunks[0]
-            k = min(FRAME - n, len(pcm))
-            out[n:n + k] = pcm[:k]
-            if turn not in self.sent:
-                self.sent[turn] = 0
-                self._tell("speaking", turn, 0.0)
-            self.sent[turn] += k
-            n += k
-            if k == len(pcm):
-                self._chunks.popleft()
-            else:
-                self._chunks[0] = (turn, pcm[k:])
-        self._buffered -= n
-        if self._finished:
-            self._report_played()
-        return out
-
-    def next_samples(self) -> np.ndarray:
-        return self._take()
-
-
 class PeerSession:
     """One peer connection and its VoiceSession, tasks and buffers. `latest_video` is the newest camera image."""
 
@@ -247,7 +144,7 @@ class PeerSession:
         o = self.options = options
         self.pc, self.on_closed = pc, on_closed
         self.voice = VoiceSession(components, o.session)
-        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s)
+        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s, encode=o.encode_in_track)
         self.channel: Any = None
         self.dropped_input_frames = 0
         self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))
