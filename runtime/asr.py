@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import AsyncIterator, Protocol
 
 import numpy as np
 
 from .frames import AudioFrame, Frame, PartialUtterance, SpeechEnded, Transcript
 from .stage import Stage
+from .threads import Cancelled, CancelToken
 
 
 class Recognizer(Protocol):
     """Turns float32 mono 16 kHz audio into text ("" when it hears no speech)."""
 
     def transcribe(self, audio: np.ndarray) -> object: ...  # returns an object with a `.text` attribute
+    # A recogniser may also accept `cancel=CancelToken` and stop early when it is set (raising Cancelled).
 
 
 class ASRStage(Stage):
@@ -27,7 +30,9 @@ AudioFrame downstream of ASR is reply audio."""
         super().__init__(name)
         self.recognizer = recognizer
         self._partial: asyncio.Task | None = None
+        self._partial_cancel: CancelToken | None = None
         self._partial_result: Transcript | None = None
+        self._cancellable = "cancel" in inspect.signature(recognizer.transcribe).parameters
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if self._partial_result is not None:  # a finished partial rides out on the next frame
@@ -35,6 +40,8 @@ AudioFrame downstream of ASR is reply audio."""
             yield result
         if isinstance(frame, SpeechEnded):
             if self._partial is not None and not self._partial.done():
+                if self._partial_cancel is not None:
+                    self._partial_cancel.set()  # the final transcript supersedes it: stop it within milliseconds
                 await asyncio.wait({self._partial})  # never two decodes at once: the final one would slow down
             self._partial_result = None
             if frame.audio.size == 0:
@@ -51,7 +58,14 @@ AudioFrame downstream of ASR is reply audio."""
             yield frame
 
     async def _transcribe_partial(self, frame: PartialUtterance) -> None:
-        result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
+        if self._cancellable:
+            self._partial_cancel = token = CancelToken()
+            try:
+                result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio, cancel=token)
+            except Cancelled:
+                return
+        else:
+            result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
         if _text(result):
             self._partial_result = Transcript(text=_text(result), final=False, turn=frame.turn)
 

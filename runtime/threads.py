@@ -53,3 +53,35 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "mod
             yield item
     finally:
         stop.set()
+
+
+class CancelToken:
+    """Asks blocking work in another thread to stop early. Backends attach a callback that aborts their current
+    call (onnxruntime: RunOptions.terminate), so a stale background job (a partial transcript) frees the CPU within
+    milliseconds instead of finishing work nobody will read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._set = False
+        self._callbacks: list[Callable[[], None]] = []
+
+    def attach(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the token is set (at once if it already is)."""
+        with self._lock:
+            if not self._set:
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def set(self) -> None:
+        with self._lock:
+            self._set, callbacks, self._callbacks = True, self._callbacks, []
+        for cb in callbacks:
+            cb()
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+class Cancelled(RuntimeError):
+    """Raised by work that stopped because its CancelToken was set."""

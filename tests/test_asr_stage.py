@@ -78,3 +78,43 @@ async def test_gate_lets_partials_through_and_holds_the_final():
     assert [o.text for o in outs[0]] == ["so far"] and outs[1] == []
     released = [o async for o in gate.process(Commit(turn=1))]
     assert [o.kind for o in released] == ["Transcript", "Commit"]
+
+
+class Cancellable(Recorder):
+    """A slow partial decode that stops within a few ms when its cancel token is set."""
+
+    def transcribe(self, audio, cancel=None):
+        from omnirt.runtime.threads import Cancelled
+
+        if cancel is None or audio.size >= 2 * 16000:  # the final (2 s of audio here) runs normally
+            return super().transcribe(audio)
+        self.calls += 1
+        for _ in range(100):  # 1 s unless cancelled
+            if cancel.is_set():
+                self.cancelled = getattr(self, "cancelled", 0) + 1
+                raise Cancelled("stop")
+            time.sleep(0.01)
+        return SimpleNamespace(text="late partial")
+
+
+async def test_final_cancels_a_running_partial_instead_of_waiting_for_it():
+    rec = Cancellable(delay=0.05)
+    got = []
+    async with Pipeline([ASRStage(rec)]) as p:
+        async def consume():
+            async for f in p.frames():
+                got.append(f)
+
+        task = asyncio.create_task(consume())
+        await p.push(utterance(1.0, partial=True))
+        await p.push(mic(1)[0])
+        await asyncio.sleep(0.05)  # the partial is decoding now
+        t0 = time.perf_counter()
+        await p.push(utterance(2.0))
+        while not any(isinstance(f, Transcript) and f.final for f in got) and time.perf_counter() - t0 < 3:
+            await asyncio.sleep(0.005)
+        waited = time.perf_counter() - t0
+        task.cancel()
+    assert getattr(rec, "cancelled", 0) == 1
+    assert [f.text for f in got if isinstance(f, Transcript)] == ["2.0 seconds"]  # no late partial
+    assert waited < 0.5, waited  # not the partial's remaining ~0.95 s

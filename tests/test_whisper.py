@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import json
 
 import numpy as np
@@ -174,3 +175,18 @@ def test_export_metadata_matches_graphs() -> None:
         part = name.split(".")[0]
         assert [i.name for i in sess.get_inputs()] == meta[part]["inputs"]
         assert [o.name for o in sess.get_outputs()] == meta[part]["outputs"]
+
+
+def test_cancel_token_aborts_a_running_transcription(asr, piper_clips) -> None:
+    import threading
+
+    from omnirt.runtime.threads import Cancelled, CancelToken
+
+    audio = piper_clips[0][1]
+    token = CancelToken()
+    threading.Timer(0.02, token.set).start()
+    t0 = time.perf_counter()
+    with pytest.raises(Cancelled):
+        asr.transcribe(audio, cancel=token)
+    assert time.perf_counter() - t0 < 0.25
+    assert asr.transcribe(audio, cancel=CancelToken()).text == asr.transcribe(audio).text  # unset: no effect

@@ -14,6 +14,8 @@ import functools
 import json
 from dataclasses import dataclass, field, fields
 
+from typing import Any
+
 import numpy as np
 
 from .decoder import DecodeSettings, GreedyDecoder
@@ -120,10 +122,22 @@ class WhisperOnnx:
         """Load (once per distinct options) from the whisper-base-onnx export; ModelMissingError if absent."""
         return _load(options)
 
-    def transcribe(self, audio: np.ndarray) -> Transcription:
-        """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech."""
+    def transcribe(self, audio: np.ndarray, cancel: Any = None) -> Transcription:
+        """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech.
+        `cancel`: a runtime CancelToken; setting it aborts the running model call (raises Cancelled)."""
+        from omnirt.runtime.threads import Cancelled
+
         audio = _validate(audio)
-        d = self._decoder.transcribe(audio, self.options.settings())
+        ro = None
+        if cancel is not None:
+            ro = self._decoder.ort.RunOptions()
+            cancel.attach(lambda: setattr(ro, "terminate", True))
+        try:
+            d = self._decoder.transcribe(audio, self.options.settings(), ro)
+        except Exception:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("transcription cancelled") from None
+            raise
         segments = [Segment(round(s, 3), round(e, 3), t.strip()) for s, e, t in d.segments]
         text = "".join(t for _, _, t in d.segments).strip()
         return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,

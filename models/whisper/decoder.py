@@ -95,17 +95,19 @@ class GreedyDecoder:
     def _ortvalue(self, arr: np.ndarray) -> Any:
         return self.ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(arr), self.device, 0)
 
-    def encode(self, mel: np.ndarray) -> tuple[Any, Any]:
-        """mel [80, W] -> cross K/V as OrtValues that stay on the session's device for every decoder step."""
+    def encode(self, mel: np.ndarray, ro: Any = None) -> tuple[Any, Any]:
+        """mel [80, W] -> cross K/V as OrtValues that stay on the session's device for every decoder step.
+        `ro`: onnxruntime RunOptions whose terminate flag aborts the call (cancelled background work)."""
         binding = self.encoder.io_binding()
         binding.bind_cpu_input("mel", np.ascontiguousarray(mel[None], dtype=np.float32))
         binding.bind_output("cross_k", self.device)
         binding.bind_output("cross_v", self.device)
-        self.encoder.run_with_iobinding(binding)
+        self.encoder.run_with_iobinding(binding, ro)
         k, v = binding.get_outputs()
         return k, v
 
-    def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any]) -> tuple[np.ndarray, tuple]:
+    def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any],
+              ro: Any = None) -> tuple[np.ndarray, tuple]:
         binding = self.decoder.io_binding()
         binding.bind_cpu_input("tokens", np.array([tokens], dtype=np.int64))
         binding.bind_ortvalue_input("self_k", cache[0])
@@ -115,7 +117,7 @@ class GreedyDecoder:
         binding.bind_output("logits", "cpu")
         binding.bind_output("new_k", self.device)
         binding.bind_output("new_v", self.device)
-        self.decoder.run_with_iobinding(binding)
+        self.decoder.run_with_iobinding(binding, ro)
         logits, k, v = binding.get_outputs()
         return logits.numpy()[0], (k, v)
 
@@ -148,14 +150,14 @@ class GreedyDecoder:
                 logits[:tb] = -np.inf
 
     def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
-                      timestamps: bool) -> WindowResult:
+                      timestamps: bool, ro: Any = None) -> WindowResult:
         """Greedy decoding of one window; the start token runs alone first to read the no-speech probability."""
         empty = np.zeros(self.cache_shape, dtype=np.float32)
         cache = (self._ortvalue(empty), self._ortvalue(empty))
-        logits, cache = self._step(prompt[:1], cache, cross)
+        logits, cache = self._step(prompt[:1], cache, cross, ro)
         probs = np.exp(_log_softmax(logits.astype(np.float64)))
         no_speech_prob = float(probs[self.tok.no_speech])
-        logits, cache = self._step(prompt[1:], cache, cross)
+        logits, cache = self._step(prompt[1:], cache, cross, ro)
         max_new = min(max_new, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt))
         generated: list[int] = []
         sum_logprob = 0.0
@@ -172,7 +174,7 @@ class GreedyDecoder:
                 break
             generated.append(token)
             if step + 1 < max_new:
-                logits, cache = self._step([token], cache, cross)
+                logits, cache = self._step([token], cache, cross, ro)
         n = len(generated)
         avg = sum_logprob / (n + 1) if n else 0.0  # faster-whisper's formula (an empty result scores 0)
         return WindowResult(generated, no_speech_prob, sum_logprob, avg)
@@ -215,7 +217,7 @@ class GreedyDecoder:
             seek += segment_size
         return out, seek
 
-    def transcribe(self, audio: np.ndarray, s: DecodeSettings) -> Decoded:
+    def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None) -> Decoded:
         """Windowed greedy transcription of float32 16 kHz audio (validated by the caller).
 
         Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
@@ -239,11 +241,11 @@ class GreedyDecoder:
                 mel = log_mel(audio[seek * HOP: seek * HOP + window_samples])[:, :segment_size]
             frames = self.window_frames(segment_size, s)
             t0 = time.perf_counter()
-            cross = self.encode(pad_frames(mel, frames))
+            cross = self.encode(pad_frames(mel, frames), ro)
             t1 = time.perf_counter()
             duration = segment_size * HOP / SAMPLE_RATE
             cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
-            res = self.decode_window(cross, prompt, cap, timestamps)
+            res = self.decode_window(cross, prompt, cap, timestamps, ro)
             out.encode_ms += (t1 - t0) * 1e3
             out.decode_ms += (time.perf_counter() - t1) * 1e3
             out.windows += 1
