@@ -164,6 +164,22 @@ class LlamaChat:
                 chunks.close()  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
                 guard.owner = None
 
+    def prefill(self, messages: list[dict[str, str]]) -> bool:
+        """Evaluate a prompt ahead of time (a partial question) so that llama.cpp's KV cache holds it: the real
+        request then reads only what follows the common prefix. Never waits: if the model is busy it does nothing
+        (False). One token is sampled, the cheapest way through llama-cpp-python's own chat template."""
+        msgs = self.with_system(messages)
+        guard = self._guard
+        if not guard.lock.acquire(blocking=False):
+            return False
+        try:
+            guard.owner = threading.get_ident()
+            self.llm.create_chat_completion(messages=msgs, max_tokens=1, temperature=0.0)
+            return True
+        finally:
+            guard.owner = None
+            guard.lock.release()
+
     def warmup(self) -> float:
         """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.
 

@@ -36,6 +36,12 @@ class ThreadedChat:
     def stream(self, messages: list[Message]) -> AsyncIterator[str]:
         return iterate_in_thread(lambda: self.backend.stream(messages), self.name)
 
+    async def prefill(self, messages: list[Message]) -> None:
+        """Let the model read a prompt ahead of time, if it can keep what it read (see ThinkerOptions.prefill)."""
+        prefill = getattr(self.backend, "prefill", None)
+        if prefill is not None:
+            await asyncio.to_thread(prefill, messages)
+
 
 @dataclass(frozen=True)
 class ThinkerOptions:
@@ -45,12 +51,17 @@ class ThinkerOptions:
         turn re-read the whole history (measured: ~1 s of extra first-token latency at 6 exchanges).
     stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
     vision_max_age_s: camera text older than this is not given to the model (the view has probably changed).
+    prefill: while the user is still talking, hand each partial transcript to the backend to read ahead (a backend
+        with a `prefill(messages)` method: llama.cpp keeps the prompt's KV cache, so when the final transcript
+        comes only the words after the common prefix are read, not the whole question). CPU that would sit idle
+        during the user's speech buys first-token latency.
     apology: what the assistant says when its backend fails or stalls; the session then goes on listening."""
 
     history_chars: int = 3000
     stall_timeout_s: float = 20.0
     vision_max_age_s: float = 30.0
     apology: str = "Sorry, I could not come up with an answer just now."
+    prefill: bool = True
 
 
 @dataclass
@@ -69,6 +80,7 @@ class ThinkerStage(Stage):
         self.backend, self.options = backend, options
         self.exchanges: list[Exchange] = []
         self.vision: VisionContext | None = None
+        self._prefill: asyncio.Task | None = None
 
     @property
     def history(self) -> list[Message]:
@@ -92,6 +104,18 @@ class ThinkerStage(Stage):
             if ex.turn == turn:
                 ex.answer = text
 
+    def _start_prefill(self, partial: Transcript) -> None:
+        """Read the partial question ahead in the background (one at a time; a busy model just skips it)."""
+        prefill = getattr(self.backend, "prefill", None)
+        if not (self.options.prefill and prefill and partial.text.strip()):
+            return
+        if self._prefill is not None and not self._prefill.done():
+            return
+        history = [m for ex in self.exchanges if ex.turn != partial.turn
+                   for m in ({"role": "user", "content": ex.question}, {"role": "assistant", "content": ex.answer})]
+        self._prefill = asyncio.get_running_loop().create_task(
+            _quietly(prefill(history + [self._user_message(partial.text)])))
+
     def _user_message(self, text: str) -> Message:
         """The user's words, preceded by what the camera shows when that is fresh (any backend understands this;
         a separate system message would displace the backend's own system prompt)."""
@@ -103,6 +127,8 @@ class ThinkerStage(Stage):
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, VisionContext):
             self.vision = frame
+        if isinstance(frame, Transcript) and not frame.final:
+            self._start_prefill(frame)
         if not (isinstance(frame, Transcript) and frame.final):
             yield frame
             return
@@ -141,3 +167,11 @@ class ThinkerStage(Stage):
                 await aclose()
         exchange.answer = "".join(parts).strip()
         yield TextDone(text=exchange.answer, turn=frame.turn)
+
+
+async def _quietly(work: "asyncio.Future | AsyncIterator | object") -> None:
+    """Await best-effort background work; its failure must not touch the turn (the real request will tell)."""
+    try:
+        await work  # type: ignore[misc]
+    except Exception:  # noqa: BLE001
+        pass

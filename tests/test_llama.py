@@ -142,3 +142,13 @@ def test_missing_llama_cpp_names_make_setup(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` raise ImportError
     with pytest.raises(RuntimeError, match="make setup"):
         llama._llama_cpp()
+
+
+@pytest.mark.models
+def test_prefill_of_a_partial_question_keeps_the_answer(chat: LlamaChat) -> None:
+    q = _user("What is the capital of Japan?")
+    expected = chat.complete(q)
+    assert chat.prefill(_user("What is the capital"))
+    assert chat.complete(q) == expected  # the cache holds the partial prompt; the answer is unchanged
+    with chat._guard.lock:  # busy model: prefill returns at once instead of waiting
+        assert chat.prefill(_user("What is")) is False

@@ -112,3 +112,25 @@ async def test_history_is_trimmed_in_blocks_so_the_prompt_prefix_stays_stable():
     trims = len(backend.seen) - 1 - prefixes_kept
     assert 1 <= trims <= 3, f"history was cut {trims} times in 12 turns"
     assert sum(len(m["content"]) for m in backend.seen[-1][:-1]) <= 400
+
+
+class Prefilling(Scripted):
+    def __init__(self, answers):
+        super().__init__(answers)
+        self.prefilled = []
+
+    async def prefill(self, messages):
+        self.prefilled.append(messages)
+
+
+async def test_partial_transcripts_are_prefilled_with_the_history_but_never_answered():
+    backend = Prefilling(["Hello Ada.", "Paris."])
+    frames = [Transcript(text="I am Ada.", turn=1), Transcript(text="What is the capital", final=False, turn=2),
+              Transcript(text="What is the capital of France?", turn=2)]
+    out = await run_test(ThinkerStage(backend), frames)
+    assert [f.text for f in out if isinstance(f, TextDone)] == ["Hello Ada.", "Paris."]
+    assert backend.prefilled == [[{"role": "user", "content": "I am Ada."}, {"role": "assistant", "content": "Hello Ada."},
+                                  {"role": "user", "content": "What is the capital"}]]
+    off = Prefilling(["x"])
+    await run_test(ThinkerStage(off, ThinkerOptions(prefill=False)), [Transcript(text="hi", final=False)])
+    assert off.prefilled == []
