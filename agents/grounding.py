@@ -1,357 +1,186 @@
-"""Ground: a screenshot -> UI elements (id, box, kind, label) from OCR words plus cheap pixel heuristics.
+"""Ground: a screenshot -> UI elements (id, box, kind, label, value) from OCR words plus cheap pixel heuristics.
 
-Elements come from two sources. OCR (omnirt.models.ocr) gives words; consecutive words of one OCR line also form a
-"line" element so multi-word labels can be matched. Outlined rectangles found in the pixels (a grey 1-2 px border on
-all four sides: text fields, buttons, checkboxes, icon buttons) become "input" (light empty interior), "button"
-(text inside or a filled interior), "checkbox" (small square) or "icon" (small button without text). A box takes the
-text inside it as its label; inputs and checkboxes take the nearest text to their left/right/above.
+Pixels give the shapes (omnirt.agents.pixels): outlined boxes, radio rings, tree expanders ('+' collapsed, '-'
+expanded), check boxes, the resize grip of a text area, a button partly hidden under another. A learned widget
+detector can be plugged in (`Grounder(detector=...)`): its boxes name or add shapes. OCR gives the words; shapes and
+words become elements in omnirt.agents.elements.
 
-OCR is the expensive part (~0.1-1 s), so `Grounder` caches per region: with `tile_diff` against the previous frame
-it re-reads only the horizontal band(s) that changed and keeps the words elsewhere.
+OCR is the expensive part (0.1 s for a small page, over 1 s for a 1280x800 screen), so `Grounder` keeps each
+region's words and re-reads only the rectangles that changed (omnirt.agents.textcache), by blocks it may have read
+before (omnirt.agents.blocks); the detector keeps each crop's resolution and the recogniser pads no line. The
+instruction (`text`) is read upsampled and its I/l and O/0 re-decided by font metrics (omnirt.agents.glyphs).
 
-Matching (`match`) goes from cheap and exact to fuzzy: normalised equality, containment in a line, rapidfuzz ratio,
-then meaning (TextEncoder.best_match) for synonyms.
+Matching (`match`) goes from cheap and exact to fuzzy: normalised equality, equality up to OCR confusables (O/0,
+I/l/1), a phrase in a line, rapidfuzz ratio, then meaning (TextEncoder.best_match) for synonyms.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from omnirt.agents.screen import Box, Frame, tile_diff
+from omnirt.agents.blocks import BlockReader
+from omnirt.agents.glyphs import resolve_bars
+from omnirt.agents.elements import (  # noqa: F401  (re-exported: the grounding API)
+    DETECTOR_KINDS, Element, _outside_words, build_elements, fold, is_link_colour, merge_detections, norm,
+    split_by_colour)
+from omnirt.agents.pixels import Shape, blank_shapes, find_shapes, occluded
+from omnirt.agents.screen import Box, Frame
+from omnirt.agents.textcache import RegionCache, clean_words, pad_min, shift_word
 
-
-@dataclass(frozen=True)
-class Element:
-    """One thing on screen, in pixels of the frame it was found in. kind: word, line, link, button, input,
-    checkbox, icon. label: its text (for boxes: the text inside or next to it; may be '')."""
-
-    id: str
-    box: Box
-    kind: str
-    label: str
-    ink: tuple[int, int, int] = (0, 0, 0)
-    line: int = -1  # OCR line of a word or link (-1 for anything else)
-    value: str = ""  # text inside an input
-
-    @property
-    def center(self) -> tuple[int, int]:
-        return (self.box[0] + self.box[2]) // 2, (self.box[1] + self.box[3]) // 2
-
-
-def norm(text: str) -> str:
-    """Lower case, punctuation dropped, spaces collapsed (for label comparison)."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-# ---------------------------------------------------------------- pixel heuristics
-
-def _outline_boxes(rgb: np.ndarray, min_side: int, max_dark: int = 215) -> list[Box]:
-    """Rectangles drawn as a grey outline: each side of the bounding box is >= 80 % border-coloured pixels."""
-    import cv2
-
-    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
-    mx, mn = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
-    mask = ((mx - mn < 40) & ((r + g + b) // 3 < max_dark)).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    out: list[Box] = []
-    for c in contours:
-        x, y, w, h = cv2.boundingRect(c)
-        if w < min_side or h < min_side:
-            continue
-        sides = (mask[y:y + 2, x + 3:x + w - 3].any(axis=0), mask[y + h - 2:y + h, x + 3:x + w - 3].any(axis=0),
-                 mask[y + 3:y + h - 3, x:x + 2].any(axis=1), mask[y + 3:y + h - 3, x + w - 2:x + w].any(axis=1))
-        if all(s.size and s.mean() > 0.8 for s in sides):
-            box = (x, y, x + w, y + h)
-            if box not in out:
-                out.append(box)
-    # Keep the outer box of a double outline (a focused field draws two rectangles 1-3 px apart).
-    def within(a: Box, o: Box) -> bool:
-        return o != a and all(abs(p - q) <= 4 for p, q in zip(a, o)) and o[0] <= a[0] and o[1] <= a[1]
-
-    keep = [bx for bx in out if not any(within(bx, o) for o in out)]
-    return keep
-
-
-def _inside(pt: tuple[int, int], box: Box) -> bool:
-    return box[0] <= pt[0] < box[2] and box[1] <= pt[1] < box[3]
-
-
-def _ink(rgb: np.ndarray, box: Box) -> tuple[int, int, int]:
-    """The darkest-ish colour inside a word box (its text colour), as ints."""
-    x0, y0, x1, y1 = box
-    sub = rgb[max(0, y0):y1, max(0, x0):x1].reshape(-1, 3)
-    if not len(sub):
-        return 0, 0, 0
-    lum = sub.astype(np.int32).sum(axis=1)
-    dark = sub[lum <= np.percentile(lum, 15)]
-    c = dark.mean(axis=0) if len(dark) else sub.mean(axis=0)
-    return int(c[0]), int(c[1]), int(c[2])
-
-
-def is_link_colour(c: tuple[int, int, int]) -> bool:
-    r, g, b = c
-    return b > 120 and b - max(r, g) > 60
-
-
-def split_by_colour(rgb: np.ndarray, text: str, box: Box) -> list[tuple[str, Box]]:
-    """OCR joins a link to the word next to it when the space is tiny ('in' + blue 'ac' -> 'inac'): split a word
-    whose ink is link-coloured on one side only, the text in proportion to the widths."""
-    x0, y0, x1, y1 = box
-    sub = rgb[y0:y1, x0:x1].astype(np.int16)
-    if sub.size == 0 or len(text) < 2:
-        return [(text, box)]
-    r, g, b = sub[..., 0], sub[..., 1], sub[..., 2]
-    blue = ((b > 120) & (b - np.maximum(r, g) > 60)).any(axis=0)
-    dark = ((np.maximum(np.maximum(r, g), b) < 110) & (b - np.maximum(r, g) < 30)).any(axis=0)
-    cols = np.nonzero(blue | dark)[0]
-    if not blue.any() or not dark.any() or len(cols) < 2:
-        return [(text, box)]
-    kind = blue[cols]
-    changes = np.nonzero(kind[1:] != kind[:-1])[0]
-    if len(changes) != 1:
-        return [(text, box)]
-    cut = int(cols[changes[0] + 1])  # first column of the second colour
-    n = round(len(text) * (cut - cols[0]) / (cols[-1] + 1 - cols[0]))
-    if not 0 < n < len(text):
-        return [(text, box)]
-    return [(text[:n], (x0, y0, x0 + cut, y1)), (text[n:], (x0 + cut, y0, x1, y1))]
-
-
-# ---------------------------------------------------------------- grounding
 
 @dataclass
 class GroundingOptions:
     """scale: device pixels per CSS pixel of the page (sizes below are CSS pixels). ocr_scale: OCR upscaling.
     ocr_threads: onnxruntime threads for OCR (1: several threads spin against each other on a shared CPU).
-    min_box / checkbox_max: outline sizes for boxes and for checkboxes (square ones up to that side)."""
+    min_box / checkbox_max: outline sizes for boxes and for checkboxes (square ones up to that side); tick_min: the
+    smallest check box / radio button (a smaller empty square or ring is a letter: O, D, 0).
+    det_min_side: the OCR's text detector reads each crop at its own resolution, padded to at least this size
+    (rapidocr's default scales the short side UP to 736 px: 5x the pixels of a 320 px page, no better at device
+    scale 2). glyphs: re-decide I/l and O/0 in `text` by font metrics (omnirt.agents.glyphs). text_scale: `text`
+    (an instruction: exact strings to type) reads its crop upsampled by this factor; at native size the recogniser
+    drops the i of a tight "fi" (measured on 161 login instructions: 1 error at 1.0, none at 1.25; +4 % time).
+    detector_min_score: detections below it are ignored."""
 
     scale: float = 1.0
     ocr_scale: float = 1.0
     ocr_threads: int = 1
-    min_box: int = 10
+    min_box: int = 8
     checkbox_max: int = 18
+    tick_min: int = 11
     tile: int = 16
+    det_min_side: int = 64
+    glyphs: bool = True
+    text_scale: float = 1.25
+    detector_min_score: float = 0.5
 
 
-@dataclass
-class _Cache:
-    rgb: np.ndarray | None = None
-    words: list[Any] = field(default_factory=list)
+def _load_ocr(o: GroundingOptions) -> Any:
+    """A private OCR engine tuned for screens. rapidocr reads its `Det` / `Rec` settings when each model loads
+    (on the first read), so they are set before that; a private instance, because the shared `OCR.load` cache may
+    serve others that expect rapidocr's defaults. Detector: keep each crop's resolution (`det_min_side`).
+    Recogniser: one line per batch, no minimum width: rapidocr pads every line of a batch to the widest one and to
+    at least 320 px, so a 'Submit' costs as much as a paragraph line (measured: -30 % CPU, same text)."""
+    from omnirt.models.ocr import OCR, OCROptions
+
+    ocr = OCR(OCROptions(scale=o.ocr_scale, intra_threads=o.ocr_threads))
+    cfg = getattr(getattr(ocr, "_engine", None), "cfg", None)
+    if cfg is not None and "Det" in cfg and "Rec" in cfg:
+        if o.det_min_side > 0:
+            cfg.Det.limit_side_len = min(o.det_min_side, 736)
+        cfg.Rec.rec_batch_num = 1
+        cfg.Rec.rec_img_shape = [3, 48, 48]
+    return ocr
 
 
 class Grounder:
-    """Frames -> elements, with OCR cached per region (`region` names one crop, e.g. 'query' or 'area')."""
+    """Frames -> elements, with OCR cached per region (`region` names one crop, e.g. 'query' or 'area': only what
+    changed in it since its last call is read again). detector: optional learned widget detector with
+    `detect(rgb) -> [Detection(box, kind, score)]`; its boxes are merged with the pixel heuristics'."""
 
-    def __init__(self, options: GroundingOptions | None = None, ocr: Any = None) -> None:
+    def __init__(self, options: GroundingOptions | None = None, ocr: Any = None, detector: Any = None) -> None:
         self.options = options or GroundingOptions()
-        if ocr is None:
-            from omnirt.models.ocr import OCR, OCROptions
-
-            ocr = OCR.load(OCROptions(scale=self.options.ocr_scale, intra_threads=self.options.ocr_threads))
-        self.ocr = ocr
-        self._cache: dict[str, _Cache] = {}
-        self.stats = {"ocr_calls": 0, "ocr_ms": 0.0, "reused": 0}
+        self.ocr = ocr if ocr is not None else _load_ocr(self.options)
+        self.detector = detector
+        self._regions: dict[str, RegionCache] = {}
+        self._shapes: dict[str, tuple[np.ndarray, list[Shape]]] = {}
+        self._glyphs: dict[str, tuple[list[Any], list[Any]]] = {}
+        self._scaled: dict[str, tuple[list[Any], list[Any]]] = {}
+        self._direct: set[str] = set()  # regions to read whole once (after `forget`)
+        self._blocks = BlockReader(self._ocr, min_gap_x=max(8, round(8 * self.options.scale)))
+        self.stats = {"ocr_calls": 0, "ocr_ms": 0.0, "reused": 0, "ocr_kpx": 0.0}
 
     def words(self, rgb: np.ndarray, region: str = "main") -> list[Any]:
-        """OCR words of `rgb`, re-reading only the horizontal bands that changed since this region's last call."""
-        c = self._cache.setdefault(region, _Cache())
-        if c.rgb is not None and c.rgb.shape == rgb.shape:
-            diff = tile_diff(c.rgb, rgb, tile=self.options.tile)
-            if not diff.changed:
-                self.stats["reused"] += 1
-                return c.words
-            flat = _flat_rows(c.rgb) & _flat_rows(rgb)
-            bands: list[list[int]] = []
-            for _, y0, _, y1 in sorted(diff.regions, key=lambda r: r[1]):
-                a, b = _to_flat(flat, y0, -1), _to_flat(flat, y1 - 1, 1) + 1  # cut only through blank rows
-                if bands and a <= bands[-1][1]:
-                    bands[-1][1] = max(bands[-1][1], b)
-                else:
-                    bands.append([a, b])
-            if sum(b - a for a, b in bands) < 0.6 * rgb.shape[0]:
-                words = [w for w in c.words if not any(a <= w.center[1] < b for a, b in bands)]
-                for a, b in bands:
-                    words += [_shift(w, 0, a) for w in self._read(rgb[a:b])]
-                c.rgb, c.words = rgb.copy(), reading_order(words)
-                return c.words
-        c.rgb, c.words = rgb.copy(), self._read(rgb)
-        return c.words
+        """OCR words of `rgb`, re-reading only the rectangles that changed since this region's last call."""
+        cache = self._regions.get(region)
+        if cache is None:
+            read = self._ocr if region in self._direct else self._read
+            self._direct.discard(region)
+            cache = self._regions[region] = RegionCache(read, self.options.tile)
+        words = cache.update(rgb)
+        if not cache.last_rects:
+            self.stats["reused"] += 1
+        return words
+
+    def forget(self) -> None:
+        """Drop every cached word, shape and block: the next `ground` / `text` reads the screen afresh. For a second
+        look when a target is not found (a misread block would otherwise be served from the cache forever); that
+        look reads each region whole, not by blocks, for a second opinion."""
+        self._direct |= set(self._regions)
+        self._regions.clear()
+        self._shapes.clear()
+        self._glyphs.clear()
+        self._scaled.clear()
+        self._blocks.clear()
 
     def _read(self, rgb: np.ndarray) -> list[Any]:
+        """OCR of `rgb` by blocks: blank space is skipped and blocks seen before cost nothing (agents.blocks)."""
+        return self._blocks.read(rgb)
+
+    def _ocr(self, rgb: np.ndarray) -> list[Any]:
         t0 = time.perf_counter()
-        words = clean_words(self.ocr.read(pad_square(rgb)))
+        h, w = rgb.shape[:2]
+        words = [wd for wd in clean_words(self.ocr.read(pad_min(rgb, self.options.det_min_side)))
+                 if wd.box[0] < w and wd.box[1] < h]
         self.stats["ocr_calls"] += 1
         self.stats["ocr_ms"] += (time.perf_counter() - t0) * 1000
+        self.stats["ocr_kpx"] += h * w / 1000
         return words
 
     def text(self, frame: Frame | np.ndarray, box: Box | None = None, region: str = "text") -> str:
         """All text in `box` (frame pixels), in reading order: e.g. a task's instruction."""
         rgb = frame.rgb if isinstance(frame, Frame) else frame
         sub = rgb if box is None else rgb[box[1]:box[3], box[0]:box[2]]
-        return " ".join(w.text for w in self.words(sub, region))
+        k = self.options.text_scale
+        if k != 1.0:  # read upsampled, keep boxes in frame pixels
+            import cv2
+
+            big = self.words(cv2.resize(sub, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC), region)
+            last = self._scaled.get(region)
+            if last is None or last[0] is not big:
+                last = self._scaled[region] = (big, [type(w)(w.text, tuple(int(round(v / k)) for v in w.box),
+                                                             w.confidence, w.line) for w in big])
+            words = last[1]
+        else:
+            words = self.words(sub, region)
+        if self.options.glyphs:
+            last = self._glyphs.get(region)
+            if last is None or last[0] is not words:
+                last = self._glyphs[region] = (words, resolve_bars(sub, words))
+            words = last[1]
+        return " ".join(w.text for w in words)
 
     def ground(self, frame: Frame | np.ndarray, box: Box | None = None, region: str = "area") -> list[Element]:
         """Elements inside `box` of the frame (default: all of it); boxes are in frame pixels."""
         rgb = frame.rgb if isinstance(frame, Frame) else frame
         x0, y0 = (box[0], box[1]) if box else (0, 0)
         sub = rgb if box is None else rgb[box[1]:box[3], box[0]:box[2]]
-        words = [_shift(w, x0, y0) for w in self.words(sub, region)]
+        shapes = self.shapes(sub, region)
+        # OCR sees the page without its small widgets: a radio ring read as 'O' would stick to its label.
+        words = [shift_word(w, x0, y0) for w in self.words(blank_shapes(sub, shapes), region)]
+        shapes = [Shape((b.box[0] + x0, b.box[1] + y0, b.box[2] + x0, b.box[3] + y0), b.kind, b.value)
+                  for b in shapes]
+        # A small "box" inside a read word is made of its letters (an O or D drawn boxy by hinting, 'as').
+        shapes = _outside_words(shapes, words)
         s = self.options.scale
-        outlines = [(b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0)
-                    for b in _outline_boxes(sub, max(4, round(self.options.min_box * s)))]
-        return build_elements(rgb, words, outlines, self.options.checkbox_max * s)
+        return build_elements(rgb, words, shapes, self.options.checkbox_max * s, s)
 
-
-def pad_square(rgb: np.ndarray) -> np.ndarray:
-    """Pad a wide strip to a square with its bottom-left colour. rapidocr scales an image's SHORT side up to 736 px
-    before detection, so a 320x60 strip became 2355x736 (1-3 s); padded it is 736x736 (~0.2 s). Boxes keep their
-    coordinates (the padding is below / right)."""
-    h, w = rgb.shape[:2]
-    if h == 0 or w == 0 or h == w:
-        return np.ascontiguousarray(rgb)
-    n = max(h, w)
-    out = np.empty((n, n, 3), np.uint8)
-    out[:] = rgb[-1, 0]
-    out[:h, :w] = rgb
-    return out
-
-
-def _flat_rows(rgb: np.ndarray, tol: int = 8) -> np.ndarray:
-    """Rows of one colour across the whole width: a band may start or end there without cutting any text."""
-    return (np.abs(rgb.astype(np.int16) - rgb[:, :1].astype(np.int16)).max(axis=(1, 2)) <= tol)
-
-
-def _to_flat(flat: np.ndarray, y: int, step: int) -> int:
-    """The nearest flat row from y in direction step (the image edge if none)."""
-    y = min(max(0, y), len(flat) - 1)
-    while 0 < y < len(flat) - 1 and not flat[y]:
-        y += step
-    return y
-
-
-def clean_words(words: Sequence[Any]) -> list[Any]:
-    """Drop OCR noise: words without a letter or digit (a box border read as '三') and a word lying mostly inside
-    another word of its line (rapidocr sometimes repeats a last letter as its own word: 'input t')."""
-    keep = [w for w in words if re.search(r"[A-Za-z0-9]", w.text)]
-    out = []
-    for w in keep:
-        area = max(1, (w.box[2] - w.box[0]) * (w.box[3] - w.box[1]))
-        inside = False
-        for o in keep:
-            if o is w or len(o.text) <= len(w.text):
-                continue
-            ix = max(0, min(w.box[2], o.box[2]) - max(w.box[0], o.box[0]))
-            iy = max(0, min(w.box[3], o.box[3]) - max(w.box[1], o.box[1]))
-            if ix * iy > 0.6 * area:
-                inside = True
-                break
-        if not inside:
-            out.append(w)
-    return out
-
-
-def reading_order(words: Sequence[Any]) -> list[Any]:
-    """Words regrouped into lines (vertical centres within half a word height) and sorted left to right; line
-    numbers are reassigned (words re-read from different bands carry unrelated line numbers)."""
-    from omnirt.models.ocr import Word
-
-    rows: list[list[Any]] = []
-    for w in sorted(words, key=lambda w: w.center[1]):
-        h = max(1, w.box[3] - w.box[1])
-        if rows and abs(w.center[1] - rows[-1][0].center[1]) <= h / 2:
-            rows[-1].append(w)
-        else:
-            rows.append([w])
-    return [Word(w.text, w.box, w.confidence, i) for i, row in enumerate(rows)
-            for w in sorted(row, key=lambda w: w.box[0])]
-
-
-def _shift(w: Any, dx: int, dy: int) -> Any:
-    from omnirt.models.ocr import Word
-
-    b = w.box
-    return Word(w.text, (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy), w.confidence, w.line)
-
-
-def build_elements(rgb: np.ndarray, words: Sequence[Any], outlines: Sequence[Box], checkbox_max: float
-                   ) -> list[Element]:
-    """Words, lines and outlined boxes -> elements with ids (e0, e1, ... in reading order of their kind)."""
-    els: list[Element] = []
-    boxes = sorted(outlines, key=lambda b: (b[1], b[0]))
-    claimed: set[int] = set()
-    for b in boxes:
-        w, h = b[2] - b[0], b[3] - b[1]
-        inner = [i for i, wd in enumerate(words) if _inside(wd.center, b)]
-        holds_box = any(_inside(((o[0] + o[2]) // 2, (o[1] + o[3]) // 2), b) and o != b for o in boxes)
-        if holds_box or len({words[i].line for i in inner}) > 1:
-            continue  # a container (dialog, panel, tab page): its words and boxes stand on their own
-        pad = 4
-        interior = rgb[b[1] + pad:b[3] - pad, b[0] + pad:b[2] - pad]
-        white = interior.size > 0 and float(np.median(interior)) >= 250
-        small_square = max(w, h) <= checkbox_max and abs(w - h) <= 0.25 * max(w, h)
-        if small_square and not inner:
-            kind = "checkbox"
-        elif white:
-            kind = "input"  # light field: text inside is its value, its label is outside
-        elif inner:
-            kind = "button"
-        elif max(w, h) <= 3 * checkbox_max:
-            kind = "icon"
-        else:
-            kind = "button"
-        label = " ".join(words[i].text for i in inner) if kind == "button" else ""
-        value = " ".join(words[i].text for i in inner) if kind == "input" else ""
-        claimed.update(inner)
-        els.append(Element("", b, kind, label, value=value))
-    for i, wd in enumerate(words):
-        if i in claimed:
-            continue
-        for text, box in split_by_colour(rgb, wd.text, wd.box):
-            ink = _ink(rgb, box)
-            els.append(Element("", box, "link" if is_link_colour(ink) else "word", text, ink, wd.line))
-    # Lines: runs of unclaimed words on one OCR line (same kind), for multi-word labels.
-    by_line: dict[int, list[int]] = {}
-    for i, wd in enumerate(words):
-        if i not in claimed:
-            by_line.setdefault(wd.line, []).append(i)
-    for idx in by_line.values():
-        if len(idx) > 1:
-            ws = [words[i] for i in idx]
-            bx = (min(w.box[0] for w in ws), min(w.box[1] for w in ws), max(w.box[2] for w in ws),
-                  max(w.box[3] for w in ws))
-            els.append(Element("", bx, "line", " ".join(w.text for w in ws)))
-    # Unlabelled inputs / checkboxes take the nearest free text on their row (right for checkboxes, left for
-    # inputs) or just above.
-    texts = [e for e in els if e.kind in ("word", "line", "link")]
-    out = []
-    for e in els:
-        if e.kind in ("input", "checkbox") and not e.label:
-            e = Element(e.id, e.box, e.kind, _nearby_label(e, texts), e.ink, e.line, e.value)
-        out.append(e)
-    out.sort(key=lambda e: (e.box[1] // 8, e.box[0]))
-    return [Element(f"e{i}", e.box, e.kind, e.label, e.ink, e.line, e.value) for i, e in enumerate(out)]
-
-
-def _nearby_label(e: Element, texts: list[Element]) -> str:
-    cy = e.center[1]
-    h = e.box[3] - e.box[1]
-    best, best_d = "", float("inf")
-    for t in texts:
-        tcy = t.center[1]
-        if abs(tcy - cy) < h / 2:
-            d = (t.box[0] - e.box[2]) if e.kind == "checkbox" else (e.box[0] - t.box[2])
-        elif 0 <= e.box[1] - t.box[3] < 1.5 * h and t.box[0] < e.box[2]:
-            d = (e.box[1] - t.box[3]) * 2
-        else:
-            continue
-        if 0 <= d < best_d and (t.kind == "line" or d < 4 * h):
-            best, best_d = t.label, d
-    return best
+    def shapes(self, rgb: np.ndarray, region: str = "area") -> list[Shape]:
+        """Outlined shapes (pixel heuristics, plus the detector's boxes), recomputed only when `rgb` changed."""
+        last = self._shapes.get(region)
+        if last is not None and last[0].shape == rgb.shape and np.array_equal(last[0], rgb):
+            return last[1]
+        s = self.options.scale
+        shapes = find_shapes(rgb, max(4, round(self.options.min_box * s)), self.options.checkbox_max * s,
+                             min_tick=self.options.tick_min * s)
+        shapes += occluded(rgb, shapes, max(4, round(self.options.min_box * s)))
+        if self.detector is not None:
+            shapes = merge_detections(shapes, self.detector.detect(rgb), self.options.detector_min_score)
+        self._shapes[region] = (rgb.copy(), shapes)
+        return shapes
 
 
 # ---------------------------------------------------------------- matching
@@ -372,6 +201,10 @@ def match(target: str, elements: Sequence[Element], kinds: Sequence[str] | None 
     exact = [e for e in cands if norm(e.label) == t]
     if exact:
         return min(exact, key=order)
+    # Both sides may be OCR readings: O/0 and I/l/1 are the recogniser's usual swaps, not different words.
+    alike = [e for e in cands if fold(e.label) == fold(target)]
+    if alike:
+        return min(alike, key=order)
     span = _span(t, elements)
     if span is not None and (kinds is None or set(kinds) & {"word", "line", "link"}):
         return span

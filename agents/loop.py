@@ -2,7 +2,11 @@
 
 Everything the policy learns comes from pixels: the instruction is OCR'd from `query_box`, elements are grounded in
 `area_box`. `is_done` is the environment's verdict (e.g. MiniWoB's WOB_DONE_GLOBAL) and only ends the loop; it
-never feeds the policy. Each step's timings (capture, ground, decide, act, verify) are kept in ms.
+never feeds the policy. Each step's timings are kept in ms: capture, ground, decide, act, verify; step_ms is the
+agent's reaction time (screenshot -> grounding -> decision -> action issued), cycle_ms adds the verify wait.
+
+Verify waits for the screen to change and then to hold still for `quiet` seconds, so the next step never grounds a
+half-drawn page (an opening section or a sliding panel moves what the next click aims at).
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from omnirt.agents.trajectory import Recorder
 class LoopOptions:
     """region: screen rectangle captured each step (mss coordinates); query_box / area_box: where the instruction
     and the UI are, in pixels of that capture (None: no instruction / the whole capture). max_steps: decisions per
-    episode. settle: seconds to wait for the screen to change after an executed action (verify)."""
+    episode. settle: seconds to wait for the screen to change after an executed action (verify); quiet: then how
+    long it must stay unchanged (an animation is over), at most max_settle seconds in all."""
 
     region: Box
     query_box: Box | None = None
     area_box: Box | None = None
     max_steps: int = 12
     settle: float = 0.3
+    quiet: float = 0.05
+    max_settle: float = 1.5
 
 
 @dataclass
@@ -50,6 +57,29 @@ class EpisodeLog:
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def settle(screen: Screen, frame: Frame, options: LoopOptions) -> tuple[Frame, bool]:
+    """After an action: wait up to `settle` s for the area to change, then until it holds still for `quiet` s, or
+    for 2.5x the longest pause seen between two changes (a busy machine paints an animation's frames further
+    apart). Returns the last frame and whether anything changed."""
+    t0 = time.monotonic()
+    after, changed, last_change, longest = frame, False, 0.0, 0.0
+    while True:
+        cur = screen.capture(region=options.region)
+        now = time.monotonic()
+        if expect_change(after, cur, options.area_box):
+            if changed:
+                longest = max(longest, now - last_change)
+            changed, last_change = True, now
+        after = cur
+        if not changed and now - t0 > options.settle:
+            return after, False
+        if changed and now - last_change >= max(options.quiet, 2.5 * longest):
+            return after, True
+        if now - t0 > options.max_settle:
+            return after, changed
+        time.sleep(0.01)
 
 
 def run_episode(screen: Screen, grounder: Grounder, policy: Any, executor: Executor, options: LoopOptions,
@@ -86,18 +116,16 @@ def run_episode(screen: Screen, grounder: Grounder, policy: Any, executor: Execu
         after = frame
         changed = False
         if out.executed and not isinstance(action, (Wait, Done, CallUser)):
-            deadline = time.monotonic() + options.settle
-            while True:
-                after = screen.capture(region=options.region)
-                changed = expect_change(frame, after, options.area_box)
-                if changed or time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
+            after, changed = settle(screen, frame, options)
         tm["verify_ms"] = _ms(t0)
-        tm["step_ms"] = round(sum(tm.values()), 2)
+        tm["step_ms"] = round(tm["capture_ms"] + tm["ground_ms"] + tm["decide_ms"] + tm["act_ms"], 2)
+        tm["cycle_ms"] = round(tm["step_ms"] + tm["verify_ms"], 2)
+        if isinstance(action, Wait) and hasattr(grounder, "forget"):
+            grounder.forget()  # the target was not found: look again without cached readings
         if recorder is not None:
+            seen = [f"{e.id}:{e.kind}:{e.label}" + (f"={e.value}" if e.value else "") for e in elements[:80]]
             recorder.record(out, frame, after, extra={"instruction": instruction, "timings_loop": tm,
-                                                      "elements": len(elements)})
+                                                      "elements": len(elements), "seen": seen})
         log.steps.append(StepRecord(out.action or {}, out.status, out.reason, changed, tm))
         if isinstance(action, (Done, CallUser)):
             log.ended_by = "done"

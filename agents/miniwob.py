@@ -136,10 +136,13 @@ class EpisodeResult:
 
 @dataclass
 class MiniWoBOptions:
-    """scale: device pixels per CSS pixel (2 makes 10 px text OCR-able). load_timeout: page + DevTools readiness."""
+    """scale: device pixels per CSS pixel (2 makes 10 px text OCR-able). load_timeout: page + DevTools readiness.
+    overflow: CSS pixels below the 210 px task area that the agent also sees and may click: content taller than
+    the area (an opened section pushes its Submit button down) is drawn there, over the page background."""
 
     scale: int = 2
     load_timeout: float = 15.0
+    overflow: int = 80
 
 
 class MiniWoBEnv:
@@ -169,6 +172,12 @@ class MiniWoBEnv:
         """The task area in screen pixels (the page is at (0, 0) in --app mode)."""
         s = self.options.scale
         return 0, 0, TASK_W * s, TASK_H * s
+
+    @property
+    def page_box(self) -> tuple[int, int, int, int]:
+        """What the agent sees: the task area and the overflow strip below it, in screen pixels."""
+        s = self.options.scale
+        return 0, 0, TASK_W * s, (TASK_H + self.options.overflow) * s
 
     @property
     def query_box(self) -> tuple[int, int, int, int]:
@@ -232,7 +241,7 @@ def play_episode(env: MiniWoBEnv, screen: Any, grounder: Any, policy: Any, backe
 
     if env.task is None:
         raise MiniWoBError("open a task first")
-    box = env.task_box
+    box = env.page_box
     s = env.options.scale
     opts = LoopOptions(region=box, query_box=env.query_box, area_box=(0, env.query_box[3], box[2], box[3]),
                        max_steps=max_steps)

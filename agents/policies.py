@@ -2,9 +2,11 @@
 LLM: it parses the instruction into steps once ("click X", "type T into F", "check A, B", "close the dialog", "press
 enter"), then grounds the next step on the elements seen NOW (so a step can wait for its target to appear).
 
-It knows nothing about particular tasks or pages: only English command phrasing and widget conventions (a text
-field is an outlined light box, a close button is a small text-less button at the top right, a checkbox's label is
-the text to its right).
+It knows nothing about particular tasks or pages: only English command phrasing ("expand the section", 'click on a
+"checkbox" widget', "type A into B, check C") and widget conventions: a text field is an outlined light box, a close
+button is a small text-less button at the top right, a checkbox's label is the text to its right, a tree hides
+nodes under collapsed ('+') branches (so a missing target is looked for by opening them), and a button partly
+covered by another cannot be read (so if the named one is nowhere in sight, the one hidden button is it).
 """
 
 from __future__ import annotations
@@ -21,12 +23,21 @@ ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
 CLOSE_GLYPHS = ("x", "×", "✕", "✖", "close")
-CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open")
+CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open", "expand", "collapse", "unfold",
+               "toggle")
 TYPE_VERBS = ("enter", "type", "fill", "input", "write", "put")
 CHECK_VERBS = ("check", "tick", "mark", "select")
+TICKABLE = ("checkbox", "radio")  # widgets whose label is beside them
+ITEM_KINDS = ["checkbox", "radio", "word", "line", "link", "button"]  # what "select A, B" may point at
 FIELD_WORDS = ("field", "textbox", "text box", "input", "box", "area", "textarea")
 KIND_WORDS = {"button": ["button", "icon"], "link": ["link", "word", "line"], "checkbox": ["checkbox"],
               "tab": ["word", "line", "button"]}
+# 'a "checkbox" widget': the quoted word names a KIND of element, not a label.
+WIDGET_KINDS = {"button": "button", "checkbox": "checkbox", "check box": "checkbox", "radio": "radio",
+                "radio button": "radio", "text": "input", "text field": "input", "textbox": "input",
+                "text box": "input", "input": "input", "text input": "input", "textarea": "textarea",
+                "text area": "textarea", "link": "link", "dropdown": "dropdown", "drop down": "dropdown",
+                "select": "dropdown", "slider": "slider", "icon": "icon"}
 
 
 @dataclass
@@ -78,6 +89,7 @@ def _strip_target(text: str) -> str:
     t = re.sub(r"^(the|a|an)\s+", "", t, flags=re.I)
     t = re.sub(r"^(button|link|tab|checkbox|icon|item|option)\s+(?=\S)", "", t, flags=re.I) \
         if not re.fullmatch(r"tab\s+#?\d+", t, re.I) else t
+    t = re.sub(r"\s+(below|above|here|underneath|on the page|on the screen)$", "", t, flags=re.I)
     t = re.sub(r"\s+(button|link|checkbox|tab|icon|item|option)s?$", "", t, flags=re.I)
     t = t.strip(" .,!")
     return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
@@ -86,8 +98,11 @@ def _strip_target(text: str) -> str:
 def parse(instruction: str) -> list[Step]:
     """Instruction text -> planned steps (empty when nothing is understood)."""
     text, quoted = _quotes(" ".join(instruction.split()))
-    clauses = [c.strip() for c in re.split(r"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+)",
-                                        text) if c and c.strip()]
+    # A comma separates commands when a (lower-case) command verb follows it: "type A into B, check C, click D";
+    # other commas separate the items of a list ("select A, B and C").
+    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss"))
+    clauses = [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
+                                        rf",\s*(?=(?:{verbs})\s))", text) if c and c.strip()]
     steps: list[Step] = []
     pending_items: list[str] = []  # "check A, B and C": the list continues in the next clauses
     last_type = False
@@ -108,7 +123,7 @@ def parse(instruction: str) -> list[Step]:
                 rest = rest[similar.end():]
             items = [i for i in re.split(r",\s*", rest) if i.strip()]
             pending_items = [_unquote(_strip_target(i), quoted) for i in items]
-            steps += [Step("click", it, ["checkbox", "word", "line", "link", "button"], similar=bool(similar))
+            steps += [Step("click", it, ITEM_KINDS, similar=bool(similar))
                       for it in pending_items]
             pending_similar = bool(similar)
             continue
@@ -134,13 +149,18 @@ def parse(instruction: str) -> list[Step]:
             if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
                 steps.append(Step("key", text=KEYS[key.group(1)]))
                 continue
+            widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
+            kind = WIDGET_KINDS.get(norm(quoted[int(widget.group(1))])) if widget else None
+            if kind:  # 'click on a "checkbox" widget': any element of that kind
+                steps.append(Step("click", "", [kind], _ordinal(body.lower())))
+                continue
             target = _unquote(_strip_target(body), quoted) if "QUOTE" not in body else \
                 _unquote(re.search(r"QUOTE\d+", body).group(0), quoted)
             steps.append(Step("click", target, _kinds(body.lower()), _ordinal(body.lower())))
             continue
         if pending_items and clause:  # "check A, B and C": "C" arrives as its own clause
             it = _unquote(_strip_target(clause), quoted)
-            steps.append(Step("click", it, ["checkbox", "word", "line", "link", "button"], similar=pending_similar))
+            steps.append(Step("click", it, ITEM_KINDS, similar=pending_similar))
     return steps
 
 
@@ -189,6 +209,7 @@ class InstructionPolicy:
     encoder: Any = None
     patience: int = 3
     _plans: dict[str, list[Step]] = field(default_factory=dict, repr=False)
+    _aside: list[Any] = field(default_factory=list, repr=False)  # this episode's actions that were no plan step
 
     def plan(self, instruction: str) -> list[Step]:
         key = norm(instruction)
@@ -196,22 +217,30 @@ class InstructionPolicy:
             self._plans[key] = parse(instruction)
         return self._plans[key]
 
+    def _progress(self, history: Sequence[Any]) -> tuple[int, int]:
+        """(plan steps taken, waits so far). Waits and exploring clicks (opening a collapsed node to look for a
+        target) are no plan steps; the policy remembers the latter by identity, as history holds its own actions."""
+        if not history:
+            self._aside = []
+        waits = sum(isinstance(a, Wait) for a in history)
+        aside = sum(any(a is b for b in self._aside) for a in history)
+        return len(history) - waits - aside, waits
+
     def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
         """False when the next step is typing or a key press (the loop then skips grounding)."""
         steps = self.plan(instruction)
-        n = len([a for a in history if not isinstance(a, Wait)])
+        n, _ = self._progress(history)
         return not (n < len(steps) and steps[n].op in ("type", "key"))
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
         steps = self.plan(instruction)
-        done = [a for a in history if not isinstance(a, Wait)]
-        waits = len(history) - len(done)
+        n, waits = self._progress(history)
         if not steps:
             return Done(success=False, summary=f"instruction not understood: {instruction[:200]}")
-        if len(done) >= len(steps):
+        if n >= len(steps):
             return Done(success=True, summary="all steps taken")
-        step = steps[len(done)]
+        step = steps[n]
         if step.op == "type":
             try:
                 return Type(text=step.text)
@@ -219,8 +248,21 @@ class InstructionPolicy:
                 return Done(success=False, summary=f"cannot type {step.text!r}: {str(e).splitlines()[-1][:200]}")
         if step.op == "key":
             return Hotkey(keys=[step.text])
-        el = self.ground(step, elements)
+        # Elements that carry ANOTHER step's target are that step's, never a fuzzy stand-in for this one.
+        others = {norm(s.target) for s in steps if s.target and norm(s.target) != norm(step.target)}
+        el = self.ground(step, [e for e in elements if not (e.label and norm(e.label) in others)])
+        if el is None and step.op == "click" and step.target:
+            # A button partly under another box cannot be read; if the named one is nowhere in sight and exactly
+            # one button is hidden that way, it is the one.
+            hidden = [e for e in elements if e.value == "occluded" and (not step.kinds or e.kind in step.kinds)]
+            el = hidden[0] if len(hidden) == 1 else None
         if el is None:
+            closed = [e for e in elements if e.kind == "expander" and e.value == "+"]
+            if step.op == "click" and step.target and closed:
+                # Convention: a tree hides nodes under collapsed branches; open one and look again.
+                act = Click(element=min(closed, key=lambda e: (e.box[1], e.box[0])).id)
+                self._aside.append(act)
+                return act
             if waits < self.patience:
                 return Wait(seconds=0.2)
             return Done(success=False, summary=f"no element for step {step}")
@@ -231,7 +273,10 @@ class InstructionPolicy:
     def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element a step refers to."""
         if step.op in ("focus",) or (step.op == "click" and not step.target):
-            pool = [e for e in elements if e.kind in (step.kinds or ["input"])]
+            kinds = step.kinds or ["input"]
+            if step.op == "focus" and "input" in kinds:
+                kinds = [*kinds, "textarea"]  # a multi-line field is a field too
+            pool = [e for e in elements if e.kind in kinds]
             if step.target:
                 hit = match(step.target, pool, encoder=self.encoder)
                 if hit is not None:
@@ -246,7 +291,7 @@ class InstructionPolicy:
             return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
         kinds = step.kinds
         if step.similar and self.encoder is not None:
-            boxes = [e for e in elements if e.kind == "checkbox" and e.label]
+            boxes = [e for e in elements if e.kind in TICKABLE and e.label]
             pool = boxes or [e for e in elements if e.kind in ("word", "link") and e.label]
             if pool:
                 return pool[self.encoder.best_match(step.target, [e.label for e in pool])[0]]
@@ -259,8 +304,8 @@ class InstructionPolicy:
         if hit is None and kinds is not None:
             hit = match(step.target, elements, None, encoder=self.encoder)
         if hit is not None and hit.kind in ("word", "line", "link") and (kinds and "checkbox" in kinds):
-            # A label: click the checkbox whose label it is, if there is one.
-            boxes = [e for e in elements if e.kind == "checkbox" and norm(e.label) == norm(hit.label)]
+            # A label: click the box or radio whose label it is, if there is one.
+            boxes = [e for e in elements if e.kind in TICKABLE and norm(e.label) == norm(hit.label)]
             if boxes:
                 return boxes[0]
         return hit

@@ -196,3 +196,70 @@ def test_split_word_by_link_colour():
     assert [t for t, _ in parts] == ["in", "ac"]
     assert 8 < parts[1][1][0] <= 10 + w + 3
     assert split_by_colour(rgb, "in", (8, 2, 10 + int(w), 35)) == [("in", (8, 2, 10 + int(w), 35))]
+
+
+# ---------------------------------------------------------------- widget kinds, trees, sections (no models)
+
+@pytest.mark.parametrize("text, expected", [
+    ('Click on a "textarea" widget.', [("click", "", ["textarea"])]),
+    ('Click on a "text" widget.', [("click", "", ["input"])]),
+    ('Click on a "radio" widget.', [("click", "", ["radio"])]),
+    ('Click on the "Apply" button.', [("click", "Apply", ["button", "icon"])]),
+    ("Expand the section below and click submit.", [("click", "section", None), ("click", "submit", None)]),
+])
+def test_parse_widget_kinds_and_expand(text, expected):
+    assert [(s.op, s.target, s.kinds) for s in parse(text)] == expected
+
+
+TREE = [el(0, "expander", "Cristin", (10, 10, 28, 28)), el(1, "word", "Cristin", (70, 10, 120, 26), 0),
+        el(2, "expander", "Tora", (10, 40, 28, 58)), el(3, "word", "Tora", (70, 40, 110, 56), 1)]
+
+
+def test_decide_opens_collapsed_branches_to_find_a_target():
+    pol = InstructionPolicy()
+    collapsed = [Element(e.id, e.box, e.kind, e.label, value="+" if e.kind == "expander" else "") for e in TREE]
+    instr = 'Find and click on the folder or file named "Emile".'
+    first = pol.decide(instr, collapsed, [])
+    assert first == Click(element="e0")                      # not there: open the top-most closed branch
+    opened = [Element(e.id, e.box, e.kind, e.label, value="-" if e.id == "e0" else e.value) for e in collapsed]
+    second = pol.decide(instr, opened, [first])
+    assert second == Click(element="e2")                     # still not there: the next closed one
+    shown = opened + [el(4, "word", "Emile", (100, 70, 150, 86), 2)]
+    assert pol.decide(instr, shown, [first, second]) == Click(element="e4")
+    done = pol.decide(instr, shown, [first, second, Click(element="e4")])
+    assert isinstance(done, Done) and done.success            # exploring clicks were no plan steps
+    nothing = [Element(e.id, e.box, e.kind, e.label, value="-") for e in TREE]
+    assert isinstance(pol.decide(instr, nothing, []), Wait)   # all open and no target: wait, then give up
+
+
+def test_decide_widget_kind_and_other_targets():
+    pol = InstructionPolicy()
+    ui = [el(0, "input", "", (0, 0, 100, 20)), el(1, "textarea", "", (0, 30, 100, 60)),
+          el(2, "radio", "v", (0, 70, 10, 80))]
+    assert pol.decide('Click on a "textarea" widget.', ui, []) == Click(element="e1")
+    assert pol.decide('Click on a "radio" widget.', ui, []) == Click(element="e2")
+    assert pol.decide("Enter the text into the textbox", ui[1:], []) == Click(element="e1")  # a text area is a field
+    # "ONE" is hidden; "TWO" is the next step's own target, so it is no stand-in for "ONE" however close it reads.
+    two = [el(0, "button", "TWO", (0, 0, 50, 30))]
+    assert isinstance(pol.decide("Click button ONE, then click button TWO.", two, []), Wait)
+
+
+def test_match_folds_ocr_confusables():
+    ui = [el(0, "button", "ONE"), el(1, "word", "I3Hl", line=0)]
+    assert match("0NE", ui).id == "e0" and match("l3HI", ui).id == "e1"
+
+
+def test_parse_comma_separated_commands():
+    steps = parse("type Ada into the Name field, type Paris into the City field, check Newsletter and click Submit")
+    assert [(s.op, s.target, s.text) for s in steps] == [
+        ("focus", "Name", ""), ("type", "", "Ada"), ("focus", "City", ""), ("type", "", "Paris"),
+        ("click", "Newsletter", ""), ("click", "Submit", "")]
+
+
+def test_decide_clicks_the_one_hidden_button_when_the_named_one_is_not_in_sight():
+    pol = InstructionPolicy()
+    ui = [el(0, "button", "TWO", (40, 0, 90, 40)), Element("e1", (10, 5, 30, 25), "button", "", value="occluded")]
+    assert pol.decide("Click button ONE, then click button TWO.", ui, []) == Click(element="e1")
+    assert pol.decide("Click button ONE, then click button TWO.", ui, [Click(element="e1")]) == Click(element="e0")
+    two_hidden = ui + [Element("e2", (100, 5, 120, 25), "button", "", value="occluded")]
+    assert isinstance(pol.decide("Click button ONE.", two_hidden, []), Wait)  # which one? do not guess

@@ -51,24 +51,30 @@ def test_seeded_episode_and_hidden_reward_display(world):
     assert (img[5:40, 5:300] == (255, 255, 0)).all(axis=2).mean() > 0.5     # the yellow instruction area
 
 
-@pytest.mark.parametrize("task", ["click-button", "click-link", "enter-text"])
-def test_pixel_agent_solves_task(world, task):
+@pytest.mark.parametrize("task, seeds", [
+    ("click-button", (0, 1)), ("click-link", (0, 1)), ("enter-text", (0, 1)),
+    ("login-user", (1, 2)),          # passwords "3hI" and "l3H": I and l told apart by their height
+    ("click-collapsible", (0,)),     # open the section (it animates), then the Submit it pushed down
+    ("navigate-tree", (0,)),         # the target is inside a collapsed folder
+    ("click-widget", (0, 4)),        # a "textarea" (resize grip) and a "button" widget
+])
+def test_pixel_agent_solves_task(world, task, seeds):
     from omnirt.agents.miniwob import play_episode
 
     env, screen, backend, grounder, policy = world
     env.open(task)
-    for seed in (0, 1):
+    for seed in seeds:
         r = play_episode(env, screen, grounder, policy, backend, seed)
         truth = env.devtools.eval("core.getUtterance()")  # for the assertion message only
         assert r.done and r.raw_reward > 0, (task, seed, r.steps, truth)
         assert r.reward > 0
         read = r.steps[0]["instruction"]
         quoted = [p for i, p in enumerate(truth.split('"')) if i % 2 == 1]
-        assert all(q.lower() in read.lower() for q in quoted), (read, truth)  # the agent READ the target
+        assert all(f'"{q}"' in read for q in quoted), (read, truth)  # the agent READ the target, exactly
         acts = [s["action"] for s in r.steps[1:]]
         assert acts and all(s["status"] == "executed" for s in r.steps[1:])
-        if task == "enter-text":
-            assert {"action": "type", "text": quoted[0]} in acts
+        if task in ("enter-text", "login-user"):
+            assert {"action": "type", "text": quoted[-1]} in acts
 
 
 def test_bench_cli_writes_json_and_report(world, tmp_path):
