@@ -195,8 +195,11 @@ def match(target: str, elements: Sequence[Element], kinds: Sequence[str] | None 
     t = norm(target)
     rank = {k: i for i, k in enumerate(kinds or [])}
 
-    def order(e: Element) -> tuple[int, int]:
-        return rank.get(e.kind, len(rank)), (e.box[2] - e.box[0]) * (e.box[3] - e.box[1])
+    def order(e: Element) -> tuple[int, int, int]:
+        # With no kind asked for, a control (button, link, box ...) labelled exactly so beats the same word in
+        # running text: "click Save" means the Save button, not "press Save" in the instructions above it.
+        plain = int(not kinds and e.kind in ("word", "line"))
+        return rank.get(e.kind, len(rank)), plain, (e.box[2] - e.box[0]) * (e.box[3] - e.box[1])
 
     exact = [e for e in cands if norm(e.label) == t]
     if exact:

@@ -100,6 +100,14 @@ def test_match_exact_case_fuzzy():
     assert norm("  Neque, turpis!") == "neque turpis"
 
 
+def test_exact_label_prefers_a_control_over_the_same_word_in_running_text():
+    from omnirt.agents.grounding import Element
+    ui = [Element("e1", (10, 10, 40, 24), "word", "press", line=0), Element("e2", (44, 10, 80, 24), "word", "Save", line=0),
+          Element("e3", (10, 60, 90, 90), "button", "Save")]
+    assert match("Save", ui).id == "e3"
+    assert match("Save", ui, ["word"]).id == "e2"  # asked for a word: the word
+
+
 @pytest.mark.models
 def test_match_synonyms_with_text_encoder():
     from omnirt.models.text_encoder import TextEncoder
