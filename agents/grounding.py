@@ -59,21 +59,15 @@ class GroundingOptions:
 
 
 def _load_ocr(o: GroundingOptions) -> Any:
-    """A private OCR engine tuned for screens. rapidocr reads its `Det` / `Rec` settings when each model loads
-    (on the first read), so they are set before that; a private instance, because the shared `OCR.load` cache may
-    serve others that expect rapidocr's defaults. Detector: keep each crop's resolution (`det_min_side`).
-    Recogniser: one line per batch, no minimum width: rapidocr pads every line of a batch to the widest one and to
-    at least 320 px, so a 'Submit' costs as much as a paragraph line (measured: -30 % CPU, same text)."""
+    """A private OCR engine tuned for screens (private: the shared `OCR.load` cache serves others that expect
+    rapidocr's defaults). Detector: keep each crop's resolution (`det_min_side`). Recogniser: one line per batch,
+    no minimum width: rapidocr pads every line of a batch to the widest one and to at least 320 px, so a 'Submit'
+    would cost as much as a paragraph line (measured: -30 % CPU, same text)."""
     from omnirt.models.ocr import OCR, OCROptions
 
-    ocr = OCR(OCROptions(scale=o.ocr_scale, intra_threads=o.ocr_threads))
-    cfg = getattr(getattr(ocr, "_engine", None), "cfg", None)
-    if cfg is not None and "Det" in cfg and "Rec" in cfg:
-        if o.det_min_side > 0:
-            cfg.Det.limit_side_len = min(o.det_min_side, 736)
-        cfg.Rec.rec_batch_num = 1
-        cfg.Rec.rec_img_shape = [3, 48, 48]
-    return ocr
+    return OCR(OCROptions(scale=o.ocr_scale, intra_threads=o.ocr_threads,
+                          det_side=min(o.det_min_side, 736) if o.det_min_side > 0 else 0, rec_batch=1,
+                          rec_min_width=48))
 
 
 class Grounder:
