@@ -1,4 +1,8 @@
-"""`omnirt bench miniwob`: success rate of the pixel-only instruction agent on MiniWoB++ tasks.
+"""`omnirt bench miniwob`: success rate of a pixel-only agent on MiniWoB++ tasks.
+
+`--policy instruction` (default) follows direct commands with rules, no LLM; `--policy llm` asks the Thinker
+(`--thinker 0.5b|1.5b|http://host:port/v1`) to choose among the grounded elements. `--compare OTHER/miniwob.json`
+prints another run's success beside each task (e.g. the instruction policy beside the LLM policy).
 
 One Xvfb + Chromium (device scale 2) for the whole run; per task, `--seeds` seeded episodes (seeds offset..offset+N-1,
 the same problems every run). The agent sees only the task area's pixels (instruction by OCR) and acts with the real
@@ -13,12 +17,21 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 DEFAULT_TASKS = "click-button,click-link,enter-text,focus-text,click-dialog,click-checkboxes"
+# Environment side (DevTools, never seen by the agent): every episode end in order. After an end MiniWoB shows its
+# START cover again, and a slow agent's next click on it starts a new, unseeded episode; the seeded episode's verdict
+# is its FIRST end, not whatever the page holds when the agent stops.
+RECORD_ENDS = ("(() => { if (!window.WOB_ENDS) { window.WOB_ENDS = []; const end = core.endEpisode; "
+               "core.endEpisode = function () { const live = core.EP_TIMER !== null; const r = end.apply(this, "
+               "arguments); if (live) WOB_ENDS.push({reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, "
+               "reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON)}); return r; }; } "
+               "return WOB_ENDS.length; })()")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,17 +39,52 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=5, help="episodes per task")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed")
     p.add_argument("--max-steps", type=int, default=12, help="decisions per episode")
-    p.add_argument("--out", default="bench-results/miniwob", help="folder for miniwob.json, index.html, trajectories")
+    p.add_argument("--out", default=None,
+                   help="folder for miniwob.json, index.html, trajectories (default bench-results/miniwob, or "
+                        "bench-results/miniwob-llm-THINKER for --policy llm)")
     p.add_argument("--no-record", action="store_true", help="do not record trajectories (screenshots)")
+    p.add_argument("--policy", choices=("instruction", "llm"), default="instruction",
+                   help="instruction: rule-based, no LLM; llm: the Thinker chooses among set-of-marks ids")
+    p.add_argument("--thinker", default="0.5b",
+                   help="for --policy llm: 0.5b | 1.5b (embedded llama.cpp) | an OpenAI-compatible API root URL")
+    p.add_argument("--thinker-threads", type=int, default=1,
+                   help="llama.cpp threads for an embedded Thinker (1 holds up best on a shared 2-core CPU)")
+    p.add_argument("--episode-time", type=float, default=10.0,
+                   help="MiniWoB episode time limit in seconds (MiniWoB's own is 10; at most 30, the safety limit)")
+    p.add_argument("--compare", default=None, help="another run's miniwob.json, shown beside this one per task")
+
+
+def make_policy(kind: str, thinker: str = "0.5b", threads: int = 1, log: Any = None) -> tuple[Any, str]:
+    """(policy, its name for the report)."""
+    if kind == "instruction":
+        from omnirt.agents.policies import InstructionPolicy
+
+        return InstructionPolicy(encoder=_encoder(log)), "instruction"
+    if kind == "llm":
+        from omnirt.agents.llm_backends import make_thinker
+        from omnirt.agents.llm_policy import LLMPolicy
+
+        policy = LLMPolicy(make_thinker(thinker, n_threads=threads))
+        return policy, policy.name
+    raise SystemExit(f"omnirt: error: unknown policy {kind!r} (instruction or llm)")
+
+
+def llm_summary(stats: dict[str, Any]) -> dict[str, Any]:
+    """The LLM policy's own counters: calls, rejected answers, steps given up, latency and prompt size."""
+    ms, toks = sorted(stats.get("llm_ms", [])), sorted(stats.get("prompt_tokens", []))
+    pick = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None  # noqa: E731
+    return {"calls": stats.get("calls", 0), "invalid": stats.get("invalid", 0), "given_up": stats.get("given_up", 0),
+            "corrected": stats.get("corrected", 0), "median_llm_ms": pick(ms, 0.5), "p90_llm_ms": pick(ms, 0.9),
+            "median_prompt_tokens": pick(toks, 0.5), "max_prompt_tokens": toks[-1] if toks else None}
 
 
 def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
-          record: bool = True, log: Any = None) -> dict[str, Any]:
+          record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
+          thinker_threads: int = 1, episode_time: float = 10.0) -> dict[str, Any]:
     """Run the episodes and return the results dict (also what the JSON holds)."""
     from omnirt.agents.executor import PyAutoGUIBackend
     from omnirt.agents.grounding import Grounder, GroundingOptions
     from omnirt.agents.miniwob import MiniWoBEnv, play_episode, task_names
-    from omnirt.agents.policies import InstructionPolicy
     from omnirt.agents.screen import Screen, ScreenOptions
     from omnirt.agents.trajectory import Recorder
 
@@ -44,41 +92,65 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
     bad = [t for t in tasks if t not in known]
     if bad:
         raise SystemExit(f"omnirt: error: unknown MiniWoB task(s): {', '.join(bad)}")
+    if not 1.0 <= episode_time <= 30.0:
+        raise SystemExit("omnirt: error: --episode-time must be between 1 and 30 seconds")
     t_load = time.perf_counter()
-    env = MiniWoBEnv()
-    result: dict[str, Any] = {"tasks": {}, "seeds": seeds, "seed_offset": seed_offset, "max_steps": max_steps}
+    result: dict[str, Any] = {"policy": policy, "tasks": {}, "seeds": seeds, "seed_offset": seed_offset,
+                              "max_steps": max_steps, "episode_time_s": episode_time}
+    # The policy first: a missing model or an unreachable server fails before a browser is started.
+    agent, result["policy"] = make_policy(policy, thinker, thinker_threads, log)
+    env = None
     try:
+        if hasattr(agent, "warmup"):
+            result["warmup_s"] = agent.warmup()  # the prompt's fixed head, once (otherwise in episode 1's time)
+        env = MiniWoBEnv()
         screen = Screen(ScreenOptions(display=env.display.name))
         backend = PyAutoGUIBackend(env.display.name)
         grounder = Grounder(GroundingOptions(scale=env.options.scale))
-        policy = InstructionPolicy(encoder=_encoder(log))
         result["startup_s"] = round(time.perf_counter() - t_load, 2)
         for task in tasks:
             env.open(task)
+            env.devtools.eval(RECORD_ENDS)
+            if episode_time != 10.0:  # read by core.startEpisodeReal (timer) and the reward's time discount
+                env.devtools.eval(f"core.EPISODE_MAX_TIME = {int(episode_time * 1000)}; true")
             episodes = []
             for i in range(seeds):
                 seed = seed_offset + i
                 rec = None
                 if record and out is not None and i == 0:
                     rec = Recorder(out / "trajectories" / task)
+                ends0 = env.devtools.eval(RECORD_ENDS)
                 try:
-                    r = play_episode(env, screen, grounder, policy, backend, seed, max_steps, rec)
+                    r = play_episode(env, screen, grounder, agent, backend, seed, max_steps, rec)
                 finally:
                     if rec is not None:
                         rec.close()
+                ends = env.devtools.eval(f"WOB_ENDS.slice({int(ends0)})") or []
                 ep = {"seed": r.seed, "reward": r.reward, "raw_reward": r.raw_reward, "done": r.done,
                       "reason": r.reason, "seconds": r.seconds, **r.steps[0],
                       "steps": r.steps[1:]}
+                if ends and (len(ends) > 1 or not r.done):  # the agent went on into a new, unseeded episode
+                    first = ends[0]
+                    ep.update(reward=float(first["reward"] or 0.0), raw_reward=float(first["raw_reward"] or 0.0),
+                              done=True, reason=first["reason"], restarted=True)
+                if getattr(agent, "log", None) is not None:
+                    ep["llm"] = list(agent.log)  # the model's answers this episode (reset by the next one)
                 episodes.append(ep)
                 if log:
-                    log(f"  {task} seed {seed}: reward {r.reward:+.3f} in {r.seconds:.2f} s, "
-                        f"{len(r.steps) - 1} steps; read {r.steps[0]['instruction']!r}")
+                    log(f"  {task} seed {seed}: reward {ep['reward']:+.3f} in {r.seconds:.2f} s, "
+                        f"{len(r.steps) - 1} steps{' (then a new episode)' if ep.get('restarted') else ''}; "
+                        f"read {r.steps[0]['instruction']!r}")
             result["tasks"][task] = _summary(episodes)
         all_eps = [e for t in result["tasks"].values() for e in t["episodes"]]
         result["overall"] = {k: v for k, v in _summary(all_eps).items() if k != "episodes"}
         result["ocr"] = {k: round(v, 1) for k, v in grounder.stats.items()}
+        if hasattr(agent, "stats"):
+            result["llm"] = llm_summary(agent.stats)
     finally:
-        env.close()
+        if env is not None:
+            env.close()
+        if hasattr(getattr(agent, "thinker", None), "close"):
+            agent.thinker.close()
     return result
 
 
@@ -96,15 +168,36 @@ def _encoder(log: Any) -> Any:
 
 def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     steps = [s["step_ms"] for e in episodes for s in e["steps"] if "step_ms" in s]
+    decide = [s["decide_ms"] for e in episodes for s in e["steps"] if "decide_ms" in s]
     ok = [e for e in episodes if e["raw_reward"] >= 1.0 - 1e-9]  # full credit (soft tasks give partial rewards)
     return {"episodes": episodes, "n": len(episodes),
             "success": round(len(ok) / len(episodes), 3) if episodes else 0.0,
             "mean_reward": round(statistics.fmean(e["reward"] for e in episodes), 3) if episodes else 0.0,
             "median_step_ms": round(statistics.median(steps), 1) if steps else None,
-            "median_episode_s": round(statistics.median(e["seconds"] for e in episodes), 2) if episodes else None}
+            "median_decide_ms": round(statistics.median(decide), 1) if decide else None,
+            "median_episode_s": round(statistics.median(e["seconds"] for e in episodes), 2) if episodes else None,
+            "restarted": sum(bool(e.get("restarted")) for e in episodes)}
 
 
-def write_html(result: dict[str, Any], out: Path) -> Path:
+def _compare(path: str | None) -> dict[str, Any] | None:
+    """Another run's results (its miniwob.json), to show beside this one."""
+    if not path:
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"omnirt: error: cannot read --compare {path}: {e}") from None
+
+
+def _other(other: dict[str, Any] | None, task: str | None) -> str:
+    """'instruction 100%' for a task (None: overall) of the compared run, or ''."""
+    if not other:
+        return ""
+    t = other.get("overall") if task is None else other.get("tasks", {}).get(task)
+    return f"{other.get('policy', 'instruction')} {t['success'] * 100:.0f}%" if t else "-"
+
+
+def write_html(result: dict[str, Any], out: Path, other: dict[str, Any] | None = None) -> Path:
     rows = []
     for task, t in result["tasks"].items():
         traj = out / "trajectories" / task / "index.html"
@@ -114,33 +207,60 @@ def write_html(result: dict[str, Any], out: Path) -> Path:
                    if shot.exists() else "") + "steps</a>") if traj.exists() else ""
         eps = "".join(f"<li>seed {e['seed']}: {e['reward']:+.3f} &mdash; {html.escape(e['instruction'])}</li>"
                       for e in t["episodes"])
-        rows.append(f"<tr><td>{html.escape(task)}</td><td>{t['success'] * 100:.0f}%</td><td>{t['mean_reward']:.3f}"
-                    f"</td><td>{t['median_step_ms']}</td><td>{link}</td><td><ul>{eps}</ul></td></tr>")
+        beside = f"<td>{html.escape(_other(other, task))}</td>" if other else ""
+        rows.append(f"<tr><td>{html.escape(task)}</td><td>{t['success'] * 100:.0f}%</td>{beside}"
+                    f"<td>{t['mean_reward']:.3f}</td><td>{t['median_step_ms']}</td><td>{t.get('median_decide_ms')}</td>"
+                    f"<td>{link}</td><td><ul>{eps}</ul></td></tr>")
     o = result["overall"]
-    page = ("<!doctype html><meta charset=utf-8><title>MiniWoB++ bench</title><style>body{font:14px sans-serif}"
-            "td,th{border:1px solid #ccc;padding:4px;vertical-align:top}table{border-collapse:collapse}</style>"
-            f"<h1>MiniWoB++: pixel-only instruction agent</h1><p>overall {o['success'] * 100:.0f}% success, mean "
-            f"reward {o['mean_reward']:.3f}, median step {o['median_step_ms']} ms over {o['n']} episodes</p><table>"
-            "<tr><th>task</th><th>success</th><th>mean reward</th><th>median step ms</th><th>trajectory</th>"
-            "<th>episodes</th></tr>" + "".join(rows) + "</table>")
+    name = html.escape(str(result.get("policy", "instruction")))
+    llm = result.get("llm")
+    llm_p = (f"<p>LLM: {llm['calls']} calls, {llm['invalid']} answers rejected, {llm['given_up']} steps given up; "
+             f"median {llm['median_llm_ms']} ms a call (p90 {llm['p90_llm_ms']}), median prompt "
+             f"{llm['median_prompt_tokens']} tokens</p>") if llm else ""
+    head_other = f"<th>{html.escape(str(other.get('policy', 'instruction')))}</th>" if other else ""
+    page = ("<!doctype html><meta charset=utf-8><title>MiniWoB++ bench: " + name + "</title><style>body{font:14px "
+            "sans-serif}td,th{border:1px solid #ccc;padding:4px;vertical-align:top}table{border-collapse:collapse}"
+            f"</style><h1>MiniWoB++: pixel-only agent, policy <code>{name}</code></h1><p>overall "
+            f"{o['success'] * 100:.0f}% success{(' (' + html.escape(_other(other, None)) + ')') if other else ''}, "
+            f"mean reward {o['mean_reward']:.3f}, median step {o['median_step_ms']} ms over {o['n']} episodes; "
+            f"episode time limit {result.get('episode_time_s', 10.0):g} s</p>{llm_p}<table>"
+            f"<tr><th>task</th><th>success</th>{head_other}<th>mean reward</th><th>median step ms</th>"
+            "<th>median decide ms</th><th>trajectory</th><th>episodes</th></tr>" + "".join(rows) + "</table>")
     path = out / "index.html"
     path.write_text(page)
     return path
+
+
+def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: Any, *paths: Path) -> None:
+    """The per-task lines (with the compared run's success in parentheses) and the overall line."""
+    console.print(f"policy {result.get('policy', 'instruction')}, episode time limit "
+                  f"{result.get('episode_time_s', 10.0):g} s")
+    for task, t in [*result["tasks"].items(), ("overall", result["overall"])]:
+        beside = f" (vs {_other(other, None if task == 'overall' else task)})" if other else ""
+        again = f"  ({t['restarted']} ran into a new episode)" if t.get("restarted") else ""
+        console.print(f"{task:22s} success {t['success'] * 100:5.1f}%{beside}  mean reward {t['mean_reward']:+.3f}  "
+                      f"median step {t['median_step_ms']} ms, decide {t.get('median_decide_ms')} ms{again}",
+                      markup=False)
+    if paths:
+        console.print(f"{result['overall']['n']} episodes; " + ", ".join(map(str, paths)))
+    if result.get("llm"):
+        console.print(f"llm: {json.dumps(result['llm'])}", markup=False)
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not tasks or args.seeds < 1:
         raise SystemExit("omnirt: error: give at least one task and --seeds >= 1")
-    out = Path(args.out)
+    if args.thinker_threads < 1:
+        raise SystemExit("omnirt: error: --thinker-threads must be >= 1")
+    other = _compare(args.compare)
+    default_out = "bench-results/miniwob" if args.policy == "instruction" else \
+        f"bench-results/miniwob-llm-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.thinker)}"
+    out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
-    result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print)
+    result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print,
+                   args.policy, args.thinker, args.thinker_threads, args.episode_time)
     (out / "miniwob.json").write_text(json.dumps(result, indent=1))
-    report = write_html(result, out)
-    for task, t in result["tasks"].items():
-        console.print(f"{task:24s} success {t['success'] * 100:5.1f}%  mean reward {t['mean_reward']:+.3f}  "
-                      f"median step {t['median_step_ms']} ms")
-    o = result["overall"]
-    console.print(f"{'overall':24s} success {o['success'] * 100:5.1f}%  mean reward {o['mean_reward']:+.3f}  "
-                  f"median step {o['median_step_ms']} ms  ({o['n']} episodes); {out / 'miniwob.json'}, {report}")
+    report = write_html(result, out, other)
+    print_table(result, other, console, out / "miniwob.json", report)
     return 0

@@ -1,0 +1,104 @@
+"""Thinker backends for the LLM policy: `complete(messages, schema) -> (text, info)`, the answer constrained to a
+JSON schema where the backend can do it. Embedded llama.cpp builds a grammar from the schema; an OpenAI-compatible
+server gets it as `response_format` (OpenAI's json_schema, else llama.cpp's json_object + schema, else nothing, and
+the policy parses and validates the text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from typing import Any
+
+THINKERS = {"0.5b": "qwen2.5-coder-0.5b-instruct", "1.5b": "qwen2.5-coder-1.5b-instruct"}
+
+
+class EmbeddedThinker:
+    """llama.cpp in-process (the same cached Llama as the voice Thinker), grammar-constrained to the schema.
+    n_threads 1: llama.cpp's threads spin at barriers, and on a shared 2-core CPU 2 threads ran 3-10x slower."""
+
+    def __init__(self, model: str = THINKERS["0.5b"], n_threads: int = 1, n_ctx: int = 2048,
+                 max_tokens: int = 96) -> None:
+        from omnirt.models.llama import LlamaChat, LlamaOptions
+
+        self.name = model
+        self.max_tokens = max_tokens
+        self.chat = LlamaChat.load(LlamaOptions(model=model, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens,
+                                                system_prompt=""))
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from llama_cpp import LlamaGrammar
+
+        from omnirt.models.llama import _guard_for
+
+        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        with _guard_for(self.chat.llm).lock:  # one generation at a time on a Llama (shared with voice streams)
+            out = self.chat.llm.create_chat_completion(messages=messages, grammar=grammar, temperature=0.0,
+                                                       max_tokens=self.max_tokens, seed=0)
+        usage = out.get("usage") or {}
+        return out["choices"][0]["message"]["content"] or "", {"prompt_tokens": usage.get("prompt_tokens"),
+                                                               "completion_tokens": usage.get("completion_tokens")}
+
+    def close(self) -> None:
+        pass
+
+
+class OpenAIThinker:
+    """Any OpenAI-compatible server through OpenAIChat. The schema goes as response_format json_schema (OpenAI,
+    vLLM); a server that refuses that (HTTP 4xx, or an error naming response_format: llama-cpp-python answers its
+    validation errors with HTTP 500) gets llama.cpp's json_object + schema, then plain prompting. The working mode
+    is remembered."""
+
+    MODES = ("json_schema", "json_object", "prompt")
+
+    def __init__(self, base_url: str, model: str = "default", api_key: str | None = None, max_tokens: int = 96,
+                 timeout_s: float = 60.0) -> None:
+        from omnirt.models.openai_chat import OpenAIChat, OpenAIChatOptions
+
+        self.name = base_url
+        self.chat = OpenAIChat(OpenAIChatOptions(base_url=base_url, model=model, api_key=api_key,
+                                                 max_tokens=max_tokens, system_prompt="", temperature=0.0,
+                                                 first_token_timeout_s=timeout_s, stall_timeout_s=timeout_s))
+        self._base = self.chat.options
+        self._loop = asyncio.new_event_loop()
+        self.mode = 0
+
+    def _format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        mode = self.MODES[self.mode]
+        if mode == "json_schema":
+            return {"response_format": {"type": "json_schema",
+                                        "json_schema": {"name": "action", "schema": schema, "strict": True}}}
+        if mode == "json_object":
+            return {"response_format": {"type": "json_object", "schema": schema}}
+        return {}
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from omnirt.models.openai_chat import ThinkerBackendError
+
+        async def collect() -> str:
+            return "".join([d async for d in self.chat.stream(messages)])
+
+        while True:
+            self.chat.options = replace(self._base, extra_body=self._format(schema))
+            try:
+                return self._loop.run_until_complete(collect()), {"mode": self.MODES[self.mode]}
+            except ThinkerBackendError as e:
+                msg = str(e)
+                refused = "answered HTTP 4" in msg or ("answered HTTP" in msg and "response_format" in msg)
+                if refused and self.mode < len(self.MODES) - 1:
+                    self.mode += 1  # this server does not take that response_format: try the next way
+                    continue
+                raise
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self.chat.aclose())
+            self._loop.close()
+
+
+def make_thinker(spec: str, n_threads: int = 1, api_key: str | None = None) -> Any:
+    """'0.5b' | '1.5b' | a model asset name -> EmbeddedThinker; an http(s):// API root -> OpenAIThinker."""
+    if spec.startswith(("http://", "https://")):
+        return OpenAIThinker(spec, api_key=api_key)
+    return EmbeddedThinker(THINKERS.get(spec.lower(), spec), n_threads=n_threads)

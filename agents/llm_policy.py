@@ -1,0 +1,395 @@
+"""An LLM policy: the Thinker reads a text set-of-marks (one line per grounded element) and answers ONE action as JSON
+naming an element by its mark number. Same interface as InstructionPolicy: `decide(instruction, elements, history)`.
+
+Why text marks: the embedded Thinkers (Qwen2.5-Coder 0.5B / 1.5B) are text-only, and on 2 CPU cores prompt
+evaluation dominates. The prompt's fixed head (a terse system prompt, three worked steps of one form) is
+byte-identical every time, so llama.cpp keeps it in its KV cache (`warmup` evaluates it once); what each decision
+pays for is the screen: at most `max_elements` lines "'Submit' button id=3" (numbers = the digits of the element
+ids, as `render_marks` draws them; plain words inside a text line are left to the line), the instruction and the
+steps taken so far, each with "(screen did not change)" where that was so.
+
+The LLM-facing schema is small: {"step", "action": click | type | key | done, "target", "id", "text"/"key"}, ids
+limited to the marks shown. The model writes the part of the task it is doing and the target's text before the id:
+a 0.5B model picks far better ids that way (measured below). Each answer maps onto the typed `Action`: a click goes
+to the element's centre; "type" is a click on the element, then typing. Embedded: decoding is constrained by a
+grammar built from the schema (an id outside the list cannot be produced). OpenAI-compatible servers:
+`response_format` json_schema, else llama.cpp's json_object + schema, else prompt + parse (both backends live
+in omnirt.agents.llm_backends). Every answer is
+validated; an invalid one is re-asked once with the reason, then the step is given up with that reason (noted in
+the history the model sees next). Knows nothing about particular tasks or pages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Collection, Sequence
+
+from omnirt.agents.actions import MAX_TEXT, Click, Done, Hotkey, InvalidAction, Wait, parse_action
+from omnirt.agents.grounding import Element, norm
+
+LLM_KEYS = ("enter", "tab", "escape", "backspace", "space", "up", "down")
+# Kinds the model is most likely to need survive the element cap: controls (any kind not listed) before links
+# before text lines before single words.
+KIND_PRIORITY = {"link": 1, "line": 2, "word": 3}
+TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
+FIELD_KINDS = ("input", "textarea")
+MAX_LABEL = 40
+MAX_STEP = 60
+
+SYSTEM_PROMPT = (
+    "You operate a computer screen to do a task. You get the task, the screen elements (text, kind, id) and the "
+    "steps already taken. Reply with the ONE next action as JSON, one of:\n"
+    '{"step": "the part of the task to do now", "action": "click", "target": "its text", "id": N}\n'
+    '{"step": "...", "action": "type", "target": "its text", "id": N, "text": "..."}  click N, then type\n'
+    '{"step": "...", "action": "key", "key": "enter"}  press a key\n'
+    '{"step": "...", "action": "done"}  the task is complete\n'
+    "Use the exact text the task gives. Do the parts of the task in order, first part first; never repeat a step "
+    "already taken. To select or check items, click each of them. To pick from a drop-down list, type the option "
+    "into it, then press enter."
+)
+# Worked examples of one three-part form: a middle step, the last step, then a first step (the model copies the most
+# recent example most, and "first part first" is what it gets wrong most). Measured on Qwen2.5-Coder-0.5B over 21
+# hand-checked screens: writing "step" and "target" before the id, with each element's text before its id, took the
+# right actions from 2 to 15.
+_EX_SCREEN = ("Task: Enter \"ann\" as the name and \"x1\" as the code, then press OK.\nElements:\n'Name' word id=0\n"
+              "'Name' input id=1 at (150,40)\n'Code' input id=2 at (150,80)\n'OK' button id=3\n'Help' link id=4\n"
+              "Steps taken:\n")
+_EX_DONE = ("1. typed \"ann\" into 'Name' input\n", "2. typed \"x1\" into 'Code' input\n")
+EXAMPLES = (
+    (_EX_SCREEN + _EX_DONE[0] + "Next action?",
+     '{"step": "\\"x1\\" as the code", "action": "type", "target": "Code", "id": 2, "text": "x1"}'),
+    (_EX_SCREEN + _EX_DONE[0] + _EX_DONE[1] + "Next action?",
+     '{"step": "press OK", "action": "click", "target": "OK", "id": 3}'),
+    (_EX_SCREEN + "(none)\nNext action?",
+     '{"step": "Enter \\"ann\\" as the name", "action": "type", "target": "Name", "id": 1, "text": "ann"}'),
+)
+
+
+# ---------------------------------------------------------------- the LLM-facing schema and its mapping
+
+def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple[str, int]] = ()) -> dict[str, Any]:
+    """JSON schema of one LLM answer; `ids` (the marks shown) are an enum, so constrained decoding cannot invent one;
+    `banned` (action, id) pairs are left out (an action just refused as a repeat cannot be produced again).
+    Property order matters (the grammar emits them in this order): step and target come before the id."""
+    def shape(action: str, extra: dict[str, Any]) -> dict[str, Any]:
+        props = {"step": {"type": "string", "maxLength": MAX_STEP}, "action": {"const": action}, **extra}
+        return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+    shapes = []
+    target = {"type": "string", "maxLength": MAX_LABEL}
+    for action in ("click", "type"):
+        allowed = sorted({int(i) for i in ids} - {i for a, i in banned if a == action})
+        if allowed:
+            text = {"text": {"type": "string", "minLength": 1, "maxLength": max_text}} if action == "type" else {}
+            shapes.append(shape(action, {"target": target, "id": {"enum": allowed}, **text}))
+    shapes += [shape("key", {"key": {"enum": list(LLM_KEYS)}}), shape("done", {})]
+    return {"oneOf": shapes}
+
+
+def mark_numbers(elements: Sequence[Element]) -> dict[int, Element]:
+    """Mark number -> element: the digits of ids like 'e12' (what render_marks draws), else the position."""
+    nums = [re.fullmatch(r"[A-Za-z_]*(\d+)", e.id) for e in elements]
+    if all(nums) and len({int(m.group(1)) for m in nums if m}) == len(elements):
+        return {int(m.group(1)): e for m, e in zip(nums, elements) if m}
+    return dict(enumerate(elements))
+
+
+def select_elements(elements: Sequence[Element], cap: int, instruction: str = "") -> dict[int, Element]:
+    """The marked elements shown to the model. A plain word inside a text line is left out (the line carries it)
+    unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
+    reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice."""
+    marks = mark_numbers(elements)
+    lines = [e.box for e in elements if e.kind == "line"]
+    asked = set(norm(instruction).split())
+
+    def covered(e: Element) -> bool:
+        cx, cy = e.center
+        return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in lines)
+
+    marks = {n: e for n, e in marks.items()
+             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))}
+    if len(marks) <= cap:
+        return marks
+    order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
+    return {n: marks[n] for n in sorted(order)}
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 3] + "..."
+
+
+def describe(n: int, e: Element) -> str:
+    """One prompt line, text first so the id follows the words the model has just written as "target":
+    "'Submit' button id=3"; the position only where there is no text to go by (an icon, a field)."""
+    value = f" value '{_clip(e.value)}'" if e.value else ""
+    where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
+    return f"'{_clip(e.label)}' {e.kind}{value} id={n}{where}"
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in a model's answer (servers without constrained decoding add prose or fences)."""
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    start = text.find("{")
+    if start < 0:
+        raise InvalidAction(f"no JSON object in the answer: {text[:80]!r}")
+    try:
+        return json.JSONDecoder().raw_decode(text[start:])[0]
+    except json.JSONDecodeError as e:
+        raise InvalidAction(f"not valid JSON: {e.msg} at position {e.pos}") from None
+
+
+def naming(target: str, label: str) -> int:
+    """How well an element's text is the text the model named: 3 the same, 2 a close spelling (OCR confuses l/I,
+    0/O), 1 one within the other ("Submit" for "Submit button"; a longer label only by one word), 0 not at all."""
+    from rapidfuzz import fuzz
+
+    t, lab = norm(target), norm(label)
+    if not t or not lab:
+        return 0
+    if t == lab:
+        return 3
+    if fuzz.ratio(t, lab) >= 80:
+        return 2
+    tw, lw = t.split(), lab.split()
+    return int(set(lw) <= set(tw) or (set(tw) <= set(lw) and len(lw) <= len(tw) + 1))
+
+
+def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
+               elements: Sequence[Element] = (), banned: Collection[tuple[str, int]] = ()) -> tuple[int, Element]:
+    """The element the answer means. A small model often writes the right target text but copies the wrong number,
+    so its own words decide: the id stands when its element names the target as well as any other (or shows
+    nothing to compare); else the element that names it best (controls first), or the words of one line that spell
+    it (grounding's span); typing goes into the field carrying that text. An id whose element shows other text
+    while nothing on screen shows the target is rejected (InvalidAction) rather than guessed. `banned` (action, id)
+    pairs are never chosen for the model (it was just told not to repeat them)."""
+    el = shown[ident]
+    done_here = [e for n, e in shown.items() if (action, n) in banned and naming(target, e.label) == 3]
+    shown = {n: e for n, e in shown.items() if (action, n) not in banned or n == ident}
+    if action == "type":
+        fields = sorted((n for n, e in shown.items() if e.kind in FIELD_KINDS and naming(target, e.label)),
+                        key=lambda n: (-naming(target, shown[n].label), n))
+        if el.kind in FIELD_KINDS and (not el.label or naming(target, el.label) or not fields):
+            return ident, el
+        if fields:
+            return fields[0], shown[fields[0]]
+        near = [n for n, e in shown.items() if e.kind in FIELD_KINDS and el.label and naming(el.label, e.label)]
+        return (near[0], shown[near[0]]) if near else (ident, el)
+    if not target.strip():
+        return ident, el
+    score = {n: naming(target, e.label) for n, e in shown.items()}
+    best = max(score.values())
+    if score[ident] >= best and (score[ident] or not el.label):
+        return ident, el
+    if best < 3 and len(norm(target).split()) > 1:
+        from omnirt.agents.grounding import match
+
+        hit = match(target, elements or list(shown.values()), min_ratio=101)  # exact or a span, no fuzzy
+        if hit is not None and hit.kind == "span":
+            num = next((n for n, e in mark_numbers(elements).items() if e.id == hit.id), ident) if elements \
+                else ident
+            return num, hit
+    if best:
+        # ties: a control before text, then the one numbered nearest the model's own id (noisy, not random)
+        n = min((n for n in shown if score[n] == best), key=lambda n: (KIND_PRIORITY.get(shown[n].kind, 0) > 0,
+                                                                        abs(n - ident), n))
+        return n, shown[n]
+    if done_here:
+        raise InvalidAction(f"'{_clip(target)}' was already used on this same screen; do the next part of the task")
+    raise InvalidAction(f"element id={ident} shows '{_clip(el.label)}', not '{_clip(target)}', and no element "
+                        f"shows '{_clip(target)}'")
+
+
+def to_actions(answer: str | dict, shown: dict[int, Element], elements: Sequence[Element] = (),
+               banned: Collection[tuple[str, int]] = ()) -> tuple[list[Any], str, dict[str, Any]]:
+    """An LLM answer -> (typed actions to run in order, a note for the history, the answer as understood);
+    InvalidAction(reason) when it does not fit: unknown action, an id not on screen, missing or untypeable text,
+    unexpected fields. "step" and "target" are optional (servers without constrained decoding may drop them).
+    `elements`: everything grounded (shown or not), where the words of a multi-word target are looked for."""
+    data = extract_json(answer) if isinstance(answer, str) else dict(answer)
+    if not isinstance(data, dict):
+        raise InvalidAction(f"the answer must be a JSON object, got {type(data).__name__}")
+    name = data.get("action")
+    fields = {"click": {"id"}, "type": {"id", "text"}, "key": {"key"}, "done": set()}
+    if name not in fields:
+        raise InvalidAction(f"unknown action {name!r}; use one of {', '.join(fields)}")
+    extra = set(data) - fields[name] - {"action", "step", "target"}
+    if extra:
+        raise InvalidAction(f"{name}: unexpected field(s) {', '.join(sorted(map(str, extra)))}")
+    if name == "done":
+        return [Done(success=True, summary="the model says the task is complete")], "done", data
+    if name == "key":
+        key = data.get("key")
+        if key not in LLM_KEYS:
+            raise InvalidAction(f"key: {key!r} is not one of {', '.join(LLM_KEYS)}")
+        return [Hotkey(keys=[key])], f"pressed {key}", data
+    ident = data.get("id")
+    if isinstance(ident, str) and ident.strip().lstrip("e").isdigit():
+        ident = int(ident.strip().lstrip("e"))
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        raise InvalidAction(f"{name}: id must be an element number, got {ident!r}")
+    if ident not in shown:
+        raise InvalidAction(f"{name}: there is no element with id={ident} on screen")
+    text = data.get("text")
+    if name == "type" and (not isinstance(text, str) or not text):
+        raise InvalidAction("type: missing 'text' (the text to type)")
+    target = data.get("target")
+    el = shown[ident]
+    if isinstance(target, str):
+        ident, el = _reconcile(ident, target, name, shown, elements, banned)
+    data = {**data, "id": ident}
+    click = Click(x=el.center[0], y=el.center[1])
+    what = f"'{_clip(el.label)}' {el.kind}"
+    if name == "click":
+        return [click], f"clicked {what}", data
+    if len(text) > MAX_TEXT:
+        raise InvalidAction(f"type: text longer than {MAX_TEXT} characters")
+    typed = parse_action({"action": "type", "text": text})  # InvalidAction: a character no key types
+    return [click, typed], f"typed {json.dumps(text)} into {what}", data
+
+
+# ---------------------------------------------------------------- the policy
+
+NO_CHANGE = " (screen did not change)"
+BACK = " (screen went back to an earlier state)"
+
+
+def _signature(elements: Sequence[Element]) -> tuple:
+    return tuple((e.kind, e.label, e.value, e.box) for e in elements)
+
+
+def _same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tuple[str, int]]:
+    """Banned (action, id) pairs plus the same action on elements at the same spot: a word and the line holding it
+    are one click under two numbers."""
+    def inside(p: tuple[int, int], b: tuple[int, int, int, int]) -> bool:
+        return b[0] <= p[0] < b[2] and b[1] <= p[1] < b[3]
+
+    out = set(banned)
+    for action, i in banned:
+        if i in shown:
+            el = shown[i]
+            out |= {(action, n) for n, e in shown.items() if inside(e.center, el.box) or inside(el.center, e.box)}
+    return out
+
+
+@dataclass
+class LLMPolicy:
+    """thinker: an object with complete(messages, schema) -> (text, info). max_elements: marks shown (prompt size).
+    retries: re-asks after an invalid answer. max_rejections: steps given up in a row before Done(success=False)."""
+
+    thinker: Any
+    max_elements: int = 40
+    retries: int = 1
+    max_rejections: int = 2
+    few_shot: bool = True
+    stats: dict[str, Any] = field(default_factory=lambda: {"calls": 0, "invalid": 0, "given_up": 0, "corrected": 0,
+                                                           "llm_ms": [], "prompt_tokens": []})
+    _pending: list[Any] = field(default_factory=list, repr=False)
+    _notes: list[str] = field(default_factory=list, repr=False)
+    _answers: list[str] = field(default_factory=list, repr=False)
+    _sig: tuple | None = field(default=None, repr=False)
+    _rejections: int = field(default=0, repr=False)
+    _last: int = field(default=-1, repr=False)  # index of the last accepted decision in _notes / _answers
+    _seen: dict[tuple, list[str]] = field(default_factory=dict, repr=False)  # screen -> answers accepted on it
+    last_answer: dict[str, Any] | None = field(default=None, repr=False)
+    log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # this episode's answers, for reports
+
+    @property
+    def name(self) -> str:
+        return f"llm:{getattr(self.thinker, 'name', type(self.thinker).__name__)}"
+
+    def reset(self) -> None:
+        """A new episode: forget the steps taken (the loop's empty history says so)."""
+        self._pending, self._notes, self._answers, self._sig, self._rejections, self._last = [], [], [], None, 0, -1
+        self._seen = {}
+        self.log = []
+
+    def warmup(self) -> float:
+        """Evaluate the fixed head of the prompt (system + examples) once, so that the first decision of the first
+        episode pays only for its screen (seconds taken). The head is byte-identical in every prompt, so llama.cpp
+        keeps reusing it from the KV cache."""
+        t0 = time.perf_counter()
+        self.thinker.complete(self.messages("", {}), llm_schema([]))
+        return round(time.perf_counter() - t0, 3)
+
+    def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
+        """False while the rest of a decision (the typing after its click) is queued: no need to ground."""
+        return not (history and self._pending)
+
+    def messages(self, instruction: str, shown: dict[int, Element]) -> list[dict[str, str]]:
+        """The chat: fixed system prompt and examples first (KV-cache reuse), then this screen and the steps."""
+        msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
+        for user, answer in (EXAMPLES if self.few_shot else ()):
+            msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        lines = [describe(n, e) for n, e in shown.items()] or ["(none)"]
+        steps = [f"{i + 1}. {s}" for i, s in enumerate(self._notes)] or ["(none)"]
+        body = (f"Task: {instruction.strip() or '(no instruction visible)'}\nElements:\n" + "\n".join(lines)
+                + "\nSteps taken:\n" + "\n".join(steps) + "\nNext action?")
+        return msgs + [{"role": "user", "content": body}]
+
+    def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
+        """The next action. A multi-action decision (type = click + type) is returned one action per call."""
+        if not history:
+            self.reset()
+        if self._pending:
+            return self._pending.pop(0)
+        sig = _signature(elements)
+        # The same screen as when the last accepted decision was taken: that action did nothing visible. The same
+        # screen as at an earlier decision: the steps since went round in a circle (a section opened and closed).
+        # Steps given up in between do not count: they executed nothing.
+        seen = self._seen.get(sig, [])
+        if self._last >= 0 and seen:
+            mark = NO_CHANGE if sig == self._sig else BACK
+            if not self._notes[self._last].endswith(mark):
+                self._notes[self._last] += mark
+        shown = select_elements(elements, self.max_elements, instruction)
+        msgs = self.messages(instruction, shown)
+        # What was already done on this very screen is not offered again.
+        taken = {k for k in seen if k != "(rejected)"}
+        banned = _same_spot({(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}, shown)
+        reason = ""
+        for _ in range(1 + self.retries):
+            schema = llm_schema(list(shown), banned=banned)
+            t0 = time.perf_counter()
+            text, info = self.thinker.complete(msgs, schema)
+            self.stats["calls"] += 1
+            self.stats["llm_ms"].append(round((time.perf_counter() - t0) * 1000, 1))
+            self.log.append({"answer": text[:300], "ms": self.stats["llm_ms"][-1], **info})
+            if info.get("prompt_tokens"):
+                self.stats["prompt_tokens"].append(info["prompt_tokens"])
+            try:
+                actions, note, data = to_actions(text, shown, elements, banned)
+                given = extract_json(text).get("id")
+                if "id" in data and given != data["id"]:
+                    self.stats["corrected"] += 1  # the model's id disagreed with its own target text
+                key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
+                if key in taken:  # a server without constrained decoding can still answer it
+                    raise InvalidAction("this action was already taken on this same screen; choose another")
+                break
+            except InvalidAction as e:
+                self.stats["invalid"] += 1
+                reason = e.reason
+                self.log[-1]["rejected"] = reason
+                msgs = msgs + [{"role": "assistant", "content": text[:300]},
+                               {"role": "user", "content": f"Rejected: {reason}. Reply with one valid action."}]
+        else:
+            self.stats["given_up"] += 1
+            self._rejections += 1
+            self._notes.append(f"(no action: rejected, {reason})")
+            self._answers.append("(rejected)")
+            if self._rejections >= self.max_rejections:
+                return Done(success=False, summary=f"no valid action from the model: {reason}"[:500])
+            return Wait(seconds=0.1)
+        self._rejections, self._last, self._sig = 0, len(self._notes), sig
+        self._seen.setdefault(sig, []).append(key)
+        self._notes.append(note)
+        self._answers.append(key)
+        self.last_answer = data
+        self._pending = actions[1:]
+        return actions[0]
