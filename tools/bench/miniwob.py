@@ -43,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for miniwob.json, index.html, trajectories (default bench-results/miniwob, or "
                         "bench-results/miniwob-llm-THINKER for --policy llm)")
     p.add_argument("--no-record", action="store_true", help="do not record trajectories (screenshots)")
+    p.add_argument("--detector", action="store_true",
+                   help="merge the learned widget detector's boxes into grounding (models/data/widgets.onnx)")
     p.add_argument("--policy", choices=("instruction", "llm"), default="instruction",
                    help="instruction: rule-based, no LLM; llm: the Thinker chooses among set-of-marks ids")
     p.add_argument("--thinker", default="0.5b",
@@ -80,7 +82,7 @@ def llm_summary(stats: dict[str, Any]) -> dict[str, Any]:
 
 def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
           record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
-          thinker_threads: int = 1, episode_time: float = 10.0) -> dict[str, Any]:
+          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False) -> dict[str, Any]:
     """Run the episodes and return the results dict (also what the JSON holds)."""
     from omnirt.agents.executor import PyAutoGUIBackend
     from omnirt.agents.grounding import Grounder, GroundingOptions
@@ -95,7 +97,8 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
     if not 1.0 <= episode_time <= 30.0:
         raise SystemExit("omnirt: error: --episode-time must be between 1 and 30 seconds")
     t_load = time.perf_counter()
-    result: dict[str, Any] = {"policy": policy, "tasks": {}, "seeds": seeds, "seed_offset": seed_offset,
+    result: dict[str, Any] = {"policy": policy, "detector": detector, "tasks": {}, "seeds": seeds,
+                              "seed_offset": seed_offset,
                               "max_steps": max_steps, "episode_time_s": episode_time}
     # The policy first: a missing model or an unreachable server fails before a browser is started.
     agent, result["policy"] = make_policy(policy, thinker, thinker_threads, log)
@@ -106,7 +109,12 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
         env = MiniWoBEnv()
         screen = Screen(ScreenOptions(display=env.display.name))
         backend = PyAutoGUIBackend(env.display.name)
-        grounder = Grounder(GroundingOptions(scale=env.options.scale))
+        widgets = None
+        if detector:
+            from omnirt.models.widgets import WidgetDetector
+
+            widgets = WidgetDetector.load()
+        grounder = Grounder(GroundingOptions(scale=env.options.scale), detector=widgets)
         result["startup_s"] = round(time.perf_counter() - t_load, 2)
         for task in tasks:
             env.open(task)
@@ -259,7 +267,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print,
-                   args.policy, args.thinker, args.thinker_threads, args.episode_time)
+                   args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector)
     (out / "miniwob.json").write_text(json.dumps(result, indent=1))
     report = write_html(result, out, other)
     print_table(result, other, console, out / "miniwob.json", report)
