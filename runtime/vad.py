@@ -72,7 +72,7 @@ class VADOptions:
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000
     interrupt: bool = True
-    speculate_ms: int = 160
+    speculate_ms: int = 64
     partial_every_ms: int = 0
 
     def __post_init__(self) -> None:

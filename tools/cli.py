@@ -84,7 +84,7 @@ def add_reply(sub: Any) -> None:
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
-    p.add_argument("--speculate-ms", type=int, default=160,
+    p.add_argument("--speculate-ms", type=int, default=64,
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
     p.add_argument("--agent-tool", action="store_true",

@@ -49,7 +49,7 @@ class ReplyConfig:
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
-    speculate_ms: int = 160
+    speculate_ms: int = 64
     max_tokens: int = 96
     agent_tool: bool = False  # spoken desktop commands ("computer, click Submit") go to the computer-use agent
 

@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--hangover-ms", type=int, default=400)
-    p.add_argument("--speculate-ms", type=int, default=160)
+    p.add_argument("--speculate-ms", type=int, default=64)
     p.add_argument("--thinker-threads", type=int, default=2)
     p.add_argument("--thinker", default="0.5b")
     p.add_argument("--json", default="bench-results/latency.json")

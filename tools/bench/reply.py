@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker", default="0.5b")
     p.add_argument("--thinker-threads", type=int, default=2)
     p.add_argument("--hangover-ms", type=int, default=400)
-    p.add_argument("--speculate-ms", type=int, default=160)
+    p.add_argument("--speculate-ms", type=int, default=64)
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
