@@ -74,8 +74,11 @@ class Talk:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)  # talk dumps every thread's stack (faulthandler): where it hangs
+            time.sleep(1.0)
             self.proc.kill()
             self.proc.wait()
+            self._reader.join(5)
             raise AssertionError(f"talk did not exit within {timeout:.0f} s; output:\n{self.output}") from None
         self._reader.join(5)
         return rc

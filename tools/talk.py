@@ -236,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ..models.assets import ModelMissingError
 
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where is a stuck session?
     parser = argparse.ArgumentParser(prog="omnirt talk", description=(__doc__ or "").strip().splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
