@@ -38,9 +38,12 @@ class Talk:
     """`python -m omnirt.tools.talk` as a subprocess, its output collected line by line with arrival times."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
+        # Ctrl-C must reach talk even when the test run itself was started in the background (a shell then
+        # starts its children with SIGINT ignored, and Python keeps it ignored).
         self.proc = subprocess.Popen([sys.executable, "-m", "omnirt.tools.talk", *args],
                                      env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"},
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines: list[tuple[float, str]] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
