@@ -145,6 +145,15 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
+def window_names(display: str) -> list[str]:
+    """The titles of every window on X display `display` (xdotool): how harnesses read a page's verdict without
+    showing it to the agent, which sees only pixels."""
+    env = {**os.environ, "DISPLAY": display}
+    ids = subprocess.run(["xdotool", "search", "--name", "."], env=env, capture_output=True, text=True).stdout.split()
+    return [subprocess.run(["xdotool", "getwindowname", i], env=env, capture_output=True, text=True).stdout.strip()
+            for i in ids]
+
+
 def page_url(path: str | Path) -> str:
     """file:// URL of a local page."""
     return Path(path).resolve().as_uri()

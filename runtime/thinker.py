@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator, Protocol
+from typing import AsyncIterator, Awaitable, Iterator, Protocol
 
 from .clock import now
 from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
@@ -85,8 +85,12 @@ class ThinkerStage(Stage):
     @property
     def history(self) -> list[Message]:
         """The conversation as chat messages, oldest first."""
+        return self._messages(self.exchanges)
+
+    @staticmethod
+    def _messages(exchanges: list[Exchange]) -> list[Message]:
         out: list[Message] = []
-        for ex in self.exchanges:
+        for ex in exchanges:
             out += [{"role": "user", "content": ex.question}, {"role": "assistant", "content": ex.answer}]
         return out
 
@@ -111,8 +115,7 @@ class ThinkerStage(Stage):
             return
         if self._prefill is not None and not self._prefill.done():
             return
-        history = [m for ex in self.exchanges if ex.turn != partial.turn
-                   for m in ({"role": "user", "content": ex.question}, {"role": "assistant", "content": ex.answer})]
+        history = self._messages([ex for ex in self.exchanges if ex.turn != partial.turn])
         self._prefill = asyncio.get_running_loop().create_task(
             _quietly(prefill(history + [self._user_message(partial.text)])))
 
@@ -169,9 +172,9 @@ class ThinkerStage(Stage):
         yield TextDone(text=exchange.answer, turn=frame.turn)
 
 
-async def _quietly(work: "asyncio.Future | AsyncIterator | object") -> None:
+async def _quietly(work: Awaitable[object]) -> None:
     """Await best-effort background work; its failure must not touch the turn (the real request will tell)."""
     try:
-        await work  # type: ignore[misc]
+        await work
     except Exception:  # noqa: BLE001
         pass

@@ -3,9 +3,9 @@ title (read with xdotool), so the result is read from the real screen's window m
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
+
+from omnirt.agents.display import window_names
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>choice</title><style>
 html,body{margin:0;padding:0;background:#f0f0f0;font:28px sans-serif}
@@ -27,11 +27,7 @@ document.body.style.background = '#f0f0f0';
 
 def window_titles(display: str) -> list[str]:
     """Titles of the test page's windows (Chromium names its window after the page title)."""
-    env = {**os.environ, "DISPLAY": display}
-    ids = subprocess.run(["xdotool", "search", "--name", "."], env=env, capture_output=True, text=True).stdout.split()
-    names = [subprocess.run(["xdotool", "getwindowname", i], env=env, capture_output=True, text=True).stdout.strip()
-             for i in ids]
-    return [n for n in names if n == "choice" or n.startswith("clicked ")]  # the page's (not Chromium's helpers)
+    return [n for n in window_names(display) if n == "choice" or n.startswith("clicked ")]  # the page's (not Chromium's helpers)
 
 
 def wait_title(display: str, title: str, timeout: float = 5.0) -> bool:

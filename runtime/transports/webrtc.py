@@ -18,7 +18,6 @@ must carry the token. No STUN/TURN server is ever configured.
 from __future__ import annotations
 
 import asyncio
-import fractions
 import ipaddress
 import json
 import logging

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -64,11 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _title(display: Any) -> str:
-    env = display.env()
-    ids = subprocess.run(["xdotool", "search", "--name", "."], env=env, capture_output=True, text=True).stdout.split()
-    names = [subprocess.run(["xdotool", "getwindowname", i], env=env, capture_output=True, text=True).stdout.strip()
-             for i in ids]
-    return next((n for n in names if n.startswith("saved ")), "")
+    from omnirt.agents.display import window_names
+
+    return next((n for n in window_names(display.name) if n.startswith("saved ")), "")
 
 
 def one_run(agent: Any, display: Any, grab: Any, page: Path, run_dir: Path) -> dict[str, Any]:
