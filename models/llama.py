@@ -46,6 +46,9 @@ class LlamaOptions:
     n_threads: CPU threads for llama.cpp. On an idle 2-core machine 2 threads give ~50 tok/s and 1 thread ~40.
         But llama.cpp's threads spin at barriers: when other stages (ASR, Talker) keep the cores busy, 2 threads
         collapse (measured: 0.7-20 tok/s, seconds to the first token) while 1 thread keeps ~30 tok/s.
+    batch_threads: threads for evaluating a prompt (the first token's wait); 0 = n_threads. Prompt evaluation is
+        one dense batch that scales with cores, while token-by-token generation mostly contends with the Talker
+        and ASR: a voice session uses 1 generation thread and 2 batch threads on 2 cores.
     temperature: 0.0 is greedy decoding: the same question gives the same answer (reproducible tests).
     max_tokens: cap on the answer's length; a spoken answer of two sentences is well under 96 tokens.
     seed: sampling seed, used only when temperature > 0.
@@ -58,6 +61,7 @@ class LlamaOptions:
     model: str = "qwen2.5-coder-0.5b-instruct"
     n_ctx: int = 2048
     n_threads: int = 2
+    batch_threads: int = 0
     temperature: float = 0.0
     max_tokens: int = 96
     seed: int = 0
@@ -66,7 +70,8 @@ class LlamaOptions:
     repeat_penalty: float = 1.1
 
     def __post_init__(self) -> None:
-        if self.n_ctx < 128 or self.n_threads < 1 or self.max_tokens < 1 or self.temperature < 0:
+        if self.n_ctx < 128 or self.n_threads < 1 or self.batch_threads < 0 or self.max_tokens < 1 \
+                or self.temperature < 0:
             raise ValueError(f"invalid LlamaOptions: {self}")
 
 
@@ -79,11 +84,11 @@ def _llama_cpp() -> Any:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Any:
+def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch_threads: int = 0) -> Any:
     """One Llama per model file and runtime knobs: options that only change sampling or the prompt share it."""
     path = assets.require(model) / "model.gguf"
     llama_cpp = _llama_cpp()
-    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=batch_threads or n_threads,
                            n_gpu_layers=n_gpu_layers, verbose=False)
 
 
@@ -123,7 +128,7 @@ class LlamaChat:
 
     @staticmethod
     def load(options: LlamaOptions = LlamaOptions()) -> "LlamaChat":
-        """The chat model for these options; the weights load once per (model, n_ctx, n_threads, n_gpu_layers)."""
+        """The chat model for these options; the weights load once per (model, n_ctx, threads, n_gpu_layers)."""
         return _load_chat(options)
 
     def with_system(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -199,5 +204,5 @@ class LlamaChat:
 
 @functools.lru_cache(maxsize=8)
 def _load_chat(options: LlamaOptions) -> LlamaChat:
-    llm = _load_llama(options.model, options.n_ctx, options.n_threads, options.n_gpu_layers)
+    llm = _load_llama(options.model, options.n_ctx, options.n_threads, options.n_gpu_layers, options.batch_threads)
     return LlamaChat(llm, options)

@@ -38,10 +38,14 @@ class SessionOptions:
     intra_threads: threads inside one operator; 0 lets onnxruntime choose (all cores). Stages that run beside
         others (VAD beside ASR) should ask for 1.
     provider: "auto" uses the probed provider (CUDA when it really works, else CPU); "cpu" or "cuda" force one.
+    spin: let the intra-op threads busy-wait for more work after each run (onnxruntime's default). Off here: in a
+        voice session the next thing to run after an encoder is llama.cpp or Piper on the same few cores, and
+        spinning threads take those cores from it. The env var OMNIRT_ONNX_SPIN=1 turns it back on.
     """
 
     intra_threads: int = 0
     provider: str = "auto"
+    spin: bool = os.environ.get("OMNIRT_ONNX_SPIN") == "1"
 
 
 _PROBE_MODEL = Path(__file__).with_name("data") / "identity.onnx"  # one Identity node, made by tools/make_probe.py
@@ -83,6 +87,8 @@ def _cached_session(path: str, mtime: float, options: SessionOptions) -> Any:
     so = rt.SessionOptions()
     so.intra_op_num_threads = options.intra_threads
     so.inter_op_num_threads = 1
+    if not options.spin:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
     so.graph_optimization_level = rt.GraphOptimizationLevel.ORT_ENABLE_ALL
     return rt.InferenceSession(path, sess_options=so, providers=providers_for(options.provider))

@@ -62,6 +62,14 @@ class VADOptions:
         with it (Interrupt "resume", then a new speculative SpeechEnded). So speculation can start early without
         losing final consonants; only utterances that end in such a sound pay for the redo.
     max_utterance_ms: an utterance is cut here (bounds memory and ASR time); the rest starts a new one.
+    quiet_ratio: a chunk whose RMS is below this fraction of the utterance's speech level (the 75th percentile of
+        its chunks' RMS; 0.05 = 26 dB down) counts as quiet, and speculate_ms of quiet chunks also make a pause.
+        Why: Silero's probability lags the sound by ~2 chunks (it stays above 0.9 for ~60 ms after the last
+        sample), so a pause judged by it alone comes ~150 ms after the speech ends; by level it comes ~75 ms after.
+        A quiet stretch inside a word (a stop closure) then starts speculation too, but the next loud chunk resumes
+        it and cancels the work within a chunk or two. The hangover (the turn's end) is likewise reached by
+        hangover_ms of Silero silence or of quiet chunks, whichever comes first. In noise louder than the ratio
+        nothing is ever quiet and both come from Silero alone, as they do with 0 (off).
     """
 
     onset: float = 0.5
@@ -74,6 +82,7 @@ class VADOptions:
     interrupt: bool = True
     speculate_ms: int = 64
     partial_every_ms: int = 0
+    quiet_ratio: float = 0.05
 
     def __post_init__(self) -> None:
         if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:
@@ -94,7 +103,7 @@ class Endpoint:
 
 
 class Endpointer:
-    """Hysteresis state machine over chunk probabilities. Feed one probability per CHUNK samples."""
+    """Hysteresis state machine over chunk probabilities (and, optionally, levels). Feed one per CHUNK samples."""
 
     def __init__(self, options: VADOptions = VADOptions()) -> None:
         self.o = options
@@ -115,37 +124,58 @@ class Endpointer:
         self._last_speech = 0
         self._start = 0
         self.paused = False
+        self._levels: list[float] = []  # RMS of the utterance's chunks (and of the onset run before it)
+        self._quiet = 0  # consecutive quiet chunks (see VADOptions.quiet_ratio)
+        self._last_loud = 0
+        self._pause_end = 0  # where the current pause says the speech ended
 
-    def feed(self, p: float) -> list[Endpoint]:
+    def _is_quiet(self, rms: float | None) -> bool:
+        if rms is None or not self.o.quiet_ratio or len(self._levels) < self._min_speech:
+            return False
+        return rms < self.o.quiet_ratio * float(np.percentile(self._levels, 75))
+
+    def feed(self, p: float, rms: float | None = None) -> list[Endpoint]:
+        """One chunk's speech probability, and optionally its RMS level (enables pauses judged by level)."""
         i = self._chunk
         self._chunk += 1
         events: list[Endpoint] = []
         if not self.in_speech:
             if p >= self.o.onset:
                 if self._run == 0:
-                    self._run_start = i
+                    self._run_start, self._levels = i, []
                 self._run += 1
+                if rms is not None:
+                    self._levels.append(rms)
                 if self._run >= self._min_speech:
-                    self.in_speech, self._silence = True, 0
-                    self._start, self._last_speech = self._run_start, i
+                    self.in_speech, self._silence, self._quiet = True, 0, 0
+                    self._start, self._last_speech, self._last_loud = self._run_start, i, i
                     events.append(Endpoint("start", self._run_start * CHUNK))
             else:
                 self._run = 0
             return events
+        quiet = self._is_quiet(rms)
+        if rms is not None and not quiet and len(self._levels) < self._max:
+            self._levels.append(rms)
+        self._quiet = self._quiet + 1 if quiet else 0
+        if not quiet:
+            self._last_loud = i
         if p >= (self.o.onset if self.paused else self.o.offset):  # resuming after a pause needs clear speech
-            if self.paused:
+            if self.paused and not quiet:  # (Silero still high in a quiet chunk is its lag, not speech)
                 events.append(Endpoint("resume", self._start * CHUNK))
                 self.paused = False
             self._silence, self._last_speech = 0, i
         else:
             self._silence += 1
-            if self._speculate and not self.paused and self._speculate <= self._silence < self._hangover:
-                events.append(Endpoint("pause", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
-                self.paused = True
-            elif self.paused and self._silence == self._settle:
-                events.append(Endpoint("settled", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
+        if self._speculate and not self.paused and max(self._silence, self._quiet) < self._hangover and (
+                self._silence >= self._speculate or self._quiet >= self._speculate):
+            last = self._last_loud if self._quiet >= self._speculate else self._last_speech
+            self._pause_end = (last + 1) * CHUNK
+            events.append(Endpoint("pause", self._start * CHUNK, self._pause_end))
+            self.paused = True
+        elif self.paused and self._silence == self._settle:
+            events.append(Endpoint("settled", self._start * CHUNK, self._pause_end))
         too_long = i + 1 - self._start >= self._max
-        if self._silence >= self._hangover or too_long:
+        if self._silence >= self._hangover or self._quiet >= self._hangover or too_long:
             events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
             self.in_speech, self._run, self.paused = False, 0, False
         return events
@@ -212,7 +242,8 @@ class VADStage(Stage):
             chunk = buf[k * CHUNK:(k + 1) * CHUNK]
             self._history.append(chunk)
             self._consumed += CHUNK
-            for ev in self.endpointer.feed(self.detector.prob(chunk)):
+            rms = float(np.sqrt(np.dot(chunk, chunk) / CHUNK))
+            for ev in self.endpointer.feed(self.detector.prob(chunk), rms):
                 out += self._events(ev)
             out += self._partial()
         self._pending = buf[n * CHUNK:]

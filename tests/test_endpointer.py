@@ -210,3 +210,40 @@ async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
                             ignore=(AudioFrame,))
     assert [f.kind for f in silent if not isinstance(f, AudioFrame)] == [
         "Interrupt", "SpeechStarted", "SpeechEnded", "Commit"]  # nothing after the cut: the early work stands
+
+
+def _levels(ep, steps):
+    """Feed (probability, rms) pairs; events with the chunk index at which each came."""
+    return [(i, e) for i, (p, r) in enumerate(steps) for e in ep.feed(p, r)]
+
+
+def test_level_pause_comes_before_silero_lets_go():
+    # Silero stays high for 3 chunks after the sound stops (its lag); the level drops at once.
+    steps = [(0.95, 0.1)] * 20 + [(0.95, 0.001)] * 3 + [(0.0, 0.001)] * chunks(600)
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64))
+    at = {e.kind: (i, e) for i, e in _levels(ep, steps)}
+    assert at["pause"][0] == 19 + chunks(64)  # two quiet chunks after the last loud one
+    assert at["pause"][1].end == 20 * CHUNK  # the speech ended with the last loud chunk, not Silero's
+    assert at["end"][0] == 19 + chunks(400)  # the hangover counts quiet chunks too
+    # Without levels the same probabilities pause only after Silero's two silent chunks.
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64))
+    at = {e.kind: i for i, e in _levels(ep, [(p, None) for p, _ in steps])}
+    assert at["pause"] == 22 + chunks(64)
+
+
+def test_quiet_gap_inside_speech_pauses_then_resumes():
+    steps = [(0.95, 0.1)] * 20 + [(0.95, 0.002)] * 3 + [(0.95, 0.1)] * 10 + [(0.0, 0.0)] * chunks(600)
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64))
+    kinds = [e.kind for _, e in _levels(ep, steps)]
+    assert kinds[:4] == ["start", "pause", "resume", "pause"] and kinds[-1] == "end"
+    assert kinds.count("start") == 1  # one turn: the gap only cost a cancelled speculation
+
+
+def test_noise_above_the_quiet_level_leaves_pauses_to_silero():
+    steps = [(0.95, 0.1)] * 20 + [(0.95, 0.02)] * 3 + [(0.0, 0.02)] * chunks(600)  # -34 dBFS room noise
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64))
+    at = {e.kind: i for i, e in _levels(ep, steps)}
+    assert at["pause"] == 22 + chunks(64)
+    off = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64, quiet_ratio=0.0))
+    at = {e.kind: i for i, e in _levels(off, [(0.95, 0.1)] * 20 + [(0.95, 0.0)] * 3 + [(0.0, 0.0)] * 20)}
+    assert at["pause"] == 22 + chunks(64)

@@ -43,7 +43,8 @@ class ReplyResult:
 @dataclass(frozen=True)
 class ReplyConfig:
     thinker: str = "0.5b"
-    thinker_threads: int = 2
+    thinker_threads: int = 1  # llama.cpp generation threads (1 leaves a core to the Talker on 2 cores)
+    thinker_batch_threads: int = 2  # prompt evaluation threads (the first token's wait)
     thinker_url: str | None = None  # an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead
     thinker_model: str = "default"
     talker: str = "piper"
@@ -63,7 +64,8 @@ def load_components(config: ReplyConfig) -> Components:
                                           max_tokens=config.max_tokens)
     else:
         thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
-                                        n_threads=config.thinker_threads)
+                                        n_threads=config.thinker_threads,
+                                        batch_threads=config.thinker_batch_threads)
         thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
         chat = ThreadedChat(thinker)
     tools = []

@@ -36,13 +36,14 @@ RATE, FRAME = 48000, 960
 @dataclass(frozen=True)
 class ClientOptions:
     """token: sent as `Authorization: Bearer`. loopback_only: ICE on 127.0.0.1 only (the server must agree).
-    jitter_prefetch: packets aiortc holds before decoding the reply (its default 4 = 80 ms); None keeps it.
+    jitter_prefetch: reply packets held before decoding (0: none, see runtime/transports/jitter.py); None keeps
+        aiortc's buffer (4 packets).
     threshold: |sample| (full scale 1.0) above which audio counts as sound, sent or received.
     audio: send the microphone track (without it the client only listens); video: also send a camera track."""
 
     token: str | None = None
     loopback_only: bool = True
-    jitter_prefetch: int | None = 1
+    jitter_prefetch: int | None = 0
     threshold: float = 0.02
     audio: bool = True
     video: bool = False

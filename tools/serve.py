@@ -140,7 +140,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--token", help="required on every offer (generated when bound beyond loopback)")
     p.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
-    p.add_argument("--thinker-threads", type=int, default=2)
+    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
+    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on each answer's length")
@@ -163,7 +164,8 @@ def options_from(args: argparse.Namespace) -> WebRTCOptions:
 def run(args: argparse.Namespace, console: Any) -> int:
     from .reply import ReplyConfig, load_components
 
-    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads, talker=args.talker,
+    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads,
+                         thinker_batch_threads=args.thinker_batch_threads, talker=args.talker,
                          hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
                          thinker_model=args.thinker_model, agent_tool=args.agent_tool)
     console.print("loading models ...")

@@ -36,9 +36,11 @@ from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, Spe
                       Transcript, VideoFrame)
 from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
+from .jitter import set_jitter_prefetch
 from .tracks import FRAME, RATE, PacedAudioTrack, ReplyTrack
 
-__all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest"]
+__all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest",
+           "set_jitter_prefetch"]
 
 log = logging.getLogger("omnirt.webrtc")
 WEB_DIR = Path(__file__).parent / "web"  # the page (package data)
@@ -49,7 +51,8 @@ class WebRTCOptions:
     """host/port: where the HTTP signalling server binds (port 0 picks a free one).
     token: required on every offer when set; generated when bound beyond loopback and not given.
     loopback_only: ICE candidates restricted to 127.0.0.1 (None: on when bound to loopback).
-    jitter_prefetch: packets aiortc holds before decoding incoming audio (its default 4 = 80 ms); None keeps it.
+    jitter_prefetch: incoming audio packets held before decoding: 0 passes each on at once (transports/jitter.py
+        says why that is safe on loopback and a LAN), N uses aiortc's buffer holding N; None keeps aiortc's (4).
     input_buffer_ms: incoming audio waiting for the pipeline; beyond it the oldest is dropped.
     reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
     connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
@@ -66,7 +69,7 @@ class WebRTCOptions:
     loopback_only: bool | None = None
     max_body: int = 64 * 1024
     max_sessions: int = 4
-    jitter_prefetch: int | None = 1
+    jitter_prefetch: int | None = 0
     input_buffer_ms: int = 1000
     reply_buffer_s: float = 120.0
     connect_timeout_s: float = 20.0
@@ -110,16 +113,6 @@ def loopback_candidates(sdp: str) -> str:
         raise BadRequest("offer has no loopback ICE candidate (a Chromium client needs "
                          "--allow-loopback-in-peer-connection)")
     return "\r\n".join(lines) + "\r\n"
-
-
-def set_jitter_prefetch(pc: RTCPeerConnection, prefetch: int) -> None:
-    """Shorten aiortc's audio jitter buffer (fixed 4-packet prefetch = 80 ms of delay before decoding)."""
-    from aiortc.jitterbuffer import JitterBuffer
-
-    for t in pc.getTransceivers():
-        attr = "_RTCRtpReceiver__jitter_buffer"
-        if t.kind == "audio" and hasattr(t.receiver, attr):
-            setattr(t.receiver, attr, JitterBuffer(capacity=16, prefetch=prefetch))
 
 
 def to_audio_frame(frame: Any) -> AudioFrame:
@@ -367,8 +360,8 @@ class PeerSession:
         self.reply.flush()
 
     def _on_playback(self, what: str, turn: int, seconds: float) -> None:
-        if what == "speaking":
-            self.send({"type": "status", "state": "speaking", "turn": turn})
+        if what == "speaking":  # "clock": when the first frame went to aiortc (same-host benches compare it)
+            self.send({"type": "status", "state": "speaking", "turn": turn, "clock": now()})
             return
         mark = getattr(self.voice, "mark_played", None)
         if mark is not None:
@@ -389,6 +382,7 @@ class PeerSession:
         ms = lambda t: round((t - t0) * 1e3, 1)  # noqa: E731
         return {"type": "latency", "turn": turn, "total": round(tl.total_ms, 1),
                 "segments": [[name, round(v, 1)] for name, v in tl.segments_ms()],
+                "clock": {"speech_end": tl.speech_end, "audio_out": tl.audio_out},  # this host's monotonic clock
                 "spans": [{"name": n, "track": k, "start_ms": ms(a), "end_ms": ms(b)} for n, k, a, b in spans]}
 
     async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:

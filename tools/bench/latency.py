@@ -41,7 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--hangover-ms", type=int, default=400)
     p.add_argument("--speculate-ms", type=int, default=64)
-    p.add_argument("--thinker-threads", type=int, default=2)
+    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
+    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
     p.add_argument("--thinker", default="0.5b")
     p.add_argument("--json", default="bench-results/latency.json")
 
@@ -62,7 +63,8 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                 turns.append({"turn": t.number, "heard": t.heard, "answer": t.answer,
                               "voice_to_voice_ms": t.voice_to_voice_ms,
                               "server": t.latency and {"total": t.latency["total"],
-                                                       "segments": dict(t.latency["segments"])}})
+                                                       "segments": dict(t.latency["segments"])},
+                              "transport": _transport(client, t)})
                 print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
                       f"{t.heard!r} -> {t.answer!r}", flush=True)
             stop = make_clip(BARGE_IN_CLIP, "piper")
@@ -76,6 +78,20 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
         gaps = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else []
     return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": gaps,
             "dropped_input_frames": stats.get("dropped_input_frames", [])}
+
+
+def _transport(client: Any, t: Any) -> dict[str, float] | None:
+    """The client's share of a turn, from the server's clock stamps (client and server share this host's monotonic
+    clock): "uplink" from the end of the sent speech to the server's speech end (the VAD's last speech chunk at its
+    arrival), "to track" from the first reply audio leaving the pipeline to its first frame going to aiortc,
+    "downlink" from there to the first loud sample at the client (RTP, jitter buffer, decoding)."""
+    clock = (t.latency or {}).get("clock") or {}
+    speaking = client.event("status", state="speaking", turn=t.number)
+    if not clock.get("speech_end") or not clock.get("audio_out") or not speaking or t.first_sound is None:
+        return None
+    ms = lambda a, b: round((b - a) * 1e3, 1)  # noqa: E731
+    return {"uplink": ms(t.speech_end, clock["speech_end"]), "to track": ms(clock["audio_out"], speaking["clock"]),
+            "downlink": ms(speaking["clock"], t.first_sound)}
 
 
 def _start_idle(url: str, n: int) -> subprocess.Popen:
@@ -165,6 +181,7 @@ class ServerProcess:
         self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()), "--no-vision",
                     "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
                     "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
+                    "--thinker-batch-threads", str(args.thinker_batch_threads),
                     "--max-sessions", str(args.idle + 2)]
         self.proc: subprocess.Popen | None = None
 
@@ -224,9 +241,11 @@ def run(args: argparse.Namespace, console: Any) -> int:
             stages.setdefault(name, []).append(ms)
         if t.get("server"):
             stages.setdefault("server total", []).append(t["server"]["total"])
+        for name, ms in (t.get("transport") or {}).items():
+            stages.setdefault(name, []).append(ms)
     summary = {"bench": "latency", "client": args.client, "turns": len(result["turns"]), "idle_sessions": args.idle,
                "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
-               "thinker_threads": args.thinker_threads,
+               "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
                "voice_to_voice_ms": percentiles(v2v),
                "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
                "barge_in_cut_to_silence_ms": percentiles([c["cut_to_silence_ms"] for c in result["barge_in"]]),

@@ -24,7 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", type=int, default=12, help="how many questions of tools/questions.py (>= 10)")
     p.add_argument("--voice", default="piper", choices=["piper", "espeak", "flite"])
     p.add_argument("--thinker", default="0.5b")
-    p.add_argument("--thinker-threads", type=int, default=2)
+    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
+    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
     p.add_argument("--hangover-ms", type=int, default=400)
     p.add_argument("--speculate-ms", type=int, default=64)
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
@@ -40,7 +41,8 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     from ..reply import ReplyConfig, load_components, reply
     import soundfile as sf
 
-    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads, talker=args.talker,
+    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads,
+                         thinker_batch_threads=args.thinker_batch_threads, talker=args.talker,
                          realtime=not args.fast, hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
     t = time.perf_counter()
     components = await asyncio.to_thread(load_components, config)

@@ -35,7 +35,8 @@ def _measure(hangover: int, speculate: int, turns: int, out: Path) -> dict[str, 
     from . import latency
 
     args = argparse.Namespace(turns=turns, client="aiortc", barge_in=0, idle=0, hangover_ms=hangover,
-                              speculate_ms=speculate, thinker="0.5b", thinker_threads=2, json=str(out))
+                              speculate_ms=speculate, thinker="0.5b", thinker_threads=1, thinker_batch_threads=2,
+                              json=str(out))
     latency.run(args, _Quiet())
     return json.loads(out.read_text())
 

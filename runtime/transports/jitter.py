@@ -1,0 +1,43 @@
+"""Incoming audio for aiortc: a jitter buffer that hands each Opus packet to the decoder the moment it arrives.
+
+aiortc's `JitterBuffer` releases an audio frame only when the *next* packet (a different RTP timestamp) has arrived,
+because for video a frame spans several packets and only the next timestamp proves it complete. An Opus packet is a
+whole 20 ms frame, so that rule adds one packet time (20 ms) of delay to every frame, on top of any prefetch. On
+loopback or a quiet LAN packets arrive in order and on time, so there is nothing to wait for: `ImmediateAudioBuffer`
+passes each packet on at once and drops only duplicates and packets older than the last one passed on (a late
+packet cannot be played in order anyway; the decoder simply continues).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+
+_RECEIVER_ATTR = "_RTCRtpReceiver__jitter_buffer"  # aiortc keeps the buffer on a name-mangled attribute
+
+
+class ImmediateAudioBuffer(JitterBuffer):
+    """A jitter buffer for one-packet audio frames that never holds a packet back."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16)
+        self._last: int | None = None  # sequence number of the last packet passed on
+        self.dropped = 0  # duplicates and packets that arrived after a newer one
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._last is not None and not 0 < (seq - self._last) % 65536 < 32768:
+            self.dropped += 1
+            return False, None
+        self._last = seq
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
+
+
+def set_jitter_prefetch(pc: Any, prefetch: int) -> None:
+    """Replace aiortc's audio jitter buffer on every audio receiver of `pc`: 0 = `ImmediateAudioBuffer` (no added
+    delay), N > 0 = aiortc's own buffer holding N packets before decoding (its default is 4: 80 ms + 20 ms)."""
+    for t in pc.getTransceivers():
+        if t.kind == "audio" and hasattr(t.receiver, _RECEIVER_ATTR):
+            buffer = ImmediateAudioBuffer() if prefetch == 0 else JitterBuffer(capacity=16, prefetch=prefetch)
+            setattr(t.receiver, _RECEIVER_ATTR, buffer)
