@@ -47,7 +47,7 @@ AudioFrame downstream of ASR is reply audio."""
             if frame.audio.size == 0:
                 yield Transcript(text="", turn=frame.turn)
                 return
-            result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
+            result = await self._transcribe(frame.audio)  # an Interrupt (the user resumed) cancels it
             yield Transcript(text=_text(result), turn=frame.turn)
         elif isinstance(frame, PartialUtterance):
             if self._partial is None or self._partial.done():  # busy: this one is dropped, a later one comes
@@ -57,15 +57,24 @@ AudioFrame downstream of ASR is reply audio."""
         else:
             yield frame
 
+    async def _transcribe(self, audio: np.ndarray, token: CancelToken | None = None) -> object:
+        """Run the recogniser in a worker thread. If this task is cancelled (an Interrupt: a speculative end of turn
+        that the user talked on through), the decode itself is stopped too, not left to burn a core."""
+        if not self._cancellable:
+            return await asyncio.to_thread(self.recognizer.transcribe, audio)
+        token = token or CancelToken()
+        try:
+            return await asyncio.to_thread(self.recognizer.transcribe, audio, cancel=token)
+        except asyncio.CancelledError:
+            token.set()
+            raise
+
     async def _transcribe_partial(self, frame: PartialUtterance) -> None:
-        if self._cancellable:
-            self._partial_cancel = token = CancelToken()
-            try:
-                result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio, cancel=token)
-            except Cancelled:
-                return
-        else:
-            result = await asyncio.to_thread(self.recognizer.transcribe, frame.audio)
+        self._partial_cancel = token = CancelToken()
+        try:
+            result = await self._transcribe(frame.audio, token)
+        except Cancelled:
+            return
         if _text(result):
             self._partial_result = Transcript(text=_text(result), final=False, turn=frame.turn)
 

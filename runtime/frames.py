@@ -153,6 +153,13 @@ class Commit(ControlFrame):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Settled(ControlFrame):
+    """The pause after a speculative end of speech has lasted the post-roll and held no sound: the utterance that
+    was sent on is the whole of it so far. A turn whose transcript ends a sentence may be released now instead of
+    at the Commit (see TurnGate)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class EndOfStream(Frame):
     """No more input. Ordered like data so every stage can flush what it holds."""
 

@@ -25,11 +25,15 @@ from .vision import Describer, VisionOptions, VisionStage
 
 @dataclass(frozen=True)
 class SessionOptions:
+    """early_commit: a turn whose transcript ends a sentence is released once its post-roll was silent, not
+    after the whole hangover (runtime/turn.py says why); False always waits for the hangover."""
+
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
     talker: TalkerOptions = field(default_factory=TalkerOptions)
     vision: VisionOptions = field(default_factory=VisionOptions)
     queue_size: int = 64
+    early_commit: bool = True
 
 
 @dataclass
@@ -54,7 +58,7 @@ class VoiceSession:
         self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
-                       self.thinker, self.talker, TurnGate()]
+                       self.thinker, self.talker, TurnGate(early_on_sentence_end=options.early_commit)]
         if components.describer is not None:
             self.stages.insert(0, VisionStage(components.describer, options.vision))
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

@@ -41,7 +41,7 @@ class TalkerOptions:
 
     min_clause_words: int = 4
     first_clause_words: int = 2
-    first_chunk_words: int = 4
+    first_chunk_words: int = 3
     frame_ms: int = 40
     lead_in_ms: int = 10
     max_pause_ms: int | None = 150

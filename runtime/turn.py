@@ -1,40 +1,81 @@
 """Turn-taking at the output: nothing of a turn's reply reaches the user before the turn is committed.
 
 With speculation (VADOptions.speculate_ms) the reply is computed while the VAD is still waiting out its hangover.
-`TurnGate`, the last stage, holds that turn's final transcript, text and audio (live partial transcripts pass) until the VAD's `Commit` arrives (a control
-frame: it overtakes the data still being produced), then releases them in order; an `Interrupt` (the user spoke
-again, or barged in) drops what it holds. Frames of a committed turn pass straight through.
+`TurnGate`, the last stage, holds that turn's final transcript, text and audio (live partial transcripts pass) until
+the turn is committed, then releases them in order; an `Interrupt` (the user spoke again, or barged in) drops what it
+holds. Frames of a committed turn pass straight through. Commit and Settled are control frames: they overtake the
+data still being produced.
+
+A turn is committed by the VAD's `Commit` (the hangover passed in silence), or earlier, when `early_on_sentence_end`
+is on, by its `Settled` (the post-roll after the pause held no sound) if the transcript ends a sentence ("...France?",
+"...today."). Why: the hangover exists to let a speaker pause mid-sentence without being cut off; when what they said
+is a finished sentence the wait buys little and costs every turn ~150 ms. A transcript that ends in a comma or
+without punctuation ("We should buy bread,") still waits for the full hangover. If the speaker does go on after a
+finished sentence, that is a barge-in: the reply stops and the new words start a turn.
 """
 
 from __future__ import annotations
 
+import re
 from typing import AsyncIterator
 
-from .frames import AudioFrame, Commit, Frame, Interrupt, SpeechDone, TextDelta, TextDone, Transcript
+from .frames import AudioFrame, Commit, Frame, Interrupt, Settled, SpeechDone, TextDelta, TextDone, Transcript
 from .stage import Stage
 
 HELD = (Transcript, TextDelta, TextDone, AudioFrame, SpeechDone)
+_SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
+
+
+def ends_sentence(text: str) -> bool:
+    """Does a transcript end with a full stop, question or exclamation mark (not "..." trailing off)?"""
+    text = text.strip()
+    return bool(_SENTENCE_END.search(text)) and not text.rstrip("\"')]").endswith("..")
 
 
 class TurnGate(Stage):
-    def __init__(self, name: str = "gate") -> None:
+    def __init__(self, early_on_sentence_end: bool = True, name: str = "gate") -> None:
         super().__init__(name)
+        self.early_on_sentence_end = early_on_sentence_end
         self.committed: set[int] = set()
         self.held: dict[int, list[Frame]] = {}
+        self.settled: set[int] = set()  # turns whose post-roll was silent, waiting for a sentence-final transcript
+        self.early: set[int] = set()  # turns released at Settled (for tests and traces)
+
+    def _release(self, turn: int) -> list[Frame]:
+        queue = self.held.pop(turn, [])
+        self.committed = {t for t in self.committed if t > turn - 8} | {turn}
+        self.settled.discard(turn)
+        return queue
+
+    def _sentence_done(self, turn: int) -> bool:
+        final = next((f for f in self.held.get(turn, []) if isinstance(f, Transcript) and f.final), None)
+        return final is not None and ends_sentence(final.text)
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, Commit):
             queue = self.held.setdefault(frame.turn, [])
             while queue:  # frames that arrive while releasing join the queue: order is kept
                 yield queue.pop(0)
-            self.held.pop(frame.turn, None)
-            self.committed = {t for t in self.committed if t > frame.turn - 8} | {frame.turn}
+            self._release(frame.turn)
+            yield frame
+        elif isinstance(frame, Settled):
+            if self.early_on_sentence_end and frame.turn not in self.committed:
+                self.settled.add(frame.turn)
+                if self._sentence_done(frame.turn):
+                    self.early.add(frame.turn)
+                    for f in self._release(frame.turn):
+                        yield f
             yield frame
         elif isinstance(frame, Interrupt):
             self.held.clear()
+            self.settled.clear()  # a redone turn must settle again
             yield frame
         elif (isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed
               and not (isinstance(frame, Transcript) and not frame.final)):  # partials are live feedback
             self.held.setdefault(frame.turn, []).append(frame)
+            if frame.turn in self.settled and isinstance(frame, Transcript) and ends_sentence(frame.text):
+                self.early.add(frame.turn)
+                for f in self._release(frame.turn):
+                    yield f
         else:
             yield frame

@@ -17,7 +17,7 @@ import numpy as np
 
 from .audio import StreamResampler, to_mono_float
 from .clock import now
-from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, SpeechEnded,
+from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, Settled, SpeechEnded,
                      SpeechStarted)
 from .stage import Stage
 
@@ -67,9 +67,9 @@ class VADOptions:
         Why: Silero's probability lags the sound by ~2 chunks (it stays above 0.9 for ~60 ms after the last
         sample), so a pause judged by it alone comes ~150 ms after the speech ends; by level it comes ~75 ms after.
         A quiet stretch inside a word (a stop closure) then starts speculation too, but the next loud chunk resumes
-        it and cancels the work within a chunk or two. The hangover (the turn's end) is likewise reached by
-        hangover_ms of Silero silence or of quiet chunks, whichever comes first. In noise louder than the ratio
-        nothing is ever quiet and both come from Silero alone, as they do with 0 (off).
+        it and cancels the work within a chunk or two. The hangover (the turn's end) is still judged by Silero
+        alone: counted from the level it would end a turn at a speaker's comma pause ~80 ms sooner. In noise
+        louder than the ratio nothing is ever quiet and pauses come from Silero alone, as they do with 0 (off).
     """
 
     onset: float = 0.5
@@ -166,7 +166,7 @@ class Endpointer:
             self._silence, self._last_speech = 0, i
         else:
             self._silence += 1
-        if self._speculate and not self.paused and max(self._silence, self._quiet) < self._hangover and (
+        if self._speculate and not self.paused and self._silence < self._hangover and (
                 self._silence >= self._speculate or self._quiet >= self._speculate):
             last = self._last_loud if self._quiet >= self._speculate else self._last_speech
             self._pause_end = (last + 1) * CHUNK
@@ -175,7 +175,7 @@ class Endpointer:
         elif self.paused and self._silence == self._settle:
             events.append(Endpoint("settled", self._start * CHUNK, self._pause_end))
         too_long = i + 1 - self._start >= self._max
-        if self._silence >= self._hangover or self._quiet >= self._hangover or too_long:
+        if self._silence >= self._hangover or too_long:
             events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
             self.in_speech, self._run, self.paused = False, 0, False
         return events
@@ -287,7 +287,7 @@ class VADStage(Stage):
         if ev.kind == "settled":
             if self._speculating and self._tail_has_sound(ev):
                 return [Interrupt(reason="resume", turn=self.turn), self._utterance(ev, speculative=True)]
-            return []
+            return [Settled(turn=self.turn)] if self._speculating else []
         out = [] if self._speculating else [self._utterance(ev, speculative=False)]
         self._speculating = False
         return out + [Commit(turn=self.turn)]
@@ -300,7 +300,12 @@ class VADStage(Stage):
         last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
         a, b = max(0, first - hist_start), max(0, last - hist_start)
         self._sent_until = min(last, self._consumed)
-        return SpeechEnded(turn=self.turn, audio=audio[a:b].copy(), audio_start=ev.start / SAMPLE_RATE,
+        utterance = audio[a:b]
+        if last > self._consumed:  # a speculation: the post-roll not heard yet is taken as silence (the "settled"
+            # check redoes the turn if it was not). Whisper reads a clip that stops right after the last word worse
+            # (espeak's "opposite of hot" -> "opposite on part"): 534 words, WER 7.9 % unpadded, 7.5 % padded.
+            utterance = np.concatenate([utterance, np.zeros(last - self._consumed, np.float32)])
+        return SpeechEnded(turn=self.turn, audio=utterance.copy(), audio_start=ev.start / SAMPLE_RATE,
                            audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end),
                            speculative=speculative)
 

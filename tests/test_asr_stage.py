@@ -118,3 +118,37 @@ async def test_final_cancels_a_running_partial_instead_of_waiting_for_it():
     assert getattr(rec, "cancelled", 0) == 1
     assert [f.text for f in got if isinstance(f, Transcript)] == ["2.0 seconds"]  # no late partial
     assert waited < 0.5, waited  # not the partial's remaining ~0.95 s
+
+
+class Stoppable(Recorder):
+    """Every decode takes 1 s unless its cancel token is set; records the decodes that were stopped."""
+
+    def __init__(self):
+        super().__init__()
+        self.stopped = []
+
+    def transcribe(self, audio, cancel=None):
+        from omnirt.runtime.threads import Cancelled
+
+        for _ in range(100):
+            if cancel is not None and cancel.is_set():
+                self.stopped.append(audio.size / 16000)
+                raise Cancelled("stop")
+            time.sleep(0.01)
+        return SimpleNamespace(text=f"{audio.size / 16000:.1f} seconds")
+
+
+async def test_an_interrupt_stops_the_final_decode_in_its_thread():
+    # A speculative end of turn that the user talked on through: the Interrupt must free the core at once.
+    from omnirt.runtime.frames import Interrupt
+
+    rec = Stoppable()
+    async with Pipeline([ASRStage(rec)]) as p:
+        await p.push(utterance(1.2))
+        await asyncio.sleep(0.05)  # decoding now
+        await p.push(Interrupt(reason="resume", turn=1))
+        for _ in range(100):
+            if rec.stopped:
+                break
+            await asyncio.sleep(0.005)
+    assert rec.stopped == [1.2]

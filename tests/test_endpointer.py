@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, SpeechEnded, SpeechStarted
+from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, Settled, SpeechEnded, SpeechStarted
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
 
@@ -104,7 +104,7 @@ async def test_barge_in_can_be_turned_off():
     signal = np.concatenate([tone, np.zeros(rate, np.int16)])
     frames = [AudioFrame(pcm=signal[i:i + 320], sample_rate=rate) for i in range(0, len(signal), 320)]
     await run_test(VADStage(EnergyDetector(), VADOptions(interrupt=False)), frames,
-                   expected=[SpeechStarted, SpeechEnded, Commit], ignore=(AudioFrame,))
+                   expected=[SpeechStarted, SpeechEnded, Settled, Commit], ignore=(AudioFrame,))
 
 
 def test_pause_is_announced_before_the_hangover_and_resume_cancels_it():
@@ -209,7 +209,8 @@ async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
     silent = await run_test(VADStage(EnergyDetector(), opts), tone + tone_frames([(0.6, False)]),
                             ignore=(AudioFrame,))
     assert [f.kind for f in silent if not isinstance(f, AudioFrame)] == [
-        "Interrupt", "SpeechStarted", "SpeechEnded", "Commit"]  # nothing after the cut: the early work stands
+        "Interrupt", "SpeechStarted", "SpeechEnded", "Settled", "Commit"]  # nothing after the cut: the early work
+    # stands, and Settled says so before the hangover ends
 
 
 def _levels(ep, steps):
@@ -224,7 +225,7 @@ def test_level_pause_comes_before_silero_lets_go():
     at = {e.kind: (i, e) for i, e in _levels(ep, steps)}
     assert at["pause"][0] == 19 + chunks(64)  # two quiet chunks after the last loud one
     assert at["pause"][1].end == 20 * CHUNK  # the speech ended with the last loud chunk, not Silero's
-    assert at["end"][0] == 19 + chunks(400)  # the hangover counts quiet chunks too
+    assert at["end"][0] == 22 + chunks(400)  # the hangover is Silero's: it starts after its lag
     # Without levels the same probabilities pause only after Silero's two silent chunks.
     ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64))
     at = {e.kind: i for i, e in _levels(ep, [(p, None) for p, _ in steps])}

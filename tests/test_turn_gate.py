@@ -73,3 +73,36 @@ async def test_commit_overtakes_a_busy_stage():
     assert kinds.index("Commit") < kinds.index("TextDone")
     deltas = [int(f.text) for _, f in got if isinstance(f, TextDelta)]
     assert deltas == list(range(20))  # released then streamed, in order
+
+
+async def test_a_finished_sentence_is_released_when_the_pause_settles():
+    from omnirt.runtime.frames import Settled
+
+    gate = TurnGate()
+    frames = [Transcript(text="What is the capital of France?", turn=1), TextDelta(text="Paris", turn=1),
+              Settled(turn=1), audio(1), Commit(turn=1)]
+    assert await through(gate, frames) == [[], [], ["Transcript", "TextDelta", "Settled"], ["AudioFrame"], ["Commit"]]
+    assert gate.early == {1}
+
+
+async def test_an_unfinished_sentence_waits_for_the_hangover():
+    from omnirt.runtime.frames import Settled
+
+    for text in ("We should buy bread,", "and then", "Well..."):
+        gate = TurnGate()
+        frames = [Transcript(text=text, turn=1), TextDelta(text="ok", turn=1), Settled(turn=1), Commit(turn=1)]
+        assert await through(gate, frames) == [[], [], ["Settled"], ["Transcript", "TextDelta", "Commit"]], text
+        assert gate.early == set()
+
+
+async def test_settled_before_the_transcript_releases_it_on_arrival_unless_interrupted():
+    from omnirt.runtime.frames import Settled
+
+    gate = TurnGate()
+    frames = [Settled(turn=3), Transcript(text="Hello there.", turn=3), TextDelta(text="Hi", turn=3)]
+    assert await through(gate, frames) == [["Settled"], ["Transcript"], ["TextDelta"]]
+    gate = TurnGate()  # the user went on talking: the redone turn has to settle again
+    frames = [Settled(turn=3), Interrupt(reason="resume", turn=3), Transcript(text="Hello there.", turn=3)]
+    assert await through(gate, frames) == [["Settled"], ["Interrupt"], []]
+    off = TurnGate(early_on_sentence_end=False)
+    assert await through(off, [Transcript(text="Done.", turn=1), Settled(turn=1)]) == [[], ["Settled"]]
