@@ -92,10 +92,18 @@ class PacedAudioTrack(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self.opus = OpusPacketizer() if encode else None
+        self._wake: asyncio.Event | None = None
 
     def next_samples(self) -> np.ndarray:
         """The next FRAME int16 samples to send."""
         raise NotImplementedError
+
+    def wake(self) -> None:
+        """Send the next frame now instead of at its turn, and pace on from there. For the first audio after
+        silence: it would otherwise wait up to a frame (10 ms on average) for the next tick. The stream then runs
+        that much ahead of its RTP clock, which a receiver's jitter buffer absorbs like any early packet."""
+        if self._wake is not None:
+            self._wake.set()
 
     async def recv(self) -> Any:
         import av
@@ -108,7 +116,13 @@ class PacedAudioTrack(MediaStreamTrack):
             self._pts += FRAME
             wait = self._start + self._pts / RATE - now()
             if wait > 0:
-                await asyncio.sleep(wait)
+                self._wake = self._wake or asyncio.Event()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                    self._start = now() - self._pts / RATE  # woken early: pace on from now
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
         samples = self.next_samples()
         if self.opus is not None:
             return self.opus.packet(samples, self._pts)
@@ -141,6 +155,8 @@ class ReplyTrack(PacedAudioTrack):
             self.dropped_samples += len(pcm)
             return
         if len(pcm):
+            if not self._chunks and turn not in self.sent:
+                self.wake()  # a turn's first audio: out now, not at the next tick
             self._chunks.append((turn, pcm))
             self._buffered += len(pcm)
 
