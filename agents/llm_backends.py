@@ -30,12 +30,9 @@ class EmbeddedThinker:
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         from llama_cpp import LlamaGrammar
 
-        from omnirt.models.llama import _guard_for
-
         grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-        with _guard_for(self.chat.llm).lock:  # one generation at a time on a Llama (shared with voice streams)
-            out = self.chat.llm.create_chat_completion(messages=messages, grammar=grammar, temperature=0.0,
-                                                       max_tokens=self.max_tokens, seed=0)
+        out = self.chat.run(lambda llm: llm.create_chat_completion(  # waits for any voice stream on this model
+            messages=messages, grammar=grammar, temperature=0.0, max_tokens=self.max_tokens, seed=0))
         usage = out.get("usage") or {}
         return out["choices"][0]["message"]["content"] or "", {"prompt_tokens": usage.get("prompt_tokens"),
                                                                "completion_tokens": usage.get("completion_tokens")}

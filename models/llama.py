@@ -5,6 +5,11 @@ lists and digits read badly aloud. Generation streams token by token so the Talk
 and a stream that is closed early (barge-in) stops within one token. One `Llama` object holds one KV cache and
 must never run two generations at once: a lock serialises streams, and it is held from the first token until the
 stream is exhausted or closed.
+
+Every llama.cpp call on a model runs on that model's own long-lived thread, whichever thread asked. Why: the CPU
+backend parallelises with OpenMP, whose thread team belongs to the calling thread; called from a new thread each
+time (asyncio.to_thread, a thread per stream) it builds a new team with cold caches, and a 9-token prompt took
+96-110 ms instead of 66 ms on 2 cores (in a live session 8-15 tokens took 85-220 ms).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -88,16 +94,22 @@ def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch
     """One Llama per model file and runtime knobs: options that only change sampling or the prompt share it."""
     path = assets.require(model) / "model.gguf"
     llama_cpp = _llama_cpp()
-    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=batch_threads or n_threads,
-                           n_gpu_layers=n_gpu_layers, verbose=False)
+    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                           n_threads_batch=batch_threads or n_threads, n_gpu_layers=n_gpu_layers, verbose=False)
 
 
 class _Guard:
-    """The lock of one Llama object, and which thread holds it (to refuse a same-thread deadlock)."""
+    """The lock of one Llama object, which thread holds it (to refuse a same-thread deadlock), and the one thread
+    that makes every llama.cpp call on it (see the module docstring)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.owner: int | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnirt-llama")
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """fn(*args) on the model's thread; the caller waits for it (and holds the lock meanwhile)."""
+        return self._thread.submit(fn, *args).result()
 
 
 _GUARDS: dict[int, _Guard] = {}
@@ -155,18 +167,18 @@ class LlamaChat:
         with guard.lock:
             guard.owner = me
             o = self.options
-            chunks = self.llm.create_chat_completion(messages=msgs, stream=True, temperature=o.temperature,
-                                                     max_tokens=o.max_tokens, seed=o.seed,
-                                                     repeat_penalty=o.repeat_penalty)
+            chunks = guard.run(lambda: self.llm.create_chat_completion(
+                messages=msgs, stream=True, temperature=o.temperature, max_tokens=o.max_tokens, seed=o.seed,
+                repeat_penalty=o.repeat_penalty))
             try:
-                for chunk in chunks:
+                while (chunk := guard.run(next, chunks, None)) is not None:  # each token made on the model's thread
                     if stop is not None and stop.is_set():
                         return
                     delta = chunk["choices"][0]["delta"].get("content")
                     if delta:
                         yield delta
             finally:
-                chunks.close()  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
+                guard.run(chunks.close)  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
                 guard.owner = None
 
     def prefill(self, messages: list[dict[str, str]]) -> bool:
@@ -179,11 +191,20 @@ class LlamaChat:
             return False
         try:
             guard.owner = threading.get_ident()
-            self.llm.create_chat_completion(messages=msgs, max_tokens=1, temperature=0.0)
+            guard.run(lambda: self.llm.create_chat_completion(messages=msgs, max_tokens=1, temperature=0.0))
             return True
         finally:
             guard.owner = None
             guard.lock.release()
+
+    def run(self, fn: Any) -> Any:
+        """fn(llm) with the model to itself (waits for a stream in progress), on the model's own thread: for calls
+        this class does not wrap, such as grammar-constrained completions."""
+        guard = self._guard
+        if guard.owner == threading.get_ident():
+            raise RuntimeError("this thread still has an open Thinker stream on this model: close it first")
+        with guard.lock:
+            return guard.run(fn, self.llm)
 
     def warmup(self) -> float:
         """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.
