@@ -153,6 +153,16 @@ class Commit(ControlFrame):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UserSound(ControlFrame):
+    """The VAD heard a chunk that may begin speech (active=True), or that sound stopped before it lasted
+    min_speech_ms (active=False: a cough, a click, an "mm-hm"). Output transports hold the reply's audio while it
+    is active, so the assistant falls silent within a chunk of the user's first sound and plays on if it was
+    nothing; if it was speech, the Interrupt that comes with SpeechStarted drops the reply."""
+
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settled(ControlFrame):
     """The pause after a speculative end of speech has lasted the post-roll and held no sound: the utterance that
     was sent on is the whole of it so far. A turn whose transcript ends a sentence may be released now instead of

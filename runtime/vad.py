@@ -18,7 +18,7 @@ import numpy as np
 from .audio import StreamResampler, to_mono_float
 from .clock import now
 from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, Settled, SpeechEnded,
-                     SpeechStarted)
+                     SpeechStarted, UserSound)
 from .stage import Stage
 
 SAMPLE_RATE = 16000
@@ -97,7 +97,8 @@ class Endpoint:
     """An endpointer event. Positions are in 16 kHz samples from the stream start."""
 
     kind: str  # "start", "pause" (silence reached speculate_ms), "resume" (speech again after a pause), "end",
-    # "settled" (a pause's silence reached post_roll_ms: the post-roll audio is complete)
+    # "settled" (a pause's silence reached post_roll_ms: the post-roll audio is complete), "onset" (a first
+    # speech chunk outside speech), "onset_lost" (that sound ended before min_speech_ms)
     start: int
     end: int = 0
 
@@ -143,6 +144,7 @@ class Endpointer:
             if p >= self.o.onset:
                 if self._run == 0:
                     self._run_start, self._levels = i, []
+                    events.append(Endpoint("onset", i * CHUNK))
                 self._run += 1
                 if rms is not None:
                     self._levels.append(rms)
@@ -151,6 +153,8 @@ class Endpointer:
                     self._start, self._last_speech, self._last_loud = self._run_start, i, i
                     events.append(Endpoint("start", self._run_start * CHUNK))
             else:
+                if self._run:
+                    events.append(Endpoint("onset_lost", self._run_start * CHUNK))
                 self._run = 0
             return events
         quiet = self._is_quiet(rms)
@@ -273,6 +277,8 @@ class VADStage(Stage):
 
     def _events(self, ev: Endpoint) -> list[Frame]:
         """Frames for an endpointer event (see VADOptions.interrupt and .speculate_ms)."""
+        if ev.kind in ("onset", "onset_lost"):
+            return [UserSound(active=ev.kind == "onset", turn=self.turn)] if self.options.interrupt else []
         if ev.kind == "start":
             out: list[Frame] = [Interrupt(reason="barge-in", turn=self.turn)] if self.options.interrupt else []
             self.turn += 1

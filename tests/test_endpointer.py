@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, Settled, SpeechEnded, SpeechStarted
+from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, Settled, SpeechEnded, SpeechStarted, UserSound
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
 
@@ -16,6 +16,7 @@ def feed(ep, probs, speculative=False):
     for p in probs:
         events += ep.feed(p)
     events += ep.flush()
+    events = [e for e in events if e.kind not in ("onset", "onset_lost")]  # tested on their own below
     return events if speculative else [e for e in events if e.kind in ("start", "end")]
 
 
@@ -90,8 +91,8 @@ async def test_vad_stage_resamples_and_returns_the_utterance():
     stereo = np.stack([signal, signal], axis=1)
     frames = [AudioFrame(pcm=stereo[i:i + 960], sample_rate=rate, channels=2) for i in range(0, len(stereo), 960)]
     out = await run_test(VADStage(EnergyDetector(), VADOptions(hangover_ms=300, pre_roll_ms=0, post_roll_ms=0)), frames,
-                         expected=[Interrupt, SpeechStarted, SpeechEnded, Commit], ignore=(AudioFrame,))
-    _, start, end, _ = [f for f in out if not isinstance(f, AudioFrame)]
+                         expected=[Interrupt, SpeechStarted, SpeechEnded, Commit], ignore=(AudioFrame, UserSound))
+    _, start, end, _ = [f for f in out if not isinstance(f, (AudioFrame, UserSound))]
     assert start.turn == end.turn == 1
     assert abs(end.audio_start - 0.5) < 0.05 and abs(end.audio_end - 1.5) < 0.05
     assert abs(len(end.audio) / 16000 - 1.0) < 0.05  # 1 s of tone at 16 kHz
@@ -104,7 +105,7 @@ async def test_barge_in_can_be_turned_off():
     signal = np.concatenate([tone, np.zeros(rate, np.int16)])
     frames = [AudioFrame(pcm=signal[i:i + 320], sample_rate=rate) for i in range(0, len(signal), 320)]
     await run_test(VADStage(EnergyDetector(), VADOptions(interrupt=False)), frames,
-                   expected=[SpeechStarted, SpeechEnded, Settled, Commit], ignore=(AudioFrame,))
+                   expected=[SpeechStarted, SpeechEnded, Settled, Commit], ignore=(AudioFrame, UserSound))
 
 
 def test_pause_is_announced_before_the_hangover_and_resume_cancels_it():
@@ -142,15 +143,15 @@ def tone_frames(pattern, rate=16000):
 async def test_vad_stage_speculates_then_commits_or_resumes():
     opts = VADOptions(hangover_ms=400, speculate_ms=160, pre_roll_ms=0, post_roll_ms=0)
     out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(1, True), (1, False)]),
-                         ignore=(AudioFrame,))
-    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+                         ignore=(AudioFrame, UserSound))
+    kinds = [f.kind for f in out if not isinstance(f, (AudioFrame, UserSound))]
     assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Commit"]
     ended = next(f for f in out if isinstance(f, SpeechEnded))
     assert ended.speculative and abs(len(ended.audio) / 16000 - 1.0) < 0.05
     # a pause shorter than the hangover, then more speech: the first attempt is cancelled, the turn redone
     out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(1, True), (0.3, False), (0.5, True),
-                                                                          (1, False)]), ignore=(AudioFrame,))
-    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+                                                                          (1, False)]), ignore=(AudioFrame, UserSound))
+    kinds = [f.kind for f in out if not isinstance(f, (AudioFrame, UserSound))]
     assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Interrupt", "SpeechEnded", "Commit"]
     resume = [f for f in out if isinstance(f, Interrupt)][1]
     assert resume.reason == "resume" and resume.turn == 1
@@ -162,7 +163,7 @@ async def test_partial_utterances_while_talking_only_when_asked():
     from omnirt.runtime.frames import PartialUtterance
     opts = VADOptions(partial_every_ms=500, pre_roll_ms=0, post_roll_ms=0)
     out = await run_test(VADStage(EnergyDetector(), opts), tone_frames([(2, True), (1, False)]),
-                         ignore=(AudioFrame,))
+                         ignore=(AudioFrame, UserSound))
     partials = [f for f in out if isinstance(f, PartialUtterance)]
     assert 2 <= len(partials) <= 4
     assert all(a.audio.size < b.audio.size for a, b in zip(partials, partials[1:]))  # growing
@@ -199,23 +200,23 @@ async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
     burst = np.zeros(int(0.6 * rate), np.int16)
     burst[1600:2560] = (0.03 * 32767 * rng.standard_normal(960)).astype(np.int16)  # 100-160 ms: below the VAD
     tail = [AudioFrame(pcm=burst[i:i + 320], sample_rate=rate) for i in range(0, len(burst), 320)]
-    out = await run_test(VADStage(EnergyDetector(), opts), tone + tail, ignore=(AudioFrame,))
-    kinds = [f.kind for f in out if not isinstance(f, AudioFrame)]
+    out = await run_test(VADStage(EnergyDetector(), opts), tone + tail, ignore=(AudioFrame, UserSound))
+    kinds = [f.kind for f in out if not isinstance(f, (AudioFrame, UserSound))]
     assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Interrupt", "SpeechEnded", "Commit"]
     first, redo = [f for f in out if isinstance(f, SpeechEnded)]
     assert first.speculative and redo.speculative
     assert np.abs(first.audio[16000:]).max() < 0.01  # the early attempt ended before the burst ...
     assert np.abs(redo.audio[16000:]).max() > 0.05  # ... the redo carries it
     silent = await run_test(VADStage(EnergyDetector(), opts), tone + tone_frames([(0.6, False)]),
-                            ignore=(AudioFrame,))
-    assert [f.kind for f in silent if not isinstance(f, AudioFrame)] == [
+                            ignore=(AudioFrame, UserSound))
+    assert [f.kind for f in silent if not isinstance(f, (AudioFrame, UserSound))] == [
         "Interrupt", "SpeechStarted", "SpeechEnded", "Settled", "Commit"]  # nothing after the cut: the early work
     # stands, and Settled says so before the hangover ends
 
 
 def _levels(ep, steps):
     """Feed (probability, rms) pairs; events with the chunk index at which each came."""
-    return [(i, e) for i, (p, r) in enumerate(steps) for e in ep.feed(p, r)]
+    return [(i, e) for i, (p, r) in enumerate(steps) for e in ep.feed(p, r) if e.kind not in ("onset", "onset_lost")]
 
 
 def test_level_pause_comes_before_silero_lets_go():
@@ -248,3 +249,21 @@ def test_noise_above_the_quiet_level_leaves_pauses_to_silero():
     off = Endpointer(VADOptions(hangover_ms=400, speculate_ms=64, quiet_ratio=0.0))
     at = {e.kind: i for i, e in _levels(off, [(0.95, 0.1)] * 20 + [(0.95, 0.0)] * 3 + [(0.0, 0.0)] * 20)}
     assert at["pause"] == 22 + chunks(64)
+
+
+def test_onset_events_come_at_the_first_speech_chunk_and_when_a_short_sound_ends():
+    ep = Endpointer(VADOptions(min_speech_ms=250))
+    cough = [0.0] * 3 + [0.9] * 4 + [0.0] * 5  # 128 ms: not speech
+    events = [(i, e.kind) for i, p in enumerate(cough) for e in ep.feed(p)]
+    assert events == [(3, "onset"), (7, "onset_lost")]
+    ep = Endpointer(VADOptions(min_speech_ms=250))
+    events = [(i, e.kind) for i, p in enumerate([0.0] * 3 + [0.9] * 20) for e in ep.feed(p)]
+    assert events == [(3, "onset"), (3 + chunks(250) - 1, "start")]  # onset at once, start after 250 ms
+
+
+async def test_vad_stage_announces_a_possible_start_of_speech():
+    out = await run_test(VADStage(EnergyDetector()), tone_frames([(0.5, False), (0.1, True), (0.5, False)]),
+                         ignore=(AudioFrame,))
+    sounds = [f.active for f in out if isinstance(f, UserSound)]
+    assert sounds == [True, False]  # 100 ms of tone: held, then released; no turn
+    assert not any(isinstance(f, SpeechStarted) for f in out)

@@ -49,6 +49,24 @@ async def test_reply_track_paces_20ms_frames_and_an_interrupt_drops_the_buffer_a
     track.stop()
 
 
+async def test_a_held_reply_sends_silence_and_plays_on_from_where_it_stopped():
+    heard: list[tuple[str, int, float]] = []
+    track = ReplyTrack(lambda *a: heard.append(a), max_hold_s=0.1)
+    ramp = np.arange(1, 4801, dtype=np.int16)  # 100 ms whose samples say where they come from
+    track.write(1, ramp)
+    first = (await track.recv()).to_ndarray()[0]
+    track.hold(True)  # the user may be starting to talk
+    held = [(await track.recv()).to_ndarray()[0] for _ in range(2)]
+    assert not any(np.any(h) for h in held) and track.sent[1] == 960  # nothing of the reply went meanwhile
+    track.hold(False)  # a cough: play on
+    after = (await track.recv()).to_ndarray()[0]
+    assert first[0] == 1 and after[0] == 961  # continues with the next unplayed sample
+    track.hold(True)
+    frames = [(await track.recv()).to_ndarray()[0] for _ in range(10)]  # a release that never comes:
+    assert not frames[0].any() and any(f.any() for f in frames[6:])  # the hold gives up after max_hold_s
+    track.stop()
+
+
 def test_incoming_packed_stereo_becomes_an_int16_frame_with_channels():
     import av
 

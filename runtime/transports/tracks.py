@@ -138,11 +138,15 @@ class ReplyTrack(PacedAudioTrack):
     Counts per turn how much audio was really handed to aiortc, and reports to `listener`:
     ("speaking", turn, s) at a turn's first audio, ("played", turn, s) when a finished turn has all been sent,
     ("cut", turn, s) when an interrupt dropped the rest of it.
+    `hold(True)` sends silence while keeping the buffer (the user may be starting to speak); `hold(False)` plays on
+    from where it stopped. A hold lasts at most `max_hold_s`, so a lost release cannot mute the assistant.
     """
 
     def __init__(self, listener: Callable[[str, int, float], None], max_seconds: float = 120.0,
-                 encode: bool = False) -> None:
+                 encode: bool = False, max_hold_s: float = 1.0) -> None:
         super().__init__(encode)
+        self.max_hold_s = max_hold_s
+        self._held_since: float | None = None
         self.listener, self.max_samples = listener, int(max_seconds * RATE)
         self._chunks: deque[tuple[int, np.ndarray]] = deque()
         self._buffered = 0
@@ -160,6 +164,20 @@ class ReplyTrack(PacedAudioTrack):
             self._chunks.append((turn, pcm))
             self._buffered += len(pcm)
 
+    def hold(self, on: bool) -> None:
+        if on and self._held_since is None:
+            self._held_since = now()
+        elif not on and self._held_since is not None:
+            self._held_since = None
+            if self._chunks:
+                self.wake()  # play on at once
+
+    @property
+    def holding(self) -> bool:
+        if self._held_since is not None and now() - self._held_since > self.max_hold_s:
+            self._held_since = None
+        return self._held_since is not None
+
     def finish_turn(self, turn: int) -> None:
         self._finished.add(turn)
         self._report_played()
@@ -167,6 +185,7 @@ class ReplyTrack(PacedAudioTrack):
     def flush(self) -> None:
         """Drop everything buffered now (barge-in / interrupt)."""
         cut = {turn for turn, _ in self._chunks} | set(self.sent)
+        self._held_since = None
         self._chunks.clear()
         self._buffered = 0
         self._finished.clear()
@@ -187,6 +206,8 @@ class ReplyTrack(PacedAudioTrack):
 
     def _take(self) -> np.ndarray:
         out = np.zeros(FRAME, np.int16)
+        if self.holding:
+            return out
         n = 0
         while n < FRAME and self._chunks:
             turn, pcm = self._chunks[0]

@@ -33,7 +33,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..audio import StreamResampler, to_int16, to_mono_float
 from ..clock import now
 from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone,
-                      Transcript, VideoFrame)
+                      Transcript, UserSound, VideoFrame)
 from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
 from .jitter import set_jitter_prefetch
@@ -338,6 +338,9 @@ class PeerSession:
                 self._end_turn(frame.turn)
         elif isinstance(frame, Interrupt):
             self._stop_reply()
+        elif isinstance(frame, UserSound):
+            self.reply.hold(frame.active)  # "clock": same-host benches time the silence from here
+            self.send({"type": "hold", "active": frame.active, "clock": now()})
         elif isinstance(frame, ErrorFrame):
             self.send({"type": "error", "message": f"{frame.stage}: {frame.message}", "turn": frame.turn})
 

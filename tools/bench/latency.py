@@ -31,7 +31,11 @@ BARGE_IN_CLIP = "What is two plus three?"
 LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
                   "Explain how a car engine works, step by step.",
                   "Describe a walk through a busy city market in the morning.",
-                  "Tell me everything you know about the planet Mars.")
+                  "Tell me everything you know about the planet Mars.",
+                  "Explain how bread is baked, from the flour to the oven.",
+                  "Describe the life of a honey bee through the seasons.",
+                  "Tell me the history of the bicycle in detail.",
+                  "Explain how a rainbow forms after the rain.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,8 +75,10 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
             for k in range(barge_ins):  # a different request each time: the model would repeat a cut answer
                 long_q = make_clip(LONG_QUESTIONS[k % len(LONG_QUESTIONS)], "piper")
                 cuts.append(await _barge_in(client, long_q, stop))
-                print(f"  barge-in: reply silent {cuts[-1]['onset_to_silence_ms']:.0f} ms after the speech onset "
-                      f"({cuts[-1]['cut_to_silence_ms']:.0f} ms after the server cut it)", flush=True)
+                c = cuts[-1]
+                print(f"  barge-in: reply silent {c['onset_to_silence_ms']:.0f} ms after the speech onset "
+                      f"({c['vad_onset_to_silence_ms']:.0f} ms after the VAD heard it, "
+                      f"{c['vad_onset_after_ms']:.0f} ms after the onset)", flush=True)
             stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
     finally:
         gaps = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else []
@@ -120,11 +126,16 @@ async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, 
     turn = await client.turn(interrupting)  # spoken over the reply; waits for its own answer
     onset = client.mic.onsets[-1]
     cut = next((e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset), None)
+    hold = next((e for e in client.events if e["type"] == "hold" and e["active"] and e["clock"] > onset - 0.05),
+                None)  # the server's VAD heard the first chunk of the interruption and held the reply
     if cut is None:
-        return {"onset_to_silence_ms": float("nan"), "cut_to_silence_ms": float("nan"), "note": "nothing to cut"}
+        nan = float("nan")
+        return {"onset_to_silence_ms": nan, "vad_onset_to_silence_ms": nan, "vad_onset_after_ms": nan,
+                "note": "nothing to cut (the reply had ended)"}
     last = max(client.received.sounds(level, onset - 0.2, turn.speech_end + 0.3) or [onset])
     return {"onset_to_silence_ms": round((last - onset) * 1e3, 1),
-            "cut_to_silence_ms": round((last - cut["t"]) * 1e3, 1) if cut else float("nan")}
+            "vad_onset_to_silence_ms": round((last - hold["clock"]) * 1e3, 1) if hold else float("nan"),
+            "vad_onset_after_ms": round((hold["clock"] - onset) * 1e3, 1) if hold else float("nan")}
 
 
 # ---------------------------------------------------------------- Chromium client
@@ -248,7 +259,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
                "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
                "voice_to_voice_ms": percentiles(v2v),
                "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
-               "barge_in_cut_to_silence_ms": percentiles([c["cut_to_silence_ms"] for c in result["barge_in"]]),
+               "barge_in_vad_onset_to_silence_ms": percentiles([c["vad_onset_to_silence_ms"]
+                                                                for c in result["barge_in"]]),
                "stages_ms": {k: percentiles(v) for k, v in stages.items()},
                **result}
     path = Path(args.json)
@@ -259,9 +271,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     print(f"voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, {args.client} client)")
     b = summary["barge_in_onset_to_silence_ms"]
     if b["n"]:
-        c = summary["barge_in_cut_to_silence_ms"]
+        c = summary["barge_in_vad_onset_to_silence_ms"]
         print(f"barge-in onset->silence p50 {b['p50']:.0f} ms p95 {b['p95']:.0f} ms; "
-              f"server cut->silence p50 {c['p50']:.0f} ms p95 {c['p95']:.0f} ms ({b['n']} trials)")
+              f"VAD onset->silence p50 {c['p50']:.0f} ms p95 {c['p95']:.0f} ms ({b['n']} trials)")
     for name, st in summary["stages_ms"].items():
         print(f"  {name:<24} p50 {st['p50']:7.1f} ms  p95 {st['p95']:7.1f} ms")
     if args.idle:
