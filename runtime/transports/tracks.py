@@ -92,7 +92,7 @@ class PacedAudioTrack(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self.opus = OpusPacketizer() if encode else None
-        self._wake: asyncio.Event | None = None
+        self._waiter: asyncio.Future | None = None  # the pacing sleep in progress (wake() ends it early)
 
     def next_samples(self) -> np.ndarray:
         """The next FRAME int16 samples to send."""
@@ -102,8 +102,8 @@ class PacedAudioTrack(MediaStreamTrack):
         """Send the next frame now instead of at its turn, and pace on from there. For the first audio after
         silence: it would otherwise wait up to a frame (10 ms on average) for the next tick. The stream then runs
         that much ahead of its RTP clock, which a receiver's jitter buffer absorbs like any early packet."""
-        if self._wake is not None:
-            self._wake.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(True)
 
     async def recv(self) -> Any:
         import av
@@ -115,14 +115,16 @@ class PacedAudioTrack(MediaStreamTrack):
         else:
             self._pts += FRAME
             wait = self._start + self._pts / RATE - now()
-            if wait > 0:
-                self._wake = self._wake or asyncio.Event()
+            if wait > 0:  # asyncio.sleep, but wake() can end it (a future and a timer: no task per frame)
+                loop = asyncio.get_running_loop()
+                self._waiter = waiter = loop.create_future()
+                timer = loop.call_later(wait, _resolve, waiter, False)
                 try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                    self._start = now() - self._pts / RATE  # woken early: pace on from now
-                except asyncio.TimeoutError:
-                    pass
-                self._wake.clear()
+                    if await waiter:
+                        self._start = now() - self._pts / RATE  # woken early: pace on from now
+                finally:
+                    timer.cancel()
+                    self._waiter = None
         samples = self.next_samples()
         if self.opus is not None:
             return self.opus.packet(samples, self._pts)
@@ -130,6 +132,11 @@ class PacedAudioTrack(MediaStreamTrack):
         frame.planes[0].update(samples.tobytes())
         frame.pts, frame.sample_rate, frame.time_base = self._pts, RATE, TIME_BASE
         return frame
+
+
+def _resolve(future: asyncio.Future, value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 class ReplyTrack(PacedAudioTrack):
