@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .report import percentiles, write_html
+from .report import cpu_probe, percentiles, write_html
 
 BARGE_IN_CLIP = "What is two plus three?"
 LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
@@ -237,6 +237,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
     clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
+    probe_before = cpu_probe()
     console.print(f"starting omnirt serve; {args.turns} turns over {args.client}"
                   + (f", {args.idle} idle sessions" if args.idle else ""))
     with ServerProcess(args) as url:
@@ -254,7 +255,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             stages.setdefault("server total", []).append(t["server"]["total"])
         for name, ms in (t.get("transport") or {}).items():
             stages.setdefault(name, []).append(ms)
-    summary = {"bench": "latency", "client": args.client, "turns": len(result["turns"]), "idle_sessions": args.idle,
+    summary = {"bench": "latency", "client": args.client, "cpu_probe_ms": [probe_before, cpu_probe()], "turns": len(result["turns"]), "idle_sessions": args.idle,
                "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
                "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
                "voice_to_voice_ms": percentiles(v2v),
@@ -268,6 +269,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     path.write_text(json.dumps(summary, indent=1))
     html = write_html(path.with_suffix(".html"), summary)
     s = summary["voice_to_voice_ms"]
+    print(f"machine: CPU probe {summary['cpu_probe_ms'][0]:.1f} ms before, {summary['cpu_probe_ms'][1]:.1f} ms after "
+          "(tools/bench/report.py cpu_probe: lower is a quieter host)")
     print(f"voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, {args.client} client)")
     b = summary["barge_in_onset_to_silence_ms"]
     if b["n"]:

@@ -21,6 +21,25 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "n": int(a.size)}
 
 
+def cpu_probe(runs: int = 9) -> float:
+    """Median ms of a fixed workload like the models' (a matrix product on every core, then a pass over 64 MB that
+    no cache holds). On a shared host the same code runs up to 30 % slower from one hour to the next; benchmarks
+    store this beside their figures so that runs can be compared (lower = a quieter host)."""
+    import time
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((384, 384)).astype(np.float32)
+    big = np.ones(16 * 1024 * 1024, np.float32)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        for _ in range(10):
+            a = np.tanh(a @ a)
+        float(big.sum())
+        times.append((time.perf_counter() - t) * 1e3)
+    return round(float(np.median(times)), 2)
+
+
 def _cdf_svg(values: list[float], title: str, width: int = 560, height: int = 220) -> str:
     """A cumulative distribution plot of latencies in ms, with p50 and p95 marked."""
     v = sorted(x for x in values if x is not None and np.isfinite(x))
