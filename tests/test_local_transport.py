@@ -269,3 +269,28 @@ def test_unknown_device_name_lists_the_available_ones():
             LocalAudio(LocalAudioOptions(input_device="no-such-mic")).check_devices()
         with pytest.raises(ValueError, match="blocksize"):
             LocalAudioOptions(blocksize=960)
+
+
+def test_a_hold_plays_silence_then_the_reply_goes_on_where_it_stopped():
+    """The speaker side alone (no device): the output callback fed by hand, as PortAudio would call it."""
+    from types import SimpleNamespace
+
+    from omnirt.runtime.frames import AudioFrame
+
+    audio = LocalAudio(LocalAudioOptions(echo_gate=False, output_rate=16000))
+    audio.play(AudioFrame(pcm=np.arange(1, 1601, dtype=np.int16), sample_rate=16000, turn=1))
+    t = SimpleNamespace(outputBufferDacTime=0.0, currentTime=0.0)
+    status = SimpleNamespace(output_underflow=False)
+
+    def block() -> np.ndarray:
+        out = np.zeros((160, 1), np.int16)
+        audio._output_callback(out, 160, t, status)
+        return out[:, 0]
+
+    assert block()[0] == 1
+    audio.hold(True)
+    assert not block().any() and audio.played_s(1) == 0.01  # silence, nothing of the reply consumed
+    audio.hold(False)
+    assert block()[0] == 161 and audio.underruns == 0
+    audio.hold(True, max_s=0.0)  # a hold that has run out plays on by itself
+    assert block()[0] == 321

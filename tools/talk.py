@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, SpeechStarted, TextDelta, TextDone, \
-    Transcript
+    Transcript, UserSound
 from ..runtime.session import Components, SessionOptions, VoiceSession
 from ..runtime.tools import ToolProgress
 from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions
@@ -162,6 +162,8 @@ async def converse(components: Components, audio_options: LocalAudioOptions, con
                 elif isinstance(frame, SpeechDone) and frame.turn not in muted:
                     audio.end_reply()
                     tasks.append(asyncio.create_task(finish(frame.turn)))
+                elif isinstance(frame, UserSound):
+                    audio.hold(frame.active)  # the reply falls silent at the user's first sound (see UserSound)
                 elif isinstance(frame, Interrupt):
                     if not audio.playing or speaking is None:
                         continue  # nothing to cut (the VAD announces every new turn this way)

@@ -5,6 +5,7 @@
         async for frame in audio.frames(): ...  # gated microphone frames (int16 mono) -> pipeline.push
         audio.play(reply_frame)                 # reply audio (any rate) -> the speaker
         audio.flush()                           # on Interrupt: drop unplayed reply audio at once
+        audio.hold(True / False)                # on UserSound: silence the reply meanwhile / play on
 
 Threads: PortAudio calls the input and output callbacks on its own threads. The input callback hands each block to
 the event loop with `call_soon_threadsafe` into a bounded queue (the oldest block is dropped when the consumer lags,
@@ -168,6 +169,7 @@ class LocalAudio:
         self._reply_len = 0
         self._reply_open = False  # a reply is arriving: running dry now is an underrun
         self._dry = False
+        self._held_until = 0.0  # while perf_counter() is below this the speaker plays silence, keeping the reply
         self._played: dict[int, int] = {}  # turn -> samples played
         self._turn_end: dict[int, float] = {}  # turn -> perf_counter time its last played sample is heard
         self._first_heard: dict[int, float] = {}  # turn -> when its first sample is heard
@@ -333,9 +335,17 @@ class LocalAudio:
                 self._reply_len += len(self._reply[-1][1])
             self._reply_open = False
 
+    def hold(self, on: bool, max_s: float = 1.0) -> None:
+        """Play silence instead of the reply (the user may be starting to speak), at most `max_s`; `hold(False)`
+        plays on from where it stopped (it was a cough). A hold never outlives `max_s`, so a lost release cannot
+        mute the assistant."""
+        with self._lock:
+            self._held_until = time.perf_counter() + max_s if on else 0.0
+
     def flush(self) -> float:
         """Drop all reply audio not yet played (barge-in); returns the seconds dropped."""
         with self._lock:
+            self._held_until = 0.0
             dropped = self._reply_len
             self._reply.clear()
             self._reply_len = 0
@@ -378,7 +388,8 @@ class LocalAudio:
         dac = t.outputBufferDacTime + (now - t.currentTime) if t.outputBufferDacTime and t.currentTime else now
         filled = 0
         with self._lock:
-            while filled < frames and self._reply:
+            held = now < self._held_until
+            while filled < frames and self._reply and not held:
                 turn, pcm = self._reply[0]
                 n = min(frames - filled, len(pcm))
                 out[filled:filled + n, 0] = pcm[:n]
@@ -392,7 +403,7 @@ class LocalAudio:
                     self._reply.popleft()
                 else:
                     self._reply[0] = (turn, pcm[n:])
-            dry = filled < frames and self._reply_open
+            dry = filled < frames and self._reply_open and not held
             if dry and not self._dry:
                 self.underruns += 1  # one per gap, however many callbacks it lasts
             self._dry = dry
