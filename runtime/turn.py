@@ -41,11 +41,15 @@ class TurnGate(Stage):
         self.settled: set[int] = set()  # turns whose post-roll was silent, waiting for a sentence-final transcript
         self.early: set[int] = set()  # turns released at Settled (for tests and traces)
 
-    def _release(self, turn: int) -> list[Frame]:
-        queue = self.held.pop(turn, [])
+    async def _release(self, turn: int) -> AsyncIterator[Frame]:
+        """The turn's held frames in order. The queue stays open while they go out, so frames of the turn that
+        arrive meanwhile join it behind them; only then does the turn count as committed (frames pass through)."""
+        queue = self.held.setdefault(turn, [])
+        while queue:
+            yield queue.pop(0)
+        self.held.pop(turn, None)
         self.committed = {t for t in self.committed if t > turn - 8} | {turn}
         self.settled.discard(turn)
-        return queue
 
     def _sentence_done(self, turn: int) -> bool:
         final = next((f for f in self.held.get(turn, []) if isinstance(f, Transcript) and f.final), None)
@@ -53,17 +57,15 @@ class TurnGate(Stage):
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, Commit):
-            queue = self.held.setdefault(frame.turn, [])
-            while queue:  # frames that arrive while releasing join the queue: order is kept
-                yield queue.pop(0)
-            self._release(frame.turn)
+            async for f in self._release(frame.turn):
+                yield f
             yield frame
         elif isinstance(frame, Settled):
             if self.early_on_sentence_end and frame.turn not in self.committed:
                 self.settled.add(frame.turn)
                 if self._sentence_done(frame.turn):
                     self.early.add(frame.turn)
-                    for f in self._release(frame.turn):
+                    async for f in self._release(frame.turn):
                         yield f
             yield frame
         elif isinstance(frame, Interrupt):
@@ -75,7 +77,7 @@ class TurnGate(Stage):
             self.held.setdefault(frame.turn, []).append(frame)
             if frame.turn in self.settled and isinstance(frame, Transcript) and ends_sentence(frame.text):
                 self.early.add(frame.turn)
-                for f in self._release(frame.turn):
+                async for f in self._release(frame.turn):
                     yield f
         else:
             yield frame

@@ -155,7 +155,7 @@ class ReplyTrack(PacedAudioTrack):
                  encode: bool = False, max_hold_s: float = 1.0) -> None:
         super().__init__(encode)
         self.max_hold_s = max_hold_s
-        self._held_since: float | None = None
+        self._held_until = 0.0  # while now() is below this, silence goes out and the reply waits
         self.listener, self.max_samples = listener, int(max_seconds * RATE)
         self._chunks: deque[tuple[int, np.ndarray]] = deque()
         self._buffered = 0
@@ -174,18 +174,14 @@ class ReplyTrack(PacedAudioTrack):
             self._buffered += len(pcm)
 
     def hold(self, on: bool) -> None:
-        if on and self._held_since is None:
-            self._held_since = now()
-        elif not on and self._held_since is not None:
-            self._held_since = None
-            if self._chunks:
-                self.wake()  # play on at once
+        released = self.holding and not on
+        self._held_until = now() + self.max_hold_s if on else 0.0
+        if released and self._chunks:
+            self.wake()  # play on at once
 
     @property
     def holding(self) -> bool:
-        if self._held_since is not None and now() - self._held_since > self.max_hold_s:
-            self._held_since = None
-        return self._held_since is not None
+        return now() < self._held_until
 
     def finish_turn(self, turn: int) -> None:
         self._finished.add(turn)
@@ -194,7 +190,7 @@ class ReplyTrack(PacedAudioTrack):
     def flush(self) -> None:
         """Drop everything buffered now (barge-in / interrupt)."""
         cut = {turn for turn, _ in self._chunks} | set(self.sent)
-        self._held_since = None
+        self._held_until = 0.0
         self._chunks.clear()
         self._buffered = 0
         self._finished.clear()
