@@ -10,7 +10,7 @@ packet cannot be played in order anyway; the decoder simply continues).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 
@@ -34,10 +34,16 @@ class ImmediateAudioBuffer(JitterBuffer):
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
 
 
+def replace_audio_buffers(pc: Any, make: Callable[[], Any]) -> None:
+    """Put `make()` in place of aiortc's jitter buffer on every audio receiver of `pc` (anything with its
+    `add(packet) -> (pli_flag, frame or None)`)."""
+    for t in pc.getTransceivers():
+        if t.kind == "audio" and hasattr(t.receiver, _RECEIVER_ATTR):
+            setattr(t.receiver, _RECEIVER_ATTR, make())
+
+
 def set_jitter_prefetch(pc: Any, prefetch: int) -> None:
     """Replace aiortc's audio jitter buffer on every audio receiver of `pc`: 0 = `ImmediateAudioBuffer` (no added
     delay), N > 0 = aiortc's own buffer holding N packets before decoding (its default is 4: 80 ms + 20 ms)."""
-    for t in pc.getTransceivers():
-        if t.kind == "audio" and hasattr(t.receiver, _RECEIVER_ATTR):
-            buffer = ImmediateAudioBuffer() if prefetch == 0 else JitterBuffer(capacity=16, prefetch=prefetch)
-            setattr(t.receiver, _RECEIVER_ATTR, buffer)
+    replace_audio_buffers(pc, lambda: ImmediateAudioBuffer() if prefetch == 0
+                          else JitterBuffer(capacity=16, prefetch=prefetch))

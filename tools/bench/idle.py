@@ -38,6 +38,7 @@ class ArrivalLog:
 
 async def main(url: str, n: int) -> None:
     from ...runtime.clock import now
+    from ...runtime.transports.jitter import replace_audio_buffers
     from ...runtime.transports.tracks import FRAME, PacedAudioTrack
     from ..rtc_client import ClientOptions, RTCClient
 
@@ -55,9 +56,7 @@ async def main(url: str, n: int) -> None:
         c.mic = Silence()  # type: ignore[assignment]
         await c.connect()
         log = ArrivalLog()
-        for t in c.pc.getTransceivers():  # type: ignore[union-attr]
-            if t.kind == "audio":
-                setattr(t.receiver, "_RTCRtpReceiver__jitter_buffer", log)
+        replace_audio_buffers(c.pc, lambda: log)
         clients.append(c)
         logs.append(log)
     start = now()

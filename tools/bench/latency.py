@@ -255,7 +255,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
             stages.setdefault("server total", []).append(t["server"]["total"])
         for name, ms in (t.get("transport") or {}).items():
             stages.setdefault(name, []).append(ms)
-    summary = {"bench": "latency", "client": args.client, "cpu_probe_ms": [probe_before, cpu_probe()], "turns": len(result["turns"]), "idle_sessions": args.idle,
+    summary = {"bench": "latency", "client": args.client, "cpu_probe_ms": [probe_before, cpu_probe()],
+               "turns": len(result["turns"]), "idle_sessions": args.idle,
                "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
                "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
                "voice_to_voice_ms": percentiles(v2v),
