@@ -146,7 +146,9 @@ class TalkerStage(Stage):
 
     def text_played(self, turn: int, seconds: float) -> str:
         """The words of a turn's answer heard within its first `seconds` of audio (a cut clause is cut by its
-        share of the words, and marked with an ellipsis)."""
+        share of the words). No mark is added: the embedded model copies a marked cut ("A honey bee...") into its
+        next answers. Ten barge-ins in a row: with an ellipsis its last six answers were such stubs ("A..."); with
+        the bare words, three of the ten answers were short phrases and none ended in a stub."""
         words: list[str] = []
         t = 0.0
         for clause, dur in self.timeline.get(turn, []):
@@ -156,7 +158,7 @@ class TalkerStage(Stage):
                 parts = clause.split()
                 n = int(len(parts) * (seconds - t) / dur)
                 if n:
-                    words.append(" ".join(parts[:n]) + "...")
+                    words.append(" ".join(parts[:n]))
                 break
             else:
                 break
