@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ...runtime.clock import now
 from .report import cpu_probe, percentiles, write_html
 
 BARGE_IN_CLIP = "What is two plus three?"
@@ -71,11 +73,15 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                               "transport": _transport(client, t)})
                 print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
                       f"{t.heard!r} -> {t.answer!r}", flush=True)
-            stop = make_clip(BARGE_IN_CLIP, "piper")
+            leads = [2, 7, 12, 17]  # ms of quiet before the interruption's onset, in turn
+            stops = [_from_first_sound(make_clip(BARGE_IN_CLIP, "piper"), client.options.threshold, ms) for ms in leads]
             for k in range(barge_ins):  # a different request each time: the model would repeat a cut answer
                 long_q = make_clip(LONG_QUESTIONS[k % len(LONG_QUESTIONS)], "piper")
-                cuts.append(await _barge_in(client, long_q, stop))
+                cuts.append(await _barge_in(client, long_q, stops[k % len(stops)]))
                 c = cuts[-1]
+                if "note" in c:
+                    print(f"  barge-in: {c['note']}", flush=True)
+                    continue
                 print(f"  barge-in: reply silent {c['onset_to_silence_ms']:.0f} ms after the speech onset "
                       f"({c['vad_onset_to_silence_ms']:.0f} ms after the VAD heard it, "
                       f"{c['vad_onset_after_ms']:.0f} ms after the onset)", flush=True)
@@ -117,12 +123,30 @@ def _stop_idle(proc: subprocess.Popen) -> list[float]:
     return json.loads(lines[-1])["max_gap_ms"] if lines else []
 
 
+def _from_first_sound(clip: Path, threshold: float, lead_ms: int) -> Path:
+    """A copy of a clip that starts `lead_ms` before its first sound, so the speech follows the send at once. The
+    lead sets where in the client's 20 ms packet the onset falls (which varies the time to send it by up to 20 ms):
+    the trials rotate through several leads, as a real onset falls anywhere in a packet."""
+    import soundfile as sf
+
+    from ..rtc_client import RATE, load_speech
+
+    pcm, _ = load_speech(clip, threshold)
+    first = int(np.flatnonzero(np.abs(pcm.astype(np.int32)) > threshold * 32768)[0])
+    out = clip.with_name(f"{clip.stem}.lead{lead_ms}.wav")
+    sf.write(str(out), pcm[max(0, first - lead_ms * RATE // 1000):], RATE, subtype="PCM_16")
+    return out
+
+
 async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, float]:
     """Ask for a long answer, talk over it after a second, and time the reply's silence at the client."""
     level = client.options.threshold
     asked = await client.say(long_q)
     await client.wait_for(lambda: client.received.first_sound(level, asked), 30, "the long answer to start")
     await asyncio.sleep(0.6)
+    # start while the reply is sounding (the clip starts at its first sound), else there is nothing to time
+    with contextlib.suppress(TimeoutError):  # (a reply that has ended is reported as such below)
+        await client.wait_for(lambda: client.received.sounds(level, now() - 0.02), 2, "the reply to sound")
     turn = await client.turn(interrupting)  # spoken over the reply; waits for its own answer
     onset = client.mic.onsets[-1]
     cut = next((e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset), None)
@@ -132,7 +156,12 @@ async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, 
         nan = float("nan")
         return {"onset_to_silence_ms": nan, "vad_onset_to_silence_ms": nan, "vad_onset_after_ms": nan,
                 "note": "nothing to cut (the reply had ended)"}
-    last = max(client.received.sounds(level, onset - 0.2, turn.speech_end + 0.3) or [onset])
+    last = max(client.received.sounds(level, onset - 0.2, turn.speech_end + 0.3) or [onset - 1])
+    if last < onset:  # nothing to time: the reply was in a pause between words when the user began
+        nan = float("nan")
+        return {"onset_to_silence_ms": nan, "vad_onset_to_silence_ms": nan, "vad_onset_after_ms": nan,
+                "note": f"the reply was already silent at the onset (last sound {(onset - last) * 1e3:.0f} ms "
+                        "before it): not timed"}
     return {"onset_to_silence_ms": round((last - onset) * 1e3, 1),
             "vad_onset_to_silence_ms": round((last - hold["clock"]) * 1e3, 1) if hold else float("nan"),
             "vad_onset_after_ms": round((hold["clock"] - onset) * 1e3, 1) if hold else float("nan")}
@@ -277,7 +306,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if b["n"]:
         c = summary["barge_in_vad_onset_to_silence_ms"]
         print(f"barge-in onset->silence p50 {b['p50']:.0f} ms p95 {b['p95']:.0f} ms; "
-              f"VAD onset->silence p50 {c['p50']:.0f} ms p95 {c['p95']:.0f} ms ({b['n']} trials)")
+              f"VAD onset->silence p50 {c['p50']:.0f} ms p95 {c['p95']:.0f} ms ({b['n']} timed of "
+              f"{len(result['barge_in'])} trials)")
     for name, st in summary["stages_ms"].items():
         print(f"  {name:<24} p50 {st['p50']:7.1f} ms  p95 {st['p95']:7.1f} ms")
     if args.idle:
