@@ -48,6 +48,8 @@ def cmd_reply(args: argparse.Namespace) -> int:
     from ..runtime.vad import VADOptions
 
     console = _console()
+    if args.speculate_ms is None:
+        args.speculate_ms = VADOptions.speculate_ms
     try:
         VADOptions(hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
     except ValueError as err:
@@ -84,8 +86,9 @@ def add_reply(sub: Any) -> None:
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
-    p.add_argument("--speculate-ms", type=int, default=64,
-                   help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
+    p.add_argument("--speculate-ms", type=int, default=None,
+                   help="silence after which the reply is prepared speculatively (0: wait for the hangover; "
+                        "default: VADOptions.speculate_ms, 32)")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
     p.add_argument("--agent-tool", action="store_true",
                    help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')

@@ -50,7 +50,7 @@ class ReplyConfig:
     talker: str = "piper"
     realtime: bool = True
     hangover_ms: int = 400
-    speculate_ms: int = 64
+    speculate_ms: int = VADOptions.speculate_ms
     max_tokens: int = 96
     agent_tool: bool = False  # spoken desktop commands ("computer, click Submit") go to the computer-use agent
 

@@ -145,7 +145,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
     p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
     p.add_argument("--max-tokens", type=int, default=96, help="cap on each answer's length")
-    p.add_argument("--speculate-ms", type=int, default=64,
+    p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms,
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-sessions", type=int, default=4, help="peer connections served at once")
     p.add_argument("--thinker-url", help="an OpenAI-compatible server instead of the embedded Thinker")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ...runtime.clock import now
+from ...runtime.vad import VADOptions
 from .report import cpu_probe, percentiles, write_html
 
 BARGE_IN_CLIP = "What is two plus three?"
@@ -46,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--hangover-ms", type=int, default=400)
-    p.add_argument("--speculate-ms", type=int, default=64)
+    p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms)
     p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
     p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
     p.add_argument("--thinker", default="0.5b")
