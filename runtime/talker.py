@@ -16,7 +16,7 @@ import numpy as np
 
 from .frames import AudioFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone
 from .stage import Stage
-from .threads import iterate_in_thread
+from .threads import FOREGROUND, iterate_in_thread
 
 
 class Synthesizer(Protocol):
@@ -196,7 +196,8 @@ class TalkerStage(Stage):
         timeline = self.timeline.setdefault(turn, [])
         timeline.append((text, 0.0))
         first_of_turn = len(timeline) == 1
-        async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker"):
+        async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker",
+                                             claim=FOREGROUND if first_of_turn else None):
             chunk = trim_silence(chunk, rate, self.options.lead_in_ms if first_of_turn else None,
                                  self.options.max_pause_ms)
             first_of_turn = False

@@ -14,7 +14,7 @@ from typing import AsyncIterator, Awaitable, Iterator, Protocol
 from .clock import now
 from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
 from .stage import Stage
-from .threads import iterate_in_thread
+from .threads import FOREGROUND, iterate_in_thread
 
 Message = dict[str, str]
 
@@ -34,7 +34,7 @@ class ThreadedChat:
         self.backend, self.name = backend, name
 
     def stream(self, messages: list[Message]) -> AsyncIterator[str]:
-        return iterate_in_thread(lambda: self.backend.stream(messages), self.name)
+        return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND)
 
     async def prefill(self, messages: list[Message]) -> None:
         """Let the model read a prompt ahead of time, if it can keep what it read (see ThinkerOptions.prefill)."""

@@ -14,7 +14,49 @@ T = TypeVar("T")
 _DONE = object()
 
 
-async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "model") -> AsyncIterator[T]:
+class Foreground:
+    """Work a listener is waiting for right now (a turn's first audio) asks background loops (token generation
+    beyond the first clause) to pause between items, so it gets every core. One per process: so are the cores.
+
+    Why: on 2 cores Piper made "The capital of Japan" in 38 ms with both cores, 62 ms beside token generation;
+    the tokens generated meanwhile are not needed until the first clause has played (about a second later)."""
+
+    def __init__(self, max_pause_s: float = 0.25) -> None:
+        self.max_pause_s = max_pause_s
+        self._lock = threading.Lock()
+        self._claims = 0
+        self._clear = threading.Event()
+        self._clear.set()
+
+    def enter(self) -> None:
+        with self._lock:
+            self._claims += 1
+            self._clear.clear()
+
+    def leave(self) -> None:
+        with self._lock:
+            self._claims -= 1
+            if self._claims <= 0:
+                self._claims = 0
+                self._clear.set()
+
+    @property
+    def busy(self) -> bool:
+        return not self._clear.is_set()
+
+    def wait(self) -> None:
+        """Background work calls this between items: returns when no foreground work runs (or after
+        max_pause_s, so a stuck claim can only slow the background, never stop it)."""
+        self._clear.wait(self.max_pause_s)
+
+
+FOREGROUND = Foreground()
+
+
+async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "model", *,
+                            claim: Foreground | None = None, yield_to: Foreground | None = None) -> AsyncIterator[T]:
+    """`claim`: hold that Foreground until the first item is made. `yield_to`: before asking for each item after
+    the first, wait while that Foreground is claimed."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
@@ -25,17 +67,30 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "mod
         except RuntimeError:  # the loop closed while we were finishing
             pass
 
+    held = [claim] if claim is not None else []
+
+    def release() -> None:  # (before the consumer can see the first item, an error or the end)
+        while held:
+            held.pop().leave()
+
     def work() -> None:
         it = None
+        for c in held:
+            c.enter()
         try:
             it = factory()
             for item in it:
+                release()
                 if stop.is_set():
                     break
                 put(item)
+                if yield_to is not None:
+                    yield_to.wait()
         except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            release()
             put(err)
         finally:
+            release()
             close = getattr(it, "close", None)
             if close:
                 close()
