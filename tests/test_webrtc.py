@@ -80,6 +80,28 @@ def test_incoming_packed_stereo_becomes_an_int16_frame_with_channels():
     assert out.capture_ts is not None and out.capture_ts <= now()
 
 
+async def test_a_quiet_reply_track_sends_one_packet_per_dtx_interval_and_speaks_again_at_once():
+    track = ReplyTrack(lambda *a: None, encode=True, dtx_s=0.1)
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(RATE // 10) / RATE)).astype(np.int16)  # 100 ms
+    track.write(1, tone)
+    t0 = now()
+    sent = []
+    while now() - t0 < 0.6:  # 100 ms of tone, the encoder's fade-out, then silence
+        packet = await track.recv()
+        sent.append((now() - t0, packet.pts))
+    quiet = [t for t, _ in sent if t > 0.25]
+    assert 3 <= len(quiet) <= 5, sent  # ~one packet per 100 ms, not fifty a second
+    for (ta, pa), (tb, pb) in zip(sent, sent[1:]):  # the RTP clock keeps real time through the gaps
+        assert abs((pb - pa) / RATE - (tb - ta)) < 0.03, (ta, tb, pa, pb)
+    recv = asyncio.ensure_future(track.recv())  # waiting out a quiet interval ...
+    await asyncio.sleep(0.02)
+    track.write(2, tone)  # ... when the next reply comes: it goes out at once
+    woke = now()
+    packet = await recv
+    assert now() - woke < 0.01 and (await track.recv()).pts - packet.pts == 960  # and paced at 20 ms again
+    track.stop()
+
+
 # ---------------------------------------------------------------- with models
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,12 @@ meters the audio level in Python and hops to a worker thread to run libopus. Wit
 that is a measurable share of a core. The track instead encodes speech itself on the event loop (libopus takes
 ~0.1 ms a frame, less than the thread hop) and sends digital silence as one cached Opus packet, so silence costs
 nothing but the packet's send. aiortc passes encoded packets through unchanged (`Encoder.pack`).
+
+Discontinuous transmission (`dtx_s`): while a track has nothing but silence to send, it sends one silent packet
+per `dtx_s` instead of fifty a second, as an Opus sender with DTX does, and its RTP clock runs on through the gap.
+The first audio after it goes out at once (`wake`). Receivers treat the gap as silence (browsers' NetEq, and the
+aiortc clients here). With 7 idle sessions the server took 15.5-16.3 % of a core instead of 20.6-20.7 %, and
+their clients 5.9-6.1 % instead of 8.3-8.5 %.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class OpusPacketizer:
         self.codec.options = {"application": "lowdelay"}
         self._silence: bytes | None = None
         self._quiet_frames = 0  # consecutive silent frames encoded since the last sound
+        self.settled = False  # the last packet was the cached silence (the encoder holds no sound)
         self.encoded = self.cached = 0  # counters: frames through libopus / silent frames sent from the cache
 
     def _encode(self, samples: np.ndarray, pts: int) -> bytes | None:
@@ -63,7 +70,8 @@ class OpusPacketizer:
         """The Opus packet for one frame of `samples`, stamped with `pts` (48 kHz ticks)."""
         silent = not samples.any()
         data = None
-        if silent and self._silence is not None and self._quiet_frames >= 3:
+        self.settled = silent and self._silence is not None and self._quiet_frames >= 3
+        if self.settled:
             data = self._silence
             self.cached += 1
         else:
@@ -89,8 +97,9 @@ class PacedAudioTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, encode: bool = False) -> None:
+    def __init__(self, encode: bool = False, dtx_s: float = 0.0) -> None:
         super().__init__()
+        self.dtx_s = dtx_s if encode else 0.0  # (needs the packetizer to know the encoder holds no sound)
         self._start: float | None = None
         self._pts = 0
         self.opus = OpusPacketizer() if encode else None
@@ -99,6 +108,10 @@ class PacedAudioTrack(MediaStreamTrack):
     def next_samples(self) -> np.ndarray:
         """The next FRAME int16 samples to send."""
         raise NotImplementedError
+
+    def quiet(self) -> bool:
+        """Nothing but silence to send until woken: with `dtx_s`, one packet per dtx_s goes out meanwhile."""
+        return False
 
     def wake(self) -> None:
         """Send the next frame now instead of at its turn, and pace on from there. For the first audio after
@@ -116,17 +129,20 @@ class PacedAudioTrack(MediaStreamTrack):
             self._start = now()
         else:
             self._pts += FRAME
-            wait = self._start + self._pts / RATE - now()
+            dtx = self.dtx_s and self.opus is not None and self.opus.settled and self.quiet()
+            wait = self.dtx_s if dtx else self._start + self._pts / RATE - now()
             if wait > 0:  # asyncio.sleep, but wake() can end it (a future and a timer: no task per frame)
                 loop = asyncio.get_running_loop()
                 self._waiter = waiter = loop.create_future()
                 timer = loop.call_later(wait, _resolve, waiter, False)
                 try:
-                    if await waiter:
+                    if await waiter and not dtx:
                         self._start = now() - self._pts / RATE  # woken early: pace on from now
                 finally:
                     timer.cancel()
                     self._waiter = None
+            if dtx:  # the RTP clock runs on through the gap, as a sender with Opus DTX does
+                self._pts = max(self._pts, int((now() - self._start) * RATE))
         samples = self.next_samples()
         if self.opus is not None:
             return self.opus.packet(samples, self._pts)
@@ -152,8 +168,8 @@ class ReplyTrack(PacedAudioTrack):
     """
 
     def __init__(self, listener: Callable[[str, int, float], None], max_seconds: float = 120.0,
-                 encode: bool = False, max_hold_s: float = 1.0) -> None:
-        super().__init__(encode)
+                 encode: bool = False, max_hold_s: float = 1.0, dtx_s: float = 0.0) -> None:
+        super().__init__(encode, dtx_s)
         self.max_hold_s = max_hold_s
         self._held_until = 0.0  # while now() is below this, silence goes out and the reply waits
         self.listener, self.max_samples = listener, int(max_seconds * RATE)
@@ -234,3 +250,6 @@ class ReplyTrack(PacedAudioTrack):
 
     def next_samples(self) -> np.ndarray:
         return self._take()
+
+    def quiet(self) -> bool:
+        return not self._chunks

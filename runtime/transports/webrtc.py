@@ -59,6 +59,8 @@ class WebRTCOptions:
     (browsers send frames even when muted), is closed after this long.
     encode_in_track: the reply track hands aiortc Opus packets it encoded itself, silence as one cached packet
         (runtime/transports/tracks.py says why: idle sessions get cheap); False lets aiortc encode raw frames.
+    dtx_s: while the assistant is silent, one silent packet per dtx_s goes out instead of one per 20 ms
+        (discontinuous transmission; needs encode_in_track). 0 sends every frame.
     video_interval_s: how often the newest camera image is offered to the session's vision stage (only when the
     components have a describer; the stage itself drops what it has no time to look at).
     """
@@ -76,6 +78,7 @@ class WebRTCOptions:
     media_timeout_s: float = 5.0
     video_interval_s: float = 0.2
     encode_in_track: bool = True
+    dtx_s: float = 0.4
     session: SessionOptions = field(default_factory=SessionOptions)
 
 
@@ -136,7 +139,7 @@ class PeerSession:
         o = self.options = options
         self.pc, self.on_closed = pc, on_closed
         self.voice = VoiceSession(components, o.session)
-        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s, encode=o.encode_in_track)
+        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s, encode=o.encode_in_track, dtx_s=o.dtx_s)
         self.channel: Any = None
         self.dropped_input_frames = 0
         self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))

@@ -3,7 +3,8 @@
     python -m omnirt.tools.bench.idle URL N
 
 Connects N aiortc clients that send silence and receive audio, prints "ready", and when its standard input closes
-prints one JSON line: the longest gap between received audio packets per client (an underrun shows as a gap).
+prints one JSON line: the longest gap between received audio packets per client (a stall shows as a gap; while
+the assistant is silent the server sends one packet per 400 ms, WebRTCOptions.dtx_s, so that is the floor).
 
 The clients cost this machine as little as a client can: in a real deployment they are browsers elsewhere, and
 here they share the 2 cores with the server under test. The microphone sends one cached Opus packet of silence

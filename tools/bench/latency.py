@@ -71,7 +71,7 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                               "voice_to_voice_ms": t.voice_to_voice_ms,
                               "server": t.latency and {"total": t.latency["total"],
                                                        "segments": dict(t.latency["segments"])},
-                              "transport": _transport(client, t)})
+                              "transport": _transport(client, t), "reply_max_gap_ms": _reply_gap(client, t)})
                 print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
                       f"{t.heard!r} -> {t.answer!r}", flush=True)
             leads = [2, 7, 12, 17]  # ms of quiet before the interruption's onset, in turn
@@ -105,6 +105,15 @@ def _transport(client: Any, t: Any) -> dict[str, float] | None:
     ms = lambda a, b: round((b - a) * 1e3, 1)  # noqa: E731
     return {"uplink": ms(t.speech_end, clock["speech_end"]), "to track": ms(clock["audio_out"], speaking["clock"]),
             "downlink": ms(speaking["clock"], t.first_sound)}
+
+
+def _reply_gap(client: Any, t: Any) -> float | None:
+    """The longest wait between two packets of a reply while it played, at the client (20 ms when nothing
+    stalls; a stall longer than the receiver's buffer is an underrun)."""
+    if t.first_sound is None:
+        return None
+    times = [at for at, _ in client.received.chunks if t.first_sound <= at <= t.end_event["t"]]
+    return round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else None
 
 
 def _start_idle(url: str, n: int) -> subprocess.Popen:
@@ -312,7 +321,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for name, st in summary["stages_ms"].items():
         print(f"  {name:<24} p50 {st['p50']:7.1f} ms  p95 {st['p95']:7.1f} ms")
     if args.idle:
-        print(f"idle sessions: longest audio gap {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms; "
-              f"input frames dropped {sum(result['dropped_input_frames'])}")
+        print(f"idle sessions: input frames dropped {sum(result['dropped_input_frames'])}; longest gap between "
+              f"packets sent to them {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms (while silent the "
+              "server sends one per 400 ms: DTX)")
+    gaps = [t["reply_max_gap_ms"] for t in result["turns"] if t.get("reply_max_gap_ms") is not None]
+    if gaps:
+        print(f"reply audio: longest gap between packets while a reply played {max(gaps):.0f} ms "
+              f"(median over turns {float(np.median(gaps)):.0f} ms; 20 ms is the packet period)")
     console.print(f"results in {path} and {html}")
     return 0
