@@ -36,7 +36,8 @@ from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, Spe
                       Transcript, UserSound, VideoFrame)
 from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
-from .jitter import set_jitter_prefetch
+from .inbound import OpusInput, load_libopus
+from .jitter import replace_audio_buffers, set_jitter_prefetch
 from .tracks import FRAME, RATE, PacedAudioTrack, ReplyTrack
 
 __all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest",
@@ -51,8 +52,9 @@ class WebRTCOptions:
     """host/port: where the HTTP signalling server binds (port 0 picks a free one).
     token: required on every offer when set; generated when bound beyond loopback and not given.
     loopback_only: ICE candidates restricted to 127.0.0.1 (None: on when bound to loopback).
-    jitter_prefetch: incoming audio packets held before decoding: 0 passes each on at once (transports/jitter.py
-        says why that is safe on loopback and a LAN), N uses aiortc's buffer holding N; None keeps aiortc's (4).
+    jitter_prefetch: incoming audio packets held before decoding: 0 decodes each on arrival, on the event loop,
+        at 16 kHz (transports/inbound.py; jitter.py says why holding nothing is safe on loopback and a LAN), N uses
+        aiortc's buffer holding N and its decoder thread; None keeps aiortc's buffer (4).
     input_buffer_ms: incoming audio waiting for the pipeline; beyond it the oldest is dropped.
     reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
     connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
@@ -144,6 +146,8 @@ class PeerSession:
         self.dropped_input_frames = 0
         self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))
         self._input_ready = asyncio.Event()
+        self._inline_audio = o.jitter_prefetch == 0 and load_libopus() is not None  # see inbound.py
+        self._last_audio: float | None = None
         self._video: Any = None
         self._video_rgb: tuple[Any, np.ndarray] | None = None
         self._pending_events: deque[str] = deque(maxlen=256)
@@ -223,7 +227,7 @@ class PeerSession:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
-            self._spawn(self._read_audio(track))
+            self._spawn(self._watch_audio() if self._inline_audio else self._read_audio(track))
         elif track.kind == "video":
             self._spawn(self._read_video(track))
 
@@ -238,10 +242,28 @@ class PeerSession:
                 self.close_soon(f"no audio from the client for {timeout:g} s")
                 return
             timeout = self.options.media_timeout_s
-            if len(self._input) == self._input.maxlen:
-                self.dropped_input_frames += 1  # the deque drops the oldest
-            self._input.append(to_audio_frame(frame))
-            self._input_ready.set()
+            self._accept(to_audio_frame(frame))
+
+    def _on_audio(self, pcm: np.ndarray, rate: int) -> None:
+        """Decoded on arrival by inbound.OpusInput (16 kHz mono)."""
+        t = self._last_audio = now()
+        self._accept(AudioFrame(pcm=pcm, sample_rate=rate, capture_ts=t - len(pcm) / rate))
+
+    def _accept(self, frame: AudioFrame) -> None:
+        if len(self._input) == self._input.maxlen:
+            self.dropped_input_frames += 1  # the deque drops the oldest
+        self._input.append(frame)
+        self._input_ready.set()
+
+    async def _watch_audio(self) -> None:
+        """With audio decoded on arrival no recv() can time out: notice a microphone that stopped delivering
+        (a vanished browser is otherwise noticed only by ICE, after ~30 s)."""
+        timeout = self.options.media_timeout_s
+        while True:
+            await asyncio.sleep(timeout / 4)
+            if self._last_audio is not None and now() - self._last_audio > timeout:
+                self.close_soon(f"no audio from the client for {timeout:g} s")
+                return
 
     async def _feed(self, pipeline: Any) -> None:
         while True:
@@ -372,8 +394,9 @@ class PeerSession:
         mark = getattr(self.voice, "mark_played", None)
         if mark is not None:
             mark(turn, seconds)
+        starved = self.reply.starved.pop(turn, 0) / RATE  # the reply's underruns (silence mid-turn)
         self.send({"type": "status", "state": "listening", "turn": turn, "played_s": round(seconds, 3),
-                   "cut": what == "cut"})
+                   "cut": what == "cut", "starved_s": round(starved, 3)})
 
     def latency_event(self, turn: int) -> dict[str, Any] | None:
         """The turn's latency segments and its spans (ms from the turn's start: the user's speech onset, or the
@@ -397,7 +420,9 @@ class PeerSession:
         if self.options.loopback_only:
             offer_sdp = loopback_candidates(offer_sdp)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        if self.options.jitter_prefetch is not None:
+        if self._inline_audio:
+            replace_audio_buffers(pc, lambda: OpusInput(self._on_audio))
+        elif self.options.jitter_prefetch is not None:
             set_jitter_prefetch(pc, self.options.jitter_prefetch)
         if any(t.kind == "audio" for t in pc.getTransceivers()):
             pc.addTrack(self.reply)

@@ -1,0 +1,133 @@
+"""Incoming Opus decoded on the event loop, straight to the 16 kHz mono the pipeline listens at.
+
+aiortc decodes each incoming packet in a thread of its own per receiver, at 48 kHz stereo, and hands every frame
+back to the event loop through `run_coroutine_threadsafe`; the session then converts it to int16, down-mixes it and
+resamples it to 16 kHz. Per 20 ms frame of every listening session that is two thread hops, a task, an
+av.AudioFrame and three passes over the samples. `OpusInput` takes the receiver's jitter-buffer slot instead
+(aiortc's decoder thread then never gets a frame): it decodes each packet the moment it arrives, with libopus
+itself decoding to 16 kHz mono (its synthesis is band-limited at that rate, so no resampler is needed), and calls
+`deliver(pcm, rate)`. Like `jitter.ImmediateAudioBuffer` it holds nothing back: on loopback and a quiet LAN
+packets arrive in order and on time.
+
+Lost packets are concealed by libopus (up to `max_conceal_ms`), and a sender's discontinuous transmission (the
+RTP clock jumps with no packet lost) becomes silence, so the voice activity detector's clock keeps real time.
+A packet libopus rejects is counted and skipped: one corrupt packet costs 20 ms, not the session.
+
+libopus is the copy that PyAV (an aiortc dependency) ships, loaded with ctypes; `load_libopus()` is None when it
+cannot be found, and the transport then keeps aiortc's own decoding.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import glob
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+RTP_RATE = 48000  # Opus RTP timestamps always count 48 kHz ticks (RFC 7587)
+_MAX_FRAME_S = 0.12  # the longest Opus packet
+
+
+@functools.lru_cache(maxsize=1)
+def load_libopus() -> Any | None:
+    """The libopus shared library (PyAV's bundled copy first, then the system's), or None."""
+    candidates = []
+    try:
+        import av
+
+        libs = os.path.join(os.path.dirname(os.path.dirname(av.__file__)), "av.libs")
+        candidates += sorted(glob.glob(os.path.join(libs, "libopus*.so*")))
+    except ImportError:
+        pass
+    system = ctypes.util.find_library("opus")
+    candidates += [system] if system else []
+    for path in candidates:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        lib.opus_decoder_create.restype = ctypes.c_void_p
+        lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+        lib.opus_decode.restype = ctypes.c_int
+        lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p,
+                                    ctypes.c_int, ctypes.c_int]
+        lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+        return lib
+    return None
+
+
+class OpusDecoder:
+    """One libopus decoder (mono at `rate`); `decode(None, n)` conceals n lost samples."""
+
+    def __init__(self, rate: int = 16000) -> None:
+        lib = load_libopus()
+        if lib is None:
+            raise RuntimeError("libopus not found (neither PyAV's bundled copy nor a system one)")
+        err = ctypes.c_int(0)
+        self._lib, self.rate = lib, rate
+        self._dec = lib.opus_decoder_create(rate, 1, ctypes.byref(err))
+        if err.value != 0 or not self._dec:
+            raise RuntimeError(f"opus_decoder_create({rate}, 1) failed: error {err.value}")
+        self._pcm = np.zeros(int(rate * _MAX_FRAME_S), np.int16)
+        self._out = self._pcm.ctypes.data
+
+    def decode(self, data: bytes | None, conceal: int = 0) -> np.ndarray | None:
+        """One packet's samples (int16, a copy), or None when libopus rejects it."""
+        step = self.rate // 400  # concealment comes in multiples of 2.5 ms
+        size = min(conceal, len(self._pcm)) // step * step if data is None else len(self._pcm)
+        if size <= 0:
+            return None
+        n = self._lib.opus_decode(self._dec, data, len(data) if data else 0, self._out, size, 0)
+        return self._pcm[:n].copy() if n > 0 else None
+
+    def __del__(self) -> None:
+        dec, self._dec = getattr(self, "_dec", None), None
+        if dec:
+            self._lib.opus_decoder_destroy(dec)
+
+
+class OpusInput:
+    """In a receiver's jitter-buffer slot: `add(packet)` decodes it at once and calls `deliver(pcm, rate)`;
+    returns (False, None) so that aiortc's own decoder has nothing to do."""
+
+    def __init__(self, deliver: Callable[[np.ndarray, int], None], rate: int = 16000, max_conceal_ms: int = 100,
+                 max_silence_s: float = 2.0) -> None:
+        self.deliver, self.rate = deliver, rate
+        self.decoder = OpusDecoder(rate)
+        self._max_conceal = max_conceal_ms * rate // 1000
+        self._max_silence = int(max_silence_s * rate)
+        self._seq: int | None = None
+        self._next_ts: int | None = None  # the RTP timestamp the next packet should carry
+        self.dropped = self.corrupt = self.concealed = 0  # counters: late/duplicate, rejected, concealed samples
+
+    def add(self, packet: Any) -> tuple[bool, None]:
+        seq, ts = packet.sequence_number, packet.timestamp
+        if self._seq is not None and not 0 < (seq - self._seq) % 65536 < 32768:
+            self.dropped += 1  # a duplicate, or later than a newer one: it cannot be played in order
+            return False, None
+        lost = (seq - self._seq - 1) % 65536 if self._seq is not None else 0
+        missing = (ts - self._next_ts) % 2 ** 32 if self._next_ts is not None else 0
+        self._seq = seq
+        if 0 < missing < 2 ** 31:  # time the sender's clock moved on without audio reaching us
+            gap = missing * self.rate // RTP_RATE
+            if lost:  # packets were lost: let libopus conceal them
+                self._fill(self.decoder.decode(None, min(gap, self._max_conceal)))
+            else:  # discontinuous transmission: the sender was silent
+                self._fill(np.zeros(min(gap, self._max_silence), np.int16))
+        pcm = self.decoder.decode(packet._data)
+        if pcm is None:
+            self.corrupt += 1
+            self._next_ts = None
+            return False, None
+        self._next_ts = (ts + len(pcm) * RTP_RATE // self.rate) % 2 ** 32
+        self.deliver(pcm, self.rate)
+        return False, None
+
+    def _fill(self, pcm: np.ndarray | None) -> None:
+        if pcm is not None and len(pcm):
+            self.concealed += len(pcm)
+            self.deliver(pcm, self.rate)

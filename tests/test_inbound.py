@@ -1,0 +1,70 @@
+"""Incoming Opus decoded on arrival at 16 kHz (runtime/transports/inbound.py), on packets from the real encoder."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.transports.inbound import OpusInput, load_libopus
+from omnirt.runtime.transports.tracks import FRAME, RATE, OpusPacketizer
+
+pytestmark = pytest.mark.skipif(load_libopus() is None, reason="no libopus")
+
+
+@dataclass
+class Packet:  # the fields of aiortc's RtpPacket that a jitter buffer reads
+    sequence_number: int
+    timestamp: int
+    _data: bytes
+
+
+def packets(seconds: float, hz: float = 440.0, start_seq: int = 65530, start_ts: int = 2 ** 32 - 5 * FRAME):
+    """A tone as Opus packets, with sequence numbers and timestamps that wrap around."""
+    enc = OpusPacketizer()
+    t = np.arange(int(RATE * seconds)) / RATE
+    pcm = (8000 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+    out = []
+    for k, i in enumerate(range(0, len(pcm) - FRAME + 1, FRAME)):
+        data = bytes(enc.packet(pcm[i:i + FRAME], i))
+        out.append(Packet((start_seq + k) % 65536, (start_ts + i) % 2 ** 32, data))
+    return out
+
+
+def receive(pkts):
+    got = []
+    opus = OpusInput(lambda pcm, rate: got.append((pcm, rate)))
+    for p in pkts:
+        assert opus.add(p) == (False, None)  # aiortc's own decoder gets nothing
+    return opus, got
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def test_each_packet_comes_out_at_once_as_16khz_mono_with_the_tone_intact():
+    opus, got = receive(packets(0.5))
+    assert len(got) == 25 and all(rate == 16000 and len(pcm) == 320 and pcm.dtype == np.int16 for pcm, rate in got)
+    audio = np.concatenate([pcm for pcm, _ in got])
+    assert abs(rms(audio[1600:]) - 8000 / np.sqrt(2)) < 400
+    spectrum = np.abs(np.fft.rfft(audio[1600:]))
+    assert abs(np.argmax(spectrum) * 16000 / len(audio[1600:]) - 440) < 5
+
+
+def test_lost_packets_are_concealed_and_dtx_gaps_become_silence_keeping_real_time():
+    pkts = packets(1.0)
+    lost = pkts[:10] + pkts[12:]  # two packets lost
+    opus, got = receive(lost)
+    assert sum(len(p) for p, _ in got) == 50 * 320 and opus.concealed == 640
+    dtx = pkts[:10] + [Packet(pkts[10].sequence_number, pkts[30].timestamp, pkts[30]._data)]  # no loss, time jump
+    opus, got = receive(dtx)
+    assert sum(len(p) for p, _ in got) == 31 * 320  # 20 frames of silence in between
+    assert not got[10][0].any()
+
+
+def test_late_duplicate_and_corrupt_packets_are_counted_and_skipped():
+    pkts = packets(0.2)
+    corrupt = Packet(pkts[5].sequence_number, pkts[5].timestamp, b"\xff\xff\xff\xff\xff")
+    opus, got = receive(pkts[:3] + [pkts[1], pkts[3], pkts[4], corrupt] + pkts[6:])
+    assert opus.dropped == 1 and opus.corrupt == 1
+    assert sum(len(p) for p, _ in got) == 9 * 320  # everything else came through
