@@ -14,6 +14,7 @@ from typing import AsyncIterator, Iterator, Protocol
 
 import numpy as np
 
+from .clock import now
 from .frames import AudioFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone
 from .stage import Stage
 from .threads import FOREGROUND, iterate_in_thread
@@ -37,7 +38,11 @@ class TalkerOptions:
     frame_ms: the reply audio is cut into frames this long (smaller = finer interrupt granularity).
     lead_in_ms: a turn's first audio starts this long before its first audible sample (the synthesizer's leading
         silence beyond it is dropped: it would only delay the first sound).
-    max_pause_ms: silence a synthesizer leaves at the end of a clause is cut to this (None keeps it)."""
+    max_pause_ms: silence a synthesizer leaves at the end of a clause is cut to this (None keeps it).
+    min_ahead_ms: while less audio than this is made ahead of playback (taken to start when the turn's first audio
+        was made), later clauses are also released like the first chunk (first_chunk_words, at a phrase-final
+        word) instead of at punctuation. Why: after a short first clause ("1.") a long sentence takes ~0.6 s to
+        generate and synthesize, and the listener hears a gap mid-reply. 0 turns it off."""
 
     min_clause_words: int = 4
     first_clause_words: int = 2
@@ -45,6 +50,7 @@ class TalkerOptions:
     frame_ms: int = 40
     lead_in_ms: int = 10
     max_pause_ms: int | None = 150
+    min_ahead_ms: int = 600
 
 
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s")
@@ -71,6 +77,7 @@ class ClauseSplitter:
         self.options = options
         self.buffer = ""
         self.emitted = 0
+        self.urgent = False  # release the next clause like the first chunk (see TalkerOptions.min_ahead_ms)
 
     def push(self, text: str) -> list[str]:
         self.buffer += text
@@ -91,7 +98,7 @@ class ClauseSplitter:
             if len(self.buffer[:c.end()].split()) >= need:
                 best = c.end()
                 break
-        if best is None and self.emitted == 0 and self.options.first_chunk_words:
+        if best is None and (self.emitted == 0 or self.urgent) and self.options.first_chunk_words:
             best = self._early_cut()
         if best is None:
             return None
@@ -143,6 +150,7 @@ class TalkerStage(Stage):
         self.splitter = ClauseSplitter(options)
         self.spoken: list[str] = []
         self.timeline: dict[int, list[tuple[str, float]]] = {}  # turn -> (clause, seconds of audio made for it)
+        self._started: dict[int, float] = {}  # turn -> when its first audio was made
 
     def text_played(self, turn: int, seconds: float) -> str:
         """The words of a turn's answer heard within its first `seconds` of audio (a cut clause is cut by its
@@ -168,6 +176,7 @@ class TalkerStage(Stage):
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, TextDelta):
             yield frame
+            self.splitter.urgent = self._short_ahead(frame.turn)
             for clause in self.splitter.push(frame.text):
                 async for audio in self._speak(clause, frame.turn):
                     yield audio
@@ -180,14 +189,24 @@ class TalkerStage(Stage):
             yield SpeechDone(text=" ".join(self.spoken), turn=frame.turn)
             self.splitter.reset()
             self.spoken = []
+            self._started.pop(frame.turn, None)
         elif isinstance(frame, Interrupt):
             self.splitter.reset()
             self.spoken = []
+            self._started.clear()
             if frame.reason == "resume":  # the turn will be redone: nothing of this attempt was heard
                 self.timeline.pop(frame.turn, None)
             yield frame
         else:
             yield frame
+
+    def _short_ahead(self, turn: int) -> bool:
+        """Is less than min_ahead_ms of the turn's audio made beyond what has had time to play?"""
+        start = self._started.get(turn)
+        if start is None or not self.options.min_ahead_ms:
+            return False
+        made = sum(seconds for _, seconds in self.timeline.get(turn, []))
+        return made - (now() - start) < self.options.min_ahead_ms / 1000
 
     async def _speak(self, text: str, turn: int) -> AsyncIterator[AudioFrame]:
         self.spoken.append(text)
@@ -200,6 +219,8 @@ class TalkerStage(Stage):
                                              claim=FOREGROUND if first_of_turn else None):
             chunk = trim_silence(chunk, rate, self.options.lead_in_ms if first_of_turn else None,
                                  self.options.max_pause_ms)
+            if first_of_turn:
+                self._started.setdefault(turn, now())
             first_of_turn = False
             timeline[-1] = (text, timeline[-1][1] + len(chunk) / rate)
             for k in range(0, len(chunk), step):

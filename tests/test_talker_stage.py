@@ -110,3 +110,26 @@ def test_first_chunk_never_ends_on_a_function_word():
     assert split(["I think that the ", "answer is five."], first_chunk_words=3) == [
         "I think that the answer", "is five."]
     assert split(["The capital of France is Paris."], first_chunk_words=0) == ["The capital of France is Paris."]
+
+
+async def test_after_a_short_first_clause_the_next_is_released_early_so_playback_does_not_starve():
+    """ "1." makes 0.1 s of audio; waiting for the whole next sentence (one word per 30 ms) would leave the
+    listener in silence, so with min_ahead_ms the next clause goes at its first phrase-final word."""
+    words = "1. The moon circles our planet once in about twenty nine days and shows phases.".split()
+
+    async def texts(options: TalkerOptions) -> list[str]:
+        synth = ToneSynth()
+        stage = TalkerStage(synth, options)
+        for i, w in enumerate(words):
+            async for _ in stage.process(TextDelta(text=(" " if i else "") + w, turn=1)):
+                pass
+            await asyncio.sleep(0.03)
+        async for _ in stage.process(TextDone(text=" ".join(words), turn=1)):
+            pass
+        return synth.texts
+
+    urgent = await texts(TalkerOptions(min_ahead_ms=600))
+    assert urgent[0] == "1." and len(urgent[1].split()) <= 4, urgent
+    assert " ".join(urgent) == " ".join(words)
+    patient = await texts(TalkerOptions(min_ahead_ms=0))
+    assert patient == ["1.", " ".join(words[1:])]

@@ -162,7 +162,8 @@ class ReplyTrack(PacedAudioTrack):
 
     Counts per turn how much audio was really handed to aiortc, and reports to `listener`:
     ("speaking", turn, s) at a turn's first audio, ("played", turn, s) when a finished turn has all been sent,
-    ("cut", turn, s) when an interrupt dropped the rest of it.
+    ("cut", turn, s) when an interrupt dropped the rest of it. `starved[turn]`: samples of silence sent inside a
+    turn because its next audio was not made yet (underruns), until the turn is reported.
     `hold(True)` sends silence while keeping the buffer (the user may be starting to speak); `hold(False)` plays on
     from where it stopped. A hold lasts at most `max_hold_s`, so a lost release cannot mute the assistant.
     """
@@ -177,6 +178,7 @@ class ReplyTrack(PacedAudioTrack):
         self._buffered = 0
         self._finished: set[int] = set()  # turns whose audio is complete (SpeechDone seen)
         self.sent: dict[int, int] = {}  # turn -> samples sent
+        self.starved: dict[int, int] = {}  # turn -> samples of silence sent mid-turn because no audio was ready
         self.dropped_samples = 0
 
     def write(self, turn: int, pcm: np.ndarray) -> None:
@@ -244,6 +246,10 @@ class ReplyTrack(PacedAudioTrack):
             else:
                 self._chunks[0] = (turn, pcm[k:])
         self._buffered -= n
+        if n < FRAME and self.sent:  # an underrun: a turn under way and its next audio not made yet
+            turn = max(self.sent)
+            if turn not in self._finished:
+                self.starved[turn] = self.starved.get(turn, 0) + FRAME - n
         if self._finished:
             self._report_played()
         return out

@@ -71,7 +71,8 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                               "voice_to_voice_ms": t.voice_to_voice_ms,
                               "server": t.latency and {"total": t.latency["total"],
                                                        "segments": dict(t.latency["segments"])},
-                              "transport": _transport(client, t), "reply_max_gap_ms": _reply_gap(client, t)})
+                              "transport": _transport(client, t), "reply_max_gap_ms": _reply_gap(client, t),
+                              "reply_starved_ms": round(1e3 * t.end_event.get("starved_s", 0.0), 1)})
                 print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
                       f"{t.heard!r} -> {t.answer!r}", flush=True)
             leads = [2, 7, 12, 17]  # ms of quiet before the interruption's onset, in turn
@@ -325,8 +326,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
               f"packets sent to them {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms (while silent the "
               "server sends one per 400 ms: DTX)")
     gaps = [t["reply_max_gap_ms"] for t in result["turns"] if t.get("reply_max_gap_ms") is not None]
+    starved = [t["reply_starved_ms"] for t in result["turns"] if "reply_starved_ms" in t]
     if gaps:
-        print(f"reply audio: longest gap between packets while a reply played {max(gaps):.0f} ms "
-              f"(median over turns {float(np.median(gaps)):.0f} ms; 20 ms is the packet period)")
+        print(f"reply audio: longest gap between packets while a reply played {max(gaps):.0f} ms (20 ms is the "
+              f"packet period); underruns (silence sent mid-reply, audio not made yet) in {sum(x > 0 for x in starved)}"
+              f" of {len(starved)} turns, {max(starved):.0f} ms at most")
     console.print(f"results in {path} and {html}")
     return 0
