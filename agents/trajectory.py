@@ -165,9 +165,11 @@ def replay(run_dir: str | Path, executor: Executor, delay: float = 0.0,
 
 
 def run_step(executor: Executor, screen: Screen, recorder: Recorder | None, action: Any,
-             before: Frame | None = None, settle: float = 0.5, monitor: int = 0) -> tuple[Outcome, Frame, Frame]:
+             before: Frame | None = None, settle: float = 0.5, monitor: int = 0,
+             quiet: float = 0.03) -> tuple[Outcome, Frame, Frame]:
     """Observe, act, observe again, record. `before` may be the frame the policy already used. After an executed
-    action, wait up to `settle` s for the screen to change (the 'after' frame is the first changed one)."""
+    action, wait up to `settle` s for the screen to change, then until it holds still for `quiet` s (the first
+    changed frame can be half painted: a window erased but not yet redrawn, seen under load)."""
     before = before if before is not None else screen.capture(monitor)
     out = executor.execute(action, before)
     width = before.size[0]  # the same (possibly downscaled) size as the policy's frame, so frames compare
@@ -177,6 +179,12 @@ def run_step(executor: Executor, screen: Screen, recorder: Recorder | None, acti
         while not expect_change(before, after) and time.monotonic() < deadline:
             time.sleep(0.005)
             after = screen.capture(monitor, max_width=width)
+        still_at = time.monotonic() + quiet
+        while time.monotonic() < min(still_at, deadline):
+            time.sleep(0.005)
+            cur = screen.capture(monitor, max_width=width)
+            if expect_change(after, cur):
+                after, still_at = cur, time.monotonic() + quiet
     if recorder is not None:
         recorder.record(out, before, after)
     return out, before, after
