@@ -199,6 +199,7 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
         await page.eval("document.getElementById('start').click()")
         await page.until(lambda s: len(s["bars"]) >= 6 * len(clips) or False, 12 * len(clips) + 20,
                          "every turn's waterfall")
+        await asyncio.sleep(1.5)  # a waterfall comes when the reply's first audio leaves the server, not when heard
         mic, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
         state = await page.state()
     finally:
