@@ -293,13 +293,13 @@ class VADStage(Stage):
         if ev.kind in ("onset", "onset_lost"):
             if not self.options.interrupt:
                 return []
-            guessed = self._level is not None and self._level.active
-            if self._level is not None and ev.kind == "onset":
-                self._level.confirmed()
-            elif self._level is not None:
+            if self._level is not None and ev.kind == "onset_lost":
                 self._level.reset(refractory=True)
-            if ev.kind == "onset" and guessed:
-                return []  # the level guess already sent it
+            elif self._level is not None:
+                guessed = self._level.active
+                self._level.confirmed()
+                if guessed:
+                    return []  # the level guess already sent it
             return [UserSound(active=ev.kind == "onset", turn=self.turn)]
         if ev.kind == "start":
             out: list[Frame] = [Interrupt(reason="barge-in", turn=self.turn)] if self.options.interrupt else []

@@ -25,12 +25,17 @@ async def drain(it):
     return [x async for x in it]
 
 
-async def test_background_items_wait_while_the_foreground_makes_its_first_item():
-    fg = Foreground(max_pause_s=1.0)
+async def ticking_in_background(fg: Foreground) -> tuple[Foreground, list[float], asyncio.Task]:
+    """40 items 5 ms apart in a thread that yields to `fg`, running for 50 ms before this returns."""
     ticks: list[float] = []
-    spans: list[tuple[float, float]] = []
     background = asyncio.create_task(drain(iterate_in_thread(lambda: ticking(ticks, 40, 0.005), "bg", yield_to=fg)))
     await asyncio.sleep(0.05)
+    return fg, ticks, background
+
+
+async def test_background_items_wait_while_the_foreground_makes_its_first_item():
+    fg, ticks, background = await ticking_in_background(Foreground(max_pause_s=1.0))
+    spans: list[tuple[float, float]] = []
     assert await drain(iterate_in_thread(lambda: slow_first(spans, 0.15), "fg", claim=fg)) == ["first", "second"]
     assert await background == list(range(40))
     start, end = spans[0]
@@ -41,11 +46,8 @@ async def test_background_items_wait_while_the_foreground_makes_its_first_item()
 
 
 async def test_without_a_claim_the_background_runs_on_and_a_failing_claimant_releases_it():
-    fg = Foreground(max_pause_s=1.0)
-    ticks: list[float] = []
+    fg, ticks, background = await ticking_in_background(Foreground(max_pause_s=1.0))
     spans: list[tuple[float, float]] = []
-    background = asyncio.create_task(drain(iterate_in_thread(lambda: ticking(ticks, 40, 0.005), "bg", yield_to=fg)))
-    await asyncio.sleep(0.05)
     await drain(iterate_in_thread(lambda: slow_first(spans, 0.1), "fg"))  # no claim
     start, end = spans[0]
     assert [t for t in ticks if start + 0.01 < t < end]

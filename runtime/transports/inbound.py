@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .jitter import follows
+
 RTP_RATE = 48000  # Opus RTP timestamps always count 48 kHz ticks (RFC 7587)
 _MAX_FRAME_S = 0.12  # the longest Opus packet
 
@@ -106,8 +108,8 @@ class OpusInput:
 
     def add(self, packet: Any) -> tuple[bool, None]:
         seq, ts = packet.sequence_number, packet.timestamp
-        if self._seq is not None and not 0 < (seq - self._seq) % 65536 < 32768:
-            self.dropped += 1  # a duplicate, or later than a newer one: it cannot be played in order
+        if not follows(seq, self._seq):
+            self.dropped += 1
             return False, None
         lost = (seq - self._seq - 1) % 65536 if self._seq is not None else 0
         missing = (ts - self._next_ts) % 2 ** 32 if self._next_ts is not None else 0
@@ -115,9 +117,12 @@ class OpusInput:
         if 0 < missing < 2 ** 31:  # time the sender's clock moved on without audio reaching us
             gap = missing * self.rate // RTP_RATE
             if lost:  # packets were lost: let libopus conceal them
-                self._fill(self.decoder.decode(None, min(gap, self._max_conceal)))
+                concealed = self.decoder.decode(None, min(gap, self._max_conceal))
+                if concealed is not None:
+                    self.concealed += len(concealed)
+                    self.deliver(concealed, self.rate)
             else:  # discontinuous transmission: the sender was silent
-                self._fill(np.zeros(min(gap, self._max_silence), np.int16))
+                self.deliver(np.zeros(min(gap, self._max_silence), np.int16), self.rate)
         pcm = self.decoder.decode(packet._data)
         if pcm is None:
             self.corrupt += 1
@@ -126,8 +131,3 @@ class OpusInput:
         self._next_ts = (ts + len(pcm) * RTP_RATE // self.rate) % 2 ** 32
         self.deliver(pcm, self.rate)
         return False, None
-
-    def _fill(self, pcm: np.ndarray | None) -> None:
-        if pcm is not None and len(pcm):
-            self.concealed += len(pcm)
-            self.deliver(pcm, self.rate)

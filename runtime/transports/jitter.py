@@ -17,6 +17,12 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 _RECEIVER_ATTR = "_RTCRtpReceiver__jitter_buffer"  # aiortc keeps the buffer on a name-mangled attribute
 
 
+def follows(seq: int, last: int | None) -> bool:
+    """Is RTP sequence number `seq` newer than `last` (None: nothing seen yet), modulo the 16-bit wrap? A duplicate
+    or a packet later than a newer one is not: it cannot be played in order."""
+    return last is None or 0 < (seq - last) % 65536 < 32768
+
+
 class ImmediateAudioBuffer(JitterBuffer):
     """A jitter buffer for one-packet audio frames that never holds a packet back."""
 
@@ -27,7 +33,7 @@ class ImmediateAudioBuffer(JitterBuffer):
 
     def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
         seq = packet.sequence_number
-        if self._last is not None and not 0 < (seq - self._last) % 65536 < 32768:
+        if not follows(seq, self._last):
             self.dropped += 1
             return False, None
         self._last = seq
