@@ -68,3 +68,63 @@ def test_late_duplicate_and_corrupt_packets_are_counted_and_skipped():
     opus, got = receive(pkts[:3] + [pkts[1], pkts[3], pkts[4], corrupt] + pkts[6:])
     assert opus.dropped == 1 and opus.corrupt == 1
     assert sum(len(p) for p, _ in got) == 9 * 320  # everything else came through
+
+
+async def test_a_gap_after_a_talkspurt_is_filled_in_real_time_and_not_twice():
+    """DTX: silence reaches the endpointer while the sender is quiet, not 400 ms later with the next packet."""
+    import asyncio
+
+    pkts = packets(2.0)
+    got: list[np.ndarray] = []
+    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=60, fill_s=0.5)
+    for p in pkts[:10]:
+        opus.add(p)
+    assert sum(map(len, got)) == 10 * 320
+    await asyncio.sleep(0.03)
+    assert sum(map(len, got)) == 10 * 320  # a late packet is not silence yet
+    await asyncio.sleep(0.25)
+    filled = sum(map(len, got)) - 10 * 320
+    assert 0.2 * 16000 <= filled <= 0.32 * 16000 and not np.concatenate(got[10:]).any()
+    opus.add(Packet(pkts[10].sequence_number, pkts[30].timestamp, pkts[30]._data))  # the DTX packet, 400 ms on
+    assert sum(map(len, got)) == 31 * 320  # the gap's silence was not delivered twice
+    await asyncio.sleep(0.4)  # the fill goes on to 0.5 s after the talkspurt, then stops
+    n = len(got)
+    await asyncio.sleep(0.15)
+    assert len(got) == n
+    opus.close()
+
+
+async def test_steady_dtx_pairs_are_not_filled_between_packets():
+    """Chromium in DTX sends a comfort-noise packet and an empty one every 400 ms: their gaps wait for the next."""
+    import asyncio
+
+    pkts = packets(2.0)
+    got: list[np.ndarray] = []
+    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=20)
+    for k in (0, 20, 40):
+        opus.add(Packet(pkts[k // 20 * 2].sequence_number, pkts[k].timestamp, pkts[k]._data))
+        opus.add(Packet(pkts[k // 20 * 2 + 1].sequence_number, pkts[k + 1].timestamp, b"\x08"))
+        n = len(got)
+        await asyncio.sleep(0.1)
+        assert len(got) == n
+    assert sum(map(len, got)) == 42 * 320 and opus.filled == 0
+    opus.close()
+
+
+async def test_filling_stops_on_close():
+    import asyncio
+
+    got: list[np.ndarray] = []
+    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=20)
+    for p in packets(0.1):
+        opus.add(p)
+    opus.close()
+    n = len(got)
+    await asyncio.sleep(0.1)
+    assert len(got) == n
+
+
+def test_an_empty_dtx_frame_after_speech_is_silence_not_extrapolated_sound():
+    pkts = packets(0.2)
+    opus, got = receive(pkts + [Packet(pkts[-1].sequence_number + 1, pkts[-1].timestamp + FRAME, b"\x08")])
+    assert rms(got[-2][0]) > 1000 and len(got[-1][0]) == 320 and not got[-1][0].any()

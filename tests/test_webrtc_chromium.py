@@ -62,6 +62,13 @@ async def test_the_page_answers_a_spoken_question_with_speech_text_and_a_waterfa
         print(f"\nChromium: voice-to-voice in the page's audio graph {v2v:.0f} ms (server {server_total:.0f} ms)")
         assert server_total < v2v < server_total + 800
         await page.until(lambda s: s["status"] == "listening", 15, "the reply to finish")
+        # the answer asked for Opus DTX (usedtx=1): Chromium's silent microphone sends a packet per 400 ms, not 50/s
+        opus = next(iter(server.server.sessions)).inputs[0]
+        await asyncio.sleep(0.5)
+        before = opus.packets
+        await asyncio.sleep(2.0)
+        print(f"Chromium's silent microphone: {(opus.packets - before) / 2:.1f} packets/s")
+        assert opus.packets - before <= 12
         camera = [p.latest_video for p in server.server.sessions]
         assert camera and camera[0] is not None and camera[0].ndim == 3
         assert s["error"] == ""

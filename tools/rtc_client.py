@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from ..runtime.audio import resample, to_int16, to_mono_float
 from ..runtime.clock import now
 from ..runtime.transports.file import probe_wav
+from ..runtime.transports.sdp import asks_for_dtx
 from ..runtime.transports.webrtc import PacedAudioTrack, set_jitter_prefetch, to_audio_frame, use_loopback_only
 
 RATE, FRAME = 48000, 960
@@ -163,6 +164,7 @@ class RTCClient:
         self.received = Received()
         self.events: list[dict[str, Any]] = []
         self.pc: RTCPeerConnection | None = None
+        self.dtx_asked = False  # the server's answer asks for the microphone with Opus DTX (usedtx=1)
         self.channel: Any = None
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -203,6 +205,7 @@ class RTCClient:
                     raise ConnectionError(f"offer refused ({r.status}): {body.get('error')}")
         if self.options.jitter_prefetch is not None:
             set_jitter_prefetch(pc, self.options.jitter_prefetch)
+        self.dtx_asked = asks_for_dtx(body["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type=body["type"]))
         await self.wait_for(lambda: self.channel.readyState == "open", self.options.timeout_s, "data channel open")
 

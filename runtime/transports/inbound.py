@@ -11,6 +11,13 @@ packets arrive in order and on time.
 
 Lost packets are concealed by libopus (up to `max_conceal_ms`), and a sender's discontinuous transmission (the
 RTP clock jumps with no packet lost) becomes silence, so the voice activity detector's clock keeps real time.
+The empty frames a DTX sender marks its pauses with (packets of 1-2 bytes) are silence too: libopus would fill them
+by extrapolating the last sound, and a final vowel drawn out by 20 ms reads to the endpointer as the user going on.
+A DTX gap's silence is only known when the next packet arrives (up to 400 ms later), and the endpointer must not
+wait that long to see the hangover pass: for `fill_s` after a stream of packets (a talkspurt) stops, silence is
+delivered from `fill_after_ms` into each gap on, in real time, and the next packet's gap is shortened by what was
+filled. After that (steady DTX: Chromium sends a comfort-noise packet and an empty one every 400 ms) a gap's
+silence comes with the packet that ends it, so a silent microphone costs a few deliveries a second.
 A packet libopus rejects is counted and skipped: one corrupt packet costs 20 ms, not the session.
 
 libopus is the copy that PyAV (an aiortc dependency) ships, loaded with ctypes; `load_libopus()` is None when it
@@ -19,6 +26,7 @@ cannot be found, and the transport then keeps aiortc's own decoding.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import functools
@@ -28,10 +36,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..clock import now
 from .jitter import follows
 
 RTP_RATE = 48000  # Opus RTP timestamps always count 48 kHz ticks (RFC 7587)
 _MAX_FRAME_S = 0.12  # the longest Opus packet
+_STREAM_RUN = 3  # packets in a row that make a stream (a browser in DTX sends a pair every 400 ms: not one)
 
 
 @functools.lru_cache(maxsize=1)
@@ -97,25 +107,38 @@ class OpusInput:
     returns (False, None) so that aiortc's own decoder has nothing to do."""
 
     def __init__(self, deliver: Callable[[np.ndarray, int], None], rate: int = 16000, max_conceal_ms: int = 100,
-                 max_silence_s: float = 2.0) -> None:
+                 max_silence_s: float = 2.0, fill_after_ms: int = 60, fill_s: float = 1.0) -> None:
         self.deliver, self.rate = deliver, rate
         self.decoder = OpusDecoder(rate)
         self._max_conceal = max_conceal_ms * rate // 1000
         self._max_silence = int(max_silence_s * rate)
+        self._fill_after, self._fill_s = fill_after_ms / 1e3, fill_s
         self._seq: int | None = None
         self._next_ts: int | None = None  # the RTP timestamp the next packet should carry
-        self.dropped = self.corrupt = self.concealed = 0  # counters: late/duplicate, rejected, concealed samples
+        self._arrived = 0.0  # when the last packet came
+        self._filled = 0  # silence delivered since then, in samples
+        self._run = 0  # packets in a row that continued the stream (no gap before them)
+        self._fill_until = 0.0  # gaps are filled in real time until then
+        self._timer: asyncio.TimerHandle | None = None
+        self.packets = self.dropped = self.corrupt = self.concealed = 0  # counters (the last two: in samples)
+        self.filled = 0  # samples of silence delivered before the packet that ended their gap
 
     def add(self, packet: Any) -> tuple[bool, None]:
         seq, ts = packet.sequence_number, packet.timestamp
         if not follows(seq, self._seq):
             self.dropped += 1
             return False, None
+        self.packets += 1
         lost = (seq - self._seq - 1) % 65536 if self._seq is not None else 0
         missing = (ts - self._next_ts) % 2 ** 32 if self._next_ts is not None else 0
         self._seq = seq
-        if 0 < missing < 2 ** 31:  # time the sender's clock moved on without audio reaching us
-            gap = missing * self.rate // RTP_RATE
+        filled, self._filled, self._arrived = self._filled, 0, now()
+        gap = missing * self.rate // RTP_RATE if 0 < missing < 2 ** 31 else 0
+        self._run = 0 if gap else self._run + 1
+        if self._run >= _STREAM_RUN:
+            self._fill_until = self._arrived + self._fill_s
+        gap -= filled
+        if gap > 0:  # time the sender's clock moved on without audio reaching us
             if lost:  # packets were lost: let libopus conceal them
                 concealed = self.decoder.decode(None, min(gap, self._max_conceal))
                 if concealed is not None:
@@ -129,5 +152,32 @@ class OpusInput:
             self._next_ts = None
             return False, None
         self._next_ts = (ts + len(pcm) * RTP_RATE // self.rate) % 2 ** 32
+        if len(packet._data) <= 2:  # a DTX frame (no audio coded): libopus extrapolates the last sound into it
+            pcm[:] = 0
         self.deliver(pcm, self.rate)
+        if self._arrived < self._fill_until and self._timer is None:
+            try:
+                self._timer = asyncio.get_running_loop().call_later(self._fill_after, self._fill)
+            except RuntimeError:  # no event loop (decoding a capture offline): nothing to fill in real time
+                pass
         return False, None
+
+    def _fill(self) -> None:
+        """The timer: deliver the silence owed since the last packet, until `_fill_until`."""
+        self._timer = None
+        loop, t = asyncio.get_running_loop(), now()
+        if t - self._arrived < self._fill_after:  # a packet came meanwhile: look again fill_after after it
+            self._timer = loop.call_later(self._arrived + self._fill_after - t, self._fill)
+            return
+        owed = int((min(t, self._fill_until) - self._arrived) * self.rate) - self._filled
+        if owed > 0:
+            self._filled += owed
+            self.filled += owed
+            self.deliver(np.zeros(owed, np.int16), self.rate)
+        if t < self._fill_until:
+            self._timer = loop.call_later(0.02, self._fill)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

@@ -1,10 +1,15 @@
 """Idle listening sessions for load tests, in a process of their own (so they do not starve the measuring client).
 
-    python -m omnirt.tools.bench.idle URL N
+    python -m omnirt.tools.bench.idle URL N [dtx|continuous]
 
 Connects N aiortc clients that send silence and receive audio, prints "ready", and when its standard input closes
 prints one JSON line: the longest gap between received audio packets per client (a stall shows as a gap; while
-the assistant is silent the server sends one packet per 400 ms, WebRTCOptions.dtx_s, so that is the floor).
+the assistant is silent the server sends one packet per 400 ms, WebRTCOptions.dtx_s, so that is the floor) and
+the packets each sent per second.
+
+Uplink "dtx" (the default) does what a browser does when the server's answer asks for Opus DTX (usedtx=1,
+runtime/transports/sdp.py): a silent microphone sends one packet per 400 ms. "continuous" sends fifty a second
+whatever the answer says: a browser that ignores the request, or a microphone in a room too noisy for DTX.
 
 The clients cost this machine as little as a client can: in a real deployment they are browsers elsewhere, and
 here they share the 2 cores with the server under test. The microphone sends one cached Opus packet of silence
@@ -37,7 +42,7 @@ class ArrivalLog:
         return False, None
 
 
-async def main(url: str, n: int) -> None:
+async def main(url: str, n: int, uplink: str = "dtx") -> None:
     from ...runtime.clock import now
     from ...runtime.transports.jitter import replace_audio_buffers
     from ...runtime.transports.tracks import FRAME, PacedAudioTrack
@@ -47,15 +52,22 @@ async def main(url: str, n: int) -> None:
         def __init__(self) -> None:
             super().__init__(encode=True)
             self._zeros = np.zeros(FRAME, np.int16)
+            self.sent = 0
 
         def next_samples(self) -> np.ndarray:
+            self.sent += 1
             return self._zeros
+
+        def quiet(self) -> bool:
+            return True
 
     clients, logs = [], []
     for _ in range(n):
         c = RTCClient(url, ClientOptions(jitter_prefetch=None))
         c.mic = Silence()  # type: ignore[assignment]
         await c.connect()
+        if uplink == "dtx" and c.dtx_asked:
+            c.mic.dtx_s = 0.4  # what libopus in a browser does: one packet per 400 ms of silence
         log = ArrivalLog()
         replace_audio_buffers(c.pc, lambda: log)
         clients.append(c)
@@ -63,14 +75,16 @@ async def main(url: str, n: int) -> None:
     start = now()
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.read)  # until the parent closes our stdin
+    elapsed = now() - start
+    rates = [round(c.mic.sent / elapsed, 1) for c in clients]  # type: ignore[attr-defined]
     gaps = []
     for log in logs:
         times = [t for t in log.times if t > start]
         gaps.append(round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else None)
     for c in clients:
         await c.close()
-    print(json.dumps({"max_gap_ms": gaps}), flush=True)
+    print(json.dumps({"max_gap_ms": gaps, "sent_per_s": rates}), flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4]))

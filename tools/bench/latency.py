@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client", choices=["aiortc", "chromium"], default="aiortc")
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
+    p.add_argument("--idle-uplink", choices=["dtx", "continuous"], default="dtx",
+                   help="what the idle sessions' silent microphones send: one packet per 400 ms when the server asks "
+                        "for Opus DTX, as browsers do (dtx), or fifty a second regardless (continuous)")
     p.add_argument("--hangover-ms", type=int, default=400)
     p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms)
     p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
@@ -56,11 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------- aiortc client
 
-async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) -> dict[str, Any]:
+async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, uplink: str = "dtx"
+                        ) -> dict[str, Any]:
     from ..clips import make_clip
     from ..rtc_client import ClientOptions, RTCClient
 
-    idle_proc = _start_idle(url, idle) if idle else None
+    idle_proc = _start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []
     try:
         async with RTCClient(url, ClientOptions()) as client:
@@ -89,8 +93,9 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int) 
                       f"{c['vad_onset_after_ms']:.0f} ms after the onset)", flush=True)
             stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
     finally:
-        gaps = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else []
-    return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": gaps,
+        idle_out = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else {}
+    return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": idle_out.get("max_gap_ms", []),
+            "idle_sent_per_s": idle_out.get("sent_per_s", []),
             "dropped_input_frames": stats.get("dropped_input_frames", [])}
 
 
@@ -117,9 +122,10 @@ def _reply_gap(client: Any, t: Any) -> float | None:
     return round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else None
 
 
-def _start_idle(url: str, n: int) -> subprocess.Popen:
+def _start_idle(url: str, n: int, uplink: str) -> subprocess.Popen:
     """N idle listening sessions in their own process (tools/bench/idle.py), connected before this returns."""
-    proc = subprocess.Popen([sys.executable, "-m", "omnirt.tools.bench.idle", url, str(n)], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "omnirt.tools.bench.idle", url, str(n), uplink],
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
@@ -128,10 +134,10 @@ def _start_idle(url: str, n: int) -> subprocess.Popen:
     return proc
 
 
-def _stop_idle(proc: subprocess.Popen) -> list[float]:
+def _stop_idle(proc: subprocess.Popen) -> dict[str, list[float]]:
     out, _ = proc.communicate(input="", timeout=60)
     lines = [line for line in out.splitlines() if line.startswith("{")]
-    return json.loads(lines[-1])["max_gap_ms"] if lines else []
+    return json.loads(lines[-1]) if lines else {}
 
 
 def _from_first_sound(clip: Path, threshold: float, lead_ms: int) -> Path:
@@ -284,7 +290,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with ServerProcess(args) as url:
         with tempfile.TemporaryDirectory() as tmp:
             if args.client == "aiortc":
-                result = asyncio.run(_aiortc_turns(url, clips, args.barge_in, args.idle))
+                result = asyncio.run(_aiortc_turns(url, clips, args.barge_in, args.idle, args.idle_uplink))
             else:
                 result = asyncio.run(_chromium_turns(url, clips, Path(tmp)))
     v2v = [t["voice_to_voice_ms"] for t in result["turns"] if t["voice_to_voice_ms"] is not None]
@@ -298,6 +304,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             stages.setdefault(name, []).append(ms)
     summary = {"bench": "latency", "client": args.client, "cpu_probe_ms": [probe_before, cpu_probe()],
                "turns": len(result["turns"]), "idle_sessions": args.idle,
+               "idle_uplink": args.idle_uplink if args.idle else None,
                "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
                "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
                "voice_to_voice_ms": percentiles(v2v),
@@ -325,7 +332,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if args.idle:
         print(f"idle sessions: input frames dropped {sum(result['dropped_input_frames'])}; longest gap between "
               f"packets sent to them {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms (while silent the "
-              "server sends one per 400 ms: DTX)")
+              "server sends one per 400 ms: DTX); their microphones sent "
+              f"{np.mean(result['idle_sent_per_s'] or [float('nan')]):.1f} packets/s each ({args.idle_uplink})")
     gaps = [t["reply_max_gap_ms"] for t in result["turns"] if t.get("reply_max_gap_ms") is not None]
     starved = [t["reply_starved_ms"] for t in result["turns"] if "reply_starved_ms" in t]
     if gaps:

@@ -1,0 +1,89 @@
+"""Session-description edits the transport makes: loopback-only ICE, and asking the sender for Opus DTX.
+
+Pure text functions over SDP (RFC 8866 lines); no I/O, tested on fixtures.
+
+Why ask for DTX: a listening session's microphone is mostly silent, and without discontinuous transmission the
+browser still sends fifty Opus packets a second, each one decrypted, parsed and decoded by the server and run
+through the voice activity detector. `usedtx=1` in the answer's Opus format parameters (RFC 7587 §6.1: the
+receiver's preference for the sender) makes a browser send one packet per 400 ms while its encoder hears silence,
+and at once again when sound returns. inbound.OpusInput turns the gaps back into silence for the pipeline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+
+class BadRequest(ValueError):
+    """The client's request cannot be served; the message is one line."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def use_loopback_only() -> None:
+    """Make aioice offer only 127.0.0.1 as host candidate (process-wide: it otherwise skips loopback entirely)."""
+    import aioice.ice
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+
+def loopback_candidates(sdp: str) -> str:
+    """Drop every ICE candidate that is not a loopback IP literal (no traffic, mDNS included, leaves 127/8)."""
+    lines, kept = [], 0
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            parts = line.split()
+            if len(parts) < 6 or not is_loopback(parts[4]) or parts[4] == "localhost":
+                continue
+            kept += 1
+        lines.append(line)
+    if kept == 0:
+        raise BadRequest("offer has no loopback ICE candidate (a Chromium client needs "
+                         "--allow-loopback-in-peer-connection)")
+    return "\r\n".join(lines) + "\r\n"
+
+
+_OPUS = re.compile(r"^a=rtpmap:(\d+) opus/48000", re.IGNORECASE)
+
+
+def _opus_types(lines: list[str]) -> set[str]:
+    return {m.group(1) for line in lines if (m := _OPUS.match(line))}
+
+
+def request_dtx(sdp: str) -> str:
+    """`sdp` with usedtx=1 in the format parameters of every Opus payload type (an fmtp line is added after the
+    rtpmap where there is none; an existing usedtx value is replaced)."""
+    lines = sdp.splitlines()
+    opus = _opus_types(lines)
+    with_fmtp = {line.split()[0][len("a=fmtp:"):] for line in lines if line.startswith("a=fmtp:")} & opus
+    out = []
+    for line in lines:
+        if line.startswith("a=fmtp:") and line.split()[0][len("a=fmtp:"):] in opus:
+            pt, _, params = line[len("a=fmtp:"):].partition(" ")
+            kept = [p for p in params.split(";") if p.strip() and p.split("=")[0].strip().lower() != "usedtx"]
+            line = f"a=fmtp:{pt} " + ";".join(kept + ["usedtx=1"])
+        out.append(line)
+        m = _OPUS.match(line)
+        if m and m.group(1) not in with_fmtp:
+            out.append(f"a=fmtp:{m.group(1)} usedtx=1")
+    return "\r\n".join(out) + "\r\n"
+
+
+def asks_for_dtx(sdp: str) -> bool:
+    """Whether the description asks its peer to send Opus with DTX (usedtx=1 on an Opus payload type)."""
+    lines = sdp.splitlines()
+    opus = _opus_types(lines)
+    for line in lines:
+        if line.startswith("a=fmtp:") and line.split()[0][len("a=fmtp:"):] in opus:
+            params = line.split(" ", 1)[-1].split(";")
+            if any(p.split("=")[0].strip().lower() == "usedtx" and p.partition("=")[2].strip() == "1" for p in params):
+                return True
+    return False
