@@ -8,7 +8,8 @@ the assistant is silent the server sends one packet per 400 ms, WebRTCOptions.dt
 the packets each sent per second.
 
 Uplink "dtx" (the default) does what a browser does when the server's answer asks for Opus DTX (usedtx=1,
-runtime/transports/sdp.py): a silent microphone sends one packet per 400 ms. "continuous" sends fifty a second
+runtime/transports/sdp.py): a silent microphone sends two packets 20 ms apart every 400 ms (Chromium: a comfort-noise
+frame and an empty one; measured in tests/test_webrtc_chromium.py at 5 packets/s). "continuous" sends fifty a second
 whatever the answer says: a browser that ignores the request, or a microphone in a room too noisy for DTX.
 
 The clients cost this machine as little as a client can: in a real deployment they are browsers elsewhere, and
@@ -53,13 +54,15 @@ async def main(url: str, n: int, uplink: str = "dtx") -> None:
             super().__init__(encode=True)
             self._zeros = np.zeros(FRAME, np.int16)
             self.sent = 0
+            self._pair = False
 
         def next_samples(self) -> np.ndarray:
             self.sent += 1
             return self._zeros
 
-        def quiet(self) -> bool:
-            return True
+        def quiet(self) -> bool:  # asked once per frame while silent: alternate, so packets come in pairs
+            self._pair = not self._pair
+            return self._pair
 
     clients, logs = [], []
     for _ in range(n):
@@ -67,7 +70,7 @@ async def main(url: str, n: int, uplink: str = "dtx") -> None:
         c.mic = Silence()  # type: ignore[assignment]
         await c.connect()
         if uplink == "dtx" and c.dtx_asked:
-            c.mic.dtx_s = 0.4  # what libopus in a browser does: one packet per 400 ms of silence
+            c.mic.dtx_s = 0.4  # what a browser does: a pair of packets per 400 ms of silence
         log = ArrivalLog()
         replace_audio_buffers(c.pc, lambda: log)
         clients.append(c)
