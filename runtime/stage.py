@@ -23,6 +23,11 @@ from .clock import now
 from .frames import EndOfStream, ErrorFrame, Frame, Interrupt, is_control
 
 
+def _cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
 class Stage:
     """One step of a pipeline. Override `process`; keep state on the instance; never block the event loop
     (run blocking model calls with `asyncio.to_thread`)."""
@@ -52,25 +57,45 @@ class PipelineObserver:
 
 
 class FrameQueue:
-    """A bounded queue of data frames plus an unbounded lane of control frames that is always served first."""
+    """A bounded queue of data frames plus an unbounded lane of control frames that is always served first.
+
+    Waiters park on plain futures (as asyncio.Queue does) rather than behind a lock and a condition: a frame that
+    finds room or a waiting reader costs no await at all, and this is paid for every audio frame of every session
+    at every stage it crosses."""
 
     def __init__(self, maxsize: int = 64) -> None:
         self.maxsize = maxsize
         self._data: deque[Frame] = deque()
         self._control: deque[Frame] = deque()
-        self._changed = asyncio.Condition()
+        self._getters: deque[asyncio.Future] = deque()
+        self._putters: deque[asyncio.Future] = deque()
 
     def __len__(self) -> int:
         return len(self._data) + len(self._control)
 
+    @staticmethod
+    def _wake(waiters: deque[asyncio.Future]) -> None:
+        while waiters:
+            w = waiters.popleft()
+            if not w.done():
+                w.set_result(None)
+                return
+
     async def put(self, frame: Frame) -> None:
-        async with self._changed:
-            if is_control(frame):
-                self._control.append(frame)
-            else:
-                await self._changed.wait_for(lambda: len(self._data) < self.maxsize)
-                self._data.append(frame)
-            self._changed.notify_all()
+        if is_control(frame):
+            self._control.append(frame)
+        else:
+            while len(self._data) >= self.maxsize:
+                waiter = asyncio.get_running_loop().create_future()
+                self._putters.append(waiter)
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if not waiter.cancelled():  # it was woken: pass the turn on
+                        self._wake(self._putters)
+                    raise
+            self._data.append(frame)
+        self._wake(self._getters)
 
     def put_control(self, frame: Frame, flush: bool | None = None) -> None:
         """Enqueue a control frame without waiting; an Interrupt (or flush=True) drops queued data but
@@ -78,22 +103,31 @@ class FrameQueue:
         self._control.append(frame)
         if isinstance(frame, Interrupt) if flush is None else flush:
             self.flush()
-        asyncio.get_running_loop().create_task(self._notify())
+        self._wake(self._getters)
 
     def flush(self) -> None:
         """Drop queued data frames except EndOfStream."""
         self._data = deque(f for f in self._data if isinstance(f, EndOfStream))
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        for _ in range(self.maxsize - len(self._data)):
+            if not self._putters:
+                break
+            self._wake(self._putters)
 
     async def get(self) -> Frame:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._data or self._control)
-            frame = self._control.popleft() if self._control else self._data.popleft()
-            self._changed.notify_all()
-            return frame
+        while not (self._data or self._control):
+            waiter = asyncio.get_running_loop().create_future()
+            self._getters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if not waiter.cancelled() and (self._data or self._control):
+                    self._wake(self._getters)
+                raise
+        if self._control:
+            return self._control.popleft()
+        frame = self._data.popleft()
+        self._wake(self._putters)
+        return frame
 
 
 class _Runner:
@@ -113,7 +147,11 @@ class _Runner:
         while True:
             frame = await self.inbox.get()
             task = self._busy = asyncio.get_running_loop().create_task(self._handle(frame))
-            await asyncio.wait({task})  # returns also when the task is cancelled by an interrupt
+            try:
+                await task
+            except asyncio.CancelledError:  # an interrupt cancelled the frame's work: go on with the next frame
+                if not task.cancelled() or _cancelling():  # unless this runner itself is being cancelled
+                    raise
             self._busy = None
             if isinstance(frame, EndOfStream):
                 if task.cancelled() or task.exception() is not None:

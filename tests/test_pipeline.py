@@ -139,3 +139,38 @@ async def test_exit_cancels_running_stages():
 async def test_transcript_passthrough_default_stage():
     out = await run_test(Stage(), [Transcript(text="hi")], expected=[Transcript])
     assert out[0].text == "hi"
+
+
+async def test_an_interrupt_frees_room_for_a_blocked_writer_and_a_cancelled_reader_loses_nothing():
+    q = FrameQueue(maxsize=1)
+    await q.put(TextDelta(text="a"))
+    blocked = asyncio.ensure_future(q.put(TextDelta(text="b")))
+    await asyncio.sleep(0.01)
+    q.put_control(Interrupt())  # drops "a": the writer gets its room
+    await asyncio.wait_for(blocked, 1)
+    assert isinstance(await q.get(), Interrupt) and (await q.get()).text == "b"
+    gone = asyncio.ensure_future(q.get())
+    reader = asyncio.ensure_future(q.get())
+    await asyncio.sleep(0.01)
+    gone.cancel()
+    await q.put(TextDelta(text="c"))
+    assert (await asyncio.wait_for(reader, 1)).text == "c"
+
+
+async def test_a_runner_cancelled_mid_frame_stops_instead_of_taking_the_next_frame():
+    started = asyncio.Event()
+
+    class Slow(Stage):
+        async def process(self, frame):
+            started.set()
+            await asyncio.sleep(10)
+            yield frame
+
+    async def run() -> Pipeline:
+        async with Pipeline([Slow()]) as p:
+            await p.push(TextDelta(text="x"))
+            await asyncio.wait_for(started.wait(), 1)
+        return p
+
+    p = await asyncio.wait_for(run(), 5)  # a runner that swallowed its own cancellation would hang __aexit__
+    assert all(t.done() for t in p._tasks)
