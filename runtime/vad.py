@@ -138,16 +138,10 @@ class Endpointer:
         self._last_loud = 0
         self._pause_end = 0  # where the current pause says the speech ended
 
-    @property
-    def quiet_level(self) -> float:
-        """The RMS below which a chunk counts as quiet (VADOptions.quiet_ratio of the utterance's speech level);
-        0 while unknown (too few chunks, or quiet_ratio 0)."""
-        if not self.o.quiet_ratio or len(self._levels) < self._min_speech:
-            return 0.0
-        return self.o.quiet_ratio * float(np.percentile(self._levels, 75))
-
     def _is_quiet(self, rms: float | None) -> bool:
-        return rms is not None and rms < self.quiet_level
+        if rms is None or not self.o.quiet_ratio or len(self._levels) < self._min_speech:
+            return False
+        return rms < self.o.quiet_ratio * float(np.percentile(self._levels, 75))
 
     def feed(self, p: float, rms: float | None = None) -> list[Endpoint]:
         """One chunk's speech probability, and optionally its RMS level (enables pauses judged by level)."""
@@ -346,14 +340,12 @@ class VADStage(Stage):
                            speculative=speculative)
 
     def _tail_has_sound(self, ev: Endpoint) -> bool:
-        """Does the post-roll audio that the speculation did not carry rise above the utterance's background, and
-        above the level that judged the pause quiet? (The fading end of the last word, -45 dBFS after speech at
-        -15, is not a final consonant: redoing the turn for it cost 260 ms, in about one Chromium turn of three.)"""
+        """Does the post-roll audio that the speculation did not carry rise above the utterance's background?"""
         hist_start = self._consumed - CHUNK * len(self._history)
         audio = np.concatenate(list(self._history))
         utterance = audio[max(0, ev.start - hist_start):]
         tail = audio[max(0, self._sent_until - hist_start):]
-        return tail_is_louder(tail, utterance, floor=max(0.003, self.endpointer.quiet_level))
+        return tail_is_louder(tail, utterance)
 
 
 def tail_is_louder(tail: np.ndarray, utterance: np.ndarray, frame: int = 160, margin: float = 3.0,
