@@ -190,6 +190,16 @@ def test_tail_is_louder_than_the_background():
     burst[800:1600] += 0.03 * rng.standard_normal(800).astype(np.float32)  # a 50 ms "t"
     assert tail_is_louder(burst, speech)
     assert not tail_is_louder(np.zeros(3200, np.float32), np.zeros(3200, np.float32))  # digital silence
+    # over digital silence (a DTX sender's pauses): the fading end of the last word only falls ...
+    quiet = np.concatenate([np.zeros(16000, np.float32), speech[16000:32000]])
+    wave = np.sin(np.arange(3200) / 5).astype(np.float32)
+    fade = (wave * 0.008 * np.exp(-np.arange(3200) / 200)).astype(np.float32)
+    lead = 0.012 * wave[:160]
+    assert tail_is_louder(fade, quiet) and not tail_is_louder(fade, quiet, lead=lead)
+    # ... where a faint final consonant rises out of the pause before it (/s/ at 8 kHz: -50 dBFS)
+    s = 0.001 * wave
+    s[1600:2400] = 0.0035 * rng.standard_normal(800)
+    assert tail_is_louder(s, quiet, lead=lead)
 
 
 async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
