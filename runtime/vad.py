@@ -24,6 +24,7 @@ from .stage import Stage
 
 SAMPLE_RATE = 16000
 CHUNK = 512  # 32 ms at 16 kHz: the Silero model's native step
+TAIL_FRAME = 160  # 10 ms at 16 kHz: the frames a post-roll tail's loudness is judged in
 
 
 class SpeechDetector(Protocol):
@@ -345,10 +346,10 @@ class VADStage(Stage):
         audio = np.concatenate(list(self._history))
         utterance = audio[max(0, ev.start - hist_start):]
         cut = max(0, self._sent_until - hist_start)
-        return tail_is_louder(audio[cut:], utterance, lead=audio[max(0, cut - 160):cut])
+        return tail_is_louder(audio[cut:], utterance, lead=audio[max(0, cut - TAIL_FRAME):cut])
 
 
-def tail_is_louder(tail: np.ndarray, utterance: np.ndarray, frame: int = 160, margin: float = 3.0,
+def tail_is_louder(tail: np.ndarray, utterance: np.ndarray, frame: int = TAIL_FRAME, margin: float = 3.0,
                    floor: float = 0.003, lead: np.ndarray | None = None, rise: float = 2.0) -> bool:
     """True when some 10 ms frame of `tail` is `margin` times louder (RMS) than the quietest tenth of the
     utterance's frames (its background), above an absolute `floor` (about -50 dBFS), and a new sound: `rise` times

@@ -58,18 +58,29 @@ def _opus_types(lines: list[str]) -> set[str]:
     return {m.group(1) for line in lines if (m := _OPUS.match(line))}
 
 
+def _fmtp(line: str) -> tuple[str, list[str]] | None:
+    """An `a=fmtp:PT p1=v1;p2=v2` line as (PT, ["p1=v1", "p2=v2"]); None for any other line."""
+    if not line.startswith("a=fmtp:"):
+        return None
+    pt, _, params = line[len("a=fmtp:"):].partition(" ")
+    return pt, [p.strip() for p in params.split(";") if p.strip()]
+
+
+def _name(param: str) -> str:
+    return param.split("=")[0].strip().lower()
+
+
 def request_dtx(sdp: str) -> str:
     """`sdp` with usedtx=1 in the format parameters of every Opus payload type (an fmtp line is added after the
     rtpmap where there is none; an existing usedtx value is replaced)."""
     lines = sdp.splitlines()
     opus = _opus_types(lines)
-    with_fmtp = {line.split()[0][len("a=fmtp:"):] for line in lines if line.startswith("a=fmtp:")} & opus
+    with_fmtp = {f[0] for f in map(_fmtp, lines) if f} & opus
     out = []
     for line in lines:
-        if line.startswith("a=fmtp:") and line.split()[0][len("a=fmtp:"):] in opus:
-            pt, _, params = line[len("a=fmtp:"):].partition(" ")
-            kept = [p for p in params.split(";") if p.strip() and p.split("=")[0].strip().lower() != "usedtx"]
-            line = f"a=fmtp:{pt} " + ";".join(kept + ["usedtx=1"])
+        fmtp = _fmtp(line)
+        if fmtp and fmtp[0] in opus:
+            line = f"a=fmtp:{fmtp[0]} " + ";".join([p for p in fmtp[1] if _name(p) != "usedtx"] + ["usedtx=1"])
         out.append(line)
         m = _OPUS.match(line)
         if m and m.group(1) not in with_fmtp:
@@ -81,9 +92,5 @@ def asks_for_dtx(sdp: str) -> bool:
     """Whether the description asks its peer to send Opus with DTX (usedtx=1 on an Opus payload type)."""
     lines = sdp.splitlines()
     opus = _opus_types(lines)
-    for line in lines:
-        if line.startswith("a=fmtp:") and line.split()[0][len("a=fmtp:"):] in opus:
-            params = line.split(" ", 1)[-1].split(";")
-            if any(p.split("=")[0].strip().lower() == "usedtx" and p.partition("=")[2].strip() == "1" for p in params):
-                return True
-    return False
+    return any(fmtp[0] in opus and any(_name(p) == "usedtx" and p.partition("=")[2].strip() == "1" for p in fmtp[1])
+               for fmtp in map(_fmtp, lines) if fmtp)
