@@ -47,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--idle-uplink", choices=["dtx", "continuous"], default="dtx",
-                   help="what the idle sessions' silent microphones send: one packet per 400 ms when the server asks "
-                        "for Opus DTX, as browsers do (dtx), or fifty a second regardless (continuous)")
+                   help="what the idle sessions' silent microphones send: a pair of packets per 400 ms when the server "
+                        "asks for Opus DTX, as Chromium does (dtx), or fifty a second regardless (continuous)")
     p.add_argument("--hangover-ms", type=int, default=400)
     p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms)
     p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
@@ -218,7 +218,7 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
         turns.append({"turn": i + 1, "heard": state["user"][i] if i < len(state["user"]) else "",
                       "answer": state["assistant"][i] if i < len(state["assistant"]) else "",
                       "voice_to_voice_ms": None if first is None else round(first - end, 1), "server": None})
-    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "dropped_input_frames": []}
+    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [], "dropped_input_frames": []}
 
 
 def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
@@ -283,6 +283,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
+    if args.idle and args.client != "aiortc":
+        raise SystemExit("omnirt: error: --idle runs with the aiortc client only")
     clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
     probe_before = cpu_probe()
     console.print(f"starting omnirt serve; {args.turns} turns over {args.client}"
