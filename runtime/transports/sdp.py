@@ -5,8 +5,9 @@ Pure text functions over SDP (RFC 8866 lines); no I/O, tested on fixtures.
 Why ask for DTX: a listening session's microphone is mostly silent, and without discontinuous transmission the
 browser still sends fifty Opus packets a second, each one decrypted, parsed and decoded by the server and run
 through the voice activity detector. `usedtx=1` in the answer's Opus format parameters (RFC 7587 §6.1: the
-receiver's preference for the sender) makes a browser send one packet per 400 ms while its encoder hears silence,
-and at once again when sound returns. inbound.OpusInput turns the gaps back into silence for the pipeline.
+receiver's preference for the sender) makes a browser send a few packets a second while its encoder hears
+silence (Chromium: a comfort-noise packet and an empty one every 400 ms), and at once again when sound returns.
+inbound.OpusInput turns the gaps back into silence for the pipeline.
 """
 
 from __future__ import annotations

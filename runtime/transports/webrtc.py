@@ -64,7 +64,7 @@ class WebRTCOptions:
     dtx_s: while the assistant is silent, one silent packet per dtx_s goes out instead of one per 20 ms
         (discontinuous transmission; needs encode_in_track). 0 sends every frame.
     ask_dtx: the answer asks the client to send its microphone with Opus DTX too (usedtx=1, see sdp.py): a
-        silent microphone then costs the server one packet per 400 ms instead of fifty a second.
+        silent microphone then costs the server a pair of packets per 400 ms (Chromium) instead of fifty a second.
     video_interval_s: how often the newest camera image is offered to the session's vision stage (only when the
     components have a describer; the stage itself drops what it has no time to look at).
     """
