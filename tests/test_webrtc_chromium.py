@@ -1,8 +1,10 @@
 """The page in a real headless Chromium: fake microphone from a WAV, the Start and Interrupt buttons clicked through
 the DevTools protocol, and the reply audio measured inside the page with a WebAudio analyser.
 
-Chromium flags per /work/shared/HARNESS.md: loopback candidates need --allow-loopback-in-peer-connection, the fake
-capture file must be 48 kHz mono 16-bit (it loops, so the question is followed by a long silence).
+Chromium runs as a user's would connect: no loopback flag, so it offers its interfaces' addresses (or mDNS names
+for them). The server and the browser share a network namespace of their own (tools/netns.py) where this runs as
+root, so no packet leaves it and the result does not depend on this machine's interfaces; elsewhere they use the
+machine's own. The fake capture file must be 48 kHz mono 16-bit (it loops, so the question is followed by silence).
 """
 
 import asyncio
@@ -16,18 +18,32 @@ import numpy as np
 import pytest
 
 from omnirt.runtime.observers import SEGMENTS
+from omnirt.tools import netns
 from omnirt.tools.chromium import PROBE, close_page, open_page
 
 pytestmark = [pytest.mark.models,
               pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")]
 
+
 @pytest.fixture(scope="module")
-def server():
+def net():
+    """A network namespace of its own, entered for the fixture's duration (tools/netns.py)."""
+    with netns.isolated() as ns:
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def server(net):
     from omnirt.tools.reply import ReplyConfig, load_components
     from omnirt.tools.serve import BackgroundServer
     bg = BackgroundServer(load_components(ReplyConfig()))
     yield bg
     bg.stop()
+
+
+def remote_candidates(peer) -> list[str]:
+    """The connection addresses of the ICE candidates the browser offered the server."""
+    return [line.split()[4] for line in peer.pc.remoteDescription.sdp.splitlines() if line.startswith("a=candidate:")]
 
 
 def speech_wav(text: str, directory: Path) -> Path:
@@ -69,6 +85,9 @@ async def test_the_page_answers_a_spoken_question_with_speech_text_and_a_waterfa
         await asyncio.sleep(2.0)
         print(f"Chromium's silent microphone: {(opus.packets - before) / 2:.1f} packets/s")
         assert opus.packets - before <= 12
+        offered = remote_candidates(next(iter(server.server.sessions)))
+        print(f"Chromium offered ICE candidates at {offered}")
+        assert offered and not any(c.startswith("127.") or c == "::1" for c in offered)  # a user's browser: no loopback
         camera = [p.latest_video for p in server.server.sessions]
         assert camera and camera[0] is not None and camera[0].ndim == 3
         assert s["error"] == ""
@@ -122,7 +141,7 @@ def y4m_with_text(text: str, path: Path, frames: int = 10) -> Path:
     return path
 
 
-async def test_what_does_the_camera_show(tmp_path):
+async def test_what_does_the_camera_show(net, tmp_path):
     """Printed text held to the (synthetic) camera, and the spoken question "What does this say?"."""
     from omnirt.models.registry import load_vision
     from omnirt.tools.reply import ReplyConfig, load_components
@@ -177,3 +196,48 @@ async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
     assert [t for t in loud if onset - 1000 < t < onset], "the first answer was not playing when the user spoke"
     during = [t for t in loud if onset + 700 < t < onset + 1300]  # onset takes 250 ms of speech, then the cut
     assert during == [], "the first answer kept sounding after the barge-in"
+
+
+async def test_a_page_without_microphone_permission_connects_over_mdns_names(server, tmp_path):
+    """A user who says no to the microphone still hears the assistant. Chromium then hides its addresses behind
+    mDNS `.local` names (RFC 8828), and the server must connect all the same."""
+    wav = speech_wav("Hello.", tmp_path)
+    proc, http, ws, page = await open_page(server.url, wav, tempfile.mkdtemp(dir=tmp_path), allow_media=False)
+    try:
+        earlier = set(server.server.sessions)  # earlier tests' sessions may still be closing
+        await page.eval("document.getElementById('start').click()")
+        s = await page.until(lambda s: s["status"] == "listening", 20, "the session to connect")
+        (peer,) = server.server.sessions - earlier
+        offered = remote_candidates(peer)
+        print(f"\nChromium without media permission offered {offered}")
+        assert offered and all(c.endswith(".local") for c in offered)
+        assert peer.pc.connectionState == "connected"
+        assert "no microphone" in s["error"]  # the page says it only listens
+    finally:
+        await close_page(proc, http, ws)
+
+
+async def test_a_foreign_page_cannot_reach_the_server_and_the_page_says_why_it_cannot_connect(server, tmp_path):
+    """A web page on another origin POSTs an offer (the browser names it in Origin): refused in one line. And when
+    the server refuses the page's own offer, the page shows the server's reason instead of spinning."""
+    import aiohttp
+
+    wav = speech_wav("Hello.", tmp_path)
+    guarded = server.add(server.server.options.__class__(port=0, max_sessions=0))  # every offer refused: too many
+    url = f"http://127.0.0.1:{guarded.port}/"
+    proc, http, ws, page = await open_page(url, wav, tempfile.mkdtemp(dir=tmp_path))
+    try:
+        await page.eval("document.getElementById('start').click()")
+        s = await page.until(lambda s: s["error"], 10, "the page to say why")
+        assert "server refused: too many sessions" in s["error"] and s["status"] == "idle", s
+    finally:
+        await close_page(proc, http, ws)
+    before = len(server.server.sessions)
+    async with aiohttp.ClientSession() as client:
+        for headers in ({"Origin": "http://evil.example"}, {"Host": "evil.example:8765"},
+                        {"Content-Type": "text/plain"}):
+            async with client.post(server.url + "offer", data=b'{"type": "offer", "sdp": "v=0"}',
+                                   headers={"Content-Type": "application/json", **headers}) as r:
+                body = await r.json()
+                assert r.status in (400, 403) and set(body) == {"error"} and "\n" not in body["error"], (headers, body)
+    assert len(server.server.sessions) == before  # no session was created

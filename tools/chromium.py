@@ -1,8 +1,9 @@
 """Headless Chromium as a real WebRTC client of `omnirt serve`, driven over the DevTools protocol.
 
-Flags per /work/shared/HARNESS.md: a fake microphone from a 48 kHz mono 16-bit WAV (it loops), an optional y4m
-camera, loopback ICE candidates allowed. `PROBE` watches sound in the page's own audio graph (the remote reply and
-the local microphone), so latency is measured where a person would hear it.
+Only the flags that stand in for a person and a device: a fake microphone from a 48 kHz mono 16-bit WAV (it loops),
+Chromium's fake camera (or a y4m file), permission prompts answered yes, autoplay allowed. Nothing that changes how
+it connects: it offers the candidates a user's Chromium would (never loopback). `PROBE` watches sound in the page's
+own audio graph (the remote reply and the local microphone), so latency is measured where a person would hear it.
 """
 
 from __future__ import annotations
@@ -75,17 +76,19 @@ class Page:
             await asyncio.sleep(0.05)
 
 
-async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = ()) -> tuple:
-    """Launch Chromium on the page with `wav` as its microphone; returns (process, http, websocket, Page)."""
+async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = (), allow_media: bool = True) -> tuple:
+    """Launch Chromium on the page with `wav` as its microphone; returns (process, http, websocket, Page).
+    allow_media=False: the user says no to the microphone and camera prompt (the page then only listens)."""
     import aiohttp
 
+    answer = "--use-fake-ui-for-media-stream" if allow_media else "--deny-permission-prompts"
     proc = subprocess.Popen(
         ["chromium", "--headless=new", "--no-sandbox", "--test-type", "--no-first-run", "--no-default-browser-check",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
          "--disable-gpu", "--password-store=basic", f"--user-data-dir={profile}",
-         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+         answer, "--use-fake-device-for-media-stream",
          f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required",
-         "--allow-loopback-in-peer-connection", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+         "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
          *extra, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port_file = Path(profile) / "DevToolsActivePort"
     for _ in range(100):
@@ -111,7 +114,13 @@ async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = 
 
 
 async def close_page(proc, http, ws) -> None:
-    await ws.close()
+    """Close the protocol connection and end the browser (killed if it does not stop within 10 s)."""
+    if ws is not None:
+        await ws.close()
     await http.close()
     proc.terminate()
-    await asyncio.to_thread(proc.wait, 10)
+    try:
+        await asyncio.to_thread(proc.wait, 10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        await asyncio.to_thread(proc.wait, 5)

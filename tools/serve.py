@@ -2,9 +2,11 @@
 
 Loads the models once, then serves every peer connection as its own voice session (runtime/transports/webrtc.py).
 Signalling is one HTTP request: `POST /offer` with the client's complete offer ({sdp, type}) returns the complete
-answer; `GET /` serves the page. Bound to 127.0.0.1 (the default) only this machine can connect, no token is needed
-and ICE stays on loopback; bound to any other address, every offer must carry the token (`Authorization: Bearer` or
-`?token=`; `--token`, or one generated and printed in the URL). Bad requests get a 400 with a one-line JSON error.
+answer; `GET /` serves the page, `GET /config` the STUN/TURN servers it should use. Bound to 127.0.0.1 (the
+default) only this machine can signal, and no token is needed unless `--agent-tool` lets sessions drive the desktop;
+bound to any other address, every request must carry the token (`Authorization: Bearer` or `?token=`; `--token`, or
+one generated and printed in the URL). Every request must name this server in Host and, from a browser, come from
+its own page (runtime/transports/guard.py says why). Bad requests get a one-line JSON error, never a 500.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import hmac
 import json
 import logging
 import secrets
@@ -21,10 +22,12 @@ import threading
 from typing import Any
 
 from aiohttp import web
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCPeerConnection
 
 from ..runtime.session import Components, SessionOptions
+from ..runtime.transports.guard import Guard, is_json
 from ..runtime.transports.webrtc import (WEB_DIR, BadRequest, PeerSession, WebRTCOptions, is_loopback,
+                                          offer_loopback_too, parse_ice_server, rtc_configuration,
                                           use_loopback_only)
 from ..runtime.vad import VADOptions
 
@@ -32,21 +35,28 @@ log = logging.getLogger("omnirt.serve")
 
 
 class RTCServer:
-    """The signalling server and its sessions. `await start()` returns the URL; `await stop()` ends everything."""
+    """The signalling server and its sessions. `await start()` returns the URL; `await stop()` ends everything.
 
-    def __init__(self, components: Components, options: WebRTCOptions = WebRTCOptions()) -> None:
+    require_token: a token even on loopback (a session that can drive the desktop must be the user's alone)."""
+
+    def __init__(self, components: Components, options: WebRTCOptions = WebRTCOptions(),
+                 allowed_origins: tuple[str, ...] = (), require_token: bool = False) -> None:
         local = is_loopback(options.host)
-        self.token = options.token or (None if local else secrets.token_urlsafe(18))
-        loopback = local if options.loopback_only is None else options.loopback_only
-        self.components, self.options = components, dataclasses.replace(options, loopback_only=loopback)
+        token = options.token or (None if local and not require_token else secrets.token_urlsafe(18))
+        self.components, self.options = components, dataclasses.replace(options, token=token)
+        self.token = token
+        self.guard = Guard(allowed_origins=tuple(allowed_origins), token=token)
+        for server in options.ice_servers:
+            parse_ice_server(server)  # a typo fails at start, in one line, not at the first offer
         self.sessions: set[PeerSession] = set()
         self._runner: web.AppRunner | None = None
         self.port = options.port
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._checks], client_max_size=options.max_body)
         self.app.router.add_get("/", self._index)
         self.app.router.add_get("/{name:app\\.js|style\\.css}", self._static)
         self.app.router.add_post("/offer", self._offer)
         self.app.router.add_get("/stats", self._stats)
+        self.app.router.add_get("/config", self._config)
 
     @property
     def url(self) -> str:
@@ -56,6 +66,8 @@ class RTCServer:
     async def start(self) -> str:
         if self.options.loopback_only:
             use_loopback_only()
+        else:
+            offer_loopback_too()
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
@@ -68,6 +80,23 @@ class RTCServer:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    @web.middleware
+    async def _checks(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Host and Origin on every request, then the handler; whatever it raises becomes one line, never a 500."""
+        problem = self.guard.host_problem(request.headers.get("Host")) or self.guard.origin_problem(
+            request.headers.get("Origin"), request.headers.get("Host"), request.headers.get("Sec-Fetch-Site"))
+        if problem:
+            log.info("refused %s %s: %s", request.method, request.path, problem)
+            return _error(problem, 403)
+        try:
+            return await handler(request)
+        except web.HTTPException as err:
+            return _error(err.reason or "refused", err.status) if err.status >= 400 else err
+        except Exception as err:  # noqa: BLE001 - hostile input must cost one line, not a traceback and a 500
+            message = f"bad request ({type(err).__name__})"
+            log.warning("%s %s: %s: %s", request.method, request.path, message, str(err).splitlines()[:1])
+            return _error(message, 400)
+
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(WEB_DIR / "index.html")
 
@@ -75,31 +104,44 @@ class RTCServer:
         return web.FileResponse(WEB_DIR / request.match_info["name"])
 
     def _authorised(self, request: web.Request) -> bool:
-        if self.token is None:
-            return True
-        header = request.headers.get("Authorization", "")
-        given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        return self.guard.authorised(request.headers.get("Authorization"), request.query.get("token"))
 
     async def _stats(self, request: web.Request) -> web.StreamResponse:
         """Live counters for monitoring and benchmarks (the same token as offers)."""
         if not self._authorised(request):
-            return web.json_response({"error": "missing or wrong token"}, status=401)
+            return _error("missing or wrong token", 401)
         return web.json_response({"sessions": len(self.sessions),
                                   "dropped_input_frames": [p.dropped_input_frames for p in self.sessions]})
 
+    async def _config(self, request: web.Request) -> web.StreamResponse:
+        """What the page needs before its offer: the STUN/TURN servers (the same token as offers)."""
+        if not self._authorised(request):
+            return _error("missing or wrong token", 401)
+        return web.json_response({"iceServers": [parse_ice_server(s).as_json() for s in self.options.ice_servers]})
+
     async def _read_offer(self, request: web.Request) -> str:
         limit = self.options.max_body
+        if not is_json(request.headers.get("Content-Type")):
+            raise BadRequest("the offer must be sent as Content-Type: application/json")
+        if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            raise BadRequest("compressed bodies are not accepted")
         if (request.content_length or 0) > limit:
             raise BadRequest(f"body over {limit // 1024} KB")
         body = bytearray()
-        while chunk := await request.content.read(65536):
-            body += chunk
-            if len(body) > limit:
-                raise BadRequest(f"body over {limit // 1024} KB")
+
+        async def read() -> None:
+            while chunk := await request.content.read(65536):
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise BadRequest(f"body over {limit // 1024} KB")
+
+        try:
+            await asyncio.wait_for(read(), self.options.body_timeout_s)
+        except asyncio.TimeoutError:
+            raise BadRequest(f"body not received within {self.options.body_timeout_s:g} s") from None
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise BadRequest("body is not JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("sdp"), str) or not data["sdp"].strip():
             raise BadRequest("expected a JSON object with 'sdp' and 'type'")
@@ -111,26 +153,31 @@ class RTCServer:
 
     async def _offer(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
-            return web.json_response({"error": "missing or wrong token"}, status=401)
+            return _error("missing or wrong token", 401)
         try:
             sdp = await self._read_offer(request)
         except BadRequest as err:
-            return web.json_response({"error": str(err)}, status=400)
+            return _error(str(err), 400)
         if len(self.sessions) >= self.options.max_sessions:
-            return web.json_response({"error": "too many sessions"}, status=503)
-        peer = PeerSession(RTCPeerConnection(RTCConfiguration(iceServers=[])), self.components, self.options,
-                           on_closed=self.sessions.discard)
+            return _error("too many sessions", 503)
+        peer = PeerSession(RTCPeerConnection(rtc_configuration(self.options.ice_servers)), self.components,
+                           self.options, on_closed=self.sessions.discard)
         self.sessions.add(peer)
         try:
             answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
         except Exception as err:  # noqa: BLE001 - aiortc's SDP parser raises anything on hostile input
+            self.sessions.discard(peer)  # the slot is free whatever closing the half-made session does
             await peer.close()
             message = str(err) if isinstance(err, BadRequest) else f"bad offer: {type(err).__name__}: {err}"
             message = message.splitlines()[0][:200] if str(err) else f"bad offer: {type(err).__name__}"
             log.info("offer rejected: %s", message)
-            return web.json_response({"error": message}, status=400)
+            return _error(message, 400)
         peer.start()
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+def _error(message: str, status: int) -> web.Response:
+    return web.json_response({"error": message}, status=status)
 
 
 # ---------------------------------------------------------------- the command
@@ -152,11 +199,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
     p.add_argument("--no-vision", action="store_true", help="do not read the camera (OCR costs CPU)")
     p.add_argument("--agent-tool", action="store_true",
-                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
+                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY '
+                        "(a token is then required even on loopback)")
+    p.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                   help="a STUN or TURN server for both ends, stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT] "
+                        "(repeatable; none by default)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="another page origin (https://name:port) or host name that may use this server "
+                        "(repeatable; by default only the server's own page, by address or a loopback name)")
 
 
 def options_from(args: argparse.Namespace) -> WebRTCOptions:
     return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
+                         ice_servers=tuple(args.ice_server),
                          session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms,
                                                                speculate_ms=args.speculate_ms, partial_every_ms=700)))
 
@@ -176,9 +231,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
         components.describer = load_vision()
 
     async def serve() -> None:
-        server = RTCServer(components, options_from(args))
         try:
+            server = RTCServer(components, options_from(args), allowed_origins=tuple(args.allow_origin),
+                               require_token=args.agent_tool)
             url = await server.start()
+        except BadRequest as err:
+            raise SystemExit(f"omnirt: error: {err}")
         except OSError as err:
             raise SystemExit(f"omnirt: error: cannot bind {args.host}:{args.port} ({err.strerror or err})")
         stop = asyncio.Event()
@@ -198,11 +256,11 @@ def run(args: argparse.Namespace, console: Any) -> int:
 class BackgroundServer:
     """An RTCServer on its own event loop in a daemon thread (tests and benchmarks drive clients beside it)."""
 
-    def __init__(self, components: Any, options: WebRTCOptions = WebRTCOptions(port=0)) -> None:
+    def __init__(self, components: Any, options: WebRTCOptions = WebRTCOptions(port=0), **server: Any) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="omnirt-serve", daemon=True)
         self._thread.start()
-        self.server = RTCServer(components, options)
+        self.server = RTCServer(components, options, **server)
         self.url = self.call(self.server.start())
         self._extra: list[RTCServer] = []
 
@@ -210,9 +268,9 @@ class BackgroundServer:
         """Run a coroutine on the server's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def add(self, options: WebRTCOptions) -> RTCServer:
+    def add(self, options: WebRTCOptions, **server: Any) -> RTCServer:
         """Start a second server (other options, same models) on the same loop."""
-        server = RTCServer(self.server.components, options)
+        server = RTCServer(self.server.components, options, **server)
         self.call(server.start())
         self._extra.append(server)
         return server

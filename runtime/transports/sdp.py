@@ -1,4 +1,4 @@
-"""Session-description edits the transport makes: loopback-only ICE, and asking the sender for Opus DTX.
+"""Session-description edits the transport makes: which ICE candidates to try, and asking for Opus DTX.
 
 Pure text functions over SDP (RFC 8866 lines); no I/O, tested on fixtures.
 
@@ -29,26 +29,39 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def use_loopback_only() -> None:
-    """Make aioice offer only 127.0.0.1 as host candidate (process-wide: it otherwise skips loopback entirely)."""
-    import aioice.ice
-
-    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+MAX_CANDIDATES = 32
+_MDNS = re.compile(r"^[A-Za-z0-9-]{1,63}\.local$")
 
 
-def loopback_candidates(sdp: str) -> str:
-    """Drop every ICE candidate that is not a loopback IP literal (no traffic, mDNS included, leaves 127/8)."""
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def usable_candidates(sdp: str, loopback_only: bool = False) -> str:
+    """`sdp` with only the ICE candidates the server will try: UDP, at an IP literal or an mDNS `.local` name
+    (browsers hide their host addresses behind such names until the page may use the microphone, RFC 8828), at
+    most MAX_CANDIDATES. A DNS name is dropped: the server resolves nothing a stranger names. With loopback_only,
+    only loopback IPs are kept (tests about the server alone). An offer left with none is refused in words."""
     lines, kept = [], 0
     for line in sdp.splitlines():
         if line.startswith("a=candidate:"):
             parts = line.split()
-            if len(parts) < 6 or not is_loopback(parts[4]) or parts[4] == "localhost":
+            if len(parts) < 8 or parts[2].lower() != "udp" or not parts[5].isdigit() or kept >= MAX_CANDIDATES:
+                continue
+            ip = _ip(parts[4])
+            if loopback_only and not (ip is not None and ip.is_loopback):
+                continue
+            if ip is None and not _MDNS.match(parts[4]):
                 continue
             kept += 1
         lines.append(line)
     if kept == 0:
-        raise BadRequest("offer has no loopback ICE candidate (a Chromium client needs "
-                         "--allow-loopback-in-peer-connection)")
+        raise BadRequest("offer has no loopback ICE candidate (this server was started for loopback clients only)"
+                         if loopback_only else "offer has no ICE candidate (the browser found no network interface "
+                         "it may use: a stock browser never offers loopback)")
     return "\r\n".join(lines) + "\r\n"
 
 

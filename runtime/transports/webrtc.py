@@ -11,8 +11,10 @@ empty); an Interrupt drops the buffer at once so barge-in silences the client wi
 Data channel "events" (opened by the client): JSON events to the client (user/assistant text, status, per-turn
 latency with spans, errors); `{"type": "interrupt"}` from the client stops the reply.
 
-Security: bound to loopback no token is needed and ICE is restricted to 127.0.0.1; bound anywhere else every offer
-must carry the token. No STUN/TURN server is ever configured.
+Connectivity: the server offers host candidates on every interface of the machine (and on 127.0.0.1), and tries
+the client's UDP candidates at IP addresses and at mDNS `.local` names (sdp.usable_candidates); a browser on this
+machine or on the LAN pairs over the interfaces' addresses. STUN/TURN servers are used only when given
+(`ice_servers`), on both ends. Media is encrypted (DTLS-SRTP) whatever the path.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from ..observers import SEGMENTS
 from ..session import Components, SessionOptions, VoiceSession
 from .inbound import OpusInput, load_libopus
 from .jitter import replace_audio_buffers, set_jitter_prefetch
-from .sdp import BadRequest, is_loopback, loopback_candidates, request_dtx, use_loopback_only
+from .ice import offer_loopback_too, parse_ice_server, rtc_configuration, use_loopback_only
+from .sdp import BadRequest, is_loopback, request_dtx, usable_candidates
 from .tracks import FRAME, RATE, PacedAudioTrack, ReplyTrack
 
 __all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest",
-           "is_loopback", "loopback_candidates", "set_jitter_prefetch", "use_loopback_only"]
+           "is_loopback", "offer_loopback_too", "parse_ice_server", "rtc_configuration", "set_jitter_prefetch",
+           "usable_candidates", "use_loopback_only"]
 
 log = logging.getLogger("omnirt.webrtc")
 WEB_DIR = Path(__file__).parent / "web"  # the page (package data)
@@ -51,12 +55,17 @@ WEB_DIR = Path(__file__).parent / "web"  # the page (package data)
 class WebRTCOptions:
     """host/port: where the HTTP signalling server binds (port 0 picks a free one).
     token: required on every offer when set; generated when bound beyond loopback and not given.
-    loopback_only: ICE candidates restricted to 127.0.0.1 (None: on when bound to loopback).
+    loopback_only: ICE restricted to 127.0.0.1 on both sides: for tests about the server alone (no stock browser
+        offers loopback candidates, so none could connect).
+    ice_servers: STUN/TURN servers for both ends, as `stun:HOST[:PORT]` or `turn:USER:PASSWORD@HOST[:PORT]`
+        (`?transport=tcp` allowed); none by default, so no traffic leaves for a public server.
     jitter_prefetch: incoming audio packets held before decoding: 0 decodes each on arrival, on the event loop,
         at 16 kHz (transports/inbound.py; jitter.py says why holding nothing is safe on loopback and a LAN), N uses
         aiortc's buffer holding N and its decoder thread; None keeps aiortc's buffer (4).
     input_buffer_ms: incoming audio waiting for the pipeline; beyond it the oldest is dropped.
     reply_buffer_s: reply audio waiting to be sent; beyond it new audio is dropped (a reply is rarely > 30 s).
+    max_body / body_timeout_s: an offer's largest size, and how long its body may take to arrive (a slow drip
+        otherwise holds a connection open indefinitely).
     connect_timeout_s / media_timeout_s: a session that never connects, or whose microphone track stops delivering
     (browsers send frames even when muted), is closed after this long.
     encode_in_track: the reply track hands aiortc Opus packets it encoded itself, silence as one cached packet
@@ -72,8 +81,10 @@ class WebRTCOptions:
     host: str = "127.0.0.1"
     port: int = 8765
     token: str | None = None
-    loopback_only: bool | None = None
+    loopback_only: bool = False
+    ice_servers: tuple[str, ...] = ()
     max_body: int = 64 * 1024
+    body_timeout_s: float = 5.0
     max_sessions: int = 4
     jitter_prefetch: int | None = 0
     input_buffer_ms: int = 1000
@@ -153,7 +164,16 @@ class PeerSession:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
-        """End the pipeline (interrupt, then EndOfStream), stop the tracks, close the pc, cancel every task."""
+        """End the pipeline (interrupt, then EndOfStream), stop the tracks, close the pc, cancel every task; the
+        owner hears of it (on_closed, which frees the session's slot) even when a step fails."""
+        try:
+            await self._release()
+        except Exception:  # noqa: BLE001 - e.g. aiortc's close() on a half-negotiated connection
+            log.exception("closing the session failed part-way")
+        finally:
+            self.on_closed(self)
+
+    async def _release(self) -> None:
         main = self._main
         if self._pipeline is not None and main is not None and not main.done():
             await self._pipeline.push(Interrupt(reason="disconnect"))
@@ -173,7 +193,6 @@ class PeerSession:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.pc.close()
-        self.on_closed(self)
 
     async def _connect_deadline(self) -> None:
         await asyncio.sleep(self.options.connect_timeout_s)
@@ -391,8 +410,7 @@ class PeerSession:
     async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:
         """Apply the client's offer, attach the reply track, and return the complete answer."""
         pc = self.pc
-        if self.options.loopback_only:
-            offer_sdp = loopback_candidates(offer_sdp)
+        offer_sdp = usable_candidates(offer_sdp, self.options.loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         if self._inline_audio:
             replace_audio_buffers(pc, self._opus_input)

@@ -37,12 +37,38 @@ function gathered(pc, ms) {
   });
 }
 
+// The server's STUN/TURN servers (none unless it was started with --ice-server), or its refusal in words.
+async function config(headers) {
+  const r = await fetch("/config", { headers });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error("server refused: " + (body.error || r.status + " " + r.statusText));
+  return body;
+}
+
+// Say in words why no connection came, instead of a silent spinner: ICE failing, or nothing at all for a while.
+function watchConnection(conn, ms) {
+  const fail = () => {
+    if (conn !== pc) return;  // an earlier session, already stopped
+    showError("could not connect: no network path between this browser and the server (ICE failed). " +
+      "From another machine, start the server with --host 0.0.0.0; behind NAT, give it --ice-server.");
+    stop();
+  };
+  const timer = setTimeout(() => { if (conn.connectionState !== "connected") fail(); }, ms);
+  conn.addEventListener("connectionstatechange", () => {
+    if (conn.connectionState === "connected") clearTimeout(timer);
+    if (conn.connectionState === "failed") { clearTimeout(timer); fail(); }
+  });
+}
+
 async function start() {
   showError("");
   $("start").disabled = true;
   setStatus("connecting");
+  const headers = {};
+  if (token) headers["Authorization"] = "Bearer " + token;
+  const { iceServers } = await config(headers);
   const stream = await getMedia();
-  pc = new RTCPeerConnection({ iceServers: [] });
+  pc = new RTCPeerConnection({ iceServers: iceServers || [] });
   if (stream) {
     stream.getTracks().forEach((t) => pc.addTrack(t, stream));
     if (stream.getVideoTracks().length) { $("preview").srcObject = stream; $("preview").hidden = false; }
@@ -57,14 +83,14 @@ async function start() {
   channel.onclose = () => stop();
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 3000);
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers["Authorization"] = "Bearer " + token;
+  headers["Content-Type"] = "application/json";
   try {
     const r = await fetch("/offer", { method: "POST", headers, body: JSON.stringify(pc.localDescription) });
-    const body = await r.json();
-    if (!r.ok) throw new Error(body.error || r.statusText);
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error("server refused: " + (body.error || r.status + " " + r.statusText));
     await pc.setRemoteDescription(body);
   } catch (e) { showError("could not connect: " + e.message); stop(); return; }
+  watchConnection(pc, 8000);
   $("interrupt").disabled = false;
   $("stop").disabled = false;
 }
@@ -124,7 +150,7 @@ function drawWaterfall(e) {
   $("latency").prepend(box);
 }
 
-$("start").onclick = () => start().catch((e) => { showError(e.message); stop(); });
+$("start").onclick = () => start().catch((e) => { showError("could not connect: " + e.message); stop(); });
 $("stop").onclick = stop;
 $("interrupt").onclick = () => { if (channel && channel.readyState === "open") channel.send(JSON.stringify({ type: "interrupt" })); };
 $("start").disabled = false;
