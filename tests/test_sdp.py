@@ -2,7 +2,8 @@
 
 import pytest
 
-from omnirt.runtime.transports.sdp import MAX_CANDIDATES, BadRequest, asks_for_dtx, request_dtx, usable_candidates
+from omnirt.runtime.transports.sdp import (MAX_CANDIDATES, BadRequest, asks_for_dtx, check_bundle, request_dtx,
+                                         usable_candidates)
 
 AIORTC_ANSWER = """v=0
 o=- 3918 3918 IN IP4 0.0.0.0
@@ -81,3 +82,10 @@ def test_candidates_the_server_should_not_chase_are_dropped_and_none_left_is_ref
     flood = CHROME_OFFER + "".join(f"a=candidate:{i} 1 udp 1 10.1.{i // 250}.{i % 250} 4000 typ host\n"
                                    for i in range(10_000))
     assert usable_candidates(flood).count("a=candidate:") == MAX_CANDIDATES
+
+
+def test_a_bundle_group_naming_missing_media_is_refused():
+    offer = "v=0\r\na=group:BUNDLE 0 1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
+    with pytest.raises(BadRequest, match="BUNDLE group names media '1'"):
+        check_bundle(offer)
+    assert check_bundle(offer.replace(" 0 1", " 0")) == offer.replace(" 0 1", " 0")

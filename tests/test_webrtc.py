@@ -326,3 +326,70 @@ async def test_reply_track_encodes_opus_itself_and_sends_silence_from_a_cache():
     assert abs(level(left[RATE // 50: RATE // 5]) - 8000 / 32768 / np.sqrt(2)) < 0.03  # the tone came through
     assert level(left[-RATE // 5:]) < 1e-3  # and silence after it
     track.stop()
+
+
+async def _raw(port: int, request: bytes, drip: float = 0.0, name: str = "") -> tuple[int, str]:
+    """Send raw bytes (the body a byte every `drip` seconds, if set, until the server answers); the status and the
+    body of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head, _, body = request.partition(b"\r\n\r\n")
+
+    async def send() -> None:
+        writer.write(head + b"\r\n\r\n" + (b"" if drip else body))
+        for i in range(len(body) if drip else 0):
+            await asyncio.sleep(drip)
+            writer.write(body[i:i + 1])
+
+    async def answer() -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *(\d+)", head)
+        return head + (await reader.readexactly(int(length.group(1))) if length else await reader.read())
+
+    sending = asyncio.ensure_future(send())
+    try:
+        reply = await asyncio.wait_for(answer(), 20)
+    except asyncio.IncompleteReadError:
+        reply = b""
+    finally:
+        sending.cancel()
+        writer.close()
+    assert reply, f"{name or request[:60]!r}: the server closed the connection without an answer"
+    status_line, _, rest = reply.decode(errors="replace").partition("\r\n")
+    return int(status_line.split()[1]), rest.partition("\r\n\r\n")[2]
+
+
+@pytest.mark.models
+async def test_hostile_requests_get_one_line_never_a_500_and_failed_negotiations_free_their_slot(server):
+    import gzip
+
+    port = server.server.port
+    guarded = server.add(WebRTCOptions(port=0, token="s3cret-token"))
+    sdp = await _offer_sdp()
+    # a BUNDLE group naming an m-line that is not there made aiortc's close() raise in the error path
+    bundle_missing = json.dumps({"type": "offer", "sdp": re.sub(r"m=audio.*?(?=m=)", "", sdp, flags=re.S)})
+    deep = "[" * 5000 + "]" * 5000
+    cases = {
+        "bundle names a missing m-line": (port, "application/json", bundle_missing.encode(), {}),
+        "5000-deep JSON": (port, "application/json", deep.encode(), {}),
+        "bad gzip": (port, "application/json", b"xx", {"Content-Encoding": "gzip"}),
+        "gzip bomb": (port, "application/json", gzip.compress(b"{" * 10_000_000), {"Content-Encoding": "gzip"}),
+        "text/plain (a cross-site form)": (port, "text/plain", bundle_missing.encode(), {}),
+        "foreign Origin": (port, "application/json", bundle_missing.encode(), {"Origin": "http://evil.example"}),
+        "rebound Host": (port, "application/json", bundle_missing.encode(), {"Host": "evil.example"}),
+    }
+    for name, (p, ctype, body, extra) in list(cases.items()) * 5:  # more of each than max_sessions (4)
+        headers = {"Host": f"127.0.0.1:{p}", "Content-Type": ctype, "Content-Length": str(len(body)), **extra}
+        request = b"POST /offer HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
+        status, text = await _raw(p, request + b"Connection: close\r\n\r\n" + body, name=name)
+        reply = json.loads(text)
+        assert status in (400, 403, 413, 415) and set(reply) == {"error"} and "\n" not in reply["error"], (name, text)
+    status, text = await _raw(guarded.port, b"POST /offer HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                              b"\xff\xfe\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+    assert status == 401 and "token" in json.loads(text)["error"], text
+    t0 = now()  # a body dripped a byte a second is cut off, not waited on for ever
+    status, text = await _raw(port, b"POST /offer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: 100\r\nConnection: close\r\n\r\n" + b" " * 100, drip=1.0)
+    assert status == 400 and "within" in json.loads(text)["error"] and now() - t0 < 9, (text, now() - t0)
+    await wait_until(lambda: not server.server.sessions, 10, "no session left")
+    async with RTCClient(server.url) as client:  # every slot came back: the server still answers
+        assert client.channel.readyState == "open"

@@ -68,7 +68,7 @@ class RTCServer:
             use_loopback_only()
         else:
             offer_loopback_too()
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, auto_decompress=False)  # bodies stay as sent
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
         await site.start()
@@ -89,7 +89,10 @@ class RTCServer:
             log.info("refused %s %s: %s", request.method, request.path, problem)
             return _error(problem, 403)
         try:
-            return await handler(request)
+            response = await handler(request)
+            if not request.content.is_eof():  # a body refused unread: answer, then end the connection
+                response.force_close()
+            return response
         except web.HTTPException as err:
             return _error(err.reason or "refused", err.status) if err.status >= 400 else err
         except Exception as err:  # noqa: BLE001 - hostile input must cost one line, not a traceback and a 500

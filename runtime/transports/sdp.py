@@ -29,6 +29,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_bundle(sdp: str) -> str:
+    """`sdp` unchanged if every media id its BUNDLE groups name has an m-section; else BadRequest (aiortc fails
+    half-way through such an offer and cannot close the connection cleanly afterwards)."""
+    lines = sdp.splitlines()
+    mids = {line[len("a=mid:"):].strip() for line in lines if line.startswith("a=mid:")}
+    for line in lines:
+        if line.startswith("a=group:BUNDLE"):
+            missing = [m for m in line.split()[1:] if m not in mids]
+            if missing:
+                raise BadRequest(f"the BUNDLE group names media {missing[0][:40]!r} that the offer does not have")
+    return sdp
+
+
 MAX_CANDIDATES = 32
 _MDNS = re.compile(r"^[A-Za-z0-9-]{1,63}\.local$")
 

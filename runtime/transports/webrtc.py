@@ -40,7 +40,7 @@ from ..session import Components, SessionOptions, VoiceSession
 from .inbound import OpusInput, load_libopus
 from .jitter import replace_audio_buffers, set_jitter_prefetch
 from .ice import offer_loopback_too, parse_ice_server, rtc_configuration, use_loopback_only
-from .sdp import BadRequest, is_loopback, request_dtx, usable_candidates
+from .sdp import BadRequest, check_bundle, is_loopback, request_dtx, usable_candidates
 from .tracks import FRAME, RATE, PacedAudioTrack, ReplyTrack
 
 __all__ = ["FRAME", "RATE", "PacedAudioTrack", "ReplyTrack", "WebRTCOptions", "PeerSession", "BadRequest",
@@ -168,8 +168,8 @@ class PeerSession:
         owner hears of it (on_closed, which frees the session's slot) even when a step fails."""
         try:
             await self._release()
-        except Exception:  # noqa: BLE001 - e.g. aiortc's close() on a half-negotiated connection
-            log.exception("closing the session failed part-way")
+        except Exception as err:  # noqa: BLE001 - e.g. aiortc's close() on a half-negotiated connection
+            log.warning("closing the session failed part-way: %s: %s", type(err).__name__, str(err)[:120])
         finally:
             self.on_closed(self)
 
@@ -410,7 +410,7 @@ class PeerSession:
     async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:
         """Apply the client's offer, attach the reply track, and return the complete answer."""
         pc = self.pc
-        offer_sdp = usable_candidates(offer_sdp, self.options.loopback_only)
+        offer_sdp = usable_candidates(check_bundle(offer_sdp), self.options.loopback_only)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         if self._inline_audio:
             replace_audio_buffers(pc, self._opus_input)
