@@ -61,3 +61,33 @@ def test_ice_servers_parse_or_fail_in_one_line():
         with pytest.raises(BadRequest) as err:
             parse_ice_server(bad)
         assert "\n" not in str(err.value)
+
+
+async def test_a_server_that_can_drive_the_desktop_wants_its_token_even_on_loopback():
+    """`serve --agent-tool` (require_token): a local process or page without the printed token gets nothing."""
+    import aiohttp
+
+    from omnirt.runtime.transports.webrtc import WebRTCOptions
+    from omnirt.tools.serve import BackgroundServer
+
+    bg = BackgroundServer(None, WebRTCOptions(port=0, ice_servers=("stun:127.0.0.1:3478",)), require_token=True)
+    try:
+        token = bg.server.token
+        assert token and bg.url.endswith(f"?token={token}")
+        base = f"http://127.0.0.1:{bg.server.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/config") as r:
+                assert r.status == 401 and (await r.json()) == {"error": "missing or wrong token"}
+            async with http.post(f"{base}/offer", json={"type": "offer", "sdp": "v=0"}) as r:
+                assert r.status == 401
+            async with http.get(f"{base}/config", headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 200 and (await r.json()) == {"iceServers": [{"urls": "stun:127.0.0.1:3478"}]}
+            async with http.get(f"{base}/", headers={"Host": "evil.example"}) as r:  # even the page, rebound
+                assert r.status == 403 and "evil.example" in (await r.json())["error"]
+    finally:
+        bg.stop()
+    loopback = BackgroundServer(None, WebRTCOptions(port=0))
+    try:
+        assert loopback.server.token is None  # without --agent-tool, loopback needs none
+    finally:
+        loopback.stop()

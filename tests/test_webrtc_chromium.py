@@ -241,3 +241,40 @@ async def test_a_foreign_page_cannot_reach_the_server_and_the_page_says_why_it_c
                 body = await r.json()
                 assert r.status in (400, 403) and set(body) == {"error"} and "\n" not in body["error"], (headers, body)
     assert len(server.server.sessions) == before  # no session was created
+
+
+@pytest.mark.skipif(shutil.which("turnserver") is None, reason="Debian's coturn is not installed")
+async def test_media_relayed_through_a_turn_server(server, net, tmp_path):
+    """--ice-server turn:... reaches both ends; with --ice-relay-only the server offers only a relayed address, so
+    the spoken turn must flow through coturn (on the namespace's own address, or loopback without one)."""
+    import subprocess
+
+    from omnirt.runtime.transports.webrtc import WebRTCOptions
+
+    address = netns.ADDRESSES[0].split("/")[0] if net else "127.0.0.1"
+    turn = subprocess.Popen(["turnserver", "-n", "--no-cli", "--no-tls", "--no-dtls", "--lt-cred-mech",
+                             "--user=ann:s3cret", "--realm=omnirt", f"--listening-ip={address}",
+                             f"--relay-ip={address}", "--listening-port=34780", "--min-port=49160",
+                             "--max-port=49200", "--allow-loopback-peers", "--log-file=stdout"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    relayed = server.add(WebRTCOptions(port=0, ice_servers=(f"turn:ann:s3cret@{address}:34780",),
+                                       ice_relay_only=True))
+    try:
+        wav = speech_wav("What is the capital of France?", tmp_path)
+        proc, http, ws, page = await open_page(f"http://127.0.0.1:{relayed.port}/", wav,
+                                               tempfile.mkdtemp(dir=tmp_path))
+        try:
+            await page.eval("document.getElementById('start').click()")
+            s = await page.until(lambda s: s["assistant"], 30, "an answer")
+            peer = next(iter(relayed.sessions))
+            local = [line.split()[7] for line in peer.pc.localDescription.sdp.splitlines()
+                     if line.startswith("a=candidate:")]
+        finally:
+            await close_page(proc, http, ws)
+            server.call(relayed.stop())  # the sessions say goodbye to coturn while it is there
+    finally:
+        turn.terminate()
+        log = turn.communicate(timeout=10)[0]
+    print(f"\nserver candidates {set(local)}; assistant: {s['assistant']}")
+    assert local and set(local) == {"relay"}
+    assert "paris" in s["assistant"][0].lower(), log[-2000:]  # the only path was through coturn

@@ -46,8 +46,7 @@ class RTCServer:
         self.components, self.options = components, dataclasses.replace(options, token=token)
         self.token = token
         self.guard = Guard(allowed_origins=tuple(allowed_origins), token=token)
-        for server in options.ice_servers:
-            parse_ice_server(server)  # a typo fails at start, in one line, not at the first offer
+        rtc_configuration(options.ice_servers, options.ice_relay_only)  # a typo fails at start, in one line
         self.sessions: set[PeerSession] = set()
         self._runner: web.AppRunner | None = None
         self.port = options.port
@@ -79,6 +78,7 @@ class RTCServer:
         await asyncio.gather(*(s.close() for s in list(self.sessions)), return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     @web.middleware
     async def _checks(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -163,8 +163,8 @@ class RTCServer:
             return _error(str(err), 400)
         if len(self.sessions) >= self.options.max_sessions:
             return _error("too many sessions", 503)
-        peer = PeerSession(RTCPeerConnection(rtc_configuration(self.options.ice_servers)), self.components,
-                           self.options, on_closed=self.sessions.discard)
+        config = rtc_configuration(self.options.ice_servers, self.options.ice_relay_only)
+        peer = PeerSession(RTCPeerConnection(config), self.components, self.options, on_closed=self.sessions.discard)
         self.sessions.add(peer)
         try:
             answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
@@ -207,6 +207,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ice-server", action="append", default=[], metavar="URL",
                    help="a STUN or TURN server for both ends, stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT] "
                         "(repeatable; none by default)")
+    p.add_argument("--ice-relay-only", action="store_true",
+                   help="send media only through the TURN server given with --ice-server (never offer this "
+                        "machine's addresses)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="another page origin (https://name:port) or host name that may use this server "
                         "(repeatable; by default only the server's own page, by address or a loopback name)")
@@ -214,7 +217,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> WebRTCOptions:
     return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
-                         ice_servers=tuple(args.ice_server),
+                         ice_servers=tuple(args.ice_server), ice_relay_only=args.ice_relay_only,
                          session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms,
                                                                speculate_ms=args.speculate_ms, partial_every_ms=700)))
 

@@ -74,8 +74,13 @@ def parse_ice_server(text: str) -> IceServer:
     return IceServer(urls=f"{scheme}:{where}", username=unquote(user), credential=unquote(password))
 
 
-def rtc_configuration(servers: tuple[str, ...] = ()):
-    """aiortc's RTCConfiguration with exactly these servers (an empty list, never aiortc's public default)."""
+def rtc_configuration(servers: tuple[str, ...] = (), relay_only: bool = False):
+    """aiortc's RTCConfiguration with exactly these servers (an empty list, never aiortc's public default);
+    relay_only: media only through a TURN server (the machine's addresses are never offered)."""
     from aiortc import RTCConfiguration, RTCIceServer
+    from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-    return RTCConfiguration(iceServers=[RTCIceServer(**s.as_json()) for s in map(parse_ice_server, servers)])
+    if relay_only and not any(s.split(":")[0].lower().startswith("turn") for s in servers):
+        raise BadRequest("relaying only needs a TURN server (--ice-server turn:USER:PASSWORD@HOST:PORT)")
+    return RTCConfiguration(iceServers=[RTCIceServer(**s.as_json()) for s in map(parse_ice_server, servers)],
+                            iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL)

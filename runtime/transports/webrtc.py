@@ -59,6 +59,8 @@ class WebRTCOptions:
         offers loopback candidates, so none could connect).
     ice_servers: STUN/TURN servers for both ends, as `stun:HOST[:PORT]` or `turn:USER:PASSWORD@HOST[:PORT]`
         (`?transport=tcp` allowed); none by default, so no traffic leaves for a public server.
+    ice_relay_only: the server's media goes only through the TURN server in ice_servers (its own addresses are
+        never offered: for a server that must not expose them, or to prove the relay works).
     jitter_prefetch: incoming audio packets held before decoding: 0 decodes each on arrival, on the event loop,
         at 16 kHz (transports/inbound.py; jitter.py says why holding nothing is safe on loopback and a LAN), N uses
         aiortc's buffer holding N and its decoder thread; None keeps aiortc's buffer (4).
@@ -83,6 +85,7 @@ class WebRTCOptions:
     token: str | None = None
     loopback_only: bool = False
     ice_servers: tuple[str, ...] = ()
+    ice_relay_only: bool = False
     max_body: int = 64 * 1024
     body_timeout_s: float = 5.0
     max_sessions: int = 4
@@ -192,7 +195,10 @@ class PeerSession:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.pc.close()
+        try:  # closing says goodbye to a TURN server, which may be gone: aioice would retry for half a minute
+            await asyncio.wait_for(self.pc.close(), 3.0)
+        except asyncio.TimeoutError:
+            log.warning("the peer connection did not close within 3 s (an unreachable TURN server?)")
 
     async def _connect_deadline(self) -> None:
         await asyncio.sleep(self.options.connect_timeout_s)
