@@ -76,3 +76,28 @@ def test_writer_resamples_to_its_rate(tmp_path):
         w.write_silence(0.5)
     info = sf.info(str(tmp_path / "o.wav"))
     assert info.samplerate == 22050 and abs(info.duration - 2.5) < 0.02
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "DOUBLE", "PCM_24", "PCM_32", "PCM_U8"])
+async def test_every_sample_format_is_scaled_to_the_same_int16(tmp_path, subtype):
+    """A float WAV used to be read as int16 without scaling: clear speech became near-silence."""
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(1600) / 16000)
+    path = tmp_path / "t.wav"
+    sf.write(str(path), tone, 16000, subtype=subtype)
+    pcm = np.concatenate([f.pcm for f in await collect(path, tail_silence_s=0)])
+    assert abs(int(np.abs(pcm).max()) - 16384) < 200, (subtype, int(np.abs(pcm).max()))
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    from omnirt.runtime.transports.file import AudioOutputError, check_output
+
+    src = write(tmp_path / "in.wav", np.ones(160, np.int16), 16000)
+    before = src.read_bytes()
+    for out, message in ((src, "is the input"), (tmp_path / "." / "in.wav", "is the input"), (tmp_path, "directory"),
+                         (tmp_path / "no" / "such" / "a.wav", "does not exist"), ("/dev/full", "not a regular")):
+        with pytest.raises(AudioOutputError, match=message) as err:
+            check_output(out, src)
+        assert "\n" not in str(err.value)
+    assert src.read_bytes() == before  # the input is untouched
+    assert not (tmp_path / "no").exists()  # no folder is made behind the user's back
+    assert check_output(tmp_path / "out.wav", src) == tmp_path / "out.wav"

@@ -210,10 +210,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from ..models.assets import ModelMissingError
     from ..models.onnx import OnnxRuntimeMissingError
     from ..models.openai_chat import ThinkerBackendError
-    from ..runtime.transports.file import AudioInputError
+    from ..runtime.transports.file import AudioInputError, AudioOutputError
     from .agent_cmd import AgentError
 
-    return ModelMissingError, AudioInputError, OnnxRuntimeMissingError, ThinkerBackendError, AgentError
+    return (ModelMissingError, AudioInputError, AudioOutputError, OnnxRuntimeMissingError, ThinkerBackendError,
+            AgentError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from ..runtime.frames import AudioFrame, ErrorFrame, SpeechDone, TextDone, Trans
 from ..runtime.session import Components, SessionOptions, VoiceSession
 from ..runtime.thinker import ThreadedChat
 from ..runtime.trace import Trace
-from ..runtime.transports.file import WavWriter, probe_wav, wav_frames
+from ..runtime.transports.file import WavWriter, check_output, probe_wav, wav_frames
 from ..runtime.vad import VADOptions
 
 
@@ -84,7 +84,8 @@ def load_components(config: ReplyConfig) -> Components:
 
 async def reply(question: Path, answer: Path, config: ReplyConfig = ReplyConfig(),
                 components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
-    probe_wav(question)  # bad input fails before any model loads
+    probe_wav(question)  # bad input, or an output that cannot be written, fails before any model loads
+    check_output(answer, question)
     components = components or await asyncio.to_thread(load_components, config)
     session = VoiceSession(components, SessionOptions(vad=VADOptions(hangover_ms=config.hangover_ms,
                                                                           speculate_ms=config.speculate_ms)))

@@ -9,6 +9,7 @@ are paced by the wall clock, like a live microphone, so measured latencies mean 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator
@@ -90,8 +91,12 @@ async def wav_frames(path: str | Path, frame_ms: int = 20, realtime: bool = Fals
 
     try:
         with sf.SoundFile(str(path)) as f:
-            for data in f.blocks(blocksize=block, dtype="int16", always_2d=True):
+            # float files are read as float and scaled here: asking libsndfile for int16 truncates them instead
+            # of scaling, and clear speech became near-silence. Integer files are read as they are, bit-exact.
+            floating = f.subtype in ("FLOAT", "DOUBLE")
+            for data in f.blocks(blocksize=block, dtype="float32" if floating else "int16", always_2d=True):
                 pcm = data[:, 0].copy() if info.channels == 1 else data.copy()
+                pcm = to_int16(pcm) if floating else pcm
                 yield await pace(pcm)
     except AudioInputError:
         raise
@@ -102,15 +107,36 @@ async def wav_frames(path: str | Path, frame_ms: int = 20, realtime: bool = Fals
         yield await pace(silence)
 
 
+class AudioOutputError(ValueError):
+    """The output path cannot be written; the message is one line for a person."""
+
+
+def check_output(path: str | Path, source: str | Path | None = None) -> Path:
+    """Refuse, before any work, an output that is the input, a directory, in a folder that does not exist, or not
+    writable; returns the path."""
+    out = Path(path)
+    if source is not None and (out.resolve() == Path(source).resolve()
+                               or (out.exists() and Path(source).exists() and out.samefile(source))):
+        raise AudioOutputError(f"the output {out} is the input file: choose another name")
+    if out.is_dir():
+        raise AudioOutputError(f"the output {out} is a directory")
+    if not out.parent.is_dir():
+        raise AudioOutputError(f"the output's folder {out.parent} does not exist")
+    if out.exists() and not out.is_file():
+        raise AudioOutputError(f"the output {out} is not a regular file")
+    if not os.access(out if out.exists() else out.parent, os.W_OK):
+        raise AudioOutputError(f"cannot write {out} (permission denied)")
+    return out
+
+
 class WavWriter:
     """Writes reply audio to a mono 16-bit WAV file at a fixed rate, as it arrives (resampling if needed)."""
 
     def __init__(self, path: str | Path, sample_rate: int) -> None:
         import soundfile as sf
 
-        self.path = Path(path)
+        self.path = check_output(path)
         self.sample_rate = sample_rate
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = sf.SoundFile(str(self.path), "w", samplerate=sample_rate, channels=1, subtype="PCM_16",
                                   format="WAV")
         self._resamplers: dict[int, StreamResampler] = {}
@@ -122,20 +148,22 @@ class WavWriter:
         else:
             rs = self._resamplers.setdefault(frame.sample_rate, StreamResampler(frame.sample_rate, self.sample_rate))
             pcm = to_int16(rs.process(to_mono_float(frame.pcm)))
-        self._file.write(pcm)
-        self.samples += len(pcm)
+        self._write(pcm)
 
     def write_silence(self, seconds: float) -> None:
-        n = int(seconds * self.sample_rate)
-        self._file.write(np.zeros(n, np.int16))
-        self.samples += n
+        self._write(np.zeros(int(seconds * self.sample_rate), np.int16))
+
+    def _write(self, pcm: np.ndarray) -> None:
+        try:
+            self._file.write(pcm)
+        except Exception as err:  # noqa: BLE001 - a full disk, a vanished folder: one line, not a traceback
+            raise AudioOutputError(f"cannot write {self.path} ({str(err).splitlines()[0]})") from None
+        self.samples += len(pcm)
 
     def close(self) -> None:
         """Flush what the resamplers still hold (their filter delay), then finish the file."""
         for rs in self._resamplers.values():
-            tail = to_int16(rs.process(np.zeros(0, np.float32), last=True))
-            self._file.write(tail)
-            self.samples += len(tail)
+            self._write(to_int16(rs.process(np.zeros(0, np.float32), last=True)))
         self._resamplers.clear()
         self._file.close()
 
