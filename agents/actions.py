@@ -196,7 +196,7 @@ def _reason(err: ValidationError, data: Any) -> str:
         loc = loc[1:]
     msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "union_tag_invalid":
-        msg = f"unknown action {data.get('action')!r}; expected one of {', '.join(ACTION_NAMES)}"
+        msg = f"unknown action {repr(data.get('action'))[:60]}; expected one of {', '.join(ACTION_NAMES)}"
     elif e["type"] == "union_tag_not_found":
         msg = f"missing field 'action'; expected one of {', '.join(ACTION_NAMES)}"
     elif e["type"] == "extra_forbidden":
@@ -204,7 +204,7 @@ def _reason(err: ValidationError, data: Any) -> str:
     head = f"{data.get('action')}: " if isinstance(data, dict) and data.get("action") in ACTION_NAMES else ""
     where = f"{'.'.join(loc)}: " if loc else ""
     more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
-    return " ".join(f"{head}{where}{msg}{more}".split())
+    return " ".join(f"{head}{where}{msg}{more}".split())[:300]  # the policy reads it: never the whole input
 
 
 def parse_action(data: str | bytes | dict | BaseModel) -> Any:
@@ -216,6 +216,8 @@ def parse_action(data: str | bytes | dict | BaseModel) -> Any:
             data = json.loads(data)
         except json.JSONDecodeError as e:
             raise InvalidAction(f"not valid JSON: {e.msg} at position {e.pos}") from None
+        except (UnicodeDecodeError, RecursionError) as e:
+            raise InvalidAction(f"not valid JSON ({type(e).__name__})") from None
     if not isinstance(data, dict):
         raise InvalidAction(f"an action must be a JSON object, got {type(data).__name__}")
     try:

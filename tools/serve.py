@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import signal
 import threading
@@ -114,7 +115,8 @@ class RTCServer:
         if not self._authorised(request):
             return _error("missing or wrong token", 401)
         return web.json_response({"sessions": len(self.sessions),
-                                  "dropped_input_frames": [p.dropped_input_frames for p in self.sessions]})
+                                  "dropped_input_frames": [p.dropped_input_frames for p in self.sessions],
+                                  **process_counters()})
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
         """What the page needs before its offer: the STUN/TURN servers (the same token as offers)."""
@@ -179,6 +181,30 @@ class RTCServer:
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
 
 
+class _OneLineHttpErrors(logging.Filter):
+    """aiohttp logs a malformed request (bad bytes in a header, a broken request line) with its traceback: one
+    line is enough, since the client already got its 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        if record.exc_info and isinstance(record.exc_info[1], HttpProcessingError):
+            err = record.exc_info[1]
+            record.msg, record.args = "refused a malformed request: %s", (str(err.message).splitlines()[0][:120],)
+            record.exc_info, record.exc_text, record.levelno, record.levelname = None, None, logging.INFO, "INFO"
+        return True
+
+
+logging.getLogger("aiohttp.server").addFilter(_OneLineHttpErrors())
+
+
+def process_counters() -> dict[str, int]:
+    """What a long-running server could leak: resident memory, descriptors, threads, event-loop tasks."""
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    return {"rss_kb": int(status.get("VmRSS", "0 kB").split()[0]), "fds": len(os.listdir("/proc/self/fd")),
+            "threads": threading.active_count(), "tasks": len(asyncio.all_tasks())}
+
+
 def _error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -232,9 +258,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     console.print("loading models ...")
     components = load_components(config)
     if not args.no_vision:
-        from ..models.registry import load_vision
+        from ..models.vision import camera_describer
 
-        components.describer = load_vision()
+        components.describer = camera_describer()  # OCR in a low-priority worker process (models/vision.py)
 
     async def serve() -> None:
         try:
