@@ -3,12 +3,20 @@
 Frames are never queued: the stage keeps only the newest one and describes it in a background task when the last
 description is done and `interval` has passed; the interval adapts to how long a description takes (a slow machine
 samples less often). Results ride out on the next frame passing through, as a `VisionContext`, so the audio behind
-never waits for a picture. The describer is injected: OCR text today (models/ocr.py), a vision encoder later.
+never waits for a picture. The describer is injected: OCR text today (models/ocr.py), a vision encoder later;
+`omnirt serve` gives one that works in a low-priority process (models/vision.py WorkerDescriber says why).
+
+Descriptions are waited for on a thread of the stage's own, not asyncio's default pool: a description can take
+seconds when the machine is busy (by design, for a low-priority worker), and ASR runs on the default pool, which
+has only a few threads on a small machine. A describer that raises costs one logged line and a pause, never the
+session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import AsyncIterator, Protocol
 
@@ -17,6 +25,17 @@ import numpy as np
 from .clock import now
 from .frames import EndOfStream, Frame, VideoFrame, VisionContext
 from .stage import Stage
+
+log = logging.getLogger("omnirt.vision")
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One thread for every session's descriptions: a describer serves one frame at a time anyway."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnirt-vision")
+    return _POOL
 
 
 class Describer(Protocol):
@@ -30,11 +49,13 @@ class VisionOptions:
     """min_interval_s: shortest time between two descriptions.
     busy_factor: the next description waits at least this many times the last one's duration (adaptive rate).
     change_threshold: mean absolute pixel change (0-255, on a 32x32 thumbnail) below which a frame counts as
-        unchanged and is not described again."""
+        unchanged and is not described again.
+    retry_s: after a describer failed, the next try waits this long."""
 
     min_interval_s: float = 1.0
     busy_factor: float = 2.0
     change_threshold: float = 4.0
+    retry_s: float = 5.0
 
 
 def _thumb(image: np.ndarray) -> np.ndarray:
@@ -54,6 +75,8 @@ class VisionStage(Stage):
         self._ready: list[VisionContext] = []
         self.described = 0
         self.dropped = 0
+        self.failed = 0
+        self._last_error = ""
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, VideoFrame):
@@ -82,7 +105,18 @@ class VisionStage(Stage):
 
     async def _describe(self, frame: VideoFrame) -> None:
         t = now()
-        text = await asyncio.to_thread(self.describer.describe, frame.image)
+        try:
+            text = await asyncio.get_running_loop().run_in_executor(_pool(), self.describer.describe, frame.image)
+        except Exception as err:  # noqa: BLE001 - vision is a nicety: the session goes on without it
+            self.failed += 1
+            self._next_due = now() + self.options.retry_s
+            self._last_thumb = None  # describe this view again once the describer is back
+            message = f"{type(err).__name__}: {err}".splitlines()[0]
+            if message != self._last_error:  # one line per new problem, not one per frame
+                log.warning("%s: no description (%s)", self.name, message)
+            self._last_error = message
+            return
+        self._last_error = ""
         took = now() - t
         self._next_due = now() + max(self.options.min_interval_s, self.options.busy_factor * took)
         self.described += 1
