@@ -30,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..llm_server import LlamaServer, LlamaServerOptions
 from ..rtc_client import ClientOptions, RTCClient, Webcam
 
@@ -93,11 +95,14 @@ class PipecatPeer:
     """The llama.cpp server and the Pipecat bot, each its own process on a free loopback port; `with` gives the
     bot's URL and stops both. `events`: the bot's JSON lines (what it heard and said), as they come."""
 
-    def __init__(self, thinker: str = "qwen2.5-coder-0.5b-instruct", thinker_threads: int = 1,
-                 thinker_batch_threads: int = 2, log_level: str = "WARNING", say=print) -> None:
+    def __init__(self, thinker: str = "0.5b", thinker_threads: int = 1, thinker_batch_threads: int = 2,
+                 log_level: str = "WARNING", say=print) -> None:
+        from ...models.registry import THINKER_MODELS
+
         self.say, self.log_level = say, log_level
         self.python = ensure_venv(say)
-        self.llm = _Thinker(LlamaServerOptions(model=thinker, n_threads=thinker_threads), thinker_batch_threads)
+        model = THINKER_MODELS.get(thinker, thinker)  # "0.5b" as `bench latency --thinker` says it, or an asset
+        self.llm = _Thinker(LlamaServerOptions(model=model, n_threads=thinker_threads), thinker_batch_threads)
         self.proc: subprocess.Popen | None = None
         self.events: list[dict[str, Any]] = []
         self.log = VENV / "peer.log"
@@ -156,27 +161,37 @@ class PipecatPeer:
 
 
 class SoundClient(RTCClient):
-    """RTCClient for a server that sends no omnirt events: a turn is timed from the audio alone, exactly as
-    RTCClient.turn times it (its speech end as `say` reports it, the first received sample above the threshold
-    after it), and has ended after REPLY_END_S without a loud sample."""
+    """RTCClient for a server that sends no omnirt events: a turn is timed from the audio alone, as RTCClient.turn
+    times it (the speech end as `say` reports it; the first received sample above the threshold after it, at its
+    frame's arrival plus its offset, as Received.sounds places it), and has ended after REPLY_END_S without a loud
+    sample. Frames are scanned once each as they come: rescanning the whole reply every 20 ms would cost the
+    shared host's CPU while the peer is being timed."""
 
-    async def sound_turn(self, path: str | Path, timeout: float = 40.0) -> tuple[float | None, float]:
-        """Speak a clip; (voice-to-voice ms or None when nothing came back, the speech end)."""
-        level = self.options.threshold
+    async def sound_turn(self, path: str | Path, timeout: float = 40.0) -> float | None:
+        """Speak a clip; voice-to-voice in ms, or None when nothing came back within `timeout`."""
+        from ...runtime.clock import now
+        from ..rtc_client import RATE
+
+        level = self.options.threshold * 32768
+        seen = {"i": len(self.received.chunks), "first": None, "last": None}
         speech_end = await self.say(path)
+
+        def scan() -> None:
+            chunks = self.received.chunks
+            while seen["i"] < len(chunks):
+                t, c = chunks[seen["i"]]
+                seen["i"] += 1
+                loud = np.flatnonzero(np.abs(c.astype(np.int32)) > level) if t >= speech_end else ()
+                if len(loud):
+                    seen["first"] = seen["first"] or t + loud[0] / RATE
+                    seen["last"] = t + loud[-1] / RATE
+
         try:
-            first = await self.wait_for(lambda: self.received.first_sound(level, speech_end), timeout, "a reply")
+            first = await self.wait_for(lambda: scan() or seen["first"], timeout, "a reply")
         except TimeoutError:
-            return None, speech_end
-
-        def ended() -> bool:
-            from ...runtime.clock import now
-
-            last = max(self.received.sounds(level, speech_end) or [first])
-            return now() - last > REPLY_END_S
-
-        await self.wait_for(ended, timeout, "the reply to end")
-        return (first - speech_end) * 1e3, speech_end
+            return None
+        await self.wait_for(lambda: scan() or now() - seen["last"] > REPLY_END_S, timeout, "the reply to end")
+        return (first - speech_end) * 1e3
 
 
 async def measure_peer(url: str, clips: list[Path], camera: bool = False,
@@ -190,7 +205,7 @@ async def measure_peer(url: str, clips: list[Path], camera: bool = False,
         await asyncio.sleep(0.5)
         for i, clip in enumerate(clips, 1):
             seen = len(events)
-            v2v, _ = await client.sound_turn(clip)
+            v2v = await client.sound_turn(clip)
             await asyncio.sleep(0.2)  # the bot's transcript lines come after its audio
             said = [e for e in events[seen:] if e.get("event") in ("user", "assistant")]
             heard = " ".join(e["text"] for e in said if e["event"] == "user").strip()
@@ -202,31 +217,58 @@ async def measure_peer(url: str, clips: list[Path], camera: bool = False,
             "dropped_input_frames": [], "camera_check": []}
 
 
+def run_peer(args: argparse.Namespace, clips: list[Path], say=print, log_level: str = "WARNING") -> dict[str, Any]:
+    """The peer measured as `bench latency` measures omnirt (its --thinker, thread counts and --no-camera): its
+    turns, voice-to-voice percentiles and package versions. Call it after omnirt's server has stopped."""
+    from .report import percentiles
+
+    camera = getattr(args, "camera", False)
+    say(f"starting the Pipecat peer; the same {len(clips)} turns over aiortc"
+        + (", the client sending a camera (Pipecat ignores it)" if camera else ", no camera"))
+    peer = PipecatPeer(args.thinker, args.thinker_threads, args.thinker_batch_threads, log_level, say)
+    with peer as url:
+        result = asyncio.run(measure_peer(url, clips, camera, peer.events))
+    return {"peer": "pipecat", "versions": versions(peer.python),
+            "voice_to_voice_ms": percentiles([t["voice_to_voice_ms"] for t in result["turns"]]), **result}
+
+
+def print_versus(ours: dict[str, float], peer: dict[str, Any]) -> dict[str, float]:
+    """Print the peer's figure beside omnirt's and their ratio (omnirt / Pipecat: below 1 is omnirt faster)."""
+    s = peer["voice_to_voice_ms"]
+    v = peer["versions"]
+    names = ", ".join(f"{k} {v[k]}" for k in ("pipecat-ai", "aiortc", "faster-whisper", "onnxruntime", "piper-tts")
+                      if k in v)
+    print(f"pipecat voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, aiortc client; "
+          f"{names})")
+    ratio = {k: round(ours[k] / s[k], 3) if s[k] else float("nan") for k in ("p50", "p95")}
+    print(f"omnirt / pipecat: p50 {ratio['p50']:.3f}  p95 {ratio['p95']:.3f}  (same models, questions and client)")
+    return ratio
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..clips import make_clip
     from ..questions import QUESTIONS
-    from .report import cpu_probe, percentiles
+    from .report import cpu_probe
 
     p = argparse.ArgumentParser(prog="python -m omnirt.tools.bench.peer", description=__doc__.splitlines()[0])
     p.add_argument("--turns", type=int, default=8)
     p.add_argument("--camera", action="store_true", help="the client also sends a camera (Pipecat ignores it)")
-    p.add_argument("--json", help="write the turns and the summary here")
+    p.add_argument("--thinker", default="0.5b")
+    p.add_argument("--thinker-threads", type=int, default=1)
+    p.add_argument("--thinker-batch-threads", type=int, default=2)
     p.add_argument("--log-level", default="WARNING", help=f"Pipecat's log level (the log: {VENV.name}/peer.log)")
+    p.add_argument("--json", help="write the turns and the summary here")
     a = p.parse_args(argv)
     clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(a.turns)]
     probe = cpu_probe()
-    peer = PipecatPeer(log_level=a.log_level)
-    with peer as url:
-        print(f"Pipecat peer at {url}; {a.turns} turns over aiortc", flush=True)
-        result = asyncio.run(measure_peer(url, clips, a.camera, peer.events))
-    s = percentiles([t["voice_to_voice_ms"] for t in result["turns"]])
-    probes = [probe, cpu_probe()]
-    print(f"machine: CPU probe {probes[0]:.1f} ms before, {probes[1]:.1f} ms after")
+    result = run_peer(a, clips, log_level=a.log_level)
+    result["cpu_probe_ms"] = [probe, cpu_probe()]
+    s = result["voice_to_voice_ms"]
+    print(f"machine: CPU probe {result['cpu_probe_ms'][0]:.1f} ms before, {result['cpu_probe_ms'][1]:.1f} ms after")
     print(f"pipecat voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns)  "
-          f"{json.dumps(versions(peer.python))}")
+          f"{json.dumps(result['versions'])}")
     if a.json:
-        Path(a.json).write_text(json.dumps({"cpu_probe_ms": probes, "voice_to_voice_ms": s,
-                                            "versions": versions(peer.python), **result}, indent=1))
+        Path(a.json).write_text(json.dumps(result, indent=1))
     return 0
 
 
