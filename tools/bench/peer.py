@@ -208,10 +208,15 @@ async def measure_peer(url: str, clips: list[Path], camera: bool = False,
             v2v = await client.sound_turn(clip)
             await asyncio.sleep(0.2)  # the bot's transcript lines come after its audio
             said = [e for e in events[seen:] if e.get("event") in ("user", "assistant")]
+            stages: dict[str, float] = {}
+            for e in events[seen:]:
+                if e.get("event") == "metrics":  # the first of each in the turn (a turn may run the LLM twice)
+                    stages.setdefault(e["name"], e["ms"])
             heard = " ".join(e["text"] for e in said if e["event"] == "user").strip()
             answer = " ".join(e["text"] for e in said if e["event"] == "assistant").strip()
             turns.append({"turn": i, "heard": heard, "answer": answer,
-                          "voice_to_voice_ms": None if v2v is None else round(v2v, 1), "server": None})
+                          "voice_to_voice_ms": None if v2v is None else round(v2v, 1), "server": None,
+                          "pipecat_metrics_ms": stages})
             print(f"  turn {i}/{len(clips)}: {v2v or float('nan'):7.1f} ms  {heard!r} -> {answer!r}", flush=True)
     return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [],
             "dropped_input_frames": [], "camera_check": []}
@@ -228,18 +233,30 @@ def run_peer(args: argparse.Namespace, clips: list[Path], say=print, log_level: 
     peer = PipecatPeer(args.thinker, args.thinker_threads, args.thinker_batch_threads, log_level, say)
     with peer as url:
         result = asyncio.run(measure_peer(url, clips, camera, peer.events))
+    stages: dict[str, list[float]] = {}
+    for t in result["turns"]:
+        for name, ms in t["pipecat_metrics_ms"].items():
+            stages.setdefault(name, []).append(ms)
     return {"peer": "pipecat", "versions": versions(peer.python),
-            "voice_to_voice_ms": percentiles([t["voice_to_voice_ms"] for t in result["turns"]]), **result}
+            "voice_to_voice_ms": percentiles([t["voice_to_voice_ms"] for t in result["turns"]]),
+            "stages_ms": {k: percentiles(v) for k, v in sorted(stages.items())}, **result}
 
 
-def print_versus(ours: dict[str, float], peer: dict[str, Any]) -> dict[str, float]:
-    """Print the peer's figure beside omnirt's and their ratio (omnirt / Pipecat: below 1 is omnirt faster)."""
-    s = peer["voice_to_voice_ms"]
-    v = peer["versions"]
+def print_peer(peer: dict[str, Any]) -> None:
+    """The peer's voice-to-voice line with its package versions, then Pipecat's own per-service metrics."""
+    s, v = peer["voice_to_voice_ms"], peer["versions"]
     names = ", ".join(f"{k} {v[k]}" for k in ("pipecat-ai", "aiortc", "faster-whisper", "onnxruntime", "piper-tts")
                       if k in v)
     print(f"pipecat voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, aiortc client; "
           f"{names})")
+    for name, st in peer["stages_ms"].items():
+        print(f"  {name:<30} p50 {st['p50']:7.1f} ms  p95 {st['p95']:7.1f} ms  (Pipecat's metrics)")
+
+
+def print_versus(ours: dict[str, float], peer: dict[str, Any]) -> dict[str, float]:
+    """Print the peer's figures and their ratio to omnirt's (omnirt / Pipecat: below 1 is omnirt faster)."""
+    print_peer(peer)
+    s = peer["voice_to_voice_ms"]
     ratio = {k: round(ours[k] / s[k], 3) if s[k] else float("nan") for k in ("p50", "p95")}
     print(f"omnirt / pipecat: p50 {ratio['p50']:.3f}  p95 {ratio['p95']:.3f}  (same models, questions and client)")
     return ratio
@@ -263,10 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     probe = cpu_probe()
     result = run_peer(a, clips, log_level=a.log_level)
     result["cpu_probe_ms"] = [probe, cpu_probe()]
-    s = result["voice_to_voice_ms"]
     print(f"machine: CPU probe {result['cpu_probe_ms'][0]:.1f} ms before, {result['cpu_probe_ms'][1]:.1f} ms after")
-    print(f"pipecat voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns)  "
-          f"{json.dumps(result['versions'])}")
+    print_peer(result)
     if a.json:
         Path(a.json).write_text(json.dumps(result, indent=1))
     return 0

@@ -20,8 +20,9 @@ aioice never offers loopback by itself.
     .venv-pipecat/bin/python tools/bench/peer_pipecat.py --port P --whisper-dir D --piper-voice V.onnx \
         --llm-url http://127.0.0.1:Q/v1 --llm-model qwen2.5-coder-0.5b-instruct --system-prompt-file F
 
-It prints `ready: http://127.0.0.1:P/` once the models are loaded and warm, then one JSON line per finished turn
-(`{"event": "user"|"assistant", "text": ...}`) so the bench can show what was heard and answered.
+It prints `ready: http://127.0.0.1:P/` once the models are loaded and warm, then JSON lines: what was heard and
+answered (`{"event": "user"|"assistant", "text": ...}`) and Pipecat's service metrics (`{"event": "metrics", "name":
+"WhisperSTTService ttfb", "ms": ...}`), so the bench can show them.
 """
 
 from __future__ import annotations
@@ -103,6 +104,30 @@ class Models:
         emit("warm", ms=round((time.monotonic() - t) * 1e3))
 
 
+def metrics_observer():
+    """Pipecat's own per-service metrics (time to first byte and processing time of STT, LLM and TTS), one JSON
+    line each, so the bench can say where the peer's time goes. A MetricsFrame passes several processors: each is
+    printed once."""
+    from pipecat.frames.frames import MetricsFrame
+    from pipecat.metrics.metrics import ProcessingMetricsData, TTFBMetricsData
+    from pipecat.observers.base_observer import BaseObserver
+
+    class Metrics(BaseObserver):
+        seen: set[int] = set()
+
+        async def on_push_frame(self, data) -> None:
+            frame = data.frame
+            if not isinstance(frame, MetricsFrame) or frame.id in self.seen:
+                return
+            self.seen.add(frame.id)
+            for d in frame.data:
+                if isinstance(d, (TTFBMetricsData, ProcessingMetricsData)) and d.value:
+                    kind = "ttfb" if isinstance(d, TTFBMetricsData) else "processing"
+                    emit("metrics", name=f"{d.processor.split('#')[0]} {kind}", ms=round(d.value * 1e3, 1))
+
+    return Metrics()
+
+
 async def run_bot(connection, models: Models) -> None:
     """One Pipecat pipeline on one WebRTC connection, until the client leaves."""
     from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -122,7 +147,7 @@ async def run_bot(connection, models: Models) -> None:
     user, assistant = LLMContextAggregatorPair(
         context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer()))
     pipeline = Pipeline([transport.input(), stt, user, llm, tts, transport.output(), assistant])
-    task = PipelineTask(pipeline, params=PipelineParams(enable_metrics=True))
+    task = PipelineTask(pipeline, params=PipelineParams(enable_metrics=True), observers=[metrics_observer()])
 
     @user.event_handler("on_user_turn_stopped")
     async def _heard(aggregator, strategy, message) -> None:
