@@ -198,11 +198,16 @@ async def measure_peer(url: str, clips: list[Path], camera: bool = False,
                        events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Speak each clip to the peer at `url` and time its reply at the client; the same shape of result as
     latency.py's `_aiortc_turns` (turns with heard/answer when `events` from PipecatPeer are given)."""
-    events = events if events is not None else []
-    turns = []
+    watch = events is not None
+    events = events if watch else []
+    started, turns = len(events), []
     async with SoundClient(url, ClientOptions(loopback_only=True, video=camera,
                                               camera=Webcam() if camera else None)) as client:
-        await asyncio.sleep(0.5)
+        # The bot builds its pipeline after answering (Pipecat loads Whisper per connection): a question spoken
+        # before it runs would be lost, so wait for the bot to say it is connected (when it can say so).
+        await client.wait_for(lambda: not watch or any(e.get("event") == "connected" for e in events[started:]),
+                              60, "the Pipecat pipeline to start")
+        await asyncio.sleep(0.5)  # as latency.py waits for omnirt's session
         for i, clip in enumerate(clips, 1):
             seen = len(events)
             v2v = await client.sound_turn(clip)

@@ -157,6 +157,10 @@ async def run_bot(connection, models: Models) -> None:
     async def _said(aggregator, message) -> None:
         emit("assistant", text=getattr(message, "content", str(message)))
 
+    @transport.event_handler("on_client_connected")
+    async def _joined(transport, client) -> None:  # the pipeline runs: audio from now on is heard
+        emit("connected")
+
     @transport.event_handler("on_client_disconnected")
     async def _left(transport, client) -> None:
         await task.cancel()
