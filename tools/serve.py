@@ -178,6 +178,7 @@ class RTCServer:
             log.info("offer rejected: %s", message)
             return _error(message, 400)
         peer.start()
+        log.info("session opened (%d of at most %d)", len(self.sessions), self.options.max_sessions)
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
 
 
@@ -255,6 +256,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
                          thinker_batch_threads=args.thinker_batch_threads, talker=args.talker,
                          hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
                          thinker_model=args.thinker_model, agent_tool=args.agent_tool)
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
+    logging.getLogger("omnirt").setLevel(logging.INFO)  # a line per session opened, closed (and why) or refused
     console.print("loading models ...")
     components = load_components(config)
     if not args.no_vision:

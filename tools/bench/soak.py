@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--talkers", type=int, default=4, help="of the sessions, how many ask questions in turn")
     p.add_argument("--reconnect-s", type=float, default=30.0, help="one session leaves and comes back this often")
     p.add_argument("--sample-s", type=float, default=10.0, help="how often the server's counters are read")
-    p.add_argument("--warmup-s", type=float, default=60.0, help="memory growth is measured from here on")
+    p.add_argument("--warmup-s", type=float, default=120.0,
+                   help="memory growth is measured from here on (caches and arenas fill over the first turns)")
     p.add_argument("--json", default="bench-results/soak.json")
 
 
@@ -50,6 +51,14 @@ class Server:
         self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()),
                     "--max-sessions", str(max_sessions)]
         self.proc: subprocess.Popen | None = None
+        self.closed: dict[str, int] = {}  # why the server closed sessions (its log), by reason
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if "closing session (" in line:
+                why = line.split("closing session (", 1)[1].rsplit(")", 1)[0]
+                self.closed[why] = self.closed.get(why, 0) + 1
 
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -58,7 +67,7 @@ class Server:
         for line in self.proc.stdout:
             lines.append(line)
             if line.startswith("ready: open "):
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
+                threading.Thread(target=self._drain, daemon=True).start()  # keep the pipe drained
                 return line.split("ready: open ")[1].split()[0]
         raise SystemExit("omnirt: error: the server did not start: " + "".join(lines[-3:]).strip())
 
@@ -97,7 +106,7 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
     idle = _start_idle(url, idle_n, "dtx") if idle_n else None
     talkers = [RTCClient(url, ClientOptions(video=False)) for _ in range(args.talkers)]
     turns: list[dict[str, Any]] = []
-    reconnects = {"ok": 0, "failed": 0, "errors": []}
+    reconnects: dict[str, Any] = {"ok": 0, "failed": 0, "talkers": 0, "errors": []}
     deadline = t0 + args.minutes * 60
     try:
         for c in talkers:
@@ -115,7 +124,12 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
                                   "answered": bool(t.answer.strip()) and t.first_sound is not None})
                 except Exception as err:  # noqa: BLE001 - a lost turn is a result to report
                     turns.append({"t": round(time.monotonic() - t0, 1), "answered": False,
-                                  "error": f"{type(err).__name__}: {err}".splitlines()[0]})
+                                  "error": f"{type(err).__name__}: {err}".splitlines()[0] or "TimeoutError"})
+                    if client.pc is None or client.pc.connectionState != "connected":  # its session is gone: the
+                        await client.close()  # user reloads the page (counted, and the soak goes on)
+                        talkers[talkers.index(client)] = client = RTCClient(url, ClientOptions(video=False))
+                        await client.connect()
+                        reconnects["talkers"] += 1
 
         async def reconnect() -> None:
             while time.monotonic() + args.reconnect_s < deadline:
@@ -164,6 +178,7 @@ def summarize(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any
             "end": end, "rss_growth_pct": round(100 * (rss[-1] / rss[0] - 1), 2) if len(rss) else None,
             "rss_slope_mb_per_min": round(slope, 3), "turns": len(result["turns"]), "answered": answered,
             "reconnects_ok": result["reconnects"]["ok"], "reconnects_failed": result["reconnects"]["failed"],
+            "talkers_reconnected": result["reconnects"]["talkers"], "closed_by_server": result["closed_by_server"],
             "released": {k: (start[k], end[k]) for k in ("fds", "threads", "tasks", "sessions")}}
 
 
@@ -188,8 +203,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     probe = cpu_probe()
     console.print(f"machine: CPU probe {probe} ms; {args.sessions} sessions ({args.talkers} talking, 1 reconnecting "
                   f"every {args.reconnect_s:g} s, the rest idle) for {args.minutes:g} min")
-    with Server(args.sessions + 4) as url:
+    server = Server(args.sessions + 4)
+    with server as url:
         result = asyncio.run(_soak(args, url))
+    result["closed_by_server"] = server.closed
     summary = summarize(args, result)
     out = {"settings": vars(args), "cpu_probe_ms": [probe, cpu_probe()], "summary": summary, **result}
     path = Path(args.json)
@@ -203,6 +220,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     s = summary
     console.print(f"turns answered {s['answered']} of {s['turns']}; reconnects {s['reconnects_ok']} ok, "
                   f"{s['reconnects_failed']} failed")
+    console.print(f"sessions the server closed, by reason: {s['closed_by_server']}; talkers that had to reconnect: "
+                  f"{s['talkers_reconnected']}")
     console.print(f"memory while connected: {s['rss_growth_pct']} % growth, {s['rss_slope_mb_per_min']} MB/min")
     for k, (a, b) in s["released"].items():
         console.print(f"  {k:8s} start {a}  end {b}  (all clients closed)")
