@@ -174,7 +174,7 @@ async def test_interrupt_on_the_data_channel_silences_the_reply_within_100ms(ser
     level = LOUD * 32768
     async with RTCClient(server.url) as client:
         speech_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
-        await client.wait_for(lambda: client.received.first_sound(LOUD, speech_end), 30, "the reply to start")
+        first = await client.wait_for(lambda: client.received.first_sound(LOUD, speech_end), 30, "the reply to start")
         await asyncio.sleep(0.8)
         # send while sound is arriving (not in a pause between words), so the measurement cannot pass vacuously
         await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > level,
@@ -188,7 +188,9 @@ async def test_interrupt_on_the_data_channel_silences_the_reply_within_100ms(ser
     silence_ms = ((max(after) if after else t_interrupt) - t_interrupt) * 1e3
     print(f"\ninterrupt -> last reply sound at the client: {silence_ms:.0f} ms; server had sent {cut['played_s']} s")
     assert silence_ms < 100
-    assert cut is not None and cut["played_s"] > 0.5
+    # what the server says was played is what the client heard before the cut (a loaded host plays the reply
+    # with gaps, so this is bounded by the time since the first sound, not by a fixed amount)
+    assert cut is not None and 0.2 < cut["played_s"] <= t_interrupt - first + 0.2, (cut, t_interrupt - first)
     assert client.received.sounds(LOUD, t_interrupt + 0.1, t_interrupt + 1.5) == []
 
 
