@@ -46,14 +46,14 @@ def remote_candidates(peer) -> list[str]:
     return [line.split()[4] for line in peer.pc.remoteDescription.sdp.splitlines() if line.startswith("a=candidate:")]
 
 
-def speech_wav(text: str, directory: Path) -> Path:
+def speech_wav(text: str, directory: Path, lead_s: float = 0.5) -> Path:
     import soundfile as sf
 
     from omnirt.tools.clips import make_clip
     from omnirt.tools.rtc_client import load_speech
     pcm, _ = load_speech(make_clip(text, "piper"))
     path = directory / "mic.wav"
-    sf.write(str(path), np.concatenate([np.zeros(24000, np.int16), pcm, np.zeros(48000 * 20, np.int16)]), 48000,
+    sf.write(str(path), np.concatenate([np.zeros(int(48000 * lead_s), np.int16), pcm, np.zeros(48000 * 20, np.int16)]), 48000,
              subtype="PCM_16")
     return path
 
@@ -142,16 +142,18 @@ def y4m_with_text(text: str, path: Path, frames: int = 10) -> Path:
 
 
 async def test_what_does_the_camera_show(net, tmp_path):
-    """Printed text held to the (synthetic) camera, and the spoken question "What does this say?"."""
-    from omnirt.models.registry import load_vision
+    """Printed text held to the (synthetic) camera, and after a few seconds the spoken question "What does this
+    say?". (The camera is read at the lowest priority, in the background: text that appears while the user is
+    already asking may be seen only by the next turn.)"""
+    from omnirt.models.vision import camera_describer
     from omnirt.tools.reply import ReplyConfig, load_components
     from omnirt.tools.serve import BackgroundServer
 
     components = load_components(ReplyConfig())
-    components.describer = load_vision()
+    components.describer = camera_describer()  # as `omnirt serve` reads the camera: a low-priority worker
     server = BackgroundServer(components)
     try:
-        wav = speech_wav("What does this say?", tmp_path)
+        wav = speech_wav("What does this say?", tmp_path, lead_s=3.0)  # the card is held up, then the question
         camera = y4m_with_text("FRESH BREAD", tmp_path / "camera.y4m")
         proc, http, ws, page = await open_page(server.url, wav, tempfile.mkdtemp(dir=tmp_path),
                                                (f"--use-file-for-fake-video-capture={camera}",))
@@ -162,6 +164,7 @@ async def test_what_does_the_camera_show(net, tmp_path):
             await close_page(proc, http, ws)
     finally:
         server.stop()
+        components.describer.close()
     print(f"\nthe camera showed FRESH BREAD; the assistant said {s['assistant'][0]!r}")
     assert "bread" in s["assistant"][0].lower()
 
