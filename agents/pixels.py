@@ -140,6 +140,17 @@ def has_grip(rgb: np.ndarray, box: Box, scale: float = 1.0) -> bool:
     return min(best) >= 0.25 * k and sum(best) >= 0.8 * len(ys)
 
 
+def _ink_follows(mask: np.ndarray, box: Box, gap: float = 0.2) -> bool:
+    """Whether ink starts within `gap` x the ring's width to its right, over its middle rows: the next letter of a
+    word hugs an O (kerning leaves a few pixels), while a radio button's label keeps a margin and a space away.
+    Decided by pixels near the ring, not by how round a glyph happens to render on one machine's fonts."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    reach = max(1, int(gap * (x1 - x0)))
+    strip = mask[y0 + h // 4:y1 - h // 4, x1 + 1:x1 + 1 + reach]
+    return bool(strip.size and strip.any())
+
+
 def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int = 215,
                 min_tick: float = 0.0) -> list[Shape]:
     """Outlined rectangles (each side >= 80 % inked) and small circles; small squares and circles are classified
@@ -162,7 +173,8 @@ def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int 
             small = max(w, h) <= small_max * 1.4 and abs(w - h) <= 0.25 * max(w, h)
             if small and min(w, h) >= min_tick and is_circle(raw, box):
                 seen.add(box)
-                out.append(Shape(box, *small_kind(rgb, box, True)))
+                if not _ink_follows(raw, box):  # an O set in a word (its next letter hugs it) is no radio button
+                    out.append(Shape(box, *small_kind(rgb, box, True)))
             elif not circles and _rect_sides_ok(m, x, y, w, h):
                 if max(w, h) <= small_max and abs(w - h) <= 0.25 * max(w, h):
                     # A small box is drawn with straight sides end to end; a letter such as D or O is not.

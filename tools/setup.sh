@@ -9,7 +9,7 @@ VENV=.venv
 LLAMA_VERSION=0.3.36
 WHEEL_CACHE=${OMNIRT_WHEEL_CACHE:-$HOME/.cache/omnirt/wheels}
 APT_PACKAGES=(espeak-ng flite sox libgomp1 build-essential cmake python3-venv python3-dev
-  xvfb chromium firefox-esr iproute2 coturn xdotool fonts-dejavu-core pulseaudio pulseaudio-utils alsa-utils libportaudio2)
+  xvfb chromium firefox-esr iproute2 coturn xdotool fonts-dejavu-core fonts-liberation pulseaudio pulseaudio-utils alsa-utils libportaudio2)
 # Installed with --no-deps: each declares the CPU `onnxruntime` (or torch) that must not sit beside onnxruntime-gpu.
 # miniwob: only its html/ task pages are used (importing it needs gymnasium).
 NODEPS=(piper-tts==1.8.0 rapidocr==3.10.0 faster-whisper==1.2.1 espeakng-loader==0.2.4 silero-vad==6.2.3
