@@ -6,7 +6,8 @@ server's own threads took the cores that VAD, ASR, the Thinker and the Talker ne
 (a turn answered much later with a camera sending than without one), and neither the GIL nor onnxruntime's and
 OpenCV's thread pools can be made to yield inside one process. A process whose every thread is SCHED_IDLE (nice 19
 where that is refused) runs only on CPU time that nothing else wants, so the voice path never waits for it; the
-description just comes later while a turn is busy.
+description just comes later while a turn is busy. A turn that asks about the view and cannot wait for that is
+served by a second worker at normal priority (CameraDescriber).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -35,12 +37,13 @@ log = logging.getLogger("omnirt.vision")
 @dataclass(frozen=True)
 class OCRDescriberOptions:
     """ocr: the OCR knobs (see models/ocr.py); det_side 480 reads a camera frame at its own size, where rapidocr's
-        default (736) would first upscale a 640x480 frame and cost twice as much for text held up to be read.
+        default (736) would first upscale a 640x480 frame and cost twice as much for text held up to be read; one
+        thread, because more would spin-wait for each other at the lowest priority and cost more CPU in all.
     max_chars: longer text is cut (it all goes into the prompt).
     max_side: larger frames are shrunk to this longest side first (a VGA webcam's; printed text held up to the
         camera stays readable, and an HD camera's frame costs no more than a VGA one)."""
 
-    ocr: OCROptions = field(default_factory=lambda: OCROptions(det_side=480))
+    ocr: OCROptions = field(default_factory=lambda: OCROptions(det_side=480, intra_threads=1))
     max_chars: int = 400
     max_side: int = 640
 
@@ -76,9 +79,41 @@ def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def camera_describer(**options: Any) -> "WorkerDescriber":
-    """What `omnirt serve` reads the camera with: OCRDescriber (these OCRDescriberOptions) in a worker process."""
-    return WorkerDescriber(functools.partial(OCRDescriber, OCRDescriberOptions(**options)))
+def camera_describer(**options: Any) -> "CameraDescriber":
+    """What `omnirt serve` reads the camera with: OCRDescriber (these OCRDescriberOptions) in worker processes."""
+    return CameraDescriber(functools.partial(OCRDescriber, OCRDescriberOptions(**options)))
+
+
+class CameraDescriber:
+    """Two workers of one describer. The background reading (`describe`) runs in one at the lowest priority, and so
+    may fall far behind on a machine kept busy; a turn that waits for the camera (`describe_now`, see
+    runtime/vision.py look) is served by the other, at the voice path's own priority: the user is waiting for
+    exactly that, and a process at the lowest priority can never be raised again without privileges. Idle, that
+    second worker costs memory only."""
+
+    def __init__(self, factory: Callable[[], Any], **worker: Any) -> None:
+        self.background = WorkerDescriber(factory, **worker)
+        self.foreground = WorkerDescriber(factory, idle=False, **worker)
+
+    def describe(self, image: np.ndarray) -> str:
+        return self.background.describe(image)
+
+    def describe_now(self, image: np.ndarray) -> str:
+        return self.foreground.describe(image)
+
+    @property
+    def last_cost_s(self) -> float | None:
+        return self.background.last_cost_s
+
+    def pause(self) -> None:
+        self.background.pause()
+
+    def resume(self) -> None:
+        self.background.resume()
+
+    def close(self) -> None:
+        self.background.close()
+        self.foreground.close()
 
 
 class VisionUnavailable(RuntimeError):
@@ -94,20 +129,25 @@ class WorkerDescriber:
     max_failures: after this many failed workers in a row (crashed, hung) vision is off for good; a worker that
         cannot load its model at all turns it off at once. Either way one line is logged and the sessions go on.
     send_side: frames larger than this are subsampled before they cross the pipe (the worker shrinks properly).
+    idle: run at the lowest priority (False: at this process's own; see CameraDescriber for when).
 
     The worker starts at once (its model loads meanwhile, beside the server's) and ends with this object, at
     interpreter exit, or on its own when this process is gone (its stdin closes, or its parent changes)."""
 
     def __init__(self, factory: Callable[[], Any], timeout_s: float = 60.0, max_failures: int = 3,
-                 send_side: int = 1280) -> None:
+                 send_side: int = 1280, idle: bool = True) -> None:
         self.factory, self.timeout_s, self.max_failures, self.send_side = factory, timeout_s, max_failures, send_side
+        self.idle = idle
         self._lock = threading.Lock()
+        self._pause_lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._ready = False
         self._failures = 0
         self.disabled: str | None = None
         self.described = 0
+        self.last_cost_s: float | None = None  # CPU seconds the worker spent on the last description
         self.restarts = -1  # the first start is not a restart
+        self._pauses = 0
         self._start()
 
     @property
@@ -127,8 +167,8 @@ class WorkerDescriber:
                 if not self._ready:
                     self._reply(deadline)  # "ready", or the reason the model did not load
                     self._ready = True
-                _send(self._proc, image, deadline)
-                text = self._reply(deadline)
+                _send(self._proc, image, deadline, self._waiting)
+                text, self.last_cost_s = self._reply(deadline)
             except _DescribeError as err:  # the describer raised: the worker itself is fine
                 raise VisionUnavailable(str(err)) from None
             except _LoadError as err:
@@ -142,8 +182,36 @@ class WorkerDescriber:
             self.described += 1
             return text
 
+    def pause(self) -> None:
+        """Stop the worker where it is (SIGSTOP) until every pause is resumed: a turn is being answered."""
+        with self._pause_lock:
+            self._pauses += 1
+            if self._pauses == 1:
+                self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        with self._pause_lock:
+            self._pauses = max(0, self._pauses - 1)
+            if self._pauses == 0:
+                self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: int) -> None:
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, sig)
+            except OSError:
+                pass
+
+    def _waiting(self) -> bool:
+        """Whether a slow answer is no hang: the worker is paused, or runnable and only waiting for a CPU."""
+        proc = self._proc
+        return proc is not None and (self._pauses > 0 or _runnable(proc.pid))
+
     def _failed(self, err: BaseException) -> VisionUnavailable:
         """The worker crashed or hung: end it, say so in one line, and give up after max_failures in a row."""
+        if self._closing:
+            return VisionUnavailable("vision worker closed")
         code = None
         if self._proc is not None and not isinstance(err, TimeoutError):
             try:
@@ -163,17 +231,20 @@ class WorkerDescriber:
         return VisionUnavailable(f"vision worker {what}")
 
     def _start(self) -> None:
+        self._closing = False
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # it imports what we can
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_MAIN],
+            [sys.executable, "-c", _WORKER_MAIN, "idle" if self.idle else "normal"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
         self._ready = False
         self.restarts += 1
         self._finalizer = weakref.finalize(self, _stop, self._proc)
-        _send(self._proc, self.factory, time.monotonic() + self.timeout_s)
+        if self._pauses:
+            self._signal(signal.SIGSTOP)
+        _send(self._proc, self.factory, time.monotonic() + self.timeout_s, self._waiting)
 
     def _reply(self, deadline: float) -> Any:
-        kind, value = _recv(self._proc.stdout.fileno(), deadline, self._proc.pid)  # type: ignore[union-attr]
+        kind, value = _recv(self._proc.stdout.fileno(), deadline, self._waiting)  # type: ignore[union-attr]
         if kind == "error":
             raise _DescribeError(value)
         if kind == "failed":
@@ -182,6 +253,7 @@ class WorkerDescriber:
 
     def close(self) -> None:
         """End the worker (idempotent; a later describe() starts a new one unless vision is off)."""
+        self._closing = True  # a description in progress ends without a warning: we ended its worker
         if self._proc is not None:
             self._finalizer()
             self._proc = None
@@ -197,6 +269,11 @@ class _LoadError(Exception):
 
 def _stop(proc: subprocess.Popen) -> None:
     """Close the worker's stdin (it exits after its current frame), and kill it if it has not within a second."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGCONT)  # paused, it could not notice
+        except OSError:
+            pass
     for f in (proc.stdin, proc.stdout):
         try:
             f.close()  # type: ignore[union-attr]
@@ -211,21 +288,21 @@ def _stop(proc: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------- the wire: length-prefixed pickles
 
-def _send(proc: subprocess.Popen, obj: Any, deadline: float) -> None:
+def _send(proc: subprocess.Popen, obj: Any, deadline: float, waiting: Callable[[], bool]) -> None:
     data = pickle.dumps(obj, protocol=5)
     buf = memoryview(struct.pack("<Q", len(data)) + data)
     fd = proc.stdin.fileno()  # type: ignore[union-attr]
     while buf:
-        _wait(fd, True, deadline, proc.pid)
+        _wait(fd, True, deadline, waiting)
         buf = buf[os.write(fd, buf[: 1 << 16]):]
 
 
-def _recv(fd: int, deadline: float | None = None, pid: int | None = None) -> Any:
+def _recv(fd: int, deadline: float | None = None, waiting: Callable[[], bool] | None = None) -> Any:
     def exactly(n: int) -> bytes:
         out = bytearray()
         while len(out) < n:
             if deadline is not None:
-                _wait(fd, False, deadline, pid)
+                _wait(fd, False, deadline, waiting)
             chunk = os.read(fd, n - len(out))
             if not chunk:
                 raise EOFError
@@ -235,12 +312,12 @@ def _recv(fd: int, deadline: float | None = None, pid: int | None = None) -> Any
     return pickle.loads(exactly(struct.unpack("<Q", exactly(8))[0]))
 
 
-def _wait(fd: int, write: bool, deadline: float, pid: int | None) -> None:
-    """Until fd is ready; TimeoutError past the deadline, unless the worker is runnable and only waits for a CPU
-    (at the lowest priority it may, for as long as the voice path keeps the cores busy: that is no hang)."""
+def _wait(fd: int, write: bool, deadline: float, waiting: Callable[[], bool] | None) -> None:
+    """Until fd is ready; TimeoutError past the deadline, unless `waiting()` says the worker is not hung (at the
+    lowest priority it may wait for a CPU as long as the voice path keeps the cores busy)."""
     rlist, wlist = ([], [fd]) if write else ([fd], [])
     while not any(select.select(rlist, wlist, [], max(0.0, deadline - time.monotonic()))[:2]):
-        if pid is None or not _runnable(pid):
+        if waiting is None or not waiting():
             raise TimeoutError
         deadline = time.monotonic() + 1.0
 
@@ -265,14 +342,15 @@ def _runnable(pid: int) -> bool:
 
 # Lowest priority before anything is imported, so even the worker's start-up (numpy, onnxruntime, the model: about a
 # second of CPU) takes nothing from a turn in progress when a crashed worker is replaced mid-session.
-_WORKER_MAIN = """import os
-os.nice(19)
-try:
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-except (OSError, AttributeError):
-    pass
+_WORKER_MAIN = """import os, sys
+if sys.argv[1] == "idle":
+    os.nice(19)
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
 from omnirt.models.vision import serve_worker
-serve_worker()
+serve_worker(sys.argv[1] == "idle")
 """
 
 def lowest_priority() -> str:
@@ -289,13 +367,12 @@ def lowest_priority() -> str:
     return got
 
 
-def serve_worker() -> None:
+def serve_worker(idle: bool = True) -> None:
     """The worker's main: read the factory, build the describer, then answer one frame at a time until stdin
     closes. A describer's exception is one line back to the parent; nothing is printed."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server ends us
-    lowest_priority()
+    if idle:
+        lowest_priority()
     parent = os.getppid()
 
     def orphaned() -> None:  # our parent was killed while we were busy (stdin closing is noticed between frames)
@@ -314,7 +391,9 @@ def serve_worker() -> None:
 
     try:
         describer = _recv(0)()
-        lowest_priority()  # any thread the model started on its own
+        if idle:
+            lowest_priority()  # any thread the model started on its own
+        describer.describe(np.full((360, 640, 3), 128, np.uint8))  # the first run pays for warm-up, not a user
     except EOFError:
         return
     except Exception as err:  # noqa: BLE001 - reported to the parent in one line
@@ -327,7 +406,9 @@ def serve_worker() -> None:
         except EOFError:
             return
         try:
-            reply("ok", describer.describe(image))
+            cpu = time.process_time()
+            text = describer.describe(image)
+            reply("ok", (text, time.process_time() - cpu))
         except BrokenPipeError:
             return
         except Exception as err:  # noqa: BLE001

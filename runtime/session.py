@@ -55,12 +55,14 @@ class VoiceSession:
         self.latency = LatencyObserver()
         self.vad = VADStage(components.detector.fork(), options.vad)  # detector state is per session
         tools = list(components.tools)
-        self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker)
+        vision = VisionStage(components.describer, options.vision) if components.describer is not None else None
+        self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker,
+                                                                     look=vision.look if vision else None)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
                        self.thinker, self.talker, TurnGate(early_on_sentence_end=options.early_commit)]
-        if components.describer is not None:
-            self.stages.insert(0, VisionStage(components.describer, options.vision))
+        if vision is not None:
+            self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
                                  maxsize=options.queue_size)
 

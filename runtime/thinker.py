@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Iterator, Protocol
+from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
 
 from .clock import now
 from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
@@ -51,6 +51,8 @@ class ThinkerOptions:
         turn re-read the whole history (measured: ~1 s of extra first-token latency at 6 exchanges).
     stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
     vision_max_age_s: camera text older than this is not given to the model (the view has probably changed).
+    look_timeout_s: a question about the view waits at most this long for the camera to be read afresh (when the
+        background description is out of date; see runtime/vision.py), then is answered with what there is.
     prefill: while the user is still talking, hand each partial transcript to the backend to read ahead (a backend
         with a `prefill(messages)` method: llama.cpp keeps the prompt's KV cache, so when the final transcript
         comes only the words after the common prefix are read, not the whole question). CPU that would sit idle
@@ -60,6 +62,7 @@ class ThinkerOptions:
     history_chars: int = 3000
     stall_timeout_s: float = 20.0
     vision_max_age_s: float = 30.0
+    look_timeout_s: float = 3.0
     apology: str = "Sorry, I could not come up with an answer just now."
     prefill: bool = True
 
@@ -74,10 +77,14 @@ class Exchange:
 
 
 class ThinkerStage(Stage):
+    """look: asked with the question before it is answered, returns what the camera shows now when the question
+    is about it (the session gives VisionStage.look); None leaves the last VisionContext in place."""
+
     def __init__(self, backend: ChatBackend, options: ThinkerOptions = ThinkerOptions(),
-                 name: str = "thinker") -> None:
+                 name: str = "thinker", look: Callable[[str], Awaitable[VisionContext | None]] | None = None
+                 ) -> None:
         super().__init__(name)
-        self.backend, self.options = backend, options
+        self.backend, self.options, self.look = backend, options, look
         self.exchanges: list[Exchange] = []
         self.vision: VisionContext | None = None
         self._prefill: asyncio.Task | None = None
@@ -140,6 +147,8 @@ class ThinkerStage(Stage):
             return
         self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
         self._trim_history()
+        if self.look is not None:
+            await self._look(frame.text)
         messages = self.history + [self._user_message(frame.text)]
         exchange = Exchange(frame.turn, frame.text)
         self.exchanges.append(exchange)
@@ -170,6 +179,16 @@ class ThinkerStage(Stage):
                 await aclose()
         exchange.answer = "".join(parts).strip()
         yield TextDone(text=exchange.answer, turn=frame.turn)
+
+
+    async def _look(self, question: str) -> None:
+        try:
+            async with asyncio.timeout(self.options.look_timeout_s):
+                seen = await self.look(question)  # type: ignore[misc]
+        except TimeoutError:
+            return  # answered with the description in hand: the turn cannot wait longer
+        if seen is not None:
+            self.vision = seen
 
 
 async def _quietly(work: Awaitable[object]) -> None:

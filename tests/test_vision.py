@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -109,6 +110,26 @@ def test_worker_runs_at_the_lowest_priority_and_survives_its_crash(caplog):
         d.close()
 
 
+def test_a_paused_worker_is_stopped_and_its_answer_waits():
+    from omnirt.models.vision import WorkerDescriber
+
+    d = WorkerDescriber(MeanDescriber, timeout_s=0.5)
+    try:
+        d.describe(np.zeros((8, 8, 3), np.uint8))
+        d.pause()
+        d.pause()  # two sessions answering turns
+        state = lambda: open(f"/proc/{d.pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: E731
+        time.sleep(0.1)
+        assert state() == "T"
+        asked = time.monotonic()
+        threading.Timer(0.8, d.resume).start()
+        threading.Timer(1.2, d.resume).start()
+        assert d.describe(np.full((8, 8, 3), 70, np.uint8)).startswith("mean 70")  # paused is not hung
+        assert time.monotonic() - asked > 1.1 and d.restarts == 0
+    finally:
+        d.close()
+
+
 def test_a_hung_worker_is_killed_and_replaced():
     from omnirt.models.vision import VisionUnavailable, WorkerDescriber
 
@@ -174,6 +195,58 @@ async def test_a_failing_describer_costs_one_line_and_the_session_goes_on(caplog
     assert [r.getMessage() for r in caplog.records] == ["vision: no description (RuntimeError: worker gone)"]
 
 
+class PausableDescriber(SlowDescriber):
+    def __init__(self, delay):
+        super().__init__(delay)
+        self.pauses = self.resumes = 0
+
+    def pause(self):
+        self.pauses += 1
+
+    def resume(self):
+        self.resumes += 1
+
+
+async def test_vision_holds_still_while_a_turn_is_answered():
+    """Speech, then quiet: no description starts for turn_hold_s and one in progress is paused; while the user
+    speaks, and after the hold, frames are described."""
+    describer = PausableDescriber(0.15)
+    stage = VisionStage(describer, VisionOptions(min_interval_s=0.0, busy_factor=0.0, turn_hold_s=0.6))
+    voice, quiet = (np.full(320, v, np.int16) for v in (3000, 0))
+    calls = []
+    async with Pipeline([stage]) as p:
+        async def drain():
+            async for _ in p.frames():
+                pass
+
+        drained = asyncio.get_running_loop().create_task(drain())  # the output queue is bounded
+
+        async def step(pcm, n, picture=True):
+            for i in range(n):
+                if picture:
+                    await p.push(VideoFrame(image=np.full((48, 64, 3), (len(calls) * 7) % 256, np.uint8)))
+                await p.push(AudioFrame(pcm=pcm, sample_rate=16000))
+                await asyncio.sleep(0.02)
+                calls.append(describer.calls)
+
+        await step(voice, 25)  # 0.5 s of speech with a changing view: described meanwhile
+        spoken = describer.calls
+        assert spoken >= 2
+        await step(quiet, 15)  # the speech ends (0.25 s gap): held, a description in progress paused
+        held_at = describer.calls
+        assert stage.holds == 1 and describer.pauses <= 1
+        await step(quiet, 10)  # within the hold: nothing new starts
+        assert describer.calls == held_at and describer.resumes == 0
+        await step(quiet, 30)  # the hold is over
+        assert describer.resumes == describer.pauses and describer.calls > held_at
+        await step(voice, 3)
+        await step(quiet, 16)  # held again ...
+        again = describer.calls
+        await step(voice, 3)  # ... and the user goes on talking: released at once
+        assert describer.resumes == describer.pauses and describer.calls > again
+        drained.cancel()
+
+
 async def test_frames_are_dropped_not_queued_and_audio_is_not_delayed():
     describer = SlowDescriber(0.2)
     stage = VisionStage(describer, VisionOptions(min_interval_s=0.1, busy_factor=1.0))
@@ -210,6 +283,80 @@ async def test_unchanged_view_is_not_described_again():
             await p.push(VideoFrame(image=np.full((48, 64, 3), 128, np.uint8)))
             await asyncio.sleep(0.02)
     assert describer.calls == 1
+
+
+def test_questions_about_the_view_are_told_apart():
+    from omnirt.runtime.vision import asks_about_view
+
+    for q in ("What does this say?", "What am I holding?", "Can you read the sign?", "What do you see?"):
+        assert asks_about_view(q), q
+    for q in ("What is the capital of France?", "What colour is the sky on a clear day?", "How many legs?"):
+        assert not asks_about_view(q), q
+
+
+async def test_a_question_about_the_view_gets_a_fresh_look():
+    """The background reads slowly (a busy machine): the view changes, and a question about it has the newest
+    frame described at once; asked again with the view unchanged, the description in hand serves; a question
+    about something else never waits for the camera."""
+    describer = SlowDescriber(0.05)
+    stage = VisionStage(describer, VisionOptions(min_interval_s=60.0))  # background: one description a minute
+    async with Pipeline([stage]) as p:
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 40, np.uint8)))
+        await asyncio.sleep(0.2)
+        assert describer.calls == 1
+        assert await stage.look("What is the capital of France?") is None
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 200, np.uint8)))  # the card is held up
+        await asyncio.sleep(0.05)
+        assert describer.calls == 1  # not due yet
+        seen = await stage.look("What does this say?")
+        assert seen is not None and seen.text == "mean 200" and describer.calls == 2 and stage.looks == 1
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 201, np.uint8)))  # the same view
+        await asyncio.sleep(0.05)
+        assert (await stage.look("And what does it say now?")).text == "mean 200" and describer.calls == 2
+
+
+class TwoSpeedDescriber:
+    """The background reading is starved (as at the lowest priority on a busy machine); describe_now is not."""
+
+    def __init__(self):
+        self.calls = self.now_calls = 0
+        self.unstarve = threading.Event()
+
+    def describe(self, image):
+        self.calls += 1
+        self.unstarve.wait(30)
+        return "late"
+
+    def describe_now(self, image):
+        self.now_calls += 1
+        return f"now {int(image.mean())}"
+
+
+async def test_a_turn_that_asks_does_not_wait_behind_a_starved_background_description():
+    describer = TwoSpeedDescriber()
+    stage = VisionStage(describer, VisionOptions(min_interval_s=0.0))
+    async with Pipeline([stage]) as p:
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 50, np.uint8)))
+        await asyncio.sleep(0.1)
+        assert describer.calls == 1  # stuck for 30 s
+        t = time.monotonic()
+        seen = await asyncio.wait_for(stage.look("What does this say?"), 2.0)
+        describer.unstarve.set()
+        assert seen.text == "now 50" and describer.now_calls == 1 and time.monotonic() - t < 1.0
+
+
+async def test_a_look_at_a_blurred_first_frame_is_taken_again_at_full_size():
+    """A WebRTC camera starts small and blurred while the bandwidth ramps up: an empty description of that frame
+    does not stand for the sharp, larger frames of the same view that follow."""
+    describer = SlowDescriber(0.0)
+    stage = VisionStage(describer, VisionOptions(min_interval_s=60.0))
+    async with Pipeline([stage]) as p:
+        await p.push(VideoFrame(image=np.full((24, 32, 3), 90, np.uint8)))
+        await asyncio.sleep(0.1)
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 90, np.uint8)))
+        await asyncio.sleep(0.05)
+        seen = await stage.look("What does this say?")
+    assert describer.calls == 2 and seen.image_ts > 0
 
 
 @pytest.mark.models
@@ -270,6 +417,7 @@ def children(pid):
 @pytest.mark.models
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
 def test_omnirt_serve_reads_the_camera_in_an_idle_worker_that_ends_with_it(stop):
+    """(and keeps a second worker, at normal priority, for turns that wait on the camera)"""
     server = subprocess.Popen([sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", "0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -277,14 +425,15 @@ def test_omnirt_serve_reads_the_camera_in_an_idle_worker_that_ends_with_it(stop)
             if line.startswith("ready: open "):
                 break
         workers = children(server.pid)
-        assert len(workers) == 1, workers
+        assert len(workers) == 2, workers  # the background reader, and the one a turn that asks may wait for
         deadline = time.monotonic() + 5  # (its interpreter may still be starting)
-        while os.sched_getscheduler(workers[0]) != os.SCHED_IDLE and time.monotonic() < deadline:
+        idle = lambda: [os.sched_getscheduler(w) == os.SCHED_IDLE for w in workers]  # noqa: E731
+        while sum(idle()) != 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert os.sched_getscheduler(workers[0]) == os.SCHED_IDLE
+        assert sorted(idle()) == [False, True]
         server.send_signal(stop)
         server.wait(20)
-        assert wait_gone(workers[0]), "the vision worker outlived the server"
+        assert all(wait_gone(w) for w in workers), "a vision worker outlived the server"
     finally:
         server.kill()
         server.wait()

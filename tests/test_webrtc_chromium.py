@@ -149,8 +149,9 @@ async def test_what_does_the_camera_show(net, tmp_path):
     from omnirt.tools.reply import ReplyConfig, load_components
     from omnirt.tools.serve import BackgroundServer
 
+    describer = camera_describer()  # as `omnirt serve` reads the camera: a low-priority worker, started first
     components = load_components(ReplyConfig())
-    components.describer = camera_describer()  # as `omnirt serve` reads the camera: a low-priority worker
+    components.describer = describer
     server = BackgroundServer(components)
     try:
         wav = speech_wav("What does this say?", tmp_path, lead_s=3.0)  # the card is held up, then the question

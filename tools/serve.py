@@ -259,11 +259,14 @@ def run(args: argparse.Namespace, console: Any) -> int:
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("omnirt").setLevel(logging.INFO)  # a line per session opened, closed (and why) or refused
     console.print("loading models ...")
-    components = load_components(config)
+    describer = None
     if not args.no_vision:
         from ..models.vision import camera_describer
 
-        components.describer = camera_describer()  # OCR in a low-priority worker process (models/vision.py)
+        # OCR in a low-priority worker process (models/vision.py), started first: it loads while the rest does
+        describer = camera_describer()
+    components = load_components(config)
+    components.describer = describer
 
     async def serve() -> None:
         try:
