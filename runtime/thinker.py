@@ -15,6 +15,7 @@ from .clock import now
 from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
 from .stage import Stage
 from .threads import FOREGROUND, iterate_in_thread
+from .vision import asks_about_view
 
 Message = dict[str, str]
 
@@ -127,10 +128,12 @@ class ThinkerStage(Stage):
             _quietly(prefill(history + [self._user_message(partial.text)])))
 
     def _user_message(self, text: str) -> Message:
-        """The user's words, preceded by what the camera shows when that is fresh (any backend understands this;
-        a separate system message would displace the backend's own system prompt)."""
+        """The user's words, preceded by what the camera shows when that is fresh and the question is about it
+        (any backend understands this; a separate system message would displace the backend's own system prompt).
+        Other questions go without: camera text in every prompt costs the model its reading for nothing, and a
+        changing view would make every prompt differ from the one read ahead while the user spoke."""
         v = self.vision
-        if v and v.text and now() - v.ts <= self.options.vision_max_age_s:
+        if v and v.text and now() - v.ts <= self.options.vision_max_age_s and asks_about_view(text):
             text = f'[The camera shows this text: "{v.text}"]\n{text}'
         return {"role": "user", "content": text}
 

@@ -6,11 +6,11 @@ samples less often). Results ride out on the next frame passing through, as a `V
 never waits for a picture. The describer is injected: OCR text today (models/ocr.py), a vision encoder later;
 `omnirt serve` gives one that works in a low-priority process (models/vision.py WorkerDescriber says why).
 
-A turn is the voice path's busiest moment: from the end of the user's speech to the reply's first audio, recognition,
-the Thinker and the Talker want every core, and even a lowest-priority process on the other core slows them (it
-shares caches and memory bandwidth, and on a virtual machine perhaps a physical core). So when the microphone falls
-quiet after speech, vision holds still for `turn_hold_s`: no description starts, and a describer that can `pause()`
-(the worker process) is stopped where it is. While the user speaks it carries on.
+The voice path comes first: while the user speaks (ASR, the Thinker reading ahead) and while a turn is answered,
+recognition, the Thinker and the Talker want every core, and even a lowest-priority process on the other core slows
+them (it shares caches and memory bandwidth, and on a virtual machine perhaps a physical core). So vision holds
+still from the first loud microphone frame until `turn_hold_s` after the speech: no description starts, and a
+describer that can `pause()` (the worker process) is stopped where it is. The camera is read in the pauses.
 
 Background reading is best effort: at the lowest priority on a machine kept busy it may fall behind the view. A
 question about the view ("what does this say?") must not be answered from an old picture or none, so the Thinker
@@ -80,7 +80,8 @@ class VisionOptions:
     retry_s: after a describer failed, the next try waits this long.
     speech_level: RMS level (full scale 1.0) above which a microphone frame counts as the user's voice.
     speech_gap_s: that much quiet after it ends the speech (shorter pauses are inside a sentence).
-    turn_hold_s: after the speech, vision holds still this long (the turn is being answered); 0: never."""
+    turn_hold_s: vision holds still while the user speaks and this long after (the turn is being answered);
+        0: never."""
 
     min_interval_s: float = 1.0
     busy_factor: float = 2.0
@@ -172,14 +173,15 @@ class VisionStage(Stage):
             np.abs(_thumb(frame.image) - thumb).mean() < self.options.change_threshold
 
     def _listen(self, frame: AudioFrame) -> None:
-        """Follow the user's voice by level (this stage sees the microphone before the VAD does)."""
+        """Follow the user's voice by level (this stage sees the microphone before the VAD does): hold still from
+        the first loud frame until turn_hold_s after the speech."""
         pcm = frame.pcm.astype(np.float32)
         loud = pcm.size and float(np.sqrt(np.mean(pcm * pcm))) / 32768 > self.options.speech_level
         t = now()
         if loud:
+            if self._loud_at is None:
+                self._hold(float("inf"))  # until the speech ends
             self._loud_at = t
-            if self._held_until > t:
-                self._release()  # the user goes on: so does vision
         elif self._loud_at is not None and t - self._loud_at > self.options.speech_gap_s:
             self._loud_at = None
             self._hold(t + self.options.turn_hold_s)
@@ -193,7 +195,9 @@ class VisionStage(Stage):
             self._paused = True
         if self._resume is not None:
             self._resume.cancel()
-        self._resume = asyncio.get_running_loop().call_later(until - now(), self._release)
+            self._resume = None
+        if until != float("inf"):
+            self._resume = asyncio.get_running_loop().call_later(max(0.0, until - now()), self._release)
 
     def _release(self) -> None:
         self._held_until = 0.0

@@ -207,9 +207,9 @@ class PausableDescriber(SlowDescriber):
         self.resumes += 1
 
 
-async def test_vision_holds_still_while_a_turn_is_answered():
-    """Speech, then quiet: no description starts for turn_hold_s and one in progress is paused; while the user
-    speaks, and after the hold, frames are described."""
+async def test_vision_holds_still_while_the_user_speaks_and_a_turn_is_answered():
+    """Quiet: frames are described. Speech: a description in progress is paused and none starts, until
+    turn_hold_s after the speech ends; then the view is read again. Speech resuming within the hold holds on."""
     describer = PausableDescriber(0.15)
     stage = VisionStage(describer, VisionOptions(min_interval_s=0.0, busy_factor=0.0, turn_hold_s=0.6))
     voice, quiet = (np.full(320, v, np.int16) for v in (3000, 0))
@@ -229,20 +229,21 @@ async def test_vision_holds_still_while_a_turn_is_answered():
                 await asyncio.sleep(0.02)
                 calls.append(describer.calls)
 
-        await step(voice, 25)  # 0.5 s of speech with a changing view: described meanwhile
-        spoken = describer.calls
-        assert spoken >= 2
-        await step(quiet, 15)  # the speech ends (0.25 s gap): held, a description in progress paused
-        held_at = describer.calls
-        assert stage.holds == 1 and describer.pauses <= 1
-        await step(quiet, 10)  # within the hold: nothing new starts
-        assert describer.calls == held_at and describer.resumes == 0
+        await step(quiet, 20)  # 0.4 s of quiet with a changing view: described meanwhile
+        assert describer.calls >= 2
+        await step(voice, 25)  # the user speaks: held at once
+        at_speech = describer.calls
+        assert stage.holds == 1 and describer.pauses <= 1 and describer.calls - calls[20] <= 1
+        await step(quiet, 20)  # the speech ends (0.25 s gap), and the turn is answered: still held
+        assert describer.calls == at_speech and describer.resumes == 0
         await step(quiet, 30)  # the hold is over
-        assert describer.resumes == describer.pauses and describer.calls > held_at
+        assert describer.resumes == describer.pauses and describer.calls > at_speech
         await step(voice, 3)
         await step(quiet, 16)  # held again ...
         again = describer.calls
-        await step(voice, 3)  # ... and the user goes on talking: released at once
+        await step(voice, 3)  # ... and the user goes on talking: held on
+        assert describer.calls == again
+        await step(quiet, 50)
         assert describer.resumes == describer.pauses and describer.calls > again
         drained.cancel()
 
