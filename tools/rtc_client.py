@@ -40,7 +40,8 @@ class ClientOptions:
     jitter_prefetch: reply packets held before decoding (0: none, see runtime/transports/jitter.py); None keeps
         aiortc's buffer (4 packets).
     threshold: |sample| (full scale 1.0) above which audio counts as sound, sent or received.
-    audio: send the microphone track (without it the client only listens); video: also send a camera track."""
+    audio: send the microphone track (without it the client only listens); video: also send a camera track.
+    camera: what that camera shows, and its size and rate (a small Webcam when None)."""
 
     token: str | None = None
     loopback_only: bool = True
@@ -48,6 +49,7 @@ class ClientOptions:
     threshold: float = 0.02
     audio: bool = True
     video: bool = False
+    camera: "Webcam | None" = None
     timeout_s: float = 10.0
 
 
@@ -104,13 +106,74 @@ class MicTrack(PacedAudioTrack):
         return out
 
 
+HELD_TEXTS = ("FRESH BREAD", "OPEN SESAME", "NO PARKING", "EXIT ONLY")
+
+
+class Webcam:
+    """Frames like a webcam's pointed at a room while someone holds up a printed card: a blotchy background,
+    sensor noise that differs in every frame, a hand's wobble of a few pixels, and a new card every `hold_s`
+    (HELD_TEXTS). Every frame really changes, so nothing downstream can skip it as unchanged, as with a real
+    camera; a flat test pattern would cost the server far less than a user's camera does."""
+
+    def __init__(self, size: tuple[int, int] = (640, 480), fps: float = 15.0, hold_s: float = 4.0,
+                 texts: tuple[str, ...] = HELD_TEXTS, seed: int = 0) -> None:
+        from PIL import Image, ImageDraw, ImageFont
+
+        self.size, self.fps, self.hold_s = size, fps, hold_s
+        w, h = size
+        rng = np.random.default_rng(seed)
+        import cv2
+
+        coarse = rng.uniform(60, 190, (6, 8, 3)).astype(np.float32)  # a room: large soft patches of colour
+        self._room = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 255).astype(np.int16)
+        self._noise = [rng.normal(0, 7, (h, w, 3)).astype(np.int16) for _ in range(5)]
+        try:
+            font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", max(10, w // 14))
+        except OSError:
+            font = ImageFont.load_default(size=max(10, w // 14))
+        self._cards = []
+        for text in texts:
+            card = Image.new("RGB", (w * 4 // 5, h // 3), (235, 232, 220))
+            ImageDraw.Draw(card).text((w // 2 * 4 // 5, h // 6), text, fill=(20, 20, 25), font=font, anchor="mm")
+            self._cards.append(np.asarray(card).astype(np.int16))
+
+    def frame(self, n: int) -> np.ndarray:
+        """Frame n (RGB uint8 [h, w, 3])."""
+        w, h = self.size
+        img = self._room.copy()
+        card = self._cards[int(n / self.fps / self.hold_s) % len(self._cards)]
+        ch, cw = card.shape[:2]
+        x = (w - cw) // 2 + int(4 * np.sin(n * 0.7))
+        y = (h - ch) // 2 + int(3 * np.cos(n * 0.5))
+        img[y:y + ch, x:x + cw] = card
+        img += self._noise[n % len(self._noise)]
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    def write_y4m(self, path: Path, seconds: float) -> Path:
+        """The frames as a Y4M file (4:2:0), which Chromium loops as its fake camera
+        (--use-file-for-fake-video-capture)."""
+        w, h = self.size
+        with Path(path).open("wb") as f:
+            f.write(f"YUV4MPEG2 W{w} H{h} F{round(self.fps)}:1 Ip A1:1 C420jpeg\n".encode())
+            for n in range(round(seconds * self.fps)):
+                rgb = self.frame(n).astype(np.float32)
+                r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+                y = 0.299 * r + 0.587 * g + 0.114 * b
+                u, v = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b, 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+                sub = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731
+                f.write(b"FRAME\n" + b"".join(np.clip(c, 0, 255).astype(np.uint8).tobytes()
+                                               for c in (y, sub(u), sub(v))))
+        return Path(path)
+
+
 class CameraTrack(MediaStreamTrack):
-    """A 320x240 moving test pattern at 10 fps, for clients with a camera."""
+    """The client's camera: a Webcam's frames in real time (320x240 at 10 fps unless given)."""
 
     kind = "video"
 
-    def __init__(self) -> None:
+    def __init__(self, webcam: Webcam | None = None) -> None:
         super().__init__()
+        self.webcam = webcam or Webcam((320, 240), 10.0)
         self._n = 0
         self._start: float | None = None
 
@@ -121,11 +184,9 @@ class CameraTrack(MediaStreamTrack):
             raise MediaStreamError
         self._start = self._start or now()
         self._n += 1
-        await asyncio.sleep(max(0.0, self._start + self._n / 10 - now()))
-        img = np.zeros((240, 320, 3), np.uint8)
-        img[:, (self._n * 8) % 320:][:, :40] = (255, 128, 0)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-        frame.pts, frame.time_base = self._n * 9000, fractions.Fraction(1, 90000)
+        await asyncio.sleep(max(0.0, self._start + self._n / self.webcam.fps - now()))
+        frame = av.VideoFrame.from_ndarray(self.webcam.frame(self._n), format="rgb24")
+        frame.pts, frame.time_base = round(self._n * 90000 / self.webcam.fps), fractions.Fraction(1, 90000)
         return frame
 
 
@@ -160,7 +221,7 @@ class RTCClient:
     def __init__(self, url: str, options: ClientOptions = ClientOptions()) -> None:
         self.url, self.options = url.split("?")[0].rstrip("/"), options
         self.mic = MicTrack(options.threshold)
-        self.camera = CameraTrack() if options.video else None
+        self.camera = CameraTrack(options.camera) if options.video else None
         self.received = Received()
         self.events: list[dict[str, Any]] = []
         self.pc: RTCPeerConnection | None = None
@@ -313,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("url")
     p.add_argument("wav", nargs="+", help="spoken clips, one turn each")
     p.add_argument("--token")
-    p.add_argument("--video", action="store_true", help="also send a test-pattern camera")
+    p.add_argument("--video", action="store_true", help="also send a camera (printed cards held up in a room)")
     p.add_argument("--out", help="write the received audio here")
     args = p.parse_args(argv)
     try:

@@ -1,6 +1,10 @@
 """Voice-to-voice and barge-in latency measured at a real WebRTC client (aiortc or headless Chromium).
 
-A server (`omnirt serve`, embedded models) runs in this process on loopback. The client speaks the questions of
+A server (`omnirt serve`, embedded models, exactly as it runs by default: vision on) runs in its own process on
+loopback, and the client sends a camera as the page does (tools/rtc_client.py Webcam: printed cards held up in a
+room, every frame different). `--camera both` starts a `--no-vision` server beside it and takes turns from both in
+alternating blocks (on off off on ...), so a drift in the shared host's load touches both; it prints both and their
+ratio: what the camera costs the voice path. The client speaks the questions of
 tools/questions.py into its microphone in real time and measures what a person would: from the end of the speech it
 sent to the first non-silent reply audio it received (aiortc: arrival of the frame; Chromium: the page's own audio
 graph). With `--barge-in`, every other turn the client talks over the reply and measures from the onset of that
@@ -54,20 +58,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
     p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
     p.add_argument("--thinker", default="0.5b")
+    p.add_argument("--camera", dest="vision", choices=["on", "off", "both"], default="on",
+                   help="the server reads the client's camera (on: as `omnirt serve` does by default), runs with "
+                        "--no-vision while the client still sends it (off), or both side by side, turns taken in "
+                        "alternating blocks")
+    p.add_argument("--block", type=int, default=3, help="turns per block with --camera both")
+    p.add_argument("--no-client-camera", dest="camera", action="store_false",
+                   help="the aiortc client sends no camera (the page always sends one)")
+    p.add_argument("--peer", choices=["pipecat"], help="then the same turns against a stock Pipecat bot on the same "
+                                                      "models (tools/bench/peer.py), and the ratio")
     p.add_argument("--json", default="bench-results/latency.json")
 
 
 # ---------------------------------------------------------------- aiortc client
 
-async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, uplink: str = "dtx"
-                        ) -> dict[str, Any]:
+async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, uplink: str = "dtx",
+                        camera: bool = True, ask_camera: bool = False) -> dict[str, Any]:
+    """ask_camera: at the end, one more turn (not timed) asks what the camera shows: does the answer name the
+    card held up, i.e. was the camera really read during the run?"""
     from ..clips import make_clip
-    from ..rtc_client import ClientOptions, RTCClient
+    from ..rtc_client import HELD_TEXTS, ClientOptions, RTCClient, Webcam
 
     idle_proc = _start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []
     try:
-        async with RTCClient(url, ClientOptions()) as client:
+        async with RTCClient(url, ClientOptions(video=camera, camera=Webcam() if camera else None)) as client:
             await asyncio.sleep(0.5)
             for i, clip in enumerate(clips, 1):
                 t = await client.turn(clip)
@@ -91,12 +106,17 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, 
                 print(f"  barge-in: reply silent {c['onset_to_silence_ms']:.0f} ms after the speech onset "
                       f"({c['vad_onset_to_silence_ms']:.0f} ms after the VAD heard it, "
                       f"{c['vad_onset_after_ms']:.0f} ms after the onset)", flush=True)
+            checks = []
+            if ask_camera:
+                t = await client.turn(make_clip("What does this say?", "piper"))
+                named = any(w.lower() in t.answer.lower() for text in HELD_TEXTS for w in text.split())
+                checks.append({"answer": t.answer, "names_a_card": named})
             stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
     finally:
         idle_out = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else {}
     return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": idle_out.get("max_gap_ms", []),
             "idle_sent_per_s": idle_out.get("sent_per_s", []),
-            "dropped_input_frames": stats.get("dropped_input_frames", [])}
+            "dropped_input_frames": stats.get("dropped_input_frames", []), "camera_check": checks}
 
 
 def _transport(client: Any, t: Any) -> dict[str, float] | None:
@@ -190,7 +210,7 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
     import soundfile as sf
 
     from ..chromium import PROBE, close_page, open_page
-    from ..rtc_client import load_speech
+    from ..rtc_client import Webcam, load_speech
 
     gap = np.zeros(48000 * 9, np.int16)  # room for the answer before the next question
     parts = [np.zeros(24000, np.int16)]
@@ -199,7 +219,11 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
         parts += [pcm, gap]
     wav = workdir / "mic.wav"
     sf.write(str(wav), np.concatenate(parts + [np.zeros(48000 * 30, np.int16)]), 48000, subtype="PCM_16")
-    proc, http, ws, page = await open_page(url, wav, tempfile.mkdtemp(dir=workdir))
+    camera = workdir / "camera.y4m"
+    if not camera.exists():  # 8 s that Chromium loops: four cards, 2 s each
+        Webcam(hold_s=2.0).write_y4m(camera, 8.0)
+    proc, http, ws, page = await open_page(url, wav, tempfile.mkdtemp(dir=workdir),
+                                           (f"--use-file-for-fake-video-capture={camera}",))
     try:
         await page.eval(PROBE)
         await page.eval("document.getElementById('start').click()")
@@ -218,7 +242,8 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
         turns.append({"turn": i + 1, "heard": state["user"][i] if i < len(state["user"]) else "",
                       "answer": state["assistant"][i] if i < len(state["assistant"]) else "",
                       "voice_to_voice_ms": None if first is None else round(first - end, 1), "server": None})
-    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [], "dropped_input_frames": []}
+    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [], "dropped_input_frames": [],
+            "camera_check": []}
 
 
 def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
@@ -235,8 +260,9 @@ def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
 class ServerProcess:
     """`omnirt serve` in its own process on a free loopback port (so the client shares no CPU lock with it)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()), "--no-vision",
+    def __init__(self, args: argparse.Namespace, vision: bool = True) -> None:
+        self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()),
+                    *([] if vision else ["--no-vision"]),
                     "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
                     "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
                     "--thinker-batch-threads", str(args.thinker_batch_threads),
@@ -277,24 +303,36 @@ def _stats(url: str) -> dict[str, Any]:
         return {}
 
 
-def run(args: argparse.Namespace, console: Any) -> int:
-    from ..clips import make_clip
-    from ..questions import QUESTIONS
+def _blocks(arms: list[str], turns: int, block: int) -> list[tuple[str, int, int]]:
+    """(arm, first turn, end) in the order measured: with two arms, blocks of `block` turns in the order
+    A B B A A B ..., so each arm hears the same questions and a steady drift of the host's load cancels out."""
+    size = block if len(arms) > 1 else turns
+    out = []
+    for k, start in enumerate(range(0, turns, size)):
+        for arm in arms if k % 2 == 0 else arms[::-1]:
+            out.append((arm, start, min(turns, start + size)))
+    return out
 
-    if args.turns < 1:
-        raise SystemExit("omnirt: error: --turns must be at least 1")
-    if args.idle and args.client != "aiortc":
-        raise SystemExit("omnirt: error: --idle runs with the aiortc client only")
-    clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
-    probe_before = cpu_probe()
-    console.print(f"starting omnirt serve; {args.turns} turns over {args.client}"
-                  + (f", {args.idle} idle sessions" if args.idle else ""))
-    with ServerProcess(args) as url:
-        with tempfile.TemporaryDirectory() as tmp:
-            if args.client == "aiortc":
-                result = asyncio.run(_aiortc_turns(url, clips, args.barge_in, args.idle, args.idle_uplink))
-            else:
-                result = asyncio.run(_chromium_turns(url, clips, Path(tmp)))
+
+async def _measure(args: argparse.Namespace, urls: dict[str, str], clips: list[Path], workdir: Path
+                   ) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for arm, start, end in _blocks(list(urls), len(clips), args.block):
+        if len(urls) > 1:
+            print(f" vision {arm}: turns {start + 1}-{end}", flush=True)
+        last = end == len(clips)
+        if args.client == "aiortc":
+            part = await _aiortc_turns(urls[arm], clips[start:end], args.barge_in if last else 0, args.idle,
+                                       args.idle_uplink, args.camera, last and arm == "on" and args.camera)
+        else:
+            part = await _chromium_turns(urls[arm], clips[start:end], workdir)
+        got = results.setdefault(arm, {k: [] for k in part})
+        for k, v in part.items():
+            got[k] += v
+    return results
+
+
+def _summary(args: argparse.Namespace, arm: str, result: dict[str, Any], probes: list[float]) -> dict[str, Any]:
     v2v = [t["voice_to_voice_ms"] for t in result["turns"] if t["voice_to_voice_ms"] is not None]
     stages: dict[str, list[float]] = {}
     for t in result["turns"]:
@@ -304,25 +342,103 @@ def run(args: argparse.Namespace, console: Any) -> int:
             stages.setdefault("server total", []).append(t["server"]["total"])
         for name, ms in (t.get("transport") or {}).items():
             stages.setdefault(name, []).append(ms)
-    summary = {"bench": "latency", "client": args.client, "cpu_probe_ms": [probe_before, cpu_probe()],
-               "turns": len(result["turns"]), "idle_sessions": args.idle,
-               "idle_uplink": args.idle_uplink if args.idle else None,
-               "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
-               "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
-               "voice_to_voice_ms": percentiles(v2v),
-               "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
-               "barge_in_vad_onset_to_silence_ms": percentiles([c["vad_onset_to_silence_ms"]
-                                                                for c in result["barge_in"]]),
-               "stages_ms": {k: percentiles(v) for k, v in stages.items()},
-               **result}
+    return {"bench": "latency", "client": args.client, "vision": arm, "camera": args.camera,
+            "cpu_probe_ms": probes, "turns": len(result["turns"]), "idle_sessions": args.idle,
+            "idle_uplink": args.idle_uplink if args.idle else None,
+            "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
+            "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
+            "voice_to_voice_ms": percentiles(v2v),
+            "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
+            "barge_in_vad_onset_to_silence_ms": percentiles([c["vad_onset_to_silence_ms"]
+                                                             for c in result["barge_in"]]),
+            "stages_ms": {k: percentiles(v) for k, v in stages.items()},
+            **result}
+
+
+def _settings(args: argparse.Namespace) -> str:
+    """Every option not at its default, as it would be typed (printed beside the figures)."""
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    defaults = p.parse_args([])
+    out = []
+    for action in p._actions:
+        key = action.dest
+        if key in ("help", "json") or getattr(args, key, None) == getattr(defaults, key, None):
+            continue
+        flag = action.option_strings[0]
+        out.append(flag if action.nargs == 0 else f"{flag} {getattr(args, key)}")
+    return " ".join(out) or "(all defaults)"
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from ..clips import make_clip
+    from ..questions import QUESTIONS
+
+    if args.turns < 1:
+        raise SystemExit("omnirt: error: --turns must be at least 1")
+    if args.block < 1:
+        raise SystemExit("omnirt: error: --block must be at least 1")
+    if args.idle and args.client != "aiortc":
+        raise SystemExit("omnirt: error: --idle runs with the aiortc client only")
+    if args.peer and args.client != "aiortc":
+        raise SystemExit("omnirt: error: --peer runs with the aiortc client only")
+    if not args.camera and args.client != "aiortc":
+        raise SystemExit("omnirt: error: --no-client-camera needs the aiortc client (the page always sends a camera)")
+    arms = ["on", "off"] if args.vision == "both" else [args.vision]
+    clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
+    probe_before = cpu_probe()
+    console.print(f"starting omnirt serve ({' and '.join('vision ' + a for a in arms)}); {args.turns} turns "
+                  f"each over {args.client}" + (f", {args.idle} idle sessions" if args.idle else "")
+                  + (", the client sending a camera" if args.camera else ", no camera"))
+    with contextlib.ExitStack() as stack:
+        urls = {arm: stack.enter_context(ServerProcess(args, vision=arm == "on")) for arm in arms}
+        with tempfile.TemporaryDirectory() as tmp:
+            results = asyncio.run(_measure(args, urls, clips, Path(tmp)))
+    peer = None
+    if args.peer:  # right after omnirt, its servers stopped: the same questions and client
+        from .peer import run_peer
+
+        peer = run_peer(args, clips, say=console.print)
+    probes = [probe_before, cpu_probe()]
+    summaries = {arm: _summary(args, arm, results[arm], probes) for arm in arms}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=1))
-    html = write_html(path.with_suffix(".html"), summary)
-    s = summary["voice_to_voice_ms"]
-    print(f"machine: CPU probe {summary['cpu_probe_ms'][0]:.1f} ms before, {summary['cpu_probe_ms'][1]:.1f} ms after "
+    ratio = peer_ratio = None
+    if len(arms) > 1:
+        on, off = (summaries[a]["voice_to_voice_ms"] for a in arms)
+        ratio = {k: round(on[k] / off[k], 3) if off[k] else float("nan") for k in ("p50", "p95")}
+    if peer is not None:
+        ours, theirs = summaries[arms[0]]["voice_to_voice_ms"], peer["voice_to_voice_ms"]
+        peer_ratio = {k: round(ours[k] / theirs[k], 3) if theirs[k] else float("nan") for k in ("p50", "p95")}
+    if len(arms) == 1 and peer is None:
+        path.write_text(json.dumps(summaries[arms[0]], indent=1))
+        htmls = [write_html(path.with_suffix(".html"), summaries[arms[0]])]
+    else:
+        path.write_text(json.dumps({"bench": "latency", "ratio_vision_on_off": ratio, "arms": summaries,
+                                    "peer": peer, f"ratio_omnirt_{args.peer}": peer_ratio}, indent=1))
+        htmls = [write_html(path.with_name(f"{path.stem}.vision-{a}.html"), summaries[a]) for a in arms]
+    print(f"machine: CPU probe {probes[0]:.1f} ms before, {probes[1]:.1f} ms after "
           "(tools/bench/report.py cpu_probe: lower is a quieter host)")
-    print(f"voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, {args.client} client)")
+    print(f"settings: {_settings(args)}")
+    for arm in arms:
+        _print_arm(args, summaries[arm])
+    if len(arms) > 1:
+        print(f"vision on / off: p50 {ratio['p50']:.3f}  p95 {ratio['p95']:.3f}  ({args.client} client, "
+              f"{'camera sending' if args.camera else 'no camera'}, blocks of {args.block} turns)")
+    if peer is not None:
+        from .peer import print_versus
+
+        print(f"(omnirt: vision {arms[0]}; the peer ignores the camera)")
+        print_versus(summaries[arms[0]]["voice_to_voice_ms"], peer)
+    console.print(f"results in {path} and {', '.join(map(str, htmls))}")
+    return 0
+
+
+def _print_arm(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    summary = result
+    s = summary["voice_to_voice_ms"]
+    print(f"voice-to-voice p50 {s['p50']:.0f} ms p95 {s['p95']:.0f} ms  ({s['n']} turns, {args.client} client, "
+          f"vision {summary['vision']}, {'camera sending' if args.camera else 'no camera'})")
     b = summary["barge_in_onset_to_silence_ms"]
     if b["n"]:
         c = summary["barge_in_vad_onset_to_silence_ms"]
@@ -336,11 +452,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
               f"packets sent to them {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms (while silent the "
               "server sends one per 400 ms: DTX); their microphones sent "
               f"{np.mean(result['idle_sent_per_s'] or [float('nan')]):.1f} packets/s each ({args.idle_uplink})")
+    for check in result.get("camera_check", []):
+        print(f"camera: 'What does this say?' -> {check['answer']!r} (names a card held up: "
+              f"{'yes' if check['names_a_card'] else 'NO'})")
     gaps = [t["reply_max_gap_ms"] for t in result["turns"] if t.get("reply_max_gap_ms") is not None]
     starved = [t["reply_starved_ms"] for t in result["turns"] if "reply_starved_ms" in t]
     if gaps:
         print(f"reply audio: longest gap between packets while a reply played {max(gaps):.0f} ms (20 ms is the "
               f"packet period); underruns (silence sent mid-reply, audio not made yet) in {sum(x > 0 for x in starved)}"
               f" of {len(starved)} turns, {max(starved):.0f} ms at most")
-    console.print(f"results in {path} and {html}")
-    return 0
