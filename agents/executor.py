@@ -2,7 +2,9 @@
 
 Order per action: parse (invalid -> rejected with a reason, never executed) -> resolve element ids and map screenshot
 pixels to pointer coordinates with the frame the policy saw -> `SafetyPolicy.check` -> execute (or, in dry-run,
-record only). Every call returns an `Outcome` with timings; nothing raises for a bad action.
+record only). An action whose confirmation is still pending (Verdict.CONFIRM) is not performed: its outcome is
+needs_confirmation, for the caller to ask the person. Every call returns an `Outcome` with timings; nothing raises
+for a bad action.
 
 pyautogui is imported lazily (it raises KeyError without DISPLAY) with PAUSE = 0 (its default sleeps 100 ms after
 every call) and FAILSAFE on (pointer in a screen corner aborts). pyautogui binds one X display at import; the backend
@@ -20,10 +22,10 @@ from typing import Any, Literal, Mapping
 
 from omnirt.agents.actions import (CallUser, Click, Done, DoubleClick, Drag, Hotkey, InvalidAction, RightClick,
                                    Scroll, Type, Wait, parse_action)
-from omnirt.agents.safety import SafetyPolicy
+from omnirt.agents.safety import SafetyPolicy, Verdict
 from omnirt.agents.screen import Frame
 
-Status = Literal["executed", "denied", "dry_run", "invalid", "error"]
+Status = Literal["executed", "denied", "needs_confirmation", "dry_run", "invalid", "error"]
 
 
 @dataclass
@@ -207,7 +209,8 @@ class Executor:
         common = dict(action=given, screen_action=screen_d, decision=decision.as_dict(), started_at=started)
         if not decision.allowed:
             timings["total_ms"] = ms(t0)
-            return Outcome("denied", decision.reason, timings=timings, **common)
+            status: Status = "needs_confirmation" if decision.verdict is Verdict.CONFIRM else "denied"
+            return Outcome(status, decision.reason, timings=timings, **common)
         if self.policy.dry_run:
             timings["total_ms"] = ms(t0)
             return Outcome("dry_run", f"dry run: would execute ({decision.reason})", timings=timings, **common)

@@ -130,7 +130,7 @@ def run_episode(screen: Screen, grounder: Grounder, policy: Any, executor: Execu
         if isinstance(action, (Done, CallUser)):
             log.ended_by = "done"
             break
-        if out.status in ("denied", "invalid", "error"):
+        if out.status in ("denied", "needs_confirmation", "invalid", "error"):
             log.ended_by = "error"
             break
     else:

@@ -246,7 +246,8 @@ def play_episode(env: MiniWoBEnv, screen: Any, grounder: Any, policy: Any, backe
     opts = LoopOptions(region=box, query_box=env.query_box, area_box=(0, env.query_box[3], box[2], box[3]),
                        max_steps=max_steps)
     # The pointer may only touch the task area; Executor maps frame pixels to pointer coordinates (offset 0 here).
-    safety = SafetyPolicy(allowed_region=box, max_steps=max_steps + 1, max_seconds=30.0)
+    # Enter may submit what was typed: the task page is a sandbox whose forms reach nothing but the reward.
+    safety = SafetyPolicy(allowed_region=box, max_steps=max_steps + 1, max_seconds=30.0, confirm_submit=False)
     executor = Executor(safety, backend)
     before = screen.capture(region=box)
     t0 = time.perf_counter()

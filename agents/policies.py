@@ -1,6 +1,7 @@
 """Policies: `decide(instruction, elements, history) -> Action`. `InstructionPolicy` follows direct commands with no
 LLM: it parses the instruction into steps once ("click X", "type T into F", "check A, B", "close the dialog", "press
-enter"), then grounds the next step on the elements seen NOW (so a step can wait for its target to appear).
+enter", "press ctrl+l"), then grounds the next step on the elements seen NOW (so a step can wait for its target to
+appear).
 
 It knows nothing about particular tasks or pages: only English command phrasing ("expand the section", 'click on a
 "checkbox" widget', "type A into B, check C") and widget conventions: a text field is an outlined light box, a close
@@ -15,13 +16,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents.actions import Click, Done, Hotkey, Type, Wait
+from omnirt.agents.actions import MAX_KEYS, Click, Done, Hotkey, Type, Wait, keyboard_keys
 from omnirt.agents.grounding import Element, match, norm
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": -1,
             "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6}
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
+# Spoken or written key names that are not pyautogui's; chords need one of MODIFIER_KEYS ("press a-b" is a label).
+KEY_WORDS = {"control": "ctrl", "ctl": "ctrl", "windows": "win", "super": "win", "meta": "win", "cmd": "command",
+             "escape": "esc", "return": "enter", "del": "delete"}
+MODIFIER_KEYS = {"ctrl", "alt", "shift", "win", "command", "option", "fn", "ctrlleft", "ctrlright", "altleft",
+                 "altright", "shiftleft", "shiftright", "winleft", "winright"}
 CLOSE_GLYPHS = ("x", "×", "✕", "✖", "close")
 CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open", "expand", "collapse", "unfold",
                "toggle")
@@ -43,8 +49,9 @@ WIDGET_KINDS = {"button": "button", "checkbox": "checkbox", "check box": "checkb
 @dataclass
 class Step:
     """One planned action: op in click | type | key | focus | close; target: label text ('' for any);
-    kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type;
-    similar: the target is a meaning ("words similar to big"), matched by the text encoder, not by spelling."""
+    kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type, or the
+    key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
+    by the text encoder, not by spelling."""
 
     op: str
     target: str = ""
@@ -93,6 +100,24 @@ def _strip_target(text: str) -> str:
     t = re.sub(r"\s+(button|link|checkbox|tab|icon|item|option)s?$", "", t, flags=re.I)
     t = t.strip(" .,!")
     return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
+
+
+def key_chord(body: str) -> str | None:
+    """What follows "press": 'ctrl+alt+delete', 'control alt delete', 'alt-f4', 'the windows key', 'f5' -> pyautogui
+    key names joined by '+' ('ctrl+alt+delete'); None when the words name something to click (a button's label).
+    Chords are keys, so that they reach the safety layer as keys and never as a click on an element so named."""
+    if "QUOTE" in body:
+        return None
+    t = re.sub(r"^the\s+", "", body.lower().strip(" .!,"))
+    named = re.search(r"\s+(?:keys?|key combination|shortcut|chord)$", t)
+    t = t[:named.start()] if named else t
+    joined = re.search(r"\w\s*[+-]\s*\w", t) is not None
+    keys = [KEY_WORDS.get(p, p) for p in re.split(r"\s*[+-]\s*|\s+", t) if p]
+    if not keys or len(keys) > MAX_KEYS or len(set(keys)) != len(keys) or any(k not in keyboard_keys() for k in keys):
+        return None
+    if len(keys) > 1:
+        return "+".join(keys) if (joined or keys[0] in MODIFIER_KEYS) and MODIFIER_KEYS & set(keys) else None
+    return keys[0] if named or re.fullmatch(r"f\d{1,2}", keys[0]) else None
 
 
 def parse(instruction: str) -> list[Step]:
@@ -149,6 +174,10 @@ def parse(instruction: str) -> list[Step]:
             if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
                 steps.append(Step("key", text=KEYS[key.group(1)]))
                 continue
+            chord = key_chord(body) if verb in ("press", "hit") else None
+            if chord:  # "press ctrl+alt+delete": keys, judged as keys by the safety layer
+                steps.append(Step("key", text=chord))
+                continue
             widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
             kind = WIDGET_KINDS.get(norm(quoted[int(widget.group(1))])) if widget else None
             if kind:  # 'click on a "checkbox" widget': any element of that kind
@@ -201,6 +230,18 @@ def _field_target(where: str, quoted: list[str]) -> str:
     return " ".join(t.split())
 
 
+def keyboard_action(step: Step) -> Any | None:
+    """The Type or Hotkey a type or key step becomes; None for a pointer step or text the keyboard cannot type."""
+    try:
+        if step.op == "type":
+            return Type(text=step.text)
+        if step.op == "key":
+            return Hotkey(keys=step.text.split("+") if len(step.text) > 1 else [step.text])
+    except ValueError:  # pydantic: a character the keyboard cannot type
+        return None
+    return None
+
+
 @dataclass
 class InstructionPolicy:
     """Rule-based policy for direct commands. encoder: an optional TextEncoder for synonym matching.
@@ -247,7 +288,7 @@ class InstructionPolicy:
             except ValueError as e:  # pydantic: a character the keyboard cannot type (an OCR misread)
                 return Done(success=False, summary=f"cannot type {step.text!r}: {str(e).splitlines()[-1][:200]}")
         if step.op == "key":
-            return Hotkey(keys=[step.text])
+            return keyboard_action(step)
         # Elements that carry ANOTHER step's target are that step's, never a fuzzy stand-in for this one.
         others = {norm(s.target) for s in steps if s.target and norm(s.target) != norm(step.target)}
         el = self.ground(step, [e for e in elements if not (e.label and norm(e.label) in others)])

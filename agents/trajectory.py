@@ -4,7 +4,12 @@ Layout: steps.jsonl (one JSON line per step, appended with a single write + flus
 step_NNNN_after.png (written to a temp name, fsynced, then renamed), index.html (rebuilt from steps.jsonl after every
 step, also temp + rename). A reader never sees a half-written PNG or report; at worst the last JSONL line is cut, and
 `load` skips it and says so. `replay` re-executes the recorded actions, in pointer coordinates, through an executor
-and therefore through its safety layer again.
+and therefore through its safety layer again, within the replaying side's own step and time limits.
+
+A run folder to be replayed may come from anyone, so reading one trusts nothing in it: every line must be a JSON
+object, a step's action an object, a screenshot a plain file name that (symlinks resolved) lies inside the folder,
+and a PNG is measured and its chunks checked before any pixel is decoded (a decompression bomb or a cut file is
+refused there). Whatever is wrong is a `TrajectoryError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import html
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +30,28 @@ from omnirt.agents.screen import Frame, Screen, expect_change, tile_diff
 
 STEPS = "steps.jsonl"
 REPORT = "index.html"
+MAX_STEPS_BYTES = 64 << 20  # a real run writes a few KB a step
+MAX_SHOT_BYTES = 64 << 20
+MAX_SHOT_PIXELS = 40_000_000  # beyond an 8K screen; a PNG claiming more is refused before it is decoded
+
+
+class TrajectoryError(ValueError):
+    """A run folder that cannot be read back safely; the message is one line."""
+
+
+def member(run_dir: str | Path, name: Any) -> Path:
+    """The file `name` of a run folder, symlinks resolved; refused unless `name` is a plain file name (no folder,
+    not absolute) and the file it resolves to lies inside the folder: a recording cannot make us read elsewhere."""
+    shown = repr(name)[:80]
+    if not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+        raise TrajectoryError(f"{shown} is not a plain file name in the run folder")
+    try:
+        root, real = Path(run_dir).resolve(), (Path(run_dir) / name).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop
+        raise TrajectoryError(f"{shown}: cannot resolve ({type(e).__name__})") from None
+    if real == root or not real.is_relative_to(root):
+        raise TrajectoryError(f"{shown} leads outside the run folder")
+    return real
 
 
 def _fsync_dir(path: Path) -> None:
@@ -125,36 +153,113 @@ class Recorder:
 
 
 def load(run_dir: str | Path) -> Trajectory:
-    """Read a run folder back. A last line cut by a kill is skipped (truncated=True); a bad line elsewhere raises."""
+    """Read a run folder back. A last line cut by a kill is skipped (truncated=True); a bad line elsewhere, or a
+    line that is no JSON object, raises TrajectoryError (FileNotFoundError: no steps.jsonl)."""
     run_dir = Path(run_dir)
-    path = run_dir / STEPS
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: not a trajectory folder")
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
+    if not (run_dir / STEPS).exists():
+        raise FileNotFoundError(f"{run_dir / STEPS} does not exist: not a trajectory folder")
+    path = member(run_dir, STEPS)
+    if not path.is_file():
+        raise TrajectoryError(f"{run_dir / STEPS} is not a regular file")
+    if path.stat().st_size > MAX_STEPS_BYTES:
+        raise TrajectoryError(f"{run_dir / STEPS} is larger than {MAX_STEPS_BYTES >> 20} MB")
+    lines = path.read_bytes().split(b"\n")
     steps, truncated = [], False
     for n, ln in enumerate(lines):
         if not ln.strip():
             continue
         try:
-            steps.append(json.loads(ln))
+            step = json.loads(ln)
         except json.JSONDecodeError:
             if n == len(lines) - 1:  # no newline after it: the write was cut
                 truncated = True
                 break
-            raise ValueError(f"{path}:{n + 1}: corrupt line in the middle of the file") from None
+            raise TrajectoryError(f"{path}:{n + 1}: corrupt line in the middle of the file") from None
+        except (ValueError, RecursionError) as e:  # bytes that are no UTF-8, 4300+ digits, nesting too deep
+            raise TrajectoryError(f"{path}:{n + 1}: not a JSON line ({type(e).__name__})") from None
+        if not isinstance(step, dict):
+            raise TrajectoryError(f"{path}:{n + 1}: a step must be a JSON object, not {type(step).__name__}")
+        steps.append(step)
     return Trajectory(run_dir, steps, truncated)
 
 
+def screenshot(run_dir: str | Path, step: dict[str, Any], tag: str) -> Path | None:
+    """The checked path (see `member`) of a step's 'before' or 'after' screenshot; None if it names none."""
+    obs = step.get("observation")
+    shot = obs.get(tag) if isinstance(obs, dict) else None
+    if (obs is not None and not isinstance(obs, dict)) or (shot is not None and not isinstance(shot, dict)):
+        raise TrajectoryError("observation is not a JSON object")
+    return None if shot is None or shot.get("png") is None else member(run_dir, shot["png"])
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a recorded PNG, measured without decoding a pixel: a regular file of at most
+    MAX_SHOT_BYTES, a PNG of at most MAX_SHOT_PIXELS whose chunks are all whole (PIL's verify)."""
+    from PIL import Image
+
+    if not path.is_file() or path.stat().st_size > MAX_SHOT_BYTES:
+        raise TrajectoryError(f"{path.name}: not a regular file of at most {MAX_SHOT_BYTES >> 20} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=["PNG"]) as im:
+                w, h = im.size
+                if w * h > MAX_SHOT_PIXELS:
+                    raise TrajectoryError(f"{path.name}: {w}x{h} pixels is larger than any screen")
+                im.verify()
+    except TrajectoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for a bad file (SyntaxError, OSError, struct.error)
+        raise TrajectoryError(f"{path.name}: not a readable PNG ({type(e).__name__})") from None
+    return w, h
+
+
+def read_png(path: Path, size: tuple[int, int]) -> Any:
+    """The RGB pixels of a recorded PNG if it is `size` (w, h), else None: a screenshot is compared only with a
+    capture of its size, and nothing larger is ever decoded."""
+    from PIL import Image
+
+    if png_size(path) != size:
+        return None
+    try:
+        with Image.open(path, formats=["PNG"]) as im:
+            return np.asarray(im.convert("RGB"))
+    except Exception as e:  # noqa: BLE001 - a stream that verify() passed but that does not decode
+        raise TrajectoryError(f"{path.name}: not a readable PNG ({type(e).__name__})") from None
+
+
+def check_replayable(traj: Trajectory) -> None:
+    """Refuse (TrajectoryError) a recording with a step whose action is no JSON object, or a screenshot outside the
+    folder or not a sound PNG; a screenshot that is missing is only not compared."""
+    for i, step in enumerate(traj.steps):
+        for key in ("action", "screen_action"):
+            if step.get(key) is not None and not isinstance(step[key], dict):
+                raise TrajectoryError(f"step {i}: {key} is not a JSON object")
+        for tag in ("before", "after"):
+            try:
+                path = screenshot(traj.run_dir, step, tag)
+                if path is not None and path.exists():
+                    png_size(path)
+            except TrajectoryError as e:
+                raise TrajectoryError(f"step {i} ({tag} screenshot): {e}") from None
+
+
 def replay(run_dir: str | Path, executor: Executor, delay: float = 0.0,
-           on_step: Callable[[dict[str, Any], Outcome], None] | None = None) -> list[Outcome]:
+           on_step: Callable[[dict[str, Any], Outcome], None] | None = None, *, steps: list[dict] | None = None,
+           max_steps: int | None = None, max_seconds: float | None = None) -> list[Outcome]:
     """Re-execute the recorded actions (their pointer-coordinate form) through `executor` and its safety layer.
-    Steps that were invalid have no action and are skipped; denied ones are submitted again (and judged again)."""
-    outcomes = []
-    for step in load(run_dir).steps:
+    Steps that were invalid have no action and are skipped; denied ones are submitted again (and judged again).
+    steps: the loaded steps (default: load run_dir). Stops after max_steps actions or once max_seconds have passed
+    (the replaying side's limits: a recording is no reason to act for longer)."""
+    outcomes: list[Outcome] = []
+    t0 = time.monotonic()
+    for step in load(run_dir).steps if steps is None else steps:
         act = step.get("screen_action")
         if act is None:
             continue
+        if max_steps is not None and len(outcomes) >= max_steps or \
+                max_seconds is not None and time.monotonic() - t0 > max_seconds:
+            break
         out = executor.execute(act)
         outcomes.append(out)
         if on_step:
@@ -192,7 +297,8 @@ def run_step(executor: Executor, screen: Screen, recorder: Recorder | None, acti
 
 _CSS = ("body{font:14px sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:4px;vertical-align:top}img{width:240px}.executed{background:#e8f5e9}.denied,.invalid,.error"
-        "{background:#ffebee}.dry_run{background:#fff8e1}code{white-space:pre-wrap;font-size:12px}")
+        "{background:#ffebee}.dry_run,.needs_confirmation{background:#fff8e1}"
+        "code{white-space:pre-wrap;font-size:12px}")
 
 
 def build_report(run_dir: str | Path, summary_html: str = "", name: str | None = None) -> Path:

@@ -152,3 +152,14 @@ def test_bad_input_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["replay", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("omnirt: error:") and "not a trajectory folder" in err and "\n" not in err
+
+
+def test_a_key_chord_in_the_task_reaches_the_safety_layer_as_keys(desk, tmp_path):
+    """Issue 17 row 9: "press ctrl+alt+delete" was planned as a click on an element of that name and never reached
+    the safety layer as keys; now it is a hotkey, denied (no --confirm) with a one-line reason."""
+    r = omnirt(desk.display.name, "agent", "--dry-run", "press ctrl+alt+delete", "--record", str(tmp_path / "run"))
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert lines[0].startswith("step 0: press ctrl+alt+delete -> denied (ctrl+alt+delete matches deny-listed"), lines
+    assert lines[-1].startswith("denied (dry run): ") and len(lines) == 2, lines
+    assert load(tmp_path / "run").steps[0]["screen_action"] == {"action": "hotkey", "keys": ["ctrl", "alt", "delete"]}

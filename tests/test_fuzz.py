@@ -134,3 +134,76 @@ def test_actions_parse_or_are_rejected_with_a_reason(data):
         parse_action(json.dumps(data) if not isinstance(data, (str, bytes)) else data)
     except InvalidAction as err:
         assert one_line(err)
+
+
+def _png_bytes() -> list[bytes]:
+    """A sound 16x10 PNG, the same cut short, garbage after the signature, and a bomb's header (100k x 100k)."""
+    import io
+    import struct
+    import zlib
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((10, 16, 3), np.uint8)).save(buf, format="PNG")
+    good = buf.getvalue()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    return [good, good[:len(good) // 2], good[:8] + b"garbage" * 20, bomb, b""]
+
+
+STEP_KEYS = st.sampled_from(["index", "action", "screen_action", "observation", "before", "after", "png", "monitor",
+                             "region", "keys", "text", "x", "y"])
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
+                       lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(STEP_KEYS, c, max_size=4)),
+                       max_leaves=15)
+RECORDED_ACTIONS = st.one_of(JSONISH, st.fixed_dictionaries(
+    {"action": st.sampled_from(["click", "drag", "type", "hotkey", "scroll", "wait", "done", "call_user", "x"])},
+    optional={"x": st.integers(-5, 200), "y": st.integers(-5, 200), "to_x": st.integers(0, 200),
+              "to_y": st.integers(0, 200), "text": st.text(max_size=12), "amount": st.integers(-3, 3),
+              "keys": st.lists(st.sampled_from(["ctrl", "alt", "enter", "f4", "l", "a", "win", "\n"]), max_size=3),
+              "seconds": st.floats(0, 0.01), "summary": st.text(max_size=12)}))
+PNG_NAMES = st.sampled_from(["step_0000_before.png", "missing.png", "../outside.png", "../../../../etc/passwd",
+                             "/etc/hostname", "sub/x.png", "", ".", "..", "a\x00b", "link.png"])
+SHOT = st.fixed_dictionaries({"png": st.one_of(PNG_NAMES, JSONISH)}, optional={"monitor": st.one_of(
+    JSONISH, st.lists(st.integers(0, 120), min_size=4, max_size=4))})
+RECORDED_STEPS = st.fixed_dictionaries({}, optional={
+    "index": JSONISH, "action": RECORDED_ACTIONS, "screen_action": RECORDED_ACTIONS,
+    "observation": st.one_of(JSONISH, st.fixed_dictionaries({}, optional={"before": SHOT, "after": SHOT}))})
+JSONL_LINES = st.one_of(RECORDED_STEPS.map(json.dumps), JSONISH.map(json.dumps), st.text(max_size=40),
+                        st.sampled_from(["[" * 5000, "[" * 5000 + "]" * 5000, '{"index": ' + "9" * 5000 + "}"]))
+
+
+@given(st.lists(JSONL_LINES, max_size=8), st.booleans(),
+       st.one_of(st.none(), JSONISH.map(json.dumps), st.text(max_size=30),
+                 st.lists(st.integers(0, 120), min_size=4, max_size=4).map(lambda r: json.dumps({"region": r}))),
+       st.sampled_from(range(5)))
+def test_trajectory_files_replay_or_fail_in_one_line(tmp_path_factory, lines, newline, meta, shot):
+    """A run folder from anyone: `omnirt replay --dry-run` checks every action or refuses in one line, and never
+    reads outside the folder (the folder's neighbour 'outside.png' and a symlink to it are refused)."""
+    from omnirt.tools.agent_cmd import AgentError
+    from omnirt.tools.agent_replay import ReplayOptions, replay_line, replay_run_dir
+
+    root = tmp_path_factory.mktemp("traj")
+    run = root / "run"
+    run.mkdir()
+    pngs = _png_bytes()
+    (root / "outside.png").write_bytes(pngs[0])
+    (run / "link.png").symlink_to(root / "outside.png")
+    (run / "steps.jsonl").write_text("\n".join(lines) + ("\n" if newline else ""))
+    if meta is not None:
+        (run / "run.json").write_text(meta)
+    (run / "step_0000_before.png").write_bytes(pngs[shot])
+    try:
+        result = replay_run_dir(run, None, ReplayOptions(region=(0, 0, 100, 100), dry_run=True, max_seconds=5))
+    except AgentError as err:
+        assert one_line(err), str(err)
+        return
+    for r in result.steps:
+        assert r.outcome.status in ("dry_run", "denied", "invalid"), r.outcome
+        assert "\n" not in replay_line(r)

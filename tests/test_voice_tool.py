@@ -278,3 +278,90 @@ async def test_voice_session_agent_tool_clicks_ok(tmp_path: Path):
     assert outcome.ok and (Path(outcome.details["run_dir"]) / "steps.jsonl").is_file()
     assert session.thinker.history[0] == {"role": "user", "content": "click the OK button"}
     assert "Done: clicked OK." in session.thinker.history[1]["content"]
+
+
+# ---------------------------------------------------------------- issue 17 row 5: confirmation and a default region
+
+class FakeAgent:
+    """Stands in for the agent: records what it was asked to run (and with which confirm callback)."""
+
+    def __init__(self, status: str = "done", summary: str = "all steps taken") -> None:
+        from omnirt.tools.agent_cmd import AgentConfig
+
+        self.config, self.status, self.summary, self.runs, self.typed = AgentConfig(), status, summary, [], False
+
+    def run(self, task, stop=None, on_step=None, confirm=None):
+        from omnirt.tools.agent_cmd import AgentRun
+
+        self.runs.append((task, confirm))
+        return AgentRun(task, Path("runs/fake"), self.status == "done", self.status, self.summary)
+
+
+@pytest.mark.parametrize("text", ['computer, type "rm -rf /" into the terminal and press enter',
+                                  'type "ls" into the command field and press enter', "computer, press ctrl+shift+t",
+                                  "press ctrl+l", "computer, press alt+f4", 'computer, type "hello" and press return'])
+async def test_agent_tool_asks_before_submitting_or_a_window_chord(text):
+    """Nothing is done: the Thinker is told (and the user hears) that the action awaits the user's confirmation."""
+    from omnirt.tools.agent_tool import AgentTool
+
+    agent = FakeAgent()
+    result = await AgentTool(agent=agent).run(ToolRequest(text), lambda s: None)
+    assert agent.runs == [], "the agent acted before the user confirmed"
+    assert not result.ok and result.details["status"] == "needs_confirmation", result
+    assert "confirmation" in result.summary and "\n" not in result.summary and result.details["pending"]
+
+
+async def test_agent_tool_defers_what_only_shows_up_mid_run():
+    """What no plan shows in advance (an LLM policy's chord) is asked of a callback that defers: the run stops there
+    and the result says the action awaits the user's confirmation."""
+    from omnirt.agents.actions import Hotkey
+    from omnirt.tools.agent_tool import AgentTool
+
+    ok = FakeAgent()
+    result = await AgentTool(agent=ok).run(ToolRequest("click the OK button"), lambda s: None)
+    assert result.ok and len(ok.runs) == 1
+    pending = FakeAgent("needs_confirmation", "ctrl+l is a window- or app-level key chord; awaits the user's "
+                                              "confirmation")
+    result = await AgentTool(agent=pending).run(ToolRequest("computer, open the address bar"), lambda s: None)
+    (task, confirm), = pending.runs
+    assert confirm is not None and confirm(Hotkey(keys=["ctrl", "l"]), "chord") is None  # deferred, never a yes
+    assert not result.ok and "confirmation" in result.summary and result.details["status"] == "needs_confirmation"
+
+
+@pytest.mark.skipif(not shutil.which("Xvfb"), reason="needs Xvfb")
+def test_agent_tool_pointer_defaults_to_the_focused_window():
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    from omnirt.agents.display import VirtualDisplay
+    from omnirt.tools.agent_cmd import Agent, AgentConfig, AgentError
+    from omnirt.tools.agent_tool import AgentTool, focused_window
+
+    full = (0, 0, 640, 400)
+    with VirtualDisplay(640, 400) as vd:
+        tool = AgentTool(AgentConfig(display=vd.name))
+        assert focused_window(vd.name) is None
+        with pytest.raises(AgentError, match="no window"):
+            tool.agent.pointer_region(vd.name, full)
+        d = xdisplay.Display(vd.name)
+        try:
+            win = d.screen().root.create_window(50, 60, 200, 100, 0, X.CopyFromParent)
+            win.map()
+            d.sync()
+            win.set_input_focus(X.RevertToParent, X.CurrentTime)
+            d.sync()
+            assert focused_window(vd.name) == (50, 60, 250, 160)
+            other = d.screen().root.create_window(300, 200, 100, 50, 0, X.CopyFromParent)
+            other.map()
+            active = d.intern_atom("_NET_ACTIVE_WINDOW")  # a window manager names the active window
+            d.screen().root.change_property(active, d.intern_atom("WINDOW"), 32, [other.id])
+            d.sync()
+            assert focused_window(vd.name) == (300, 200, 400, 250)
+            d.screen().root.delete_property(active)
+            d.sync()
+            assert tool.agent.pointer_region(vd.name, full) == (50, 60, 250, 160)
+            wide = AgentTool(AgentConfig(display=vd.name, region=full))  # widened explicitly by the user
+            assert wide.agent.pointer_region(vd.name, full) == full
+            assert Agent(AgentConfig(display=vd.name)).pointer_region(vd.name, full) == full  # omnirt agent: screen
+        finally:
+            d.close()

@@ -2,8 +2,9 @@
 
 agent: the task comes from the command line (not from the screen). The agent captures the whole screen of $DISPLAY
 (or --region), grounds it, lets the policy decide (instruction policy by default, --policy llm for the LLM one) and
-acts through the safety layer, which denies by default: the pointer may only touch the captured region, and a
-deny-listed key combination needs a person's yes, asked on the terminal only with --confirm (else it is denied).
+acts through the safety layer, which denies by default: the pointer may only touch the captured region, and what
+needs a person's yes (a deny-listed or window-level key chord, Enter after typing) is asked on the terminal only
+with --confirm (else it is denied). Key chords in the task ("press ctrl+alt+delete") are keys, judged as keys.
 Every run is recorded in runs/<timestamp>/ (or --record DIR): steps.jsonl (elements, action, timings, outcome),
 before/after screenshots, index.html (the step table), report.html (the run's summary and that table) and run.json.
 All of it is written atomically (temp file + rename, JSONL lines in single appends), so a killed run leaves whole files.
@@ -39,18 +40,21 @@ class AgentError(RuntimeError):
 
 @dataclass
 class AgentConfig:
-    """display: X display (None: $DISPLAY). region: capture and allowed rectangle (None: the whole screen).
+    """display: X display (None: $DISPLAY). region: capture and allowed rectangle (None: region_of's answer at the
+    start of each run if set, else the whole screen; the voice tool sets region_of to the focused window's rectangle).
     policy: instruction | llm (thinker: its model, '0.5b', '1.5b' or an OpenAI-compatible URL). confirm: asks a person
-    about a deny-listed action (None: denied). record: the run folder (None: a new runs_root/<timestamp>)."""
+    about an action that needs confirmation (None: denied). record: the run folder (None: a new
+    runs_root/<timestamp>)."""
 
     display: str | None = None
     region: Box | None = None
+    region_of: Callable[[str], Box | None] | None = None
     policy: str = "instruction"
     thinker: str = "0.5b"
     encoder: bool = True
     scale: float = 1.0
     dry_run: bool = False
-    confirm: Callable[[Any, str], bool] | None = None
+    confirm: Callable[[Any, str], bool | None] | None = None
     max_steps: int = 12
     max_seconds: float = 60.0
     settle: float = 0.3
@@ -60,7 +64,8 @@ class AgentConfig:
 
 @dataclass
 class AgentRun:
-    """status: done | failed | denied | invalid | error | max_steps | timeout | stopped | needs_user."""
+    """status: done | failed | denied | needs_confirmation | invalid | error | max_steps | timeout | stopped |
+    needs_user."""
 
     task: str
     run_dir: Path
@@ -219,6 +224,7 @@ class Agent:
         self._grounder: Any = None
         self._policy: Any = None
         self._backend: Any = None
+        self.typed = False  # a run typed text nothing has submitted yet: Enter in the next run submits it
 
     def load(self) -> "Agent":
         """Load the OCR and the policy now (else on the first run)."""
@@ -233,9 +239,30 @@ class Agent:
                 raise AgentError(f"cannot load the OCR: {type(e).__name__}: {str(e).splitlines()[0]}") from None
         return self
 
+    def pointer_region(self, display: str, full: Box) -> Box:
+        """What a run captures and lets the pointer touch: config.region, else config.region_of(display) (clipped to
+        the screen `full`), else the whole screen."""
+        c = self.config
+        if c.region is not None:
+            r = c.region
+            if not (full[0] <= r[0] < r[2] <= full[2] and full[1] <= r[1] < r[3] <= full[3]):
+                raise AgentError(f"region {r} is not inside the screen {full}")
+            return r
+        if c.region_of is None:
+            return full
+        box = c.region_of(display)
+        if box is None:
+            raise AgentError("no window has the keyboard focus, so the pointer has nowhere to act (give a region)")
+        r = (max(box[0], full[0]), max(box[1], full[1]), min(box[2], full[2]), min(box[3], full[3]))
+        if r[0] >= r[2] or r[1] >= r[3]:
+            raise AgentError(f"the focused window {tuple(box)} is off the screen {full}")
+        return r
+
     def run(self, task: str, stop: threading.Event | None = None,
-            on_step: Callable[[dict[str, Any]], None] | None = None) -> AgentRun:
-        """Do `task` on the display; `stop` ends the run before its next step (the voice session's barge-in)."""
+            on_step: Callable[[dict[str, Any]], None] | None = None,
+            confirm: Callable[[Any, str], bool | None] | None = None) -> AgentRun:
+        """Do `task` on the display; `stop` ends the run before its next step (the voice session's barge-in);
+        `confirm`: this run's confirmation callback (else config.confirm; see safety.Confirm)."""
         from omnirt.agents.executor import Executor
         from omnirt.agents.loop import LoopOptions, run_episode
         from omnirt.agents.safety import SafetyPolicy
@@ -247,17 +274,14 @@ class Agent:
         display = display_name(c.display)
         screen = open_screen(display)
         try:
-            full = screen.monitors()[0].box
-            region = c.region or full
-            if not (full[0] <= region[0] < region[2] <= full[2] and full[1] <= region[1] < region[3] <= full[3]):
-                raise AgentError(f"region {region} is not inside the screen {full}")
+            region = self.pointer_region(display, screen.monitors()[0].box)
             self.load()
             run_dir = Path(c.record) if c.record else new_run_dir(c.runs_root)
             meta = {"task": task, "policy": c.policy, "display": display, "region": list(region),
                     "dry_run": c.dry_run, "max_steps": c.max_steps, "max_seconds": c.max_seconds,
                     "started_at": time.time(), "status": "running"}
-            safety = SafetyPolicy(allowed_region=region, confirm=c.confirm, max_steps=c.max_steps,
-                                  max_seconds=c.max_seconds, dry_run=c.dry_run)
+            safety = SafetyPolicy(allowed_region=region, confirm=confirm or c.confirm, max_steps=c.max_steps,
+                                  max_seconds=c.max_seconds, dry_run=c.dry_run, typed=self.typed)
             self._backend = input_backend(display, self._backend)
             executor = Executor(safety, self._backend)
             t0 = time.monotonic()
@@ -271,8 +295,11 @@ class Agent:
             opts = LoopOptions(region=region, query_box=(0, 0, 1, 1), max_steps=c.max_steps, settle=c.settle)
             with _Recorder(run_dir, meta, on_step) as rec:
                 write_summary(run_dir, meta)
-                log = run_episode(screen, _TaskText(self._grounder, task), self._policy, executor, opts,
-                                  is_done=is_done, recorder=rec)
+                try:
+                    log = run_episode(screen, _TaskText(self._grounder, task), self._policy, executor, opts,
+                                      is_done=is_done, recorder=rec)
+                finally:
+                    self.typed = safety.typed
             ok, status, summary = _outcome(log, bool(stop is not None and stop.is_set()), timed_out[0], c)
             meta.update(status=status, ok=ok, summary=summary, steps=len(log.steps), seconds=log.seconds)
             write_summary(run_dir, meta)
@@ -286,16 +313,19 @@ class Agent:
 def describe_action(step: dict[str, Any]) -> str:
     """One short phrase for a recorded step's action, in pointer coordinates where it has them."""
     a = step.get("screen_action") or step.get("action") or {}
-    kind = a.get("action", "?")
     given = step.get("action") or {}
+    if not isinstance(a, dict) or not isinstance(given, dict):
+        return json.dumps(a, separators=(",", ":"), default=str)[:120]
+    kind = a.get("action", "?")
     if "x" in a and "y" in a and kind != "scroll":
         el = f" {given['element']}" if given.get("element") else ""
         to = f" to ({a['to_x']}, {a['to_y']})" if "to_x" in a else ""
         return f"{kind}{el} at ({a['x']}, {a['y']}){to}"
     if kind == "type":
         return f"type {a.get('text', '')!r}"
-    if kind == "hotkey":
-        return "press " + "+".join(a.get("keys", []))
+    if kind == "hotkey":  # a recording may hold anything: keys are shown, never trusted to be strings
+        keys = a.get("keys", [])
+        return "press " + ("+".join(map(str, keys)) if isinstance(keys, list) else str(keys))
     if kind == "scroll":
         return f"scroll {a.get('amount')} at ({a.get('x')}, {a.get('y')})"
     if kind == "wait":
@@ -331,7 +361,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", default="instruction", choices=["instruction", "llm"])
     p.add_argument("--thinker", default="0.5b", help="--policy llm: 0.5b, 1.5b or an OpenAI-compatible URL")
     p.add_argument("--dry-run", action="store_true", help="decide and record, but do not touch mouse or keyboard")
-    p.add_argument("--confirm", action="store_true", help="ask on the terminal before a deny-listed key (else denied)")
+    p.add_argument("--confirm", action="store_true", help="ask on the terminal before an action that needs "
+                                                          "confirmation (else denied)")
     p.add_argument("--max-steps", type=int, default=12)
     p.add_argument("--max-seconds", type=float, default=60.0)
     p.add_argument("--record", help="run folder (default: runs/<timestamp>)")

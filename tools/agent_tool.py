@@ -14,15 +14,33 @@ clicked OK." / "I couldn't click OK because I can't see OK on the screen."), or 
 not parse (LLM policy). The agent runs in a worker thread; a barge-in stops it before its next step, and the tool
 waits for that, so two runs never overlap (a lock also keeps two sessions off one screen). Each run is recorded
 like `omnirt agent` runs (runs/<timestamp>/).
+
+Any audio that reaches a session can speak a command, so the tool acts only where the user works and asks before
+anything consequential:
+- the pointer (and the capture) stay inside the window that has the keyboard focus when the run starts
+  (`focused_window`), unless the AgentConfig gives a region: that is how a user widens it, explicitly;
+- what the safety layer would not run without a person's yes (Enter after typing, a newline in typed text, window-
+  or app-level chords such as ctrl+l or alt+f4) is not done: the keyboard steps of a parsed command are judged
+  before the run starts, and anything else met during the run is deferred (the confirm callback answers None), so
+  the result tells the Thinker, and the user hears, that the action awaits the user's confirmation. Nothing on the
+  screen is ever taken as that confirmation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import io
+import os
 import re
 import threading
+from typing import Any
 
-from omnirt.agents.policies import Step, parse
+from omnirt.agents.actions import action_to_json
+from omnirt.agents.policies import Step, keyboard_action, parse
+from omnirt.agents.safety import PENDING, SafetyPolicy
+from omnirt.agents.screen import Box
 from omnirt.runtime.tools import Say, ToolRequest, ToolResult
 
 from .agent_cmd import Agent, AgentConfig, AgentError, AgentRun, display_name, step_line
@@ -101,21 +119,86 @@ def why(run: AgentRun, command: str) -> str:
         if run.summary.startswith("instruction not understood"):
             return "I did not understand the request"
         return run.summary
-    return {"denied": f"the safety layer refused it: {run.summary}", "timeout": "it took too long",
+    return {"denied": f"the safety layer refused it: {run.summary}",
+            "needs_confirmation": f"{run.summary.removesuffix(PENDING)}, and that awaits your confirmation",
+            "timeout": "it took too long",
             "max_steps": "it needed more steps than I'm allowed", "needs_user": f"I need you first: {run.summary}",
             "stopped": "I was stopped"}.get(run.status, run.summary)
 
 
+def focused_window(display: str) -> Box | None:
+    """(x0, y0, x1, y1) of the window with the keyboard focus on `display`: the window manager's _NET_ACTIVE_WINDOW
+    (the application's own window, without the frame and its close button), else the top-level window that has X's
+    input focus, else (focus follows the pointer) the one under the pointer; None when no window has it."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    from Xlib.error import XError
+
+    if not os.environ.get("XAUTHORITY") and not os.path.exists(os.path.expanduser("~/.Xauthority")):
+        os.environ["XAUTHORITY"] = os.devnull  # as the executor does: python-xlib raises without an auth file
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # python-xlib prints its Xauthority warnings on stdout
+            d = xdisplay.Display(display)
+    except Exception as e:  # noqa: BLE001 - Xlib's connection errors have many types
+        raise AgentError(f"cannot open display {display}: {type(e).__name__}: {e}") from None
+    try:
+        root = d.screen().root
+        win: Any = None
+        atom = d.intern_atom("_NET_ACTIVE_WINDOW", only_if_exists=True)
+        prop = root.get_full_property(atom, X.AnyPropertyType) if atom else None
+        if prop is not None and len(prop.value) and prop.value[0]:
+            win = d.create_resource_object("window", int(prop.value[0]))
+        else:
+            win = d.get_input_focus().focus  # X.NONE and X.PointerRoot come back as ints
+            if isinstance(win, int) or win.id == root.id:
+                win = root.query_pointer().child
+            if isinstance(win, int) or win.id in (0, root.id):
+                return None
+            while (parent := win.query_tree().parent) and parent.id != root.id:  # up to the top-level window
+                win = parent
+        if win.get_attributes().map_state != X.IsViewable:
+            return None
+        g, at = win.get_geometry(), root.translate_coords(win, 0, 0)
+        return at.x, at.y, at.x + g.width, at.y + g.height
+    except XError:  # the window went away while we looked
+        return None
+    finally:
+        d.close()
+
+
+def _defer(action: Any, reason: str) -> None:
+    """The voice tool's confirm callback: no answer now, so the action stays pending and is not performed."""
+    return None
+
+
 class AgentTool:
-    """The computer-use agent on the current display (AgentConfig.display, else $DISPLAY) as a `Tool`."""
+    """The computer-use agent on the current display (AgentConfig.display, else $DISPLAY) as a `Tool`. With no
+    region in the config, the pointer may touch only the focused window (see the module's docstring)."""
 
     name = "computer"
     description = "does things on this computer's screen with the mouse and keyboard"
 
     def __init__(self, config: AgentConfig | None = None, agent: Agent | None = None, wake: bool = True) -> None:
-        self.agent = agent or Agent(config)
+        if agent is None:
+            config = config or AgentConfig()
+            if config.region is None and config.region_of is None:
+                config = dataclasses.replace(config, region_of=focused_window)
+            agent = Agent(config)
+        self.agent = agent
         self.wake = wake
         self._busy = threading.Lock()
+
+    def pending(self, command: str) -> list[tuple[Any, str]]:
+        """The keyboard steps of `command` that need the user's yes, with the safety layer's reasons, judged in
+        order as the run would meet them (pointer steps are judged during the run, against the region)."""
+        asked: list[tuple[Any, str]] = []
+        safety = SafetyPolicy(max_steps=None, max_seconds=None, typed=self.agent.typed,
+                              confirm=lambda a, r: asked.append((a, r)) or True)
+        for step in parse(command):
+            action = keyboard_action(step)
+            if action is not None:
+                safety.check(action)
+        return asked
 
     def load(self) -> "AgentTool":
         """Check that there is a display and load the OCR and the policy now, not on the first request."""
@@ -131,17 +214,27 @@ class AgentTool:
 
     def announce(self, request: ToolRequest) -> str:
         command = self.command(request.text)
+        if self.agent.config.confirm is None and self.pending(command):
+            return f"Before I {describe(command)}, I need your confirmation."
         return f"I'll {describe(command)}." if parse(command) else f"I'll try to {_bare(command)}."
 
     async def run(self, request: ToolRequest, say: Say) -> ToolResult:
         command = self.command(request.text)
         stop = threading.Event()
+        confirm = self.agent.config.confirm
+        if confirm is None:  # no way to ask during the run: ask now, before anything is done
+            asks = self.pending(command)
+            if asks:
+                pending = [{"action": action_to_json(a), "reason": r} for a, r in asks]
+                return ToolResult(False, f"I haven't done it: {asks[0][1]}, and that awaits your confirmation.",
+                                  {"status": "needs_confirmation", "pending": pending, "steps": 0})
+            confirm = _defer
 
         def work() -> AgentRun | None:
             if not self._busy.acquire(blocking=False):
                 return None
             try:
-                return self.agent.run(command, stop=stop, on_step=lambda s: say(step_line(s)))
+                return self.agent.run(command, stop=stop, on_step=lambda s: say(step_line(s)), confirm=confirm)
             finally:
                 self._busy.release()
 
@@ -157,6 +250,8 @@ class AgentTool:
         if run is None:
             return ToolResult(False, "I couldn't do that because I am busy with another task on this screen.")
         details = {"run_dir": str(run.run_dir), "status": run.status, "steps": len(run.steps), "summary": run.summary}
+        if run.status == "needs_confirmation":
+            details["pending"] = [{"reason": run.summary}]
         if run.ok:
             dry = self.agent.config.dry_run
             return ToolResult(True, f"{'Dry run: I would have' if dry else 'Done:'} {describe(command, past=True)}.",
