@@ -13,6 +13,10 @@ through untouched. A claimed turn goes like this:
 4. Run the tool. `say(text)` reports progress from any thread (ToolProgress frames: shown, not spoken).
 5. Emit the outcome sentence as a TextDelta, a `ToolOutcome`, and the whole reply as TextDone.
 
+A tool may answer that the request needs the user's yes first (`ToolResult.ask`: it did nothing). If the user's next
+final words are a plain yes (`is_yes`), the same request runs again, marked `confirmed`; any other words drop it.
+Consent is spoken by the user, turn by turn; nothing a tool reads (the screen) can give it.
+
 An `Interrupt` (barge-in) cancels the stage's work in flight, and with it the tool's `run`; a tool that works in a
 thread must stop at its next safe point and wait for the thread before it lets the cancellation through, so two runs
 never overlap. `ToolAwareThinker` keeps the exchange (the request and what was said about it) in the conversation,
@@ -24,6 +28,7 @@ This module knows no particular tool: tools/agent_tool.py adapts the computer-us
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Protocol, Sequence
 
@@ -36,20 +41,34 @@ Say = Callable[[str], None]  # thread-safe: queue a progress note for the user
 
 @dataclass(frozen=True)
 class ToolRequest:
-    """What the user said (`text`, as transcribed) in turn `turn`."""
+    """What the user said (`text`, as transcribed) in turn `turn`. confirmed: the user has just said yes to the
+    confirmation this tool asked for this request (the request is the earlier one; `turn` is the yes)."""
 
     text: str
     turn: int = 0
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
 class ToolResult:
     """ok: the tool did what was asked. summary: the outcome sentence the assistant speaks ("Done: clicked Submit.").
-    details: anything for logs and tests (e.g. the agent's run folder)."""
+    details: anything for logs and tests (e.g. the agent's run folder). ask: the tool did nothing yet because the
+    request needs the user's yes; the summary asks for it, and if the user's next words are a plain yes the same
+    request runs again with `confirmed` (anything else drops it)."""
 
     ok: bool
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
+    ask: bool = False
+
+
+_YES = re.compile(r"(yes|yeah|yep|sure|ok|okay|confirm(ed)?|go ahead|do it|please do|yes please|"
+                  r"(yes|yeah|ok|okay)\W+(go ahead|do it|please|confirm(ed)?))", re.I)
+
+
+def is_yes(text: str) -> bool:
+    """Whether words are a plain yes (nothing else: "yes, but click Cancel" is not consent to the earlier request)."""
+    return bool(_YES.fullmatch(re.sub(r"[\s.,!]+$", "", text.strip())))
 
 
 class Tool(Protocol):
@@ -125,6 +144,7 @@ class ToolStage(Stage):
         self.wait_for_commit = wait_for_commit
         self.committed: set[int] = set()
         self._commits: dict[int, asyncio.Event] = {}
+        self._asked: tuple[Any, ToolRequest] | None = None  # a request awaiting the user's yes (the next turn only)
 
     def _commit_event(self, turn: int) -> asyncio.Event:
         ev = self._commits.setdefault(turn, asyncio.Event())
@@ -140,20 +160,24 @@ class ToolStage(Stage):
                 del self._commits[t]
             yield frame
             return
-        tool = None
+        tool, request = None, None
         if isinstance(frame, Transcript) and frame.final and not isinstance(frame, ToolCall) and frame.text.strip():
-            tool = claimant(self.tools, frame.text)
+            asked, self._asked = self._asked, None
+            if asked is not None and is_yes(frame.text):
+                tool, request = asked[0], ToolRequest(asked[1].text, frame.turn, confirmed=True)
+            else:
+                tool = claimant(self.tools, frame.text)
         if tool is None:
             yield frame
             return
         if self.wait_for_commit and frame.turn > 0:
             await self._commit_event(frame.turn).wait()  # an Interrupt cancels this wait: the request is dropped
-        async for out in self._call(tool, frame):
+        async for out in self._call(tool, frame, request):
             yield out
 
-    async def _call(self, tool: Any, frame: Transcript) -> AsyncIterator[Frame]:
+    async def _call(self, tool: Any, frame: Transcript, request: ToolRequest | None = None) -> AsyncIterator[Frame]:
         turn, name = frame.turn, tool.name
-        request = ToolRequest(frame.text, turn)
+        request = request or ToolRequest(frame.text, turn)
         yield ToolCall(text=frame.text, tool=name, turn=turn)
         try:
             announcement = _sentence(tool.announce(request))
@@ -192,6 +216,8 @@ class ToolStage(Stage):
             if not task.done():  # cancelled (barge-in): let the tool stop cleanly before the next turn runs
                 task.cancel()
                 await asyncio.wait({task})
+        if result.ask and not request.confirmed:
+            self._asked = (tool, request)
         summary = _sentence(result.summary)
         said.append(summary)
         yield TextDelta(text=summary, turn=turn)

@@ -365,3 +365,55 @@ def test_agent_tool_pointer_defaults_to_the_focused_window():
             assert Agent(AgentConfig(display=vd.name)).pointer_region(vd.name, full) == full  # omnirt agent: screen
         finally:
             d.close()
+
+
+class AskingTool(CountingTool):
+    """Claims 'do ...'; needs the user's yes before it acts."""
+
+    async def run(self, request: ToolRequest, say) -> ToolResult:
+        self.runs.append(request)
+        if not request.confirmed:
+            return ToolResult(False, "That needs your yes", ask=True)
+        return ToolResult(True, f"Done: {request.text}")
+
+
+async def test_a_spoken_yes_runs_the_request_that_asked_for_it_and_nothing_else_does():
+    from omnirt.runtime.tools import is_yes
+
+    assert is_yes("Yes.") and is_yes("okay, go ahead!") and is_yes("Go ahead")
+    assert not is_yes("yes, but click cancel") and not is_yes("no") and not is_yes("what was that?")
+    tool = AskingTool()
+    frames = [Transcript(text="do delete the file", turn=1), Commit(turn=1),
+              Transcript(text="Yes, go ahead.", turn=2), Commit(turn=2),
+              Transcript(text="yes", turn=3), Commit(turn=3)]  # a second yes has nothing left to confirm
+    out = await run_test(ToolStage([tool]), frames, ignore=(Commit, ToolProgress))
+    assert [(r.text, r.turn, r.confirmed) for r in tool.runs] == [("do delete the file", 1, False),
+                                                                  ("do delete the file", 2, True)]
+    outcomes = [f for f in out if isinstance(f, ToolOutcome)]
+    assert [o.ok for o in outcomes] == [False, True] and outcomes[1].turn == 2
+    assert [f.text for f in out if type(f) is Transcript] == ["yes"]  # the third turn goes to the Thinker
+
+    tool = AskingTool()
+    frames = [Transcript(text="do delete the file", turn=1), Commit(turn=1),
+              Transcript(text="no, leave it", turn=2), Commit(turn=2), Transcript(text="yes", turn=3), Commit(turn=3)]
+    out = await run_test(ToolStage([tool]), frames, ignore=(Commit, ToolProgress))
+    assert len(tool.runs) == 1, "anything but a yes drops the request"
+
+
+async def test_agent_tool_runs_after_a_yes_with_only_what_the_user_heard_of_approved():
+    from omnirt.agents.actions import Hotkey, Type
+    from omnirt.tools.agent_tool import AgentTool
+
+    agent = FakeAgent()
+    tool = AgentTool(agent=agent)
+    text = 'computer, type "ls" into the command field and press enter'
+    asked = await tool.run(ToolRequest(text, 1), lambda s: None)
+    assert asked.ask and not agent.runs and "Say yes" in asked.summary
+    assert tool.announce(ToolRequest(text, 2, confirmed=True)).startswith("I'll ")
+    done = await tool.run(ToolRequest(text, 2, confirmed=True), lambda s: None)
+    (task, confirm), = agent.runs
+    assert done.ok and not done.ask
+    assert confirm(Hotkey(keys=["enter"]), "enter after typing") is True  # what the user was told about, once
+    assert confirm(Hotkey(keys=["enter"]), "enter after typing") is None
+    assert confirm(Hotkey(keys=["ctrl", "l"]), "chord") is None  # never heard of: stays pending
+    assert confirm(Type(text="rm -rf /\n"), "newline") is None

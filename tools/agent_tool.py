@@ -22,8 +22,9 @@ anything consequential:
 - what the safety layer would not run without a person's yes (Enter after typing, a newline in typed text, window-
   or app-level chords such as ctrl+l or alt+f4) is not done: the keyboard steps of a parsed command are judged
   before the run starts, and anything else met during the run is deferred (the confirm callback answers None), so
-  the result tells the Thinker, and the user hears, that the action awaits the user's confirmation. Nothing on the
-  screen is ever taken as that confirmation.
+  the result tells the Thinker, and the user hears, that the action awaits the user's confirmation. Asked before
+  the run, a spoken yes as the user's next words runs the command with a yes to exactly the actions they heard of
+  (runtime/tools.py ToolStage); nothing on the screen is ever taken as that confirmation.
 """
 
 from __future__ import annotations
@@ -171,6 +172,21 @@ def _defer(action: Any, reason: str) -> None:
     return None
 
 
+def _approving(heard: list[dict[str, Any]]) -> Any:
+    """The confirm callback of a run the user said yes to: a yes to the actions they were told about, each once;
+    anything else stays pending, as with _defer."""
+    left = list(heard)
+
+    def confirm(action: Any, reason: str) -> bool | None:
+        js = action_to_json(action)
+        if js in left:
+            left.remove(js)
+            return True
+        return None
+
+    return confirm
+
+
 class AgentTool:
     """The computer-use agent on the current display (AgentConfig.display, else $DISPLAY) as a `Tool`. With no
     region in the config, the pointer may touch only the focused window (see the module's docstring)."""
@@ -214,7 +230,7 @@ class AgentTool:
 
     def announce(self, request: ToolRequest) -> str:
         command = self.command(request.text)
-        if self.agent.config.confirm is None and self.pending(command):
+        if self.agent.config.confirm is None and not request.confirmed and self.pending(command):
             return f"Before I {describe(command)}, I need your confirmation."
         return f"I'll {describe(command)}." if parse(command) else f"I'll try to {_bare(command)}."
 
@@ -224,11 +240,12 @@ class AgentTool:
         confirm = self.agent.config.confirm
         if confirm is None:  # no way to ask during the run: ask now, before anything is done
             asks = self.pending(command)
-            if asks:
+            if asks and not request.confirmed:
                 pending = [{"action": action_to_json(a), "reason": r} for a, r in asks]
-                return ToolResult(False, f"I haven't done it: {asks[0][1]}, and that awaits your confirmation.",
-                                  {"status": "needs_confirmation", "pending": pending, "steps": 0})
-            confirm = _defer
+                return ToolResult(False, f"I haven't done it: {asks[0][1]}, and that needs your confirmation. "
+                                         "Shall I go ahead? Say yes to confirm.",
+                                  {"status": "needs_confirmation", "pending": pending, "steps": 0}, ask=True)
+            confirm = _approving([action_to_json(a) for a, _ in asks]) if asks else _defer
 
         def work() -> AgentRun | None:
             if not self._busy.acquire(blocking=False):
