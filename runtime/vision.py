@@ -4,7 +4,7 @@ Frames are never queued: the stage keeps only the newest one and describes it in
 description is done and `interval` has passed; the interval adapts to what a description costs (a slow machine
 samples less often). Results ride out on the next frame passing through, as a `VisionContext`, so the audio behind
 never waits for a picture. The describer is injected: OCR text today (models/ocr.py), a vision encoder later;
-`omnirt serve` gives one that works in a low-priority process (models/vision.py WorkerDescriber says why).
+`omnirt serve` gives one that works in worker processes (models/vision.py CameraDescriber says why).
 
 The voice path comes first: while the user speaks (ASR, the Thinker reading ahead) and while a turn is answered,
 recognition, the Thinker and the Talker want every core, and even a lowest-priority process on the other core slows

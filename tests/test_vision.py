@@ -79,7 +79,7 @@ def wait_gone(pid, timeout=5.0):
 
 
 def test_worker_runs_at_the_lowest_priority_and_survives_its_crash(caplog):
-    from omnirt.models.vision import VisionUnavailable, WorkerDescriber
+    from omnirt.models.worker import VisionUnavailable, WorkerDescriber
 
     d = WorkerDescriber(MeanDescriber)
     try:
@@ -111,7 +111,7 @@ def test_worker_runs_at_the_lowest_priority_and_survives_its_crash(caplog):
 
 
 def test_a_paused_worker_is_stopped_and_its_answer_waits():
-    from omnirt.models.vision import WorkerDescriber
+    from omnirt.models.worker import WorkerDescriber
 
     d = WorkerDescriber(MeanDescriber, timeout_s=0.5)
     try:
@@ -131,7 +131,7 @@ def test_a_paused_worker_is_stopped_and_its_answer_waits():
 
 
 def test_a_hung_worker_is_killed_and_replaced():
-    from omnirt.models.vision import VisionUnavailable, WorkerDescriber
+    from omnirt.models.worker import VisionUnavailable, WorkerDescriber
 
     d = WorkerDescriber(MeanDescriber)
     try:
@@ -147,7 +147,7 @@ def test_a_hung_worker_is_killed_and_replaced():
 
 
 def test_a_worker_that_cannot_load_its_model_turns_vision_off_at_once():
-    from omnirt.models.vision import VisionUnavailable, WorkerDescriber
+    from omnirt.models.worker import VisionUnavailable, WorkerDescriber
 
     d = WorkerDescriber(BrokenModel)
     with pytest.raises(VisionUnavailable, match="could not load its model .FileNotFoundError: no model here"):
@@ -158,7 +158,7 @@ def test_a_worker_that_cannot_load_its_model_turns_vision_off_at_once():
 @pytest.mark.parametrize("how", ["exits", "is killed"])
 def test_the_worker_ends_with_its_parent(how, tmp_path):
     script = (f"import functools, os, signal, sys, numpy as np\n"
-              f"from omnirt.models.vision import WorkerDescriber\n"
+              f"from omnirt.models.worker import WorkerDescriber\n"
               f"from test_vision import MeanDescriber\n"
               f"d = WorkerDescriber(MeanDescriber)\n"
               f"d.describe(np.zeros((8, 8, 3), np.uint8))\n"

@@ -18,13 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +27,7 @@ import numpy as np
 from ...runtime.clock import now
 from ...runtime.vad import VADOptions
 from .report import cpu_probe, percentiles, write_html
+from .servers import ServerProcess, start_idle, stats, stop_idle
 
 BARGE_IN_CLIP = "What is two plus three?"
 LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
@@ -79,7 +74,7 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, 
     from ..clips import make_clip
     from ..rtc_client import HELD_TEXTS, ClientOptions, RTCClient, Webcam
 
-    idle_proc = _start_idle(url, idle, uplink) if idle else None
+    idle_proc = start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []
     try:
         async with RTCClient(url, ClientOptions(video=camera, camera=Webcam() if camera else None)) as client:
@@ -111,12 +106,12 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, 
                 t = await client.turn(make_clip("What does this say?", "piper"))
                 named = any(w.lower() in t.answer.lower() for text in HELD_TEXTS for w in text.split())
                 checks.append({"answer": t.answer, "names_a_card": named})
-            stats = await asyncio.to_thread(_stats, url)  # while every session is still connected
+            counters = await asyncio.to_thread(stats, url)  # while every session is still connected
     finally:
-        idle_out = await asyncio.to_thread(_stop_idle, idle_proc) if idle_proc else {}
+        idle_out = await asyncio.to_thread(stop_idle, idle_proc) if idle_proc else {}
     return {"turns": turns, "barge_in": cuts, "idle_max_gap_ms": idle_out.get("max_gap_ms", []),
             "idle_sent_per_s": idle_out.get("sent_per_s", []),
-            "dropped_input_frames": stats.get("dropped_input_frames", []), "camera_check": checks}
+            "dropped_input_frames": counters.get("dropped_input_frames", []), "camera_check": checks}
 
 
 def _transport(client: Any, t: Any) -> dict[str, float] | None:
@@ -140,24 +135,6 @@ def _reply_gap(client: Any, t: Any) -> float | None:
         return None
     times = [at for at, _ in client.received.chunks if t.first_sound <= at <= t.end_event["t"]]
     return round(float(np.diff(times).max()) * 1e3, 1) if len(times) > 1 else None
-
-
-def _start_idle(url: str, n: int, uplink: str) -> subprocess.Popen:
-    """N idle listening sessions in their own process (tools/bench/idle.py), connected before this returns."""
-    proc = subprocess.Popen([sys.executable, "-m", "omnirt.tools.bench.idle", url, str(n), uplink],
-                            stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
-        proc.kill()
-        raise SystemExit("omnirt: error: the idle sessions could not connect")
-    return proc
-
-
-def _stop_idle(proc: subprocess.Popen) -> dict[str, list[float]]:
-    out, _ = proc.communicate(input="", timeout=60)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    return json.loads(lines[-1]) if lines else {}
 
 
 def _from_first_sound(clip: Path, threshold: float, lead_ms: int) -> Path:
@@ -257,50 +234,12 @@ def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
 
 # ---------------------------------------------------------------- run
 
-class ServerProcess:
-    """`omnirt serve` in its own process on a free loopback port (so the client shares no CPU lock with it)."""
-
-    def __init__(self, args: argparse.Namespace, vision: bool = True) -> None:
-        self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()),
-                    *([] if vision else ["--no-vision"]),
-                    "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
-                    "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
-                    "--thinker-batch-threads", str(args.thinker_batch_threads),
-                    "--max-sessions", str(args.idle + 2)]
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert self.proc.stdout is not None
-        lines = []
-        for line in self.proc.stdout:
-            lines.append(line)
-            if line.startswith("ready: open "):
-                threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
-                return line.split("ready: open ")[1].split()[0]
-        raise SystemExit("omnirt: error: the server did not start: " + "".join(lines[-3:]).strip())
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stats(url: str) -> dict[str, Any]:
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/stats", timeout=5) as r:
-            return json.loads(r.read())
-    except OSError:
-        return {}
+def _server(args: argparse.Namespace, vision: bool) -> ServerProcess:
+    return ServerProcess([*([] if vision else ["--no-vision"]),
+                          "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
+                          "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
+                          "--thinker-batch-threads", str(args.thinker_batch_threads),
+                          "--max-sessions", str(args.idle + 2)])
 
 
 def _blocks(arms: list[str], turns: int, block: int) -> list[tuple[str, int, int]]:
@@ -391,7 +330,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                   f"each over {args.client}" + (f", {args.idle} idle sessions" if args.idle else "")
                   + (", the client sending a camera" if args.camera else ", no camera"))
     with contextlib.ExitStack() as stack:
-        urls = {arm: stack.enter_context(ServerProcess(args, vision=arm == "on")) for arm in arms}
+        urls = {arm: stack.enter_context(_server(args, arm == "on")) for arm in arms}
         with tempfile.TemporaryDirectory() as tmp:
             results = asyncio.run(_measure(args, urls, clips, Path(tmp)))
     peer = None

@@ -16,10 +16,6 @@ import argparse
 import asyncio
 import html
 import json
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .report import cpu_probe
+from .servers import ServerProcess, start_idle, stats, stop_idle
 
 COUNTERS = ("rss_kb", "fds", "threads", "tasks", "sessions")
 
@@ -42,48 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="bench-results/soak.json")
 
 
-class Server:
-    """`omnirt serve` in its own process on a free loopback port."""
-
-    def __init__(self, max_sessions: int) -> None:
-        from .latency import _free_port
-
-        self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(_free_port()),
-                    "--max-sessions", str(max_sessions)]
-        self.proc: subprocess.Popen | None = None
-        self.closed: dict[str, int] = {}  # why the server closed sessions (its log), by reason
-
-    def _drain(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if "closing session (" in line:
-                why = line.split("closing session (", 1)[1].rsplit(")", 1)[0]
-                self.closed[why] = self.closed.get(why, 0) + 1
-
-    def __enter__(self) -> str:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert self.proc.stdout is not None
-        lines: list[str] = []
-        for line in self.proc.stdout:
-            lines.append(line)
-            if line.startswith("ready: open "):
-                threading.Thread(target=self._drain, daemon=True).start()  # keep the pipe drained
-                return line.split("ready: open ")[1].split()[0]
-        raise SystemExit("omnirt: error: the server did not start: " + "".join(lines[-3:]).strip())
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 async def _sample(url: str, t0: float) -> dict[str, Any]:
-    from .latency import _stats
-
-    s = await asyncio.to_thread(_stats, url)
+    s = await asyncio.to_thread(stats, url)
     return {"t": round(time.monotonic() - t0, 1), **{k: s.get(k) for k in COUNTERS}}
 
 
@@ -91,7 +48,6 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
     from ..clips import make_clip
     from ..questions import QUESTIONS
     from ..rtc_client import ClientOptions, RTCClient
-    from .latency import _start_idle, _stop_idle
 
     t0 = time.monotonic()
     async with RTCClient(url, ClientOptions(video=False)) as first:  # the start: after one session came and went,
@@ -103,7 +59,7 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
     samples = [await _sample(url, t0)]
     clips = [(q, make_clip(q.text, "piper")) for q in QUESTIONS]
     idle_n = max(0, args.sessions - args.talkers - 1)
-    idle = _start_idle(url, idle_n, "dtx") if idle_n else None
+    idle = start_idle(url, idle_n, "dtx") if idle_n else None
     talkers = [RTCClient(url, ClientOptions(video=False)) for _ in range(args.talkers)]
     turns: list[dict[str, Any]] = []
     reconnects: dict[str, Any] = {"ok": 0, "failed": 0, "talkers": 0, "errors": []}
@@ -155,7 +111,7 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
     finally:
         for c in talkers:
             await c.close()
-        idle_out = await asyncio.to_thread(_stop_idle, idle) if idle else {}
+        idle_out = await asyncio.to_thread(stop_idle, idle) if idle else {}
     for _ in range(60):  # every client is gone: the server must drop every session
         end = await _sample(url, t0)
         if end["sessions"] == 0:
@@ -203,7 +159,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     probe = cpu_probe()
     console.print(f"machine: CPU probe {probe} ms; {args.sessions} sessions ({args.talkers} talking, 1 reconnecting "
                   f"every {args.reconnect_s:g} s, the rest idle) for {args.minutes:g} min")
-    server = Server(args.sessions + 4)
+    server = ServerProcess(["--max-sessions", str(args.sessions + 4)])
     with server as url:
         result = asyncio.run(_soak(args, url))
     result["closed_by_server"] = server.closed
