@@ -257,6 +257,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     compared = [r.before for r in steps if r.before is not None]
     after = [r.after for r in steps if r.after is not None]
     bad = sum(counts.get(k, 0) for k in ("denied", "needs_confirmation", "invalid", "error")) + bool(result.stopped)
+    if not steps and not result.stopped:
+        console.print(f"replayed nothing: {escape(one_line(str(run_dir)))} recorded no step"
+                      + (" (its only step was cut off)" if result.truncated else ""), soft_wrap=True)
+        return 0
     console.print(f"[{'red' if bad else 'green'}]replayed[/] {len(steps)} steps of {escape(one_line(str(run_dir)))}: "
                   + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
                   + f"; screen matched the recording before {sum(m <= MATCH_MAX for m in compared)}/{len(compared)}"
