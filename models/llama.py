@@ -14,9 +14,11 @@ time (asyncio.to_thread, a thread per stream) it builds a new team with cold cac
 
 from __future__ import annotations
 
+import atexit
 import functools
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -94,8 +96,25 @@ def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch
     """One Llama per model file and runtime knobs: options that only change sampling or the prompt share it."""
     path = assets.require(model) / "model.gguf"
     llama_cpp = _llama_cpp()
-    return llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                           n_threads_batch=batch_threads or n_threads, n_gpu_layers=n_gpu_layers, verbose=False)
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                          n_threads_batch=batch_threads or n_threads, n_gpu_layers=n_gpu_layers, verbose=False)
+    if not _LOADED:
+        atexit.register(_close_all)
+    _LOADED.add(llm)
+    return llm
+
+
+_LOADED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def _close_all() -> None:
+    """Free the models before the interpreter tears its modules down: llama-cpp-python's own __del__ runs too late
+    at exit and prints a traceback for each model (TypeError: 'NoneType' object is not callable)."""
+    for llm in list(_LOADED):
+        try:
+            llm.close()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
 
 
 class _Guard:
