@@ -14,7 +14,7 @@ from omnirt.runtime.clock import now
 from omnirt.runtime.frames import AudioFrame, EndOfStream, Interrupt, SpeechDone, SpeechStarted, TextDone
 from omnirt.runtime.session import VoiceSession
 from omnirt.tools.clips import make_clip, read_audio
-from omnirt.tools.reply import ReplyConfig, load_components
+from omnirt.tools.voice import VoiceConfig, load_components
 
 pytestmark = pytest.mark.models
 RATE = 16000
@@ -23,7 +23,7 @@ FRAME = 320  # 20 ms
 
 @pytest.fixture(scope="module")
 def components():
-    return load_components(ReplyConfig(max_tokens=120))
+    return load_components(VoiceConfig(max_tokens=120))
 
 
 def pcm(path):

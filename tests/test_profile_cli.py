@@ -20,9 +20,9 @@ def omnirt(*args, timeout=300):
 def traces(tmp_path_factory):
     d = tmp_path_factory.mktemp("traces")
     code = ("import asyncio, sys; from pathlib import Path; "
-            "from omnirt.tools.reply import ReplyConfig, load_components, reply; "
-            "c = load_components(ReplyConfig()); "
-            "[asyncio.run(reply(Path(q), Path(sys.argv[1]) / f'a{i}.wav', ReplyConfig(realtime=False), c, "
+            "from omnirt.tools.reply import reply; from omnirt.tools.voice import VoiceConfig, load_components; "
+            "c = load_components(VoiceConfig()); "
+            "[asyncio.run(reply(Path(q), Path(sys.argv[1]) / f'a{i}.wav', VoiceConfig(realtime=False), c, "
             "Path(sys.argv[1]) / f't{i}')) for i, q in enumerate(sys.argv[2:])]")
     clips = [make_clip(q.text, "piper") for q in QUESTIONS[:4]]
     proc = subprocess.run([sys.executable, "-c", code, str(d), *map(str, clips)], capture_output=True, text=True,

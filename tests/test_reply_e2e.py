@@ -13,7 +13,8 @@ import soundfile as sf
 from omnirt.runtime.audio import resample, to_mono_float
 from omnirt.tools.clips import make_clip
 from omnirt.tools.questions import QUESTIONS
-from omnirt.tools.reply import ReplyConfig, load_components, reply
+from omnirt.tools.reply import reply
+from omnirt.tools.voice import VoiceConfig, load_components
 
 pytestmark = pytest.mark.models
 VOICE_FOR = ["espeak", "flite", "piper", "piper", "flite", "piper", "espeak", "piper", "piper", "piper"]
@@ -21,7 +22,7 @@ VOICE_FOR = ["espeak", "flite", "piper", "piper", "flite", "piper", "espeak", "p
 
 @pytest.fixture(scope="module")
 def components():
-    return load_components(ReplyConfig())
+    return load_components(VoiceConfig())
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def hear(path, asr):
 async def test_spoken_question_gets_a_spoken_right_answer(i, components, asr, tmp_path):
     q = QUESTIONS[i]
     question = make_clip(q.text, VOICE_FOR[i])
-    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=False), components=components)
+    result = await reply(question, tmp_path / "a.wav", VoiceConfig(realtime=False), components=components)
     assert len(result.turns) == 1, [t.transcript for t in result.turns]
     turn = result.turns[0]
     heard = hear(tmp_path / "a.wav", asr)
@@ -49,7 +50,7 @@ async def test_spoken_question_gets_a_spoken_right_answer(i, components, asr, tm
 
 async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(components, tmp_path):
     question = make_clip(QUESTIONS[0].text, "piper")
-    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=True), components=components,
+    result = await reply(question, tmp_path / "a.wav", VoiceConfig(realtime=True), components=components,
                          trace_dir=tmp_path)
     events = json.loads((tmp_path / "trace.chrome.json").read_text())["traceEvents"]
     spans = {e["name"]: e for e in events if e["ph"] == "X"}
@@ -75,7 +76,7 @@ async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(component
 async def test_talker_starts_before_the_thinker_finishes_a_long_answer(components, tmp_path):
     from omnirt.runtime.trace import Trace
     question = make_clip("Tell me three facts about the moon.", "piper")
-    result = await reply(question, tmp_path / "a.wav", ReplyConfig(realtime=False, max_tokens=80),
+    result = await reply(question, tmp_path / "a.wav", VoiceConfig(realtime=False, max_tokens=80),
                          components=components)
     trace: Trace = result.trace
     talker, thinker = trace.find("talker"), trace.find("thinker")

@@ -8,13 +8,13 @@ import pytest
 from omnirt.runtime.frames import AudioFrame, TextDone
 from omnirt.runtime.session import VoiceSession
 from omnirt.tools.clips import make_clip, read_audio
-from omnirt.tools.reply import ReplyConfig, load_components
+from omnirt.tools.voice import VoiceConfig, load_components
 
 pytestmark = pytest.mark.models
 
 
 async def test_interleaved_sessions_keep_their_own_vad_state():
-    components = load_components(ReplyConfig())
+    components = load_components(VoiceConfig())
     quiet, talking = VoiceSession(components), VoiceSession(components)
     assert quiet.vad.detector is not talking.vad.detector
     speech = (read_audio(make_clip("What is the capital of France?", "piper"), 16000) * 32767).astype(np.int16)

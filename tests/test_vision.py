@@ -373,10 +373,10 @@ async def test_what_does_this_say(tmp_path):
     from omnirt.models.vision import camera_describer
     from omnirt.runtime.session import VoiceSession
     from omnirt.tools.clips import make_clip
-    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.runtime.transports.file import wav_frames
 
-    c = load_components(ReplyConfig())
+    c = load_components(VoiceConfig())
     c.describer = camera_describer()  # as `omnirt serve` reads the camera: in a worker process
     session = VoiceSession(c)
     answer = ""

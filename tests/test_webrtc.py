@@ -106,8 +106,8 @@ async def test_a_quiet_reply_track_sends_one_packet_per_dtx_interval_and_speaks_
 
 @pytest.fixture(scope="module")
 def components():
-    from omnirt.tools.reply import ReplyConfig, load_components
-    return load_components(ReplyConfig())
+    from omnirt.tools.voice import VoiceConfig, load_components
+    return load_components(VoiceConfig())
 
 
 @pytest.fixture(scope="module")

@@ -34,9 +34,9 @@ def net():
 
 @pytest.fixture(scope="module")
 def server(net):
-    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.tools.serve import BackgroundServer
-    bg = BackgroundServer(load_components(ReplyConfig()))
+    bg = BackgroundServer(load_components(VoiceConfig()))
     yield bg
     bg.stop()
 
@@ -146,11 +146,11 @@ async def test_what_does_the_camera_show(net, tmp_path):
     say?". (The camera is read at the lowest priority, in the background: text that appears while the user is
     already asking may be seen only by the next turn.)"""
     from omnirt.models.vision import camera_describer
-    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.tools.serve import BackgroundServer
 
     describer = camera_describer()  # as `omnirt serve` reads the camera: a low-priority worker, started first
-    components = load_components(ReplyConfig())
+    components = load_components(VoiceConfig())
     components.describer = describer
     server = BackgroundServer(components)
     try:

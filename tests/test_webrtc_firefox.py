@@ -34,12 +34,12 @@ async def test_firefox_holds_a_spoken_turn(net, tmp_path):
     from omnirt.runtime.audio import resample
     from omnirt.tools.clips import make_clip
     from omnirt.tools.pulse import VirtualAudio
-    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.tools.serve import BackgroundServer
 
     question = tmp_path / "question.wav"
     shutil.copy(make_clip("What is the capital of France?", "piper"), question)
-    server = BackgroundServer(load_components(ReplyConfig()))
+    server = BackgroundServer(load_components(VoiceConfig()))
     try:
         with VirtualAudio() as va:
             proc, http, ws, page = await open_firefox(server.url, tempfile.mkdtemp(dir=tmp_path), env=va.env)

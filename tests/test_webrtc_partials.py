@@ -11,12 +11,12 @@ pytestmark = pytest.mark.models
 
 async def test_partials_arrive_before_the_final_transcript():
     from omnirt.tools.clips import make_clip
-    from omnirt.tools.reply import ReplyConfig, load_components
+    from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.tools.rtc_client import RTCClient
     from omnirt.tools.serve import BackgroundServer
 
     options = WebRTCOptions(port=0, session=SessionOptions(vad=VADOptions(partial_every_ms=600)))
-    server = BackgroundServer(load_components(ReplyConfig()), options)
+    server = BackgroundServer(load_components(VoiceConfig()), options)
     try:
         async with RTCClient(server.url) as client:
             turn = await client.turn(make_clip("Tell me a long story about a dragon who lives in a castle.", "piper"))

@@ -43,22 +43,15 @@ def _console(stderr: bool = False) -> Any:
 # ---------------------------------------------------------------- reply
 
 def cmd_reply(args: argparse.Namespace) -> int:
-    from .reply import ReplyConfig, latency_table, reply
-
-    from ..runtime.vad import VADOptions
+    from .reply import latency_table, reply
+    from .voice import voice_config
 
     console = _console()
-    if args.speculate_ms is None:
-        args.speculate_ms = VADOptions.speculate_ms
     try:
-        VADOptions(hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
+        config = voice_config(args, realtime=not args.fast)
     except ValueError as err:
         print(f"omnirt: error: {err}", file=sys.stderr)
         return 2
-    config = ReplyConfig(thinker=args.thinker, talker=args.talker, realtime=not args.fast,
-                         hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms, max_tokens=args.max_tokens,
-                         thinker_url=args.thinker_url,
-                         thinker_model=args.thinker_model, agent_tool=args.agent_tool)
     result = asyncio.run(reply(Path(args.question), Path(args.answer), config,
                                trace_dir=Path(args.trace_dir) if args.trace_dir else None))
     for err in result.errors:
@@ -75,23 +68,15 @@ def cmd_reply(args: argparse.Namespace) -> int:
 
 
 def add_reply(sub: Any) -> None:
+    from .voice import add_voice_arguments
+
     p = sub.add_parser("reply", help="answer a spoken question from a WAV file with a spoken WAV file")
     p.add_argument("question", help="input WAV (any rate, mono or stereo)")
     p.add_argument("answer", help="output WAV")
     p.add_argument("--fast", action="store_true",
                    help="feed the file as fast as possible instead of in real time (latencies then mean less)")
     p.add_argument("--trace-dir", help="write trace.jsonl and trace.chrome.json (Perfetto) here")
-    p.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
-    p.add_argument("--thinker-url", help="use an OpenAI-compatible server instead, e.g. http://127.0.0.1:8080/v1")
-    p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
-    p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
-    p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
-    p.add_argument("--speculate-ms", type=int, default=None,
-                   help="silence after which the reply is prepared speculatively (0: wait for the hangover; "
-                        "default: VADOptions.speculate_ms, 32)")
-    p.add_argument("--max-tokens", type=int, default=96, help="cap on the answer's length")
-    p.add_argument("--agent-tool", action="store_true",
-                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
+    add_voice_arguments(p)
     p.set_defaults(func=cmd_reply)
 
 

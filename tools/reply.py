@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.frames import AudioFrame, ErrorFrame, SpeechDone, TextDone, Transcript
-from ..runtime.session import Components, SessionOptions, VoiceSession
-from ..runtime.thinker import ThreadedChat
+from ..runtime.session import Components, VoiceSession
 from ..runtime.trace import Trace
 from ..runtime.transports.file import WavWriter, check_output, probe_wav, wav_frames
-from ..runtime.vad import VADOptions
+from .voice import DEFAULT, VoiceConfig, load_components, session_options
 
 
 class NoSpeechError(RuntimeError):
@@ -40,55 +39,12 @@ class ReplyResult:
     audio_seconds: float
 
 
-@dataclass(frozen=True)
-class ReplyConfig:
-    thinker: str = "0.5b"
-    thinker_threads: int = 1  # llama.cpp generation threads (1 leaves a core to the Talker on 2 cores)
-    thinker_batch_threads: int = 2  # prompt evaluation threads (the first token's wait)
-    thinker_url: str | None = None  # an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead
-    thinker_model: str = "default"
-    talker: str = "piper"
-    realtime: bool = True
-    hangover_ms: int = 400
-    speculate_ms: int = VADOptions.speculate_ms
-    max_tokens: int = 96
-    agent_tool: bool = False  # spoken desktop commands ("computer, click Submit") go to the computer-use agent
-
-
-def load_components(config: ReplyConfig) -> Components:
-    """Load (or take from the loaders' caches) every model the turn needs; fails fast with one line if one is missing."""
-    from ..models import registry
-
-    if config.thinker_url:
-        chat = registry.load_thinker_http(config.thinker_url, model=config.thinker_model,
-                                          max_tokens=config.max_tokens)
-    else:
-        thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
-                                        n_threads=config.thinker_threads,
-                                        batch_threads=config.thinker_batch_threads)
-        thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
-        chat = ThreadedChat(thinker)
-    tools = []
-    if config.agent_tool:
-        from .agent_tool import AgentTool
-
-        tools.append(AgentTool().load())
-    return Components(
-        detector=registry.load_vad(),
-        recognizer=registry.load_asr(),
-        chat=chat,
-        synthesizer=registry.load_talker(config.talker),
-        tools=tools,
-    )
-
-
-async def reply(question: Path, answer: Path, config: ReplyConfig = ReplyConfig(),
+async def reply(question: Path, answer: Path, config: VoiceConfig = DEFAULT,
                 components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
     probe_wav(question)  # bad input, or an output that cannot be written, fails before any model loads
     check_output(answer, question)
     components = components or await asyncio.to_thread(load_components, config)
-    session = VoiceSession(components, SessionOptions(vad=VADOptions(hangover_ms=config.hangover_ms,
-                                                                          speculate_ms=config.speculate_ms)))
+    session = VoiceSession(components, session_options(config))
     turns: dict[int, TurnResult] = {}
     errors: list[str] = []
     rate = components.synthesizer.sample_rate

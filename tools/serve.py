@@ -19,18 +19,19 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import threading
 from typing import Any
 
 from aiohttp import web
 from aiortc import RTCPeerConnection
 
-from ..runtime.session import Components, SessionOptions
+from ..runtime.session import Components
 from ..runtime.transports.guard import Guard, is_json
 from ..runtime.transports.webrtc import (WEB_DIR, BadRequest, PeerSession, WebRTCOptions, is_loopback,
                                           offer_loopback_too, parse_ice_server, rtc_configuration,
                                           use_loopback_only)
-from ..runtime.vad import VADOptions
+from .voice import VoiceConfig, add_voice_arguments, load_components, session_options, voice_config
 
 log = logging.getLogger("omnirt.serve")
 
@@ -216,21 +217,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (beyond loopback a token is required)")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--token", help="required on every offer (generated when bound beyond loopback)")
-    p.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
-    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
-    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
-    p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
-    p.add_argument("--hangover-ms", type=int, default=400, help="silence that ends the user's turn")
-    p.add_argument("--max-tokens", type=int, default=96, help="cap on each answer's length")
-    p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms,
-                   help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--max-sessions", type=int, default=4, help="peer connections served at once")
-    p.add_argument("--thinker-url", help="an OpenAI-compatible server instead of the embedded Thinker")
-    p.add_argument("--thinker-model", default="default", help="model name sent to --thinker-url")
-    p.add_argument("--no-vision", action="store_true", help="do not read the camera (OCR costs CPU)")
-    p.add_argument("--agent-tool", action="store_true",
-                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY '
-                        "(a token is then required even on loopback)")
+    p.add_argument("--no-vision", action="store_true", help="do not read the camera")
+    add_voice_arguments(p, partials=True)  # with --agent-tool a token is required even on loopback
     p.add_argument("--ice-server", action="append", default=[], metavar="URL",
                    help="a STUN or TURN server for both ends, stun:HOST[:PORT] or turn:USER:PASS@HOST[:PORT] "
                         "(repeatable; none by default)")
@@ -242,20 +231,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(repeatable; by default only the server's own page, by address or a loopback name)")
 
 
-def options_from(args: argparse.Namespace) -> WebRTCOptions:
+def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions:
     return WebRTCOptions(host=args.host, port=args.port, token=args.token, max_sessions=args.max_sessions,
                          ice_servers=tuple(args.ice_server), ice_relay_only=args.ice_relay_only,
-                         session=SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms,
-                                                               speculate_ms=args.speculate_ms, partial_every_ms=700)))
+                         session=session_options(config))
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    from .reply import ReplyConfig, load_components
-
-    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads,
-                         thinker_batch_threads=args.thinker_batch_threads, talker=args.talker,
-                         hangover_ms=args.hangover_ms, max_tokens=args.max_tokens, thinker_url=args.thinker_url,
-                         thinker_model=args.thinker_model, agent_tool=args.agent_tool)
+    try:
+        config = voice_config(args)
+    except ValueError as err:
+        print(f"omnirt: error: {err}", file=sys.stderr)
+        return 2
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("omnirt").setLevel(logging.INFO)  # a line per session opened, closed (and why) or refused
     console.print("loading models ...")
@@ -270,7 +257,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     async def serve() -> None:
         try:
-            server = RTCServer(components, options_from(args), allowed_origins=tuple(args.allow_origin),
+            server = RTCServer(components, options_from(args, config), allowed_origins=tuple(args.allow_origin),
                                require_token=args.agent_tool)
             url = await server.start()
         except BadRequest as err:

@@ -20,7 +20,7 @@ from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, Spee
 from ..runtime.session import Components, SessionOptions, VoiceSession
 from ..runtime.tools import ToolProgress
 from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions
-from ..runtime.vad import VADOptions
+from .voice import add_voice_arguments
 
 
 def _device(value: str) -> int | str:
@@ -31,16 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-device", type=_device, help="microphone: index or name (default: the system's)")
     parser.add_argument("--output-device", type=_device, help="speaker: index or name (default: the system's)")
     parser.add_argument("--list-devices", action="store_true", help="list the audio devices and exit")
-    parser.add_argument("--thinker", default="0.5b", help="0.5b (default) or 1.5b, or a model asset name")
-    parser.add_argument("--thinker-url", help="an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead")
-    parser.add_argument("--thinker-model", default="default", help="the model name to ask that server for")
-    parser.add_argument("--talker", default="piper", choices=["piper", "espeak"])
-    parser.add_argument("--hangover-ms", type=int, default=400, help="silence that ends your turn")
-    parser.add_argument("--max-tokens", type=int, default=96, help="cap on an answer's length")
+    add_voice_arguments(parser)
     parser.add_argument("--no-echo-gate", action="store_true",
                         help="let the microphone hear the assistant (use with headphones only)")
-    parser.add_argument("--agent-tool", action="store_true",
-                        help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
     parser.add_argument("--turns", type=int, default=0, help="exit after this many answered turns (0: never)")
     parser.add_argument("--linger-s", type=float, default=0.0,
                         help="with --turns: keep listening this long after the last answer before exiting")
@@ -194,7 +187,7 @@ async def converse(components: Components, audio_options: LocalAudioOptions, con
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    from .reply import ReplyConfig, load_components
+    from .voice import load_components, session_options, voice_config
 
     audio_options = LocalAudioOptions(input_device=args.input_device, output_device=args.output_device,
                                       echo_gate=not args.no_echo_gate)
@@ -209,15 +202,17 @@ def run(args: argparse.Namespace, console: Any) -> int:
     except AudioDeviceError as e:
         print(f"omnirt: error: {e}", file=sys.stderr)
         return 2
-    config = ReplyConfig(thinker=args.thinker, thinker_url=args.thinker_url, thinker_model=args.thinker_model,
-                         talker=args.talker, hangover_ms=args.hangover_ms, max_tokens=args.max_tokens,
-                         agent_tool=args.agent_tool)
+    try:
+        config = voice_config(args)
+    except ValueError as err:
+        print(f"omnirt: error: {err}", file=sys.stderr)
+        return 2
     _say(console, "loading models...")
     components = load_components(config)
     state = TalkState()
     try:
         asyncio.run(converse(components, audio_options, console,
-                             SessionOptions(vad=VADOptions(hangover_ms=args.hangover_ms)),
+                             session_options(config),
                              turns=args.turns, linger_s=args.linger_s, state=state))
     except AudioDeviceError as e:
         print(f"omnirt: error: {e}", file=sys.stderr)

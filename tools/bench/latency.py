@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from ...runtime.clock import now
-from ...runtime.vad import VADOptions
 from .report import cpu_probe, percentiles, write_html
+from ..voice import add_voice_arguments, voice_config, voice_flags
 from .servers import ServerProcess, start_idle, stats, stop_idle
 
 BARGE_IN_CLIP = "What is two plus three?"
@@ -48,11 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-uplink", choices=["dtx", "continuous"], default="dtx",
                    help="what the idle sessions' silent microphones send: a pair of packets per 400 ms when the server "
                         "asks for Opus DTX, as Chromium does (dtx), or fifty a second regardless (continuous)")
-    p.add_argument("--hangover-ms", type=int, default=400)
-    p.add_argument("--speculate-ms", type=int, default=VADOptions.speculate_ms)
-    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
-    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
-    p.add_argument("--thinker", default="0.5b")
+    add_voice_arguments(p, partials=True)  # passed on to the server
     p.add_argument("--camera", dest="vision", choices=["on", "off", "both"], default="on",
                    help="the server reads the client's camera (on: as `omnirt serve` does by default), runs with "
                         "--no-vision while the client still sends it (off), or both side by side, turns taken in "
@@ -235,10 +231,7 @@ def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
 # ---------------------------------------------------------------- run
 
 def _server(args: argparse.Namespace, vision: bool) -> ServerProcess:
-    return ServerProcess([*([] if vision else ["--no-vision"]),
-                          "--hangover-ms", str(args.hangover_ms), "--speculate-ms", str(args.speculate_ms),
-                          "--thinker", args.thinker, "--thinker-threads", str(args.thinker_threads),
-                          "--thinker-batch-threads", str(args.thinker_batch_threads),
+    return ServerProcess([*([] if vision else ["--no-vision"]), *voice_flags(voice_config(args)),
                           "--max-sessions", str(args.idle + 2)])
 
 

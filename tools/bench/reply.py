@@ -17,18 +17,14 @@ from typing import Any
 
 
 from ...runtime.observers import SEGMENTS
+from ..voice import add_voice_arguments
 from .report import percentiles
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", type=int, default=12, help="how many questions of tools/questions.py (>= 10)")
     p.add_argument("--voice", default="piper", choices=["piper", "espeak", "flite"])
-    p.add_argument("--thinker", default="0.5b")
-    p.add_argument("--thinker-threads", type=int, default=1, help="llama.cpp threads generating tokens")
-    p.add_argument("--thinker-batch-threads", type=int, default=2, help="llama.cpp threads evaluating the prompt")
-    p.add_argument("--hangover-ms", type=int, default=400)
-    p.add_argument("--speculate-ms", type=int, default=64)
-    p.add_argument("--talker", default="piper", choices=["piper", "espeak"])
+    add_voice_arguments(p)
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
 
@@ -38,12 +34,11 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     from ...runtime.audio import resample, to_mono_float
     from ..clips import make_clip
     from ..questions import QUESTIONS
-    from ..reply import ReplyConfig, load_components, reply
+    from ..reply import reply
+    from ..voice import load_components, voice_config
     import soundfile as sf
 
-    config = ReplyConfig(thinker=args.thinker, thinker_threads=args.thinker_threads,
-                         thinker_batch_threads=args.thinker_batch_threads, talker=args.talker,
-                         realtime=not args.fast, hangover_ms=args.hangover_ms, speculate_ms=args.speculate_ms)
+    config = voice_config(args, realtime=not args.fast)
     t = time.perf_counter()
     components = await asyncio.to_thread(load_components, config)
     load_s = time.perf_counter() - t

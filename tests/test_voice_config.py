@@ -1,0 +1,52 @@
+"""One voice stack: every command that runs a voice session takes the same flags, with the same defaults, into one
+VoiceConfig; a benchmark that starts `omnirt serve` hands its config on unchanged."""
+
+import dataclasses
+
+import pytest
+
+from omnirt.runtime.vad import VADOptions
+from omnirt.tools.cli import build_parser
+from omnirt.tools.voice import DEFAULT, LIVE_PARTIALS_MS, VoiceConfig, voice_config, voice_flags
+
+COMMANDS = {"reply": ["reply", "q.wav", "a.wav"], "serve": ["serve"], "talk": ["talk"],
+            "bench reply": ["bench", "reply"], "bench latency": ["bench", "latency"]}
+
+
+def parse(argv):
+    return build_parser(argv).parse_args(argv)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_voice_command_runs_the_same_defaults(name):
+    config = voice_config(parse(COMMANDS[name]))
+    live = name in ("serve", "bench latency")  # live pages show partial transcripts; the Thinker reads them ahead
+    assert config == dataclasses.replace(DEFAULT, partial_every_ms=LIVE_PARTIALS_MS if live else 0,
+                                         realtime=config.realtime)
+
+
+def test_defaults_are_the_runtime_s_own():
+    assert (DEFAULT.hangover_ms, DEFAULT.speculate_ms) == (VADOptions.hangover_ms, VADOptions.speculate_ms)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_voice_flag_is_read(name):
+    argv = COMMANDS[name] + ["--thinker", "1.5b", "--thinker-threads", "2", "--thinker-batch-threads", "1",
+                             "--thinker-url", "http://127.0.0.1:1/v1", "--thinker-model", "m", "--talker", "espeak",
+                             "--max-tokens", "50", "--hangover-ms", "600", "--speculate-ms", "64", "--agent-tool"]
+    config = voice_config(parse(argv))
+    assert (config.thinker, config.thinker_threads, config.thinker_batch_threads, config.thinker_url,
+            config.thinker_model, config.talker, config.max_tokens, config.hangover_ms, config.speculate_ms,
+            config.agent_tool) == ("1.5b", 2, 1, "http://127.0.0.1:1/v1", "m", "espeak", 50, 600, 64, True)
+
+
+def test_a_benchmark_hands_its_config_to_the_server_unchanged():
+    config = VoiceConfig(thinker="1.5b", hangover_ms=300, speculate_ms=0, agent_tool=True,
+                         partial_every_ms=LIVE_PARTIALS_MS)
+    assert voice_config(parse(["serve", *voice_flags(config)])) == config
+
+
+def test_a_setting_the_vad_refuses_is_one_line():
+    with pytest.raises(ValueError) as err:
+        voice_config(parse(["serve", "--speculate-ms", "500", "--hangover-ms", "400"]))
+    assert "speculate_ms" in str(err.value) and "\n" not in str(err.value)

@@ -1,0 +1,128 @@
+"""The voice stack, built one way for every command: one VoiceConfig, its command-line flags, one loader.
+
+`omnirt serve`, `talk`, `reply` and the benchmarks that run them take the same voice flags (`add_voice_arguments`),
+read them back into a VoiceConfig (`voice_config`), load the models with `load_components` and build the session's
+options with `session_options`. A default lives in one place: the field below, which takes it from the runtime's
+own options (VADOptions) where there is one, so a command cannot drift from what the others run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ..runtime.session import Components, SessionOptions
+from ..runtime.thinker import ThreadedChat
+from ..runtime.vad import VADOptions
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """thinker: the embedded model ('0.5b', '1.5b' or an asset name); thinker_threads: llama.cpp threads generating
+        tokens (1 leaves a core to the Talker on 2 cores); thinker_batch_threads: threads reading the prompt (the
+        first token's wait); thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server,
+        Ollama) instead, and the model name to ask it for.
+    talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
+    hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
+    realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
+    agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent."""
+
+    thinker: str = "0.5b"
+    thinker_threads: int = 1
+    thinker_batch_threads: int = 2
+    thinker_url: str | None = None
+    thinker_model: str = "default"
+    talker: str = "piper"
+    max_tokens: int = 96
+    hangover_ms: int = VADOptions.hangover_ms
+    speculate_ms: int = VADOptions.speculate_ms
+    partial_every_ms: int = VADOptions.partial_every_ms
+    realtime: bool = True
+    agent_tool: bool = False
+
+    def vad_options(self) -> VADOptions:
+        return VADOptions(hangover_ms=self.hangover_ms, speculate_ms=self.speculate_ms,
+                          partial_every_ms=self.partial_every_ms)
+
+
+DEFAULT = VoiceConfig()
+# A live session transcribes the speech so far this often: the page shows it, and the Thinker reads it ahead.
+LIVE_PARTIALS_MS = 700
+
+
+def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> None:
+    """The voice flags, with VoiceConfig's defaults. partials: also --partial-every-ms (live sessions)."""
+    p.add_argument("--thinker", default=DEFAULT.thinker, help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--thinker-threads", type=int, default=DEFAULT.thinker_threads,
+                   help="llama.cpp threads generating tokens")
+    p.add_argument("--thinker-batch-threads", type=int, default=DEFAULT.thinker_batch_threads,
+                   help="llama.cpp threads evaluating the prompt")
+    p.add_argument("--thinker-url", help="an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead of "
+                                         "the embedded Thinker, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--thinker-model", default=DEFAULT.thinker_model, help="model name sent to --thinker-url")
+    p.add_argument("--talker", default=DEFAULT.talker, choices=["piper", "espeak"])
+    p.add_argument("--max-tokens", type=int, default=DEFAULT.max_tokens, help="cap on an answer's length")
+    p.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms, help="silence that ends the user's turn")
+    p.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms,
+                   help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
+    if partials:
+        p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
+                       help="while the user talks, transcribe the speech so far this often (shown live, and read "
+                            "ahead by the Thinker; 0: never)")
+    p.add_argument("--agent-tool", action="store_true",
+                   help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
+
+
+
+def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
+    """The VoiceConfig of parsed voice flags (a flag a command lacks keeps the default); checks the VAD's."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VoiceConfig) if hasattr(args, f.name)}
+    config = VoiceConfig(**{**values, **overrides})
+    config.vad_options()  # raises ValueError with one line for settings the VAD refuses
+    return config
+
+
+def voice_flags(config: VoiceConfig) -> list[str]:
+    """The flags that make another command (`omnirt serve` started by a benchmark) run this config: every setting
+    that is not the default, as it would be typed."""
+    out: list[str] = []
+    for f in dataclasses.fields(VoiceConfig):
+        value = getattr(config, f.name)
+        if value == getattr(DEFAULT, f.name) or f.name == "realtime":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        out += [flag] if value is True else [flag, str(value)]
+    return out
+
+
+def session_options(config: VoiceConfig, **options: Any) -> SessionOptions:
+    return SessionOptions(vad=config.vad_options(), **options)
+
+
+def load_components(config: VoiceConfig = DEFAULT) -> Components:
+    """Load (or take from the loaders' caches) every model a turn needs; fails fast with one line if one is missing."""
+    from ..models import registry
+
+    if config.thinker_url:
+        chat = registry.load_thinker_http(config.thinker_url, model=config.thinker_model,
+                                          max_tokens=config.max_tokens)
+    else:
+        thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
+                                        n_threads=config.thinker_threads,
+                                        batch_threads=config.thinker_batch_threads)
+        thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
+        chat = ThreadedChat(thinker)
+    tools = []
+    if config.agent_tool:
+        from .agent_tool import AgentTool
+
+        tools.append(AgentTool().load())
+    return Components(
+        detector=registry.load_vad(),
+        recognizer=registry.load_asr(),
+        chat=chat,
+        synthesizer=registry.load_talker(config.talker),
+        tools=tools,
+    )
