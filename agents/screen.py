@@ -161,10 +161,6 @@ class TileDiff:
     def changed(self) -> bool:
         return bool(self.regions)
 
-    @property
-    def changed_fraction(self) -> float:
-        return float(self.mask.mean()) if self.mask.size else 0.0
-
 
 def _as_array(img: np.ndarray | Frame) -> np.ndarray:
     return img.rgb if isinstance(img, Frame) else img

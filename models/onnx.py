@@ -41,11 +41,16 @@ class SessionOptions:
     spin: let the intra-op threads busy-wait for more work after each run (onnxruntime's default). Off here: in a
         voice session the next thing to run after an encoder is llama.cpp or Piper on the same few cores, and
         spinning threads take those cores from it. The env var OMNIRT_ONNX_SPIN=1 turns it back on.
+    mem_pattern: let onnxruntime plan each run's memory from the runs before it (its default). Off here: the plan
+        is per input shape, and each new shape (a longer sentence for Piper, a longer utterance for Whisper) adds
+        buffers to the arena that stay there, so a long-running server grew with every new reply length.
+        Without it the arena still reuses memory, and Piper and Whisper ran as fast.
     """
 
     intra_threads: int = 0
     provider: str = "auto"
     spin: bool = os.environ.get("OMNIRT_ONNX_SPIN") == "1"
+    mem_pattern: bool = False
 
 
 _PROBE_MODEL = Path(__file__).with_name("data") / "identity.onnx"  # one Identity node, made by tools/make_probe.py
@@ -90,6 +95,7 @@ def _cached_session(path: str, mtime: float, options: SessionOptions) -> Any:
     if not options.spin:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.log_severity_level = 3
+    so.enable_mem_pattern = options.mem_pattern
     so.graph_optimization_level = rt.GraphOptimizationLevel.ORT_ENABLE_ALL
     return rt.InferenceSession(path, sess_options=so, providers=providers_for(options.provider))
 

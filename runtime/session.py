@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .asr import ASRStage, Recognizer
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
-from .tools import ToolAwareThinker, ToolStage
+from .tools import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
 from .turn import TurnGate
 from .vad import SpeechDetector, VADOptions, VADStage
@@ -43,7 +42,7 @@ class Components:
     chat: ChatBackend
     synthesizer: Synthesizer
     describer: Describer | None = None  # camera frames are described (OCR) only when one is given
-    tools: list[Any] = field(default_factory=list)  # runtime.tools.Tool objects: spoken requests they claim
+    tools: list[Tool] = field(default_factory=list)  # spoken requests they claim are theirs to carry out
 
 
 class VoiceSession:

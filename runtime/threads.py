@@ -7,8 +7,11 @@ the worker notices the stop flag after its current item and closes the generator
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from typing import AsyncIterator, Callable, Iterator, TypeVar
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 _DONE = object()
@@ -108,6 +111,80 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "mod
             yield item
     finally:
         stop.set()
+
+
+class IdleThreadPool(ThreadPoolExecutor):
+    """A thread pool whose threads end after `idle_s` without work. Why: `ThreadPoolExecutor` keeps every thread
+    it ever started until shutdown, so a server that answered a few turns at once would never come back to the
+    threads it had before its sessions, and a leak of threads could not be told from a pool at its peak.
+    (A subclass only because asyncio's `set_default_executor` takes nothing else; none of its machinery runs.)"""
+
+    def __init__(self, max_workers: int | None = None, name: str = "omnirt-pool", idle_s: float = 10.0) -> None:
+        super().__init__(max_workers, thread_name_prefix=name)
+        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)  # ThreadPoolExecutor's default
+        self.name, self.idle_s = name, idle_s
+        self._work: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
+        self._cond = threading.Condition()
+        self._threads = 0
+        self._idle = 0
+        self._shutdown = False
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        with self._cond:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new work after shutdown")
+            self._work.append((future, fn, args, kwargs))
+            if self._idle >= len(self._work) or self._threads >= self.max_workers:
+                self._cond.notify()
+            else:
+                self._threads += 1
+                threading.Thread(target=self._serve, name=f"{self.name}-{self._threads}", daemon=True).start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while not self._work:
+                    if self._shutdown:
+                        self._threads -= 1
+                        self._cond.notify_all()
+                        return
+                    self._idle += 1
+                    woken = self._cond.wait(self.idle_s)
+                    self._idle -= 1
+                    if not woken and not self._work:
+                        self._threads -= 1
+                        self._cond.notify_all()
+                        return
+                future, fn, args, kwargs = self._work.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as err:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(err)
+            del future, fn, args, kwargs  # nothing of a finished job stays alive while the thread waits
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._cond:
+            self._shutdown = True
+            if cancel_futures:
+                while self._work:
+                    self._work.popleft()[0].cancel()
+            self._cond.notify_all()
+            if wait:
+                while self._threads:
+                    self._cond.wait()
+
+
+def use_idle_threads(loop: asyncio.AbstractEventLoop, idle_s: float = 10.0) -> None:
+    """Make `asyncio.to_thread` and `run_in_executor(None, ...)` on `loop` use threads that end when idle."""
+    loop.set_default_executor(IdleThreadPool(name="omnirt-worker", idle_s=idle_s))
 
 
 class CancelToken:

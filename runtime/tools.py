@@ -119,7 +119,7 @@ def _score(tool: Any, text: str) -> float:
     return float(s) if s is not True else 1.0
 
 
-def claimant(tools: Sequence[Any], text: str) -> Any | None:
+def claimant(tools: Sequence[Tool], text: str) -> Tool | None:
     """The tool that claims `text` with the highest score (> 0), the first registered on a tie; None if none does."""
     best, best_score = None, 0.0
     for t in tools:
@@ -138,7 +138,7 @@ class ToolStage(Stage):
     """Routes claimed final transcripts to their tool (see the module doc). wait_for_commit: False for pipelines
     without a VAD (no Commit ever comes); turn 0 never waits."""
 
-    def __init__(self, tools: Sequence[Any], wait_for_commit: bool = True, name: str = "tools") -> None:
+    def __init__(self, tools: Sequence[Tool], wait_for_commit: bool = True, name: str = "tools") -> None:
         super().__init__(name)
         self.tools = list(tools)
         self.wait_for_commit = wait_for_commit

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Protocol
 
@@ -38,9 +37,10 @@ import numpy as np
 from .clock import now
 from .frames import AudioFrame, EndOfStream, Frame, VideoFrame, VisionContext
 from .stage import Stage
+from .threads import IdleThreadPool
 
 log = logging.getLogger("omnirt.vision")
-_POOLS: dict[bool, ThreadPoolExecutor] = {}
+_POOLS: dict[bool, IdleThreadPool] = {}
 
 # Words by which a question points at what the camera shows. A false hit costs one fresh look, and only when the
 # view has changed since it was last read; a miss answers from the background description, as before.
@@ -53,11 +53,11 @@ def asks_about_view(text: str) -> bool:
     return bool(_VIEW_WORDS.search(text))
 
 
-def _pool(urgent: bool = False) -> ThreadPoolExecutor:
+def _pool(urgent: bool = False) -> IdleThreadPool:
     """One thread for every session's background descriptions (a describer serves one frame at a time anyway),
     and another for the ones a turn waits for, which must not queue behind them."""
     if urgent not in _POOLS:
-        _POOLS[urgent] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnirt-vision-now" if urgent else "omnirt-vision")
+        _POOLS[urgent] = IdleThreadPool(1, "omnirt-vision-now" if urgent else "omnirt-vision")
     return _POOLS[urgent]
 
 

@@ -25,7 +25,7 @@ import soundfile as sf
 
 from omnirt.runtime.audio import resample, to_mono_float
 from omnirt.runtime.frames import AudioFrame
-from omnirt.runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions
+from omnirt.runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions, abandoned_streams
 from omnirt.tools.clips import make_clip, read_audio
 from omnirt.tools.pulse import VirtualAudio
 
@@ -242,6 +242,31 @@ def test_missing_audio_device_is_one_line_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("omnirt: error: ") and "audio device" in lines[0], proc.stderr
     assert "loading models" not in proc.stdout and time.monotonic() - t0 < 20  # fails before any model loads
+
+
+def test_a_stream_that_never_closes_is_left_not_waited_for():
+    """PortAudio's ALSA back end sometimes blocks in abort() for good once the sound server died (seen in CI with
+    a busy core): the session must still end."""
+    gate = threading.Event()
+
+    class Stuck:
+        closed = False
+
+        def abort(self) -> None:
+            gate.wait()
+
+        def close(self) -> None:
+            self.closed = True
+
+    audio, stuck, fine = LocalAudio(LocalAudioOptions(close_timeout_s=0.2)), Stuck(), Stuck()
+    audio._in, audio._out = stuck, None
+    before, t0 = abandoned_streams(), time.monotonic()
+    audio._close_streams()
+    assert time.monotonic() - t0 < 1.0 and abandoned_streams() == before + 1 and not stuck.closed
+    gate.set()  # once a stream closes in time, nothing is counted
+    audio._in, audio._out = fine, None
+    audio._close_streams()
+    assert fine.closed and abandoned_streams() == before + 1
 
 
 @needs_pulse

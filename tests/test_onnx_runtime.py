@@ -39,3 +39,12 @@ def test_forced_cpu_provider(monkeypatch):
         assert onnx.probe_providers() == (onnx.CPU,)
     finally:
         onnx.probe_providers.cache_clear()
+
+
+def test_sessions_plan_no_memory_per_input_shape():
+    """onnxruntime's memory pattern keeps buffers for every input shape it has seen: a server synthesizing replies
+    of every length grew for good. Every session omnirt opens has it off, unless asked for."""
+    probe = onnx._PROBE_MODEL
+    assert not onnx.session(probe).get_session_options().enable_mem_pattern
+    on = onnx.session(probe, onnx.SessionOptions(mem_pattern=True))
+    assert on.get_session_options().enable_mem_pattern

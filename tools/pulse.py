@@ -129,9 +129,6 @@ class VirtualAudio:
                          f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true")
         return int(out.stdout.strip())
 
-    def unload(self, module: int) -> None:
-        self.pactl("unload-module", str(module))
-
     def play_into_mic(self, wav: str | Path, wait: bool = True) -> subprocess.Popen:
         """Play a WAV file into the virtual microphone (blocks until it has played unless wait=False)."""
         proc = subprocess.Popen([_tool("paplay"), "-d", "micfeed", str(wav)], env=self.env,

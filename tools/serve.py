@@ -27,6 +27,7 @@ from aiohttp import web
 from aiortc import RTCPeerConnection
 
 from ..runtime.session import Components
+from ..runtime.threads import use_idle_threads
 from ..runtime.transports.guard import Guard, is_json
 from ..runtime.transports.webrtc import (WEB_DIR, BadRequest, PeerSession, WebRTCOptions, is_loopback,
                                           offer_loopback_too, parse_ice_server, rtc_configuration,
@@ -256,6 +257,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     components.describer = describer
 
     async def serve() -> None:
+        use_idle_threads(asyncio.get_running_loop())  # threads come back to their start when sessions end
         try:
             server = RTCServer(components, options_from(args, config), allowed_origins=tuple(args.allow_origin),
                                require_token=args.agent_tool)
@@ -283,6 +285,7 @@ class BackgroundServer:
 
     def __init__(self, components: Any, options: WebRTCOptions = WebRTCOptions(port=0), **server: Any) -> None:
         self.loop = asyncio.new_event_loop()
+        use_idle_threads(self.loop)
         self._thread = threading.Thread(target=self.loop.run_forever, name="omnirt-serve", daemon=True)
         self._thread.start()
         self.server = RTCServer(components, options, **server)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -19,7 +20,7 @@ from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, Spee
     Transcript, UserSound
 from ..runtime.session import Components, SessionOptions, VoiceSession
 from ..runtime.tools import ToolProgress
-from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions
+from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions, abandoned_streams
 from .voice import add_voice_arguments
 
 
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                              turns=args.turns, linger_s=args.linger_s, state=state))
     except AudioDeviceError as e:
         print(f"omnirt: error: {e}", file=sys.stderr)
-        return 2
+        return exit_code(2)
     except KeyboardInterrupt:
         _say(console, "")
     s = state.stats
@@ -224,7 +225,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         _say(console, f"bye: {len(state.turns_done)} turns; echo gate silenced {s['echo_gated']} of {s['frames']} "
                       f"mic frames (path gain {s['echo_gain']}); input drops {s['dropped_blocks']}, "
                       f"speaker underruns {s['underruns']}, late callbacks {s['xruns']}")
-    return 0
+    return exit_code(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,6 +248,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def exit_code(rc: int) -> int:
+    """Return `rc`, or leave at once with it when an audio stream could not be closed (the sound server died):
+    PortAudio's exit handler would block on that stream for good."""
+    if abandoned_streams():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc
 
 
 if __name__ == "__main__":

@@ -75,9 +75,6 @@ class WhisperTokenizer:
         seq = [self.sot, self.language_id(language), self.transcribe]
         return seq if timestamps else seq + [self.no_timestamps]
 
-    def is_timestamp(self, token: int) -> bool:
-        return token >= self.timestamp_begin
-
     def decode(self, token_ids: list[int]) -> str:
         """Text of the text tokens (ids below <|endoftext|>); special and timestamp tokens are dropped."""
         table = byte_decoder()

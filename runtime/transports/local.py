@@ -39,6 +39,15 @@ class AudioDeviceError(RuntimeError):
     """No usable audio device; the message is one line for a person."""
 
 
+_abandoned = 0  # streams whose closing never returned (see close_timeout_s)
+
+
+def abandoned_streams() -> int:
+    """How many audio streams could not be closed in this process: if any, PortAudio's exit handler would block
+    on them, and the program should leave with os._exit once its output is flushed."""
+    return _abandoned
+
+
 @dataclass(frozen=True)
 class LocalAudioOptions:
     """input_device / output_device: a PortAudio device index or a (part of a) name; None = the system default.
@@ -57,6 +66,9 @@ class LocalAudioOptions:
         cores busy; 50 ms is barely audible in the reply's latency.
     stall_s: no microphone audio for this long (the first callback included, measured at up to 1.9 s through
         PulseAudio) means the device or its sound server is gone: frames() raises AudioDeviceError.
+    close_timeout_s: closing the streams may take this long; beyond it they are left open (PortAudio's ALSA
+        back end can block for good in abort() once the sound server has died) and `abandoned_streams()` counts
+        them, so that the program can exit without PortAudio's own exit handler blocking on them again.
     """
 
     input_device: int | str | None = None
@@ -72,6 +84,7 @@ class LocalAudioOptions:
     input_latency: str | float = "low"
     output_latency: str | float = 0.05
     stall_s: float = 5.0
+    close_timeout_s: float = 2.0
 
     def __post_init__(self) -> None:
         if 0 < self.blocksize < 1920:
@@ -218,14 +231,25 @@ class LocalAudio:
             self._put(None)  # ends frames()
 
     def _close_streams(self) -> None:
-        for stream in (self._in, self._out):
-            if stream is not None:
+        streams = [s for s in (self._in, self._out) if s is not None]
+        self._in = self._out = None
+        if not streams:
+            return
+        closed = threading.Event()
+
+        def close() -> None:
+            for stream in streams:
                 try:
                     stream.abort()  # not stop(): no waiting for the sound server to drain what is queued
                     stream.close()
                 except Exception:  # noqa: BLE001 - closing a failed stream must not hide the first error
                     pass
-        self._in = self._out = None
+            closed.set()
+
+        threading.Thread(target=close, name="omnirt-audio-close", daemon=True).start()
+        if not closed.wait(self.o.close_timeout_s):
+            global _abandoned
+            _abandoned += len(streams)
 
     # ---------------------------------------------------------------- microphone
 
@@ -357,10 +381,6 @@ class LocalAudio:
     def playing(self) -> bool:
         """Reply audio is queued, or its last sample has not yet reached the speaker."""
         return self._reply_len > 0 or time.perf_counter() < max(self._turn_end.values(), default=0.0)
-
-    @property
-    def buffered_s(self) -> float:
-        return self._reply_len / self.o.output_rate
 
     def played_s(self, turn: int) -> float:
         """Seconds of a turn's reply audio handed to the speaker so far."""
