@@ -41,16 +41,16 @@ class SessionOptions:
     spin: let the intra-op threads busy-wait for more work after each run (onnxruntime's default). Off here: in a
         voice session the next thing to run after an encoder is llama.cpp or Piper on the same few cores, and
         spinning threads take those cores from it. The env var OMNIRT_ONNX_SPIN=1 turns it back on.
-    mem_pattern: let onnxruntime plan each run's memory from the runs before it (its default). Off here: the plan
-        is per input shape, and each new shape (a longer sentence for Piper, a longer utterance for Whisper) adds
-        buffers to the arena that stay there, so a long-running server grew with every new reply length.
-        Without it the arena still reuses memory, and Piper and Whisper ran as fast.
+    mem_pattern: let onnxruntime plan each run's memory from the runs before it (its default). The plan is kept per
+        input shape, each with buffers of its own in the arena that are never given back: off for a model whose
+        input length varies without bound and that gains nothing from it (Piper: a server grew with every new reply
+        length, at the same speed without it). Whisper keeps it (its shapes are bounded, and it ran faster with it).
     """
 
     intra_threads: int = 0
     provider: str = "auto"
     spin: bool = os.environ.get("OMNIRT_ONNX_SPIN") == "1"
-    mem_pattern: bool = False
+    mem_pattern: bool = True
 
 
 _PROBE_MODEL = Path(__file__).with_name("data") / "identity.onnx"  # one Identity node, made by tools/make_probe.py

@@ -114,5 +114,6 @@ def _load(options: PiperOptions) -> PiperTalker:
     folder = assets.require(options.voice)
     config = PiperConfig.from_dict(json.loads((folder / "voice.onnx.json").read_text(encoding="utf-8")))
     session = onnx.session(folder / "voice.onnx",
-                           onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider))
+                           onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider,
+                                               mem_pattern=False))  # any sentence length: see SessionOptions
     return PiperTalker(piper.PiperVoice(session=session, config=config), options)

@@ -154,14 +154,14 @@ def cmd_show(args: argparse.Namespace, console: Any) -> int:
 def cmd_calibrate(args: argparse.Namespace, console: Any) -> int:
     """Fit the stage models of the default embedded pipeline to measured segments and write them as TOML."""
     from ..runtime.simulator import fit
-    from ..runtime.simulator.model import MEASURED
+    from ..runtime.simulator.model import ASSUMED
 
     m = measured(load_spans(args.traces))
     need = ("ASR done", "Thinker first token", "Talker first audio")
     missing = [k for k in need if len(m.get(k, [])) < 3]
     if missing:
         raise TraceError(f"need at least 3 complete turns with {', '.join(missing)} to calibrate")
-    clause = MEASURED["first_clause_tokens"][0] * MEASURED["token_ms"][0]  # the assumed token share of TFA
+    clause = ASSUMED["first_clause_tokens"][0] * ASSUMED["token_ms"][0]  # the assumed token share of TFA
     tts = [max(1.0, v - clause) for v in m["Talker first audio"]]
     lines = ["# Fitted by `omnirt profile calibrate` from " + ", ".join(args.traces),
              f"# {len(m['ASR done'])} turns. Talker first audio is split as first-clause tokens "
@@ -175,9 +175,9 @@ def cmd_calibrate(args: argparse.Namespace, console: Any) -> int:
         console.print(f"  {name:<16} <- {segment:<20} {type(dist).__name__}")
     lines += ["[[stages]]", 'name = "thinker first clause"', 'segment = "Talker first audio"',
               'scale = "clause_tokens"',
-              f'service = {{ kind = "lognormal", median = {MEASURED["token_ms"][0]}, p95 = {MEASURED["token_ms"][1]} }}',
+              f'service = {{ kind = "lognormal", median = {ASSUMED["token_ms"][0]}, p95 = {ASSUMED["token_ms"][1]} }}',
               "", "[[stages]]", 'name = "reply rest"', 'scale = "rest_tokens"',
-              f'service = {{ kind = "lognormal", median = {MEASURED["token_ms"][0]}, p95 = {MEASURED["token_ms"][1]} }}',
+              f'service = {{ kind = "lognormal", median = {ASSUMED["token_ms"][0]}, p95 = {ASSUMED["token_ms"][1]} }}',
               ""]
     Path(args.output).write_text("\n".join(lines))
     console.print(f"wrote {args.output}: `omnirt simulate --config {args.output}` predicts with it")

@@ -4,6 +4,9 @@
     omnirt simulate --config my.toml --budget b.toml   a model of your own, checked against a latency budget
     omnirt simulate --sessions 4 --hangover-ms 300     what-if switches on top of the model, shown beside the
                                                     unchanged model's prediction
+    omnirt simulate --calibrate-from bench-results/latency.json
+                                                    make a fresh `omnirt bench latency` run the default model's
+                                                    source (runtime/simulator/data/calibration-run.json)
 
 Exit status 1 when the budget is broken (for CI), 0 otherwise.
 """
@@ -34,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what-if: ASR runs on a GPU (its own resource, no CPU queue) taking MS per utterance "
                         "(measure it with `omnirt bench asr` on the GPU machine)")
     p.add_argument("--json", help="write the summary here")
+    p.add_argument("--calibrate-from", metavar="RUN.json",
+                   help="keep what the default model needs from this `omnirt bench latency` run (aiortc client, "
+                        "one arm) as its source, then simulate with it")
 
 
 # The 1.5B Thinker against the 0.5B one on this machine (MODELS.md, llama-cpp-python, 2 cores): generation
@@ -88,6 +94,19 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     return model
 
 
+def _calibrate(path: str, console: Any) -> None:
+    from ..runtime.simulator import calibration
+
+    run = json.loads(Path(path).read_text())
+    if not isinstance(run, dict):
+        raise ValueError(f"{path}: not an `omnirt bench latency` JSON")
+    kept = calibration.write(run, source=Path(path).name)
+    st = kept["settings"]
+    console.print(f"the default model now comes from {path}: {len(kept['turns'])} turns, "
+                  f"{len(kept['barge_in'])} barge-ins, {st['client']} client, vision {st['vision']}, "
+                  f"CPU probe {st['cpu_probe_ms']} ms (wrote {calibration.RUN})")
+
+
 def _get(d: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     for k in path:
         d = d.get(k, {})
@@ -102,6 +121,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     try:
         if args.turns < 1:
             raise ValueError("--turns must be at least 1")
+        if args.calibrate_from:
+            _calibrate(args.calibrate_from, console)
         model = _model(args)
         budget = load_budget(args.budget) if args.budget else None
     except (ValueError, OSError) as err:  # a malformed model or budget file: one line, exit 2

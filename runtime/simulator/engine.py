@@ -102,13 +102,13 @@ def _draws(model: PipelineModel, n: int, rng: np.random.Generator) -> dict[str, 
     lo = vad.speculate_ms + vad.frame_ms
     d["fp_len"] = rng.uniform(lo, max(lo, vad.hangover_ms), n)
     d["phase"] = rng.uniform(0.0, vad.frame_ms, n)
-    d["phase_b"] = rng.uniform(0.0, vad.frame_ms, n)
+    d["phase_b"] = rng.uniform(0.0, vad.hold_ms, n)  # where the first sound falls in its block
     half = net.rtt_ms / 2
     for key, buf in (("up", net.uplink_buffer_ms), ("down", net.playout_buffer_ms),
                      ("up_b", net.uplink_buffer_ms), ("down_b", net.playout_buffer_ms)):
         d[key] = half + buf + np.abs(rng.normal(0.0, net.jitter_ms, n))
     if net.loss > 0:
-        d["down"] = d["down"] + vad.frame_ms * (rng.geometric(1.0 - net.loss, n) - 1)
+        d["down"] = d["down"] + net.packet_ms * (rng.geometric(1.0 - net.loss, n) - 1)
     audio_s = d["utt"] / 1e3 if c.asr_step_ms <= 0 else np.mod(d["utt"], c.asr_step_ms) / 1e3
     scales = {None: 1.0, "clause_tokens": d["clause"], "rest_tokens": d["reply"] - d["clause"],
               "asr_audio_s": audio_s, "tts_chunk_s": c.tts_chunk_ms / 1e3}
@@ -188,9 +188,9 @@ def simulate(model: PipelineModel, turns: int = 1000, seed: int = 0) -> Summary:
         length = D["reply"][k] * R
         if D["barge"][k]:
             t_b = heard + D["barge_at"][k] * length
-            detect = D["up_b"][k] + vad.min_speech_ms + D["phase_b"][k]
-            rec["barge_in"][k] = detect + D["down_b"][k]
-            sim.at(t_b + detect, cancel, turn)
+            held = D["up_b"][k] + vad.hold_ms + D["phase_b"][k]  # the reply stops at the first sound,
+            rec["barge_in"][k] = held + D["down_b"][k]  # its silence reaches the user a downlink later;
+            sim.at(t_b + D["up_b"][k] + vad.min_speech_ms, cancel, turn)  # the work stops once it is speech
             sim.at(t_b, start_turn, turn.sess)
         else:
             sim.at(heard + length + D["think"][k], start_turn, turn.sess)

@@ -12,34 +12,40 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .distributions import Dist, Fixed, LogNormal, Normal, Uniform, from_spec
+import numpy as np
+
+from ..onset import BLOCK, SAMPLE_RATE
+from ..vad import CHUNK, VADOptions
+from .calibration import calibration_run, segment, transport
+from .distributions import Dist, Empirical, Fixed, LogNormal, Normal, Uniform, from_spec
 
 # The measured segments of a turn, in order (runtime/observers.py SEGMENTS); "held for commit" is computed.
 SEGMENTS = ("end of speech detected", "ASR done", "Thinker first token", "Talker first audio", "held for commit")
 SCALES = (None, "clause_tokens", "rest_tokens", "asr_audio_s", "tts_chunk_s")
 
-# Calibration of default_embedded(): medians/p95 measured by `omnirt bench reply` on the 2-core CPU machine
-# (12 turns, Thinker 0.5b on 2 threads, Piper voice, speculation at 160 ms): ASR done 124/183 ms,
-# Thinker first token 129/143 ms, Talker first audio 280/359 ms, hangover 400 ms; and the WebRTC transport measured
-# in /work/shared/HARNESS.md: ~128 ms (sd 11) from the server's reply to the page's audio graph (~65 ms in the
-# aiortc receiver, 50-65 ms Chromium jitter buffer). The split of "Talker first audio" into first-clause tokens
-# x per-token time + TTS first chunk is an assumption (only their sum was measured), as are the user behaviour
-# numbers (utterance, think time, barge-in rate, reply length).
-MEASURED = {
-    "asr_ms": (124.0, 183.0),  # (median, p95)
-    "thinker_first_token_ms": (129.0, 143.0),
-    "token_ms": (18.0, 24.0),  # per generated token (assumed split, see above)
+# The defaults are fitted to one measured run of the live runtime (calibration.py; the stages and the transport)
+# and read from the runtime's VADOptions (endpointing). Not measured apart, so assumed: how "Talker first audio"
+# splits into first-clause tokens x per-token time + the TTS first chunk (only their sum is measured), and the
+# user's behaviour (utterance, think time, barge-in rate, reply length).
+ASSUMED = {
+    "token_ms": (18.0, 24.0),  # (median, p95) per generated token
     "first_clause_tokens": (7.0, 2.0),  # (mean, sd) tokens before the Talker can start
-    "tts_first_chunk_ms": (154.0, 235.0),  # 7 x 18 + 154 ~ 280 ms median "Talker first audio"
-    # transport: buffers chosen so rtt 2 + 58 + 55 + 2 x E|N(0, 8)| ~ 128 ms, the measured total
-    "uplink_buffer_ms": 58.0,
-    "playout_buffer_ms": 55.0,
-    "jitter_ms": 8.0,  # per direction
-    "hangover_ms": 400.0,
-    "speculate_ms": 160.0,
-    "min_speech_ms": 250.0,
-    "frame_ms": 20.0,
 }
+
+
+def _fitted() -> dict[str, Any]:
+    """Stage samples and transport of the checked-in run (see calibration.py)."""
+    return fit_run(calibration_run())
+
+
+def fit_run(run: dict[str, Any]) -> dict[str, Any]:
+    """Stage samples and transport of a trimmed run (calibration.trim)."""
+    clause = ASSUMED["first_clause_tokens"][0] * ASSUMED["token_ms"][0]
+    legs = np.array(transport(run))
+    jitter = max(1.0, float(np.std(legs)) / 2)  # each leg's spread; E|N(0, s)| = 0.8 s adds to its buffer
+    return {"asr": tuple(segment(run, "ASR done")), "first_token": tuple(segment(run, "Thinker first token")),
+            "tts_first": tuple(max(1.0, v - clause) for v in segment(run, "Talker first audio")),
+            "jitter_ms": jitter, "buffer_ms": max(0.0, float(np.median(legs)) / 2 - 0.8 * jitter)}
 
 
 @dataclass
@@ -71,7 +77,7 @@ class Chunking:
     step when speech ends (asr_audio_s = utterance mod step); 0 means it decodes the whole utterance at the end."""
 
     asr_step_ms: float = 0.0
-    first_clause_tokens: Dist = field(default_factory=lambda: Normal(*MEASURED["first_clause_tokens"]))
+    first_clause_tokens: Dist = field(default_factory=lambda: Normal(*ASSUMED["first_clause_tokens"]))
     reply_tokens: Dist = field(default_factory=lambda: LogNormal.from_median_p95(25.0, 60.0))
     tts_chunk_ms: float = 0.0  # audio per TTS chunk, for stages scaled by "tts_chunk_s"
     audio_ms_per_token: float = 250.0  # reply playback length per generated token
@@ -80,13 +86,14 @@ class Chunking:
 @dataclass
 class Network:
     """Client <-> server path. Each direction adds rtt/2 + its buffer + |N(0, jitter)|; a lost first reply
-    packet costs one frame (the next packet carries the audio) per loss."""
+    packet costs one packet's time (packet_ms: the next packet carries the audio) per loss."""
 
-    rtt_ms: float = 2.0  # loopback
-    jitter_ms: float = MEASURED["jitter_ms"]
+    rtt_ms: float = 0.0  # loopback, where the calibration run was measured (its time is in the buffers)
+    jitter_ms: float = field(default_factory=lambda: _fitted()["jitter_ms"])
     loss: float = 0.0
-    uplink_buffer_ms: float = MEASURED["uplink_buffer_ms"]
-    playout_buffer_ms: float = MEASURED["playout_buffer_ms"]
+    uplink_buffer_ms: float = field(default_factory=lambda: _fitted()["buffer_ms"])
+    playout_buffer_ms: float = field(default_factory=lambda: _fitted()["buffer_ms"])
+    packet_ms: float = 20.0  # Opus frames as the WebRTC transport sends them
 
     def __post_init__(self) -> None:
         if not 0 <= self.loss < 1:
@@ -97,17 +104,22 @@ class Network:
 
 @dataclass
 class Vad:
-    """Endpointing: speculate at the first pause of speculate_ms (0: never), commit after hangover_ms; onset (and
-    barge-in) after min_speech_ms; decisions fall on frame_ms boundaries."""
+    """Endpointing, as the runtime's VADOptions sets it: speculate at the first pause of speculate_ms (0: never),
+    commit after hangover_ms, a new turn (and the work it cancels) after min_speech_ms; decisions fall on frame_ms
+    boundaries (the speech detector's chunk). hold_ms: the block in which the user's first sound holds the reply
+    (barge-in): the level onset's block when the runtime has one, else a detector chunk."""
 
-    hangover_ms: float = MEASURED["hangover_ms"]
-    speculate_ms: float = MEASURED["speculate_ms"]
-    min_speech_ms: float = MEASURED["min_speech_ms"]
-    frame_ms: float = MEASURED["frame_ms"]
+    hangover_ms: float = float(VADOptions.hangover_ms)
+    speculate_ms: float = float(VADOptions.speculate_ms)
+    min_speech_ms: float = float(VADOptions.min_speech_ms)
+    frame_ms: float = 1000.0 * CHUNK / SAMPLE_RATE
+    hold_ms: float = 1000.0 * (BLOCK if VADOptions().level_onset is not None else CHUNK) / SAMPLE_RATE
 
     def __post_init__(self) -> None:
-        if self.frame_ms <= 0 or self.hangover_ms <= 0 or min(self.speculate_ms, self.min_speech_ms) < 0:
-            raise ValueError("vad: frame_ms and hangover_ms must be > 0, speculate_ms and min_speech_ms >= 0")
+        if self.frame_ms <= 0 or self.hangover_ms <= 0 or self.hold_ms <= 0 or \
+                min(self.speculate_ms, self.min_speech_ms) < 0:
+            raise ValueError("vad: frame_ms, hold_ms and hangover_ms must be > 0, speculate_ms and min_speech_ms "
+                             ">= 0")
 
 
 @dataclass
@@ -128,14 +140,15 @@ class User:
                 raise ValueError(f"user {name} must be in [0, 1], got {getattr(self, name)}")
 
 
-def default_stages() -> list[Stage]:
-    m = MEASURED
-    token = LogNormal.from_median_p95(*m["token_ms"])
+def default_stages(fitted: dict[str, Any] | None = None) -> list[Stage]:
+    """The measured turns' own times, resampled (no shape assumed), with the assumed token split."""
+    f = fitted or _fitted()
+    token = LogNormal.from_median_p95(*ASSUMED["token_ms"])
     return [
-        Stage("asr", LogNormal.from_median_p95(*m["asr_ms"]), "ASR done"),
-        Stage("thinker prefill", LogNormal.from_median_p95(*m["thinker_first_token_ms"]), "Thinker first token"),
+        Stage("asr", Empirical(f["asr"]), "ASR done"),
+        Stage("thinker prefill", Empirical(f["first_token"]), "Thinker first token"),
         Stage("thinker first clause", token, "Talker first audio", scale="clause_tokens"),
-        Stage("tts first chunk", LogNormal.from_median_p95(*m["tts_first_chunk_ms"]), "Talker first audio"),
+        Stage("tts first chunk", Empirical(f["tts_first"]), "Talker first audio"),
         Stage("reply rest", token, None, scale="rest_tokens"),
     ]
 
@@ -218,8 +231,18 @@ def _count(name: Any, v: Any) -> int:
 
 
 def default_embedded() -> PipelineModel:
-    """One session of the embedded pipeline on this 2-core machine (numbers: MEASURED above)."""
+    """One session of the embedded pipeline as the checked-in run measured it (calibration.py), endpointing as the
+    runtime's defaults set it."""
     return PipelineModel()
+
+
+def calibrated(run: dict[str, Any]) -> PipelineModel:
+    """The default model with its stages and transport fitted to another run (calibration.trim of a
+    `bench latency` JSON) instead of the checked-in one."""
+    f = fit_run(run)
+    return PipelineModel(stages=default_stages(f), network=Network(jitter_ms=f["jitter_ms"],
+                                                                   uplink_buffer_ms=f["buffer_ms"],
+                                                                   playout_buffer_ms=f["buffer_ms"]))
 
 
 def load_model(path: str | Path) -> PipelineModel:
@@ -228,5 +251,5 @@ def load_model(path: str | Path) -> PipelineModel:
         return PipelineModel.from_dict(tomllib.load(f))
 
 
-__all__ = ["Chunking", "Fixed", "MEASURED", "Network", "PipelineModel", "SEGMENTS", "Stage", "User", "Vad",
+__all__ = ["ASSUMED", "Chunking", "Fixed", "calibrated", "fit_run", "Network", "PipelineModel", "SEGMENTS", "Stage", "User", "Vad",
            "default_embedded", "default_stages", "load_model"]

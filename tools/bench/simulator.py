@@ -15,13 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ...runtime.vad import VADOptions
 
-CONFIGS = {  # name -> (hangover_ms, speculate_ms)
-    "hangover 400, speculate 160": (400, 160),
-    "hangover 800, speculate 160": (800, 160),
-    "hangover 400, no speculation": (400, 0),
-    "hangover 250, speculate 160": (250, 160),
+
+_DEFAULT = (VADOptions.hangover_ms, VADOptions.speculate_ms)
+CONFIGS = {  # name -> (hangover_ms, speculate_ms); the first (the runtime's defaults) calibrates
+    f"hangover {_DEFAULT[0]}, speculate {_DEFAULT[1]} (defaults)": _DEFAULT,
+    f"hangover 800, speculate {_DEFAULT[1]}": (800, _DEFAULT[1]),
+    f"hangover {_DEFAULT[0]}, no speculation": (_DEFAULT[0], 0),
+    f"hangover 250, speculate {_DEFAULT[1]}": (250, _DEFAULT[1]),
 }
 
 
@@ -34,9 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _measure(hangover: int, speculate: int, turns: int, out: Path) -> dict[str, Any]:
     from . import latency
 
-    args = argparse.Namespace(turns=turns, client="aiortc", barge_in=0, idle=0, hangover_ms=hangover,
-                              speculate_ms=speculate, thinker="0.5b", thinker_threads=1, thinker_batch_threads=2,
-                              json=str(out))
+    p = argparse.ArgumentParser()
+    latency.add_arguments(p)  # as `omnirt bench latency` runs by default, but for these knobs
+    args = p.parse_args(["--turns", str(turns), "--barge-in", "0", "--hangover-ms", str(hangover),
+                         "--speculate-ms", str(speculate), "--json", str(out)])
     latency.run(args, _Quiet())
     return json.loads(out.read_text())
 
@@ -47,29 +50,14 @@ class _Quiet:
 
 
 def calibrate(measured: dict[str, Any]) -> Any:
-    """A simulator model whose stages and transport are fitted to one measured latency run."""
-    from ...runtime.simulator import Empirical, default_embedded
-    from ...runtime.simulator.model import MEASURED, Network, Stage
+    """A simulator model whose stages and transport are fitted to one measured latency run, with the bench's user
+    (no false pauses, no barge-in during the timed turns)."""
+    from ...runtime.simulator.calibration import trim
+    from ...runtime.simulator.model import calibrated
 
-    turns = [t for t in measured["turns"] if t.get("server") and t["voice_to_voice_ms"]]
-    seg = lambda name: np.array([t["server"]["segments"][name] for t in turns])  # noqa: E731
-    clause = MEASURED["first_clause_tokens"][0] * MEASURED["token_ms"][0]
-    transport = np.array([t["voice_to_voice_ms"] - t["server"]["total"] for t in turns])
-    base = default_embedded()
-    stages = [Stage("asr", Empirical(tuple(seg("ASR done"))), "ASR done"),
-              Stage("thinker prefill", Empirical(tuple(seg("Thinker first token"))), "Thinker first token"),
-              *[s for s in base.stages if s.name in ("thinker first clause", "reply rest")],
-              Stage("tts first chunk", Empirical(tuple(np.maximum(1.0, seg("Talker first audio") - clause))),
-                    "Talker first audio")]
-    # transport: both directions' buffers together reproduce the measured median, its spread goes to jitter
-    half = float(np.median(transport)) / 2
-    net = Network(rtt_ms=0.0, jitter_ms=max(1.0, float(np.std(transport)) / 2), uplink_buffer_ms=half,
-                  playout_buffer_ms=half)
-    net = dataclasses.replace(net, uplink_buffer_ms=max(0.0, half - 0.8 * net.jitter_ms),
-                              playout_buffer_ms=max(0.0, half - 0.8 * net.jitter_ms))
+    base = calibrated(trim(measured))
     user = dataclasses.replace(base.user, false_pause_prob=0.0, barge_in_prob=0.0)
-    vad = dataclasses.replace(base.vad, frame_ms=32.0)  # the VAD decides on 32 ms Silero chunks
-    return dataclasses.replace(base, stages=stages, network=net, user=user, vad=vad)
+    return dataclasses.replace(base, user=user)
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

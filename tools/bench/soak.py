@@ -117,8 +117,13 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
         if end["sessions"] == 0:
             break
         await asyncio.sleep(1.0)
+    closed_at = time.monotonic()
     await asyncio.sleep(2.0)
     end = await _sample(url, t0)
+    while end["threads"] > samples[0]["threads"] and time.monotonic() - closed_at < 30:  # idle worker threads
+        await asyncio.sleep(1.0)  # end 10 s after their last job (runtime/threads.py IdleThreadPool)
+        end = await _sample(url, t0)
+    end["after_close_s"] = round(time.monotonic() - closed_at, 1)
     return {"samples": samples, "end": end, "turns": turns, "reconnects": reconnects,
             "idle_max_gap_ms": idle_out.get("max_gap_ms", [])}
 
@@ -180,7 +185,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                   f"{s['talkers_reconnected']}")
     console.print(f"memory while connected: {s['rss_growth_pct']} % growth, {s['rss_slope_mb_per_min']} MB/min")
     for k, (a, b) in s["released"].items():
-        console.print(f"  {k:8s} start {a}  end {b}  (all clients closed)")
+        console.print(f"  {k:8s} start {a}  end {b}  (all clients closed, {result['end']['after_close_s']} s before)")
     console.print(f"CPU probe after: {out['cpu_probe_ms'][1]} ms; wrote {path} and {page}")
     ok = s["answered"] == s["turns"] and not s["reconnects_failed"] and s["released"]["sessions"][1] == 0
     return 0 if ok else 1
