@@ -7,9 +7,9 @@ default), executor (pyautogui behind the safety layer), trajectory (record, repo
 from omnirt.agents.actions import Action, InvalidAction, action_json_schema, parse_action
 from omnirt.agents.executor import Executor, Outcome, PyAutoGUIBackend
 from omnirt.agents.safety import Decision, SafetyPolicy, Verdict
-from omnirt.agents.screen import Frame, Monitor, Screen, ScreenOptions, TileDiff, expect_change, tile_diff
+from omnirt.agents.screen import Screenshot, Monitor, Screen, ScreenOptions, TileDiff, expect_change, tile_diff
 from omnirt.agents.trajectory import Recorder, Trajectory, build_report, load, replay, run_step
 
 __all__ = ["Action", "InvalidAction", "action_json_schema", "parse_action", "Executor", "Outcome", "PyAutoGUIBackend",
-           "Decision", "SafetyPolicy", "Verdict", "Frame", "Monitor", "Screen", "ScreenOptions", "TileDiff",
+           "Decision", "SafetyPolicy", "Verdict", "Screenshot", "Monitor", "Screen", "ScreenOptions", "TileDiff",
            "expect_change", "tile_diff", "Recorder", "Trajectory", "build_report", "load", "replay", "run_step"]

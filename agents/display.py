@@ -2,7 +2,7 @@
 
 `VirtualDisplay` starts Xvfb on a display number Xvfb picks itself (`-displayfd`, so parallel test modules never
 collide) with `-nolisten tcp`. `Browser` starts Chromium with a fresh profile in `--app=` mode, which puts the page at
-screen (0, 0) with no tabs or address bar (flags measured in /work/shared/HARNESS.md). Readiness is judged the way the
+screen (0, 0) with no tabs or address bar (flags as measured for this harness). Readiness is judged the way the
 agent judges everything: from screenshots (`wait_for_pixels`), not from the DOM.
 """
 
@@ -263,15 +263,3 @@ class Desk:
             b.stop()
             raise
         return b
-
-
-def find_color(img: np.ndarray, rgb: tuple[int, int, int], tol: int = 30,
-               box: tuple[int, int, int, int] | None = None) -> tuple[float, float, int] | None:
-    """Centroid (x, y) and pixel count of the pixels within `tol` of `rgb` (inside `box` if given), or None."""
-    x0, y0 = (box[0], box[1]) if box else (0, 0)
-    sub = img[box[1]:box[3], box[0]:box[2]] if box else img
-    d = np.abs(sub[:, :, :3].astype(np.int16) - np.array(rgb, dtype=np.int16)).max(axis=2)
-    ys, xs = np.nonzero(d <= tol)
-    if len(xs) == 0:
-        return None
-    return float(xs.mean()) + x0, float(ys.mean()) + y0, int(len(xs))

@@ -23,7 +23,7 @@ from typing import Any, Literal, Mapping
 from omnirt.agents.actions import (CallUser, Click, Done, DoubleClick, Drag, Hotkey, InvalidAction, RightClick,
                                    Scroll, Type, Wait, parse_action)
 from omnirt.agents.safety import SafetyPolicy, Verdict
-from omnirt.agents.screen import Frame
+from omnirt.agents.screen import Screenshot
 
 Status = Literal["executed", "denied", "needs_confirmation", "dry_run", "invalid", "error"]
 
@@ -132,7 +132,7 @@ class Executor:
         self.elements: dict[str, tuple[int, int]] = dict(elements or {})
 
     # -- coordinates -------------------------------------------------------------------------------------------------
-    def _point(self, x: int | None, y: int | None, element: str | None, frame: Frame | None) -> tuple[int, int]:
+    def _point(self, x: int | None, y: int | None, element: str | None, frame: Screenshot | None) -> tuple[int, int]:
         if element is not None:
             if element not in self.elements:
                 raise InvalidAction(f"unknown element id {element!r}")
@@ -145,7 +145,7 @@ class Executor:
         except ValueError as e:
             raise InvalidAction(str(e)) from None
 
-    def resolve(self, action: Any, frame: Frame | None) -> Any:
+    def resolve(self, action: Any, frame: Screenshot | None) -> Any:
         """The action in pointer coordinates, element ids replaced by points."""
         if isinstance(action, Drag):
             x, y = self._point(action.x, action.y, action.element, frame)
@@ -183,7 +183,7 @@ class Executor:
         else:  # pragma: no cover - the schema admits nothing else
             raise TypeError(f"no executor for {type(a).__name__}")
 
-    def execute(self, action: Any, frame: Frame | None = None) -> Outcome:
+    def execute(self, action: Any, frame: Screenshot | None = None) -> Outcome:
         """Parse, resolve, check, then execute one action. `frame`: the screenshot the policy chose it from
         (None: coordinates are already pointer coordinates)."""
         started = time.time()

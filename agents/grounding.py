@@ -6,9 +6,9 @@ detector can be plugged in (`Grounder(detector=...)`): its boxes name or add sha
 words become elements in omnirt.agents.elements.
 
 OCR is the expensive part (0.1 s for a small page, over 1 s for a 1280x800 screen), so `Grounder` keeps each
-region's words and re-reads only the rectangles that changed (omnirt.agents.textcache), by blocks it may have read
-before (omnirt.agents.blocks); the detector keeps each crop's resolution and the recogniser pads no line. The
-instruction (`text`) is read upsampled and its I/l and O/0 re-decided by font metrics (omnirt.agents.glyphs).
+region's words and re-reads only the rectangles that changed (omnirt.agents.ocr_cache), by blocks it may have read
+before (omnirt.agents.ocr_blocks); the detector keeps each crop's resolution and the recogniser pads no line. The
+instruction (`text`) is read upsampled and its I/l and O/0 re-decided by font metrics (omnirt.agents.ocr_glyphs).
 
 Matching (`match`) goes from cheap and exact to fuzzy: normalised equality, equality up to OCR confusables (O/0,
 I/l/1), a phrase in a line, rapidfuzz ratio, then meaning (TextEncoder.best_match) for synonyms.
@@ -22,14 +22,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from omnirt.agents.blocks import BlockReader
-from omnirt.agents.glyphs import resolve_bars
+from omnirt.agents.ocr_blocks import BlockReader
+from omnirt.agents.ocr_glyphs import resolve_bars
 from omnirt.agents.elements import (  # noqa: F401  (re-exported: the grounding API)
     DETECTOR_KINDS, Element, _outside_words, build_elements, fold, is_link_colour, merge_detections, norm,
     split_by_colour)
 from omnirt.agents.pixels import Shape, blank_shapes, find_shapes, occluded
-from omnirt.agents.screen import Box, Frame
-from omnirt.agents.textcache import RegionCache, clean_words, pad_min, shift_word
+from omnirt.agents.screen import Box, Screenshot
+from omnirt.agents.ocr_cache import RegionCache, clean_words, pad_min, shift_word
 
 
 @dataclass
@@ -40,7 +40,7 @@ class GroundingOptions:
     smallest check box / radio button (a smaller empty square or ring is a letter: O, D, 0).
     det_min_side: the OCR's text detector reads each crop at its own resolution, padded to at least this size
     (rapidocr's default scales the short side UP to 736 px: 5x the pixels of a 320 px page, no better at device
-    scale 2). glyphs: re-decide I/l and O/0 in `text` by font metrics (omnirt.agents.glyphs). text_scale: `text`
+    scale 2). glyphs: re-decide I/l and O/0 in `text` by font metrics (omnirt.agents.ocr_glyphs). text_scale: `text`
     (an instruction: exact strings to type) reads its crop upsampled by this factor; at native size the recogniser
     drops the i of a tight "fi" (measured on 161 login instructions: 1 error at 1.0, none at 1.25; +4 % time).
     detector_min_score: detections below it are ignored."""
@@ -111,7 +111,7 @@ class Grounder:
         self._blocks.clear()
 
     def _read(self, rgb: np.ndarray) -> list[Any]:
-        """OCR of `rgb` by blocks: blank space is skipped and blocks seen before cost nothing (agents.blocks)."""
+        """OCR of `rgb` by blocks: blank space is skipped and blocks seen before cost nothing (agents.ocr_blocks)."""
         return self._blocks.read(rgb)
 
     def _ocr(self, rgb: np.ndarray) -> list[Any]:
@@ -124,9 +124,9 @@ class Grounder:
         self.stats["ocr_kpx"] += h * w / 1000
         return words
 
-    def text(self, frame: Frame | np.ndarray, box: Box | None = None, region: str = "text") -> str:
+    def text(self, frame: Screenshot | np.ndarray, box: Box | None = None, region: str = "text") -> str:
         """All text in `box` (frame pixels), in reading order: e.g. a task's instruction."""
-        rgb = frame.rgb if isinstance(frame, Frame) else frame
+        rgb = frame.rgb if isinstance(frame, Screenshot) else frame
         sub = rgb if box is None else rgb[box[1]:box[3], box[0]:box[2]]
         k = self.options.text_scale
         if k != 1.0:  # read upsampled, keep boxes in frame pixels
@@ -147,9 +147,9 @@ class Grounder:
             words = last[1]
         return " ".join(w.text for w in words)
 
-    def ground(self, frame: Frame | np.ndarray, box: Box | None = None, region: str = "area") -> list[Element]:
+    def ground(self, frame: Screenshot | np.ndarray, box: Box | None = None, region: str = "area") -> list[Element]:
         """Elements inside `box` of the frame (default: all of it); boxes are in frame pixels."""
-        rgb = frame.rgb if isinstance(frame, Frame) else frame
+        rgb = frame.rgb if isinstance(frame, Screenshot) else frame
         x0, y0 = (box[0], box[1]) if box else (0, 0)
         sub = rgb if box is None else rgb[box[1]:box[3], box[0]:box[2]]
         shapes = self.shapes(sub, region)
@@ -242,21 +242,3 @@ def _span(t: str, elements: Sequence[Element]) -> Element | None:
                 if len(text) > len(t):
                     break
     return None
-
-
-def render_marks(rgb: np.ndarray, elements: Sequence[Element], kinds: Sequence[str] | None = None) -> np.ndarray:
-    """Set-of-marks: the screenshot with each element's box outlined and its number (the digits of its id) drawn
-    at the top-left, for a multimodal policy that answers with an element id."""
-    from PIL import Image, ImageDraw
-
-    img = Image.fromarray(rgb).convert("RGB")
-    d = ImageDraw.Draw(img)
-    palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 140, 140)]
-    for i, e in enumerate(el for el in elements if kinds is None or el.kind in kinds):
-        col = palette[i % len(palette)]
-        d.rectangle(e.box, outline=col, width=2)
-        tag = e.id.lstrip("e")
-        tw = 6 * len(tag) + 4
-        d.rectangle((e.box[0], e.box[1] - 12, e.box[0] + tw, e.box[1]), fill=col)
-        d.text((e.box[0] + 2, e.box[1] - 12), tag, fill=(255, 255, 255))
-    return np.asarray(img)

@@ -5,7 +5,7 @@ Why text marks: the embedded Thinkers (Qwen2.5-Coder 0.5B / 1.5B) are text-only,
 evaluation dominates. The prompt's fixed head (a terse system prompt, three worked steps of one form) is
 byte-identical every time, so llama.cpp keeps it in its KV cache (`warmup` evaluates it once); what each decision
 pays for is the screen: at most `max_elements` lines "'Submit' button id=3" (numbers = the digits of the element
-ids, as `render_marks` draws them; plain words inside a text line are left to the line), the instruction and the
+ids, as a set-of-marks image numbers them; plain words inside a text line are left to the line), the instruction and the
 steps taken so far, each with "(screen did not change)" where that was so.
 
 The LLM-facing schema is small: {"step", "action": click | type | key | done, "target", "id", "text"/"key"}, ids
@@ -90,7 +90,7 @@ def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple
 
 
 def mark_numbers(elements: Sequence[Element]) -> dict[int, Element]:
-    """Mark number -> element: the digits of ids like 'e12' (what render_marks draws), else the position."""
+    """Mark number -> element: the digits of ids like 'e12' (what a set-of-marks image shows), else the position."""
     nums = [re.fullmatch(r"[A-Za-z_]*(\d+)", e.id) for e in elements]
     if all(nums) and len({int(m.group(1)) for m in nums if m}) == len(elements):
         return {int(m.group(1)): e for m, e in zip(nums, elements) if m}

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from omnirt.agents.actions import CallUser, Done, Wait
 from omnirt.agents.executor import Executor
 from omnirt.agents.grounding import Grounder
-from omnirt.agents.screen import Box, Frame, Screen, expect_change
+from omnirt.agents.screen import Box, Screenshot, Screen, expect_change
 from omnirt.agents.trajectory import Recorder
 
 
@@ -59,7 +59,7 @@ def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
 
 
-def settle(screen: Screen, frame: Frame, options: LoopOptions) -> tuple[Frame, bool]:
+def settle(screen: Screen, frame: Screenshot, options: LoopOptions) -> tuple[Screenshot, bool]:
     """After an action: wait up to `settle` s for the area to change, then until it holds still for `quiet` s, or
     for 2.5x the longest pause seen between two changes (a busy machine paints an animation's frames further
     apart). Returns the last frame and whether anything changed."""
@@ -88,7 +88,7 @@ def run_episode(screen: Screen, grounder: Grounder, policy: Any, executor: Execu
     t_start = time.perf_counter()
     history: list[Any] = []
     log = EpisodeLog(instruction="")
-    frame: Frame | None = None
+    frame: Screenshot | None = None
     for _ in range(options.max_steps):
         if is_done is not None and is_done():
             log.ended_by = "env"

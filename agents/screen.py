@@ -1,6 +1,6 @@
 """Observe: screenshots of every monitor, the exact pixel <-> pointer mapping, and tile-based change detection.
 
-Coordinates. A `Frame` is what the policy sees: an RGB image of one capture rectangle (a monitor, the whole virtual
+Coordinates. A `Screenshot` is what the policy sees: an RGB image of one capture rectangle (a monitor, the whole virtual
 screen, or any region), possibly resized. Each frame carries the mapping back to pointer (pyautogui) coordinates:
 screenshot pixel (px, py) covers the pointer rectangle [left + px*sx, left + (px+1)*sx) x [...]; `to_screen` returns
 its centre, floored, so with sx == 1 it is exactly left + px. sx/sy combine three factors: a physical/logical ratio
@@ -39,7 +39,7 @@ class Monitor:
 
 
 @dataclass
-class Frame:
+class Screenshot:
     """One screenshot and its mapping to pointer coordinates. `rgb` is (H, W, 3) uint8."""
 
     rgb: np.ndarray
@@ -86,7 +86,7 @@ class ScreenOptions:
 
 
 class Screen:
-    """mss capture of any monitor or region, returning `Frame`s. Not thread-safe: one per thread."""
+    """mss capture of any monitor or region, returning `Screenshot`s. Not thread-safe: one per thread."""
 
     def __init__(self, options: ScreenOptions | None = None) -> None:
         import mss  # local: the module imports without a display
@@ -114,7 +114,7 @@ class Screen:
         v = self.monitors()[0]
         return self.options.pointer_size[0] / v.width, self.options.pointer_size[1] / v.height
 
-    def capture(self, monitor: int = 0, region: Box | None = None, max_width: int | None = None) -> Frame:
+    def capture(self, monitor: int = 0, region: Box | None = None, max_width: int | None = None) -> Screenshot:
         """Screenshot of monitor `monitor` (0: all), or of `region` in mss coordinates; downscaled to at most
         `max_width` pixels wide if given."""
         mons = self.monitors()
@@ -140,10 +140,10 @@ class Screen:
         # Pointer-space rectangle: the monitor's logical size times the pointer scale, spread over the image.
         pmon = Monitor(mon.index, round(mon.left * psx), round(mon.top * psy), round(mon.width * psx),
                        round(mon.height * psy))
-        return Frame(rgb=rgb, monitor=pmon, scale_x=pmon.width / rgb.shape[1], scale_y=pmon.height / rgb.shape[0],
+        return Screenshot(rgb=rgb, monitor=pmon, scale_x=pmon.width / rgb.shape[1], scale_y=pmon.height / rgb.shape[0],
                      captured_at=time.time(), capture_ms=capture_ms)
 
-    def capture_all(self, max_width: int | None = None) -> list[Frame]:
+    def capture_all(self, max_width: int | None = None) -> list[Screenshot]:
         """One frame per physical monitor."""
         return [self.capture(m.index, max_width=max_width) for m in self.monitors()[1:]]
 
@@ -162,11 +162,11 @@ class TileDiff:
         return bool(self.regions)
 
 
-def _as_array(img: np.ndarray | Frame) -> np.ndarray:
-    return img.rgb if isinstance(img, Frame) else img
+def _as_array(img: np.ndarray | Screenshot) -> np.ndarray:
+    return img.rgb if isinstance(img, Screenshot) else img
 
 
-def changed_tiles(prev: np.ndarray | Frame, cur: np.ndarray | Frame, tile: int = 32, threshold: int = 0,
+def changed_tiles(prev: np.ndarray | Screenshot, cur: np.ndarray | Screenshot, tile: int = 32, threshold: int = 0,
                   region: Box | None = None) -> np.ndarray:
     """Boolean (rows, cols) mask of tiles where any pixel differs by more than `threshold` in any channel.
     Edge tiles are partial. With `region`, only pixels inside it count (the mask still covers the whole frame)."""
@@ -218,7 +218,7 @@ def _regions(mask: np.ndarray, tile: int, width: int, height: int) -> list[Box]:
     return out
 
 
-def tile_diff(prev: np.ndarray | Frame, cur: np.ndarray | Frame, tile: int = 32, threshold: int = 0,
+def tile_diff(prev: np.ndarray | Screenshot, cur: np.ndarray | Screenshot, tile: int = 32, threshold: int = 0,
               region: Box | None = None) -> TileDiff:
     """Changed tiles between two screenshots and the rectangles they form (see `changed_tiles`)."""
     a = _as_array(cur)
@@ -226,7 +226,7 @@ def tile_diff(prev: np.ndarray | Frame, cur: np.ndarray | Frame, tile: int = 32,
     return TileDiff(mask=mask, tile=tile, regions=_regions(mask, tile, a.shape[1], a.shape[0]))
 
 
-def expect_change(before: np.ndarray | Frame, after: np.ndarray | Frame, region: Box | None = None,
+def expect_change(before: np.ndarray | Screenshot, after: np.ndarray | Screenshot, region: Box | None = None,
                   tile: int = 32, threshold: int = 0) -> bool:
     """Did the screen change (inside `region`, in screenshot pixels, if given)? For verify-then-retry loops."""
     return bool(changed_tiles(before, after, tile, threshold, region).any())

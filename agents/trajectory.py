@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from omnirt.agents.executor import Executor, Outcome
-from omnirt.agents.screen import Frame, Screen, expect_change, tile_diff
+from omnirt.agents.screen import Screenshot, Screen, expect_change, tile_diff
 
 STEPS = "steps.jsonl"
 REPORT = "index.html"
@@ -125,7 +125,7 @@ class Recorder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def record(self, outcome: Outcome, before: Frame | None = None, after: Frame | None = None,
+    def record(self, outcome: Outcome, before: Screenshot | None = None, after: Screenshot | None = None,
                extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write one step: screenshots first (so a JSONL line never points at a missing PNG), then the line."""
         i = self._index
@@ -270,8 +270,8 @@ def replay(run_dir: str | Path, executor: Executor, delay: float = 0.0,
 
 
 def run_step(executor: Executor, screen: Screen, recorder: Recorder | None, action: Any,
-             before: Frame | None = None, settle: float = 0.5, monitor: int = 0,
-             quiet: float = 0.03) -> tuple[Outcome, Frame, Frame]:
+             before: Screenshot | None = None, settle: float = 0.5, monitor: int = 0,
+             quiet: float = 0.03) -> tuple[Outcome, Screenshot, Screenshot]:
     """Observe, act, observe again, record. `before` may be the frame the policy already used. After an executed
     action, wait up to `settle` s for the screen to change, then until it holds still for `quiet` s (the first
     changed frame can be half painted: a window erased but not yet redrawn, seen under load)."""

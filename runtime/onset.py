@@ -1,8 +1,8 @@
 """A fast, level-based first guess that the user has started to make a sound, ahead of the speech detector.
 
 Why: Silero judges whole 32 ms chunks and needs most of a chunk to be speech before it says so, so it hears a word's
-first sound 30-60 ms after it arrives. Barge-in must silence the assistant within 60 ms of the user's onset, and the
-transport's two legs already take ~35 ms of that. A jump in level is visible in the first 10 ms block.
+first sound a chunk or two after it arrives. Barge-in must silence the assistant within 60 ms of the user's onset, and
+the transport's two legs already take about half of that. A jump in level is visible in the first 10 ms block.
 
 The guess only *holds* the reply (UserSound): the speech detector decides. If it does not confirm speech within
 `confirm_ms`, the hold is released and the reply plays on (a gap of about that length), and the detector refuses to
@@ -29,9 +29,9 @@ class LevelOnsetOptions:
         a headset or laptop microphone and above the residual echo a browser's echo canceller leaves.
     margin_db: ... and this much louder than the background (a noise floor tracked by its minimum, which rises
         slowly: `floor_rise_per_s`), so a steady fan or hum never counts.
-    confirm_ms: how long the speech detector has, after the guess, to hear speech too; else the guess is withdrawn.
-        On 30 spoken clips (piper and espeak voices) Silero's first speech chunk came 60 ms after the guess at the
-        median, 142 ms at p95 and 280 ms at most; a withdrawn guess costs the reply a gap this long.
+    confirm_ms: how long the speech detector has, after the guess, to hear speech too; else the guess is withdrawn
+        (it covers the longest confirmation delay measured: docs/measurements.md). A withdrawn guess costs the reply
+        a gap this long.
     refractory_ms: after a withdrawn guess, no new guess for this long (the speech detector still works).
     floor_rise_per_s: how fast (dB per second) the background estimate may rise towards a louder steady level.
     """

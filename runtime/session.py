@@ -15,7 +15,7 @@ from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
-from .tools import Tool, ToolAwareThinker, ToolStage
+from .tool_calls import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
 from .turn import TurnGate
 from .vad import SpeechDetector, VADOptions, VADStage

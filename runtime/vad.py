@@ -51,10 +51,9 @@ class VADOptions:
     speculate_ms: after this much silence the utterance is sent on (SpeechEnded, speculative) so recognition,
         thinking and synthesis run during the rest of the hangover; the reply is held until the hangover passes
         (Commit), and if the user speaks again first the work is cancelled (Interrupt, reason "resume") and redone.
-        0 turns speculation off (the utterance is sent at the end of the hangover). 32 ms (one quiet chunk) against
-        64: voice-to-voice p50 447-459 ms against 478-509 over the aiortc client, and the same transcripts (66 clips:
-        66 against 68 word errors), but a pause is judged falsely inside words more often (2.7 against 1.1 times
-        per utterance), each costing a final decode that the next loud chunk cancels.
+        0 turns speculation off (the utterance is sent at the end of the hangover). One quiet chunk (32 ms) answers
+        sooner than two with the same transcripts, at the price of more false pauses inside words, each costing a
+        final decode that the next loud chunk cancels (docs/measurements.md).
     partial_every_ms: while the user talks, send the speech so far this often (PartialUtterance) for live partial
         transcripts; 0 sends none (a file reply needs none; a live page shows them).
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
@@ -69,14 +68,14 @@ class VADOptions:
     max_utterance_ms: an utterance is cut here (bounds memory and ASR time); the rest starts a new one.
     quiet_ratio: a chunk whose RMS is below this fraction of the utterance's speech level (the 75th percentile of
         its chunks' RMS; 0.05 = 26 dB down) counts as quiet, and speculate_ms of quiet chunks also make a pause.
-        Why: Silero's probability lags the sound by ~2 chunks (it stays above 0.9 for ~60 ms after the last
-        sample), so a pause judged by it alone comes ~150 ms after the speech ends; by level it comes ~75 ms after.
-        A quiet stretch inside a word (a stop closure) then starts speculation too, but the next loud chunk resumes
-        it and cancels the work within a chunk or two. The hangover (the turn's end) is still judged by Silero
-        alone: counted from the level it would end a turn at a speaker's comma pause ~80 ms sooner. In noise
-        louder than the ratio nothing is ever quiet and pauses come from Silero alone, as they do with 0 (off).
+        Why: Silero's probability lags the sound by about two chunks, so a pause judged by it alone comes later
+        than one judged by level (docs/measurements.md). A quiet stretch inside a word (a stop closure) then starts
+        speculation too, but the next loud chunk resumes it and cancels the work within a chunk or two. The
+        hangover (the turn's end) is still judged by Silero alone: counted from the level it would end a turn at a
+        speaker's comma pause. In noise louder than the ratio nothing is ever quiet and pauses come from Silero
+        alone, as they do with 0 (off).
     level_onset: with `interrupt`, a jump in level (runtime/onset.py) sends UserSound at once, before the speech
-        detector has judged the chunk: the reply is held ~30 ms sooner. Withdrawn (the reply plays on) when the
+        detector has judged the chunk, so the reply is held sooner. Withdrawn (the reply plays on) when the
         detector does not confirm it. None: UserSound waits for the detector.
     """
 

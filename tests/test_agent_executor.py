@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from omnirt.agents.display import Desk, color_at, find_color, near
+from omnirt.agents.display import Desk, color_at, near
+from screen_helpers import find_color
 from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
 from omnirt.agents.screen import expect_change

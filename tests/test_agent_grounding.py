@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pytest
 
 from omnirt.agents.actions import Click, Done, Hotkey, Type, Wait
-from omnirt.agents.grounding import Element, Grounder, GroundingOptions, match, norm, render_marks
+from omnirt.agents.grounding import Element, Grounder, GroundingOptions, match, norm
 from omnirt.agents.policies import InstructionPolicy, parse
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def render_marks(rgb: np.ndarray, elements: Sequence[Element], kinds: Sequence[str] | None = None) -> np.ndarray:
+    """Set-of-marks: the screenshot with each element's box outlined and its number (the digits of its id) drawn
+    at the top-left, for a multimodal policy that answers with an element id."""
+    from PIL import Image, ImageDraw
+
+    img = Image.fromarray(rgb).convert("RGB")
+    d = ImageDraw.Draw(img)
+    palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 140, 140)]
+    for i, e in enumerate(el for el in elements if kinds is None or el.kind in kinds):
+        col = palette[i % len(palette)]
+        d.rectangle(e.box, outline=col, width=2)
+        tag = e.id.lstrip("e")
+        tw = 6 * len(tag) + 4
+        d.rectangle((e.box[0], e.box[1] - 12, e.box[0] + tw, e.box[1]), fill=col)
+        d.text((e.box[0] + 2, e.box[1] - 12), tag, fill=(255, 255, 255))
+    return np.asarray(img)
 
 
 # ---------------------------------------------------------------- parsing (no models)

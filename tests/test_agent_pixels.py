@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from omnirt.agents.blocks import xy_blocks
-from omnirt.agents.glyphs import glyph_groups, resolve_bars
+from omnirt.agents.ocr_blocks import xy_blocks
+from omnirt.agents.ocr_glyphs import glyph_groups, resolve_bars
 from omnirt.agents.pixels import find_shapes, has_grip, undot
 
 SANS = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
@@ -132,7 +132,7 @@ def test_resolve_bars_needs_references():
 
 def test_glyph_groups_merge_dots_with_stems():
     rgb, words = render_words("ij")
-    from omnirt.agents.glyphs import _ink
+    from omnirt.agents.ocr_glyphs import _ink
 
     cov, _, _ = _ink(rgb, words[0].box)
     assert len(glyph_groups(cov)) == 2

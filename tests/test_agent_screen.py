@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from omnirt.agents.actions import keyboard_keys
-from omnirt.agents.display import Desk, find_color
+from omnirt.agents.display import Desk
+from screen_helpers import find_color
 from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
-from omnirt.agents.screen import Frame, Monitor, changed_tiles, expect_change, tile_diff
+from omnirt.agents.screen import Screenshot, Monitor, changed_tiles, expect_change, tile_diff
 
 PAGES = Path(__file__).parent / "data" / "agent"
 RED, BLUE, GREEN, YELLOW = (255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 208, 0)
@@ -123,11 +124,11 @@ def test_capture_speed(dot_desk: Desk) -> None:
 def test_mapping_with_pointer_scale_and_offsets() -> None:
     """HiDPI-like capture (2 image pixels per pointer unit) on a second monitor at x=1920."""
     rgb = np.zeros((2160, 3840, 3), np.uint8)
-    f = Frame(rgb, Monitor(2, 1920, 0, 1920, 1080), 0.5, 0.5, 0.0, 0.0)
+    f = Screenshot(rgb, Monitor(2, 1920, 0, 1920, 1080), 0.5, 0.5, 0.0, 0.0)
     assert f.to_screen(0, 0) == (1920, 0)
     assert f.to_screen(3839, 2159) == (1920 + 1919, 1079)
     assert f.from_screen(1920 + 100, 50) == (200, 100)
-    f2 = Frame(np.zeros((400, 640, 3), np.uint8), Monitor(1, -1280, 0, 1280, 800), 2.0, 2.0, 0.0, 0.0)
+    f2 = Screenshot(np.zeros((400, 640, 3), np.uint8), Monitor(1, -1280, 0, 1280, 800), 2.0, 2.0, 0.0, 0.0)
     assert f2.to_screen(0, 0) == (-1279, 1) and f2.to_screen(639, 399) == (-1, 799)
     for px, py in [(0, 0), (17, 3), (639, 399)]:
         assert f2.from_screen(*f2.to_screen(px, py)) == (px, py)

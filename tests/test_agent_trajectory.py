@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from omnirt.agents.display import Desk, find_color
+from omnirt.agents.display import Desk
+from screen_helpers import find_color
 from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
 from omnirt.agents.trajectory import Recorder, build_report, load, replay, run_step
@@ -112,14 +113,14 @@ CHILD = r"""
 import sys, time, numpy as np
 from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
-from omnirt.agents.screen import Frame, Monitor
+from omnirt.agents.screen import Screenshot, Monitor
 from omnirt.agents.trajectory import Recorder
 ex = Executor(SafetyPolicy(allowed_region=(0, 0, 640, 400), max_steps=None, dry_run=True))  # no display needed
 rng = np.random.default_rng(0)
 with Recorder(sys.argv[1]) as rec:
     for i in range(10_000):
         img = rng.integers(0, 256, (400, 640, 3), dtype=np.uint8)
-        f = Frame(img, Monitor(0, 0, 0, 640, 400), 1.0, 1.0, time.time(), 0.0)
+        f = Screenshot(img, Monitor(0, 0, 0, 640, 400), 1.0, 1.0, time.time(), 0.0)
         out = ex.execute({"action": "click", "x": i % 640, "y": 7}, f)
         rec.record(out, f, f)
         print(i, flush=True)

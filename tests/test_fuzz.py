@@ -61,7 +61,7 @@ def http_server():
     """A real signalling server; offers that pass every check reach a session that cannot start (no models),
     which must still be one line."""
     from omnirt.runtime.transports.webrtc import WebRTCOptions
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
 
     bg = BackgroundServer(None, WebRTCOptions(port=0, body_timeout_s=1.0))
     yield bg

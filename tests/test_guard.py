@@ -68,7 +68,7 @@ async def test_a_server_that_can_drive_the_desktop_wants_its_token_even_on_loopb
     import aiohttp
 
     from omnirt.runtime.transports.webrtc import WebRTCOptions
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
 
     bg = BackgroundServer(None, WebRTCOptions(port=0, ice_servers=("stun:127.0.0.1:3478",)), require_token=True)
     try:

@@ -9,7 +9,7 @@ from omnirt.runtime.simulator.budget import check, from_bench_reply, load_budget
 from omnirt.runtime.simulator.distributions import Fixed
 from omnirt.runtime.simulator.engine import simulate
 from omnirt.runtime.simulator.calibration import CalibrationError, calibration_run, segment, transport, trim, write
-from omnirt.runtime.simulator.model import PipelineModel, Stage, default_embedded, load_model
+from omnirt.runtime.simulator.model import PipelineModel, StageModel, default_embedded, load_model
 from omnirt.runtime.vad import VADOptions
 from omnirt.tools.voice import VoiceConfig
 
@@ -86,7 +86,7 @@ def test_eight_sessions_on_two_cores_queue_longer_than_one():
 def test_a_stage_needing_both_cores_serialises_sessions():
     base = {"sessions": 6, "user": {"think_ms": 100.0, "false_pause_prob": 0.0}}
     both = PipelineModel.from_dict(base)
-    both.stages[1] = Stage("thinker prefill", both.stages[1].service, "Thinker first token", units=2)
+    both.stages[1] = StageModel("thinker prefill", both.stages[1].service, "Thinker first token", units=2)
     w1 = simulate(PipelineModel.from_dict(base), 3000, seed=4).as_dict()["waits"]["thinker prefill"]["mean_ms"]
     w2 = simulate(both, 3000, seed=4).as_dict()["waits"]["thinker prefill"]["mean_ms"]
     assert w2 > w1

@@ -19,7 +19,7 @@ from choice_page import PAGE, wait_title, window_titles
 from omnirt.runtime.frames import Commit, EndOfStream, Interrupt, TextDelta, TextDone, Transcript
 from omnirt.runtime.stage import Pipeline
 from omnirt.runtime.testing import run_test
-from omnirt.runtime.tools import (ToolAwareThinker, ToolCall, ToolOutcome, ToolProgress, ToolRequest, ToolResult,
+from omnirt.runtime.tool_calls import (ToolAwareThinker, ToolCall, ToolOutcome, ToolProgress, ToolRequest, ToolResult,
                                   ToolStage, claimant)
 
 
@@ -178,7 +178,7 @@ async def test_thinker_keeps_the_tool_exchange_without_answering_it():
 
 
 def test_core_tools_module_imports_no_agent_model_or_transport():
-    code = ("import sys, omnirt.runtime.tools, omnirt.runtime.session; bad = [m for m in sys.modules if m.startswith("
+    code = ("import sys, omnirt.runtime.tool_calls, omnirt.runtime.session; bad = [m for m in sys.modules if m.startswith("
             "('omnirt.agents', 'omnirt.models', 'omnirt.runtime.transports', 'omnirt.tools'))]; print(bad); "
             "sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -378,7 +378,7 @@ class AskingTool(CountingTool):
 
 
 async def test_a_spoken_yes_runs_the_request_that_asked_for_it_and_nothing_else_does():
-    from omnirt.runtime.tools import is_yes
+    from omnirt.runtime.tool_calls import is_yes
 
     assert is_yes("Yes.") and is_yes("okay, go ahead!") and is_yes("Go ahead")
     assert not is_yes("yes, but click cancel") and not is_yes("no") and not is_yes("what was that?")

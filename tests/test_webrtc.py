@@ -112,7 +112,7 @@ def components():
 
 @pytest.fixture(scope="module")
 def server(components):
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
     bg = BackgroundServer(components)
     yield bg
     bg.stop()

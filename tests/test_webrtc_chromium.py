@@ -35,7 +35,7 @@ def net():
 @pytest.fixture(scope="module")
 def server(net):
     from omnirt.tools.voice import VoiceConfig, load_components
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
     bg = BackgroundServer(load_components(VoiceConfig()))
     yield bg
     bg.stop()
@@ -147,7 +147,7 @@ async def test_what_does_the_camera_show(net, tmp_path):
     already asking may be seen only by the next turn.)"""
     from omnirt.models.vision import camera_describer
     from omnirt.tools.voice import VoiceConfig, load_components
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
 
     describer = camera_describer()  # as `omnirt serve` reads the camera: a low-priority worker, started first
     components = load_components(VoiceConfig())

@@ -35,7 +35,7 @@ async def test_firefox_holds_a_spoken_turn(net, tmp_path):
     from omnirt.tools.clips import make_clip
     from omnirt.tools.pulse import VirtualAudio
     from omnirt.tools.voice import VoiceConfig, load_components
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
 
     question = tmp_path / "question.wav"
     shutil.copy(make_clip("What is the capital of France?", "piper"), question)

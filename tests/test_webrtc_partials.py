@@ -13,7 +13,7 @@ async def test_partials_arrive_before_the_final_transcript():
     from omnirt.tools.clips import make_clip
     from omnirt.tools.voice import VoiceConfig, load_components
     from omnirt.tools.rtc_client import RTCClient
-    from omnirt.tools.serve import BackgroundServer
+    from background_server import BackgroundServer
 
     options = WebRTCOptions(port=0, session=SessionOptions(vad=VADOptions(partial_every_ms=600)))
     server = BackgroundServer(load_components(VoiceConfig()), options)

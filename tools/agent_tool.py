@@ -1,4 +1,4 @@
-"""The computer-use agent as a voice-session tool (runtime.tools.Tool): "computer, click Submit" is done, not answered.
+"""The computer-use agent as a voice-session tool (runtime.tool_calls.Tool): "computer, click Submit" is done, not answered.
 
 Claiming is deterministic (no model), and errs on the side of leaving speech to the Thinker:
 1. Wake phrase: an utterance that starts with "computer" (or "hey/ok computer"), followed by a request, is always
@@ -24,7 +24,7 @@ anything consequential:
   before the run starts, and anything else met during the run is deferred (the confirm callback answers None), so
   the result tells the Thinker, and the user hears, that the action awaits the user's confirmation. Asked before
   the run, a spoken yes as the user's next words runs the command with a yes to exactly the actions they heard of
-  (runtime/tools.py ToolStage); nothing on the screen is ever taken as that confirmation.
+  (runtime/tool_calls.py ToolStage); nothing on the screen is ever taken as that confirmation.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from omnirt.agents.actions import action_to_json
 from omnirt.agents.policies import Step, keyboard_action, parse
 from omnirt.agents.safety import PENDING, SafetyPolicy
 from omnirt.agents.screen import Box
-from omnirt.runtime.tools import Say, ToolRequest, ToolResult
+from omnirt.runtime.tool_calls import Say, ToolRequest, ToolResult
 
 from .agent_cmd import Agent, AgentConfig, AgentError, AgentRun, display_name, step_line
 

@@ -5,7 +5,7 @@
         va.play_into_mic("question.wav")   # what programs hear (from the default source "vmic")
         rec.stop()
 
-Devices (see HARNESS.md): `vspk` is a null sink (the default output), `micfeed` a null sink nothing but the harness
+Devices: `vspk` is a null sink (the default output), `micfeed` a null sink nothing but the harness
 plays into, and `vmic` (the default input) a source remapped from micfeed's monitor. `loopback()` routes the speaker
 back into the microphone, as a laptop's speaker reaches its own microphone. The daemon runs with its own
 XDG_RUNTIME_DIR and HOME in a temporary folder, so it never touches a desktop session's sound server.

@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "one arm) as its source, then simulate with it")
 
 
-# The 1.5B Thinker against the 0.5B one on this machine (MODELS.md, llama-cpp-python, 2 cores): generation
+# The 1.5B Thinker against the 0.5B one on a 2-core machine (llama-cpp-python): generation
 # 22-23 vs 38-41 tokens/s, prompt 93 vs ~210 tokens/s.
 THINKER_1_5B = {"thinker prefill": 210 / 93, "thinker first clause": 39.5 / 22.5, "reply rest": 39.5 / 22.5}
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, SpeechStarted, TextDelta, TextDone, \
     Transcript, UserSound
 from ..runtime.session import Components, SessionOptions, VoiceSession
-from ..runtime.tools import ToolProgress
+from ..runtime.tool_calls import ToolProgress
 from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions, abandoned_streams
 from .voice import add_voice_arguments
 

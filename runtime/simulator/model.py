@@ -49,7 +49,7 @@ def fit_run(run: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class Stage:
+class StageModel:
     """One step of the reply: `service` ms per unit of `scale` (None: per job) on `units` servers of `resource`.
     `segment` is the measured segment its time (queueing included) counts in; None means it runs after the first
     audio (rest of the reply): it loads the resource but adds no latency to this turn."""
@@ -140,16 +140,16 @@ class User:
                 raise ValueError(f"user {name} must be in [0, 1], got {getattr(self, name)}")
 
 
-def default_stages(fitted: dict[str, Any] | None = None) -> list[Stage]:
+def default_stages(fitted: dict[str, Any] | None = None) -> list[StageModel]:
     """The measured turns' own times, resampled (no shape assumed), with the assumed token split."""
     f = fitted or _fitted()
     token = LogNormal.from_median_p95(*ASSUMED["token_ms"])
     return [
-        Stage("asr", Empirical(f["asr"]), "ASR done"),
-        Stage("thinker prefill", Empirical(f["first_token"]), "Thinker first token"),
-        Stage("thinker first clause", token, "Talker first audio", scale="clause_tokens"),
-        Stage("tts first chunk", Empirical(f["tts_first"]), "Talker first audio"),
-        Stage("reply rest", token, None, scale="rest_tokens"),
+        StageModel("asr", Empirical(f["asr"]), "ASR done"),
+        StageModel("thinker prefill", Empirical(f["first_token"]), "Thinker first token"),
+        StageModel("thinker first clause", token, "Talker first audio", scale="clause_tokens"),
+        StageModel("tts first chunk", Empirical(f["tts_first"]), "Talker first audio"),
+        StageModel("reply rest", token, None, scale="rest_tokens"),
     ]
 
 
@@ -157,7 +157,7 @@ def default_stages(fitted: dict[str, Any] | None = None) -> list[Stage]:
 class PipelineModel:
     """A whole deployment: `sessions` concurrent conversations over the stages and `resources` (name -> servers)."""
 
-    stages: list[Stage] = field(default_factory=default_stages)
+    stages: list[StageModel] = field(default_factory=default_stages)
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 2})
     chunking: Chunking = field(default_factory=Chunking)
     network: Network = field(default_factory=Network)
@@ -201,9 +201,9 @@ class PipelineModel:
         return replace(base, **kw)
 
 
-def _stage(d: dict[str, Any]) -> Stage:
+def _stage(d: dict[str, Any]) -> StageModel:
     try:
-        return Stage(name=str(d["name"]), service=from_spec(d["service"]), segment=d.get("segment"),
+        return StageModel(name=str(d["name"]), service=from_spec(d["service"]), segment=d.get("segment"),
                      resource=str(d.get("resource", "cpu")), units=int(d.get("units", 1)), scale=d.get("scale"))
     except KeyError as e:
         raise ValueError(f"a stage needs {e.args[0]!r}: {d!r}") from None
@@ -251,5 +251,5 @@ def load_model(path: str | Path) -> PipelineModel:
         return PipelineModel.from_dict(tomllib.load(f))
 
 
-__all__ = ["ASSUMED", "Chunking", "Fixed", "calibrated", "fit_run", "Network", "PipelineModel", "SEGMENTS", "Stage", "User", "Vad",
-           "default_embedded", "default_stages", "load_model"]
+__all__ = ["ASSUMED", "Chunking", "Fixed", "Network", "PipelineModel", "SEGMENTS", "StageModel", "User", "Vad",
+           "calibrated", "default_embedded", "default_stages", "fit_run", "load_model"]

@@ -60,7 +60,7 @@ class Models:
     def stt(self):
         from pipecat.services.whisper.stt import WhisperSTTService
 
-        # int8 on the CPU, as omnirt's MODELS.md measured faster-whisper; the rest at Pipecat's defaults
+        # int8 on the CPU, the fastest faster-whisper setting on a 2-core machine; the rest at Pipecat's defaults
         return WhisperSTTService(settings=WhisperSTTService.Settings(model=self.args.whisper_dir, language="en"),
                                  device="cpu", compute_type=self.args.whisper_compute_type)
 

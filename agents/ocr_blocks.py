@@ -39,7 +39,7 @@ def _runs(inked: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
 def xy_blocks(rgb: np.ndarray, min_gap_x: int, min_gap_y: int = 1, depth: int = 3) -> list[Box]:
     """Inked blocks of an image: alternate cuts at blank row runs and blank column runs (recursive XY-cut).
     A line is blank when its pixels are all one colour, apart from crossing rules."""
-    from omnirt.agents.textcache import uniform_cols, uniform_rows
+    from omnirt.agents.ocr_cache import uniform_cols, uniform_rows
 
     out: list[Box] = []
 
@@ -92,7 +92,7 @@ class BlockReader:
         self._cache.clear()
 
     def read(self, rgb: np.ndarray) -> list[Any]:
-        from omnirt.agents.textcache import shift_word
+        from omnirt.agents.ocr_cache import shift_word
 
         h, w = rgb.shape[:2]
         m = self.margin
@@ -126,7 +126,7 @@ class BlockReader:
     @staticmethod
     def _split(words: list[Any], boxes: list[Box]) -> list[list[Any]]:
         """Words of a whole-image read, handed to the blocks their centres fall in (block-relative)."""
-        from omnirt.agents.textcache import shift_word
+        from omnirt.agents.ocr_cache import shift_word
 
         out: list[list[Any]] = [[] for _ in boxes]
         for wd in words:
@@ -141,7 +141,7 @@ class BlockReader:
         """OCR several blocks in one call: stacked top to bottom, left-aligned, `gap` px apart, on the colour of the
         first block's corner; each word goes back to the block its centre falls in. One block per row: side by
         side (shelf packing) is ~40 % smaller but the detector then drops letters in some lines ('Fill n')."""
-        from omnirt.agents.textcache import shift_word
+        from omnirt.agents.ocr_cache import shift_word
 
         width = max(b[2] - b[0] for b in boxes)
         places: list[int] = []
