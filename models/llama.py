@@ -8,8 +8,8 @@ stream is exhausted or closed.
 
 Every llama.cpp call on a model runs on that model's own long-lived thread, whichever thread asked. Why: the CPU
 backend parallelises with OpenMP, whose thread team belongs to the calling thread; called from a new thread each
-time (asyncio.to_thread, a thread per stream) it builds a new team with cold caches, and a 9-token prompt took
-96-110 ms instead of 66 ms on 2 cores (in a live session 8-15 tokens took 85-220 ms).
+time (asyncio.to_thread, a thread per stream) it builds a new team with cold caches, and a short prompt took half
+as long again (docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ class LlamaOptions:
     model: asset name of the GGUF ("qwen2.5-coder-0.5b-instruct", or the larger "qwen2.5-coder-1.5b-instruct":
         better answers at about half the speed).
     n_ctx: context window in tokens (system prompt + history + answer); the prompt must fit in it.
-    n_threads: CPU threads for llama.cpp. On an idle 2-core machine 2 threads give ~50 tok/s and 1 thread ~40.
-        But llama.cpp's threads spin at barriers: when other stages (ASR, Talker) keep the cores busy, 2 threads
-        collapse (measured: 0.7-20 tok/s, seconds to the first token) while 1 thread keeps ~30 tok/s.
+    n_threads: CPU threads for llama.cpp. On an idle 2-core machine 2 threads are a little faster than 1. But
+        llama.cpp's threads spin at barriers: when other stages (ASR, Talker) keep the cores busy, 2 threads
+        collapse while 1 thread keeps most of its speed (docs/measurements.md).
     batch_threads: threads for evaluating a prompt (the first token's wait); 0 = n_threads. Prompt evaluation is
         one dense batch that scales with cores, while token-by-token generation mostly contends with the Talker
         and ASR: a voice session uses 1 generation thread and 2 batch threads on 2 cores.

@@ -29,9 +29,8 @@ class PiperOptions:
     volume: output gain after peak normalisation (1.0 = peaks at full scale).
     sentence_silence: seconds of silence appended to each sentence's chunk (0 = the voice's natural pause).
     intra_threads: onnxruntime threads; 0 = all cores. 2: a turn's first clause is made while token generation
-        pauses (runtime/threads.py Foreground), and on 2 cores 2 threads made "The capital of Japan" in 38 ms
-        against 58 ms with 1; later clauses run beside 1-thread generation, where 2 threads cost no more than 1
-        (64 against 62 ms for that clause, 59 against 78 ms for "A spider has eight legs.").
+        pauses (runtime/threads.py Foreground), where 2 threads are clearly faster than 1; later clauses run beside
+        1-thread generation, where 2 threads cost no more than 1 (docs/measurements.md).
     use_cuda: None = CUDA when `onnx.probe_providers()` says it really runs, else the CPU; True/False force it.
     """
 

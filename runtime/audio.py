@@ -8,8 +8,8 @@ import numpy as np
 def to_mono_float(pcm: np.ndarray) -> np.ndarray:
     """int16 or float PCM, [n] or [n, channels], to float32 mono in [-1, 1] (channels averaged).
 
-    Runs for every 20 ms frame of every session, so it avoids ndarray.mean (~90 us a frame in numpy's Python
-    wrapper): channels are summed column by column into float32 (~3 us)."""
+    Runs for every 20 ms frame of every session, so it avoids ndarray.mean (slow in numpy's Python wrapper for
+    arrays this small): channels are summed column by column into float32."""
     scale = 1.0 / 32768.0 if pcm.dtype == np.int16 else 1.0
     if pcm.ndim == 2:
         x = pcm[:, 0].astype(np.float32)
@@ -33,8 +33,8 @@ class StreamResampler:
 
     Integer down-sampling (48 or 32 kHz to 16 kHz: every live microphone stream) uses `Decimator`, which hands out
     each chunk's samples at once. soxr, used for every other ratio, works in blocks: streaming 20 ms frames from 48 to
-    16 kHz it holds back 21 ms on average (37 ms at worst), and that delay would be added to every end-of-speech
-    decision. `low_latency=False` uses soxr for every ratio (its HQ filter is the better one for offline work)."""
+    16 kHz it holds audio back by about a frame (docs/measurements.md), and that delay would be added to every
+    end-of-speech decision. `low_latency=False` uses soxr for every ratio (its HQ filter is the better one for offline work)."""
 
     def __init__(self, in_rate: int, out_rate: int, low_latency: bool = True) -> None:
         self.in_rate, self.out_rate = in_rate, out_rate

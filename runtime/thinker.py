@@ -49,7 +49,7 @@ class ThinkerOptions:
     """history_chars: how much earlier conversation (characters of questions and answers) goes with each request.
         Past it the oldest exchanges are dropped down to half of it at once, not one per turn: llama.cpp (and most
         servers) reuse their cache for an unchanged prompt prefix, and a window sliding every turn would make each
-        turn re-read the whole history (measured: ~1 s of extra first-token latency at 6 exchanges).
+        turn re-read the whole history (about a second more to the first token at 6 exchanges).
     stall_timeout_s: longest wait for the backend's next delta (the first included) before the turn is given up.
     vision_max_age_s: camera text older than this is not given to the model (the view has probably changed).
     look_timeout_s: a question about the view waits at most this long for the camera to be read afresh (when the

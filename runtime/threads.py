@@ -21,8 +21,8 @@ class Foreground:
     """Work a listener is waiting for right now (a turn's first audio) asks background loops (token generation
     beyond the first clause) to pause between items, so it gets every core. One per process: so are the cores.
 
-    Why: on 2 cores Piper made "The capital of Japan" in 38 ms with both cores, 62 ms beside token generation;
-    the tokens generated meanwhile are not needed until the first clause has played (about a second later)."""
+    Why: on 2 cores Piper makes a first clause much faster with both cores than beside token generation
+    (docs/measurements.md), and the tokens generated meanwhile are not needed until that clause has played."""
 
     def __init__(self, max_pause_s: float = 0.25) -> None:
         self.max_pause_s = max_pause_s
