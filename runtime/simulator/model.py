@@ -33,9 +33,17 @@ ASSUMED = {
 }
 
 
+_FIT: tuple[dict[str, Any], dict[str, Any]] | None = None  # (the checked-in run, its fit)
+
+
 def _fitted() -> dict[str, Any]:
-    """Stage samples and transport of the checked-in run (see calibration.py)."""
-    return fit_run(calibration_run())
+    """Stage samples and transport of the checked-in run (see calibration.py), fitted once per run: every default
+    Network and stage list reads it, and `calibration.write` replaces the run object."""
+    global _FIT
+    run = calibration_run()
+    if _FIT is None or _FIT[0] is not run:
+        _FIT = (run, fit_run(run))
+    return _FIT[1]
 
 
 def fit_run(run: dict[str, Any]) -> dict[str, Any]:
