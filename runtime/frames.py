@@ -37,12 +37,15 @@ class AudioFrame(Frame):
     """PCM audio. `pcm` is int16 shaped [samples] (mono) or [samples, channels].
 
     capture_ts: when the first sample was captured (monotonic); for a file, when it was handed to the pipeline.
+    clause: on reply audio, the first frame of each spoken clause carries the clause's words, so the output can
+    tell which words the user heard when a reply is cut (see runtime/playout.py).
     """
 
     pcm: np.ndarray
     sample_rate: int
     channels: int = 1
     capture_ts: float | None = None
+    clause: str = ""
 
     @property
     def duration(self) -> float:
@@ -160,6 +163,18 @@ class UserSound(ControlFrame):
     nothing; if it was speech, the Interrupt that comes with SpeechStarted drops the reply."""
 
     active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Played(ControlFrame):
+    """The output has played what it will of a turn's reply: all of it, or `seconds` of it before a barge-in
+    (`cut`). `heard` is the words within that audio. It enters at the pipeline's head, so the Thinker, which
+    comes before the audio is made, learns what the user heard: the conversation keeps those words, not an
+    answer the user never heard the end of."""
+
+    seconds: float = 0.0
+    heard: str = ""
+    cut: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

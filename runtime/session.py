@@ -71,13 +71,6 @@ class VoiceSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.pipeline.__aexit__(*exc)
 
-    def mark_played(self, turn: int, seconds: float) -> str:
-        """The output transport says how much of a turn's reply audio was actually played (all of it, or less after
-        a barge-in). The conversation then remembers only the words the user heard; returns them."""
-        heard = self.talker.text_played(turn, seconds)
-        self.thinker.set_answer(turn, heard)
-        return heard
-
     def finish_trace(self) -> Trace:
         """Add the per-turn latency and turn spans; call once the session's frames are all out."""
         self.latency.finish(self.trace)

@@ -258,6 +258,13 @@ class Pipeline:
         else:
             await first.inbox.put(frame)
 
+    def send_control(self, frame: Frame) -> None:
+        """Deliver a control frame to the first stage now, from code that cannot await (a control frame never
+        waits for room anyway)."""
+        if not is_control(frame):
+            raise TypeError(f"send_control takes control frames, not {frame.kind}")
+        self._runners[0].control(frame)
+
     async def frames(self) -> AsyncIterator[Frame]:
         """The last stage's output, ending after EndOfStream."""
         while True:

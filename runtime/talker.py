@@ -149,29 +149,8 @@ class TalkerStage(Stage):
         self.synth, self.options = synthesizer, options
         self.splitter = ClauseSplitter(options)
         self.spoken: list[str] = []
-        self.timeline: dict[int, list[tuple[str, float]]] = {}  # turn -> (clause, seconds of audio made for it)
+        self._made: dict[int, float] = {}  # turn -> seconds of audio made for it so far
         self._started: dict[int, float] = {}  # turn -> when its first audio was made
-
-    def text_played(self, turn: int, seconds: float) -> str:
-        """The words of a turn's answer heard within its first `seconds` of audio (a cut clause is cut by its
-        share of the words). No mark is added: the embedded model copies a marked cut ("A honey bee...") into its
-        next answers. Ten barge-ins in a row: with an ellipsis its last six answers were such stubs ("A..."); with
-        the bare words, three of the ten answers were short phrases and none ended in a stub."""
-        words: list[str] = []
-        t = 0.0
-        for clause, dur in self.timeline.get(turn, []):
-            if seconds >= t + dur - 1e-3:
-                words.append(clause)
-            elif seconds > t and dur > 0:
-                parts = clause.split()
-                n = int(len(parts) * (seconds - t) / dur)
-                if n:
-                    words.append(" ".join(parts[:n]))
-                break
-            else:
-                break
-            t += dur
-        return " ".join(words)
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, TextDelta):
@@ -190,12 +169,12 @@ class TalkerStage(Stage):
             self.splitter.reset()
             self.spoken = []
             self._started.pop(frame.turn, None)
+            self._made.pop(frame.turn, None)
         elif isinstance(frame, Interrupt):
             self.splitter.reset()
             self.spoken = []
             self._started.clear()
-            if frame.reason == "resume":  # the turn will be redone: nothing of this attempt was heard
-                self.timeline.pop(frame.turn, None)
+            self._made.clear()
             yield frame
         else:
             yield frame
@@ -205,16 +184,16 @@ class TalkerStage(Stage):
         start = self._started.get(turn)
         if start is None or not self.options.min_ahead_ms:
             return False
-        made = sum(seconds for _, seconds in self.timeline.get(turn, []))
+        made = self._made.get(turn, 0.0)
         return made - (now() - start) < self.options.min_ahead_ms / 1000
 
     async def _speak(self, text: str, turn: int) -> AsyncIterator[AudioFrame]:
         self.spoken.append(text)
         rate = self.synth.sample_rate
         step = max(1, rate * self.options.frame_ms // 1000)
-        timeline = self.timeline.setdefault(turn, [])
-        timeline.append((text, 0.0))
-        first_of_turn = len(timeline) == 1
+        first_of_turn = turn not in self._made
+        self._made.setdefault(turn, 0.0)
+        clause = text  # on the clause's first frame: the output tells heard words by it (runtime/playout.py)
         async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker",
                                              claim=FOREGROUND if first_of_turn else None):
             chunk = trim_silence(chunk, rate, self.options.lead_in_ms if first_of_turn else None,
@@ -222,7 +201,8 @@ class TalkerStage(Stage):
             if first_of_turn:
                 self._started.setdefault(turn, now())
             first_of_turn = False
-            timeline[-1] = (text, timeline[-1][1] + len(chunk) / rate)
+            self._made[turn] += len(chunk) / rate
             for k in range(0, len(chunk), step):
                 yield AudioFrame(pcm=np.ascontiguousarray(chunk[k:k + step], dtype=np.int16),
-                                 sample_rate=rate, turn=turn)
+                                 sample_rate=rate, turn=turn, clause=clause)
+                clause = ""

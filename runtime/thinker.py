@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
 
 from .clock import now
-from .frames import ErrorFrame, Frame, TextDelta, TextDone, Transcript, VisionContext
+from .frames import ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript, VisionContext
 from .stage import Stage
 from .threads import FOREGROUND, iterate_in_thread
 from .vision import asks_about_view
@@ -111,7 +111,7 @@ class ThinkerStage(Stage):
             self.exchanges.pop(0)
 
     def set_answer(self, turn: int, text: str) -> None:
-        """Replace a turn's answer in the context (barge-in: keep only what was actually played)."""
+        """Replace a turn's answer in the context with what the user heard (runtime/playout.py's `Played`)."""
         for ex in self.exchanges:
             if ex.turn == turn:
                 ex.answer = text
@@ -138,6 +138,8 @@ class ThinkerStage(Stage):
         return {"role": "user", "content": text}
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, Played):
+            self.set_answer(frame.turn, frame.heard)
         if isinstance(frame, VisionContext):
             self.vision = frame
         if isinstance(frame, Transcript) and not frame.final:

@@ -1,7 +1,7 @@
 """Barge-in with the real models and no network: the user speaks over the assistant's reply.
 
-A driver plays the reply in real time (as a transport would), and starts the second question after one second of
-the first answer. The interrupt must reach the output quickly, no audio of the interrupted turn may follow it, the
+The session is driven as every transport drives it (runtime/playout.py), into a speaker that plays the reply in real
+time; the second question starts after one second of the first answer. The interrupt must reach the output quickly, no audio of the interrupted turn may follow it, the
 conversation must keep only the words that were played, and the second question must be answered.
 """
 
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from omnirt.runtime.clock import now
-from omnirt.runtime.frames import AudioFrame, EndOfStream, Interrupt, SpeechDone, SpeechStarted, TextDone
+from omnirt.runtime.frames import AudioFrame, Interrupt, Played, SpeechDone, SpeechStarted, TextDone
+from omnirt.runtime.playout import OutputSink, drive
 from omnirt.runtime.session import VoiceSession
 from omnirt.tools.clips import make_clip, read_audio
 from omnirt.tools.voice import VoiceConfig, load_components
@@ -30,69 +31,89 @@ def pcm(path):
     return (read_audio(path, RATE) * 32767).astype(np.int16)
 
 
+class Speaker(OutputSink):
+    """Plays reply audio in real time, as a transport's speaker does, and records what left the pipeline."""
+
+    def __init__(self):
+        self.buffer: list[AudioFrame] = []
+        self.played: dict[int, float] = {}
+        self.events: list[tuple[float, object]] = []
+        self.marks: dict[str, float] = {}
+        self.start_q2 = asyncio.Event()
+        self.task = asyncio.create_task(self._speak())
+
+    async def _speak(self):
+        while True:
+            if self.buffer:
+                f = self.buffer.pop(0)
+                await asyncio.sleep(f.duration)
+                self.played[f.turn] = self.played.get(f.turn, 0.0) + f.duration
+                if self.played.get(1, 0.0) >= 1.0:
+                    self.start_q2.set()
+            else:
+                await asyncio.sleep(0.005)
+
+    def play(self, frame):
+        self.buffer.append(frame)
+
+    async def finish(self, turn):
+        while any(f.turn == turn for f in self.buffer):
+            await asyncio.sleep(0.01)
+        return self.played_s(turn)
+
+    def flush(self):
+        self.buffer.clear()
+
+    def played_s(self, turn):
+        return self.played.get(turn, 0.0)
+
+    def show(self, frame):
+        self.events.append((now(), frame))
+        if isinstance(frame, Interrupt) and "q2_fed" in self.marks and "interrupt" not in self.marks:
+            self.marks["interrupt"] = now()
+        elif isinstance(frame, Played) and frame.turn == 1:
+            self.marks["heard"] = frame.heard
+
+
 async def test_user_interrupts_the_reply(components):
     q1 = pcm(make_clip("Tell me a long story about a dragon who lives in a castle.", "piper"))
     q2 = pcm(make_clip("What is two plus three?", "piper"))
     session = VoiceSession(components)
-    start_q2 = asyncio.Event()
-    marks: dict[str, float] = {}
-    played = {1: 0.0}
-    buffer: list[AudioFrame] = []
-    events: list[tuple[float, object]] = []
+    speaker = Speaker()
+    marks, events = speaker.marks, speaker.events
+
+    async def microphone():
+        t0 = now()
+        sent = 0
+
+        async def frames(samples):
+            nonlocal sent
+            for i in range(0, len(samples), FRAME):
+                block = samples[i:i + FRAME]
+                sent += len(block)
+                await asyncio.sleep(max(0.0, t0 + sent / RATE - now()))
+                yield AudioFrame(pcm=block, sample_rate=RATE, capture_ts=now() - len(block) / RATE)
+
+        silence = np.zeros(FRAME, np.int16)
+        async for f in frames(q1):
+            yield f
+        while not speaker.start_q2.is_set():
+            async for f in frames(silence):
+                yield f
+        marks["q2_fed"] = now()
+        async for f in frames(q2):
+            yield f
+        while not any(isinstance(f, SpeechDone) and f.turn == 2 for _, f in events):
+            if now() - marks["q2_fed"] > 30:
+                pytest.fail("the second turn was never answered")
+            async for f in frames(silence):  # silence until the second turn is answered
+                yield f
 
     async with session as pipeline:
-        async def feed():
-            t0 = now()
-            sent = 0
-
-            async def push(samples):
-                nonlocal sent
-                for i in range(0, len(samples), FRAME):
-                    block = samples[i:i + FRAME]
-                    sent += len(block)
-                    await asyncio.sleep(max(0.0, t0 + sent / RATE - now()))
-                    await pipeline.push(AudioFrame(pcm=block, sample_rate=RATE, capture_ts=now() - len(block) / RATE))
-
-            silence = np.zeros(FRAME, np.int16)
-            await push(q1)
-            while not start_q2.is_set():
-                await push(silence)
-            marks["q2_fed"] = now()
-            await push(q2)
-            for _ in range(200):  # 4 s of silence: the second turn ends and is answered
-                await push(silence)
-
-        async def play():
-            """Consume reply audio in real time, like a speaker."""
-            while True:
-                if buffer:
-                    f = buffer.pop(0)
-                    await asyncio.sleep(f.duration)
-                    if f.turn == 1:
-                        played[1] += f.duration
-                        if played[1] >= 1.0:
-                            start_q2.set()
-                else:
-                    await asyncio.sleep(0.005)
-
-        feeder, player = asyncio.create_task(feed()), asyncio.create_task(play())
         try:
-            async for f in pipeline.frames():
-                events.append((now(), f))
-                if isinstance(f, AudioFrame):
-                    buffer.append(f)
-                elif isinstance(f, Interrupt) and "q2_fed" in marks and "interrupt" not in marks:
-                    marks["interrupt"] = now()
-                    buffer.clear()
-                    marks["heard"] = session.mark_played(1, played[1])
-                elif isinstance(f, SpeechDone) and f.turn == 2:
-                    break
-                if now() - (marks.get("q2_fed") or now()) > 30:
-                    pytest.fail("the second turn was never answered")
+            await drive(pipeline, microphone(), speaker)
         finally:
-            feeder.cancel()
-            player.cancel()
-            await pipeline.push(EndOfStream())
+            speaker.task.cancel()
 
     assert "interrupt" in marks, "no interrupt reached the output"
     print(f"\ninterrupt {1e3 * (marks['interrupt'] - marks['q2_fed']):.0f} ms after the interrupting speech began; "

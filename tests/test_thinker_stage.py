@@ -7,7 +7,6 @@ import pytest
 
 from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
 from omnirt.runtime.stage import Pipeline
-from omnirt.runtime.talker import TalkerStage
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.thinker import ThinkerOptions, ThinkerStage
 
@@ -79,25 +78,6 @@ async def test_interrupted_answer_keeps_what_was_generated_then_what_was_heard()
     assert stage.exchanges[0].answer == "one two three"
     stage.set_answer(1, "one two...")
     assert stage.history[1] == {"role": "assistant", "content": "one two..."}
-
-
-class Synth:
-    sample_rate = 1000
-
-    def stream(self, text):
-        for _ in text.split():
-            yield __import__("numpy").zeros(500, "int16")  # half a second a word
-
-
-async def test_talker_knows_which_words_were_heard():
-    talker = TalkerStage(Synth())
-    await run_test(talker, [TextDelta(text="Paris is big. ", turn=3), TextDelta(text="It has a river.", turn=3),
-                            TextDone(text="", turn=3)])
-    assert talker.text_played(3, 10.0) == "Paris is big. It has a river."
-    assert talker.text_played(3, 1.5) == "Paris is big."
-    assert talker.text_played(3, 2.6) == "Paris is big. It has"  # 1.1 s of a 2 s, four-word clause
-    assert talker.text_played(3, 0.0) == ""
-    assert talker.text_played(99, 1.0) == ""
 
 
 async def test_history_is_trimmed_in_blocks_so_the_prompt_prefix_stays_stable():

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runtime.frames import AudioFrame, ErrorFrame, SpeechDone, TextDone, Transcript
+from ..runtime.frames import ErrorFrame, Frame, SpeechDone, TextDone, Transcript
+from ..runtime.playout import drive
 from ..runtime.session import Components, VoiceSession
 from ..runtime.trace import Trace
 from ..runtime.transports.file import WavWriter, check_output, probe_wav, wav_frames
@@ -39,6 +40,26 @@ class ReplyResult:
     audio_seconds: float
 
 
+class _AnswerFile(WavWriter):
+    """The answers go to the WAV file; what each turn heard, answered and spoke goes to `turns`."""
+
+    def __init__(self, path: Path, rate: int, turns: dict[int, TurnResult], errors: list[str]) -> None:
+        super().__init__(path, rate)
+        self.turns, self.errors = turns, errors
+
+    def show(self, frame: Frame) -> None:
+        super().show(frame)
+        t = self.turns.setdefault(frame.turn, TurnResult(frame.turn)) if frame.turn else None
+        if isinstance(frame, Transcript) and t:
+            t.transcript = frame.text
+        elif isinstance(frame, TextDone) and t:
+            t.answer = frame.text
+        elif isinstance(frame, SpeechDone) and t:
+            t.spoken = frame.text
+        elif isinstance(frame, ErrorFrame):
+            self.errors.append(f"{frame.stage}: {frame.message}")
+
+
 async def reply(question: Path, answer: Path, config: VoiceConfig = DEFAULT,
                 components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
     probe_wav(question)  # bad input, or an output that cannot be written, fails before any model loads
@@ -48,21 +69,9 @@ async def reply(question: Path, answer: Path, config: VoiceConfig = DEFAULT,
     turns: dict[int, TurnResult] = {}
     errors: list[str] = []
     rate = components.synthesizer.sample_rate
-    with WavWriter(answer, rate) as out:
+    with _AnswerFile(answer, rate, turns, errors) as out:
         async with session as pipeline:
-            async for frame in pipeline.run(wav_frames(question, realtime=config.realtime)):
-                t = turns.setdefault(frame.turn, TurnResult(frame.turn)) if frame.turn else None
-                if isinstance(frame, AudioFrame) and frame.turn:
-                    out.write(frame)
-                elif isinstance(frame, Transcript) and t:
-                    t.transcript = frame.text
-                elif isinstance(frame, TextDone) and t:
-                    t.answer = frame.text
-                elif isinstance(frame, SpeechDone) and t:
-                    t.spoken = frame.text
-                    out.write_silence(0.3)
-                elif isinstance(frame, ErrorFrame):
-                    errors.append(f"{frame.stage}: {frame.message}")
+            await drive(pipeline, wav_frames(question, realtime=config.realtime), out)
         audio_seconds = out.samples / rate
     trace = session.finish_trace()
     for n, t in turns.items():

@@ -1,8 +1,8 @@
 """`omnirt talk`: a live spoken conversation through the microphone and speaker (sounddevice), offline by default.
 
 microphone -> echo gate -> VAD -> ASR -> Thinker -> Talker -> speaker. It prints what it heard, the answer as it
-streams, and per turn where the time went, including when the answer really reached the speaker. Interrupt frames
-from the session (barge-in) drop the reply audio not yet played. Ctrl-C ends the session cleanly.
+streams, and per turn where the time went, including when the answer really reached the speaker. Barge-in and
+holding work as for every output (runtime/playout.py). Ctrl-C ends the session cleanly.
 
 Without hardware, tools/pulse.py gives a virtual microphone and speaker (a private PulseAudio daemon).
 """
@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..runtime.frames import AudioFrame, ErrorFrame, Interrupt, SpeechDone, SpeechStarted, TextDelta, TextDone, \
-    Transcript, UserSound
+from ..runtime.frames import AudioFrame, ErrorFrame, Frame, Played, SpeechStarted, TextDelta, TextDone, Transcript
+from ..runtime.playout import OutputSink, drive
 from ..runtime.session import Components, SessionOptions, VoiceSession
 from ..runtime.tool_calls import ToolProgress
 from ..runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions, abandoned_streams
@@ -91,94 +91,89 @@ def _latency_line(session: VoiceSession, audio: LocalAudio, turn: int, played: f
     return f"  turn {turn} latency (ms): {', '.join(parts) or 'n/a'}; played {played:.1f} s"
 
 
+class TerminalOutput(OutputSink):
+    """The speaker plays the reply (LocalAudio); the terminal shows what was heard and said, and per turn where the
+    time went. Counts the turns heard to the end, and sets `done` after `turns` of them (0: never)."""
+
+    def __init__(self, audio: LocalAudio, session: VoiceSession, console: Any, state: TalkState,
+                 turns: int = 0, linger_s: float = 0.0) -> None:
+        self.audio, self.session, self.state = audio, session, state
+        self.turns, self.linger_s = turns, linger_s
+        self.out = _Printer(console)
+        self.done = asyncio.Event()
+        self._writing: int | None = None  # the turn whose answer is being printed
+        self._dropped = 0.0
+
+    def play(self, frame: AudioFrame) -> None:
+        self.audio.play(frame)
+
+    async def finish(self, turn: int) -> float:
+        return await self.audio.finish(turn)
+
+    def flush(self) -> None:
+        self._dropped = self.audio.flush()
+
+    def played_s(self, turn: int) -> float:
+        return self.audio.played_s(turn)
+
+    def hold(self, active: bool) -> None:
+        self.audio.hold(active)  # the reply falls silent at the user's first sound (see UserSound)
+
+    def show(self, frame: Frame) -> None:
+        out = self.out
+        if isinstance(frame, SpeechStarted):
+            self.state.turns_started.append(frame.turn)
+            out.line(f"[turn {frame.turn}] listening...")
+        elif isinstance(frame, Transcript) and frame.final:
+            out.line(f"you: {frame.text}")
+        elif isinstance(frame, TextDelta) and frame.text:
+            if self._writing != frame.turn:
+                self._writing = frame.turn
+                out.end()
+                out.piece("assistant: ")
+            out.piece(frame.text)
+        elif isinstance(frame, TextDone):
+            out.end()
+        elif isinstance(frame, Played):
+            self._played(frame)
+        elif isinstance(frame, ToolProgress):
+            out.line(f"  [{frame.tool}] {frame.text}")
+        elif isinstance(frame, ErrorFrame):
+            self.state.errors.append(f"{frame.stage}: {frame.message}")
+            out.line(f"warning: {frame.stage}: {frame.message}")
+
+    def _played(self, frame: Played) -> None:
+        self.out.line(_latency_line(self.session, self.audio, frame.turn, frame.seconds))
+        if frame.cut:  # the turn that interrupted it is the one to count
+            self.out.line(f"  (interrupted after {frame.seconds:.1f} s, {self._dropped:.1f} s dropped; "
+                          f"you heard: {frame.heard!r})")
+            return
+        self.state.turns_done.append(frame.turn)
+        if self.turns and len(self.state.turns_done) >= self.turns:
+            asyncio.get_running_loop().call_later(self.linger_s, self.done.set)
+
+
 async def converse(components: Components, audio_options: LocalAudioOptions, console: Any,
                    session_options: SessionOptions = SessionOptions(), turns: int = 0, linger_s: float = 0.0,
                    state: TalkState | None = None) -> TalkState:
     """Run one live session until `turns` answers have been heard (0: until cancelled)."""
     state = state or TalkState()
     session = VoiceSession(components, session_options)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task] = []
-    out = _Printer(console)
     async with LocalAudio(audio_options) as audio, session as pipeline:
-        muted: set[int] = set()  # interrupted turns: their late audio is not played
-
-        def mark_played(turn: int, seconds: float) -> str | None:
-            """Tell the session how much of the answer was heard (it keeps only those words); returns them."""
-            if hasattr(session, "mark_played"):
-                return session.mark_played(turn, seconds)
-            return None
-
-        async def feed() -> None:
-            async for frame in audio.frames():
-                await pipeline.push(frame)
+        output = TerminalOutput(audio, session, console, state, turns, linger_s)
 
         async def announce() -> None:
             await audio.ready.wait()
             gate = "on" if audio.gate else "off"
-            out.line(f"mic ready: speak now (input: {audio.input_name}, output: {audio.output_name}, "
-                          f"echo gate {gate}; Ctrl-C to quit)")
+            output.out.line(f"mic ready: speak now (input: {audio.input_name}, output: {audio.output_name}, "
+                            f"echo gate {gate}; Ctrl-C to quit)")
 
-        async def finish(turn: int) -> None:
-            played = await audio.wait_played(turn)
-            mark_played(turn, played)
-            out.line(_latency_line(session, audio, turn, played))
-            if turn in muted:
-                return  # cut by a barge-in: the turn that interrupted it is the one to count
-            state.turns_done.append(turn)
-            if turns and len(state.turns_done) >= turns:
-                await asyncio.sleep(linger_s)
-                stop.set()
-
-        async def consume() -> None:
-            speaking: int | None = None  # the turn whose audio is playing
-            writing: int | None = None  # the turn whose answer is being printed
-            async for frame in pipeline.frames():
-                if isinstance(frame, AudioFrame) and frame.turn > 0:
-                    if frame.turn not in muted:
-                        audio.play(frame)
-                        speaking = frame.turn
-                elif isinstance(frame, SpeechStarted):
-                    state.turns_started.append(frame.turn)
-                    out.line(f"[turn {frame.turn}] listening...")
-                elif isinstance(frame, Transcript) and frame.final:
-                    out.line(f"you: {frame.text}")
-                elif isinstance(frame, TextDelta):
-                    if not frame.text:
-                        continue
-                    if writing != frame.turn:
-                        writing = frame.turn
-                        out.end()
-                        out.piece("assistant: ")
-                    out.piece(frame.text)
-                elif isinstance(frame, TextDone):
-                    out.end()
-                elif isinstance(frame, SpeechDone) and frame.turn not in muted:
-                    audio.end_reply()
-                    tasks.append(asyncio.create_task(finish(frame.turn)))
-                elif isinstance(frame, UserSound):
-                    audio.hold(frame.active)  # the reply falls silent at the user's first sound (see UserSound)
-                elif isinstance(frame, Interrupt):
-                    if not audio.playing or speaking is None:
-                        continue  # nothing to cut (the VAD announces every new turn this way)
-                    dropped = audio.flush()
-                    muted.add(speaking)
-                    played = audio.played_s(speaking)
-                    heard = mark_played(speaking, played)
-                    out.line(f"  (interrupted after {played:.1f} s, {dropped:.1f} s dropped"
-                                  + (f"; you heard: {heard!r})" if heard is not None else ")"))
-                elif isinstance(frame, ToolProgress):
-                    out.line(f"  [{frame.tool}] {frame.text}")
-                elif isinstance(frame, ErrorFrame):
-                    state.errors.append(f"{frame.stage}: {frame.message}")
-                    out.line(f"warning: {frame.stage}: {frame.message}")
-
-        tasks += [asyncio.create_task(t) for t in (feed(), consume(), stop.wait(), announce())]
+        talking = asyncio.create_task(drive(pipeline, audio.frames(), output))
+        tasks = [talking, asyncio.create_task(output.done.wait()), asyncio.create_task(announce())]
         try:
-            done, _ = await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_COMPLETED)
-            for t in done:  # a failing feeder or consumer must not be silent
-                if t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
+            await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
+            if talking.done():
+                talking.result()  # a failing microphone or output must not be silent
         finally:
             for t in tasks:
                 t.cancel()
@@ -194,9 +189,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
                                       echo_gate=not args.no_echo_gate)
     try:
         if args.list_devices:
-            from ..runtime.transports.local import _sounddevice
+            from ..runtime.transports.audio_devices import sounddevice_module
 
-            devices = _sounddevice().query_devices()
+            devices = sounddevice_module().query_devices()
             _say(console, str(devices) if len(devices) else "no audio devices found (no sound card or sound server)")
             return 0
         LocalAudio(audio_options).check_devices()  # before the models load: fail in a second, not after ten

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..audio import StreamResampler, to_int16, to_mono_float
 from ..clock import now
-from ..frames import AudioFrame
+from ..frames import AudioFrame, Frame, SpeechDone
+from ..playout import OutputFailed, OutputSink
 
 WAV_FORMATS = {"WAV", "WAVEX", "RF64"}
 
@@ -107,7 +108,7 @@ async def wav_frames(path: str | Path, frame_ms: int = 20, realtime: bool = Fals
         yield await pace(silence)
 
 
-class AudioOutputError(ValueError):
+class AudioOutputError(ValueError, OutputFailed):
     """The output path cannot be written; the message is one line for a person."""
 
 
@@ -129,14 +130,16 @@ def check_output(path: str | Path, source: str | Path | None = None) -> Path:
     return out
 
 
-class WavWriter:
-    """Writes reply audio to a mono 16-bit WAV file at a fixed rate, as it arrives (resampling if needed)."""
+class WavWriter(OutputSink):
+    """Writes reply audio to a mono 16-bit WAV file at a fixed rate, as it arrives (resampling if needed). As an
+    OutputSink, what is written counts as heard, and each finished turn is followed by `gap_s` of silence."""
 
-    def __init__(self, path: str | Path, sample_rate: int) -> None:
+    def __init__(self, path: str | Path, sample_rate: int, gap_s: float = 0.3) -> None:
         import soundfile as sf
 
         self.path = check_output(path)
-        self.sample_rate = sample_rate
+        self.sample_rate, self.gap_s = sample_rate, gap_s
+        self._turn_samples: dict[int, int] = {}
         self._file = sf.SoundFile(str(self.path), "w", samplerate=sample_rate, channels=1, subtype="PCM_16",
                                   format="WAV")
         self._resamplers: dict[int, StreamResampler] = {}
@@ -149,6 +152,23 @@ class WavWriter:
             rs = self._resamplers.setdefault(frame.sample_rate, StreamResampler(frame.sample_rate, self.sample_rate))
             pcm = to_int16(rs.process(to_mono_float(frame.pcm)))
         self._write(pcm)
+        self._turn_samples[frame.turn] = self._turn_samples.get(frame.turn, 0) + len(pcm)
+
+    def play(self, frame: AudioFrame) -> None:
+        self.write(frame)
+
+    async def finish(self, turn: int) -> float:
+        return self.played_s(turn)
+
+    def show(self, frame: Frame) -> None:
+        if isinstance(frame, SpeechDone) and frame.turn:
+            self.write_silence(self.gap_s)  # here, in order: the next turn's audio may follow at once
+
+    def flush(self) -> None:
+        """Nothing is queued: what was written stays written."""
+
+    def played_s(self, turn: int) -> float:
+        return self._turn_samples.get(turn, 0) / self.sample_rate
 
     def write_silence(self, seconds: float) -> None:
         self._write(np.zeros(int(seconds * self.sample_rate), np.int16))

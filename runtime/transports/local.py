@@ -2,10 +2,10 @@
 
     async with LocalAudio(LocalAudioOptions()) as audio:
         await audio.ready.wait()                # the first input callback has come: speak now
-        async for frame in audio.frames(): ...  # gated microphone frames (int16 mono) -> pipeline.push
-        audio.play(reply_frame)                 # reply audio (any rate) -> the speaker
-        audio.flush()                           # on Interrupt: drop unplayed reply audio at once
-        audio.hold(True / False)                # on UserSound: silence the reply meanwhile / play on
+        await drive(pipeline, audio.frames(), audio)  # gated microphone frames in, replies out (playout.py)
+
+As an OutputSink: `play` queues reply audio (any rate) for the speaker, `flush` drops what is unplayed at once
+(barge-in), `hold` plays silence meanwhile (the user's first sound), `finish` waits for a turn's last sample.
 
 Threads: PortAudio calls the input and output callbacks on its own threads. The input callback hands each block to
 the event loop with `call_soon_threadsafe` into a bounded queue (the oldest block is dropped when the consumer lags,
@@ -33,10 +33,10 @@ import numpy as np
 from ..audio import StreamResampler, to_int16, to_mono_float
 from ..echo import EchoGate, EchoOptions
 from ..frames import AudioFrame
+from ..playout import OutputSink
+from .audio_devices import AudioDeviceError, resolve_device, sounddevice_module
 
-
-class AudioDeviceError(RuntimeError):
-    """No usable audio device; the message is one line for a person."""
+__all__ = ["AudioDeviceError", "LocalAudio", "LocalAudioOptions", "abandoned_streams"]
 
 
 _abandoned = 0  # streams whose closing never returned (see close_timeout_s)
@@ -93,71 +93,10 @@ class LocalAudioOptions:
             raise ValueError("frame_ms, input_rate and output_rate must be positive")
 
 
-_ALSA_HANDLER: Any = None
 _STALLED = object()  # put in the input queue by the watchdog
 
 
-def _quiet_alsa() -> None:
-    """Route libasound's error messages nowhere. Its pulse plugin prints "underrun occurred" to stderr, in the
-    middle of the conversation, whenever an output callback is late; we count those (`xruns`) instead."""
-    global _ALSA_HANDLER
-    if _ALSA_HANDLER is not None:
-        return
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("asound")
-    if not name:
-        return
-    try:
-        asound = ctypes.cdll.LoadLibrary(name)
-        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
-                                        ctypes.c_char_p)
-        _ALSA_HANDLER = handler_type(lambda *args: None)  # kept referenced: libasound calls it later
-        asound.snd_lib_error_set_handler(_ALSA_HANDLER)
-    except (OSError, AttributeError):
-        pass
-
-
-def _sounddevice() -> Any:
-    _quiet_alsa()
-    try:
-        import sounddevice as sd
-    except OSError as err:  # the PortAudio library itself is missing
-        raise AudioDeviceError(f"PortAudio is not installed ({err}): run `apt-get install libportaudio2`") from None
-    return sd
-
-
-def _describe(sd: Any, kind: str) -> str:
-    devices = [d for d in sd.query_devices() if d[f"max_{kind}_channels"] > 0]
-    return ", ".join(f"{d['index']}: {d['name']}" for d in devices) or "none"
-
-
-def resolve_device(sd: Any, device: int | str | None, kind: str) -> int:
-    """The index of the input or output device asked for (or the default), or AudioDeviceError."""
-    slot = 0 if kind == "input" else 1
-    devices = sd.query_devices()
-    if not any(d[f"max_{kind}_channels"] > 0 for d in devices):
-        sd._terminate()  # PortAudio lists devices once, at start: look again (a sound server may have come up)
-        sd._initialize()
-        devices = sd.query_devices()
-    usable = [d for d in devices if d[f"max_{kind}_channels"] > 0]
-    if not usable:
-        raise AudioDeviceError(f"no {kind} audio device found (PortAudio sees {len(devices)} devices; "
-                               "is a sound server running? PULSE_SERVER or the ALSA configuration may point nowhere)")
-    if device is None:
-        index = sd.default.device[slot]
-        if index is None or index < 0:
-            index = usable[0]["index"]
-        return int(index)
-    try:
-        return int(sd.query_devices(device, kind)["index"])
-    except (ValueError, sd.PortAudioError) as err:
-        raise AudioDeviceError(f"{kind} audio device {device!r} not found ({str(err).splitlines()[0]}); "
-                               f"available: {_describe(sd, kind)}") from None
-
-
-class LocalAudio:
+class LocalAudio(OutputSink):
     """Microphone in, speaker out, echo gate between. Use as an async context manager."""
 
     def __init__(self, options: LocalAudioOptions = LocalAudioOptions()) -> None:
@@ -197,7 +136,7 @@ class LocalAudio:
 
     def check_devices(self) -> tuple[int, int]:
         """Resolve both devices now (fails fast, before models load); returns (input index, output index)."""
-        sd = self._sd = self._sd or _sounddevice()
+        sd = self._sd = self._sd or sounddevice_module()
         i, o = resolve_device(sd, self.o.input_device, "input"), resolve_device(sd, self.o.output_device, "output")
         self.input_name, self.output_name = sd.query_devices(i)["name"], sd.query_devices(o)["name"]
         return i, o
@@ -389,6 +328,11 @@ class LocalAudio:
     def first_heard(self, turn: int) -> float | None:
         """perf_counter time at which the turn's first reply sample reaches the speaker (PortAudio's DAC time)."""
         return self._first_heard.get(turn)
+
+    async def finish(self, turn: int) -> float:
+        """The turn's audio is all queued: wait until its last sample has been heard."""
+        self.end_reply()
+        return await self.wait_played(turn)
 
     async def wait_played(self, turn: int, timeout: float = 120.0) -> float:
         """Wait until no audio of `turn` is queued and its last sample has been heard; returns seconds played."""

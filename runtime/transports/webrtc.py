@@ -25,18 +25,18 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from ..audio import StreamResampler, to_int16, to_mono_float
+from ..audio import to_int16
 from ..clock import now
-from ..frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, SpeechDone, TextDelta, TextDone,
-                      Transcript, UserSound, VideoFrame)
-from ..observers import SEGMENTS
+from ..frames import AudioFrame, EndOfStream, Interrupt, VideoFrame
+from ..playout import Playout, drive
 from ..session import Components, SessionOptions, VoiceSession
+from .browser_output import BrowserOutput
 from .inbound import OpusInput, load_libopus
 from .jitter import replace_audio_buffers, set_jitter_prefetch
 from .ice import offer_loopback_too, parse_ice_server, rtc_configuration, use_loopback_only
@@ -122,7 +122,9 @@ class PeerSession:
         o = self.options = options
         self.pc, self.on_closed = pc, on_closed
         self.voice = VoiceSession(components, o.session)
-        self.reply = ReplyTrack(self._on_playback, o.reply_buffer_s, encode=o.encode_in_track, dtx_s=o.dtx_s)
+        self.output = BrowserOutput(self.voice, self.send, o.reply_buffer_s, encode=o.encode_in_track, dtx_s=o.dtx_s)
+        self.reply = self.output.track
+        self.playout: Playout | None = None
         self.channel: Any = None
         self.dropped_input_frames = 0
         self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))
@@ -135,9 +137,6 @@ class PeerSession:
         self._pending_events: deque[str] = deque(maxlen=256)
         self._tasks: set[asyncio.Task] = set()
         self._pipeline: Any = None
-        self._resampler: StreamResampler | None = None
-        self._reply_turn = 0  # the latest turn whose reply is under way (transcribed, answered or spoken)
-        self._cancelled_turn = 0  # reply audio of turns up to this one is stale (button interrupt)
         self._closing: asyncio.Task | None = None
         self._main: asyncio.Task | None = None
         pc.on("track", self._on_track)
@@ -208,15 +207,10 @@ class PeerSession:
     async def _run(self) -> None:
         async with self.voice as pipeline:
             self._pipeline = pipeline
-            self._spawn(self._feed(pipeline))
+            self.playout = Playout(pipeline, self.output)
             if self.voice.components.describer is not None:
                 self._spawn(self._feed_video(pipeline))
-            async for frame in pipeline.frames():
-                try:
-                    self._on_output(frame)
-                except Exception as err:  # noqa: BLE001 - one bad frame must not end the session
-                    log.exception("output frame failed")
-                    self.send({"type": "error", "message": f"{type(err).__name__}: {err}".splitlines()[0]})
+            await drive(pipeline, self._audio_in(), self.output, self.playout)
 
     # ------------------------------------------------------------ input
 
@@ -264,12 +258,12 @@ class PeerSession:
                 self.close_soon(f"no audio from the client for {timeout:g} s")
                 return
 
-    async def _feed(self, pipeline: Any) -> None:
+    async def _audio_in(self) -> AsyncIterator[AudioFrame]:
         while True:
             while not self._input:
                 self._input_ready.clear()
                 await self._input_ready.wait()
-            await pipeline.push(self._input.popleft())
+            yield self._input.popleft()
 
     async def _feed_video(self, pipeline: Any) -> None:
         """Offer the newest camera image to the vision stage a few times a second (never a queue of frames)."""
@@ -335,83 +329,8 @@ class PeerSession:
 
     def interrupt(self, reason: str) -> None:
         """Silence the reply now and cancel the turn's work in the pipeline."""
-        self._cancelled_turn = max(self._cancelled_turn, self._reply_turn)
-        self._stop_reply()
-        if self._pipeline is not None:
-            self._spawn(self._pipeline.push(Interrupt(reason=reason, turn=self._reply_turn)))
-
-    # ------------------------------------------------------------ output
-
-    def _on_output(self, frame: Frame) -> None:
-        if isinstance(frame, (TextDelta, TextDone, SpeechDone, AudioFrame)) or (
-                isinstance(frame, Transcript) and frame.final):  # not SpeechStarted: that is the user's next turn
-            self._reply_turn = max(self._reply_turn, frame.turn)
-        if isinstance(frame, AudioFrame):
-            if frame.turn > self._cancelled_turn:
-                self._play(frame)
-        elif isinstance(frame, Transcript):
-            self.send({"type": "user", "text": frame.text, "final": frame.final, "turn": frame.turn})
-            if frame.final and frame.text.strip():
-                self.send({"type": "status", "state": "thinking", "turn": frame.turn})
-        elif isinstance(frame, TextDelta):
-            self.send({"type": "assistant_delta", "text": frame.text, "turn": frame.turn})
-        elif isinstance(frame, TextDone):
-            self.send({"type": "assistant_done", "text": frame.text, "turn": frame.turn})
-        elif isinstance(frame, SpeechDone):
-            if frame.turn > self._cancelled_turn:
-                self._end_turn(frame.turn)
-        elif isinstance(frame, Interrupt):
-            self._stop_reply()
-        elif isinstance(frame, UserSound):
-            self.reply.hold(frame.active)  # "clock": same-host benches time the silence from here
-            self.send({"type": "hold", "active": frame.active, "clock": now()})
-        elif isinstance(frame, ErrorFrame):
-            self.send({"type": "error", "message": f"{frame.stage}: {frame.message}", "turn": frame.turn})
-
-    def _play(self, frame: AudioFrame) -> None:
-        if self._resampler is None or self._resampler.in_rate != frame.sample_rate:
-            self._resampler = StreamResampler(frame.sample_rate, RATE)
-        self.reply.write(frame.turn, to_int16(self._resampler.process(to_mono_float(frame.pcm))))
-
-    def _end_turn(self, turn: int) -> None:
-        if self._resampler is not None:
-            self.reply.write(turn, to_int16(self._resampler.process(np.zeros(0, np.float32), last=True)))
-            self._resampler = None
-        self.reply.finish_turn(turn)
-        event = self.latency_event(turn)
-        if event:
-            self.send(event)
-
-    def _stop_reply(self) -> None:
-        self._resampler = None
-        self.reply.flush()
-
-    def _on_playback(self, what: str, turn: int, seconds: float) -> None:
-        if what == "speaking":  # "clock": when the first frame went to aiortc (same-host benches compare it)
-            self.send({"type": "status", "state": "speaking", "turn": turn, "clock": now()})
-            return
-        mark = getattr(self.voice, "mark_played", None)
-        if mark is not None:
-            mark(turn, seconds)
-        starved = self.reply.starved.pop(turn, 0) / RATE  # the reply's underruns (silence mid-turn)
-        self.send({"type": "status", "state": "listening", "turn": turn, "played_s": round(seconds, 3),
-                   "cut": what == "cut", "starved_s": round(starved, 3)})
-
-    def latency_event(self, turn: int) -> dict[str, Any] | None:
-        """The turn's latency segments and its spans (ms from the turn's start: the user's speech onset, or the
-        earliest span of the turn if one began before it)."""
-        tl = self.voice.latency.turns.get(turn)
-        if tl is None or tl.total_ms is None:
-            return None
-        spans = [(s.name, s.track, s.start, s.end) for s in self.voice.trace.for_turn(turn)]
-        spans += [(name, "latency", getattr(tl, a), getattr(tl, b)) for name, a, b in SEGMENTS
-                  if getattr(tl, a) is not None and getattr(tl, b) is not None]
-        t0 = min([s[2] for s in spans] + ([tl.speech_start] if tl.speech_start is not None else []))
-        ms = lambda t: round((t - t0) * 1e3, 1)  # noqa: E731
-        return {"type": "latency", "turn": turn, "total": round(tl.total_ms, 1),
-                "segments": [[name, round(v, 1)] for name, v in tl.segments_ms()],
-                "clock": {"speech_end": tl.speech_end, "audio_out": tl.audio_out},  # this host's monotonic clock
-                "spans": [{"name": n, "track": k, "start_ms": ms(a), "end_ms": ms(b)} for n, k, a, b in spans]}
+        if self.playout is not None:
+            self.playout.interrupt(reason)
 
     async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:
         """Apply the client's offer, attach the reply track, and return the complete answer."""
