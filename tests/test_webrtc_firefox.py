@@ -51,6 +51,13 @@ async def test_firefox_holds_a_spoken_turn(net, tmp_path):
                            if line.startswith("a=candidate:")]
                 print(f"\nFirefox offered ICE candidates at {offered}")
                 assert offered and not any(c.startswith("127.") or c == "::1" for c in offered)
+                # A person speaks once the microphone is live: Firefox's capture can start seconds after the
+                # connection on a loaded host (a suite run once lost the whole question so).
+                t0 = asyncio.get_running_loop().time()
+                while peer.input_frames < 25:  # half a second of microphone audio has arrived
+                    assert asyncio.get_running_loop().time() - t0 < 20, "Firefox's microphone never sent audio"
+                    await asyncio.sleep(0.05)
+                print(f"microphone audio arrived {asyncio.get_running_loop().time() - t0:.2f} s after 'listening'")
                 with va.record_speaker(tmp_path / "played.wav") as rec:
                     await asyncio.to_thread(va.play_into_mic, question)
                     s = await page.until(lambda s: s["assistant"], 40, "an answer")

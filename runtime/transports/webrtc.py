@@ -127,6 +127,7 @@ class PeerSession:
         self.playout: Playout | None = None
         self.channel: Any = None
         self.dropped_input_frames = 0
+        self.input_frames = 0  # microphone frames received (a client's capture may start after the connection)
         self._input: deque[AudioFrame] = deque(maxlen=max(1, o.input_buffer_ms // 20))
         self._input_ready = asyncio.Event()
         self._inline_audio = o.jitter_prefetch == 0 and load_libopus() is not None  # see inbound.py
@@ -243,6 +244,7 @@ class PeerSession:
         return self.inputs[-1]
 
     def _accept(self, frame: AudioFrame) -> None:
+        self.input_frames += 1
         if len(self._input) == self._input.maxlen:
             self.dropped_input_frames += 1  # the deque drops the oldest
         self._input.append(frame)
