@@ -24,7 +24,8 @@ MODEL_FILE = "silero_vad.onnx"
 class SileroOptions:
     """Knobs for the VAD session.
 
-    intra_threads: onnxruntime threads per operator; 1, because the VAD runs beside ASR and one chunk is ~0.1 ms.
+    intra_threads: onnxruntime threads per operator; 1, because the VAD runs beside ASR and one chunk is a tiny
+        fraction of a millisecond.
     provider: "cpu" by default: the graph is tiny and called every 32 ms, so a GPU round trip would only add
         latency; "auto" uses the probed provider.
     """

@@ -41,8 +41,9 @@ class TalkerOptions:
     max_pause_ms: silence a synthesizer leaves at the end of a clause is cut to this (None keeps it).
     min_ahead_ms: while less audio than this is made ahead of playback (taken to start when the turn's first audio
         was made), later clauses are also released like the first chunk (first_chunk_words, at a phrase-final
-        word) instead of at punctuation. Why: after a short first clause ("1.") a long sentence takes ~0.6 s to
-        generate and synthesize, and the listener hears a gap mid-reply. 0 turns it off."""
+        word) instead of at punctuation. Why: after a short first clause ("1.") a long sentence takes longer to
+        generate and synthesize than the clause takes to play, and the listener hears a gap mid-reply
+        (docs/measurements.md). 0 turns it off."""
 
     min_clause_words: int = 4
     first_clause_words: int = 2

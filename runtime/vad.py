@@ -353,8 +353,8 @@ def tail_is_louder(tail: np.ndarray, utterance: np.ndarray, frame: int = TAIL_FR
     """True when some 10 ms frame of `tail` is `margin` times louder (RMS) than the quietest tenth of the
     utterance's frames (its background), above an absolute `floor` (about -50 dBFS), and a new sound: `rise` times
     louder than the quietest frame before it (`lead`, the audio just before the tail, counts). The fading end of
-    the last word, which the speculation was cut inside, only falls: redoing the turn for it cost ~260 ms in about
-    half of the Chromium turns. The final /s/ of "France" heard at 8 kHz (-50 dBFS) rises out of the pause before it."""
+    the last word, which the speculation was cut inside, only falls: redoing the turn for it cost a turn's
+    recognition and first token in about half of the Chromium turns (docs/measurements.md). The final /s/ of "France" heard at 8 kHz (-50 dBFS) rises out of the pause before it."""
     def rms(x: np.ndarray) -> np.ndarray:
         n = len(x) // frame
         return np.sqrt(np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)) if n else np.zeros(0)

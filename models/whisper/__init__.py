@@ -30,8 +30,8 @@ EXPORT = "whisper-base-onnx"
 class WhisperOptions:
     """How to load and run Whisper.
 
-    precision: "int8" (dynamically quantised MatMul weights: ~1.5x faster on CPU, same transcripts on clean
-        speech) or "fp32" (the reference; matches faster-whisper fp32 token for token).
+    precision: "int8" (dynamically quantised MatMul weights: faster on CPU, same transcripts on clean speech;
+        docs/measurements.md) or "fp32" (the reference; matches faster-whisper fp32 token for token).
     intra_threads: onnxruntime threads per operator; 0 lets onnxruntime use every core. Give 1-2 when ASR
         shares the machine with other stages.
     provider: "auto" (CUDA when it really works here, else CPU), "cpu" or "cuda".
@@ -48,7 +48,7 @@ class WhisperOptions:
         can provoke with high confidence.
     language: Whisper language code of the speech ("en", "de", ...); no language detection is done.
     min_window_s: shortest encoder window for short audio (below 10 s WER degrades; 30 = always full windows,
-        exactly as faster-whisper does). 8 s would save ~19 ms of encoder on 2 cores at about the same WER, but
+        exactly as faster-whisper does). 8 s would save a little encoder time at about the same WER, but
         5 s of white noise then decodes as "You" (tests/test_whisper.py::test_no_speech_gives_empty_text).
     window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
         to the speech makes the decoder loop).

@@ -38,9 +38,9 @@ TIME_BASE = fractions.Fraction(1, RATE)
 class OpusPacketizer:
     """20 ms int16 mono frames -> Opus packets with the caller's timestamps; one cached packet for silence.
 
-    Settings follow aiortc's own encoder (stereo, 96 kb/s) but for the application: "lowdelay" (CELT only) has 2.5 ms
-    of algorithmic delay where "voip" has 6.5 ms (measured: an impulse through libopus and back), and at 96 kb/s a
-    synthetic voice loses nothing to it.
+    Settings follow aiortc's own encoder (stereo, 96 kb/s) but for the application: "lowdelay" (CELT only) has less
+    than half the algorithmic delay of "voip" (docs/measurements.md), and at 96 kb/s a synthetic voice loses nothing
+    to it.
     After speech, silent frames are still encoded until the encoder's look-ahead has drained (a clean fade-out);
     only then is the cached silence packet reused.
     """
