@@ -1,4 +1,5 @@
-"""MiniWoB++ on a private Xvfb + Chromium: start seeded episodes and read rewards over the DevTools protocol.
+"""MiniWoB++ on a private Xvfb + Chromium: start seeded episodes and read rewards over the DevTools protocol
+(agents/devtools.py).
 
 The DevTools connection (loopback only) is the ENVIRONMENT's side: it starts episodes (`Math.seedrandom(seed);
 core.startEpisodeReal()`), hides the reward display and the click visualiser, and reads `WOB_*` globals. The agent
@@ -11,16 +12,14 @@ the 160x210 task area then covers (0, 0, 320, 420) on screen.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-import itertools
 import json
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omnirt.agents.devtools import DevTools, free_port
 from omnirt.agents.display import Browser, VirtualDisplay
 
 TASK_W, TASK_H = 160, 210  # CSS pixels of #wrap
@@ -29,7 +28,7 @@ HIDE_CSS = "#reward-display,#click-canvas{display:none !important}"
 
 
 class MiniWoBError(RuntimeError):
-    """The task pages are missing, or the browser / DevTools did not answer."""
+    """The task pages are missing, or a task page did not load (DevToolsError: the browser did not answer)."""
 
 
 def html_root() -> Path:
@@ -45,79 +44,6 @@ def html_root() -> Path:
 
 def task_names() -> list[str]:
     return sorted(p.stem for p in (html_root() / "miniwob").glob("*.html"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class DevTools:
-    """A minimal synchronous Chrome DevTools Protocol client (aiohttp websocket on a private event loop)."""
-
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
-        import aiohttp
-
-        self._loop = asyncio.new_event_loop()
-        self._ids = itertools.count(1)
-        self.timeout = timeout
-
-        async def connect() -> tuple[Any, Any]:
-            session = aiohttp.ClientSession()
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/json") as r:
-                        pages = [t for t in await r.json() if t.get("type") == "page"]
-                    if pages:
-                        break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    await session.close()
-                    raise MiniWoBError(f"DevTools on 127.0.0.1:{port} did not list a page within {timeout:.0f} s")
-                await asyncio.sleep(0.05)
-            # No Origin header: Chromium refuses websocket origins it was not told about.
-            ws = await session.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
-            return session, ws
-
-        self._session, self._ws = self._loop.run_until_complete(connect())
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one command and return its result (events in between are dropped)."""
-        mid = next(self._ids)
-
-        async def go() -> dict[str, Any]:
-            await self._ws.send_str(json.dumps({"id": mid, "method": method, "params": params}))
-            while True:
-                msg = await asyncio.wait_for(self._ws.receive(), self.timeout)
-                if msg.type != 1:  # aiohttp.WSMsgType.TEXT
-                    raise MiniWoBError(f"DevTools connection ended ({msg.type})")
-                data = json.loads(msg.data)
-                if data.get("id") == mid:
-                    if "error" in data:
-                        raise MiniWoBError(f"DevTools {method}: {data['error'].get('message')}")
-                    return data.get("result", {})
-
-        return self._loop.run_until_complete(go())
-
-    def eval(self, expression: str) -> Any:
-        """Evaluate JavaScript in the page and return its JSON value."""
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise MiniWoBError(f"page script failed: {res['exceptionDetails'].get('text')} in {expression[:60]!r}")
-        return res.get("result", {}).get("value")
-
-    def close(self) -> None:
-        async def go() -> None:
-            await self._ws.close()
-            await self._session.close()
-
-        try:
-            self._loop.run_until_complete(go())
-        finally:
-            self._loop.close()
 
 
 @dataclass
@@ -153,7 +79,7 @@ class MiniWoBEnv:
         self.root = html_root()
         self._own_display = display is None
         self.display = display or VirtualDisplay(1280, 800).start()
-        self.port = _free_port()
+        self.port = free_port()
         self.task: str | None = None
         s = self.options.scale
         try:

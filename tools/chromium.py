@@ -1,4 +1,4 @@
-"""Headless Chromium as a real WebRTC client of `omnirt serve`, driven over the DevTools protocol.
+"""Headless Chromium as a real WebRTC client of `omnirt serve`, driven over the DevTools protocol (agents.devtools).
 
 Only the flags that stand in for a person and a device: a fake microphone from a 48 kHz mono 16-bit WAV (it loops),
 Chromium's fake camera (or a y4m file), permission prompts answered yes, autoplay allowed. Nothing that changes how
@@ -12,6 +12,8 @@ import asyncio
 import json
 import subprocess
 from pathlib import Path
+
+from omnirt.agents.devtools import Connection, active_port, page_socket
 
 # Watches the page's audio in its own audio graph: times (performance.now(), ms) of every 5 ms poll that saw sound,
 # in the remote reply (window.__loud) and in the local microphone (window.__mic).
@@ -46,20 +48,12 @@ STATE = """JSON.stringify({status: document.getElementById('status').textContent
     window.__loud[window.__loud.length - 1] : null, now: performance.now()})"""
 
 
-class Page:
-    """One Chromium page driven over the DevTools protocol (aiohttp websocket, no Origin header)."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.n = ws, 0
+class Page(Connection):
+    """One Chromium page driven over the DevTools protocol; `state` reads what the omnirt page shows."""
 
     async def eval(self, expr: str):
-        self.n += 1
-        await self.ws.send_json({"id": self.n, "method": "Runtime.evaluate", "params": {
-            "expression": expr, "userGesture": True, "returnByValue": True, "awaitPromise": True}})
-        while True:
-            msg = await self.ws.receive_json()
-            if msg.get("id") == self.n:
-                return msg["result"].get("result", {}).get("value")
+        """The value of `expr`, run as if the user had clicked (a throwing script, e.g. while loading: None)."""
+        return await self.evaluate(expr, user_gesture=True, strict=False)
 
     async def state(self) -> dict:
         value = await self.eval(STATE)  # None while the page is still loading
@@ -90,22 +84,11 @@ async def open_page(url: str, wav: Path, profile: str, extra: tuple[str, ...] = 
          f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required",
          "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
          *extra, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = Path(profile) / "DevToolsActivePort"
-    for _ in range(100):
-        if port_file.exists() and port_file.read_text().strip():
-            break
-        await asyncio.sleep(0.1)
-    port = int(port_file.read_text().split()[0])
     http = aiohttp.ClientSession()
-    for _ in range(50):
-        async with http.get(f"http://127.0.0.1:{port}/json") as r:
-            pages = [t for t in await r.json() if t["type"] == "page"]
-        if pages:
-            break
-        await asyncio.sleep(0.1)
-    ws = await http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
-    page = Page(ws)
+    ws = None
     try:
+        ws = await page_socket(http, await active_port(profile, proc, 10.0), 5.0)
+        page = Page(ws)
         await page.until(lambda s: s["status"] == "idle", 10, "the page")
     except BaseException:
         await close_page(proc, http, ws)

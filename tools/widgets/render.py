@@ -9,7 +9,6 @@ neither rewards nor blames detections on them.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -18,10 +17,10 @@ import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from omnirt.agents.devtools import DevTools
 from omnirt.tools.widgets.synth import Page, page
 
 # Reads every widget's box; the kind comes from the element's tag, type and role.
@@ -104,67 +103,26 @@ class Renderer:
             [exe, "--headless=new", *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
              "--remote-debugging-address=127.0.0.1", "--font-render-hinting=none", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        self._loop = asyncio.new_event_loop()
-        self._n = 0
+        self._devtools: DevTools | None = None
         try:
-            self._loop.run_until_complete(self._connect())
+            self._devtools = DevTools(timeout=20.0, profile=self._profile, proc=self._proc)
+            self._devtools.call("Page.enable")
         except BaseException:
             self.close()
             raise
 
-    async def _connect(self) -> None:
-        import aiohttp
-
-        port_file = Path(self._profile) / "DevToolsActivePort"
-        for _ in range(200):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            if self._proc.poll() is not None:
-                raise RuntimeError("chromium exited at start")
-            await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("chromium did not open its DevTools port within 10 s")
-        port = int(port_file.read_text().split()[0])
-        self._http = aiohttp.ClientSession()
-        for _ in range(100):
-            async with self._http.get(f"http://127.0.0.1:{port}/json") as resp:
-                pages = [t for t in await resp.json() if t["type"] == "page"]
-            if pages:
-                break
-            await asyncio.sleep(0.05)
-        self._ws = await self._http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
-        await self._call("Page.enable")
-
-    async def _call(self, method: str, wait_event: str | None = None, **params) -> dict:
-        self._n += 1
-        await self._ws.send_json({"id": self._n, "method": method, "params": params})
-        got, seen = None, wait_event is None
-        while got is None or not seen:
-            msg = await asyncio.wait_for(self._ws.receive_json(), 20)
-            if msg.get("id") == self._n:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                got = msg["result"]
-            elif msg.get("method") == wait_event:
-                seen = True
-        return got
-
-    async def _eval(self, expr: str, promise: bool = False):
-        res = await self._call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=promise)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"page script failed: {res['exceptionDetails'].get('text')}")
-        return res["result"].get("value")
-
-    async def _render(self, pg: Page) -> tuple[np.ndarray, list[Widget]]:
+    def _render(self, pg: Page) -> tuple[np.ndarray, list[Widget]]:
         import cv2
 
-        await self._call("Emulation.setDeviceMetricsOverride", width=pg.width, height=pg.height,
-                         deviceScaleFactor=1, mobile=False)
+        dt = self._devtools
+        assert dt is not None
+        dt.call("Emulation.setDeviceMetricsOverride", width=pg.width, height=pg.height, deviceScaleFactor=1,
+                mobile=False)
         url = "data:text/html;base64," + base64.b64encode(pg.html.encode()).decode()
-        await self._call("Page.navigate", wait_event="Page.loadEventFired", url=url)
-        await self._eval(SETTLE, promise=True)
-        raw = json.loads(await self._eval(COLLECT))
-        shot = await self._call("Page.captureScreenshot", format="png")
+        dt.call("Page.navigate", wait_event="Page.loadEventFired", url=url)
+        dt.eval(SETTLE)
+        raw = json.loads(dt.eval(COLLECT, await_promise=False))
+        shot = dt.call("Page.captureScreenshot", format="png")
         img = cv2.imdecode(np.frombuffer(base64.b64decode(shot["data"]), np.uint8), cv2.IMREAD_COLOR)
         if img is None or img.shape[:2] != (pg.height, pg.width):
             raise RuntimeError(f"screenshot has shape {None if img is None else img.shape}, "
@@ -172,24 +130,16 @@ class Renderer:
         return img[:, :, ::-1].copy(), [Widget(k, (x0, y0, x1, y1), bool(ok)) for k, x0, y0, x1, y1, ok in raw]
 
     def render_page(self, pg: Page, seed: int = -1) -> Screen:
-        rgb, widgets = self._loop.run_until_complete(self._render(pg))
+        rgb, widgets = self._render(pg)
         return Screen(seed, rgb, tuple(widgets))
 
     def render(self, seed: int) -> Screen:
         return self.render_page(page(seed), seed)
 
     def close(self) -> None:
-        async def _close() -> None:
-            if getattr(self, "_ws", None) is not None:
-                await self._ws.close()
-            if getattr(self, "_http", None) is not None:
-                await self._http.close()
-
-        if not self._loop.is_closed():
-            try:
-                self._loop.run_until_complete(_close())
-            finally:
-                self._loop.close()
+        if self._devtools is not None:
+            self._devtools.close()
+            self._devtools = None
         if self._proc.poll() is None:
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
