@@ -14,29 +14,24 @@ a 0.5B model picks far better ids that way (measured below). Each answer maps on
 to the element's centre; "type" is a click on the element, then typing. Embedded: decoding is constrained by a
 grammar built from the schema (an id outside the list cannot be produced). OpenAI-compatible servers:
 `response_format` json_schema, else llama.cpp's json_object + schema, else prompt + parse (both backends live
-in omnirt.agents.llm_backends). Every answer is
-validated; an invalid one is re-asked once with the reason, then the step is given up with that reason (noted in
-the history the model sees next). Knows nothing about particular tasks or pages.
+in omnirt.agents.llm_backends). Every answer is validated (omnirt.agents.llm_answers); an invalid one is re-asked
+once with the reason, then the step is given up with that reason (noted in the history the model sees next). Knows
+nothing about particular tasks or pages.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
-from omnirt.agents.actions import MAX_TEXT, Click, Done, Hotkey, InvalidAction, Wait, parse_action
+from omnirt.agents.actions import Done, InvalidAction, Wait
 from omnirt.agents.grounding import Element, norm
+from omnirt.agents.llm_answers import (KIND_PRIORITY, LLM_KEYS, MAX_LABEL, clip, extract_json, mark_numbers,
+                                       to_actions)
 
-LLM_KEYS = ("enter", "tab", "escape", "backspace", "space", "up", "down")
-# Kinds the model is most likely to need survive the element cap: controls (any kind not listed) before links
-# before text lines before single words.
-KIND_PRIORITY = {"link": 1, "line": 2, "word": 3}
 TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
-FIELD_KINDS = ("input", "textarea")
-MAX_LABEL = 40
 MAX_STEP = 60
 
 SYSTEM_PROMPT = (
@@ -89,14 +84,6 @@ def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple
     return {"oneOf": shapes}
 
 
-def mark_numbers(elements: Sequence[Element]) -> dict[int, Element]:
-    """Mark number -> element: the digits of ids like 'e12' (what a set-of-marks image shows), else the position."""
-    nums = [re.fullmatch(r"[A-Za-z_]*(\d+)", e.id) for e in elements]
-    if all(nums) and len({int(m.group(1)) for m in nums if m}) == len(elements):
-        return {int(m.group(1)): e for m, e in zip(nums, elements) if m}
-    return dict(enumerate(elements))
-
-
 def select_elements(elements: Sequence[Element], cap: int, instruction: str = "") -> dict[int, Element]:
     """The marked elements shown to the model. A plain word inside a text line is left out (the line carries it)
     unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
@@ -117,141 +104,12 @@ def select_elements(elements: Sequence[Element], cap: int, instruction: str = ""
     return {n: marks[n] for n in sorted(order)}
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 3] + "..."
-
-
 def describe(n: int, e: Element) -> str:
     """One prompt line, text first so the id follows the words the model has just written as "target":
     "'Submit' button id=3"; the position only where there is no text to go by (an icon, a field)."""
-    value = f" value '{_clip(e.value)}'" if e.value else ""
+    value = f" value '{clip(e.value)}'" if e.value else ""
     where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
-    return f"'{_clip(e.label)}' {e.kind}{value} id={n}{where}"
-
-
-def extract_json(text: str) -> Any:
-    """The first JSON object in a model's answer (servers without constrained decoding add prose or fences)."""
-    text = text.strip()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    start = text.find("{")
-    if start < 0:
-        raise InvalidAction(f"no JSON object in the answer: {text[:80]!r}")
-    try:
-        return json.JSONDecoder().raw_decode(text[start:])[0]
-    except json.JSONDecodeError as e:
-        raise InvalidAction(f"not valid JSON: {e.msg} at position {e.pos}") from None
-
-
-def naming(target: str, label: str) -> int:
-    """How well an element's text is the text the model named: 3 the same, 2 a close spelling (OCR confuses l/I,
-    0/O), 1 one within the other ("Submit" for "Submit button"; a longer label only by one word), 0 not at all."""
-    from rapidfuzz import fuzz
-
-    t, lab = norm(target), norm(label)
-    if not t or not lab:
-        return 0
-    if t == lab:
-        return 3
-    if fuzz.ratio(t, lab) >= 80:
-        return 2
-    tw, lw = t.split(), lab.split()
-    return int(set(lw) <= set(tw) or (set(tw) <= set(lw) and len(lw) <= len(tw) + 1))
-
-
-def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
-               elements: Sequence[Element] = (), banned: Collection[tuple[str, int]] = ()) -> tuple[int, Element]:
-    """The element the answer means. A small model often writes the right target text but copies the wrong number,
-    so its own words decide: the id stands when its element names the target as well as any other (or shows
-    nothing to compare); else the element that names it best (controls first), or the words of one line that spell
-    it (grounding's span); typing goes into the field carrying that text. An id whose element shows other text
-    while nothing on screen shows the target is rejected (InvalidAction) rather than guessed. `banned` (action, id)
-    pairs are never chosen for the model (it was just told not to repeat them)."""
-    el = shown[ident]
-    done_here = [e for n, e in shown.items() if (action, n) in banned and naming(target, e.label) == 3]
-    shown = {n: e for n, e in shown.items() if (action, n) not in banned or n == ident}
-    if action == "type":
-        fields = sorted((n for n, e in shown.items() if e.kind in FIELD_KINDS and naming(target, e.label)),
-                        key=lambda n: (-naming(target, shown[n].label), n))
-        if el.kind in FIELD_KINDS and (not el.label or naming(target, el.label) or not fields):
-            return ident, el
-        if fields:
-            return fields[0], shown[fields[0]]
-        near = [n for n, e in shown.items() if e.kind in FIELD_KINDS and el.label and naming(el.label, e.label)]
-        return (near[0], shown[near[0]]) if near else (ident, el)
-    if not target.strip():
-        return ident, el
-    score = {n: naming(target, e.label) for n, e in shown.items()}
-    best = max(score.values())
-    if score[ident] >= best and (score[ident] or not el.label):
-        return ident, el
-    if best < 3 and len(norm(target).split()) > 1:
-        from omnirt.agents.grounding import match
-
-        hit = match(target, elements or list(shown.values()), min_ratio=101)  # exact or a span, no fuzzy
-        if hit is not None and hit.kind == "span":
-            num = next((n for n, e in mark_numbers(elements).items() if e.id == hit.id), ident) if elements \
-                else ident
-            return num, hit
-    if best:
-        # ties: a control before text, then the one numbered nearest the model's own id (noisy, not random)
-        n = min((n for n in shown if score[n] == best), key=lambda n: (KIND_PRIORITY.get(shown[n].kind, 0) > 0,
-                                                                        abs(n - ident), n))
-        return n, shown[n]
-    if done_here:
-        raise InvalidAction(f"'{_clip(target)}' was already used on this same screen; do the next part of the task")
-    raise InvalidAction(f"element id={ident} shows '{_clip(el.label)}', not '{_clip(target)}', and no element "
-                        f"shows '{_clip(target)}'")
-
-
-def to_actions(answer: str | dict, shown: dict[int, Element], elements: Sequence[Element] = (),
-               banned: Collection[tuple[str, int]] = ()) -> tuple[list[Any], str, dict[str, Any]]:
-    """An LLM answer -> (typed actions to run in order, a note for the history, the answer as understood);
-    InvalidAction(reason) when it does not fit: unknown action, an id not on screen, missing or untypeable text,
-    unexpected fields. "step" and "target" are optional (servers without constrained decoding may drop them).
-    `elements`: everything grounded (shown or not), where the words of a multi-word target are looked for."""
-    data = extract_json(answer) if isinstance(answer, str) else dict(answer)
-    if not isinstance(data, dict):
-        raise InvalidAction(f"the answer must be a JSON object, got {type(data).__name__}")
-    name = data.get("action")
-    fields = {"click": {"id"}, "type": {"id", "text"}, "key": {"key"}, "done": set()}
-    if name not in fields:
-        raise InvalidAction(f"unknown action {name!r}; use one of {', '.join(fields)}")
-    extra = set(data) - fields[name] - {"action", "step", "target"}
-    if extra:
-        raise InvalidAction(f"{name}: unexpected field(s) {', '.join(sorted(map(str, extra)))}")
-    if name == "done":
-        return [Done(success=True, summary="the model says the task is complete")], "done", data
-    if name == "key":
-        key = data.get("key")
-        if key not in LLM_KEYS:
-            raise InvalidAction(f"key: {key!r} is not one of {', '.join(LLM_KEYS)}")
-        return [Hotkey(keys=[key])], f"pressed {key}", data
-    ident = data.get("id")
-    if isinstance(ident, str) and ident.strip().lstrip("e").isdigit():
-        ident = int(ident.strip().lstrip("e"))
-    if not isinstance(ident, int) or isinstance(ident, bool):
-        raise InvalidAction(f"{name}: id must be an element number, got {ident!r}")
-    if ident not in shown:
-        raise InvalidAction(f"{name}: there is no element with id={ident} on screen")
-    text = data.get("text")
-    if name == "type" and (not isinstance(text, str) or not text):
-        raise InvalidAction("type: missing 'text' (the text to type)")
-    target = data.get("target")
-    el = shown[ident]
-    if isinstance(target, str):
-        ident, el = _reconcile(ident, target, name, shown, elements, banned)
-    data = {**data, "id": ident}
-    click = Click(x=el.center[0], y=el.center[1])
-    what = f"'{_clip(el.label)}' {el.kind}"
-    if name == "click":
-        return [click], f"clicked {what}", data
-    if len(text) > MAX_TEXT:
-        raise InvalidAction(f"type: text longer than {MAX_TEXT} characters")
-    typed = parse_action({"action": "type", "text": text})  # InvalidAction: a character no key types
-    return [click, typed], f"typed {json.dumps(text)} into {what}", data
+    return f"'{clip(e.label)}' {e.kind}{value} id={n}{where}"
 
 
 # ---------------------------------------------------------------- the policy

@@ -163,34 +163,58 @@ def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int 
     mask = undot(raw)
     out: list[Shape] = []
     seen: set[Box] = set()
-    for m, circles in ((mask, False), (raw, True)):
+    for m, circles in ((mask, False), (raw, True)):  # the second pass (dots kept) looks for rings only
         contours, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for c in contours:
             x, y, w, h = cv2.boundingRect(c)
             box = (x, y, x + w, y + h)
             if w < min_side or h < min_side or box in seen:
                 continue
-            small = max(w, h) <= small_max * 1.4 and abs(w - h) <= 0.25 * max(w, h)
-            if small and min(w, h) >= min_tick and is_circle(raw, box):
+            if _is_ring(raw, box, small_max, min_tick):
                 seen.add(box)
                 if not _ink_follows(raw, box):  # an O set in a word (its next letter hugs it) is no radio button
                     out.append(Shape(box, *small_kind(rgb, box, True)))
             elif not circles and _rect_sides_ok(m, x, y, w, h):
-                if max(w, h) <= small_max and abs(w - h) <= 0.25 * max(w, h):
-                    # A small box is drawn with straight sides end to end; a letter such as D or O is not.
-                    if _rect_sides_ok(m, x, y, w, h, corner=1, frac=0.95) and _straight_edges(m, box):
-                        kind, value = small_kind(rgb, box, False)
-                        if kind == "expander" or min(w, h) >= min_tick:
-                            seen.add(box)
-                            out.append(Shape(box, kind, value))
-                elif w <= 8 or h <= 8 or m[y + 4:y + h - 4, x + 4:x + w - 4].mean() < 0.98:  # filled: no outline
+                shape = _outlined(rgb, m, box, small_max, min_tick)
+                if shape is not None:
                     seen.add(box)
-                    out.append(Shape(box))
+                    out.append(shape)
+    return _outermost(out)
 
+
+def _squarish(w: int, h: int, side: float) -> bool:
+    return max(w, h) <= side and abs(w - h) <= 0.25 * max(w, h)
+
+
+def _is_ring(raw: np.ndarray, box: Box, small_max: float, min_tick: float) -> bool:
+    """A ring the size of a radio button (a little larger than a check box may be)."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    return _squarish(w, h, small_max * 1.4) and min(w, h) >= min_tick and is_circle(raw, box)
+
+
+def _outlined(rgb: np.ndarray, mask: np.ndarray, box: Box, small_max: float, min_tick: float) -> Shape | None:
+    """The shape a four-sided outline is: a small square classified from its ink (check box / expander), or a box
+    to classify later; None for a letter drawn boxy, or a filled area (no outline)."""
+    x, y, x1, y1 = box
+    w, h = x1 - x, y1 - y
+    if _squarish(w, h, small_max):
+        # A small box is drawn with straight sides end to end; a letter such as D or O is not.
+        if _rect_sides_ok(mask, x, y, w, h, corner=1, frac=0.95) and _straight_edges(mask, box):
+            kind, value = small_kind(rgb, box, False)
+            if kind == "expander" or min(w, h) >= min_tick:
+                return Shape(box, kind, value)
+        return None
+    if w <= 8 or h <= 8 or mask[y + 4:y + h - 4, x + 4:x + w - 4].mean() < 0.98:  # filled: no outline
+        return Shape(box)
+    return None
+
+
+def _outermost(shapes: list[Shape]) -> list[Shape]:
+    """Without the inner outline of a double one (within 4 px inside another)."""
     def within(a: Box, o: Box) -> bool:
         return o != a and all(abs(p - q) <= 4 for p, q in zip(a, o)) and o[0] <= a[0] and o[1] <= a[1]
 
-    return [s for s in out if not any(within(s.box, o.box) for o in out)]
+    return [s for s in shapes if not any(within(s.box, o.box) for o in shapes)]
 
 
 def occluded(rgb: np.ndarray, shapes: list[Shape], min_side: int) -> list[Shape]:

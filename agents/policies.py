@@ -120,77 +120,92 @@ def key_chord(body: str) -> str | None:
     return keys[0] if named or re.fullmatch(r"f\d{1,2}", keys[0]) else None
 
 
-def parse(instruction: str) -> list[Step]:
-    """Instruction text -> planned steps (empty when nothing is understood)."""
-    text, quoted = _quotes(" ".join(instruction.split()))
-    # A comma separates commands when a (lower-case) command verb follows it: "type A into B, check C, click D";
-    # other commas separate the items of a list ("select A, B and C").
+def _clauses(text: str) -> list[str]:
+    """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
+    follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
     verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss"))
-    clauses = [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
+    return [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
                                         rf",\s*(?=(?:{verbs})\s))", text) if c and c.strip()]
-    steps: list[Step] = []
-    pending_items: list[str] = []  # "check A, B and C": the list continues in the next clauses
-    last_type = False
-    pending_similar = False
-    for clause in clauses:
+
+
+@dataclass
+class _Planner:
+    """Turns clauses into steps, one at a time. A clause may continue what came before: the items of "check A, B and
+    C" ("C" is a clause of its own), or the fields of "type "x" into A and the password "y"" (the typing verb carries
+    over)."""
+
+    quoted: list[str]
+    steps: list[Step] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # the list being checked
+    similar: bool = False  # its items are meanings, not labels
+    typing: bool = False  # the last clause typed
+
+    def add(self, clause: str) -> None:
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
         rest = clause[len(verb):].strip()
-        if verb in CHECK_VERBS and rest.lower() not in ("nothing", "none"):
-            m = re.match(r"(.+?)\s+from\s+(?:the\s+)?(?:list|menu|dropdown|drop-down)\b", rest, re.I)
-            if m:  # "select X from the list": focus the list, type the option, confirm
-                steps += [Step("click", "", ["button", "input"]), Step("type", text=_unquote(m.group(1), quoted)),
-                          Step("key", text="enter")]
-                continue
-            similar = re.match(r"(?:all\s+)?(?:the\s+)?(?:words?|items?|options?)\s+(?:similar|related|close)\s+"
-                               r"(?:to|in meaning to)\s+", rest, re.I)
-            if similar:
-                rest = rest[similar.end():]
-            items = [i for i in re.split(r",\s*", rest) if i.strip()]
-            pending_items = [_unquote(_strip_target(i), quoted) for i in items]
-            steps += [Step("click", it, ITEM_KINDS, similar=bool(similar))
-                      for it in pending_items]
-            pending_similar = bool(similar)
-            continue
         if verb in CHECK_VERBS:
-            continue  # "select nothing"
+            if rest.lower() not in ("nothing", "none"):  # "select nothing": no step
+                self._check(rest)
+            return
         if verb in ("focus", "go", "move") or re.match(r"(click|tap)\s+(in|into|inside)\b", low):
-            steps.append(Step("focus", _field_target(rest, quoted), ["input"], _ordinal(low)))
-            continue
+            self.steps.append(Step("focus", _field_target(rest, self.quoted), ["input"], _ordinal(low)))
+            return
         if verb in ("close", "dismiss", "exit"):
             q = re.search(r"QUOTE\d+", rest)
-            steps.append(Step("close", _unquote(q.group(0), quoted) if q else "x"))
-            continue
-        if verb in TYPE_VERBS or (last_type and re.match(r"(the|your)\s+\w+\s+QUOTE\d+", low, re.I)):
-            if verb not in TYPE_VERBS:  # "... and the password "x" ...": the typing verb carries over
-                rest = clause
-            last_type = True
-            steps += _type_steps(rest, quoted)
-            continue
-        last_type = False
+            self.steps.append(Step("close", _unquote(q.group(0), self.quoted) if q else "x"))
+            return
+        if verb in TYPE_VERBS or (self.typing and re.match(r"(the|your)\s+\w+\s+QUOTE\d+", low, re.I)):
+            self.typing = True  # "... and the password "x" ...": the typing verb carries over
+            self.steps += _type_steps(rest if verb in TYPE_VERBS else clause, self.quoted)
+            return
+        self.typing = False
         if verb in CLICK_VERBS:
-            body = rest
-            key = re.fullmatch(r"(?:the\s+)?(\w+)\s*(?:key)?", body.lower())
-            if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
-                steps.append(Step("key", text=KEYS[key.group(1)]))
-                continue
-            chord = key_chord(body) if verb in ("press", "hit") else None
-            if chord:  # "press ctrl+alt+delete": keys, judged as keys by the safety layer
-                steps.append(Step("key", text=chord))
-                continue
-            widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
-            kind = WIDGET_KINDS.get(norm(quoted[int(widget.group(1))])) if widget else None
-            if kind:  # 'click on a "checkbox" widget': any element of that kind
-                steps.append(Step("click", "", [kind], _ordinal(body.lower())))
-                continue
-            target = _unquote(_strip_target(body), quoted) if "QUOTE" not in body else \
-                _unquote(re.search(r"QUOTE\d+", body).group(0), quoted)
-            steps.append(Step("click", target, _kinds(body.lower()), _ordinal(body.lower())))
-            continue
-        if pending_items and clause:  # "check A, B and C": "C" arrives as its own clause
-            it = _unquote(_strip_target(clause), quoted)
-            steps.append(Step("click", it, ITEM_KINDS, similar=pending_similar))
-    return steps
+            self.steps.append(self._click(verb, rest))
+        elif self.items and clause:  # "check A, B and C": "C" arrives as its own clause
+            self.steps.append(Step("click", _unquote(_strip_target(clause), self.quoted), ITEM_KINDS,
+                                   similar=self.similar))
+
+    def _check(self, rest: str) -> None:
+        """'select X from the list' (focus the list, type the option, confirm), or the items of a list to check."""
+        m = re.match(r"(.+?)\s+from\s+(?:the\s+)?(?:list|menu|dropdown|drop-down)\b", rest, re.I)
+        if m:
+            self.steps += [Step("click", "", ["button", "input"]), Step("type", text=_unquote(m.group(1), self.quoted)),
+                           Step("key", text="enter")]
+            return
+        similar = re.match(r"(?:all\s+)?(?:the\s+)?(?:words?|items?|options?)\s+(?:similar|related|close)\s+"
+                           r"(?:to|in meaning to)\s+", rest, re.I)
+        if similar:
+            rest = rest[similar.end():]
+        self.items = [_unquote(_strip_target(i), self.quoted) for i in re.split(r",\s*", rest) if i.strip()]
+        self.similar = bool(similar)
+        self.steps += [Step("click", it, ITEM_KINDS, similar=self.similar) for it in self.items]
+
+    def _click(self, verb: str, body: str) -> Step:
+        """A key ("press enter"), a chord ("press ctrl+alt+delete": keys, judged as keys by the safety layer), any
+        widget of a kind ('click on a "checkbox" widget') or a labelled target."""
+        key = re.fullmatch(r"(?:the\s+)?(\w+)\s*(?:key)?", body.lower())
+        if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
+            return Step("key", text=KEYS[key.group(1)])
+        chord = key_chord(body) if verb in ("press", "hit") else None
+        if chord:
+            return Step("key", text=chord)
+        widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
+        kind = WIDGET_KINDS.get(norm(self.quoted[int(widget.group(1))])) if widget else None
+        if kind:
+            return Step("click", "", [kind], _ordinal(body.lower()))
+        quote = re.search(r"QUOTE\d+", body)
+        target = _unquote(quote.group(0) if quote else _strip_target(body), self.quoted)
+        return Step("click", target, _kinds(body.lower()), _ordinal(body.lower()))
+
+
+def parse(instruction: str) -> list[Step]:
+    """Instruction text -> planned steps (empty when nothing is understood)."""
+    text, quoted = _quotes(" ".join(instruction.split()))
+    planner = _Planner(quoted)
+    for clause in _clauses(text):
+        planner.add(clause)
+    return planner.steps
 
 
 def _type_steps(rest: str, quoted: list[str]) -> list[Step]:
@@ -314,22 +329,26 @@ class InstructionPolicy:
     def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element a step refers to."""
         if step.op in ("focus",) or (step.op == "click" and not step.target):
-            kinds = step.kinds or ["input"]
-            if step.op == "focus" and "input" in kinds:
-                kinds = [*kinds, "textarea"]  # a multi-line field is a field too
-            pool = [e for e in elements if e.kind in kinds]
-            if step.target:
-                hit = match(step.target, pool, encoder=self.encoder)
-                if hit is not None:
-                    return hit
-            return _nth(pool, step.ordinal)
+            return self._ground_by_kind(step, elements)
         if step.op == "close" or (step.op == "click" and norm(step.target) in CLOSE_GLYPHS):
-            hit = match(step.target, elements, ["icon", "button"]) if step.target else None
-            if hit is not None and hit.kind in ("icon", "button"):
+            return _close_button(step, elements)
+        return self._ground_by_label(step, elements)
+
+    def _ground_by_kind(self, step: Step, elements: Sequence[Element]) -> Element | None:
+        """A field to focus, or any element of the step's kinds: the one its label names, else the nth."""
+        kinds = step.kinds or ["input"]
+        if step.op == "focus" and "input" in kinds:
+            kinds = [*kinds, "textarea"]  # a multi-line field is a field too
+        pool = [e for e in elements if e.kind in kinds]
+        if step.target:
+            hit = match(step.target, pool, encoder=self.encoder)
+            if hit is not None:
                 return hit
-            # Convention: a close button is a small text-less button, top right of its dialog.
-            icons = [e for e in elements if e.kind == "icon"]
-            return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
+        return _nth(pool, step.ordinal)
+
+    def _ground_by_label(self, step: Step, elements: Sequence[Element]) -> Element | None:
+        """The element whose label the step names (by meaning for "words similar to X"; the nth of those that
+        contain it when an ordinal is given); a check box's label stands for its box."""
         kinds = step.kinds
         if step.similar and self.encoder is not None:
             boxes = [e for e in elements if e.kind in TICKABLE and e.label]
@@ -350,6 +369,16 @@ class InstructionPolicy:
             if boxes:
                 return boxes[0]
         return hit
+
+
+def _close_button(step: Step, elements: Sequence[Element]) -> Element | None:
+    """The button or icon named by a close step, else by convention the icon furthest to the top right (a close
+    button is a small text-less button, top right of its dialog)."""
+    hit = match(step.target, elements, ["icon", "button"]) if step.target else None
+    if hit is not None and hit.kind in ("icon", "button"):
+        return hit
+    icons = [e for e in elements if e.kind == "icon"]
+    return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
 
 
 def _nth(pool: list[Element], ordinal: int | None) -> Element | None:

@@ -13,8 +13,8 @@ import pytest
 
 from omnirt.agents.actions import Click, Done, Hotkey, InvalidAction, Type, Wait
 from omnirt.agents.grounding import Element
-from omnirt.agents.llm_policy import (LLMPolicy, describe, extract_json, llm_schema, mark_numbers, select_elements,
-                                      to_actions)
+from omnirt.agents.llm_answers import extract_json, mark_numbers, to_actions
+from omnirt.agents.llm_policy import LLMPolicy, describe, llm_schema, select_elements
 
 CANCEL = Element("e1", (10, 100, 70, 130), "button", "Cancel")
 SUBMIT = Element("e2", (90, 100, 170, 130), "button", "Submit")
