@@ -1,7 +1,9 @@
 """omnirt.agents: a computer-use agent that sees only screenshots and acts only with the real mouse and keyboard.
 
-screen (observe: capture, pixel<->pointer mapping, tile change detection), actions (typed schema), safety (deny by
-default), executor (pyautogui behind the safety layer), trajectory (record, report, replay), display (Xvfb + Chromium).
+agent (a task on a display, recorded), loop (one episode, an AgentStep per step), screen (observe: capture,
+pixel<->pointer mapping, tile change detection), actions (typed schema), safety (deny by default), executor (pyautogui
+behind the safety layer), trajectory (record, report, replay), display (Xvfb + Chromium), devtools (the one Chrome
+DevTools Protocol client), miniwob_env / miniwob_episode (MiniWoB++).
 """
 
 from omnirt.agents.actions import Action, InvalidAction, action_json_schema, parse_action

@@ -122,21 +122,24 @@ class PyAutoGUIBackend:
         self.pg.scroll(amount, x=x, y=y)
 
 
-class Executor:
-    """Runs actions through `policy` on `backend`. elements: element id -> screenshot pixel (from grounding)."""
+Elements = Mapping[str, tuple[int, int]]  # element id -> its centre in screenshot pixels (from grounding)
 
-    def __init__(self, policy: SafetyPolicy, backend: PyAutoGUIBackend | None = None,
-                 elements: Mapping[str, tuple[int, int]] | None = None) -> None:
+
+class Executor:
+    """Runs actions through `policy` on `backend`."""
+
+    def __init__(self, policy: SafetyPolicy, backend: PyAutoGUIBackend | None = None) -> None:
         self.policy = policy
         self.backend = backend if backend is not None else PyAutoGUIBackend()
-        self.elements: dict[str, tuple[int, int]] = dict(elements or {})
 
     # -- coordinates -------------------------------------------------------------------------------------------------
-    def _point(self, x: int | None, y: int | None, element: str | None, frame: Screenshot | None) -> tuple[int, int]:
+    @staticmethod
+    def _point(x: int | None, y: int | None, element: str | None, frame: Screenshot | None,
+               elements: Elements) -> tuple[int, int]:
         if element is not None:
-            if element not in self.elements:
+            if element not in elements:
                 raise InvalidAction(f"unknown element id {element!r}")
-            x, y = self.elements[element]
+            x, y = elements[element]
         assert x is not None and y is not None
         if frame is None:
             return x, y
@@ -145,17 +148,18 @@ class Executor:
         except ValueError as e:
             raise InvalidAction(str(e)) from None
 
-    def resolve(self, action: Any, frame: Screenshot | None) -> Any:
-        """The action in pointer coordinates, element ids replaced by points."""
+    def resolve(self, action: Any, frame: Screenshot | None, elements: Elements | None = None) -> Any:
+        """The action in pointer coordinates, element ids (of `elements`) replaced by points."""
+        els = elements or {}
         if isinstance(action, Drag):
-            x, y = self._point(action.x, action.y, action.element, frame)
-            tx, ty = self._point(action.to_x, action.to_y, action.to_element, frame)
+            x, y = self._point(action.x, action.y, action.element, frame, els)
+            tx, ty = self._point(action.to_x, action.to_y, action.to_element, frame, els)
             return Drag(x=x, y=y, to_x=tx, to_y=ty)
         if isinstance(action, (Click, DoubleClick, RightClick)):
-            x, y = self._point(action.x, action.y, action.element, frame)
+            x, y = self._point(action.x, action.y, action.element, frame, els)
             return type(action)(x=x, y=y)
         if isinstance(action, Scroll):
-            x, y = self._point(action.x, action.y, None, frame)
+            x, y = self._point(action.x, action.y, None, frame, els)
             return Scroll(x=x, y=y, amount=action.amount)
         return action
 
@@ -183,9 +187,9 @@ class Executor:
         else:  # pragma: no cover - the schema admits nothing else
             raise TypeError(f"no executor for {type(a).__name__}")
 
-    def execute(self, action: Any, frame: Screenshot | None = None) -> Outcome:
+    def execute(self, action: Any, frame: Screenshot | None = None, elements: Elements | None = None) -> Outcome:
         """Parse, resolve, check, then execute one action. `frame`: the screenshot the policy chose it from
-        (None: coordinates are already pointer coordinates)."""
+        (None: coordinates are already pointer coordinates); `elements`: what its element ids name in that frame."""
         started = time.time()
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -196,7 +200,7 @@ class Executor:
         try:
             parsed = parse_action(action)
             given = parsed.model_dump(exclude_none=True)
-            screen = self.resolve(parsed, frame)
+            screen = self.resolve(parsed, frame, elements)
         except InvalidAction as e:
             raw = action if isinstance(action, dict) else ({"raw": action} if isinstance(action, str) else None)
             timings["parse_ms"] = ms(t0)

@@ -1,9 +1,10 @@
-"""The agent loop: observe -> ground -> decide -> act (executor behind the safety layer) -> verify, recorded.
+"""The agent loop: observe -> ground -> decide -> act (executor behind the safety layer) -> verify, one `AgentStep`
+per step.
 
-Everything the policy learns comes from pixels: the instruction is OCR'd from `query_box`, elements are grounded in
-`area_box`. `is_done` is the environment's verdict (e.g. MiniWoB's WOB_DONE_GLOBAL) and only ends the loop; it
-never feeds the policy. Each step's timings are kept in ms: capture, ground, decide, act, verify; step_ms is the
-agent's reaction time (screenshot -> grounding -> decision -> action issued), cycle_ms adds the verify wait.
+The instruction is given by the caller: a task's text (`omnirt agent "..."`), or a reader that takes it from each
+step's screenshot (MiniWoB shows it on the page: it is read by OCR, and read afresh after a Wait, when the grounder
+forgets its cached readings). Elements are grounded in `area_box` only. `is_done` is the environment's verdict
+(e.g. MiniWoB's WOB_DONE_GLOBAL) and only ends the loop; it never feeds the policy.
 
 Verify waits for the screen to change and then to hold still for `quiet` seconds, so the next step never grounds a
 half-drawn page (an opening section or a sliding panel moves what the next click aims at).
@@ -13,24 +14,49 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable, Protocol, Sequence, Union
 
-from omnirt.agents.actions import CallUser, Done, Wait
+from omnirt.agents.actions import Action, CallUser, Done, Wait
+from omnirt.agents.elements import Element
 from omnirt.agents.executor import Executor
-from omnirt.agents.grounding import Grounder
-from omnirt.agents.screen import Box, Screenshot, Screen, expect_change
-from omnirt.agents.trajectory import Recorder
+from omnirt.agents.screen import Box, Screen, Screenshot, expect_change
+from omnirt.agents.steps import AgentStep, StepTimings
+
+
+class Policy(Protocol):
+    """Decides the next action from the instruction, the elements on screen now and the actions taken so far this
+    episode (an empty history starts a new episode)."""
+
+    def needs_elements(self, instruction: str, history: Sequence[Action]) -> bool:
+        """False when the next action does not depend on the screen (typing the text of a planned step): the loop
+        then skips grounding."""
+
+    def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Action]) -> Action:
+        ...
+
+
+class Grounder(Protocol):
+    """Turns a screenshot into elements (agents.grounding.Grounder)."""
+
+    def ground(self, frame: Screenshot, box: Box | None = None, region: str = "area") -> list[Element]:
+        ...
+
+    def forget(self) -> None:
+        """Drop cached readings: after a Wait the target was not found, so the next look reads afresh."""
+
+
+# The task's text, or a reader of it from the step's screenshot.
+Instruction = Union[str, Callable[[Screenshot], str]]
 
 
 @dataclass
 class LoopOptions:
-    """region: screen rectangle captured each step (mss coordinates); query_box / area_box: where the instruction
-    and the UI are, in pixels of that capture (None: no instruction / the whole capture). max_steps: decisions per
-    episode. settle: seconds to wait for the screen to change after an executed action (verify); quiet: then how
-    long it must stay unchanged (an animation is over), at most max_settle seconds in all."""
+    """region: screen rectangle captured each step (mss coordinates); area_box: where the UI is, in pixels of that
+    capture (None: the whole capture). max_steps: decisions per episode. settle: seconds to wait for the screen to
+    change after an executed action (verify); quiet: then how long it must stay unchanged (an animation is over), at
+    most max_settle seconds in all."""
 
     region: Box
-    query_box: Box | None = None
     area_box: Box | None = None
     max_steps: int = 12
     settle: float = 0.3
@@ -39,19 +65,12 @@ class LoopOptions:
 
 
 @dataclass
-class StepRecord:
-    action: dict[str, Any]
-    status: str
-    reason: str
-    changed: bool
-    timings: dict[str, float]
-
-
-@dataclass
 class EpisodeLog:
+    """instruction: the one the policy acted on first. ended_by: done | env | max_steps | error."""
+
     instruction: str
-    steps: list[StepRecord] = field(default_factory=list)
-    ended_by: str = ""  # done | env | max_steps | error
+    steps: list[AgentStep] = field(default_factory=list)
+    ended_by: str = ""
     seconds: float = 0.0
 
 
@@ -82,55 +101,56 @@ def settle(screen: Screen, frame: Screenshot, options: LoopOptions) -> tuple[Scr
         time.sleep(0.01)
 
 
-def run_episode(screen: Screen, grounder: Grounder, policy: Any, executor: Executor, options: LoopOptions,
-                is_done: Callable[[], bool] | None = None, recorder: Recorder | None = None) -> EpisodeLog:
-    """Run the policy until it says done, the environment is done, or max_steps."""
+def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, executor: Executor,
+              options: LoopOptions, instruction: Instruction, history: list[Action]) -> AgentStep:
+    """Capture, ground, decide, act and verify once; the action joins `history`."""
+    tm = StepTimings()
+    t0 = time.perf_counter()
+    frame = screen.capture(region=options.region)
+    tm.capture_ms = _ms(t0)
+    t0 = time.perf_counter()
+    text = instruction if isinstance(instruction, str) else instruction(frame)
+    elements = grounder.ground(frame, options.area_box, region="area") \
+        if policy.needs_elements(text, history) else []
+    tm.ground_ms = _ms(t0)
+    t0 = time.perf_counter()
+    action = policy.decide(text, elements, history)
+    tm.decide_ms = _ms(t0)
+    t0 = time.perf_counter()
+    out = executor.execute(action.model_dump(exclude_none=True), frame, {e.id: e.center for e in elements})
+    tm.act_ms = _ms(t0)
+    history.append(action)
+    t0 = time.perf_counter()
+    after, changed = frame, False
+    if out.executed and not isinstance(action, (Wait, Done, CallUser)):
+        after, changed = settle(screen, frame, options)
+    tm.verify_ms = _ms(t0)
+    if isinstance(action, Wait):
+        grounder.forget()  # the target was not found: look again without cached readings
+    return AgentStep(index, text, elements, out, frame, after, changed, tm)
+
+
+def run_episode(screen: Screen, grounder: Grounder, policy: Policy, executor: Executor, options: LoopOptions,
+                instruction: Instruction, is_done: Callable[[], bool] | None = None,
+                on_step: Callable[[AgentStep], None] | None = None) -> EpisodeLog:
+    """Run the policy until it says done, the environment is done, or max_steps; `on_step` gets each step as it
+    ends (e.g. a trajectory Recorder's record_step)."""
     t_start = time.perf_counter()
-    history: list[Any] = []
+    history: list[Action] = []
     log = EpisodeLog(instruction="")
-    frame: Screenshot | None = None
-    for _ in range(options.max_steps):
+    for index in range(options.max_steps):
         if is_done is not None and is_done():
             log.ended_by = "env"
             break
-        tm: dict[str, float] = {}
-        t0 = time.perf_counter()
-        frame = screen.capture(region=options.region)
-        tm["capture_ms"] = _ms(t0)
-        t0 = time.perf_counter()
-        instruction = grounder.text(frame, options.query_box, region="query") if options.query_box else ""
-        log.instruction = log.instruction or instruction  # what the policy acted on first
-        needs = getattr(policy, "needs_elements", None)  # e.g. a typing step: skip OCR of the area
-        elements = grounder.ground(frame, options.area_box, region="area") \
-            if needs is None or needs(instruction, history) else []
-        tm["ground_ms"] = _ms(t0)
-        t0 = time.perf_counter()
-        action = policy.decide(instruction, elements, history)
-        tm["decide_ms"] = _ms(t0)
-        executor.elements = {e.id: e.center for e in elements}
-        t0 = time.perf_counter()
-        out = executor.execute(action.model_dump(exclude_none=True), frame)
-        tm["act_ms"] = _ms(t0)
-        history.append(action)
-        t0 = time.perf_counter()
-        after = frame
-        changed = False
-        if out.executed and not isinstance(action, (Wait, Done, CallUser)):
-            after, changed = settle(screen, frame, options)
-        tm["verify_ms"] = _ms(t0)
-        tm["step_ms"] = round(tm["capture_ms"] + tm["ground_ms"] + tm["decide_ms"] + tm["act_ms"], 2)
-        tm["cycle_ms"] = round(tm["step_ms"] + tm["verify_ms"], 2)
-        if isinstance(action, Wait) and hasattr(grounder, "forget"):
-            grounder.forget()  # the target was not found: look again without cached readings
-        if recorder is not None:
-            seen = [f"{e.id}:{e.kind}:{e.label}" + (f"={e.value}" if e.value else "") for e in elements[:80]]
-            recorder.record(out, frame, after, extra={"instruction": instruction, "timings_loop": tm,
-                                                      "elements": len(elements), "seen": seen})
-        log.steps.append(StepRecord(out.action or {}, out.status, out.reason, changed, tm))
-        if isinstance(action, (Done, CallUser)):
+        step = take_step(index, screen, grounder, policy, executor, options, instruction, history)
+        log.instruction = log.instruction or step.instruction
+        if on_step is not None:
+            on_step(step)
+        log.steps.append(step)
+        if isinstance(history[-1], (Done, CallUser)):
             log.ended_by = "done"
             break
-        if out.status in ("denied", "needs_confirmation", "invalid", "error"):
+        if step.status in ("denied", "needs_confirmation", "invalid", "error"):
             log.ended_by = "error"
             break
     else:

@@ -27,6 +27,7 @@ import numpy as np
 
 from omnirt.agents.executor import Executor, Outcome
 from omnirt.agents.screen import Screenshot, Screen, expect_change, tile_diff
+from omnirt.agents.steps import AgentStep
 
 STEPS = "steps.jsonl"
 REPORT = "index.html"
@@ -150,6 +151,13 @@ class Recorder:
         if self.report:
             build_report(self.run_dir)
         return step
+
+    def record_step(self, step: AgentStep) -> dict[str, Any]:
+        """Write one step of the agent loop: its outcome and frames, with what it read, its timings and what it
+        saw."""
+        return self.record(step.outcome, step.before, step.after,
+                           extra={"instruction": step.instruction, "timings_loop": step.timings.as_dict(),
+                                  "elements": len(step.elements), "seen": step.seen()})
 
 
 def load(run_dir: str | Path) -> Trajectory:

@@ -105,12 +105,13 @@ def test_outside_region_denied_and_not_executed(desk: Desk) -> None:
 
 def test_pointer_kinds_and_element_ids(desk: Desk) -> None:
     with desk.page(PAGES / "dot.html"):
-        ex = Executor(SafetyPolicy(allowed_region=FULL), desk.backend, elements={"target": (400, 250)})
+        ex = Executor(SafetyPolicy(allowed_region=FULL), desk.backend)
+        elements = {"target": (400, 250)}  # what grounding found in the frame
         box = (0, 0, 1270, 800)
 
         def run(action, color, where):
             before = desk.grab()
-            out = ex.execute(action, desk.screen.capture())
+            out = ex.execute(action, desk.screen.capture(), elements)
             assert out.executed, out.reason
             img = wait_until(desk, lambda im: (h := find_color(im, color, 40, box)) is not None
                              and abs(h[0] - where[0]) <= 0.5 and abs(h[1] - where[1]) <= 0.5)
@@ -122,7 +123,7 @@ def test_pointer_kinds_and_element_ids(desk: Desk) -> None:
         run({"action": "drag", "x": 200, "y": 200, "to_x": 350, "to_y": 220}, RED, (200, 200))
         assert find_color(desk.grab(), GREEN, 40, box)[:2] == (350.0, 220.0)  # released at the drag's end
         run({"action": "scroll", "x": 600, "y": 400, "amount": -2}, YELLOW, (600, 400))
-        out = ex.execute({"action": "click", "element": "nope"}, desk.screen.capture())
+        out = ex.execute({"action": "click", "element": "nope"}, desk.screen.capture(), elements)
         assert out.status == "invalid" and "unknown element id 'nope'" in out.reason
 
 

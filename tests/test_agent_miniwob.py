@@ -20,7 +20,7 @@ def world():
     pytest.importorskip("rapidocr")
     from omnirt.agents.executor import PyAutoGUIBackend
     from omnirt.agents.grounding import Grounder, GroundingOptions
-    from omnirt.agents.miniwob import MiniWoBEnv, html_root
+    from omnirt.agents.miniwob_env import MiniWoBEnv, html_root
     from omnirt.agents.policies import InstructionPolicy
     from omnirt.agents.screen import Screen, ScreenOptions
 
@@ -59,20 +59,20 @@ def test_seeded_episode_and_hidden_reward_display(world):
     ("click-widget", (0, 4)),        # a "textarea" (resize grip) and a "button" widget
 ])
 def test_pixel_agent_solves_task(world, task, seeds):
-    from omnirt.agents.miniwob import play_episode
+    from omnirt.agents.miniwob_episode import play_episode
 
     env, screen, backend, grounder, policy = world
     env.open(task)
     for seed in seeds:
         r = play_episode(env, screen, grounder, policy, backend, seed)
         truth = env.devtools.eval("core.getUtterance()")  # for the assertion message only
-        assert r.done and r.raw_reward > 0, (task, seed, r.steps, truth)
+        assert r.done and r.raw_reward > 0, (task, seed, [s.brief() for s in r.steps], truth)
         assert r.reward > 0
-        read = r.steps[0]["instruction"]
+        read = r.instruction
         quoted = [p for i, p in enumerate(truth.split('"')) if i % 2 == 1]
         assert all(f'"{q}"' in read for q in quoted), (read, truth)  # the agent READ the target, exactly
-        acts = [s["action"] for s in r.steps[1:]]
-        assert acts and all(s["status"] == "executed" for s in r.steps[1:])
+        acts = [s.action for s in r.steps]
+        assert acts and all(s.status == "executed" for s in r.steps)
         if task in ("enter-text", "login-user"):
             assert {"action": "type", "text": quoted[-1]} in acts
 

@@ -231,7 +231,7 @@ async def test_voice_session_agent_tool_clicks_ok(tmp_path: Path):
     from omnirt.models import registry
     from omnirt.runtime.session import Components, VoiceSession
     from omnirt.runtime.thinker import ThreadedChat
-    from omnirt.tools.agent_cmd import AgentConfig
+    from omnirt.agents.agent import AgentConfig
     from omnirt.tools.agent_tool import AgentTool
 
     page = tmp_path / "choice.html"
@@ -286,12 +286,12 @@ class FakeAgent:
     """Stands in for the agent: records what it was asked to run (and with which confirm callback)."""
 
     def __init__(self, status: str = "done", summary: str = "all steps taken") -> None:
-        from omnirt.tools.agent_cmd import AgentConfig
+        from omnirt.agents.agent import AgentConfig
 
         self.config, self.status, self.summary, self.runs, self.typed = AgentConfig(), status, summary, [], False
 
     def run(self, task, stop=None, on_step=None, confirm=None):
-        from omnirt.tools.agent_cmd import AgentRun
+        from omnirt.agents.agent import AgentRun
 
         self.runs.append((task, confirm))
         return AgentRun(task, Path("runs/fake"), self.status == "done", self.status, self.summary)
@@ -334,7 +334,7 @@ def test_agent_tool_pointer_defaults_to_the_focused_window():
     from Xlib import display as xdisplay
 
     from omnirt.agents.display import VirtualDisplay
-    from omnirt.tools.agent_cmd import Agent, AgentConfig, AgentError
+    from omnirt.agents.agent import Agent, AgentConfig, AgentError
     from omnirt.tools.agent_tool import AgentTool, focused_window
 
     full = (0, 0, 640, 400)

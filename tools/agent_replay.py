@@ -28,7 +28,11 @@ import numpy as np
 from omnirt.agents.screen import Box, changed_tiles
 from omnirt.agents.trajectory import TrajectoryError, check_replayable, load, member, read_png, replay, screenshot
 
-from .agent_cmd import MATCH_MAX, RUN_META, AgentError, describe_action, open_screen, parse_region, terminal_confirm
+from omnirt.agents.agent import RUN_META, AgentError, input_backend, open_screen
+
+from .agent_cmd import describe_action, parse_region, terminal_confirm
+
+MATCH_MAX = 0.01  # a screen "matches" its recording when at most 1 % of its 16-px tiles differ (cursor blink, clock)
 
 
 @dataclass
@@ -160,8 +164,6 @@ def replay_run_dir(run_dir: Path, display: str | None, options: ReplayOptions = 
     from omnirt.agents.executor import Executor, PyAutoGUIBackend
     from omnirt.agents.safety import SafetyPolicy
 
-    from .agent_cmd import input_backend
-
     o = options
     if o.max_steps < 1 or not o.max_seconds > 0:
         raise AgentError("--max-steps and --max-seconds must be positive")
@@ -216,7 +218,8 @@ def _match(m: float | None) -> str:
 def replay_line(r: StepReplay) -> str:
     out = r.outcome
     index = r.step.get("index")
-    line = (f"step {index if type(index) is int else '?'}: {describe_action(r.step)[:200]} -> {out.status} "
+    what = describe_action(r.step.get("screen_action"), r.step.get("action"))
+    line = (f"step {index if type(index) is int else '?'}: {what[:200]} -> {out.status} "
             f"({out.reason}); screen before: {_match(r.before)}")
     if out.executed and r.after is not None:
         line += f"; after: {_match(r.after)}"

@@ -39,12 +39,13 @@ import threading
 from typing import Any
 
 from omnirt.agents.actions import action_to_json
+from omnirt.agents.agent import Agent, AgentConfig, AgentError, AgentRun, display_name
 from omnirt.agents.policies import Step, keyboard_action, parse
 from omnirt.agents.safety import PENDING, SafetyPolicy
 from omnirt.agents.screen import Box
 from omnirt.runtime.tool_calls import Say, ToolRequest, ToolResult
 
-from .agent_cmd import Agent, AgentConfig, AgentError, AgentRun, display_name, step_line
+from .agent_cmd import step_line
 
 WAKE = re.compile(r"^(?:(?:hey|ok|okay)[,\s]+)?computer\b[\s,.:;!-]*(?P<rest>.*)$", re.I | re.S)
 QUESTION_WORDS = {"what", "whats", "what's", "who", "whom", "whose", "when", "where", "why", "how", "which", "is",
@@ -112,7 +113,7 @@ def why(run: AgentRun, command: str) -> str:
     """A spoken reason for a failed run."""
     if run.status == "failed":
         if run.summary.startswith("no element"):
-            acted = [s for s in run.steps if (s.get("action") or {}).get("action") not in ("wait", "done", None)]
+            acted = [s for s in run.steps if s.action.get("action") not in ("wait", "done", None)]
             steps = parse(command)
             step = steps[len(acted)] if len(acted) < len(steps) else None
             target = step.target if step is not None and step.target else "what you meant"

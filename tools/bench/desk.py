@@ -82,8 +82,8 @@ def one_run(agent: Any, display: Any, grab: Any, page: Path, run_dir: Path) -> d
             time.sleep(0.05)
     finally:
         browser.stop()
-    steps = [s for s in result.steps if (s.get("action") or {}).get("action") != "done"]
-    timings = [s.get("timings_loop") or {} for s in steps]
+    steps = [s for s in result.steps if s.action.get("action") != "done"]
+    timings = [s.timings.as_dict() for s in steps]
     step_ms = [round(sum(t.get(k, 0.0) for k in STEP_PARTS), 1) for t in timings]
     return {"ok": title == WANT, "title": title, "status": result.status, "steps": len(steps), "step_ms": step_ms,
             "parts": {k: [t.get(k) for t in timings] for k in (*STEP_PARTS, "verify_ms")}, "run": str(run_dir)}
@@ -92,7 +92,7 @@ def one_run(agent: Any, display: Any, grab: Any, page: Path, run_dir: Path) -> d
 def run(args: argparse.Namespace, console: Any) -> int:
     from omnirt.agents.display import VirtualDisplay
     from omnirt.agents.screen import Screen, ScreenOptions
-    from omnirt.tools.agent_cmd import Agent, AgentConfig
+    from omnirt.agents.agent import Agent, AgentConfig
     from omnirt.tools.bench.report import percentiles
 
     out = Path(args.out)

@@ -15,23 +15,24 @@ report linking to the recorded trajectory (screenshots per step) of each task's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import re
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnirt.agents.executor import PyAutoGUIBackend
+    from omnirt.agents.grounding import Grounder
+    from omnirt.agents.loop import Policy
+    from omnirt.agents.miniwob_env import MiniWoBEnv
+    from omnirt.agents.screen import Screen
 
 DEFAULT_TASKS = "click-button,click-link,enter-text,focus-text,click-dialog,click-checkboxes"
-# Environment side (DevTools, never seen by the agent): every episode end in order. After an end MiniWoB shows its
-# START cover again, and a slow agent's next click on it starts a new, unseeded episode; the seeded episode's verdict
-# is its FIRST end, not whatever the page holds when the agent stops.
-RECORD_ENDS = ("(() => { if (!window.WOB_ENDS) { window.WOB_ENDS = []; const end = core.endEpisode; "
-               "core.endEpisode = function () { const live = core.EP_TIMER !== null; const r = end.apply(this, "
-               "arguments); if (live) WOB_ENDS.push({reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, "
-               "reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON)}); return r; }; } "
-               "return WOB_ENDS.length; })()")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,21 +57,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", default=None, help="another run's miniwob.json, shown beside this one per task")
 
 
-def make_policy(kind: str, thinker: str = "0.5b", threads: int = 1, log: Any = None) -> tuple[Any, str]:
-    """(policy, its name for the report)."""
-    if kind == "instruction":
-        from omnirt.agents.policies import InstructionPolicy
-
-        return InstructionPolicy(encoder=_encoder(log)), "instruction"
-    if kind == "llm":
-        from omnirt.agents.llm_backends import make_thinker
-        from omnirt.agents.llm_policy import LLMPolicy
-
-        policy = LLMPolicy(make_thinker(thinker, n_threads=threads))
-        return policy, policy.name
-    raise SystemExit(f"omnirt: error: unknown policy {kind!r} (instruction or llm)")
-
-
 def llm_summary(stats: dict[str, Any]) -> dict[str, Any]:
     """The LLM policy's own counters: calls, rejected answers, steps given up, latency and prompt size."""
     ms, toks = sorted(stats.get("llm_ms", [])), sorted(stats.get("prompt_tokens", []))
@@ -80,15 +66,86 @@ def llm_summary(stats: dict[str, Any]) -> dict[str, Any]:
             "median_prompt_tokens": pick(toks, 0.5), "max_prompt_tokens": toks[-1] if toks else None}
 
 
-def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
-          record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
-          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False) -> dict[str, Any]:
-    """Run the episodes and return the results dict (also what the JSON holds)."""
+@dataclass
+class World:
+    """What every episode of a run shares: the environment, the screen, the input devices and the grounder."""
+
+    env: MiniWoBEnv
+    screen: Screen
+    backend: PyAutoGUIBackend
+    grounder: Grounder
+
+
+def open_world(detector: bool) -> World:
+    """One Xvfb + Chromium, its screen and input devices, and the grounder (with the learned widget detector)."""
     from omnirt.agents.executor import PyAutoGUIBackend
     from omnirt.agents.grounding import Grounder, GroundingOptions
-    from omnirt.agents.miniwob import MiniWoBEnv, play_episode, task_names
+    from omnirt.agents.miniwob_env import MiniWoBEnv
     from omnirt.agents.screen import Screen, ScreenOptions
+
+    env = MiniWoBEnv()
+    try:
+        widgets = None
+        if detector:
+            from omnirt.models.widgets import WidgetDetector
+
+            widgets = WidgetDetector.load()
+        grounder = Grounder(GroundingOptions(scale=env.options.scale), detector=widgets)
+        return World(env, Screen(ScreenOptions(display=env.display.name)), PyAutoGUIBackend(env.display.name),
+                     grounder)
+    except BaseException:
+        env.close()
+        raise
+
+
+def play_seed(world: World, policy: Policy, seed: int, max_steps: int, record: Path | None) -> dict[str, Any]:
+    """One seeded episode of the open task, as the JSON reports it; recorded into `record` if given. The verdict is
+    the seeded episode's first end: an agent that went on clicking may have started a new, unseeded one."""
+    from omnirt.agents.llm_policy import LLMPolicy
+    from omnirt.agents.miniwob_episode import play_episode
     from omnirt.agents.trajectory import Recorder
+
+    env = world.env
+    ends0 = env.record_ends()
+    with contextlib.ExitStack() as stack:
+        rec = stack.enter_context(Recorder(record)) if record is not None else None
+        r = play_episode(env, world.screen, world.grounder, policy, world.backend, seed, max_steps,
+                         rec.record_step if rec is not None else None)
+    ends = env.ends_since(ends0)
+    ep = {"seed": r.seed, "reward": r.reward, "raw_reward": r.raw_reward, "done": r.done, "reason": r.reason,
+          "seconds": r.seconds, "instruction": r.instruction, "ended_by": r.ended_by,
+          "steps": [s.brief() for s in r.steps]}
+    if ends and (len(ends) > 1 or not r.done):  # the agent went on into a new, unseeded episode
+        first = ends[0]
+        ep.update(reward=float(first["reward"] or 0.0), raw_reward=float(first["raw_reward"] or 0.0), done=True,
+                  reason=first["reason"], restarted=True)
+    if isinstance(policy, LLMPolicy):
+        ep["llm"] = list(policy.log)  # the model's answers this episode (reset by the next one)
+    return ep
+
+
+def run_task(world: World, policy: Policy, task: str, seeds: int, seed_offset: int, max_steps: int,
+             episode_time: float, record: Path | None, log: Any) -> dict[str, Any]:
+    """Every seed of one task; the first episode is recorded into `record` if given."""
+    env = world.env
+    env.open(task)
+    env.record_ends()
+    if episode_time != 10.0:
+        env.set_episode_time(episode_time)
+    episodes = []
+    for i in range(seeds):
+        seed = seed_offset + i
+        ep = play_seed(world, policy, seed, max_steps, record if i == 0 else None)
+        episodes.append(ep)
+        if log:
+            log(f"  {task} seed {seed}: reward {ep['reward']:+.3f} in {ep['seconds']:.2f} s, "
+                f"{len(ep['steps'])} steps{' (then a new episode)' if ep.get('restarted') else ''}; "
+                f"read {ep['instruction']!r}")
+    return _summary(episodes)
+
+
+def _check(tasks: list[str], episode_time: float) -> None:
+    from omnirt.agents.miniwob_env import task_names
 
     known = set(task_names())
     bad = [t for t in tasks if t not in known]
@@ -96,82 +153,54 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
         raise SystemExit(f"omnirt: error: unknown MiniWoB task(s): {', '.join(bad)}")
     if not 1.0 <= episode_time <= 30.0:
         raise SystemExit("omnirt: error: --episode-time must be between 1 and 30 seconds")
+
+
+def _policy(kind: str, thinker: str, threads: int, log: Any) -> tuple[Policy, str]:
+    """(the policy, its name for the report); a missing model or an unreachable server is one line."""
+    from omnirt.agents.agent import AgentError, make_policy
+    from omnirt.agents.llm_policy import LLMPolicy
+
+    try:
+        policy = make_policy(kind, thinker, threads=threads, note=log)
+    except AgentError as e:
+        raise SystemExit(f"omnirt: error: {e}") from None
+    return policy, policy.name if isinstance(policy, LLMPolicy) else "instruction"
+
+
+def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
+          record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
+          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False) -> dict[str, Any]:
+    """Run the episodes and return the results dict (also what the JSON holds)."""
+    from omnirt.agents.llm_policy import LLMPolicy
+
+    _check(tasks, episode_time)
     t_load = time.perf_counter()
     result: dict[str, Any] = {"policy": policy, "detector": detector, "tasks": {}, "seeds": seeds,
-                              "seed_offset": seed_offset,
-                              "max_steps": max_steps, "episode_time_s": episode_time}
+                              "seed_offset": seed_offset, "max_steps": max_steps, "episode_time_s": episode_time}
     # The policy first: a missing model or an unreachable server fails before a browser is started.
-    agent, result["policy"] = make_policy(policy, thinker, thinker_threads, log)
-    env = None
+    agent, result["policy"] = _policy(policy, thinker, thinker_threads, log)
+    llm = agent if isinstance(agent, LLMPolicy) else None
+    world = None
     try:
-        if hasattr(agent, "warmup"):
-            result["warmup_s"] = agent.warmup()  # the prompt's fixed head, once (otherwise in episode 1's time)
-        env = MiniWoBEnv()
-        screen = Screen(ScreenOptions(display=env.display.name))
-        backend = PyAutoGUIBackend(env.display.name)
-        widgets = None
-        if detector:
-            from omnirt.models.widgets import WidgetDetector
-
-            widgets = WidgetDetector.load()
-        grounder = Grounder(GroundingOptions(scale=env.options.scale), detector=widgets)
+        if llm is not None:
+            result["warmup_s"] = llm.warmup()  # the prompt's fixed head, once (otherwise in episode 1's time)
+        world = open_world(detector)
         result["startup_s"] = round(time.perf_counter() - t_load, 2)
         for task in tasks:
-            env.open(task)
-            env.devtools.eval(RECORD_ENDS)
-            if episode_time != 10.0:  # read by core.startEpisodeReal (timer) and the reward's time discount
-                env.devtools.eval(f"core.EPISODE_MAX_TIME = {int(episode_time * 1000)}; true")
-            episodes = []
-            for i in range(seeds):
-                seed = seed_offset + i
-                rec = None
-                if record and out is not None and i == 0:
-                    rec = Recorder(out / "trajectories" / task)
-                ends0 = env.devtools.eval(RECORD_ENDS)
-                try:
-                    r = play_episode(env, screen, grounder, agent, backend, seed, max_steps, rec)
-                finally:
-                    if rec is not None:
-                        rec.close()
-                ends = env.devtools.eval(f"WOB_ENDS.slice({int(ends0)})") or []
-                ep = {"seed": r.seed, "reward": r.reward, "raw_reward": r.raw_reward, "done": r.done,
-                      "reason": r.reason, "seconds": r.seconds, **r.steps[0],
-                      "steps": r.steps[1:]}
-                if ends and (len(ends) > 1 or not r.done):  # the agent went on into a new, unseeded episode
-                    first = ends[0]
-                    ep.update(reward=float(first["reward"] or 0.0), raw_reward=float(first["raw_reward"] or 0.0),
-                              done=True, reason=first["reason"], restarted=True)
-                if getattr(agent, "log", None) is not None:
-                    ep["llm"] = list(agent.log)  # the model's answers this episode (reset by the next one)
-                episodes.append(ep)
-                if log:
-                    log(f"  {task} seed {seed}: reward {ep['reward']:+.3f} in {r.seconds:.2f} s, "
-                        f"{len(r.steps) - 1} steps{' (then a new episode)' if ep.get('restarted') else ''}; "
-                        f"read {r.steps[0]['instruction']!r}")
-            result["tasks"][task] = _summary(episodes)
+            record_to = out / "trajectories" / task if record and out is not None else None
+            result["tasks"][task] = run_task(world, agent, task, seeds, seed_offset, max_steps, episode_time,
+                                             record_to, log)
         all_eps = [e for t in result["tasks"].values() for e in t["episodes"]]
         result["overall"] = {k: v for k, v in _summary(all_eps).items() if k != "episodes"}
-        result["ocr"] = {k: round(v, 1) for k, v in grounder.stats.items()}
-        if hasattr(agent, "stats"):
-            result["llm"] = llm_summary(agent.stats)
+        result["ocr"] = {k: round(v, 1) for k, v in world.grounder.stats.items()}
+        if llm is not None:
+            result["llm"] = llm_summary(llm.stats)
     finally:
-        if env is not None:
-            env.close()
-        if hasattr(getattr(agent, "thinker", None), "close"):
-            agent.thinker.close()
+        if world is not None:
+            world.env.close()
+        if llm is not None and hasattr(llm.thinker, "close"):
+            llm.thinker.close()
     return result
-
-
-def _encoder(log: Any) -> Any:
-    """The sentence encoder for synonym matching, or None (the policy then matches by spelling only)."""
-    try:
-        from omnirt.models.text_encoder import TextEncoder
-
-        return TextEncoder.load()
-    except Exception as e:  # ModelMissingError, missing tokenizers: run without it, and say so
-        if log:
-            log(f"  text encoder unavailable ({type(e).__name__}: {e}); matching by spelling only")
-        return None
 
 
 def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,10 +1,10 @@
-"""MiniWoB++ on a private Xvfb + Chromium: start seeded episodes and read rewards over the DevTools protocol
-(agents/devtools.py).
+"""The MiniWoB++ environment: a private Xvfb + Chromium that starts seeded episodes and reads rewards over the
+DevTools protocol (agents/devtools.py). agents/miniwob_episode.py plays an episode in it.
 
 The DevTools connection (loopback only) is the ENVIRONMENT's side: it starts episodes (`Math.seedrandom(seed);
 core.startEpisodeReal()`), hides the reward display and the click visualiser, and reads `WOB_*` globals. The agent
-never sees the DOM: it gets the task area as pixels (`task_frame`). The task pages come from the `miniwob` PyPI
-package's html/ folder, opened over file:// (the package itself is not imported: it needs gymnasium).
+never sees the DOM: it gets the page as pixels (`page_box`). The task pages come from the `miniwob` PyPI package's
+html/ folder, opened over file:// (the package itself is not imported: it needs gymnasium).
 
 Chromium renders at `scale` device pixels per CSS pixel (default 2) so MiniWoB's 10 px text is large enough for OCR;
 the 160x210 task area then covers (0, 0, 320, 420) on screen.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,14 @@ from omnirt.agents.display import Browser, VirtualDisplay
 TASK_W, TASK_H = 160, 210  # CSS pixels of #wrap
 QUERY_H = 50               # CSS pixels of #query (44 + 2 * 3 padding)
 HIDE_CSS = "#reward-display,#click-canvas{display:none !important}"
+# Every episode end, in order. After an end MiniWoB shows its START cover again, and a slow agent's next click on it
+# starts a new, unseeded episode; the seeded episode's verdict is its FIRST end, not whatever the page holds when the
+# agent stops.
+RECORD_ENDS = ("(() => { if (!window.WOB_ENDS) { window.WOB_ENDS = []; const end = core.endEpisode; "
+               "core.endEpisode = function () { const live = core.EP_TIMER !== null; const r = end.apply(this, "
+               "arguments); if (live) WOB_ENDS.push({reward: WOB_REWARD_GLOBAL, raw_reward: WOB_RAW_REWARD_GLOBAL, "
+               "reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON)}); return r; }; } "
+               "return WOB_ENDS.length; })()")
 
 
 class MiniWoBError(RuntimeError):
@@ -44,20 +52,6 @@ def html_root() -> Path:
 
 def task_names() -> list[str]:
     return sorted(p.stem for p in (html_root() / "miniwob").glob("*.html"))
-
-
-@dataclass
-class EpisodeResult:
-    """The environment's verdict: reward (time-discounted), raw_reward, reason, done (False: step limit hit)."""
-
-    task: str
-    seed: str
-    reward: float
-    raw_reward: float
-    done: bool
-    reason: str | None
-    seconds: float
-    steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +131,19 @@ class MiniWoBEnv:
                                   "WOB_RAW_REWARD_GLOBAL, reason: WOB_REWARD_REASON === null ? null : "
                                   "String(WOB_REWARD_REASON)})")
 
+    def record_ends(self) -> int:
+        """Start recording every episode end of the open task (if not yet); how many there were so far."""
+        return int(self.devtools.eval(RECORD_ENDS))
+
+    def ends_since(self, n: int) -> list[dict[str, Any]]:
+        """The episode ends (reward, raw_reward, reason) recorded after the first `n`."""
+        return self.devtools.eval(f"WOB_ENDS.slice({int(n)})") or []
+
+    def set_episode_time(self, seconds: float) -> None:
+        """The open task's episode time limit (MiniWoB's own is 10 s): read by core.startEpisodeReal (its timer)
+        and by the reward's time discount."""
+        self.devtools.eval(f"core.EPISODE_MAX_TIME = {int(seconds * 1000)}; true")
+
     def close(self) -> None:
         dt = getattr(self, "devtools", None)
         if dt is not None:
@@ -155,41 +162,3 @@ class MiniWoBEnv:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def play_episode(env: MiniWoBEnv, screen: Any, grounder: Any, policy: Any, backend: Any, seed: int | str,
-                 max_steps: int = 12, recorder: Any = None) -> EpisodeResult:
-    """One seeded episode of the open task, played from pixels through the loop; the reward comes from the page."""
-    from omnirt.agents.executor import Executor
-    from omnirt.agents.loop import LoopOptions, run_episode
-    from omnirt.agents.safety import SafetyPolicy
-    from omnirt.agents.screen import expect_change
-
-    if env.task is None:
-        raise MiniWoBError("open a task first")
-    box = env.page_box
-    s = env.options.scale
-    opts = LoopOptions(region=box, query_box=env.query_box, area_box=(0, env.query_box[3], box[2], box[3]),
-                       max_steps=max_steps)
-    # The pointer may only touch the task area; Executor maps frame pixels to pointer coordinates (offset 0 here).
-    # Enter may submit what was typed: the task page is a sandbox whose forms reach nothing but the reward.
-    safety = SafetyPolicy(allowed_region=box, max_steps=max_steps + 1, max_seconds=30.0, confirm_submit=False)
-    executor = Executor(safety, backend)
-    before = screen.capture(region=box)
-    t0 = time.perf_counter()
-    env.reset(seed)
-    deadline = time.monotonic() + 2.0
-    while not expect_change(before, screen.capture(region=box)) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.03 * s)  # let the new problem finish painting
-    log = run_episode(screen, grounder, policy, executor, opts, is_done=lambda: bool(env.status()["done"]),
-                      recorder=recorder)
-    st = env.status()
-    if not st["done"]:  # give a last click a moment to land
-        time.sleep(0.1)
-        st = env.status()
-    steps = [{"action": r.action, "status": r.status, "reason": r.reason, "changed": r.changed, **r.timings}
-             for r in log.steps]
-    return EpisodeResult(env.task, str(seed), float(st["reward"] or 0.0), float(st["raw_reward"] or 0.0),
-                         bool(st["done"]), st.get("reason"), round(time.perf_counter() - t0, 3),
-                         [{"instruction": log.instruction, "ended_by": log.ended_by}, *steps])
