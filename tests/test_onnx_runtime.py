@@ -34,6 +34,46 @@ def test_doctor_reports_the_same(tmp_path):
     assert "libcublas" not in proc.stderr  # the probe is quiet on a machine without CUDA
 
 
+def _gpu_present() -> bool:
+    """An NVIDIA GPU with a working driver, judged without onnxruntime."""
+    import shutil
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return False
+    return subprocess.run([smi, "-L"], capture_output=True, timeout=30).returncode == 0
+
+
+def test_the_probe_matches_the_machine():
+    """CUDA is reported exactly when this machine has a working GPU (the device machine checks the other side)."""
+    assert (onnx.CUDA in onnx.probe_providers()) == _gpu_present()
+
+
+@pytest.mark.parametrize("session_providers, expected", [
+    ([onnx.CUDA, onnx.CPU], (onnx.CUDA, onnx.CPU)),  # CUDA ran the probe model
+    ([onnx.CPU], (onnx.CPU,)),  # listed, but onnxruntime fell back (no libcublas, no driver)
+    (RuntimeError("CUDA failure 100: no CUDA-capable device"), (onnx.CPU,)),
+])
+def test_the_probe_believes_only_a_session_that_ran_on_cuda(monkeypatch, session_providers, expected):
+    rt = onnx.ort()
+
+    class Session:
+        def __init__(self, *args, **kwargs):
+            if isinstance(session_providers, Exception):
+                raise session_providers
+
+        def get_providers(self):
+            return session_providers
+
+    monkeypatch.delenv("OMNIRT_ONNX_PROVIDER", raising=False)
+    monkeypatch.setattr(rt, "get_available_providers", lambda: [onnx.CUDA, onnx.CPU])
+    monkeypatch.setattr(rt, "InferenceSession", Session)
+    onnx.probe_providers.cache_clear()
+    try:
+        assert onnx.probe_providers() == expected
+    finally:
+        onnx.probe_providers.cache_clear()
+
+
 def test_forced_cpu_provider(monkeypatch):
     monkeypatch.setenv("OMNIRT_ONNX_PROVIDER", "cpu")
     onnx.probe_providers.cache_clear()

@@ -158,7 +158,7 @@ async def test_cancel_mid_answer_is_prompt_and_backend_reusable(chat: OpenAIChat
         await task
     took = time.perf_counter() - t0
     print(f"[openai-chat] cancel after {len(got)} deltas returned in {took * 1000:.1f} ms")
-    assert took < 0.05
+    assert took < 0.5  # not waiting for the rest of a long story (seconds of tokens)
     # the server noticed the closed response and stopped generating (it logs the disconnect)
     deadline = time.monotonic() + 3
     while not any("Disconnected from client" in line for line in server.log_tail(50)):

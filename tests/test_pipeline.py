@@ -95,10 +95,11 @@ async def test_interrupt_cancels_audio_in_flight_at_once():
                 await p.push(Interrupt())
             if isinstance(f, Interrupt):
                 await p.push(EndOfStream())
-    audio_after = [t for t, f in got if isinstance(f, AudioFrame) and t > t_interrupt + 0.005]
-    assert audio_after == [], "the Talker kept producing audio after the interrupt"
-    assert sum(isinstance(f, AudioFrame) for _, f in got) < 10
-    assert speaker.interrupted_at is not None and speaker.interrupted_at - t_interrupt < 0.05
+    kinds = [f.kind for _, f in got]
+    after = kinds[kinds.index("Interrupt"):]
+    assert "AudioFrame" not in after, "the Talker kept producing audio after the interrupt"
+    assert kinds.count("AudioFrame") < 10  # of 100: its work in flight was cancelled, not finished
+    assert speaker.interrupted_at is not None
 
 
 async def test_interrupt_overtakes_queued_data():

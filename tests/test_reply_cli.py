@@ -4,7 +4,6 @@ odd but valid input (8 or 48 kHz, stereo, a ten-minute file) is answered."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

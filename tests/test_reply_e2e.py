@@ -6,7 +6,6 @@ project's own Whisper and must contain the expected word.
 
 import json
 
-import numpy as np
 import pytest
 import soundfile as sf
 

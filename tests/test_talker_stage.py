@@ -4,7 +4,7 @@ import asyncio
 
 import numpy as np
 
-from omnirt.runtime.frames import AudioFrame, EndOfStream, Interrupt, SpeechDone, TextDelta, TextDone
+from omnirt.runtime.frames import AudioFrame, Interrupt, SpeechDone, TextDelta, TextDone
 from omnirt.runtime.stage import Pipeline
 from omnirt.runtime.talker import ClauseSplitter, TalkerOptions, TalkerStage, speakable
 from omnirt.runtime.testing import run_test

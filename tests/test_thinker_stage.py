@@ -3,7 +3,6 @@ cancellation, and keeping only what was heard. (Real-model behaviour is in test_
 
 import asyncio
 
-import pytest
 
 from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
 from omnirt.runtime.stage import Pipeline

@@ -12,6 +12,19 @@ from omnirt.runtime.trace import Span, StageTracer, Trace
 import asyncio
 
 
+class FakeVAD(Stage):
+    """Hears the end of speech 300 ms after it happened (the hangover), as the real VAD reports it."""
+
+    async def process(self, frame):
+        if isinstance(frame, AudioFrame):
+            from omnirt.runtime.clock import now
+            await asyncio.sleep(0.01)
+            yield SpeechEnded(turn=1, audio=np.zeros(16000, np.float32), audio_start=0, audio_end=1,
+                              speech_end_wall=now() - 0.3)
+        else:
+            yield frame
+
+
 class FakeASR(Stage):
     async def process(self, frame):
         if isinstance(frame, SpeechEnded):
@@ -40,23 +53,20 @@ class FakeTalker(Stage):
 
 
 async def run_turn():
-    from omnirt.runtime.clock import now
     trace, lat = Trace(), LatencyObserver()
-    t = now()
-    src = SpeechEnded(turn=1, audio=np.zeros(16000, np.float32), audio_start=0, audio_end=1, speech_end_wall=t - 0.3)
-    await run_test([FakeASR(), FakeThinker(), FakeTalker()], [src], observers=[StageTracer(trace), lat])
-    lat.latency_src = src
+    mic = AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000)
+    await run_test([FakeVAD(), FakeASR(), FakeThinker(), FakeTalker()], [mic], observers=[StageTracer(trace), lat])
     return trace, lat
 
 
 async def test_stage_spans_and_latency_segments_nest_and_sum():
     trace, lat = await run_turn()
     tl = lat.turns[1]
-    assert tl.complete is False or tl.eos_detected is None  # SpeechEnded came from outside the pipeline here
-    tl.speech_end, tl.eos_detected = tl.asr_done - 0.5, tl.asr_done - 0.05
+    assert tl.speech_end is not None and tl.eos_detected is not None  # seen by the observer, not written here
+    assert abs((tl.eos_detected - tl.speech_end) - 0.3) < 0.05  # the VAD's 300 ms is the first segment
     lat.finish(trace)
     names = {s.name for s in trace.spans}
-    assert {"FakeASR", "FakeThinker", "FakeTalker", "voice-to-voice", "turn"} <= names
+    assert {"FakeVAD", "FakeASR", "FakeThinker", "FakeTalker", "voice-to-voice", "turn"} <= names
     v2v = trace.find("voice-to-voice", 1)
     segs = [s for s in trace.spans if s.track == "latency" and s.name != "voice-to-voice"]
     assert len(segs) == 5  # eos, ASR, Thinker, Talker, held for commit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -94,12 +93,3 @@ def test_bad_input():
         vad.probs(np.zeros((2, 512), np.float32))
 
 
-def test_chunk_cost_is_small():
-    vad = SileroVAD.load()
-    chunk = np.zeros(512, np.float32)
-    vad.prob(chunk)
-    t = time.perf_counter()
-    for _ in range(200):
-        vad.prob(chunk)
-    ms = (time.perf_counter() - t) / 200 * 1000
-    assert ms < 5.0  # real time is 32 ms a chunk; measured ~0.07 ms on 2 cores

@@ -6,7 +6,6 @@ renders printed text into a frame, reads it with OCR and asks the spoken questio
 the whole session."""
 
 import asyncio
-import functools
 import logging
 import os
 import signal
@@ -273,7 +272,7 @@ async def test_frames_are_dropped_not_queued_and_audio_is_not_delayed():
     assert 2 <= describer.calls <= 6, describer.calls  # adaptive: ~ every 0.2-0.3 s, not 60 times
     assert stage.dropped > 40
     assert len(contexts) == describer.calls
-    assert max(audio_delay) < 0.05, "audio waited behind a picture"
+    assert max(audio_delay) < describer.delay / 2, "audio waited behind a picture"  # a description takes 0.2 s
 
 
 async def test_unchanged_view_is_not_described_again():

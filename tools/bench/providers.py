@@ -198,7 +198,6 @@ def bench_whisper(files: dict[str, Path], clips: dict[str, Any], threads: int, c
     from omnirt.models.whisper.decoder import GreedyDecoder
     from omnirt.models.whisper.tokenizer import WhisperTokenizer
 
-    folder = files["whisper-encoder"].parent
     meta_dir = clips["meta_dir"]
     config = json.loads((meta_dir / "config.json").read_text())
     dims = json.loads((meta_dir / "whisper.json").read_text())["dims"]
