@@ -34,3 +34,38 @@ def test_sequence_numbers_wrap_around() -> None:
     out = [buf.add(_packet(seq, 960 * i))[1] for i, seq in enumerate((65534, 65535, 0, 1))]
     assert all(f is not None for f in out)
     assert buf.add(_packet(65535, 0))[1] is None  # behind 1 after the wrap
+
+
+def test_the_buffer_replaces_aiortcs_own_on_a_real_receiver() -> None:
+    """Fails when an aiortc release moves its receiver's private buffer: the pin in pyproject.toml must move too."""
+    import asyncio
+
+    from aiortc import RTCPeerConnection
+
+    from omnirt.runtime.transports.jitter import _RECEIVER_ATTR, set_jitter_prefetch
+
+    async def main() -> None:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("audio", direction="recvonly")
+        set_jitter_prefetch(pc, 0)
+        assert isinstance(getattr(pc.getTransceivers()[0].receiver, _RECEIVER_ATTR), ImmediateAudioBuffer)
+        await pc.close()
+
+    asyncio.run(main())
+
+
+def test_a_receiver_without_the_buffer_is_refused_in_one_line() -> None:
+    import pytest
+
+    from omnirt.runtime.transports.jitter import UnsupportedAiortc, replace_audio_buffers
+
+    class Transceiver:
+        kind = "audio"
+        receiver = object()
+
+    class Peer:
+        def getTransceivers(self) -> list:
+            return [Transceiver()]
+
+    with pytest.raises(UnsupportedAiortc, match="has no _RTCRtpReceiver__jitter_buffer"):
+        replace_audio_buffers(Peer(), ImmediateAudioBuffer)

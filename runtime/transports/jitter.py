@@ -14,7 +14,13 @@ from typing import Any, Callable
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 
-_RECEIVER_ATTR = "_RTCRtpReceiver__jitter_buffer"  # aiortc keeps the buffer on a name-mangled attribute
+# aiortc keeps the buffer on a private, name-mangled attribute; pyproject.toml pins aiortc below its next minor
+# release, and replace_audio_buffers fails loudly rather than silently keeping aiortc's buffer if the name changes.
+_RECEIVER_ATTR = "_RTCRtpReceiver__jitter_buffer"
+
+
+class UnsupportedAiortc(RuntimeError):
+    """The installed aiortc keeps its jitter buffer somewhere this module does not know."""
 
 
 def follows(seq: int, last: int | None) -> bool:
@@ -44,8 +50,13 @@ def replace_audio_buffers(pc: Any, make: Callable[[], Any]) -> None:
     """Put `make()` in place of aiortc's jitter buffer on every audio receiver of `pc` (anything with its
     `add(packet) -> (pli_flag, frame or None)`)."""
     for t in pc.getTransceivers():
-        if t.kind == "audio" and hasattr(t.receiver, _RECEIVER_ATTR):
-            setattr(t.receiver, _RECEIVER_ATTR, make())
+        if t.kind != "audio":
+            continue
+        if not hasattr(t.receiver, _RECEIVER_ATTR):
+            import aiortc
+            raise UnsupportedAiortc(f"aiortc {aiortc.__version__} has no {_RECEIVER_ATTR}: install the aiortc version "
+                                    "pyproject.toml names, or run with jitter_prefetch=None (aiortc's own buffer)")
+        setattr(t.receiver, _RECEIVER_ATTR, make())
 
 
 def set_jitter_prefetch(pc: Any, prefetch: int) -> None:
