@@ -3,7 +3,11 @@ title (read with xdotool), so the result is read from the real screen's window m
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from omnirt.agents.display import window_names
 
@@ -37,3 +41,12 @@ def wait_title(display: str, title: str, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+OMNIRT = [sys.executable, "-m", "omnirt.tools.cli"]
+
+
+def omnirt(display: str, *args: str, cwd: Path | None = None, stdin: str = "") -> subprocess.CompletedProcess:
+    """`omnirt ARGS` on the X display `display`, its output captured."""
+    env = {**os.environ, "DISPLAY": display, "COLUMNS": "200"}
+    return subprocess.run([*OMNIRT, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120)

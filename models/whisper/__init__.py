@@ -49,7 +49,7 @@ class WhisperOptions:
     language: Whisper language code of the speech ("en", "de", ...); no language detection is done.
     min_window_s: shortest encoder window for short audio (below 10 s WER degrades; 30 = always full windows,
         exactly as faster-whisper does). 8 s would save a little encoder time at about the same WER, but
-        5 s of white noise then decodes as "You" (tests/test_whisper.py::test_no_speech_gives_empty_text).
+        5 s of white noise then decodes as "You" (tests/models/test_whisper.py::test_no_speech_gives_empty_text).
     window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
         to the speech makes the decoder loop).
     """

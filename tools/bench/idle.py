@@ -9,7 +9,7 @@ the packets each sent per second.
 
 Uplink "dtx" (the default) does what a browser does when the server's answer asks for Opus DTX (usedtx=1,
 runtime/transports/sdp.py): a silent microphone sends two packets 20 ms apart every 400 ms (Chromium: a comfort-noise
-frame and an empty one; measured in tests/test_webrtc_chromium.py at 5 packets/s). "continuous" sends fifty a second
+frame and an empty one; measured in tests/e2e/test_webrtc_chromium.py at 5 packets/s). "continuous" sends fifty a second
 whatever the answer says: a browser that ignores the request, or a microphone in a room too noisy for DTX.
 
 The clients cost this machine as little as a client can: in a real deployment they are browsers elsewhere, and

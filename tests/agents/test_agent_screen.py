@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
 from omnirt.agents.screen import Screenshot, Monitor, changed_tiles, expect_change, tile_diff
 
-PAGES = Path(__file__).parent / "data" / "agent"
+PAGES = Path(__file__).parents[1] / "data" / "agent"
 RED, BLUE, GREEN, YELLOW = (255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 208, 0)
-needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium")), reason="needs Xvfb and chromium")
+needs_x = pytest.mark.needs("Xvfb", "chromium")
 
 
 def wait_dot(desk: Desk, before: np.ndarray, color=GREEN, timeout: float = 3.0) -> tuple[tuple[float, float], float]:

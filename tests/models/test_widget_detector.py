@@ -5,7 +5,6 @@ find them from pixels alone, with the right kind."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from omnirt.models.assets import ModelMissingError
 from omnirt.models.widgets import KINDS, MODEL, WidgetDetector, iou
 
-needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+needs_chromium = pytest.mark.needs("chromium")
 # The committed model was trained and tuned on seed-1 screens (1_000_000 + ...); these pages are new to it.
 FRESH_SEEDS = range(424_242_000, 424_242_016)
 

@@ -10,7 +10,6 @@ machine's own. The fake capture file must be 48 kHz mono 16-bit (it loops, so th
 import asyncio
 import json
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from omnirt.tools import netns
 from omnirt.tools.chromium import PROBE, close_page, open_page
 
 pytestmark = [pytest.mark.models,
-              pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")]
+              pytest.mark.needs("chromium")]
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +246,7 @@ async def test_a_foreign_page_cannot_reach_the_server_and_the_page_says_why_it_c
     assert len(server.server.sessions) == before  # no session was created
 
 
-@pytest.mark.skipif(shutil.which("turnserver") is None, reason="Debian's coturn is not installed")
+@pytest.mark.needs("turnserver")
 async def test_media_relayed_through_a_turn_server(server, net, tmp_path):
     """--ice-server turn:... reaches both ends; with --ice-relay-only the server offers only a relayed address, so
     the spoken turn must flow through coturn (on the namespace's own address, or loopback without one)."""

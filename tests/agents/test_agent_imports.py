@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-AGENTS = Path(__file__).resolve().parents[1] / "agents"
+AGENTS = Path(__file__).resolve().parents[2] / "agents"
 
 
 def test_agents_import_nothing_from_tools():

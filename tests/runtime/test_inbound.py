@@ -5,10 +5,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from omnirt.runtime.transports.inbound import OpusInput, load_libopus
+from omnirt.runtime.transports.inbound import OpusInput
 from omnirt.runtime.transports.tracks import FRAME, RATE, OpusPacketizer
 
-pytestmark = pytest.mark.skipif(load_libopus() is None, reason="no libopus")
+pytestmark = pytest.mark.needs("libopus")
 
 
 @dataclass

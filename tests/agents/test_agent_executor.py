@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -15,9 +14,8 @@ from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
 from omnirt.agents.screen import expect_change
 
-pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium")),
-                                reason="needs Xvfb and chromium")
-PAGES = Path(__file__).parent / "data" / "agent"
+pytestmark = pytest.mark.needs("Xvfb", "chromium")
+PAGES = Path(__file__).parents[1] / "data" / "agent"
 RED, BLUE, GREEN, YELLOW = (255, 0, 0), (0, 0, 255), (0, 160, 0), (255, 208, 0)
 FULL = (0, 0, 1280, 800)
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.models,
-              pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium")),
-                                 reason="needs Xvfb and chromium")]
+              pytest.mark.needs("Xvfb", "chromium")]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ import threading
 import numpy as np
 import pytest
 
-from omnirt.runtime.audio import resample, to_mono_float
+from hearing import hear
+
 from omnirt.runtime.clock import now
 from omnirt.runtime.transports.webrtc import RATE, ReplyTrack, WebRTCOptions, to_audio_frame
 from omnirt.tools.rtc_client import CameraTrack, ClientOptions, MicTrack, RTCClient
@@ -106,27 +107,11 @@ async def test_a_quiet_reply_track_sends_one_packet_per_dtx_interval_and_speaks_
 # ---------------------------------------------------------------- with models
 
 @pytest.fixture(scope="module")
-def components():
-    from omnirt.tools.voice import VoiceConfig, load_components
-    return load_components(VoiceConfig())
-
-
-@pytest.fixture(scope="module")
 def server(components):
     from background_server import BackgroundServer
     bg = BackgroundServer(components)
     yield bg
     bg.stop()
-
-
-@pytest.fixture(scope="module")
-def asr():
-    from omnirt.models.whisper import WhisperOnnx
-    return WhisperOnnx.load()
-
-
-def hear(pcm: np.ndarray, asr) -> str:
-    return asr.transcribe(resample(to_mono_float(pcm), RATE, 16000)).text.lower()
 
 
 async def wait_until(pred, timeout: float, what: str) -> None:
@@ -147,7 +132,7 @@ async def test_two_spoken_turns_are_answered_in_speech_with_text_and_latency_eve
         dropped = peer.dropped_input_frames
     for turn, accept in zip(turns, (("paris",), ("five", "5"))):
         audio = np.concatenate([c for t, c in client.received.chunks if turn.speech_end < t < turn.end_event["t"] + 0.3])
-        heard = hear(audio, asr)
+        heard = hear(audio, asr, RATE)
         assert any(w in heard for w in accept), f"asked {turn.heard!r}, answered {turn.answer!r}, heard {heard!r}"
         kinds = [e["type"] for e in client.events if e.get("turn") == turn.number]
         assert "assistant_delta" in kinds and "assistant_done" in kinds and "latency" in kinds

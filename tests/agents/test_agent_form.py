@@ -5,16 +5,12 @@ window manager, never the DOM the agent cannot see."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from choice_page import wait_title, window_titles
-from test_agent_cmd import omnirt
+from choice_page import omnirt, wait_title, window_titles
 
 pytestmark = [pytest.mark.models,
-              pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium") and shutil.which("xdotool")),
-                                 reason="needs Xvfb, chromium and xdotool")]
+              pytest.mark.needs("Xvfb", "chromium", "xdotool")]
 
 FORM = """<!doctype html><html><head><meta charset="utf-8"><title>choice</title><style>
 body{margin:30px;background:#fff;font:20px sans-serif;min-height:440px} label{display:inline-block;width:110px}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -223,8 +221,7 @@ def test_agent_tool_phrasing():
 # ---------------------------------------------------------------- a real session, a real screen
 
 @pytest.mark.models
-@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium") and shutil.which("xdotool")),
-                    reason="needs Xvfb, chromium and xdotool")
+@pytest.mark.needs("Xvfb", "chromium", "xdotool")
 async def test_voice_session_agent_tool_clicks_ok(tmp_path: Path):
     pytest.importorskip("rapidocr")
     from omnirt.agents.display import Desk
@@ -328,7 +325,7 @@ async def test_agent_tool_defers_what_only_shows_up_mid_run():
     assert not result.ok and "confirmation" in result.summary and result.details["status"] == "needs_confirmation"
 
 
-@pytest.mark.skipif(not shutil.which("Xvfb"), reason="needs Xvfb")
+@pytest.mark.needs("Xvfb")
 def test_agent_tool_pointer_defaults_to_the_focused_window():
     from Xlib import X
     from Xlib import display as xdisplay

@@ -7,23 +7,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from omnirt.agents.trajectory import load
 
-from choice_page import PAGE, wait_title, window_titles  # noqa: E402
+from choice_page import OMNIRT, PAGE, omnirt, wait_title, window_titles
 
 pytestmark = [pytest.mark.models,
-              pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium") and shutil.which("xdotool")),
-                                 reason="needs Xvfb, chromium and xdotool")]
-OMNIRT = [sys.executable, "-m", "omnirt.tools.cli"]
-def omnirt(display: str, *args: str, cwd: Path | None = None, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "DISPLAY": display, "COLUMNS": "200"}
-    return subprocess.run([*OMNIRT, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120)
+              pytest.mark.needs("Xvfb", "chromium", "xdotool")]
 
 
 @pytest.fixture(scope="module")

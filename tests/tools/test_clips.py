@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import wave
 
 import pytest
 
 from omnirt.tools import clips
 
-needs_cli = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite")),
-                               reason="espeak-ng/flite not installed (apt-get install flite espeak-ng)")
+needs_cli = pytest.mark.needs("espeak-ng", "flite")
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from omnirt.agents.executor import Executor
 from omnirt.agents.safety import SafetyPolicy
 from omnirt.agents.trajectory import Recorder, build_report, load, replay, run_step
 
-PAGES = Path(__file__).parent / "data" / "agent"
+PAGES = Path(__file__).parents[1] / "data" / "agent"
 GREEN = (0, 160, 0)
 FULL = (0, 0, 1280, 800)
-needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("chromium")), reason="needs Xvfb and chromium")
+needs_x = pytest.mark.needs("Xvfb", "chromium")
 
 SCRIPT = [
     {"action": "click", "x": 300, "y": 200},

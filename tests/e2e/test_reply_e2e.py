@@ -7,32 +7,16 @@ project's own Whisper and must contain the expected word.
 import json
 
 import pytest
-import soundfile as sf
 
-from omnirt.runtime.audio import resample, to_mono_float
+from hearing import hear
+
 from omnirt.tools.clips import make_clip
 from omnirt.tools.questions import QUESTIONS
 from omnirt.tools.reply import reply
-from omnirt.tools.voice import VoiceConfig, load_components
+from omnirt.tools.voice import VoiceConfig
 
 pytestmark = pytest.mark.models
 VOICE_FOR = ["espeak", "flite", "piper", "piper", "flite", "piper", "espeak", "piper", "piper", "piper"]
-
-
-@pytest.fixture(scope="module")
-def components():
-    return load_components(VoiceConfig())
-
-
-@pytest.fixture(scope="module")
-def asr():
-    from omnirt.models.whisper import WhisperOnnx
-    return WhisperOnnx.load()
-
-
-def hear(path, asr):
-    data, rate = sf.read(str(path), dtype="int16")
-    return asr.transcribe(resample(to_mono_float(data), rate, 16000)).text.lower()
 
 
 @pytest.mark.parametrize("i", range(len(VOICE_FOR)))

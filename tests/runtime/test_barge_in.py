@@ -23,7 +23,8 @@ FRAME = 320  # 20 ms
 
 
 @pytest.fixture(scope="module")
-def components():
+def long_reply_components():
+    """Replies long enough to still be playing when the user interrupts."""
     return load_components(VoiceConfig(max_tokens=120))
 
 
@@ -75,10 +76,10 @@ class Speaker(OutputSink):
             self.marks["heard"] = frame.heard
 
 
-async def test_user_interrupts_the_reply(components):
+async def test_user_interrupts_the_reply(long_reply_components):
     q1 = pcm(make_clip("Tell me a long story about a dragon who lives in a castle.", "piper"))
     q2 = pcm(make_clip("What is two plus three?", "piper"))
-    session = VoiceSession(components)
+    session = VoiceSession(long_reply_components)
     speaker = Speaker()
     marks, events = speaker.marks, speaker.events
 

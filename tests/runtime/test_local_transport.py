@@ -11,27 +11,24 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from omnirt.runtime.audio import resample, to_mono_float
+from hearing import hear
+
 from omnirt.runtime.frames import AudioFrame
 from omnirt.runtime.transports.local import AudioDeviceError, LocalAudio, LocalAudioOptions, abandoned_streams
 from omnirt.tools.clips import make_clip, read_audio
 from omnirt.tools.pulse import VirtualAudio
 
-needs_pulse = pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.which("paplay") is None,
-                                 reason="needs pulseaudio and pulseaudio-utils (apt-get install pulseaudio "
-                                        "pulseaudio-utils libportaudio2)")
+needs_pulse = pytest.mark.needs("pulseaudio", "paplay")
 
 
 class Talk:
@@ -90,17 +87,6 @@ class Talk:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-@pytest.fixture(scope="module")
-def asr():
-    from omnirt.models.whisper import WhisperOnnx
-    return WhisperOnnx.load()
-
-
-def hear(path: Path, asr) -> str:
-    data, rate = sf.read(str(path), dtype="int16")
-    return asr.transcribe(resample(to_mono_float(data), rate, 16000)).text.lower()
 
 
 @needs_pulse

@@ -25,7 +25,7 @@ def ct2():
 
 
 @pytest.fixture(scope="module")
-def asr() -> WhisperOnnx:
+def asr() -> WhisperOnnx:  # overrides the shared ear (conftest.py) with two intra-op threads
     return WhisperOnnx.load(WhisperOptions(intra_threads=2))
 
 

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 from omnirt.tools import netns
-from omnirt.tools.firefox import close_page, firefox_binary, open_firefox
+from omnirt.tools.firefox import close_page, open_firefox
 
 pytestmark = [pytest.mark.models,
-              pytest.mark.skipif(firefox_binary() is None, reason="Debian's firefox-esr is not installed"),
-              pytest.mark.skipif(shutil.which("pulseaudio") is None, reason="pulseaudio is not installed")]
+              pytest.mark.needs("firefox", "pulseaudio")]
 
 
 @pytest.fixture

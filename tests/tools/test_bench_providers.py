@@ -10,6 +10,8 @@ pytest.importorskip("onnx")
 from omnirt.models import onnx as ort_helpers  # noqa: E402
 from omnirt.tools.bench import providers  # noqa: E402
 
+pytestmark = pytest.mark.models  # packs the installed Whisper export
+
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory):
