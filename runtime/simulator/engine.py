@@ -121,61 +121,78 @@ def simulate(model: PipelineModel, turns: int = 1000, seed: int = 0) -> Summary:
     """Simulate `turns` turns in all, spread over model.sessions concurrent sessions."""
     if turns < 1:
         raise ValueError(f"turns must be >= 1, got {turns}")
-    rng = np.random.default_rng(seed)
-    S = model.sessions
-    per = [turns // S + (1 if s < turns % S else 0) for s in range(S)]
-    first = np.concatenate([[0], np.cumsum(per)]).astype(int).tolist()
-    start = rng.uniform(0.0, model.user.start_spread_ms, S).tolist() if S > 1 else [0.0]
-    D = _draws(model, turns, rng)
-    vad, R = model.vad, model.chunking.audio_ms_per_token
-    speculating = 0 < vad.speculate_ms < vad.hangover_ms
-    sim = Sim()
-    res = {name: Resource(sim, name, n) for name, n in model.resources.items()}
-    pre = [(j, st, res[st.resource], SEGMENTS.index(st.segment) - 1) for j, st in enumerate(model.stages)
-           if st.segment]
-    post = [(j, st, res[st.resource]) for j, st in enumerate(model.stages) if not st.segment]
-    rec = {k: np.full(turns, np.nan) for k in ("voice_to_voice", "time_to_first_audio", *SEGMENTS, "transport",
-                                              "barge_in", "session", "speech_end")}
-    for _, st, _, _ in pre:
-        rec["wait:" + st.name] = np.full(turns, np.nan)
-    nxt = first[:-1]  # next turn id per session
-    svc = [D[f"svc{j}"] for j in range(len(model.stages))]
+    return _Run(model, turns, np.random.default_rng(seed)).run(seed)
 
-    def submit_pre(t: float, turn: _Turn) -> None:
-        j, st, r, _ = pre[turn.i]
-        turn.job = r.submit(t, Job(r, st.units, svc[j][turn.k], pre_done, turn))
 
-    def pre_done(t: float, job: Job) -> None:
+class _Run:
+    """One simulation: the sessions' turns as events on shared resources. Each method is one kind of event; a turn
+    goes start_turn -> the stages before first audio (submit_pre / pre_done) -> first_audio -> the stages after it
+    (submit_post), and a barge-in or a pause that resumes cancels the work in flight."""
+
+    def __init__(self, model: PipelineModel, turns: int, rng: np.random.Generator) -> None:
+        S = self.sessions = model.sessions
+        per = [turns // S + (1 if s < turns % S else 0) for s in range(S)]
+        self.first = np.concatenate([[0], np.cumsum(per)]).astype(int).tolist()  # first turn id per session
+        self.start = rng.uniform(0.0, model.user.start_spread_ms, S).tolist() if S > 1 else [0.0]
+        self.D = _draws(model, turns, rng)
+        self.vad, self.R = model.vad, model.chunking.audio_ms_per_token
+        self.speculating = 0 < self.vad.speculate_ms < self.vad.hangover_ms
+        self.sim = Sim()
+        self.res = {name: Resource(self.sim, name, n) for name, n in model.resources.items()}
+        self.pre = [(j, st, self.res[st.resource], SEGMENTS.index(st.segment) - 1)
+                    for j, st in enumerate(model.stages) if st.segment]
+        self.post = [(j, st, self.res[st.resource]) for j, st in enumerate(model.stages) if not st.segment]
+        self.rec = {k: np.full(turns, np.nan) for k in ("voice_to_voice", "time_to_first_audio", *SEGMENTS,
+                                                        "transport", "barge_in", "session", "speech_end")}
+        for _, st, _, _ in self.pre:
+            self.rec["wait:" + st.name] = np.full(turns, np.nan)
+        self.nxt = self.first[:-1]  # next turn id per session
+        self.svc = [self.D[f"svc{j}"] for j in range(len(model.stages))]
+
+    def run(self, seed: int) -> Summary:
+        for s in range(self.sessions):
+            self.sim.at(self.start[s], self.start_turn, s)
+        self.sim.run()
+        horizon = self.sim.now or 1.0
+        util = {n: r.busy / (r.servers * horizon) for n, r in self.res.items()}
+        return Summary(self.rec, util, self.sessions, seed, horizon, [st.name for _, st, _, _ in self.pre])
+
+    def submit_pre(self, t: float, turn: _Turn) -> None:
+        j, st, r, _ = self.pre[turn.i]
+        turn.job = r.submit(t, Job(r, st.units, self.svc[j][turn.k], self.pre_done, turn))
+
+    def pre_done(self, t: float, job: Job) -> None:
         turn: _Turn = job.owner
         if turn.cancelled:
             return
-        j, st, _, seg = pre[turn.i]
+        j, st, _, seg = self.pre[turn.i]
         turn.seg[seg] += t - job.enq
         if not turn.wasted:
-            rec["wait:" + st.name][turn.k] = job.start - job.enq
+            self.rec["wait:" + st.name][turn.k] = job.start - job.enq
         turn.i += 1
-        if turn.i < len(pre):
-            submit_pre(t, turn)
+        if turn.i < len(self.pre):
+            self.submit_pre(t, turn)
         elif not turn.wasted:
-            first_audio(t, turn)
+            self.first_audio(t, turn)
 
-    def cancel(t: float, turn: _Turn) -> None:
+    def cancel(self, t: float, turn: _Turn) -> None:
         turn.cancelled = True
         if turn.job is not None:
             turn.job.resource.cancel(t, turn.job)
 
-    def submit_post(t: float, turn: _Turn) -> None:
-        if turn.i < len(post) and not turn.cancelled:
-            j, st, r = post[turn.i]
+    def submit_post(self, t: float, turn: _Turn) -> None:
+        if turn.i < len(self.post) and not turn.cancelled:
+            j, st, r = self.post[turn.i]
             turn.i += 1
-            turn.job = r.submit(t, Job(r, st.units, svc[j][turn.k], lambda t2, jb: submit_post(t2, jb.owner), turn))
+            turn.job = r.submit(t, Job(r, st.units, self.svc[j][turn.k],
+                                       lambda t2, jb: self.submit_post(t2, jb.owner), turn))
 
-    def first_audio(t: float, turn: _Turn) -> None:
-        k = turn.k
+    def first_audio(self, t: float, turn: _Turn) -> None:
+        D, rec, vad, k = self.D, self.rec, self.vad, turn.k
         out = max(turn.commit, t)
         heard = out + D["down"][k]
         ttfa = out - turn.s_end
-        spec = (vad.speculate_ms if speculating else vad.hangover_ms) + D["phase"][k]
+        spec = (vad.speculate_ms if self.speculating else vad.hangover_ms) + D["phase"][k]
         rec["end of speech detected"][k] = spec
         for i, name in enumerate(SEGMENTS[1:4]):
             rec[name][k] = turn.seg[i]
@@ -184,38 +201,31 @@ def simulate(model: PipelineModel, turns: int = 1000, seed: int = 0) -> Summary:
         rec["transport"][k] = D["up"][k] + D["down"][k]
         rec["voice_to_voice"][k] = ttfa + D["up"][k] + D["down"][k]
         turn.i, turn.job = 0, None
-        submit_post(t, turn)
-        length = D["reply"][k] * R
+        self.submit_post(t, turn)
+        length = D["reply"][k] * self.R
         if D["barge"][k]:
             t_b = heard + D["barge_at"][k] * length
             held = D["up_b"][k] + vad.hold_ms + D["phase_b"][k]  # the reply stops at the first sound,
             rec["barge_in"][k] = held + D["down_b"][k]  # its silence reaches the user a downlink later;
-            sim.at(t_b + D["up_b"][k] + vad.min_speech_ms, cancel, turn)  # the work stops once it is speech
-            sim.at(t_b, start_turn, turn.sess)
+            self.sim.at(t_b + D["up_b"][k] + vad.min_speech_ms, self.cancel, turn)  # the work stops once it is speech
+            self.sim.at(t_b, self.start_turn, turn.sess)
         else:
-            sim.at(heard + length + D["think"][k], start_turn, turn.sess)
+            self.sim.at(heard + length + D["think"][k], self.start_turn, turn.sess)
 
-    def start_turn(t0: float, sess: int) -> None:
-        k = nxt[sess]
-        if k >= first[sess + 1]:
+    def start_turn(self, t0: float, sess: int) -> None:
+        D, vad, k = self.D, self.vad, self.nxt[sess]
+        if k >= self.first[sess + 1]:
             return
-        nxt[sess] = k + 1
+        self.nxt[sess] = k + 1
         utt, up, phase = D["utt"][k], D["up"][k], D["phase"][k]
-        if D["fpause"][k] and speculating:  # a pause that speculates, then speech resumes: work thrown away
+        if D["fpause"][k] and self.speculating:  # a pause that speculates, then speech resumes: work thrown away
             pause = t0 + D["fp_pos"][k] * utt + up
             w = _Turn(k, sess, pause, math.inf, True)
-            sim.at(pause + vad.speculate_ms + phase, submit_pre, w)
-            sim.at(pause + D["fp_len"][k] + vad.frame_ms, cancel, w)
+            self.sim.at(pause + vad.speculate_ms + phase, self.submit_pre, w)
+            self.sim.at(pause + D["fp_len"][k] + vad.frame_ms, self.cancel, w)
             utt += D["fp_len"][k]
         s_end = t0 + utt + up
-        rec["session"][k], rec["speech_end"][k] = sess, t0 + utt
+        self.rec["session"][k], self.rec["speech_end"][k] = sess, t0 + utt
         turn = _Turn(k, sess, s_end, s_end + vad.hangover_ms + phase, False)
-        go = s_end + vad.speculate_ms + phase if speculating else turn.commit
-        sim.at(go, submit_pre, turn)
-
-    for s in range(S):
-        sim.at(start[s], start_turn, s)
-    sim.run()
-    horizon = sim.now or 1.0
-    util = {n: r.busy / (r.servers * horizon) for n, r in res.items()}
-    return Summary(rec, util, S, seed, horizon, [st.name for _, st, _, _ in pre])
+        go = s_end + vad.speculate_ms + phase if self.speculating else turn.commit
+        self.sim.at(go, self.submit_pre, turn)
