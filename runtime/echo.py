@@ -52,6 +52,9 @@ class EchoOptions:
     initial_gain: echo path gain assumed before any block has been learnt (1.0 = as loud as played; a virtual
         loopback is 1.0, a laptop's speaker-to-microphone path is typically 0.1-0.5).
     gain_smoothing: weight of each newly learnt gain in the running estimate (0-1).
+    lag_tolerance_ms: a coherent match counts as echo only at a delay the path already has, or one the block before
+        also matched within this tolerance. A single block of speech can resemble another part of the reply by
+        chance (the same vowel twice), and such a match must not be taken for the path, nor mute the user.
     hold_ms: after a block is passed as the user's speech, later blocks pass for this long whatever they hold.
     """
 
@@ -67,6 +70,7 @@ class EchoOptions:
     noise_rise_db_per_s: float = 3.0
     initial_gain: float = 1.0
     gain_smoothing: float = 0.3
+    lag_tolerance_ms: float = 2.0
     hold_ms: float = 200.0
 
     def __post_init__(self) -> None:
@@ -106,6 +110,7 @@ class EchoGate:
         self._max_lag = int(options.max_delay_ms * self.rate / 1000)
         self._min_lag = int(options.min_delay_ms * self.rate / 1000)
         self._span = self._max_lag - self._min_lag  # the window is the block plus this many samples
+        self._lag_tolerance = int(options.lag_tolerance_ms * self.rate / 1000)
         self.reset()
 
     def reset(self) -> None:
@@ -113,6 +118,7 @@ class EchoGate:
         self._ref_end: float | None = None  # time (s) just after the newest reference sample
         self._gain = self.o.initial_gain
         self._lag: int | None = None  # learnt echo delay, as an index into the lag range
+        self._candidate: int | None = None  # the previous block's coherent lag, not yet confirmed
         self._hold_until = -np.inf
         self.noise_floor_db: float | None = None  # the microphone's noise level, tracked (dBFS)
         self.passed = 0
@@ -209,7 +215,9 @@ class EchoGate:
         rho[e_ref < 1e-9 * n] = 0.0
         k = int(np.argmax(rho))
         coherence = float(min(rho[k], 1.0))
-        if coherence >= o.echo_coherence:  # the echo explains the block: learn the path from it
+        if coherence < o.echo_coherence:
+            self._candidate = None
+        elif self._confirmed(k):  # the echo explains the block: learn the path
             g = abs(float(c[k])) / max(float(e_ref[k]), 1e-12)
             a = o.gain_smoothing if self._lag is not None else 1.0
             self._gain, self._lag = (1 - a) * self._gain + a * g, k
@@ -222,6 +230,12 @@ class EchoGate:
         if _db(e_mic) <= _db(self._gain ** 2 * e_echo) + o.energy_margin_db:
             return EchoDecision(True, "energy", coherence, self._delay_ms(k), self._gain)
         return EchoDecision(False, "speech", coherence, self._delay_ms(k), self._gain)
+
+    def _confirmed(self, k: int) -> bool:
+        """Is a coherent match at lag `k` the echo path: the learnt delay, or the previous block's match again?"""
+        near = [lag for lag in (self._lag, self._candidate) if lag is not None and abs(k - lag) <= self._lag_tolerance]
+        self._candidate = k
+        return bool(near)
 
     def _track_noise(self, power_db: float, n: int) -> None:
         """Minimum statistics: the floor drops to any quieter block at once and creeps up slowly otherwise."""

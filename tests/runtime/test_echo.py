@@ -136,3 +136,15 @@ def test_options_are_checked():
         EchoOptions(max_delay_ms=2000, history_ms=1000)
     with pytest.raises(ValueError):
         EchoOptions(echo_coherence=1.5)
+
+
+def test_one_block_that_resembles_another_part_of_the_reply_is_not_taken_for_the_path():
+    """Speech repeats itself (the same vowel twice): a block of an echo beyond the delay range can match another part
+    of the reply inside it. One such match must neither be learnt as the path nor mute the block."""
+    ref = np.random.default_rng(1).normal(0, 0.1, 2 * R).astype(np.float32)
+    m = 20 * B  # the microphone block that will hear the repeated part
+    first, again = m - 600 * R // 1000, m - 200 * R // 1000
+    ref[again:again + B] = ref[first:first + B]  # heard 600 ms late, it equals what was played 200 ms before it
+    _, decisions, _ = gate_stream(delayed(ref, 600, 0.5), ref)
+    assert decisions[20].coherence > 0.99  # the chance match is there ...
+    assert not any(d.reason == "coherent" for d in decisions)  # ... and not taken for the echo path
