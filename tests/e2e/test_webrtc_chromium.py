@@ -180,7 +180,9 @@ async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
 
     long_q, _ = load_speech(make_clip("Tell me a long story about a dragon who lives in a castle.", "piper"))
     short_q, _ = load_speech(make_clip("What is two plus three?", "piper"))
-    gap = np.zeros(int(48000 * 3.2), np.int16)  # the long answer starts ~1-2 s after the question
+    # The fake microphone plays on a fixed timeline, so the interruption comes 6 s after the question: the long
+    # answer starts 1-2 s after it on a quiet host, and later on a loaded one (3.2 s was once too short in CI).
+    gap = np.zeros(48000 * 6, np.int16)
     mic = np.concatenate([np.zeros(24000, np.int16), long_q, gap, short_q, np.zeros(48000 * 40, np.int16)])
     wav = tmp_path / "mic.wav"
     sf.write(str(wav), mic, 48000, subtype="PCM_16")
