@@ -5,6 +5,7 @@ temperature 0 only, no fallback) on `--threads` CPU threads, with timestamps on 
 Models are loaded and warmed on one clip before timing. WER is corpus-level (jiwer) after the same
 normalisation of reference and hypothesis: lower case, digits spelt out as words, punctuation dropped.
 RTF = processing time / audio duration (below 1 is faster than real time).
+`--live` measures the live path against offline decodes instead (tools/bench/asr_live.py).
 """
 
 from __future__ import annotations
@@ -44,15 +45,21 @@ def number_words(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+# British spellings Whisper sometimes writes, to the references' American ones (a spelling is not a word error).
+_SPELLING = {"centre": "center", "colour": "color", "grey": "gray", "favourite": "favorite", "theatre": "theater",
+             "neighbour": "neighbor", "okay": "ok"}
+
+
 def normalise(text: str) -> str:
-    """Lower case, numbers as words ('2.5' -> 'two point five'), punctuation removed, spaces collapsed."""
+    """Lower case, numbers as words ('2.5' -> 'two point five'), punctuation removed, spaces collapsed, British
+    spellings American. The one normaliser of every engine's output and every reference (bench asr, asr --live)."""
     t = text.lower().replace("%", " percent")
     t = re.sub(r"(\d),(\d{3})", r"\1\2", t)  # 1,000 -> 1000
     t = re.sub(r"(\d+)\.(\d+)", lambda m: f"{m[1]} point {' '.join(m[2])}", t)
     t = re.sub(r"\d+", lambda m: f" {number_words(int(m[0]))} ", t)
     t = re.sub(r"[^a-z' ]+", " ", t.replace("-", " "))
     t = re.sub(r"(^|\s)'|'(\s|$)", " ", t)  # quotes, not apostrophes inside words
-    return " ".join(t.split())
+    return " ".join(_SPELLING.get(w, w) for w in t.split())
 
 
 def wer(refs: list[str], hyps: list[str]) -> float:
@@ -74,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decode without timestamp tokens (all engines alike); default: with timestamps")
     parser.add_argument("--min-window-s", type=float, default=None,
                         help="our shortest encoder window, seconds (default: WhisperOptions'; 30: as faster-whisper)")
+    from .asr_live import add_arguments as add_live_arguments
+
+    add_live_arguments(parser)
 
 
 @dataclass
@@ -129,6 +139,10 @@ def _summary(clips: list[Clip], durations: list[float], hyps: list[str], seconds
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
+    if getattr(args, "live", False):
+        from .asr_live import run as run_live
+
+        return run_live(args, console)
     from rich.progress import Progress
     from rich.table import Table
 

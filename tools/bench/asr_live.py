@@ -1,0 +1,254 @@
+"""`omnirt bench asr --live`: is the live path heard as well as an offline decode of the whole file?
+
+Each held-out utterance (tools/bench/asr_corpus.py) is fed in real time, 20 ms blocks at the file's own rate as
+`omnirt reply` feeds a file (runtime/transports/file.py wav_frames), through the server's VAD stage (Silero,
+speculation, partials), ASR stage and turn gate, with the voice options `omnirt serve` uses (tools/voice.py). What
+the gate lets out as final transcripts is what the live path heard. The same files are then decoded whole by our
+recogniser (the same loaded model: offline) and by faster-whisper on the same weights with beam 5, all scored by
+one normaliser. The Thinker and Talker are left out: they hear nothing, and on 2 cores their work only stretches
+the run (omnirt bench reply and bench latency measure them).
+
+Per utterance the JSON keeps every speculative cut (where it fell, in seconds of the input) and what each decode
+said, kept or redone, so a word changed by a cut can be traced to the cut that changed it. The machine's speed is
+probed before and after (tools/bench/report.py cpu_probe) and printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ...runtime.stage import PipelineObserver
+from .asr_corpus import CONDITIONS, FAMILIES, Utterance, build, word_errors, wer_table
+
+ENGINES = ("live", "offline", "faster-whisper")
+LABELS = {"live": "live (ours)", "offline": "offline (ours)", "faster-whisper": "faster-whisper offline, beam 5"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ...runtime.vad import VADOptions
+    from ..voice import DEFAULT, LIVE_PARTIALS_MS
+
+    g = parser.add_argument_group("live (--live)")
+    g.add_argument("--live", action="store_true", help="WER of the live path beside offline decodes, per voice family "
+                                                        "(held-out corpus; the options below apply)")
+    g.add_argument("--out-dir", default="bench-results/asr-live", help="where asr-live.json and report.md go")
+    g.add_argument("--per-voice", type=int, default=4, help="sentences per voice and condition")
+    g.add_argument("--families", default=",".join(FAMILIES), help=f"comma list from {', '.join(FAMILIES)}")
+    g.add_argument("--conditions", default=",".join(CONDITIONS), help=f"comma list from {', '.join(CONDITIONS)}")
+    g.add_argument("--limit", type=int, default=0, help="only the first N utterances (0: all)")
+    g.add_argument("--beam", type=int, default=5, help="faster-whisper's beam size")
+    g.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms)
+    g.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms, help="0: no speculative cuts")
+    g.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS, help="0: no partials")
+    g.add_argument("--pre-roll-ms", type=int, default=VADOptions.pre_roll_ms,
+                   help="audio the recogniser gets from before the speech onset (VADOptions.pre_roll_ms)")
+
+
+def live_pipeline(detector: Any, recognizer: Any, options: Any) -> Any:
+    """The voice session's listening half (runtime/session.py VoiceSession's first stages, and its gate)."""
+    from ...runtime.asr import ASRStage
+    from ...runtime.stage import Pipeline
+    from ...runtime.turn import TurnGate
+    from ...runtime.vad import VADStage
+
+    return Pipeline([VADStage(detector.fork(), options.vad), ASRStage(recognizer),
+                     TurnGate(early_on_sentence_end=options.early_commit)], observers=[_Decodes()],
+                    maxsize=options.queue_size)
+
+
+class _Decodes(PipelineObserver):
+    """Every speculative or final cut the VAD sends and every transcript the ASR stage makes, redone or kept."""
+
+    def __init__(self) -> None:
+        self.cuts: list[dict[str, Any]] = []
+        self.resumes = 0
+
+    def on_output(self, stage: str, frame: Any, source: Any, started: float, t: float) -> None:
+        from ...runtime.frames import Interrupt, SpeechEnded, Transcript
+
+        if stage == "vad" and isinstance(frame, SpeechEnded):
+            self.cuts.append({"turn": frame.turn, "end_s": round(frame.audio_end, 3), "spec": frame.speculative,
+                              "text": None, "wall": frame.speech_end_wall})
+        elif stage == "vad" and isinstance(frame, Interrupt) and frame.reason == "resume":
+            self.resumes += 1
+        elif stage == "asr" and isinstance(frame, Transcript) and frame.final:
+            for c in reversed(self.cuts):
+                if c["turn"] == frame.turn and c["text"] is None:
+                    c["text"] = frame.text
+                    break
+
+
+async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, realtime: bool = True) -> dict[str, Any]:
+    """Feed one file in real time through the live pipeline; what came out of the gate, and how. realtime=False
+    feeds it as fast as it goes: the same cuts and transcripts, for trying settings, never for the figures."""
+    from ...runtime.clock import now
+    from ...runtime.frames import Transcript
+    from ...runtime.playout import OutputSink, drive
+    from ...runtime.transports.file import wav_frames
+
+    class Heard(OutputSink):
+        def __init__(self) -> None:
+            self.finals: list[tuple[int, str, float]] = []
+            self.partials = 0
+
+        def play(self, frame: Any) -> None: ...
+        async def finish(self, turn: int) -> float: return 0.0
+        def flush(self) -> None: ...
+        def played_s(self, turn: int) -> float: return 0.0
+
+        def show(self, frame: Any) -> None:
+            if isinstance(frame, Transcript) and frame.final and frame.text:
+                self.finals.append((frame.turn, frame.text, now()))
+            elif isinstance(frame, Transcript):
+                self.partials += 1
+
+    pipeline, sink = live_pipeline(detector, recognizer, options), Heard()
+    async with pipeline:
+        await drive(pipeline, wav_frames(utt.path, realtime=realtime, tail_silence_s=0.4), sink)
+    obs = pipeline.observers[0]
+    last = {c["turn"]: c for c in obs.cuts}
+    waits = [round(1e3 * (t - last[turn]["wall"])) for turn, _, t in sink.finals if turn in last]
+    for c in obs.cuts:
+        c.pop("wall")
+    return {"live": " ".join(text for _, text, _ in sink.finals), "cuts": obs.cuts, "resumes": obs.resumes,
+            "turns": len(sink.finals), "partials": sink.partials, "heard_after_ms": waits}
+
+
+def _offline(utts: list[Utterance], recognizer: Any, args: argparse.Namespace, progress: Any) -> tuple[list, list]:
+    from faster_whisper import WhisperModel
+
+    from ...models import assets
+    from ..clips import read_audio
+
+    audio = [read_audio(u.path) for u in utts]
+    task = progress.add_task("offline (ours)", total=len(utts))
+    ours = []
+    for a in audio:
+        ours.append(recognizer.transcribe(a).text)
+        progress.advance(task)
+    fw = WhisperModel(str(assets.require("whisper-base-ct2")), device="cpu", compute_type="int8",
+                      cpu_threads=args.threads)
+    task = progress.add_task(f"faster-whisper beam {args.beam}", total=len(utts))
+    theirs = []
+    for a in audio:
+        segments, _ = fw.transcribe(a, language="en", beam_size=args.beam, vad_filter=False)
+        theirs.append("".join(s.text for s in segments).strip())
+        progress.advance(task)
+    return ours, theirs
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from rich.progress import Progress
+
+    from ...models import registry
+    from ..voice import session_options, voice_config
+    from .report import cpu_probe
+
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
+    bad = [x for x in families if x not in FAMILIES] + [x for x in conditions if x not in CONDITIONS]
+    if bad or not families or not conditions or args.per_voice < 1:
+        console.print(f"[red]bad --families/--conditions/--per-voice: {', '.join(bad) or 'empty'}[/red]")
+        return 2
+    config = voice_config(args)
+    options = session_options(config)
+    options = dataclasses.replace(options, vad=dataclasses.replace(options.vad, pre_roll_ms=args.pre_roll_ms))
+    with console.status("building the held-out corpus"):
+        utts = build(args.per_voice, families, conditions)
+    utts = utts[: args.limit] if args.limit else utts
+    detector, recognizer = registry.load_vad(), registry.load_asr()
+    recognizer.transcribe(__import__("numpy").zeros(16000, "float32"))  # warm-up, as a served session is warm
+    probes = [cpu_probe()]
+    rows: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("live, real time", total=len(utts))
+        for u in utts:
+            rows.append({"family": u.family, "voice": u.voice, "condition": u.condition, "text": u.text,
+                         "file": u.path.name, **asyncio.run(hear(u, detector, recognizer, options))})
+            progress.advance(task)
+        ours, theirs = _offline(utts, recognizer, args, progress)
+    probes.append(cpu_probe())
+    for r, o, t in zip(rows, ours, theirs):
+        r["offline"], r["faster-whisper"] = o, t
+        r["errors"] = {e: word_errors(r["text"], r[e])[0] for e in ENGINES}
+    report = summarise(rows, args, config, probes, time.perf_counter() - started)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "asr-live.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(markdown(report))
+    print_tables(report, console)
+    console.print(f"wrote {out / 'asr-live.json'} and {out / 'report.md'}")
+    return 0
+
+
+def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: list[float], seconds: float) -> dict:
+    waits = sorted(w for r in rows for w in r["heard_after_ms"])
+    changed = [r for r in rows if r["errors"]["live"] > r["errors"]["offline"]]
+    return {"benchmark": "asr-live", "utterances": len(rows), "cpu_probe_ms": probes, "seconds": round(seconds, 1),
+            "settings": {"speculate_ms": config.speculate_ms, "hangover_ms": config.hangover_ms,
+                         "pre_roll_ms": args.pre_roll_ms,
+                         "partial_every_ms": config.partial_every_ms, "per_voice": args.per_voice,
+                         "beam": args.beam, "threads": args.threads},
+            "normalisation": "tools/bench/asr.py normalise for every engine and reference",
+            "by_family": wer_table(rows, list(ENGINES), "family"),
+            "by_condition": wer_table(rows, list(ENGINES), "condition"),
+            "live_worse_than_offline": len(changed),
+            "heard_after_speech_end_ms": {"p50": waits[len(waits) // 2] if waits else None,
+                                          "p95": waits[int(len(waits) * 0.95)] if waits else None},
+            "rows": rows}
+
+
+def print_tables(report: dict, console: Any) -> None:
+    from rich.table import Table
+
+    s = report["settings"]
+    for by in ("by_family", "by_condition"):
+        table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} held-out utterances, speculate "
+                            f"{s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, faster-whisper beam {s['beam']}")
+        for col in (by[3:], "n", *(LABELS[e] for e in ENGINES), "live <= fw"):
+            table.add_column(col, justify="left" if col == by[3:] else "right")
+        for g, w in report[by].items():
+            table.add_row(g, str(w["n"]), *(f"{100 * w[e]:.1f}%" for e in ENGINES),
+                          "yes" if w["live"] <= w["faster-whisper"] + 1e-9 else "NO")
+        console.print(table)
+    h = report["heard_after_speech_end_ms"]
+    console.print(f"live heard worse than our offline decode: {report['live_worse_than_offline']} utterances; final "
+                  f"transcript after the end of speech p50 {h['p50']} ms, p95 {h['p95']} ms")
+    console.print(f"machine: CPU probe {report['cpu_probe_ms'][0]:.1f} ms before, {report['cpu_probe_ms'][1]:.1f} ms "
+                  "after (tools/bench/report.py cpu_probe: lower is a quieter host)")
+
+
+def markdown(report: dict, rows_too: bool = True) -> str:
+    s = report["settings"]
+    lines = [f"# ASR, live against offline: {report['utterances']} held-out utterances", "",
+             f"speculate {s['speculate_ms']} ms, hangover {s['hangover_ms']} ms, pre-roll {s['pre_roll_ms']} ms, "
+             f"partials every {s['partial_every_ms']} ms; faster-whisper int8 beam {s['beam']}; CPU probe "
+             f"{report['cpu_probe_ms'][0]:.1f} ms before, {report['cpu_probe_ms'][1]:.1f} ms after (lower is a "
+             f"quieter host); {report['seconds']:.0f} s", ""]
+    for by in ("by_family", "by_condition"):
+        lines += [f"| {by[3:]} | n | " + " | ".join(LABELS[e] for e in ENGINES) + " | live <= faster-whisper |",
+                  "|---|---:|" + "---:|" * len(ENGINES) + "---|"]
+        for g, w in report[by].items():
+            ok = "yes" if w["live"] <= w["faster-whisper"] + 1e-9 else "**no**"
+            lines.append(f"| {g} | {w['n']} | " + " | ".join(f"{100 * w[e]:.1f} %" for e in ENGINES) + f" | {ok} |")
+        lines.append("")
+    h = report["heard_after_speech_end_ms"]
+    lines += [f"Utterances the live path heard worse than our offline decode: {report['live_worse_than_offline']}; "
+              f"final transcript out of the gate after the end of speech: p50 {h['p50']} ms, p95 {h['p95']} ms.", ""]
+    if rows_too:
+        lines += ["| voice | condition | reference | live | offline (ours) | faster-whisper | cuts (s, spec) |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in report["rows"]:
+            if r["errors"]["live"] or r["errors"]["offline"] or r["errors"]["faster-whisper"]:
+                cuts = ", ".join(f"{c['end_s']:.2f}{'s' if c['spec'] else ''}: {c['text']!r}" for c in r["cuts"])
+                cells = [r["voice"], r["condition"], r["text"], r["live"], r["offline"], r["faster-whisper"], cuts]
+                lines.append("| " + " | ".join(html.escape(str(c)).replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
