@@ -206,16 +206,18 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
 
 def word_errors(ref: str, hyp: str) -> tuple[int, int]:
     """(substitutions + deletions + insertions, reference words) after the one normaliser every engine gets
-    (tools/bench/asr.py normalise). Summed over utterances this is jiwer's corpus WER."""
+    (tools/bench/asr.py normalise), counted by jiwer as `wer` there counts them; summed over utterances this is its
+    corpus WER."""
+    import jiwer
+
     from .asr import normalise
 
-    r, h = normalise(ref).split(), normalise(hyp).split()
-    row = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, row[0] = row[0], i
-        for j, hw in enumerate(h, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
-    return row[len(h)], len(r)
+    r, h = normalise(ref), normalise(hyp)
+    words = len(r.split())
+    if not r or not h:  # jiwer refuses an empty text: every word on the other side is an error
+        return max(words, len(h.split())), words
+    m = jiwer.process_words(r, h)
+    return m.substitutions + m.deletions + m.insertions, words
 
 
 def wer_table(rows: list[dict], engines: list[str], by: str = "family") -> dict[str, dict[str, float]]:
