@@ -198,19 +198,37 @@ class LLMPolicy:
         if self._pending:
             return self._pending.pop(0)
         sig = _signature(elements)
-        # The same screen as when the last accepted decision was taken: that action did nothing visible. The same
-        # screen as at an earlier decision: the steps since went round in a circle (a section opened and closed).
-        # Steps given up in between do not count: they executed nothing.
         seen = self._seen.get(sig, [])
+        self._note_repeat(sig, seen)
+        shown = select_elements(elements, self.max_elements, instruction)
+        # What was already done on this very screen is not offered again.
+        taken = {k for k in seen if k != "(rejected)"}
+        banned = _same_spot({(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}, shown)
+        answer, reason = self._ask(self.messages(instruction, shown), shown, elements, banned, taken)
+        if answer is None:
+            return self._give_up(reason)
+        actions, note, data, key = answer
+        self._rejections, self._last, self._sig = 0, len(self._notes), sig
+        self._seen.setdefault(sig, []).append(key)
+        self._notes.append(note)
+        self._answers.append(key)
+        self.last_answer = data
+        self._pending = actions[1:]
+        return actions[0]
+
+    def _note_repeat(self, sig: tuple, seen: list[str]) -> None:
+        """The same screen as when the last accepted decision was taken: that action did nothing visible. The same
+        screen as at an earlier decision: the steps since went round in a circle (a section opened and closed).
+        Steps given up in between do not count: they executed nothing."""
         if self._last >= 0 and seen:
             mark = NO_CHANGE if sig == self._sig else BACK
             if not self._notes[self._last].endswith(mark):
                 self._notes[self._last] += mark
-        shown = select_elements(elements, self.max_elements, instruction)
-        msgs = self.messages(instruction, shown)
-        # What was already done on this very screen is not offered again.
-        taken = {k for k in seen if k != "(rejected)"}
-        banned = _same_spot({(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}, shown)
+
+    def _ask(self, msgs: list[dict], shown: Sequence[Element], elements: Sequence[Element], banned: Any,
+             taken: set[str]) -> tuple[tuple | None, str]:
+        """One valid answer (actions, note, data, key) within 1 + retries calls, each rejection told back to the
+        model; or None and the last reason."""
         reason = ""
         for _ in range(1 + self.retries):
             schema = llm_schema(list(shown), banned=banned)
@@ -229,25 +247,21 @@ class LLMPolicy:
                 key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
                 if key in taken:  # a server without constrained decoding can still answer it
                     raise InvalidAction("this action was already taken on this same screen; choose another")
-                break
+                return (actions, note, data, key), ""
             except InvalidAction as e:
                 self.stats["invalid"] += 1
                 reason = e.reason
                 self.log[-1]["rejected"] = reason
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
                                {"role": "user", "content": f"Rejected: {reason}. Reply with one valid action."}]
-        else:
-            self.stats["given_up"] += 1
-            self._rejections += 1
-            self._notes.append(f"(no action: rejected, {reason})")
-            self._answers.append("(rejected)")
-            if self._rejections >= self.max_rejections:
-                return Done(success=False, summary=f"no valid action from the model: {reason}"[:500])
-            return Wait(seconds=0.1)
-        self._rejections, self._last, self._sig = 0, len(self._notes), sig
-        self._seen.setdefault(sig, []).append(key)
-        self._notes.append(note)
-        self._answers.append(key)
-        self.last_answer = data
-        self._pending = actions[1:]
-        return actions[0]
+        return None, reason
+
+    def _give_up(self, reason: str) -> Any:
+        """No valid action this step: wait and look again, or end the episode after max_rejections in a row."""
+        self.stats["given_up"] += 1
+        self._rejections += 1
+        self._notes.append(f"(no action: rejected, {reason})")
+        self._answers.append("(rejected)")
+        if self._rejections >= self.max_rejections:
+            return Done(success=False, summary=f"no valid action from the model: {reason}"[:500])
+        return Wait(seconds=0.1)

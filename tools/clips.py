@@ -16,7 +16,7 @@ import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -76,14 +76,16 @@ def _cli(name: str) -> str:
     return exe
 
 
-def _synthesise(text: str, voice: str, out: Path) -> None:
+def synthesise(text: str, voice: str, out: Path, options: Sequence[str] = ()) -> None:
+    """Write `text` spoken by `voice` ("piper", "espeak" or "flite") to the WAV file `out`, uncached. `options` are
+    the synthesiser's own command-line options (a flite -voice, an espeak-ng -v and -s); Piper takes none."""
     if voice == "piper":
         with wave.open(str(out), "wb") as w:
             _piper_voice().synthesize_wav(text, w)
     elif voice == "espeak":
-        subprocess.run([_cli("espeak-ng"), "-v", "en", "-w", str(out), text], check=True, capture_output=True)
+        subprocess.run([_cli("espeak-ng"), *options, "-w", str(out), text], check=True, capture_output=True)
     elif voice == "flite":
-        subprocess.run([_cli("flite"), "-t", text, "-o", str(out)], check=True, capture_output=True)
+        subprocess.run([_cli("flite"), *options, "-t", text, "-o", str(out)], check=True, capture_output=True)
     else:
         raise ValueError(f"unknown voice {voice!r}; known: {', '.join(VOICES)}")
 
@@ -100,7 +102,7 @@ def make_clip(text: str, voice: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.wav")
     try:
-        _synthesise(text, voice, tmp)
+        synthesise(text, voice, tmp, ("-v", "en") if voice == "espeak" else ())
         with wave.open(str(tmp), "rb") as w:  # refuse an empty or non-mono render rather than cache it
             if w.getnframes() == 0 or w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise RuntimeError(f"{voice} produced no usable audio for {text!r}")

@@ -18,15 +18,14 @@ of how it was made.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import shutil
-import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..clips import synthesise
 
 HELD_OUT: tuple[str, ...] = (
     "Where did you put the blue notebook?",
@@ -140,24 +139,11 @@ def _speak(family: str, voice: str, text: str) -> tuple[np.ndarray, int]:
     if family == "human":
         data, rate = sf.read(str(ALSA_DIR / f"{voice}.wav"), dtype="float32", always_2d=True)
         return data.mean(axis=1), rate
-    if family == "piper":
-        from ..clips import _piper_voice
-
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            _piper_voice().synthesize_wav(text, w)
-        buf.seek(0)
-        data, rate = sf.read(buf, dtype="float32", always_2d=True)
-        return data.mean(axis=1), rate
-    cmd = list(VOICES[family][voice])
-    exe = shutil.which(cmd[0])
-    if exe is None:
-        raise RuntimeError(f"`{cmd[0]}` is not installed (needed for the ASR corpus): apt-get install flite espeak-ng")
+    cmd = VOICES[family][voice]
     tmp = corpus_dir() / f".speak-{os.getpid()}.wav"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        extra = ["-t", text, "-o", str(tmp)] if family == "flite" else ["-w", str(tmp), text]
-        subprocess.run([exe, *cmd[1:], *extra], check=True, capture_output=True)
+        synthesise(text, family, tmp, cmd[1:] if family != "piper" else ())
         data, rate = sf.read(str(tmp), dtype="float32", always_2d=True)
     finally:
         tmp.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ...runtime.observers import SEGMENTS
 from ..voice import add_voice_arguments
-from .report import percentiles
+from .report import cpu_probe, percentiles
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,6 +39,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     import soundfile as sf
 
     config = voice_config(args, realtime=not args.fast)
+    probes = [cpu_probe()]
     t = time.perf_counter()
     components = await asyncio.to_thread(load_components, config)
     load_s = time.perf_counter() - t
@@ -61,13 +62,14 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         total = row["latency_ms"].get("total")
         console.print(f"[{i}/{len(questions)}] {'ok ' if ok else 'BAD'} {total or 0:7.1f} ms  "
                       f"{q.text} -> {row['answer']}")
+    probes.append(cpu_probe())
     stages = {name: percentiles([r["latency_ms"][name] for r in rows if r["latency_ms"].get(name) is not None])
               for name, _, _ in SEGMENTS}
     stages["total"] = percentiles([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
     return {"bench": "reply", "realtime": not args.fast, "voice": args.voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
             "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms,
             "talker": args.talker, "model_load_s": round(load_s, 2), "machine": platform.machine(),
-            "cpus": __import__("os").cpu_count(), "correct": sum(r["correct"] for r in rows),
+            "cpus": __import__("os").cpu_count(), "cpu_probe_ms": probes, "correct": sum(r["correct"] for r in rows),
             "questions": len(rows), "stages_ms": stages, "turns": rows}
 
 
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for name, s in result["stages_ms"].items():
         table.add_row(name, *(f"{s[k]:.1f}" for k in ("p50", "p95", "min", "max")))
     console.print(table)
+    console.print(f"machine: CPU probe {result['cpu_probe_ms'][0]:.1f} ms before, {result['cpu_probe_ms'][1]:.1f} ms "
+                  "after (tools/bench/report.py cpu_probe: lower is a quieter host)")
     console.print(f"answers right (heard back by ASR): {result['correct']}/{result['questions']}; "
                   f"model load {result['model_load_s']} s; results in {path}")
     return 0
