@@ -32,7 +32,7 @@ from ..runtime.transports.guard import Guard, is_json
 from ..runtime.transports.webrtc import (WEB_DIR, BadRequest, PeerSession, WebRTCOptions, is_loopback,
                                           offer_loopback_too, parse_ice_server, rtc_configuration,
                                           use_loopback_only)
-from .voice import VoiceConfig, add_voice_arguments, load_components, session_options, voice_config
+from .voice import VoiceConfig, add_voice_arguments, load_components, session_options, voice_config, warm
 
 log = logging.getLogger("omnirt.serve")
 
@@ -255,6 +255,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         describer = camera_describer()
     components = load_components(config)
     components.describer = describer
+    warm(components, console.print)
 
     async def serve() -> None:
         use_idle_threads(asyncio.get_running_loop())  # threads come back to their start when sessions end

@@ -183,7 +183,7 @@ async def converse(components: Components, audio_options: LocalAudioOptions, con
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    from .voice import load_components, session_options, voice_config
+    from .voice import load_components, session_options, voice_config, warm
 
     audio_options = LocalAudioOptions(input_device=args.input_device, output_device=args.output_device,
                                       echo_gate=not args.no_echo_gate)
@@ -205,6 +205,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         return 2
     _say(console, "loading models...")
     components = load_components(config)
+    warm(components, lambda line: _say(console, line))
     state = TalkState()
     try:
         asyncio.run(converse(components, audio_options, console,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..runtime.session import Components, SessionOptions
 from ..runtime.thinker import ThreadedChat
@@ -126,3 +126,17 @@ def load_components(config: VoiceConfig = DEFAULT) -> Components:
         synthesizer=registry.load_talker(config.talker),
         tools=tools,
     )
+
+
+def warm(components: Components, say: Callable[[str], None]) -> None:
+    """runtime.warmup.warm_up, told in one line; a failure is told and does not stop the server (turns will say
+    what is wrong, one at a time)."""
+    from ..runtime.warmup import warm_up
+
+    try:
+        w = warm_up(components)
+    except Exception as err:  # noqa: BLE001 - any model error: the server still starts, cold
+        say(f"warm-up failed ({type(err).__name__}: {err}); the first turn will be slower")
+        return
+    say(f"warmed up: {w.speech_s:.1f} s of speech made in {w.synthesis_s:.1f} s and heard {w.decodes} times, "
+        f"as a turn grows, in {w.recognition_s:.1f} s")

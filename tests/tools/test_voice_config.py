@@ -2,12 +2,14 @@
 VoiceConfig; a benchmark that starts `omnirt serve` hands its config on unchanged."""
 
 import dataclasses
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from omnirt.runtime.vad import VADOptions
 from omnirt.tools.cli import build_parser
-from omnirt.tools.voice import DEFAULT, LIVE_PARTIALS_MS, VoiceConfig, voice_config, voice_flags
+from omnirt.tools.voice import DEFAULT, LIVE_PARTIALS_MS, VoiceConfig, voice_config, voice_flags, warm
 
 COMMANDS = {"reply": ["reply", "q.wav", "a.wav"], "serve": ["serve"], "talk": ["talk"],
             "bench reply": ["bench", "reply"], "bench latency": ["bench", "latency"]}
@@ -50,3 +52,22 @@ def test_a_setting_the_vad_refuses_is_one_line():
     with pytest.raises(ValueError) as err:
         voice_config(parse(["serve", "--speculate-ms", "500", "--hangover-ms", "400"]))
     assert "speculate_ms" in str(err.value) and "\n" not in str(err.value)
+
+
+class _Tone:
+    sample_rate = 16000
+
+    def stream(self, text):
+        yield np.full(16000, 1000, np.int16)
+
+
+class _Broken:
+    def transcribe(self, audio):
+        raise RuntimeError("onnxruntime: bad allocation")
+
+
+def test_a_failing_model_is_told_in_one_line_and_the_server_goes_on():
+    lines: list[str] = []
+    warm(SimpleNamespace(synthesizer=_Tone(), recognizer=_Broken()), lines.append)
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("warm-up failed (RuntimeError: onnxruntime: bad allocation)")
