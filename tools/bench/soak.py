@@ -70,7 +70,7 @@ async def _soak(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
         async def talk() -> None:
             i = 0
-            while time.monotonic() < deadline:
+            while talkers and time.monotonic() < deadline:
                 client = talkers[i % len(talkers)]
                 q, clip = clips[i % len(clips)]
                 i += 1
@@ -159,6 +159,8 @@ def _plot(samples: list[dict[str, Any]], key: str, width: int = 560, height: int
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
+    if args.talkers < 0 or args.minutes <= 0 or args.reconnect_s <= 0:
+        raise SystemExit("omnirt: error: --talkers must be 0 or more, --minutes and --reconnect-s above 0")
     if args.sessions < args.talkers + 1:
         raise SystemExit("omnirt: error: --sessions must exceed --talkers (one session reconnects)")
     probe = cpu_probe()
