@@ -26,6 +26,7 @@ class VoiceConfig:
         Ollama) instead, and the model name to ask it for.
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
     hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
+    asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
     agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent."""
 
@@ -39,6 +40,7 @@ class VoiceConfig:
     hangover_ms: int = VADOptions.hangover_ms
     speculate_ms: int = VADOptions.speculate_ms
     partial_every_ms: int = VADOptions.partial_every_ms
+    asr_beam: int = 1
     realtime: bool = True
     agent_tool: bool = False
 
@@ -67,6 +69,8 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms, help="silence that ends the user's turn")
     p.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms,
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
+    p.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam,
+                   help="hypotheses the recogniser keeps while decoding (1: greedy; 5: as faster-whisper)")
     if partials:
         p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
                        help="while the user talks, transcribe the speech so far this often (shown live, and read "
@@ -81,6 +85,8 @@ def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VoiceConfig) if hasattr(args, f.name)}
     config = VoiceConfig(**{**values, **overrides})
     config.vad_options()  # raises ValueError with one line for settings the VAD refuses
+    if not 1 <= config.asr_beam <= 16:
+        raise ValueError(f"--asr-beam must be 1 (greedy) to 16, not {config.asr_beam}")
     return config
 
 
@@ -121,7 +127,7 @@ def load_components(config: VoiceConfig = DEFAULT) -> Components:
         tools.append(AgentTool().load())
     return Components(
         detector=registry.load_vad(),
-        recognizer=registry.load_asr(),
+        recognizer=registry.load_asr(beam_size=config.asr_beam),
         chat=chat,
         synthesizer=registry.load_talker(config.talker),
         tools=tools,

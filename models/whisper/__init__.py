@@ -52,6 +52,7 @@ class WhisperOptions:
         5 s of white noise then decodes as "You" (tests/models/test_whisper.py::test_no_speech_gives_empty_text).
     window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
         to the speech makes the decoder loop).
+    beam_size: hypotheses kept while decoding (models/whisper/beam.py); 1 is greedy. faster-whisper's default is 5.
     """
 
     precision: str = "int8"
@@ -66,6 +67,7 @@ class WhisperOptions:
     language: str = "en"
     min_window_s: float = 10.0
     window_speech_ratio: float = 2.5
+    beam_size: int = 1
 
     def __post_init__(self) -> None:
         if self.precision not in ("int8", "fp32"):
@@ -74,6 +76,8 @@ class WhisperOptions:
             raise ValueError(f"provider must be 'auto', 'cpu' or 'cuda', not {self.provider!r}")
         if self.intra_threads < 0 or self.max_tokens_per_second <= 0 or self.token_margin < 0:
             raise ValueError("intra_threads, token_margin must be >= 0 and max_tokens_per_second > 0")
+        if not 1 <= self.beam_size <= 16:
+            raise ValueError(f"beam_size must be 1 (greedy) to 16, not {self.beam_size}")
         if not 0 < self.min_window_s <= 30 or self.window_speech_ratio < 1:
             raise ValueError("min_window_s must be in (0, 30] and window_speech_ratio >= 1")
 

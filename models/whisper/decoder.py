@@ -40,6 +40,7 @@ class DecodeSettings:
     compression_ratio_threshold: float = 2.4
     min_window_s: float = 10.0
     window_speech_ratio: float = 2.5
+    beam_size: int = 1
 
 
 @dataclass
@@ -149,6 +150,17 @@ class GreedyDecoder:
             if ts_total > lp[:tb].max():
                 logits[:tb] = -np.inf
 
+    def allowed(self, logits: np.ndarray, generated: list[int], step: int, timestamps: bool) -> np.ndarray:
+        """A float32 copy of one hypothesis' next-token logits with the suppressed tokens and, with timestamps,
+        the timestamp rules applied (-inf): what greedy and beam decoding both choose from."""
+        logits = logits.astype(np.float32, copy=True)
+        logits[self.suppress] = -np.inf
+        if step == 0:
+            logits[self.suppress_begin] = -np.inf
+        if timestamps:
+            self._timestamp_rules(logits, generated)
+        return logits
+
     def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
                       timestamps: bool, ro: Any = None) -> WindowResult:
         """Greedy decoding of one window; the start token runs alone first to read the no-speech probability."""
@@ -162,12 +174,7 @@ class GreedyDecoder:
         generated: list[int] = []
         sum_logprob = 0.0
         for step in range(max_new):
-            logits = logits.astype(np.float32, copy=True)
-            logits[self.suppress] = -np.inf
-            if step == 0:
-                logits[self.suppress_begin] = -np.inf
-            if timestamps:
-                self._timestamp_rules(logits, generated)
+            logits = self.allowed(logits, generated, step, timestamps)
             token = int(np.argmax(logits))
             sum_logprob += float(_log_softmax(logits)[token])
             if token == self.tok.eot:
@@ -245,15 +252,23 @@ class GreedyDecoder:
             t1 = time.perf_counter()
             duration = segment_size * HOP / SAMPLE_RATE
             cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
-            res = self.decode_window(cross, prompt, cap, timestamps, ro)
+            if s.beam_size > 1:
+                from .beam import beam_window
+
+                res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
+            else:
+                res = self.decode_window(cross, prompt, cap, timestamps, ro)
             out.encode_ms += (t1 - t0) * 1e3
             out.decode_ms += (time.perf_counter() - t1) * 1e3
             out.windows += 1
             no_speech.append(res.no_speech_prob)
             last_avg = res.avg_logprob
+            # A beam finds a confident " you" in silence that greedy decoding rates as doubtful: greedy judges.
+            judge = res if s.beam_size == 1 or res.no_speech_prob <= s.no_speech_threshold else \
+                self.decode_window(cross, prompt, cap, timestamps, ro)
             if res.no_speech_prob > s.no_speech_threshold and (
-                    res.avg_logprob < s.logprob_threshold
-                    or compression_ratio(self.tok.decode(res.tokens).strip()) > s.compression_ratio_threshold):
+                    judge.avg_logprob < s.logprob_threshold
+                    or compression_ratio(self.tok.decode(judge.tokens).strip()) > s.compression_ratio_threshold):
                 # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
                 # window the model itself rates as probably silent is noise too (faster-whisper would resample).
                 seek += segment_size

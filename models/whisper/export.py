@@ -64,14 +64,16 @@ def _export_graphs(src_dir: Path, out_dir: Path, console: Any) -> dict:
         _say(console, f"  encoder.onnx in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         with _step(console, "exporting decoder.onnx"):
-            past = torch.zeros(*kv, 2, dims.head_dim)
+            past = torch.zeros(dims.dec_layers, 2, dims.heads, 2, dims.head_dim)  # 2 beams: the batch axis is traced
             cross = torch.zeros(*kv, 1500, dims.head_dim)
+            tokens = torch.tensor([[50258, 50259, 50359]] * 2)
             torch.onnx.export(
-                WhisperDecoderStep(model).eval(), (torch.tensor([[50258, 50259, 50359]]), past, past, cross, cross),
+                WhisperDecoderStep(model).eval(), (tokens, past, past, cross, cross),
                 str(out_dir / "decoder.onnx"), input_names=DECODER_INPUTS, output_names=DECODER_OUTPUTS,
-                dynamic_axes={"tokens": {1: "new"}, "self_k": {3: "past"}, "self_v": {3: "past"},
-                              "cross_k": {3: "audio"}, "cross_v": {3: "audio"},
-                              "new_k": {3: "total"}, "new_v": {3: "total"}},
+                dynamic_axes={"tokens": {0: "beams", 1: "new"}, "self_k": {1: "beams", 3: "past"},
+                              "self_v": {1: "beams", 3: "past"}, "cross_k": {3: "audio"}, "cross_v": {3: "audio"},
+                              "logits": {0: "beams"}, "new_k": {1: "beams", 3: "total"},
+                              "new_v": {1: "beams", 3: "total"}},
                 opset_version=OPSET, dynamo=False, do_constant_folding=True)
         _say(console, f"  decoder.onnx in {time.perf_counter() - t0:.1f} s")
     return {"n_mels": dims.n_mels, "d_model": dims.d_model, "heads": dims.heads, "head_dim": dims.head_dim,

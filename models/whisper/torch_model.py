@@ -231,7 +231,8 @@ class WhisperEncoderCross(nn.Module):
 
 
 class WhisperDecoderStep(nn.Module):
-    """tokens [1, T], self K/V cache [L, 1, H, P, Dh], cross K/V -> last logits [1, V], new cache (P+T).
+    """tokens [B, T], self K/V cache [L, B, H, P, Dh], cross K/V [L, 1, H, A, Dh] -> last logits [B, V], new cache
+    (P+T). B > 1 runs the hypotheses of a beam search in one call; they share the one audio's cross K/V (broadcast).
 
     The token embedding is held once, transposed ([d, V]): the lookup is a Gather on axis 1 and the output
     projection a plain MatMul on the same initializer, so the ONNX file stores the 106 MB table once and dynamic
@@ -248,7 +249,7 @@ class WhisperDecoderStep(nn.Module):
         dec = self.decoder
         past = self_k.shape[3]
         t = tokens.shape[1]
-        x = self.emb_t.index_select(1, tokens.reshape(-1)).t().unsqueeze(0)  # [1, T, d]
+        x = self.emb_t.index_select(1, tokens.reshape(-1)).t().reshape(tokens.shape[0], t, -1)  # [B, T, d]
         positions = torch.arange(t, device=tokens.device) + past
         x = x + dec.position_encodings.encodings.index_select(0, positions)
         # Causal mask over [past + new] keys: query i (absolute past + i) sees keys 0 .. past + i.
@@ -265,5 +266,5 @@ class WhisperDecoderStep(nn.Module):
             x = x + sa.linear_1(_attend(q, k, v, mask))
             x = x + layer.attention(x, cross_k[i], cross_v[i])
             x = x + layer.ffn(x)
-        last = dec.layer_norm(x[:, -1])  # [1, d]
+        last = dec.layer_norm(x[:, -1])  # [B, d]
         return torch.matmul(last, self.emb_t), torch.stack(new_k), torch.stack(new_v)

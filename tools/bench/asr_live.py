@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--conditions", default=",".join(CONDITIONS), help=f"comma list from {', '.join(CONDITIONS)}")
     g.add_argument("--limit", type=int, default=0, help="only the first N utterances (0: all)")
     g.add_argument("--beam", type=int, default=5, help="faster-whisper's beam size")
+    g.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam, help="our recogniser's beam (1: greedy)")
     g.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms)
     g.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms, help="0: no speculative cuts")
     g.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS, help="0: no partials")
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with console.status("building the held-out corpus"):
         utts = build(args.per_voice, families, conditions)
     utts = utts[: args.limit] if args.limit else utts
-    detector, recognizer = registry.load_vad(), registry.load_asr()
+    detector, recognizer = registry.load_vad(), registry.load_asr(beam_size=config.asr_beam)
     recognizer.transcribe(__import__("numpy").zeros(16000, "float32"))  # warm-up, as a served session is warm
     probes = [cpu_probe()]
     rows: list[dict[str, Any]] = []
@@ -196,7 +197,7 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
             "settings": {"speculate_ms": config.speculate_ms, "hangover_ms": config.hangover_ms,
                          "pre_roll_ms": args.pre_roll_ms,
                          "partial_every_ms": config.partial_every_ms, "per_voice": args.per_voice,
-                         "beam": args.beam, "threads": args.threads},
+                         "beam": args.beam, "asr_beam": config.asr_beam, "threads": args.threads},
             "normalisation": "tools/bench/asr.py normalise for every engine and reference",
             "by_family": wer_table(rows, list(ENGINES), "family"),
             "by_condition": wer_table(rows, list(ENGINES), "condition"),
@@ -212,7 +213,8 @@ def print_tables(report: dict, console: Any) -> None:
     s = report["settings"]
     for by in ("by_family", "by_condition"):
         table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} held-out utterances, speculate "
-                            f"{s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, faster-whisper beam {s['beam']}")
+                            f"{s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, ours beam {s.get('asr_beam', 1)}, "
+                            f"faster-whisper beam {s['beam']}")
         for col in (by[3:], "n", *(LABELS[e] for e in ENGINES), "live <= fw"):
             table.add_column(col, justify="left" if col == by[3:] else "right")
         for g, w in report[by].items():
@@ -230,7 +232,8 @@ def markdown(report: dict, rows_too: bool = True) -> str:
     s = report["settings"]
     lines = [f"# ASR, live against offline: {report['utterances']} held-out utterances", "",
              f"speculate {s['speculate_ms']} ms, hangover {s['hangover_ms']} ms, pre-roll {s['pre_roll_ms']} ms, "
-             f"partials every {s['partial_every_ms']} ms; faster-whisper int8 beam {s['beam']}; CPU probe "
+             f"partials every {s['partial_every_ms']} ms; ours int8 beam {s.get('asr_beam', 1)}; faster-whisper int8 "
+             f"beam {s['beam']}; CPU probe "
              f"{report['cpu_probe_ms'][0]:.1f} ms before, {report['cpu_probe_ms'][1]:.1f} ms after (lower is a "
              f"quieter host); {report['seconds']:.0f} s", ""]
     for by in ("by_family", "by_condition"):

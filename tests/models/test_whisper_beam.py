@@ -1,0 +1,67 @@
+"""Beam search over the exported decoder: its batch axis, its reduction to greedy, and what it is for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from omnirt.models.whisper import WhisperOnnx, WhisperOptions
+from omnirt.models.whisper.beam import _step, beam_window
+from omnirt.models.whisper.mel import log_mel, pad_frames
+from omnirt.tools.bench.asr import wer
+from omnirt.tools.clips import SENTENCES, make_clips, read_audio
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def greedy() -> WhisperOnnx:
+    return WhisperOnnx.load(WhisperOptions(intra_threads=2))
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, list[tuple[str, np.ndarray]]]:
+    return {v: [(c.text, read_audio(c.path)) for c in make_clips(SENTENCES, (v,))] for v in ("piper", "espeak")}
+
+
+def _window(asr: WhisperOnnx, audio: np.ndarray):
+    dec, s = asr._decoder, asr.options.settings()
+    mel = log_mel(audio)
+    return dec, dec.encode(pad_frames(mel, dec.window_frames(mel.shape[1], s))), dec.tok.sot_sequence("en", True)
+
+
+def test_the_decoder_runs_hypotheses_as_one_batch(greedy, clips) -> None:
+    dec, cross, prompt = _window(greedy, clips["piper"][0][1])
+    empty = np.zeros(dec.cache_shape, np.float32)
+    single, (k, v) = dec._step(prompt, (dec._ortvalue(empty), dec._ortvalue(empty)), cross)
+    k, v = k.numpy(), v.numpy()
+    nxt = int(np.argmax(single))
+    one, _ = dec._step([nxt], (dec._ortvalue(k), dec._ortvalue(v)), cross)
+    two, (k2, _) = _step(dec, np.array([[nxt], [nxt]]), (np.repeat(k, 2, axis=1), np.repeat(v, 2, axis=1)), cross, None)
+    assert two.shape == (2, one.shape[0]) and k2.shape[1] == 2
+    np.testing.assert_allclose(two[0], one, atol=1e-3)
+    np.testing.assert_allclose(two[1], one, atol=1e-3)
+
+
+def test_a_beam_of_one_is_greedy(greedy, clips) -> None:
+    for _, audio in clips["piper"][:3] + clips["espeak"][:3]:
+        dec, cross, prompt = _window(greedy, audio)
+        g = dec.decode_window(cross, prompt, 60, True)
+        b = beam_window(dec, cross, prompt, 60, True, beam=1)
+        assert b.tokens == g.tokens and abs(b.sum_logprob - g.sum_logprob) < 1e-3
+
+
+def test_a_beam_of_five_hears_robotic_speech_no_worse(greedy, clips) -> None:
+    beam = WhisperOnnx.load(WhisperOptions(intra_threads=2, beam_size=5))
+    refs = [t for t, _ in clips["espeak"]]
+    by_greedy = [greedy.transcribe(a).text for _, a in clips["espeak"]]
+    by_beam = [beam.transcribe(a).text for _, a in clips["espeak"]]
+    print(f"\n[beam] espeak WER greedy {wer(refs, by_greedy):.3f}, beam 5 {wer(refs, by_beam):.3f}")
+    assert wer(refs, by_beam) <= wer(refs, by_greedy), list(zip(refs, by_greedy, by_beam))
+    assert beam.transcribe(np.zeros(16000 * 3, np.float32)).text == ""  # silence stays silence
+
+
+def test_a_beam_out_of_range_is_refused() -> None:
+    for bad in (0, 17):
+        with pytest.raises(ValueError, match="beam_size"):
+            WhisperOptions(beam_size=bad)
