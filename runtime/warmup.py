@@ -2,10 +2,11 @@
 
 Why: onnxruntime grows its memory arena (and plans) on the first runs of each size, so a fresh server's first spoken
 turn paid for allocations the later ones did not, and its memory climbed over its first tens of turns before it
-levelled off. A soak test could not tell that climb from a leak. The Talker speaks one sentence and the recogniser
-decodes it as the live path does (a growing window, then the whole), so the first user meets a warm server and the
-memory a server shows after start-up is the memory it keeps while serving. The Thinker is warmed by its own
-`warmup` (its system prompt, kept in the KV cache); a reply is not generated here, so no conversation is touched.
+levelled off. A soak test could not tell that climb from a leak. The Talker speaks a few short sentences and the
+recogniser decodes them as the live path does (a growing window, then the whole), so the first user meets a warm
+server and the memory a server shows after start-up is the memory it keeps while serving. The Thinker is warmed by
+its own `warmup` (its system prompt, kept in the KV cache); a reply is not generated here, so no conversation is
+touched.
 """
 
 from __future__ import annotations

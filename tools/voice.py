@@ -85,8 +85,9 @@ def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VoiceConfig) if hasattr(args, f.name)}
     config = VoiceConfig(**{**values, **overrides})
     config.vad_options()  # raises ValueError with one line for settings the VAD refuses
-    if not 1 <= config.asr_beam <= 16:
-        raise ValueError(f"--asr-beam must be 1 (greedy) to 16, not {config.asr_beam}")
+    from ..models.whisper import WhisperOptions
+
+    WhisperOptions(beam_size=config.asr_beam)  # the same, for the recogniser's options
     return config
 
 

@@ -263,16 +263,15 @@ class GreedyDecoder:
             out.windows += 1
             no_speech.append(res.no_speech_prob)
             last_avg = res.avg_logprob
-            # A beam finds a confident " you" in silence that greedy decoding rates as doubtful: greedy judges.
-            judge = res if s.beam_size == 1 or res.no_speech_prob <= s.no_speech_threshold else \
-                self.decode_window(cross, prompt, cap, timestamps, ro)
-            if res.no_speech_prob > s.no_speech_threshold and (
-                    judge.avg_logprob < s.logprob_threshold
-                    or compression_ratio(self.tok.decode(judge.tokens).strip()) > s.compression_ratio_threshold):
-                # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
-                # window the model itself rates as probably silent is noise too (faster-whisper would resample).
-                seek += segment_size
-                continue
+            if res.no_speech_prob > s.no_speech_threshold:
+                # A beam finds a confident " you" in silence that greedy decoding rates as doubtful: greedy judges.
+                judge = res if s.beam_size == 1 else self.decode_window(cross, prompt, cap, timestamps, ro)
+                if (judge.avg_logprob < s.logprob_threshold
+                        or compression_ratio(self.tok.decode(judge.tokens).strip()) > s.compression_ratio_threshold):
+                    # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
+                    # window the model itself rates as probably silent is noise too (faster-whisper would resample).
+                    seek += segment_size
+                    continue
             previous = seek
             segments, seek = self._split(res.tokens, seek * HOP / SAMPLE_RATE, seek, segment_size, duration)
             if seek <= previous:  # never loop on the same window

@@ -71,3 +71,9 @@ def test_a_failing_model_is_told_in_one_line_and_the_server_goes_on():
     warm(SimpleNamespace(synthesizer=_Tone(), recognizer=_Broken()), lines.append)
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0].startswith("warm-up failed (RuntimeError: onnxruntime: bad allocation)")
+
+
+def test_a_beam_the_recogniser_refuses_is_one_line():
+    with pytest.raises(ValueError) as err:
+        voice_config(parse(["serve", "--asr-beam", "0"]))
+    assert "beam_size" in str(err.value) and "\n" not in str(err.value)
