@@ -107,6 +107,19 @@ def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch
 _LOADED: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
+def _free_sampler(llm: Any) -> None:
+    """Free the sampler chain a generation leaves on the Llama, now rather than at a full garbage collection.
+
+    Why: llama-cpp-python makes a new sampler per generation and drops the old one, but each sits in a reference
+    cycle (its ExitStack's callback refers back to it), so its native memory (a token array over the whole
+    vocabulary) waits for Python's rarely-run oldest-generation collection: a server's memory climbed by that much
+    per turn for dozens of turns (bench soak, issue 17)."""
+    sampler = getattr(llm, "_sampler", None)
+    if sampler is not None and hasattr(sampler, "close"):
+        sampler.close()  # idempotent: frees the chain once; the next generation makes its own
+        llm._sampler = None
+
+
 def _close_all() -> None:
     """Free the models before the interpreter tears its modules down: llama-cpp-python's own __del__ runs too late
     at exit and prints a traceback for each model (TypeError: 'NoneType' object is not callable)."""
@@ -198,6 +211,7 @@ class LlamaChat:
                         yield delta
             finally:
                 guard.run(chunks.close)  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
+                guard.run(_free_sampler, self.llm)
                 guard.owner = None
 
     def prefill(self, messages: list[dict[str, str]]) -> bool:
@@ -211,6 +225,7 @@ class LlamaChat:
         try:
             guard.owner = threading.get_ident()
             guard.run(lambda: self.llm.create_chat_completion(messages=msgs, max_tokens=1, temperature=0.0))
+            guard.run(_free_sampler, self.llm)
             return True
         finally:
             guard.owner = None
@@ -223,7 +238,10 @@ class LlamaChat:
         if guard.owner == threading.get_ident():
             raise RuntimeError("this thread still has an open Thinker stream on this model: close it first")
         with guard.lock:
-            return guard.run(fn, self.llm)
+            try:
+                return guard.run(fn, self.llm)
+            finally:
+                guard.run(_free_sampler, self.llm)
 
     def warmup(self) -> float:
         """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.

@@ -152,3 +152,29 @@ def test_prefill_of_a_partial_question_keeps_the_answer(chat: LlamaChat) -> None
     assert chat.complete(q) == expected  # the cache holds the partial prompt; the answer is unchanged
     with chat._guard.lock:  # busy model: prefill returns at once instead of waiting
         assert chat.prefill(_user("What is")) is False
+
+
+@pytest.mark.models
+def test_each_generation_frees_its_sampler_without_waiting_for_the_garbage_collector(chat: LlamaChat) -> None:
+    """llama-cpp-python's sampler per generation sits in a reference cycle holding native memory; with the cyclic
+    collector off (a busy server rarely runs its oldest generation), none may be left holding it."""
+    import gc
+
+    from llama_cpp._internals import LlamaSampler
+
+    def live() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, LlamaSampler) and o.sampler is not None)
+
+    gc.collect()
+    gc.disable()
+    try:
+        for q in ("Name a colour.", "Name a fruit.", "Name a month."):
+            chat.complete(_user(q))
+        gen = chat.stream(_user("Count from one to twenty."))
+        next(gen)
+        gen.close()  # a reply cut short (barge-in)
+        chat.prefill(_user("What is the capital of"))
+        chat.run(lambda llm: llm.create_completion("Hello", max_tokens=2))
+        assert live() == 0
+    finally:
+        gc.enable()
