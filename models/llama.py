@@ -169,6 +169,7 @@ class LlamaChat:
         self.llm = llm
         self.options = options
         self._guard = _guard_for(llm)  # shared by every LlamaChat on the same Llama object
+        self._turns: Any = None  # the end-of-turn model, made at its first use
 
     @staticmethod
     def load(options: LlamaOptions = LlamaOptions()) -> "LlamaChat":
@@ -230,6 +231,14 @@ class LlamaChat:
         finally:
             guard.owner = None
             guard.lock.release()
+
+    def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None) -> float:
+        """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model."""
+        if self._turns is None:
+            from .turn_detector import EndOfTurnModel
+
+            self._turns = EndOfTurnModel(self)
+        return self._turns.prob(text, history)
 
     def run(self, fn: Any) -> Any:
         """fn(llm) with the model to itself (waits for a stream in progress), on the model's own thread: for calls

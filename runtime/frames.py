@@ -185,6 +185,15 @@ class Settled(ControlFrame):
 
 
 @dataclass(frozen=True, kw_only=True)
+class EndOfTurn(ControlFrame):
+    """How likely the user has finished, judged from the words of the turn's (speculative) transcript: `prob`
+    (models/turn_detector.py). Sent by the Thinker before it answers; the TurnGate releases a likely-finished turn
+    early and asks the VAD to wait longer for the rest of an unfinished one."""
+
+    prob: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class EndOfStream(Frame):
     """No more input. Ordered like data so every stage can flush what it holds."""
 

@@ -24,8 +24,11 @@ from .vision import Describer, VisionOptions, VisionStage
 
 @dataclass(frozen=True)
 class SessionOptions:
-    """early_commit: a turn whose transcript ends a sentence is released once its post-roll was silent, not
-    after the whole hangover (runtime/turn.py says why); False always waits for the hangover."""
+    """early_commit: a turn judged finished (by the Thinker's EndOfTurn, or by a transcript that ends a sentence)
+    is released once its post-roll was silent, not after the whole hangover (runtime/turn.py says why); False
+    always waits for the hangover.
+    end_of_turn_threshold: the EndOfTurn probability at or above which a turn counts as finished; below it the VAD
+    waits its unfinished_hangover_ms for the rest (chosen with `omnirt bench turns`)."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -33,6 +36,7 @@ class SessionOptions:
     vision: VisionOptions = field(default_factory=VisionOptions)
     queue_size: int = 64
     early_commit: bool = True
+    end_of_turn_threshold: float = 0.003
 
 
 @dataclass
@@ -59,7 +63,9 @@ class VoiceSession:
                                                                      look=vision.look if vision else None)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
-                       self.thinker, self.talker, TurnGate(early_on_sentence_end=options.early_commit)]
+                       self.thinker, self.talker,
+                       TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
+                                on_unfinished=self.vad.wait_longer)]
         if vision is not None:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

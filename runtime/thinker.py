@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
 
 from .clock import now
-from .frames import ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript, VisionContext
+from .frames import EndOfTurn, ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript, VisionContext
 from .stage import Stage
 from .threads import FOREGROUND, iterate_in_thread
 from .vision import asks_about_view
@@ -42,6 +42,11 @@ class ThreadedChat:
         prefill = getattr(self.backend, "prefill", None)
         if prefill is not None:
             await asyncio.to_thread(prefill, messages)
+
+    async def end_of_turn(self, history: list[Message], text: str) -> float | None:
+        """How likely the user has finished after `text` (models/turn_detector.py); None if the model cannot say."""
+        judge = getattr(self.backend, "end_of_turn", None)
+        return None if judge is None else await asyncio.to_thread(judge, text, history)
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,15 @@ class ThinkerStage(Stage):
         if not (isinstance(frame, Transcript) and frame.final):
             yield frame
             return
-        yield frame
         if not frame.text.strip():
+            yield frame
             return
         self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
         self._trim_history()
+        judged = await self._judge(frame)
+        if judged is not None:
+            yield judged  # before the transcript: the TurnGate judges the turn by it, not by punctuation
+        yield frame
         if self.look is not None:
             await self._look(frame.text)
         messages = self.history + [self._user_message(frame.text)]
@@ -185,6 +194,21 @@ class ThinkerStage(Stage):
         exchange.answer = "".join(parts).strip()
         yield TextDone(text=exchange.answer, turn=frame.turn)
 
+
+    async def _judge(self, final: Transcript) -> EndOfTurn | None:
+        """The backend's end-of-turn judgement of the transcript, read with the history the answer will be read
+        with (so the model's cache keeps it for the answer); None when it cannot judge or fails (the gate then
+        goes by punctuation)."""
+        judge = getattr(self.backend, "end_of_turn", None)
+        if judge is None:
+            return None
+        try:
+            prob = await judge(self.history, final.text)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a judgement is an optimisation; the turn goes on without it
+            return None
+        return None if prob is None else EndOfTurn(prob=float(prob), turn=final.turn)
 
     async def _look(self, question: str) -> None:
         try:

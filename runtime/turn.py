@@ -7,19 +7,23 @@ holds. Frames of a committed turn pass straight through. Commit and Settled are 
 data still being produced.
 
 A turn is committed by the VAD's `Commit` (the hangover passed in silence), or earlier, when `early_on_sentence_end`
-is on, by its `Settled` (the post-roll after the pause held no sound) if the transcript ends a sentence ("...France?",
-"...today."). Why: the hangover exists to let a speaker pause mid-sentence without being cut off; when what they said
-is a finished sentence the wait buys little and costs every turn ~150 ms. A transcript that ends in a comma or
-without punctuation ("We should buy bread,") still waits for the full hangover. If the speaker does go on after a
-finished sentence, that is a barge-in: the reply stops and the new words start a turn.
+is on, by its `Settled` (the post-roll after the pause held no sound) if the user has finished: the Thinker's
+`EndOfTurn` judgement from the words (models/turn_detector.py) reaches `threshold`, or, from a Thinker that cannot
+judge, the transcript ends a sentence ("...France?", "...today."). Why: the hangover exists to let a speaker pause
+mid-sentence without being cut off; when what they said is finished the wait buys little and costs every turn
+~150 ms. A turn judged unfinished ("How many legs does a") is the opposite case: the gate asks the VAD
+(`on_unfinished`, the one signal that goes upstream) to wait longer before it ends the turn, so that the rest of
+the sentence joins it. If the speaker does go on after a released turn, that is a barge-in: the reply stops and the
+new words start a turn.
 """
 
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
-from .frames import AudioFrame, Commit, Frame, Interrupt, Settled, SpeechDone, TextDelta, TextDone, Transcript
+from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, SpeechDone, TextDelta, TextDone,
+                     Transcript)
 from .stage import Stage
 
 HELD = (Transcript, TextDelta, TextDone, AudioFrame, SpeechDone)
@@ -33,12 +37,17 @@ def ends_sentence(text: str) -> bool:
 
 
 class TurnGate(Stage):
-    def __init__(self, early_on_sentence_end: bool = True, name: str = "gate") -> None:
+    """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
+    for how it was chosen). on_unfinished(turn): called when a turn is judged unfinished (the VAD's wait_longer)."""
+
+    def __init__(self, early_on_sentence_end: bool = True, threshold: float = 0.003,
+                 on_unfinished: Callable[[int], None] | None = None, name: str = "gate") -> None:
         super().__init__(name)
-        self.early_on_sentence_end = early_on_sentence_end
+        self.early_on_sentence_end, self.threshold, self.on_unfinished = early_on_sentence_end, threshold, on_unfinished
         self.committed: set[int] = set()
         self.held: dict[int, list[Frame]] = {}
-        self.settled: set[int] = set()  # turns whose post-roll was silent, waiting for a sentence-final transcript
+        self.settled: set[int] = set()  # turns whose post-roll was silent, waiting to be judged finished
+        self.judged: dict[int, float] = {}  # turn -> its latest EndOfTurn probability
         self.early: set[int] = set()  # turns released at Settled (for tests and traces)
 
     async def _release(self, turn: int) -> AsyncIterator[Frame]:
@@ -50,10 +59,20 @@ class TurnGate(Stage):
         self.held.pop(turn, None)
         self.committed = {t for t in self.committed if t > turn - 8} | {turn}
         self.settled.discard(turn)
+        self.judged = {t: p for t, p in self.judged.items() if t > turn - 8}
 
-    def _sentence_done(self, turn: int) -> bool:
+    def _finished(self, turn: int) -> bool:
+        if turn in self.judged:
+            return self.judged[turn] >= self.threshold
         final = next((f for f in self.held.get(turn, []) if isinstance(f, Transcript) and f.final), None)
         return final is not None and ends_sentence(final.text)
+
+    async def _early(self, turn: int) -> AsyncIterator[Frame]:
+        """Release a settled turn now if it is finished."""
+        if turn in self.settled and turn not in self.committed and self._finished(turn):
+            self.early.add(turn)
+            async for f in self._release(turn):
+                yield f
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, Commit):
@@ -63,21 +82,26 @@ class TurnGate(Stage):
         elif isinstance(frame, Settled):
             if self.early_on_sentence_end and frame.turn not in self.committed:
                 self.settled.add(frame.turn)
-                if self._sentence_done(frame.turn):
-                    self.early.add(frame.turn)
-                    async for f in self._release(frame.turn):
-                        yield f
+                async for f in self._early(frame.turn):
+                    yield f
+            yield frame
+        elif isinstance(frame, EndOfTurn):
+            self.judged[frame.turn] = frame.prob
+            if frame.prob < self.threshold and self.on_unfinished is not None and frame.turn not in self.committed:
+                self.on_unfinished(frame.turn)
+            async for f in self._early(frame.turn):
+                yield f
             yield frame
         elif isinstance(frame, Interrupt):
             self.held.clear()
             self.settled.clear()  # a redone turn must settle again
+            self.judged.clear()  # and be judged again, on all its words
             yield frame
         elif (isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed
               and not (isinstance(frame, Transcript) and not frame.final)):  # partials are live feedback
             self.held.setdefault(frame.turn, []).append(frame)
-            if frame.turn in self.settled and isinstance(frame, Transcript) and ends_sentence(frame.text):
-                self.early.add(frame.turn)
-                async for f in self._release(frame.turn):
+            if isinstance(frame, Transcript):
+                async for f in self._early(frame.turn):
                     yield f
         else:
             yield frame

@@ -58,6 +58,10 @@ class VADOptions:
         transcripts; 0 sends none (a file reply needs none; a live page shows them).
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
+    unfinished_hangover_ms: the hangover of an utterance whose words were judged unfinished ("How many legs does
+        a"; `VADStage.wait_longer`, asked by the TurnGate), so that a speaker's mid-sentence pause does not end
+        the turn (never shorter than hangover_ms). A finished one is released sooner than hangover_ms, at the
+        post-roll.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
     post_roll_ms: audio kept after the last speech chunk (a final unvoiced consonant often scores low); it comes
         out of the hangover, so it adds no latency while it is shorter than hangover_ms. A speculation sent
@@ -83,6 +87,7 @@ class VADOptions:
     offset: float = 0.35
     min_speech_ms: int = 250
     hangover_ms: int = 400
+    unfinished_hangover_ms: int = 1500
     pre_roll_ms: int = 200
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000
@@ -117,15 +122,22 @@ class Endpointer:
     def __init__(self, options: VADOptions = VADOptions()) -> None:
         self.o = options
         ms = lambda v: max(1, round(v * SAMPLE_RATE / 1000 / CHUNK))  # noqa: E731 - ms -> chunks
-        self._min_speech, self._hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
+        self._min_speech, self._default_hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
+        self._unfinished_hangover = max(self._default_hangover, ms(options.unfinished_hangover_ms))
         self._max = ms(options.max_utterance_ms)
         self._speculate = ms(options.speculate_ms) if options.speculate_ms else 0
         settle = ms(options.post_roll_ms)
-        self._settle = settle if self._speculate and self._speculate < settle < self._hangover else 0
+        self._settle = settle if self._speculate and self._speculate < settle < self._default_hangover else 0
         self.reset()
+
+    def wait_longer(self) -> None:
+        """The utterance in progress was judged unfinished: its hangover is unfinished_hangover_ms (until it ends)."""
+        if self.in_speech:
+            self._hangover = max(self._hangover, self._unfinished_hangover)
 
     def reset(self) -> None:
         self.in_speech = False
+        self._hangover = self._default_hangover
         self._chunk = 0  # index of the next chunk
         self._run = 0  # consecutive speech chunks before onset is confirmed
         self._run_start = 0
@@ -158,6 +170,7 @@ class Endpointer:
                     self._levels.append(rms)
                 if self._run >= self._min_speech:
                     self.in_speech, self._silence, self._quiet = True, 0, 0
+                    self._hangover = self._default_hangover
                     self._start, self._last_speech, self._last_loud = self._run_start, i, i
                     events.append(Endpoint("start", self._run_start * CHUNK))
             else:
@@ -226,6 +239,12 @@ class VADStage(Stage):
         self._sent_until = 0  # the last 16 kHz sample (exclusive) that the latest SpeechEnded carried
         self._last_partial = 0  # sample index of the last PartialUtterance
         self._level = LevelOnset(options.level_onset) if options.level_onset and options.interrupt else None
+
+    def wait_longer(self, turn: int) -> None:
+        """The TurnGate judged `turn` unfinished: if it is the utterance still open, give it the longer hangover.
+        (Too late once the turn has ended: the Commit is on its way and the reply will be released.)"""
+        if turn == self.turn:
+            self.endpointer.wait_longer()
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):

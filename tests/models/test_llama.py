@@ -178,3 +178,21 @@ def test_each_generation_frees_its_sampler_without_waiting_for_the_garbage_colle
         assert live() == 0
     finally:
         gc.enable()
+
+
+@pytest.mark.models
+def test_end_of_turn_tells_a_finished_request_from_one_cut_at_a_pause(chat: LlamaChat) -> None:
+    """Whisper punctuates fragments too ("How many legs does a."): the judgement goes by the words."""
+    finished = ["What is the capital of France?", "Please turn off the lights in the kitchen.",
+                "Can you tell me what the weather will be like tomorrow?"]
+    unfinished = ["How many legs does a.", "Can you tell me what the weather", "Please turn off the lights in the...",
+                  "What is the capital of"]
+    p_fin = [chat.end_of_turn(t) for t in finished]
+    p_unf = [chat.end_of_turn(t) for t in unfinished]
+    print(f"\n[end of turn] finished {[round(p, 4) for p in p_fin]}, unfinished {[round(p, 6) for p in p_unf]}")
+    assert min(p_fin) > 0.1 and max(p_unf) < 0.001
+    assert chat.end_of_turn("  ...") == 0.0
+    # judged with a history, the answer that follows reads the same prompt prefix and is unchanged
+    history = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello!"}]
+    chat.end_of_turn("What is the capital of France?", history)
+    assert "paris" in chat.complete(history + _user("What is the capital of France?")).lower()

@@ -277,3 +277,24 @@ async def test_vad_stage_announces_a_possible_start_of_speech():
     sounds = [f.active for f in out if isinstance(f, UserSound)]
     assert sounds == [True, False]  # 100 ms of tone: held, then released; no turn
     assert not any(isinstance(f, SpeechStarted) for f in out)
+
+
+def test_an_utterance_judged_unfinished_waits_its_longer_hangover_and_the_next_does_not():
+    o = VADOptions(hangover_ms=400, unfinished_hangover_ms=1200, speculate_ms=32)
+    pause = [0.9] * 20 + [0.0] * chunks(700) + [0.9] * 20 + [0.0] * chunks(1400)
+    ep = Endpointer(o)
+    assert [e.kind for e in feed(ep, pause)] == ["start", "end", "start", "end"]  # cut at the 700 ms pause
+    ep, kinds = Endpointer(o), []
+    for i, p in enumerate(pause):
+        events = ep.feed(p)
+        if any(e.kind == "pause" for e in events) and i < 40:
+            ep.wait_longer()  # the gate judged the words before the pause unfinished
+        kinds += [e.kind for e in events if e.kind in ("start", "end")]
+    assert kinds == ["start", "end"]  # one turn across the pause
+    kinds = []  # the longer wait belonged to that utterance only: the same endpointer cuts the next one
+    for p in pause:
+        kinds += [e.kind for e in ep.feed(p) if e.kind in ("start", "end")]
+    assert kinds == ["start", "end", "start", "end"]
+    ep = Endpointer(o)
+    ep.wait_longer()  # no utterance open: nothing to extend
+    assert [e.kind for e in feed(ep, pause)] == ["start", "end", "start", "end"]

@@ -220,7 +220,9 @@ def test_local_audio_plays_flushes_and_gates_its_own_echo(tmp_path):
     # of the recording's sound, which a late callback (a gap through PulseAudio) stretches on a busy machine.
     print(f"played {played:.3f} s, the speaker's last sound is the reply at {heard_until(spk, reply):.3f} s; "
           f"{audio.stats()}")
-    assert heard_until(spk, reply) == pytest.approx(played, abs=0.05)
+    # nothing after the cut was heard; before it, a callback that came too late (an xrun, counted by PortAudio)
+    # may have lost up to one output buffer (50 ms) of what it was handed
+    assert played - 0.05 - 0.05 * audio.xruns <= heard_until(spk, reply) <= played + 0.05
     assert audio.stats()["dropped_blocks"] == 0
     # what the pipeline would hear: silence while the reply played (its echo), then the user's voice
     mic = np.concatenate([f.pcm for f in frames]).astype(np.float32) / 32768

@@ -113,3 +113,34 @@ async def test_partial_transcripts_are_prefilled_with_the_history_but_never_answ
     off = Prefilling(["x"])
     await run_test(ThinkerStage(off, ThinkerOptions(prefill=False)), [Transcript(text="hi", final=False)])
     assert off.prefilled == []
+
+
+class Judging(Scripted):
+    """A backend that also judges whether the user has finished: finished when the words end in a question."""
+
+    def __init__(self, answers, fail=False):
+        super().__init__(answers)
+        self.judged, self.fail = [], fail
+
+    async def end_of_turn(self, history, text):
+        self.judged.append((list(history), text))
+        if self.fail:
+            raise RuntimeError("no logits")
+        return 0.9 if text.endswith("?") else 0.0001
+
+
+async def test_a_judging_backend_sends_its_judgement_ahead_of_the_transcript_with_the_answer_s_history():
+    from omnirt.runtime.frames import EndOfTurn
+
+    backend = Judging(["Hi.", "Paris."])
+    out = await run_test(ThinkerStage(backend), [Transcript(text="Hello", turn=1),
+                                                  Transcript(text="What is the capital of France?", turn=2)])
+    kinds = [f.kind for f in out]
+    assert kinds.count("EndOfTurn") == 2
+    assert kinds.index("EndOfTurn") < kinds.index("Transcript")
+    assert [round(f.prob, 4) for f in out if isinstance(f, EndOfTurn)] == [0.0001, 0.9]
+    # judged with the history the answer is asked with, so the model's cache keeps it for the answer
+    assert backend.judged[1][0] == backend.seen[1][:-1]
+    backend = Judging(["Hi."], fail=True)  # a failing judgement costs nothing: the turn is answered
+    out = await run_test(ThinkerStage(backend), [Transcript(text="Hello", turn=1)])
+    assert [f.kind for f in out if f.kind in ("EndOfTurn", "TextDone")] == ["TextDone"]

@@ -104,3 +104,38 @@ async def test_settled_before_the_transcript_releases_it_on_arrival_unless_inter
     assert await through(gate, frames) == [["Settled"], ["Interrupt"], []]
     off = TurnGate(early_on_sentence_end=False)
     assert await through(off, [Transcript(text="Done.", turn=1), Settled(turn=1)]) == [[], ["Settled"]]
+
+
+async def test_a_judged_turn_goes_by_its_judgement_not_by_punctuation():
+    from omnirt.runtime.frames import EndOfTurn, Settled
+
+    asked: list[int] = []
+    gate = TurnGate(threshold=0.01, on_unfinished=asked.append)
+    # Whisper punctuates a fragment; the judgement says it is unfinished: held, and the VAD is asked to wait longer
+    frames = [EndOfTurn(prob=1e-5, turn=1), Transcript(text="How many legs does a.", turn=1),
+              TextDelta(text="A", turn=1), Settled(turn=1), Commit(turn=1)]
+    assert await through(gate, frames) == [["EndOfTurn"], [], [], ["Settled"], ["Transcript", "TextDelta", "Commit"]]
+    assert asked == [1] and gate.early == set()
+    # no punctuation, but judged finished: released at the settle
+    gate = TurnGate(threshold=0.01, on_unfinished=asked.append)
+    frames = [EndOfTurn(prob=0.6, turn=2), Transcript(text="what is the capital of france", turn=2), Settled(turn=2)]
+    assert await through(gate, frames) == [["EndOfTurn"], [], ["Transcript", "Settled"]]
+    assert asked == [1] and gate.early == {2}
+    # judged after the settle: released by the judgement itself
+    gate = TurnGate(threshold=0.01)
+    frames = [Settled(turn=3), EndOfTurn(prob=0.5, turn=3), Transcript(text="Yes", turn=3)]
+    assert await through(gate, frames) == [["Settled"], ["EndOfTurn"], ["Transcript"]]
+
+
+async def test_an_interrupt_forgets_the_judgement_of_the_words_before_it():
+    from omnirt.runtime.frames import EndOfTurn, Settled
+
+    gate = TurnGate(threshold=0.01)
+    frames = [EndOfTurn(prob=0.9, turn=1), Interrupt(reason="resume", turn=1), Settled(turn=1),
+              Transcript(text="Yes, and also the lights.", turn=1)]
+    assert await through(gate, frames) == [["EndOfTurn"], ["Interrupt"], ["Settled"], ["Transcript"]]
+    # (no judgement for the redone turn yet: it went by punctuation, as a backend that cannot judge would)
+    gate = TurnGate(threshold=0.01)
+    frames = [EndOfTurn(prob=0.9, turn=1), Interrupt(reason="resume", turn=1), Settled(turn=1),
+              Transcript(text="Yes, and also the", turn=1)]
+    assert await through(gate, frames) == [["EndOfTurn"], ["Interrupt"], ["Settled"], []]
