@@ -36,7 +36,7 @@ class SessionOptions:
     vision: VisionOptions = field(default_factory=VisionOptions)
     queue_size: int = 64
     early_commit: bool = True
-    end_of_turn_threshold: float = 0.003
+    end_of_turn_threshold: float = 0.0035
 
 
 @dataclass

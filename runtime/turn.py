@@ -40,7 +40,7 @@ class TurnGate(Stage):
     """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
     for how it was chosen). on_unfinished(turn): called when a turn is judged unfinished (the VAD's wait_longer)."""
 
-    def __init__(self, early_on_sentence_end: bool = True, threshold: float = 0.003,
+    def __init__(self, early_on_sentence_end: bool = True, threshold: float = 0.0035,
                  on_unfinished: Callable[[int], None] | None = None, name: str = "gate") -> None:
         super().__init__(name)
         self.early_on_sentence_end, self.threshold, self.on_unfinished = early_on_sentence_end, threshold, on_unfinished

@@ -87,7 +87,7 @@ class VADOptions:
     offset: float = 0.35
     min_speech_ms: int = 250
     hangover_ms: int = 400
-    unfinished_hangover_ms: int = 1500
+    unfinished_hangover_ms: int = 2100
     pre_roll_ms: int = 200
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000

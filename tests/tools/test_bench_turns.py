@@ -1,0 +1,161 @@
+"""`omnirt bench turns`: the policies' cutoffs and latencies on hand-made decision points, the operating curve and
+its 'best at' queries, and the corpus plan (size, kinds, pauses, halves that share no sentence and no voice)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from omnirt.tools.bench import turns_corpus as corpus
+from omnirt.tools.bench.asr import normalise
+from omnirt.tools.bench.turns import (Evaluator, Point, Row, SweepOptions, best_cutoff_at, best_latency_at, pareto,
+                                      point, summarise, sweep, transfer, vad_point)
+
+
+def _row(kind: str, end_p: float, pauses: list[tuple[float, float]] = (), half: str = "tuning") -> Row:
+    return Row(half, kind, "v", "t", end_p, "t", [ms for ms, _ in pauses], [p for _, p in pauses],
+               ["f"] * len(pauses))
+
+
+ROWS = [_row("paused", 0.6, [(400, 1e-5)]),            # a fragment, a 400 ms pause
+        _row("paused", 0.3, [(250, 0.02), (900, 1e-4)]),  # a fragment the model half believes, then a long pause
+        _row("complete", 0.8),
+        _row("short", 0.01)]
+
+
+def test_vad_cuts_every_pause_at_least_d_and_waits_d_at_every_end() -> None:
+    assert Evaluator(ROWS)(math.inf, 300, 300) == (300, 1.0)  # both paused rows have a pause >= 300
+    p = vad_point(ROWS, 500)
+    assert (p.latency_ms, p.cutoff) == (500, 0.5)  # only the 900 ms pause
+    assert vad_point(ROWS, 900).cutoff == 0.5 and vad_point(ROWS, 901).cutoff == 0.0  # P >= d is a cutoff
+
+
+def test_detector_waits_short_only_above_theta() -> None:
+    # theta 0.05: ends at 0.6, 0.3, 0.8 wait 200 ms, the short answer (0.01) 1000; no pause is above theta
+    lat, cut = Evaluator(ROWS)(0.05, 200, 1000)
+    assert lat == pytest.approx((200 * 3 + 1000) / 4) and cut == 0.0
+    # theta 0.01: the short answer ends short too, but the 250 ms pause heard at p 0.02 is now cut
+    lat, cut = Evaluator(ROWS)(0.01, 200, 1000)
+    assert lat == 200 and cut == 0.5
+    # a long wait shorter than a pause cuts there as well; one row cut twice counts once
+    assert Evaluator(ROWS)(0.01, 200, 400)[1] == 1.0
+    assert Evaluator([_row("complete", 0.9)])(0.5, 100, 900) == (100, 0.0)  # no paused row: no cutoffs
+
+
+def test_pareto_front_and_best_at_queries() -> None:
+    pts = [Point("detector", 0.1, 100, 600, lat, cut) for lat, cut in
+           [(200, 0.5), (300, 0.2), (300, 0.3), (450, 0.2), (600, 0.05), (800, 0.0), (900, 0.0)]]
+    front = pareto(pts)
+    assert [(p.latency_ms, p.cutoff) for p in front] == [(200, 0.5), (300, 0.2), (600, 0.05), (800, 0.0)]
+    assert best_cutoff_at(pts, 300).cutoff == 0.2 and best_cutoff_at(pts, 300).latency_ms == 300
+    assert best_cutoff_at(pts, 599).cutoff == 0.2 and best_cutoff_at(pts, 599).latency_ms == 300  # ties: faster
+    assert best_cutoff_at(pts, 100) is None
+    assert best_latency_at(pts, 0.05).latency_ms == 600 and best_latency_at(pts, 0.0).latency_ms == 800
+    assert best_latency_at(pts, 0.10).latency_ms == 600
+
+
+def test_sweep_and_transfer_keep_the_setting() -> None:
+    options = SweepOptions(thetas=(1e-3, 0.1), d_short=(100, 300), d_long=(600, 1000), d_vad=(200, 500, 1000))
+    swept = sweep(ROWS, options)
+    assert len(swept["vad"]) == 3 and len(swept["detector"]) == 8
+    assert all(math.isinf(p.theta) and p.d_short == p.d_long for p in swept["vad"])
+    chosen = best_latency_at(swept["detector"], 0.0)
+    other = [_row("paused", 0.9, [(700, 0.5)], "heldout"), _row("short", 1e-3, half="heldout")]
+    moved = transfer(chosen, other)
+    assert (moved.theta, moved.d_short, moved.d_long) == (chosen.theta, chosen.d_short, chosen.d_long)
+    assert (moved.latency_ms, moved.cutoff) == Evaluator(other)(chosen.theta, chosen.d_short, chosen.d_long)
+    assert transfer(None, other) is None
+    assert point(other, "vad", math.inf, 700, 700).cutoff == 1.0
+
+
+def test_summary_reads_tuning_choices_on_held_out() -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for half in corpus.HALVES:
+        for _ in range(20):
+            rows.append(_row("paused", float(rng.uniform(0.2, 0.9)), [(float(rng.uniform(200, 2000)),
+                                                                       float(10 ** rng.uniform(-6, -3)))], half))
+            rows.append(_row("short", float(10 ** rng.uniform(-2.5, -1)), half=half))
+    s = summarise(rows, SweepOptions(thetas=(1e-3, 1e-2), d_short=(100, 200), d_long=(1000, 2000),
+                                     d_vad=(300, 600, 2000)))
+    b = s["best"]["detector: cutoff at latency <= 600 ms"]
+    assert b["tuning"].latency_ms <= 600 and b["heldout"] == transfer(b["tuning"], [r for r in rows
+                                                                                    if r.half == "heldout"])
+    assert s["utterances"] == {"tuning": 20 * 2, "heldout": 20 * 2}
+    assert set(s["per_kind"]["heldout"]) == {"paused", "short"}
+
+
+def test_corpus_plan() -> None:
+    plan = corpus.plan()
+    assert len(plan) >= 200
+    assert {p.kind for p in plan} == set(corpus.KINDS)
+    for half in corpus.HALVES:
+        assert {p.kind for p in plan if p.half == half} == set(corpus.KINDS)
+        assert len({p.voice for p in plan if p.half == half}) >= 3
+    for p in plan:
+        assert len(p.pauses_ms) == len(p.parts) - 1
+        assert (p.kind == "paused") == bool(p.pauses_ms)
+        assert all(corpus.PAUSE_MS[0] <= ms <= corpus.PAUSE_MS[1] for ms in p.pauses_ms)
+        assert all(part.strip() for part in p.parts)
+    assert {len(p.pauses_ms) for p in plan if p.kind == "paused"} == {1, 2}
+    tuning = [p for p in plan if p.half == "tuning"]
+    held = [p for p in plan if p.half == "heldout"]
+    assert not {normalise(p.text) for p in tuning} & {normalise(p.text) for p in held}
+    assert not {(p.family, p.voice) for p in tuning} & {(p.family, p.voice) for p in held}
+    speakers = lambda ps: {(p.family, p.voice.rsplit("-", 1)[0] if p.family == "espeak" else  # noqa: E731
+                            p.voice.replace("kal16", "kal")) for p in ps}
+    assert not speakers(tuning) & speakers(held)  # kal/kal16 and an eSpeak voice's two speeds are one speaker
+    assert len({p.key for p in plan}) == len(plan)
+    assert plan == corpus.plan()  # deterministic, pauses included; and a prefix mixes kinds and halves
+    assert {p.kind for p in plan[:8]} == set(corpus.KINDS) and {p.half for p in plan[:8]} == set(corpus.HALVES)
+
+
+def test_corpus_sentences_are_new() -> None:
+    from omnirt.tools.bench.asr_corpus import HELD_OUT
+    from omnirt.tools.clips import SENTENCES
+    from omnirt.tools.questions import QUESTIONS
+
+    tuned = {normalise(s) for s in (*SENTENCES, *HELD_OUT)} | {normalise(q.text) for q in QUESTIONS}
+    ours = {normalise(p.text) for p in corpus.plan()}
+    assert not tuned & ours
+
+
+def test_join_marks_the_pauses_exactly() -> None:
+    rate = corpus.RATE
+    parts = [np.full(1600, 0.5, np.float32), np.full(800, 0.5, np.float32), np.full(400, 0.5, np.float32)]
+    audio, marks = corpus.join(parts, (250, 1000))
+    lead = int(corpus.LEAD_S * rate)
+    assert marks == [(lead + 1600, 4000), (lead + 1600 + 4000 + 800, 16000)]
+    for start, n in marks:
+        assert not audio[start:start + n].any() and audio[start - 1] and audio[start + n]
+    assert len(audio) == lead + 2800 + 20000 + int(corpus.TAIL_S * rate)
+    with pytest.raises(ValueError):
+        corpus.join(parts, (250,))
+
+
+def test_trim_cuts_the_synthesisers_silence() -> None:
+    rate = corpus.RATE
+    speech = np.sin(np.arange(rate // 2) / 5).astype(np.float32) * 0.3
+    padded = np.concatenate([np.zeros(rate // 4, np.float32), speech, np.full(rate // 4, 1e-5, np.float32)])
+    out = corpus.trim(padded)
+    assert len(speech) <= len(out) <= len(speech) + 2 * 160 + 160
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_bench_runs_on_a_few_utterances(tmp_path, monkeypatch) -> None:
+    import json
+
+    from omnirt.tools.cli import main
+
+    monkeypatch.setenv("OMNIRT_TURNS_DIR", str(tmp_path / "cache"))  # synthesised and heard here, not cached
+    out = tmp_path / "turns.json"
+    assert main(["bench", "turns", "--limit", "8", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert sum(report["utterances"].values()) == 8 and len(report["rows"]) == 8
+    assert out.with_suffix(".html").is_file()
+    paused = [r for r in report["rows"] if r["kind"] == "paused"]
+    assert paused and all(len(r["pause_p"]) == len(r["pause_ms"]) >= 1 for r in paused)
+    assert all(0.0 <= r["end_p"] <= 1.0 for r in report["rows"])

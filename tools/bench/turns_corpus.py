@@ -1,0 +1,262 @@
+"""The spoken corpus of `omnirt bench turns`: requests that pause mid-sentence, requests that do not, short answers
+and backchannels, each with its pauses and its real end marked in samples.
+
+Why these four kinds: an end-of-turn policy fails two ways. It cuts the user off at a pause in an unfinished
+request ("How many legs does an | octopus have?"), or it keeps a finished user waiting. Silence alone cannot tell
+the two apart; the words can, except where they are few ("Paris.", "Okay."), which is why short answers and
+backchannels are measured on their own: a detector that waits long on every short answer buys its cutoff rate with
+their latency.
+
+Why two halves: the detector's threshold and waits are chosen on the tuning half and the figures are read on the
+held-out half, which shares no sentence and no voice with it (a unit test checks), so a setting fitted to one
+synthetic voice or sentence does not flatter the result. No sentence comes from tools/clips.py SENTENCES,
+tools/questions.py or tools/bench/asr_corpus.py HELD_OUT: those tuned the recogniser and the endpointing.
+
+How a pause is made: the sentence is split at a word boundary where it is unfinished, each part is synthesised on
+its own (tools/bench/asr_corpus.py _speak: the same voices as `bench asr --live`), trimmed of the synthesiser's own
+leading and trailing silence so that the pause is exactly what the plan says, and the parts are joined with digital
+silence of 200-2000 ms (log-uniform, seeded by the utterance: the same corpus on every machine). Each utterance is
+a 16 kHz mono WAV with its marks in a JSON file beside it, cached under ~/.cache/omnirt/turns
+($OMNIRT_TURNS_DIR overrides) by a hash of how it was made. The cache is what makes runs comparable: Piper samples
+noise as it speaks, so a fresh cache renders its utterances a little differently (two builds: 10 of 28 Piper
+utterances heard differently), while flite and eSpeak NG render the same audio every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .asr_corpus import VOICES, _speak, pick, write_wav
+
+RATE = 16000
+LEAD_S, TAIL_S = 0.3, 0.5
+PAUSE_MS = (200, 2000)
+KINDS = ("paused", "complete", "short", "backchannel")
+HALVES = ("tuning", "heldout")
+_VERSION = "v1"
+
+# "|" marks a pause: every split leaves an unfinished request before it (never a complete one: "Call my
+# brother | on his mobile" would be a fair place to answer).
+PAUSED: dict[str, tuple[str, ...]] = {
+    "tuning": (
+        "How many legs does an | octopus have?",
+        "Can you tell me what the weather | will be like on Saturday?",
+        "Set an alarm for | half past six in the morning.",
+        "What is the | tallest mountain in | South America?",
+        "Remind me to | water the plants on Friday.",
+        "Play some songs by | the Rolling Stones.",
+        "How long does it take to | boil an egg?",
+        "I need a recipe for | banana bread that | has no eggs.",
+        "Turn the volume | down a little.",
+        "Who wrote the | book about the white whale?",
+        "Add milk and | butter to my shopping list.",
+        "What is the distance between | the Earth and | the Moon?",
+        "Could you find me a | cheap hotel near the harbour?",
+        "Call my | brother on his mobile.",
+        "How do I say thank you in | Japanese?",
+        "Tell me a joke about | penguins.",
+        "What films are showing at | the cinema tonight?",
+        "Send a message to | Anna saying | I will be late.",
+        "Why do cats | purr when they are happy?",
+        "Book a table for | four people at eight.",
+        "What is the square root of | one hundred and forty four?",
+        "Is it going to | snow this weekend?",
+        "Start a timer for | twenty five minutes.",
+        "How many calories are in | a slice of pizza?",
+    ),
+    "heldout": (
+        "What time is the | next train to | Manchester?",
+        "Can you switch on the | heating in the living room?",
+        "How much does a | blue whale weigh?",
+        "Find me a | vegetarian restaurant that | is open late.",
+        "When does the | chemist on Main Street close?",
+        "Schedule a meeting with | David for | Thursday afternoon.",
+        "What is the capital of | Australia?",
+        "Read me the | latest news about | football.",
+        "How do you make | pancakes from scratch?",
+        "Order a new pack of | paper towels for the kitchen.",
+        "Who painted the | Mona Lisa?",
+        "Wake me up at | seven tomorrow.",
+        "What is the exchange rate between | the dollar and | the euro?",
+        "Dim the lights in the | bedroom to half.",
+        "How old is the | Great Wall of China?",
+        "Put the | dentist appointment in my calendar.",
+        "Where can I | park near the stadium?",
+        "Give me directions to | the nearest petrol station.",
+        "What does the word | ubiquitous mean?",
+        "Lock the | front door and | switch off the porch light.",
+        "How many ounces are in | a pound?",
+        "Can you recommend a | good podcast about | history?",
+        "Is the | post office open on Saturday?",
+        "Convert fifty miles into | kilometres.",
+    ),
+}
+COMPLETE: dict[str, tuple[str, ...]] = {
+    "tuning": ("What is the population of Canada?", "Turn off the television.", "Remind me to buy stamps.",
+               "How far away is the sun?", "Play my workout playlist.", "What day is it today?", "Pause the music.",
+               "Who won the match last night?", "Set the thermostat to twenty degrees.", "What is seven times eight?",
+               "Open the garage door.", "Tell me something interesting."),
+    "heldout": ("How tall is the Eiffel Tower?", "Skip this song.", "What should I cook for dinner?",
+                "Cancel my alarm.", "Is it raining outside?", "Read my new messages.", "What is the speed of light?",
+                "Turn up the volume.", "When is the next full moon?", "Call the nearest taxi company.",
+                "How do I reset my password?", "Show me my calendar for next week."),
+}
+SHORT: dict[str, tuple[str, ...]] = {
+    "tuning": ("Yes.", "Paris.", "Tomorrow morning.", "Two.", "Blue.", "At noon.", "My sister.", "The red one.",
+               "Next Tuesday.", "Thank you.", "Forty.", "In the kitchen."),
+    "heldout": ("No.", "London.", "Tonight.", "Three.", "Green.", "After lunch.", "My friend.", "The big one.",
+                "Last Monday.", "Sounds good.", "Fifteen.", "On the table."),
+}
+BACKCHANNEL: dict[str, tuple[str, ...]] = {
+    "tuning": ("Mm-hmm.", "Okay.", "Right.", "I see.", "Alright."),
+    "heldout": ("Uh-huh.", "Yeah.", "Sure.", "Got it.", "Cool."),
+}
+SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
+# (family, voice of tools/bench/asr_corpus.py VOICES). A speaker is on one side only: flite's kal and kal16 are
+# one speaker, so they stay together; eSpeak's en-us is one voice at two speeds.
+HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "tuning": (("piper", "joe"), ("flite", "kal"), ("flite", "kal16"), ("espeak", "en-us-140"),
+               ("espeak", "en-us-200")),
+    "heldout": (("flite", "awb"), ("flite", "rms"), ("flite", "slt"), ("espeak", "en-gb-140"),
+                ("espeak", "en-sc-200")),
+}
+# How many voices speak each sentence of a kind (by rotation over the half's voices).
+PER_SENTENCE = {"paused": 3, "complete": 2, "short": 2, "backchannel": 3}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One utterance as planned: which words, which voice, how long each inner pause is (none for most kinds)."""
+
+    half: str
+    kind: str
+    family: str
+    voice: str
+    parts: tuple[str, ...]
+    pauses_ms: tuple[int, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+    @property
+    def key(self) -> str:
+        spec = " ".join(VOICES[self.family][self.voice])
+        made = f"{_VERSION}\n{spec}\n{'|'.join(self.parts)}\n{self.pauses_ms}\n{LEAD_S} {TAIL_S}"
+        return hashlib.sha256(made.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Utterance:
+    """A built utterance: the WAV, its plan, where each inner pause starts and lasts, and where the speech ends
+    (all in samples at 16 kHz)."""
+
+    path: Path
+    plan: Planned
+    pauses: list[tuple[int, int]] = field(default_factory=list)
+    end: int = 0
+
+
+def corpus_dir() -> Path:
+    env = os.environ.get("OMNIRT_TURNS_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "omnirt" / "turns"
+
+
+def pause_lengths(text: str, voice: str, n: int) -> tuple[int, ...]:
+    """`n` pause lengths in ms, log-uniform over PAUSE_MS, rounded to 10 ms, seeded by the sentence and voice."""
+    seed = int(hashlib.sha256(f"{voice}\n{text}".encode()).hexdigest()[:8], 16)
+    lo, hi = np.log(PAUSE_MS[0]), np.log(PAUSE_MS[1])
+    drawn = np.exp(np.random.default_rng(seed).uniform(lo, hi, n))
+    return tuple(int(min(PAUSE_MS[1], max(PAUSE_MS[0], round(x / 10) * 10))) for x in drawn)
+
+
+def plan(halves: tuple[str, ...] = HALVES) -> list[Planned]:
+    """Every utterance of the corpus, nothing synthesised. Ordered so that any prefix mixes halves and kinds
+    (`--limit N` then still measures a bit of everything)."""
+    groups: list[list[Planned]] = []
+    for half in halves:
+        voices = HALF_VOICES[half]
+        for kind in KINDS:
+            group = []
+            for i, sentence in enumerate(SENTENCES[kind][half]):
+                parts = tuple(p.strip() for p in sentence.split("|"))
+                for v in pick(len(voices), i, PER_SENTENCE[kind]):
+                    family, voice = voices[v]
+                    group.append(Planned(half, kind, family, voice, parts,
+                                         pause_lengths(sentence, voice, len(parts) - 1)))
+            groups.append(group)
+    longest = max(len(g) for g in groups)
+    return [g[i] for i in range(longest) for g in groups if i < len(g)]
+
+
+def build(planned: list[Planned]) -> list[Utterance]:
+    """Each planned utterance as a cached WAV with its marks (synthesised on first use)."""
+    return [_build(p) for p in planned]
+
+
+def _build(p: Planned) -> Utterance:
+    path = corpus_dir() / f"{p.half}-{p.kind}-{p.family}-{p.voice}-{p.key}.wav"
+    marks = path.with_suffix(".json")
+    if path.is_file() and marks.is_file():
+        m = json.loads(marks.read_text())
+        return Utterance(path, p, [tuple(x) for x in m["pauses"]], m["end"])
+    audio, pauses = join([_part(p.family, p.voice, part) for part in p.parts], p.pauses_ms)
+    end = len(audio) - int(TAIL_S * RATE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.wav")
+    try:
+        write_wav(tmp, audio, RATE)
+        marks.write_text(json.dumps({"text": p.text, "pauses": pauses, "end": end}))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Utterance(path, p, [tuple(x) for x in pauses], end)
+
+
+def _part(family: str, voice: str, text: str) -> np.ndarray:
+    import soxr
+
+    audio, rate = _speak(family, voice, text)
+    if rate != RATE:
+        audio = soxr.resample(audio, rate, RATE)
+    return trim(np.asarray(audio, np.float32))
+
+
+def trim(audio: np.ndarray, floor_db: float = -40.0, margin_ms: int = 10) -> np.ndarray:
+    """The speech without the synthesiser's leading and trailing silence: 10 ms frames quieter than `floor_db`
+    under the loudest frame are cut from both ends, `margin_ms` kept either side."""
+    frame = RATE // 100
+    n = len(audio) // frame
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * 10 ** (floor_db / 20))
+    margin = margin_ms * RATE // 1000
+    start = max(0, loud[0] * frame - margin)
+    stop = min(len(audio), (loud[-1] + 1) * frame + margin)
+    return audio[start:stop]
+
+
+def join(parts: list[np.ndarray], pauses_ms: tuple[int, ...]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The parts with LEAD_S of silence before, the pauses between and TAIL_S after; the pauses as
+    (start sample, length in samples)."""
+    if len(pauses_ms) != len(parts) - 1:
+        raise ValueError(f"{len(parts)} parts need {len(parts) - 1} pauses, got {len(pauses_ms)}")
+    pieces = [np.zeros(int(LEAD_S * RATE), np.float32)]
+    at, marks = len(pieces[0]), []
+    for i, part in enumerate(parts):
+        pieces.append(part)
+        at += len(part)
+        if i < len(pauses_ms):
+            gap = pauses_ms[i] * RATE // 1000
+            marks.append((at, gap))
+            pieces.append(np.zeros(gap, np.float32))
+            at += gap
+    pieces.append(np.zeros(int(TAIL_S * RATE), np.float32))
+    return np.concatenate(pieces).astype(np.float32), marks
