@@ -7,7 +7,7 @@ With tools (e.g. the computer-use agent), a ToolStage between ASR and the Thinke
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .asr import ASRStage, Recognizer
@@ -56,7 +56,10 @@ class VoiceSession:
         self.components, self.options = components, options
         self.trace = Trace()
         self.latency = LatencyObserver()
-        self.vad = VADStage(components.detector.fork(), options.vad)  # detector state is per session
+        vad = options.vad
+        if getattr(components.chat, "judges_turns", False) and vad.speculate_ms:
+            vad = replace(vad, await_judgement=True)
+        self.vad = VADStage(components.detector.fork(), vad)  # detector state is per session
         tools = list(components.tools)
         vision = VisionStage(components.describer, options.vision) if components.describer is not None else None
         self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker,
@@ -65,7 +68,7 @@ class VoiceSession:
         self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
                        self.thinker, self.talker,
                        TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
-                                on_unfinished=self.vad.wait_longer)]
+                                on_judged=self.vad.judged)]
         if vision is not None:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

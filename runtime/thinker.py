@@ -34,6 +34,11 @@ class ThreadedChat:
     def __init__(self, backend: BlockingChat, name: str = "thinker") -> None:
         self.backend, self.name = backend, name
 
+    @property
+    def judges_turns(self) -> bool:
+        """Whether `end_of_turn` can judge (the wrapped model has an end-of-turn model)."""
+        return hasattr(self.backend, "end_of_turn")
+
     def stream(self, messages: list[Message]) -> AsyncIterator[str]:
         return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND)
 

@@ -11,9 +11,9 @@ is on, by its `Settled` (the post-roll after the pause held no sound) if the use
 `EndOfTurn` judgement from the words (models/turn_detector.py) reaches `threshold`, or, from a Thinker that cannot
 judge, the transcript ends a sentence ("...France?", "...today."). Why: the hangover exists to let a speaker pause
 mid-sentence without being cut off; when what they said is finished the wait buys little and costs every turn
-~150 ms. A turn judged unfinished ("How many legs does a") is the opposite case: the gate asks the VAD
-(`on_unfinished`, the one signal that goes upstream) to wait longer before it ends the turn, so that the rest of
-the sentence joins it. If the speaker does go on after a released turn, that is a barge-in: the reply stops and the
+~150 ms. A turn judged unfinished ("How many legs does a") is the opposite case: the gate tells the VAD (`on_judged`,
+the one signal that goes upstream), which then waits longer before it ends the turn, so that the rest of the
+sentence joins it. If the speaker does go on after a released turn, that is a barge-in: the reply stops and the
 new words start a turn.
 """
 
@@ -38,12 +38,12 @@ def ends_sentence(text: str) -> bool:
 
 class TurnGate(Stage):
     """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
-    for how it was chosen). on_unfinished(turn): called when a turn is judged unfinished (the VAD's wait_longer)."""
+    for how it was chosen). on_judged(turn, finished): told each judgement (the VAD's `judged`)."""
 
     def __init__(self, early_on_sentence_end: bool = True, threshold: float = 0.0035,
-                 on_unfinished: Callable[[int], None] | None = None, name: str = "gate") -> None:
+                 on_judged: Callable[[int, bool], None] | None = None, name: str = "gate") -> None:
         super().__init__(name)
-        self.early_on_sentence_end, self.threshold, self.on_unfinished = early_on_sentence_end, threshold, on_unfinished
+        self.early_on_sentence_end, self.threshold, self.on_judged = early_on_sentence_end, threshold, on_judged
         self.committed: set[int] = set()
         self.held: dict[int, list[Frame]] = {}
         self.settled: set[int] = set()  # turns whose post-roll was silent, waiting to be judged finished
@@ -87,8 +87,8 @@ class TurnGate(Stage):
             yield frame
         elif isinstance(frame, EndOfTurn):
             self.judged[frame.turn] = frame.prob
-            if frame.prob < self.threshold and self.on_unfinished is not None and frame.turn not in self.committed:
-                self.on_unfinished(frame.turn)
+            if self.on_judged is not None and frame.turn not in self.committed:
+                self.on_judged(frame.turn, frame.prob >= self.threshold)
             async for f in self._early(frame.turn):
                 yield f
             yield frame

@@ -59,9 +59,12 @@ class VADOptions:
     hangover_ms: silence needed after speech before the user is judged to have finished. Lower answers sooner
         but cuts people off at pauses.
     unfinished_hangover_ms: the hangover of an utterance whose words were judged unfinished ("How many legs does
-        a"; `VADStage.wait_longer`, asked by the TurnGate), so that a speaker's mid-sentence pause does not end
-        the turn (never shorter than hangover_ms). A finished one is released sooner than hangover_ms, at the
-        post-roll.
+        a"; `VADStage.judged`, told by the TurnGate), so that a speaker's mid-sentence pause does not end the turn
+        (never shorter than hangover_ms). A finished one is released sooner than hangover_ms, at the post-roll.
+    await_judgement: the session has a Thinker that judges the words (models/turn_detector.py): after a pause the
+        utterance stays open up to unfinished_hangover_ms until its judgement comes (finished: hangover_ms
+        applies). Why: recognising the words and judging them take about as long as the plain hangover, and a
+        judgement that came after the turn had ended could no longer keep it open. Needs speculate_ms.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
     post_roll_ms: audio kept after the last speech chunk (a final unvoiced consonant often scores low); it comes
         out of the hangover, so it adds no latency while it is shorter than hangover_ms. A speculation sent
@@ -88,6 +91,7 @@ class VADOptions:
     min_speech_ms: int = 250
     hangover_ms: int = 400
     unfinished_hangover_ms: int = 2100
+    await_judgement: bool = False
     pre_roll_ms: int = 200
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000
@@ -130,14 +134,19 @@ class Endpointer:
         self._settle = settle if self._speculate and self._speculate < settle < self._default_hangover else 0
         self.reset()
 
-    def wait_longer(self) -> None:
-        """The utterance in progress was judged unfinished: its hangover is unfinished_hangover_ms (until it ends)."""
+    def _awaiting(self) -> int:
+        """The hangover while the words since the last pause are not judged yet."""
+        return self._unfinished_hangover if self.o.await_judgement and self._speculate else self._default_hangover
+
+    def judged(self, finished: bool) -> None:
+        """The words of the utterance in progress were judged: finished keeps the usual hangover (if it has passed,
+        the turn ends at the next chunk), unfinished gives it unfinished_hangover_ms."""
         if self.in_speech:
-            self._hangover = max(self._hangover, self._unfinished_hangover)
+            self._hangover = self._default_hangover if finished else self._unfinished_hangover
 
     def reset(self) -> None:
         self.in_speech = False
-        self._hangover = self._default_hangover
+        self._hangover = self._awaiting()
         self._chunk = 0  # index of the next chunk
         self._run = 0  # consecutive speech chunks before onset is confirmed
         self._run_start = 0
@@ -170,7 +179,7 @@ class Endpointer:
                     self._levels.append(rms)
                 if self._run >= self._min_speech:
                     self.in_speech, self._silence, self._quiet = True, 0, 0
-                    self._hangover = self._default_hangover
+                    self._hangover = self._awaiting()
                     self._start, self._last_speech, self._last_loud = self._run_start, i, i
                     events.append(Endpoint("start", self._run_start * CHUNK))
             else:
@@ -188,6 +197,7 @@ class Endpointer:
             if self.paused and not quiet:  # (Silero still high in a quiet chunk is its lag, not speech)
                 events.append(Endpoint("resume", self._start * CHUNK))
                 self.paused = False
+                self._hangover = self._awaiting()  # the words so far were judged; with more, they will be again
             self._silence, self._last_speech = 0, i
         else:
             self._silence += 1
@@ -240,11 +250,11 @@ class VADStage(Stage):
         self._last_partial = 0  # sample index of the last PartialUtterance
         self._level = LevelOnset(options.level_onset) if options.level_onset and options.interrupt else None
 
-    def wait_longer(self, turn: int) -> None:
-        """The TurnGate judged `turn` unfinished: if it is the utterance still open, give it the longer hangover.
-        (Too late once the turn has ended: the Commit is on its way and the reply will be released.)"""
+    def judged(self, turn: int, finished: bool) -> None:
+        """The TurnGate judged `turn`'s words: if it is the utterance still open, its hangover follows (see
+        Endpointer.judged). Too late once the turn has ended: the Commit is on its way, the reply will be released."""
         if turn == self.turn:
-            self.endpointer.wait_longer()
+            self.endpointer.judged(finished)
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):

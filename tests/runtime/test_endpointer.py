@@ -288,7 +288,7 @@ def test_an_utterance_judged_unfinished_waits_its_longer_hangover_and_the_next_d
     for i, p in enumerate(pause):
         events = ep.feed(p)
         if any(e.kind == "pause" for e in events) and i < 40:
-            ep.wait_longer()  # the gate judged the words before the pause unfinished
+            ep.judged(False)  # the gate judged the words before the pause unfinished
         kinds += [e.kind for e in events if e.kind in ("start", "end")]
     assert kinds == ["start", "end"]  # one turn across the pause
     kinds = []  # the longer wait belonged to that utterance only: the same endpointer cuts the next one
@@ -296,5 +296,31 @@ def test_an_utterance_judged_unfinished_waits_its_longer_hangover_and_the_next_d
         kinds += [e.kind for e in ep.feed(p) if e.kind in ("start", "end")]
     assert kinds == ["start", "end", "start", "end"]
     ep = Endpointer(o)
-    ep.wait_longer()  # no utterance open: nothing to extend
+    ep.judged(False)  # no utterance open: nothing to extend
     assert [e.kind for e in feed(ep, pause)] == ["start", "end", "start", "end"]
+
+
+def test_awaiting_a_judgement_keeps_the_utterance_open_until_it_comes():
+    o = VADOptions(hangover_ms=400, unfinished_hangover_ms=1200, speculate_ms=32, await_judgement=True)
+    pause = [0.9] * 20 + [0.0] * chunks(700) + [0.9] * 20 + [0.0] * chunks(1400)
+    # no judgement (it is late): the 700 ms pause does not end the turn; the longer hangover ends it
+    assert [e.kind for e in feed(Endpointer(o), pause)] == ["start", "end"]
+    # judged finished 500 ms into the pause (after the plain hangover): the turn ends at once
+    ep, ended = Endpointer(o), []
+    for i, p in enumerate(pause):
+        ended += [i for e in ep.feed(p) if e.kind == "end"]
+        if i == 20 + chunks(500):
+            ep.judged(True)
+    assert ended[0] == 20 + chunks(500) + 1
+    # after a resume the new words are awaited again: judged finished in a short pause, then the speaker goes on
+    short = [0.9] * 20 + [0.0] * chunks(300) + [0.9] * 20 + [0.0] * chunks(1400)
+    ep, ends = Endpointer(o), []
+    for i, p in enumerate(short):
+        if i == 20 + chunks(100):
+            ep.judged(True)
+        ends += [i for e in ep.feed(p) if e.kind == "end"]
+    second = 20 + chunks(300) + 20  # where the second run of speech stops
+    assert ends == [second + chunks(1200) - 1]
+    # without speculation there is nothing to judge before the end: the plain hangover
+    o2 = VADOptions(hangover_ms=400, unfinished_hangover_ms=1200, speculate_ms=0, await_judgement=True)
+    assert [e.kind for e in feed(Endpointer(o2), pause)] == ["start", "end", "start", "end"]

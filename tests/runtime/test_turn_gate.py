@@ -109,18 +109,19 @@ async def test_settled_before_the_transcript_releases_it_on_arrival_unless_inter
 async def test_a_judged_turn_goes_by_its_judgement_not_by_punctuation():
     from omnirt.runtime.frames import EndOfTurn, Settled
 
-    asked: list[int] = []
-    gate = TurnGate(threshold=0.01, on_unfinished=asked.append)
+    asked: list[tuple[int, bool]] = []
+    told = lambda turn, finished: asked.append((turn, finished))  # noqa: E731
+    gate = TurnGate(threshold=0.01, on_judged=told)
     # Whisper punctuates a fragment; the judgement says it is unfinished: held, and the VAD is asked to wait longer
     frames = [EndOfTurn(prob=1e-5, turn=1), Transcript(text="How many legs does a.", turn=1),
               TextDelta(text="A", turn=1), Settled(turn=1), Commit(turn=1)]
     assert await through(gate, frames) == [["EndOfTurn"], [], [], ["Settled"], ["Transcript", "TextDelta", "Commit"]]
-    assert asked == [1] and gate.early == set()
+    assert asked == [(1, False)] and gate.early == set()
     # no punctuation, but judged finished: released at the settle
-    gate = TurnGate(threshold=0.01, on_unfinished=asked.append)
+    gate = TurnGate(threshold=0.01, on_judged=told)
     frames = [EndOfTurn(prob=0.6, turn=2), Transcript(text="what is the capital of france", turn=2), Settled(turn=2)]
     assert await through(gate, frames) == [["EndOfTurn"], [], ["Transcript", "Settled"]]
-    assert asked == [1] and gate.early == {2}
+    assert asked == [(1, False), (2, True)] and gate.early == {2}
     # judged after the settle: released by the judgement itself
     gate = TurnGate(threshold=0.01)
     frames = [Settled(turn=3), EndOfTurn(prob=0.5, turn=3), Transcript(text="Yes", turn=3)]
