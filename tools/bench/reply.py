@@ -1,8 +1,11 @@
 """Per-stage latency of the spoken turn over the question set (p50, p95), as JSON plus a table.
 
-Each question is spoken by Piper into a WAV file and fed in real time (as a microphone would), so the numbers are
-what a person would feel: from the end of their speech to the first reply audio, split into end-of-speech
-detection, ASR, Thinker first token and Talker first audio. Every answer is also transcribed back and checked.
+Each question is spoken into a WAV file (Piper by default; with several voices, each question by the next voice) and
+fed in real time (as a microphone would), so the numbers are what a person would feel: from the end of their speech
+to the first reply audio, split into end-of-speech detection, ASR, Thinker first token and Talker first audio. Every
+answer is also transcribed back and checked for an accepted word. `--set held-out` asks questions the Thinker was
+never tuned on (tools/questions.py HELD_OUT): the count of right answers there is the one that says how good the
+answers are.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from .report import cpu_probe, percentiles
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--questions", type=int, default=12, help="how many questions of tools/questions.py (>= 10)")
-    p.add_argument("--voice", default="piper", choices=["piper", "espeak", "flite"])
+    p.add_argument("--set", default="tuned", choices=["tuned", "held-out"], dest="question_set",
+                   help="the question set of tools/questions.py")
+    p.add_argument("--questions", type=int, default=0, help="only the first N questions of the set (0: all)")
+    p.add_argument("--voice", default="piper", help="voice, or voices taking the questions in turn: piper,flite,espeak")
     add_voice_arguments(p)
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
@@ -33,7 +38,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     from ...models.whisper import WhisperOnnx
     from ...runtime.audio import resample, to_mono_float
     from ..clips import make_clip
-    from ..questions import QUESTIONS
+    from ..questions import QUESTION_SETS
     from ..reply import reply
     from ..voice import load_components, voice_config
     import soundfile as sf
@@ -47,26 +52,31 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     out_dir = Path(args.json).parent / "reply-audio"
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    questions = QUESTIONS[: args.questions]
+    questions = QUESTION_SETS[args.question_set]
+    questions = questions[: args.questions] if args.questions else questions
     for i, q in enumerate(questions, 1):
-        clip = make_clip(q.text, args.voice)
+        voice = args.voices[(i - 1) % len(args.voices)]
+        clip = make_clip(q.text, voice)
         answer = out_dir / f"answer-{i:02d}.wav"
         result = await reply(clip, answer, config, components=components)
         turn = result.turns[0] if result.turns else None
         data, rate = sf.read(str(answer), dtype="int16")
         heard = asr.transcribe(resample(to_mono_float(data), rate, 16000)).text if len(data) else ""
         ok = any(w in heard.lower() for w in q.accept)
-        row = {"question": q.text, "transcript": turn.transcript if turn else "", "answer": turn.answer if turn else "",
+        row = {"question": q.text, "voice": voice, "transcript": turn.transcript if turn else "", "answer": turn.answer if turn else "",
                "heard": heard, "correct": ok, "latency_ms": turn.latency if turn else {}}
         rows.append(row)
         total = row["latency_ms"].get("total")
-        console.print(f"[{i}/{len(questions)}] {'ok ' if ok else 'BAD'} {total or 0:7.1f} ms  "
-                      f"{q.text} -> {row['answer']}")
+        console.print(f"[{i}/{len(questions)}] {'ok ' if ok else 'BAD'} {total or 0:7.1f} ms  {voice:6s} "
+                      f"{q.text} -> {row['transcript']!r} -> {row['answer']}")
     probes.append(cpu_probe())
     stages = {name: percentiles([r["latency_ms"][name] for r in rows if r["latency_ms"].get(name) is not None])
               for name, _, _ in SEGMENTS}
     stages["total"] = percentiles([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
-    return {"bench": "reply", "realtime": not args.fast, "voice": args.voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
+    by_voice = {v: [sum(r["correct"] for r in rows if r["voice"] == v), sum(r["voice"] == v for r in rows)]
+                for v in args.voices}
+    return {"bench": "reply", "realtime": not args.fast, "set": args.question_set, "voices": args.voices,
+            "correct_by_voice": by_voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
             "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms,
             "talker": args.talker, "model_load_s": round(load_s, 2), "machine": platform.machine(),
             "cpus": __import__("os").cpu_count(), "cpu_probe_ms": probes, "correct": sum(r["correct"] for r in rows),
@@ -76,8 +86,11 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace, console: Any) -> int:
     from rich.table import Table
 
-    if args.questions < 1:
-        raise SystemExit("omnirt: error: --questions must be at least 1")
+    from ..clips import VOICES
+
+    args.voices = [v.strip() for v in args.voice.split(",") if v.strip()]
+    if args.questions < 0 or not args.voices or set(args.voices) - set(VOICES):
+        raise SystemExit(f"omnirt: error: --questions must be 0 or more, --voice one or more of {', '.join(VOICES)}")
     result = asyncio.run(_bench(args, console))
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +104,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     console.print(table)
     console.print(f"machine: CPU probe {result['cpu_probe_ms'][0]:.1f} ms before, {result['cpu_probe_ms'][1]:.1f} ms "
                   "after (tools/bench/report.py cpu_probe: lower is a quieter host)")
-    console.print(f"answers right (heard back by ASR): {result['correct']}/{result['questions']}; "
-                  f"model load {result['model_load_s']} s; results in {path}")
+    share = result["correct"] / max(1, result["questions"])
+    per_voice = ", ".join(f"{v} {c}/{n}" for v, (c, n) in result["correct_by_voice"].items())
+    console.print(f"answers right (heard back by ASR), {result['set']} questions: {result['correct']}/"
+                  f"{result['questions']} ({100 * share:.0f} %; {per_voice}); target >= 95 %: "
+                  f"{'met' if share >= 0.95 else 'missed'}; model load {result['model_load_s']} s; results in {path}")
     return 0
