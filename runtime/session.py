@@ -17,7 +17,7 @@ from .talker import Synthesizer, TalkerOptions, TalkerStage
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
 from .tool_calls import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
-from .turn import TurnGate
+from .turn import FINISHED_AT, TurnGate
 from .vad import SpeechDetector, VADOptions, VADStage
 from .vision import Describer, VisionOptions, VisionStage
 
@@ -36,7 +36,7 @@ class SessionOptions:
     vision: VisionOptions = field(default_factory=VisionOptions)
     queue_size: int = 64
     early_commit: bool = True
-    end_of_turn_threshold: float = 0.0035
+    end_of_turn_threshold: float = FINISHED_AT
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, S
 from .stage import Stage
 
 HELD = (Transcript, TextDelta, TextDone, AudioFrame, SpeechDone)
+FINISHED_AT = 0.0035  # the default EndOfTurn threshold (chosen on the tuning half of `omnirt bench turns`)
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 
 
@@ -40,7 +41,7 @@ class TurnGate(Stage):
     """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
     for how it was chosen). on_judged(turn, finished): told each judgement (the VAD's `judged`)."""
 
-    def __init__(self, early_on_sentence_end: bool = True, threshold: float = 0.0035,
+    def __init__(self, early_on_sentence_end: bool = True, threshold: float = FINISHED_AT,
                  on_judged: Callable[[int, bool], None] | None = None, name: str = "gate") -> None:
         super().__init__(name)
         self.early_on_sentence_end, self.threshold, self.on_judged = early_on_sentence_end, threshold, on_judged

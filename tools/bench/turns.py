@@ -169,8 +169,9 @@ def _signature(asr: Any, llama_options: Any) -> str:
     return hashlib.sha256(made.encode()).hexdigest()[:12]
 
 
-def hear(u: Utterance, asr: Any, model: Any) -> dict[str, Any]:
-    """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p)."""
+def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
+    """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p), judged by the
+    Thinker's own `end_of_turn`, the call a live session makes."""
     from ..clips import read_audio
 
     audio = read_audio(u.path)
@@ -178,7 +179,7 @@ def hear(u: Utterance, asr: Any, model: Any) -> dict[str, Any]:
     points = []
     for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
         text = asr.transcribe(np.concatenate([audio[:at], tail])).text
-        points.append({"what": what, "at": at, "text": text, "p": model.prob(text)})
+        points.append({"what": what, "at": at, "text": text, "p": chat.end_of_turn(text)})
     return {"points": points}
 
 
@@ -216,14 +217,13 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
 
 def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
     from ...models.llama import LlamaChat
-    from ...models.turn_detector import EndOfTurnModel
     from ...models.whisper import WhisperOnnx
 
     asr = WhisperOnnx.load(asr_options)
     asr.transcribe(np.zeros(16000, np.float32))  # warm-up
     chat = LlamaChat.load(llama_options)
     chat.warmup()
-    return asr, EndOfTurnModel(chat)
+    return asr, chat
 
 
 # ---------------------------------------------------------------- the report
