@@ -1,8 +1,11 @@
 """`omnirt bench miniwob`: success rate of a pixel-only agent on MiniWoB++ tasks.
 
-`--policy instruction` (default) follows direct commands with rules, no LLM; `--policy llm` asks the Thinker
-(`--thinker 0.5b|1.5b|http://host:port/v1`) to choose among the grounded elements. `--compare OTHER/miniwob.json`
-prints another run's success beside each task (e.g. the instruction policy beside the LLM policy).
+`--suite dev|heldout|all` runs a task suite of tools/bench/miniwob_suites.py (dev: the tasks the agent was developed
+on; heldout: tasks it was never tuned on, looked at only to measure); `--tasks a,b` alone runs those tasks, and with
+`--suite` a subset of the suite. `--policy instruction` (default) follows direct commands with rules, no LLM;
+`--policy llm` asks the Thinker (`--thinker 0.5b|1.5b|http://host:port/v1`) to choose among the grounded elements.
+`--compare OTHER/miniwob.json` prints another run's success beside each task (e.g. the instruction policy beside the
+LLM policy).
 
 One Xvfb + Chromium (device scale 2) for the whole run; per task, `--seeds` seeded episodes (seeds offset..offset+N-1,
 the same problems every run). The agent sees only the task area's pixels (instruction by OCR) and acts with the real
@@ -20,10 +23,13 @@ import html
 import json
 import re
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from omnirt.tools.bench.miniwob_suites import SUITES
 
 if TYPE_CHECKING:
     from omnirt.agents.executor import PyAutoGUIBackend
@@ -35,8 +41,40 @@ if TYPE_CHECKING:
 DEFAULT_TASKS = "click-button,click-link,enter-text,focus-text,click-dialog,click-checkboxes"
 
 
+def _fail(message: str) -> None:
+    """A bad command line: one line on stderr, exit status 2."""
+    print(f"omnirt: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def select_tasks(suite: str | None, tasks: str | None) -> list[str]:
+    """The tasks to run: `tasks` (comma-separated; default DEFAULT_TASKS), or the suite's (all, or the `tasks` of it).
+    An unknown suite or task, or a task outside the suite, is a one-line error with exit status 2."""
+    from omnirt.agents.miniwob_env import task_names
+
+    if suite is not None and suite not in SUITES:
+        _fail(f"unknown --suite {suite!r} (choose from {', '.join(SUITES)})")
+    given = tasks if tasks is not None else "" if suite else DEFAULT_TASKS
+    names = [t.strip() for t in given.split(",") if t.strip()]
+    if suite is not None and not names:
+        names = list(SUITES[suite])
+    if not names:
+        _fail("give at least one task")
+    known = set(task_names())
+    bad = [t for t in names if t not in known]
+    if bad:
+        _fail(f"unknown MiniWoB task(s): {', '.join(bad)}")
+    outside = [t for t in names if suite is not None and t not in SUITES[suite]]
+    if outside:
+        _fail(f"not in suite {suite}: {', '.join(outside)}")
+    return names
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tasks", default=DEFAULT_TASKS, help="comma-separated MiniWoB task names")
+    p.add_argument("--tasks", default=None,
+                   help=f"comma-separated MiniWoB task names (default {DEFAULT_TASKS}; with --suite: which of "
+                        "the suite's to run, default all)")
+    p.add_argument("--suite", default=None, help=f"a task suite: {' | '.join(SUITES)} (tools/bench/miniwob_suites.py)")
     p.add_argument("--seeds", type=int, default=5, help="episodes per task")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed")
     p.add_argument("--max-steps", type=int, default=12, help="decisions per episode")
@@ -150,9 +188,9 @@ def _check(tasks: list[str], episode_time: float) -> None:
     known = set(task_names())
     bad = [t for t in tasks if t not in known]
     if bad:
-        raise SystemExit(f"omnirt: error: unknown MiniWoB task(s): {', '.join(bad)}")
+        _fail(f"unknown MiniWoB task(s): {', '.join(bad)}")
     if not 1.0 <= episode_time <= 30.0:
-        raise SystemExit("omnirt: error: --episode-time must be between 1 and 30 seconds")
+        _fail("--episode-time must be between 1 and 30 seconds")
 
 
 def _policy(kind: str, thinker: str, threads: int, log: Any) -> tuple[Policy, str]:
@@ -169,13 +207,14 @@ def _policy(kind: str, thinker: str, threads: int, log: Any) -> tuple[Policy, st
 
 def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
           record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
-          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False) -> dict[str, Any]:
-    """Run the episodes and return the results dict (also what the JSON holds)."""
+          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False,
+          suite: str | None = None) -> dict[str, Any]:
+    """Run the episodes and return the results dict (also what the JSON holds; `suite`: the suite they come from)."""
     from omnirt.agents.llm_policy import LLMPolicy
 
     _check(tasks, episode_time)
     t_load = time.perf_counter()
-    result: dict[str, Any] = {"policy": policy, "detector": detector, "tasks": {}, "seeds": seeds,
+    result: dict[str, Any] = {"policy": policy, "suite": suite, "detector": detector, "tasks": {}, "seeds": seeds,
                               "seed_offset": seed_offset, "max_steps": max_steps, "episode_time_s": episode_time}
     # The policy first: a missing model or an unreachable server fails before a browser is started.
     agent, result["policy"] = _policy(policy, thinker, thinker_threads, log)
@@ -270,7 +309,8 @@ def write_html(result: dict[str, Any], out: Path, other: dict[str, Any] | None =
 
 def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: Any, *paths: Path) -> None:
     """The per-task lines (with the compared run's success in parentheses) and the overall line."""
-    console.print(f"policy {result.get('policy', 'instruction')}, episode time limit "
+    suite = f"suite {result['suite']}, " if result.get("suite") else ""
+    console.print(f"{suite}policy {result.get('policy', 'instruction')}, episode time limit "
                   f"{result.get('episode_time_s', 10.0):g} s")
     for task, t in [*result["tasks"].items(), ("overall", result["overall"])]:
         beside = f" (vs {_other(other, None if task == 'overall' else task)})" if other else ""
@@ -285,18 +325,18 @@ def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: A
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    if not tasks or args.seeds < 1:
-        raise SystemExit("omnirt: error: give at least one task and --seeds >= 1")
+    tasks = select_tasks(args.suite, args.tasks)
+    if args.seeds < 1:
+        _fail("--seeds must be >= 1")
     if args.thinker_threads < 1:
-        raise SystemExit("omnirt: error: --thinker-threads must be >= 1")
+        _fail("--thinker-threads must be >= 1")
     other = _compare(args.compare)
     default_out = "bench-results/miniwob" if args.policy == "instruction" else \
         f"bench-results/miniwob-llm-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.thinker)}"
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print,
-                   args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector)
+                   args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector, args.suite)
     (out / "miniwob.json").write_text(json.dumps(result, indent=1))
     report = write_html(result, out, other)
     print_table(result, other, console, out / "miniwob.json", report)
