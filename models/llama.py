@@ -57,6 +57,10 @@ class LlamaOptions:
     batch_threads: threads for evaluating a prompt (the first token's wait); 0 = n_threads. Prompt evaluation is
         one dense batch that scales with cores, while token-by-token generation mostly contends with the Talker
         and ASR: a voice session uses 1 generation thread and 2 batch threads on 2 cores.
+    lead_threads: threads generating an answer's first tokens, until the process's first-audio work begins
+        (runtime.threads.FOREGROUND: the Talker making the turn's first clause); 0 = n_threads. Why: the listener
+        waits for those tokens while nothing else needs the cores; from the first clause on, generation runs
+        beside the Talker with n_threads (docs/measurements.md).
     temperature: 0.0 is greedy decoding: the same question gives the same answer (reproducible tests).
     max_tokens: cap on the answer's length; a spoken answer of two sentences is well under 96 tokens.
     seed: sampling seed, used only when temperature > 0.
@@ -70,6 +74,7 @@ class LlamaOptions:
     n_ctx: int = 2048
     n_threads: int = 2
     batch_threads: int = 0
+    lead_threads: int = 0
     temperature: float = 0.0
     max_tokens: int = 96
     seed: int = 0
@@ -78,8 +83,8 @@ class LlamaOptions:
     repeat_penalty: float = 1.1
 
     def __post_init__(self) -> None:
-        if self.n_ctx < 128 or self.n_threads < 1 or self.batch_threads < 0 or self.max_tokens < 1 \
-                or self.temperature < 0:
+        if self.n_ctx < 128 or self.n_threads < 1 or self.batch_threads < 0 or self.lead_threads < 0 \
+                or self.max_tokens < 1 or self.temperature < 0:
             raise ValueError(f"invalid LlamaOptions: {self}")
 
 
@@ -105,6 +110,7 @@ def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch
 
 
 _LOADED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+PREFILL_CHUNK = 16  # tokens a read-ahead evaluates between its checks for more urgent work
 
 
 def _free_sampler(llm: Any) -> None:
@@ -194,12 +200,17 @@ class LlamaChat:
         return self._generate(msgs, stop)
 
     def _generate(self, msgs: list[dict[str, str]], stop: threading.Event | None) -> Iterator[str]:
+        from omnirt.runtime.threads import FOREGROUND
+
         guard, me = self._guard, threading.get_ident()
         if guard.owner == me:
             raise RuntimeError("this thread still has an open Thinker stream on this model: close it first")
         with guard.lock:
             guard.owner = me
             o = self.options
+            leading, first_audio = (o.lead_threads or o.n_threads) != o.n_threads, FOREGROUND.entries
+            if leading:
+                guard.run(self._set_threads, o.lead_threads)
             chunks = guard.run(lambda: self.llm.create_chat_completion(
                 messages=msgs, stream=True, temperature=o.temperature, max_tokens=o.max_tokens, seed=o.seed,
                 repeat_penalty=o.repeat_penalty))
@@ -207,38 +218,70 @@ class LlamaChat:
                 while (chunk := guard.run(next, chunks, None)) is not None:  # each token made on the model's thread
                     if stop is not None and stop.is_set():
                         return
+                    if leading and FOREGROUND.entries != first_audio:  # the Talker has begun: share the cores
+                        guard.run(self._set_threads, o.n_threads)
+                        leading = False
                     delta = chunk["choices"][0]["delta"].get("content")
                     if delta:
                         yield delta
             finally:
                 guard.run(chunks.close)  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
                 guard.run(_free_sampler, self.llm)
+                if leading:
+                    guard.run(self._set_threads, o.n_threads)
                 guard.owner = None
 
-    def prefill(self, messages: list[dict[str, str]]) -> bool:
+    def _set_threads(self, n: int) -> None:
+        """Generate with n threads from the next token on (prompt evaluation keeps batch_threads)."""
+        _llama_cpp().llama_set_n_threads(self.llm._ctx.ctx, n, self.options.batch_threads or self.options.n_threads)
+
+    def prefill(self, messages: list[dict[str, str]], stop: threading.Event | None = None) -> bool:
         """Evaluate a prompt ahead of time (a partial question) so that llama.cpp's KV cache holds it: the real
         request then reads only what follows the common prefix. Never waits: if the model is busy it does nothing
-        (False). One token is sampled, the cheapest way through llama-cpp-python's own chat template."""
-        msgs = self.with_system(messages)
+        (False). The prompt is the answer's (and the end-of-turn judgement's) up to the user's last word.
+
+        It reads PREFILL_CHUNK tokens at a time and, between chunks, gives way: it pauses while first-audio work
+        runs (runtime.threads.FOREGROUND: the final decode of the user's words) and gives up once `stop` is set
+        (the final transcript has come). Why: a partial read ahead just before the user stopped speaking held the
+        model, and the cores, while the final transcript waited (docs/measurements.md)."""
+        from omnirt.runtime.threads import FOREGROUND
+
+        *history, last = self.with_system(messages)
+        tokens = self.llm.tokenize(self._turn_model().prompt(last["content"], history).encode(), add_bos=False,
+                                   special=True)
         guard = self._guard
         if not guard.lock.acquire(blocking=False):
             return False
+
+        def read() -> bool:
+            keep, ids = 0, self.llm.input_ids
+            while keep < min(self.llm.n_tokens, len(tokens)) and ids[keep] == tokens[keep]:
+                keep += 1
+            self.llm.n_tokens = keep
+            for i in range(keep, len(tokens), PREFILL_CHUNK):
+                FOREGROUND.wait()
+                if stop is not None and stop.is_set():
+                    return False
+                self.llm.eval(tokens[i:i + PREFILL_CHUNK])
+            return True
+
         try:
             guard.owner = threading.get_ident()
-            guard.run(lambda: self.llm.create_chat_completion(messages=msgs, max_tokens=1, temperature=0.0))
-            guard.run(_free_sampler, self.llm)
-            return True
+            return guard.run(read)
         finally:
             guard.owner = None
             guard.lock.release()
 
-    def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None) -> float:
-        """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model."""
+    def _turn_model(self) -> Any:
         if self._turns is None:
             from .turn_detector import EndOfTurnModel
 
             self._turns = EndOfTurnModel(self)
-        return self._turns.prob(text, history)
+        return self._turns
+
+    def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None) -> float:
+        """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model."""
+        return self._turn_model().prob(text, history)
 
     def run(self, fn: Any) -> Any:
         """fn(llm) with the model to itself (waits for a stream in progress), on the model's own thread: for calls

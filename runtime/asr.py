@@ -10,7 +10,7 @@ import numpy as np
 
 from .frames import AudioFrame, Frame, PartialUtterance, SpeechEnded, Transcript
 from .stage import Stage
-from .threads import Cancelled, CancelToken
+from .threads import FOREGROUND, Cancelled, CancelToken
 
 
 class Recognizer(Protocol):
@@ -47,7 +47,11 @@ AudioFrame downstream of ASR is reply audio."""
             if frame.audio.size == 0:
                 yield Transcript(text="", turn=frame.turn)
                 return
-            result = await self._transcribe(frame.audio)  # an Interrupt (the user resumed) cancels it
+            FOREGROUND.enter()  # the listener waits for these words: background work (a read-ahead) gives way
+            try:
+                result = await self._transcribe(frame.audio)  # an Interrupt (the user resumed) cancels it
+            finally:
+                FOREGROUND.leave()
             yield Transcript(text=_text(result), turn=frame.turn)
         elif isinstance(frame, PartialUtterance):
             if self._partial is None or self._partial.done():  # busy: this one is dropped, a later one comes

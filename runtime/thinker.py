@@ -8,6 +8,7 @@ interrupted answer is not added to it as if it had been said.
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
 
@@ -42,11 +43,12 @@ class ThreadedChat:
     def stream(self, messages: list[Message]) -> AsyncIterator[str]:
         return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND)
 
-    async def prefill(self, messages: list[Message]) -> None:
-        """Let the model read a prompt ahead of time, if it can keep what it read (see ThinkerOptions.prefill)."""
+    async def prefill(self, messages: list[Message], stop: threading.Event | None = None) -> None:
+        """Let the model read a prompt ahead of time, if it can keep what it read (see ThinkerOptions.prefill);
+        `stop`: set when what it reads is no longer wanted (the model then gives up at its next check)."""
         prefill = getattr(self.backend, "prefill", None)
         if prefill is not None:
-            await asyncio.to_thread(prefill, messages)
+            await asyncio.to_thread(prefill, messages, stop)
 
     async def end_of_turn(self, history: list[Message], text: str) -> float | None:
         """How likely the user has finished after `text` (models/turn_detector.py); None if the model cannot say."""
@@ -99,6 +101,7 @@ class ThinkerStage(Stage):
         self.exchanges: list[Exchange] = []
         self.vision: VisionContext | None = None
         self._prefill: asyncio.Task | None = None
+        self._prefill_stop = threading.Event()
 
     @property
     def history(self) -> list[Message]:
@@ -134,8 +137,9 @@ class ThinkerStage(Stage):
         if self._prefill is not None and not self._prefill.done():
             return
         history = self._messages([ex for ex in self.exchanges if ex.turn != partial.turn])
+        self._prefill_stop = threading.Event()
         self._prefill = asyncio.get_running_loop().create_task(
-            _quietly(prefill(history + [self._user_message(partial.text)])))
+            _quietly(prefill(history + [self._user_message(partial.text)], self._prefill_stop)))
 
     def _user_message(self, text: str) -> Message:
         """The user's words, preceded by what the camera shows when that is fresh and the question is about it
@@ -157,6 +161,7 @@ class ThinkerStage(Stage):
         if not (isinstance(frame, Transcript) and frame.final):
             yield frame
             return
+        self._prefill_stop.set()  # the words are final: a read-ahead of older ones would only hold the model
         if not frame.text.strip():
             yield frame
             return

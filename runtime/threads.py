@@ -28,12 +28,14 @@ class Foreground:
         self.max_pause_s = max_pause_s
         self._lock = threading.Lock()
         self._claims = 0
+        self.entries = 0  # claims ever made: a change tells background work that foreground work has begun
         self._clear = threading.Event()
         self._clear.set()
 
     def enter(self) -> None:
         with self._lock:
             self._claims += 1
+            self.entries += 1
             self._clear.clear()
 
     def leave(self) -> None:

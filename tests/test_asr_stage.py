@@ -152,3 +152,24 @@ async def test_an_interrupt_stops_the_final_decode_in_its_thread():
                 break
             await asyncio.sleep(0.005)
     assert rec.stopped == [1.2]
+
+
+async def test_the_final_decode_claims_the_foreground_and_a_partial_does_not():
+    """Background work (the Thinker's read-ahead) gives way while the final words are decoded, not for partials."""
+    from omnirt.runtime.threads import FOREGROUND
+
+    class Watching(Recorder):
+        def __init__(self):
+            super().__init__(delay=0.02)
+            self.claimed = []
+
+        def transcribe(self, audio):
+            self.claimed.append(FOREGROUND.busy)
+            return super().transcribe(audio)
+
+    rec = Watching()
+    stage = ASRStage(rec)
+    await run_test(stage, [utterance(1.0, partial=True)])
+    await asyncio.sleep(0.1)  # the partial decodes in the background
+    await run_test(stage, [utterance(1.0)])
+    assert rec.claimed == [False, True] and not FOREGROUND.busy

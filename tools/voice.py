@@ -21,8 +21,9 @@ from ..runtime.vad import VADOptions
 @dataclass(frozen=True)
 class VoiceConfig:
     """thinker: the embedded model ('0.5b', '1.5b' or an asset name); thinker_threads: llama.cpp threads generating
-        tokens (1 leaves a core to the Talker on 2 cores); thinker_batch_threads: threads reading the prompt (the
-        first token's wait); thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server,
+        tokens (1 leaves a core to the Talker on 2 cores); thinker_lead_threads: threads generating the tokens
+        before the first clause reaches the Talker (the listener waits for them, and nothing else needs the cores);
+        thinker_batch_threads: threads reading the prompt (the first token's wait); thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server,
         Ollama) instead, and the model name to ask it for.
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
     hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
@@ -32,6 +33,7 @@ class VoiceConfig:
 
     thinker: str = "0.5b"
     thinker_threads: int = 1
+    thinker_lead_threads: int = 2
     thinker_batch_threads: int = 2
     thinker_url: str | None = None
     thinker_model: str = "default"
@@ -59,6 +61,8 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--thinker", default=DEFAULT.thinker, help="0.5b (default) or 1.5b, or a model asset name")
     p.add_argument("--thinker-threads", type=int, default=DEFAULT.thinker_threads,
                    help="llama.cpp threads generating tokens")
+    p.add_argument("--thinker-lead-threads", type=int, default=DEFAULT.thinker_lead_threads,
+                   help="llama.cpp threads generating the tokens before the first clause is spoken")
     p.add_argument("--thinker-batch-threads", type=int, default=DEFAULT.thinker_batch_threads,
                    help="llama.cpp threads evaluating the prompt")
     p.add_argument("--thinker-url", help="an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead of "
@@ -118,6 +122,7 @@ def load_components(config: VoiceConfig = DEFAULT) -> Components:
     else:
         thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
                                         n_threads=config.thinker_threads,
+                                        lead_threads=config.thinker_lead_threads,
                                         batch_threads=config.thinker_batch_threads)
         thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
         chat = ThreadedChat(thinker)

@@ -38,7 +38,7 @@ class DecodeSettings:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
-    min_window_s: float = 10.0
+    min_window_s: float = 5.0
     window_speech_ratio: float = 2.5
     beam_size: int = 1
 
@@ -61,6 +61,14 @@ class Decoded:
     encode_ms: float = 0.0
     decode_ms: float = 0.0
     windows: int = 0
+
+
+SILENT_RMS = 1e-4  # -80 dBFS: below any microphone's own noise; only digital silence is this quiet
+
+
+def _silent(audio: np.ndarray) -> bool:
+    """Is this stretch digital silence (or as good as)?"""
+    return audio.size == 0 or float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENT_RMS
 
 
 def compression_ratio(text: str) -> float:
@@ -242,6 +250,9 @@ class GreedyDecoder:
         seek = 0
         while seek < content_frames:
             segment_size = min(FRAMES_PER_WINDOW, content_frames - seek)
+            if _silent(audio[seek * HOP: (seek + segment_size) * HOP]):
+                seek += segment_size  # nothing to hear: Whisper would still say " You" (faster-whisper does too)
+                continue
             if full_mel is not None:
                 mel = full_mel[:, seek: seek + segment_size]
             else:

@@ -196,3 +196,53 @@ def test_end_of_turn_tells_a_finished_request_from_one_cut_at_a_pause(chat: Llam
     history = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello!"}]
     chat.end_of_turn("What is the capital of France?", history)
     assert "paris" in chat.complete(history + _user("What is the capital of France?")).lower()
+
+
+@pytest.mark.models
+def test_lead_threads_generate_until_the_talker_begins_then_n_threads() -> None:
+    """The first tokens (the listener waits for them) get lead_threads; once first-audio work claims the
+    foreground, generation drops to n_threads for the rest, and a stream that never saw it ends on n_threads."""
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make setup)")
+    from omnirt.runtime.threads import FOREGROUND
+
+    lead = LlamaChat.load(LlamaOptions(n_threads=1, lead_threads=2, max_tokens=12))
+    ctx = lead.llm._ctx.ctx
+    gen = lead.stream(_user("Name three colours."))
+    next(gen)
+    assert llama_cpp.llama_n_threads(ctx) == 2
+    FOREGROUND.enter()
+    try:
+        next(gen)
+        assert llama_cpp.llama_n_threads(ctx) == 1
+    finally:
+        FOREGROUND.leave()
+    gen.close()
+    gen = lead.stream(_user("Name three colours."))
+    next(gen)
+    assert llama_cpp.llama_n_threads(ctx) == 2
+    gen.close()
+    assert llama_cpp.llama_n_threads(ctx) == 1
+
+
+@pytest.mark.models
+def test_prefill_gives_way_to_first_audio_work_and_stops_when_told(chat: LlamaChat) -> None:
+    """A read-ahead pauses while FOREGROUND is claimed (the final decode of the user's words) and gives up once its
+    stop event is set, releasing the model at once instead of reading the rest."""
+    from omnirt.runtime.threads import FOREGROUND
+
+    long_partial = _user("Tell me, in a few words and without any lists, why the sky looks blue on a clear day in "
+                         "summer when the sun is high and")
+    stop = threading.Event()
+    FOREGROUND.enter()
+    try:
+        worker = threading.Thread(target=lambda: done.append(chat.prefill(long_partial, stop)))
+        done: list[bool] = []
+        worker.start()
+        time.sleep(0.3)
+        assert worker.is_alive() and chat._guard.lock.locked()  # waiting for the foreground, holding the model
+        stop.set()
+    finally:
+        FOREGROUND.leave()
+    worker.join(5)
+    assert done == [False] and not chat._guard.lock.locked()
+    assert chat.prefill(long_partial) is True  # read to the end when nothing asks it to stop

@@ -97,9 +97,11 @@ class Prefilling(Scripted):
     def __init__(self, answers):
         super().__init__(answers)
         self.prefilled = []
+        self.stops = []
 
-    async def prefill(self, messages):
+    async def prefill(self, messages, stop=None):
         self.prefilled.append(messages)
+        self.stops.append(stop)
 
 
 async def test_partial_transcripts_are_prefilled_with_the_history_but_never_answered():
@@ -110,6 +112,7 @@ async def test_partial_transcripts_are_prefilled_with_the_history_but_never_answ
     assert [f.text for f in out if isinstance(f, TextDone)] == ["Hello Ada.", "Paris."]
     assert backend.prefilled == [[{"role": "user", "content": "I am Ada."}, {"role": "assistant", "content": "Hello Ada."},
                                   {"role": "user", "content": "What is the capital"}]]
+    assert backend.stops[0].is_set()  # the final words came: the read-ahead is told to give up
     off = Prefilling(["x"])
     await run_test(ThinkerStage(off, ThinkerOptions(prefill=False)), [Transcript(text="hi", final=False)])
     assert off.prefilled == []

@@ -279,6 +279,7 @@ def _summary(args: argparse.Namespace, arm: str, result: dict[str, Any], probes:
             "idle_uplink": args.idle_uplink if args.idle else None,
             "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms, "thinker": args.thinker,
             "thinker_threads": args.thinker_threads, "thinker_batch_threads": args.thinker_batch_threads,
+            "thinker_lead_threads": args.thinker_lead_threads,
             "voice_to_voice_ms": percentiles(v2v),
             "barge_in_onset_to_silence_ms": percentiles([c["onset_to_silence_ms"] for c in result["barge_in"]]),
             "barge_in_vad_onset_to_silence_ms": percentiles([c["vad_onset_to_silence_ms"]
