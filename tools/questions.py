@@ -78,4 +78,77 @@ HELD_OUT: tuple[Question, ...] = (
     Question("What fruit is used to make wine?", ("grape",)),
     Question("What is the tallest animal in the world?", ("giraffe",)),
 )
-QUESTION_SETS = {"tuned": QUESTIONS, "held-out": HELD_OUT}
+
+# The set the system prompt is developed on from 2026-12-04 (HELD_OUT's errors were read once, so it no longer
+# decides prompt changes): `omnirt bench answers --set prompt-dev` asks them as text, in seconds.
+PROMPT_DEV: tuple[Question, ...] = (
+    Question("What is the capital of Australia?", ("canberra",)),
+    Question("What is the capital of China?", ("beijing",)),
+    Question("What is the capital of Greece?", ("athens",)),
+    Question("What is the capital of Portugal?", ("lisbon",)),
+    Question("What is six plus two?", ("eight", "8")),
+    Question("What is five times two?", ("ten", "10")),
+    Question("What is fifteen minus five?", ("ten", "10")),
+    Question("What is eight divided by four?", ("two", "2")),
+    Question("How many legs does an insect have?", ("six", "6")),
+    Question("How many wheels does a car have?", ("four", "4")),
+    Question("How many sides does a square have?", ("four", "4")),
+    Question("How many fingers are on one hand?", ("five", "5")),
+    Question("How many planets are in our solar system?", ("eight", "8")),
+    Question("What colour is a ripe strawberry?", ("red",)),
+    Question("What colour is coal?", ("black",)),
+    Question("What colour do you get when you mix blue and yellow?", ("green",)),
+    Question("What is the opposite of fast?", ("slow",)),
+    Question("What is the opposite of open?", ("closed", "shut")),
+    Question("What is the opposite of wet?", ("dry",)),
+    Question("Which animal has a trunk?", ("elephant",)),
+    Question("What animal says moo?", ("cow",)),
+    Question("What does a caterpillar turn into?", ("butterfly", "moth")),
+    Question("What is a baby dog called?", ("puppy", "pup")),
+    Question("At what temperature does water freeze in Celsius?", ("zero", "0")),
+    Question("Who painted the Mona Lisa?", ("leonardo", "da vinci")),
+    Question("What language is spoken in France?", ("french",)),
+    Question("Which month has the fewest days?", ("february",)),
+    Question("What season comes after summer?", ("autumn", "fall")),
+    Question("Which musical instrument has black and white keys?", ("piano",)),
+    Question("What do you call a shape with three sides?", ("triangle",)),
+    Question("What is the closest planet to the sun?", ("mercury",)),
+    Question("What do pandas mostly eat?", ("bamboo",)),
+)
+
+# Written 2026-12-04 before any prompt change of that day and measured only: the figure that says whether a prompt
+# change made answers better, or only better on the questions it was made on.
+HELD_OUT_2: tuple[Question, ...] = (
+    Question("What is the capital of Ireland?", ("dublin",)),
+    Question("What is the capital of Norway?", ("oslo",)),
+    Question("What is the capital of Mexico?", ("mexico city",)),
+    Question("What is seven plus one?", ("eight", "8")),
+    Question("What is two times four?", ("eight", "8")),
+    Question("What is twelve minus two?", ("ten", "10")),
+    Question("How many legs does a cat have?", ("four", "4")),
+    Question("How many eyes does a person have?", ("two", "2")),
+    Question("How many days are there in a year?", ("three hundred sixty", "three hundred and sixty", "365")),
+    Question("How many weeks are there in a year?", ("fifty-two", "fifty two", "52")),
+    Question("What colour is the sun in a child's drawing?", ("yellow",)),
+    Question("What colour are most leaves in summer?", ("green",)),
+    Question("What is the opposite of old?", ("young", "new")),
+    Question("What is the opposite of happy?", ("sad", "unhappy")),
+    Question("What animal gives us wool?", ("sheep",)),
+    Question("What is the fastest land animal?", ("cheetah",)),
+    Question("What do birds use to fly?", ("wing",)),
+    Question("What is the main language of Germany?", ("german",)),
+    Question("Which planet do we live on?", ("earth",)),
+    Question("What do you call frozen rain?", ("hail", "sleet", "snow")),
+    Question("What is the largest mammal?", ("whale",)),
+    Question("Who was the first person to walk on the moon?", ("armstrong",)),
+    Question("What is the hottest planet in our solar system?", ("venus",)),
+    Question("What do you wear on your feet?", ("shoe", "sock")),
+    Question("What is the colour of milk?", ("white",)),
+    Question("Which bird is a symbol of peace?", ("dove",)),
+    Question("What is the last month of the year?", ("december",)),
+    Question("What do you call a house made of ice?", ("igloo",)),
+    Question("Which ocean lies between Europe and America?", ("atlantic",)),
+    Question("What is the capital of Scotland?", ("edinburgh",)),
+)
+
+QUESTION_SETS = {"tuned": QUESTIONS, "held-out": HELD_OUT, "prompt-dev": PROMPT_DEV, "held-out-2": HELD_OUT_2}

@@ -21,11 +21,14 @@ from typing import Any
 
 from ...runtime.observers import SEGMENTS
 from ..voice import add_voice_arguments
+from .answers import right
 from .report import cpu_probe, percentiles
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--set", default="tuned", choices=["tuned", "held-out"], dest="question_set",
+    from ..questions import QUESTION_SETS
+
+    p.add_argument("--set", default="tuned", choices=sorted(QUESTION_SETS), dest="question_set",
                    help="the question set of tools/questions.py")
     p.add_argument("--questions", type=int, default=0, help="only the first N questions of the set (0: all)")
     p.add_argument("--voice", default="piper", help="voice, or voices taking the questions in turn: piper,flite,espeak")
@@ -62,7 +65,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         turn = result.turns[0] if result.turns else None
         data, rate = sf.read(str(answer), dtype="int16")
         heard = asr.transcribe(resample(to_mono_float(data), rate, 16000)).text if len(data) else ""
-        ok = any(w in heard.lower() for w in q.accept)
+        ok = right(heard, q.accept)
         row = {"question": q.text, "voice": voice, "transcript": turn.transcript if turn else "", "answer": turn.answer if turn else "",
                "heard": heard, "correct": ok, "latency_ms": turn.latency if turn else {}}
         rows.append(row)

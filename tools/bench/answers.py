@@ -1,0 +1,76 @@
+"""`omnirt bench answers`: does the Thinker answer right, from the question's words alone?
+
+`omnirt bench reply` hears each question and hears each answer back, so a wrong answer there may be the recogniser's
+fault or the Thinker's. This asks the embedded Thinker each question of a set as text, as a voice session would (its
+system prompt, a fresh conversation), and checks the answer for an accepted word: seconds per question instead of a
+spoken turn, so a system prompt can be tried on PROMPT_DEV many times and then measured once on HELD_OUT_2.
+`--system-prompt FILE` tries another prompt without editing the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from .report import cpu_probe
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..questions import QUESTION_SETS
+    from ..voice import DEFAULT
+
+    p.add_argument("--set", default="prompt-dev", choices=sorted(QUESTION_SETS), dest="question_set",
+                   help="the question set of tools/questions.py")
+    p.add_argument("--thinker", default=DEFAULT.thinker, help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--system-prompt", type=Path, help="a file holding the system prompt to try instead")
+    p.add_argument("--json", default="bench-results/answers.json", help="where the results go")
+
+
+def right(answer: str, accept: tuple[str, ...]) -> bool:
+    """Does the answer contain one of the accepted words (case aside)?"""
+    return any(w in answer.lower() for w in accept)
+
+
+def run(args: argparse.Namespace, console: Any) -> int:
+    from ...models import registry
+    from ..questions import QUESTION_SETS
+    from ..voice import DEFAULT
+
+    prompt = None
+    if args.system_prompt is not None:
+        try:
+            prompt = args.system_prompt.read_text().strip()
+        except OSError as err:
+            console.print(f"[red]cannot read --system-prompt: {err.strerror}: {args.system_prompt}[/red]")
+            return 2
+        if not prompt:
+            console.print(f"[red]--system-prompt {args.system_prompt} is empty[/red]")
+            return 2
+    options: dict[str, Any] = {"max_tokens": DEFAULT.max_tokens, "n_threads": 2}
+    if prompt:
+        options["system_prompt"] = prompt
+    chat = registry.load_thinker(args.thinker, **options)
+    probes = [cpu_probe()]
+    rows = []
+    for q in QUESTION_SETS[args.question_set]:
+        t = time.perf_counter()
+        answer = chat.complete([{"role": "user", "content": q.text}])
+        ok = right(answer, q.accept)
+        rows.append({"question": q.text, "answer": answer, "right": ok, "seconds": round(time.perf_counter() - t, 2)})
+        console.print(f"{'[green]right[/green]' if ok else '[red]WRONG[/red]'}  {q.text} -> {answer}")
+    probes.append(cpu_probe())
+    n_right = sum(r["right"] for r in rows)
+    report = {"bench": "answers", "set": args.question_set, "thinker": args.thinker,
+              "system_prompt": "file " + str(args.system_prompt) if prompt else "default",
+              "right": n_right, "questions": len(rows), "cpu_probe_ms": probes, "rows": rows}
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    console.print(f"machine: CPU probe {probes[0]:.1f} ms before, {probes[1]:.1f} ms after")
+    console.print(f"answers ({args.question_set}, Thinker {args.thinker}, system prompt "
+                  f"{report['system_prompt']}): {n_right}/{len(rows)} right "
+                  f"({100 * n_right / max(1, len(rows)):.0f} %); results in {out}")
+    return 0
