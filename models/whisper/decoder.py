@@ -38,7 +38,7 @@ class DecodeSettings:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
-    min_window_s: float = 5.0
+    min_window_s: float = 10.0
     window_speech_ratio: float = 2.5
     beam_size: int = 1
 
