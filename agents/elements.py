@@ -216,8 +216,11 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
         holds_box = any(_inside(((o.box[0] + o.box[2]) // 2, (o.box[1] + o.box[3]) // 2), b) and o.box != b
                         for o in shapes)
         many_lines = len({words[i].line for i in inner}) > 1
-        if holds_box or (many_lines and not (white and has_grip(rgb, b, scale))):
+        grip = many_lines and has_grip(rgb, b, scale)
+        if holds_box or (many_lines and not grip):
             return None  # a container (dialog, panel, tab page): its words and boxes stand on their own
+        if grip:
+            return "textarea"  # lines of text and a resize grip: a text area, greyed (read-only) or not
         small_square = max(w, h) <= checkbox_max and abs(w - h) <= 0.25 * max(w, h)
         if small_square and not inner:
             kind = "checkbox"

@@ -126,6 +126,10 @@ class Grounder:
 
     def text(self, frame: Screenshot | np.ndarray, box: Box | None = None, region: str = "text") -> str:
         """All text in `box` (frame pixels), in reading order: e.g. a task's instruction."""
+        return " ".join(w.text for w in self.text_words(frame, box, region))
+
+    def text_words(self, frame: Screenshot | np.ndarray, box: Box | None = None, region: str = "text") -> list[Any]:
+        """The words of `text`, in reading order, with boxes in pixels of the `box` crop (for line geometry)."""
         rgb = frame.rgb if isinstance(frame, Screenshot) else frame
         sub = rgb if box is None else rgb[box[1]:box[3], box[0]:box[2]]
         k = self.options.text_scale
@@ -145,7 +149,7 @@ class Grounder:
             if last is None or last[0] is not words:
                 last = self._glyphs[region] = (words, resolve_bars(sub, words))
             words = last[1]
-        return " ".join(w.text for w in words)
+        return list(words)
 
     def ground(self, frame: Screenshot | np.ndarray, box: Box | None = None, region: str = "area") -> list[Element]:
         """Elements inside `box` of the frame (default: all of it); boxes are in frame pixels."""
@@ -242,3 +246,25 @@ def _span(t: str, elements: Sequence[Element]) -> Element | None:
                 if len(text) > len(t):
                     break
     return None
+
+
+def close_button(target: str, elements: Sequence[Element]) -> Element | None:
+    """The button or icon named `target` (a close step's), else by convention the icon furthest to the top right (a
+    close button is a small text-less button, top right of its dialog)."""
+    hit = match(target, elements, ["icon", "button"]) if target else None
+    if hit is not None and hit.kind in ("icon", "button"):
+        return hit
+    icons = [e for e in elements if e.kind == "icon"]
+    return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
+
+
+def nth(pool: list[Element], ordinal: int | None) -> Element | None:
+    """The `ordinal`-th element (1-based; -1: the last; None: the first) in reading order."""
+    if not pool:
+        return None
+    pool = sorted(pool, key=lambda e: (e.box[1], e.box[0]))
+    if ordinal is None or ordinal == 1:
+        return pool[0]
+    if ordinal == -1:
+        return pool[-1]
+    return pool[ordinal - 1] if ordinal <= len(pool) else None

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from omnirt.agents.executor import Executor, PyAutoGUIBackend
 from omnirt.agents.grounding import Grounder
+from omnirt.agents.instruction_text import strip_reader
 from omnirt.agents.loop import EpisodeLog, LoopOptions, Policy, run_episode
 from omnirt.agents.miniwob_env import MiniWoBEnv, MiniWoBError
 from omnirt.agents.safety import SafetyPolicy
@@ -52,8 +53,9 @@ def start_episode(env: MiniWoBEnv, screen: Screen, seed: int | str) -> float:
 
 
 def instruction_reader(env: MiniWoBEnv, grounder: Grounder) -> Callable[[Screenshot], str]:
-    """The instruction as OCR reads it from the query strip of a step's frame."""
-    return lambda frame: grounder.text(frame, env.query_box, region="query")
+    """The instruction as OCR reads it from the query strip of a step's frame, and below the strip when a long
+    instruction runs on over the task area (agents/instruction_text.py). One reader per episode."""
+    return strip_reader(grounder.text_words, env.query_box, env.page_box[3])
 
 
 def play_episode(env: MiniWoBEnv, screen: Screen, grounder: Grounder, policy: Policy, backend: PyAutoGUIBackend,

@@ -1,7 +1,7 @@
 """Policies: `decide(instruction, elements, history) -> Action`. `InstructionPolicy` follows direct commands with no
 LLM: it parses the instruction into steps once ("click X", "type T into F", "check A, B", "close the dialog", "press
 enter", "press ctrl+l"), then grounds the next step on the elements seen NOW (so a step can wait for its target to
-appear).
+appear). Descriptions that are no labels (ordinals, purposes, a value for a widget) are read by agents/phrases.py.
 
 It knows nothing about particular tasks or pages: only English command phrasing ("expand the section", 'click on a
 "checkbox" widget', "type A into B, check C") and widget conventions: a text field is an outlined light box, a close
@@ -16,18 +16,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents.actions import MAX_KEYS, Click, Done, Hotkey, Type, Wait, keyboard_keys
-from omnirt.agents.grounding import Element, match, norm
+from omnirt.agents.actions import MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
+from omnirt.agents.grounding import Element, close_button, match, norm, nth
+from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
+    drop_purpose, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
 
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "last": -1,
-            "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6}
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
-# Spoken or written key names that are not pyautogui's; chords need one of MODIFIER_KEYS ("press a-b" is a label).
-KEY_WORDS = {"control": "ctrl", "ctl": "ctrl", "windows": "win", "super": "win", "meta": "win", "cmd": "command",
-             "escape": "esc", "return": "enter", "del": "delete"}
-MODIFIER_KEYS = {"ctrl", "alt", "shift", "win", "command", "option", "fn", "ctrlleft", "ctrlright", "altleft",
-                 "altright", "shiftleft", "shiftright", "winleft", "winright"}
 CLOSE_GLYPHS = ("x", "×", "✕", "✖", "close")
 CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open", "expand", "collapse", "unfold",
                "toggle")
@@ -37,7 +32,7 @@ TICKABLE = ("checkbox", "radio")  # widgets whose label is beside them
 ITEM_KINDS = ["checkbox", "radio", "word", "line", "link", "button"]  # what "select A, B" may point at
 FIELD_WORDS = ("field", "textbox", "text box", "input", "box", "area", "textarea")
 KIND_WORDS = {"button": ["button", "icon"], "link": ["link", "word", "line"], "checkbox": ["checkbox"],
-              "tab": ["word", "line", "button"]}
+              "radio": ["radio"], "tab": ["word", "line", "button"], "icon": ["icon", "button"]}
 # 'a "checkbox" widget': the quoted word names a KIND of element, not a label.
 WIDGET_KINDS = {"button": "button", "checkbox": "checkbox", "check box": "checkbox", "radio": "radio",
                 "radio button": "radio", "text": "input", "text field": "input", "textbox": "input",
@@ -48,7 +43,8 @@ WIDGET_KINDS = {"button": "button", "checkbox": "checkbox", "check box": "checkb
 
 @dataclass
 class Step:
-    """One planned action: op in click | type | key | focus | close; target: label text ('' for any);
+    """One planned action: op in click | type | key | focus | close | scroll (text: down or up) | unsupported (text
+    says what cannot be done); target: label text ('' for any);
     kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type, or the
     key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
     by the text encoder, not by spelling."""
@@ -83,13 +79,6 @@ def _kinds(clause: str) -> list[str] | None:
     return None
 
 
-def _ordinal(clause: str) -> int | None:
-    for word, n in ORDINALS.items():
-        if re.search(rf"\b{word}\b", clause):
-            return n
-    return None
-
-
 def _strip_target(text: str) -> str:
     """'on the ONE button' -> 'ONE'."""
     t = re.sub(r"^(on|at|onto)\s+", "", text.strip(), flags=re.I)
@@ -102,28 +91,10 @@ def _strip_target(text: str) -> str:
     return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
 
 
-def key_chord(body: str) -> str | None:
-    """What follows "press": 'ctrl+alt+delete', 'control alt delete', 'alt-f4', 'the windows key', 'f5' -> pyautogui
-    key names joined by '+' ('ctrl+alt+delete'); None when the words name something to click (a button's label).
-    Chords are keys, so that they reach the safety layer as keys and never as a click on an element so named."""
-    if "QUOTE" in body:
-        return None
-    t = re.sub(r"^the\s+", "", body.lower().strip(" .!,"))
-    named = re.search(r"\s+(?:keys?|key combination|shortcut|chord)$", t)
-    t = t[:named.start()] if named else t
-    joined = re.search(r"\w\s*[+-]\s*\w", t) is not None
-    keys = [KEY_WORDS.get(p, p) for p in re.split(r"\s*[+-]\s*|\s+", t) if p]
-    if not keys or len(keys) > MAX_KEYS or len(set(keys)) != len(keys) or any(k not in keyboard_keys() for k in keys):
-        return None
-    if len(keys) > 1:
-        return "+".join(keys) if (joined or keys[0] in MODIFIER_KEYS) and MODIFIER_KEYS & set(keys) else None
-    return keys[0] if named or re.fullmatch(r"f\d{1,2}", keys[0]) else None
-
-
 def _clauses(text: str) -> list[str]:
     """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
     follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
-    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss"))
+    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll"))
     return [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
                                         rf",\s*(?=(?:{verbs})\s))", text) if c and c.strip()]
 
@@ -149,7 +120,13 @@ class _Planner:
                 self._check(rest)
             return
         if verb in ("focus", "go", "move") or re.match(r"(click|tap)\s+(in|into|inside)\b", low):
-            self.steps.append(Step("focus", _field_target(rest, self.quoted), ["input"], _ordinal(low)))
+            self.steps.append(Step("focus", _field_target(rest, self.quoted), ["input"], ordinal(low)))
+            return
+        if verb == "scroll":  # "scroll to the bottom of the textarea": over it, as far as a scroll goes
+            way, where = scroll_request(rest)
+            kind = WIDGET_KINDS.get(norm(_unquote(where, self.quoted)))
+            target = "" if kind else _unquote(_strip_target(where), self.quoted)
+            self.steps.append(Step("scroll", target, [kind] if kind else None if target else ["textarea"], text=way))
             return
         if verb in ("close", "dismiss", "exit"):
             q = re.search(r"QUOTE\d+", rest)
@@ -161,27 +138,32 @@ class _Planner:
             return
         self.typing = False
         if verb in CLICK_VERBS:
-            self.steps.append(self._click(verb, rest))
+            step = self._click(verb, rest)
+            self.steps += step if isinstance(step, list) else [step]
         elif self.items and clause:  # "check A, B and C": "C" arrives as its own clause
-            self.steps.append(Step("click", _unquote(_strip_target(clause), self.quoted), ITEM_KINDS,
-                                   similar=self.similar))
+            self.steps.append(_item_step(clause, self.similar, self.quoted))
 
     def _check(self, rest: str) -> None:
-        """'select X from the list' (focus the list, type the option, confirm), or the items of a list to check."""
-        m = re.match(r"(.+?)\s+from\s+(?:the\s+)?(?:list|menu|dropdown|drop-down)\b", rest, re.I)
-        if m:
-            self.steps += [Step("click", "", ["button", "input"]), Step("type", text=_unquote(m.group(1), self.quoted)),
-                           Step("key", text="enter")]
+        """'select X from the list' (focus the list, type the option, confirm), '5 with the spinner' (a value for a
+        widget), or the items of a list to check."""
+        widget = widget_value(rest)
+        if widget:
+            self.steps += _widget_steps(_unquote(widget[0], self.quoted), widget[1])
+            return
+        choice = list_choice(rest)
+        if choice:
+            self.steps += _list_steps(_unquote(choice, self.quoted))
             return
         similar = re.match(r"(?:all\s+)?(?:the\s+)?(?:words?|items?|options?)\s+(?:similar|related|close)\s+"
                            r"(?:to|in meaning to)\s+", rest, re.I)
         if similar:
             rest = rest[similar.end():]
-        self.items = [_unquote(_strip_target(i), self.quoted) for i in re.split(r",\s*", rest) if i.strip()]
+        raw = [i for i in re.split(r",\s*", rest) if i.strip()]
+        self.items = [_unquote(_strip_target(i), self.quoted) for i in raw]
         self.similar = bool(similar)
-        self.steps += [Step("click", it, ITEM_KINDS, similar=self.similar) for it in self.items]
+        self.steps += [_item_step(i, self.similar, self.quoted) for i in raw]
 
-    def _click(self, verb: str, body: str) -> Step:
+    def _click(self, verb: str, body: str) -> Step | list[Step]:
         """A key ("press enter"), a chord ("press ctrl+alt+delete": keys, judged as keys by the safety layer), any
         widget of a kind ('click on a "checkbox" widget') or a labelled target."""
         key = re.fullmatch(r"(?:the\s+)?(\w+)\s*(?:key)?", body.lower())
@@ -190,13 +172,44 @@ class _Planner:
         chord = key_chord(body) if verb in ("press", "hit") else None
         if chord:
             return Step("key", text=chord)
+        value = widget_value(body)
+        if value and verb not in ("press", "hit"):  # "choose 5 with the spinner"
+            return _widget_steps(_unquote(value[0], self.quoted), value[1])
+        choice = list_choice(body) if verb in ("choose", "pick") else None
+        if choice:  # "choose X from the drop-down menu"
+            return _list_steps(_unquote(choice, self.quoted))
+        body = drop_purpose(body)  # "the trash icon to delete it": the purpose names nothing
         widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
         kind = WIDGET_KINDS.get(norm(self.quoted[int(widget.group(1))])) if widget else None
         if kind:
-            return Step("click", "", [kind], _ordinal(body.lower()))
+            return Step("click", "", [kind], ordinal(body.lower()))
         quote = re.search(r"QUOTE\d+", body)
         target = _unquote(quote.group(0) if quote else _strip_target(body), self.quoted)
-        return Step("click", target, _kinds(body.lower()), _ordinal(body.lower()))
+        where = positional(target) if not quote else None
+        if where:  # "the 3rd checkbox": a position among elements of a kind, not a label
+            return Step("click", "", where[2] or _kinds(body.lower()) or ["button", "link"], where[1])
+        return Step("click", target, _kinds(body.lower()), ordinal(body.lower()))
+
+
+def _item_step(item: str, similar: bool, quoted: list[str]) -> Step:
+    """One item of "check A, B": a label, or a position ("the 2nd checkbox")."""
+    where = positional(item) if not (similar or "QUOTE" in item) else None
+    if where:
+        return Step("click", "", where[2] or ["checkbox", "radio"], where[1])
+    return Step("click", _unquote(_strip_target(item), quoted), ITEM_KINDS, similar=similar)
+
+
+def _list_steps(choice: str) -> list[Step]:
+    """Choose from a list: focus it, type the option (a list jumps to what is typed), confirm."""
+    return [Step("click", "", ["button", "input"]), Step("type", text=choice), Step("key", text="enter")]
+
+
+def _widget_steps(value: str, widget: str) -> list[Step]:
+    """'5 with the spinner': focus the field, select what it holds and type the value. A dragged widget (a slider)
+    is no step this policy can take: say so rather than click something else."""
+    if is_typed_widget(widget):
+        return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
+    return [Step("unsupported", text=f"set the {widget} to {value}")]
 
 
 def parse(instruction: str) -> list[Step]:
@@ -233,7 +246,7 @@ def _type_steps(rest: str, quoted: list[str]) -> list[Step]:
         target = field_name
     if re.search(r"\b(both|two)\b", where, re.I):
         return [s for n in (1, 2) for s in (Step("focus", "", ["input"], n), Step("type", text=value))]
-    return [Step("focus", target, ["input"], _ordinal(where.lower())), Step("type", text=value)]
+    return [Step("focus", target, ["input"], ordinal(where.lower())), Step("type", text=value)]
 
 
 def _field_target(where: str, quoted: list[str]) -> str:
@@ -297,6 +310,8 @@ class InstructionPolicy:
         if n >= len(steps):
             return Done(success=True, summary="all steps taken")
         step = steps[n]
+        if step.op == "unsupported":
+            return Done(success=False, summary=f"cannot {step.text}: no such action")
         if step.op == "type":
             try:
                 return Type(text=step.text)
@@ -322,16 +337,18 @@ class InstructionPolicy:
             if waits < self.patience:
                 return Wait(seconds=0.2)
             return Done(success=False, summary=f"no element for step {step}")
+        if step.op == "scroll":
+            return Scroll(x=el.center[0], y=el.center[1], amount=MAX_SCROLL if step.text == "up" else -MAX_SCROLL)
         if el.kind == "span":  # several words: click the middle of the phrase, not its first word
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
 
     def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element a step refers to."""
-        if step.op in ("focus",) or (step.op == "click" and not step.target):
+        if step.op == "focus" or (step.op in ("click", "scroll") and not step.target):
             return self._ground_by_kind(step, elements)
         if step.op == "close" or (step.op == "click" and norm(step.target) in CLOSE_GLYPHS):
-            return _close_button(step, elements)
+            return close_button(step.target, elements)
         return self._ground_by_label(step, elements)
 
     def _ground_by_kind(self, step: Step, elements: Sequence[Element]) -> Element | None:
@@ -342,9 +359,11 @@ class InstructionPolicy:
         pool = [e for e in elements if e.kind in kinds]
         if step.target:
             hit = match(step.target, pool, encoder=self.encoder)
-            if hit is not None:
-                return hit
-        return _nth(pool, step.ordinal)
+            # An empty field shows its placeholder ("Name") inside: that names it too.
+            shown = [e for e in pool if e.value and not e.label and norm(e.value) == norm(step.target)]
+            if hit is not None or shown:
+                return hit or shown[0]
+        return nth(pool, step.ordinal)
 
     def _ground_by_label(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element whose label the step names (by meaning for "words similar to X"; the nth of those that
@@ -359,7 +378,7 @@ class InstructionPolicy:
             pool = [e for e in elements if e.kind in (kinds or ["button"]) and
                     (not step.target or norm(step.target) in norm(e.label))]
             if pool:
-                return _nth(pool, step.ordinal)
+                return nth(pool, step.ordinal)
         hit = match(step.target, elements, kinds, encoder=self.encoder)
         if hit is None and kinds is not None:
             hit = match(step.target, elements, None, encoder=self.encoder)
@@ -369,24 +388,3 @@ class InstructionPolicy:
             if boxes:
                 return boxes[0]
         return hit
-
-
-def _close_button(step: Step, elements: Sequence[Element]) -> Element | None:
-    """The button or icon named by a close step, else by convention the icon furthest to the top right (a close
-    button is a small text-less button, top right of its dialog)."""
-    hit = match(step.target, elements, ["icon", "button"]) if step.target else None
-    if hit is not None and hit.kind in ("icon", "button"):
-        return hit
-    icons = [e for e in elements if e.kind == "icon"]
-    return max(icons, key=lambda e: e.box[2] - e.box[1]) if icons else None
-
-
-def _nth(pool: list[Element], ordinal: int | None) -> Element | None:
-    if not pool:
-        return None
-    pool = sorted(pool, key=lambda e: (e.box[1], e.box[0]))
-    if ordinal is None or ordinal == 1:
-        return pool[0]
-    if ordinal == -1:
-        return pool[-1]
-    return pool[ordinal - 1] if ordinal <= len(pool) else None

@@ -11,7 +11,8 @@ DEV (as the repository shows it, 2026-12): the commits name 15 dev tasks ("MiniW
 42298ba) but not which; DEFAULT_TASKS of the bench, tests/agents/test_agent_miniwob.py and commit 12f5e80 name 11,
 and the instruction policy's parser tests (tests/agents/test_agent_grounding.py) and the comments of
 agents/policies.py quote the instruction wording of 9 more, all present since the agent's first commit (89b1e67).
-All 20 count as DEV: the agent was shaped on their wording, so none of them can measure generalisation.
+All 20 count as DEV: the agent was shaped on their wording, so none of them can measure generalisation. Eight more
+joined DEV on 2026-12-04 (see below), replaced in HELDOUT by eight not run before.
 
 HELDOUT was chosen by category (clicking, typing, choosing, forms, popups and dialogs, collapsibles, trees, search
 forms, scrolling, tabs) from the installed package's task pages, before any of them was run, preferring plain-English
@@ -27,15 +28,18 @@ DEV: tuple[str, ...] = (
     # their instructions quoted in the parser's tests or agents/policies.py since the first agent commit
     "click-button-sequence", "click-test-2", "enter-text-2", "focus-text-2", "choose-list", "enter-password",
     "enter-date", "click-tab", "click-checkboxes-soft",
+    # held out until 2026-12-04, when the failures the baseline measured on them ("the trash icon to delete it",
+    # "5 with the spinner", "the 3rd radio", "the 5th search result", "X from the scroll list", an instruction cut
+    # short, "scroll to the bottom") shaped agents/phrases.py and agents/instruction_text.py: seen since
+    "click-shape", "email-inbox-delete", "use-spinner", "form-sequence-2", "form-sequence-3", "search-engine",
+    "click-scroll-list", "scroll-text-2",
 )
 
 HELDOUT: tuple[str, ...] = (
     # clicking
     "click-color",            # click the box of a named colour
-    "click-shape",            # click a shape described by size, colour and kind ("a small blue circle")
     "unicode-test",           # click the button whose label is a given unicode string
     "social-media",           # in a feed of posts, click an action button ("Like", "Reply") of a named user
-    "email-inbox-delete",     # find a named sender's email in an inbox list and click its trash icon
     # typing
     "enter-text-dynamic",     # type a given string into a text field whose text is changed by the page
     "enter-time",             # type a time ("2:45 PM") into a time input and submit
@@ -43,13 +47,10 @@ HELDOUT: tuple[str, ...] = (
     "find-word",              # read the Nth word of a paragraph and type it into a text box
     "read-table",             # look up a labelled value in a table and type it into a field
     # choosing
-    "use-spinner",            # set a number with a spinner widget's arrows
     "use-autocomplete",       # type a prefix and choose the autocomplete entry that fits
     "choose-date",            # pick a date in a jQuery-UI date picker (month navigation)
     "click-shades",           # select every box of one colour family among colour swatches
     # forms
-    "form-sequence-2",        # check the Nth radio button and type a number into the Mth textbox
-    "form-sequence-3",        # choose an option from a dropdown, then click a named button
     "book-flight",            # fill a flight-search form (from, to, date), then book the cheapest or shortest
     # popups and dialogs
     "click-dialog-2",         # click the dialog's button with a given label (not its close button)
@@ -61,15 +62,21 @@ HELDOUT: tuple[str, ...] = (
     # trees (nested menus)
     "click-menu",             # follow a nested menu path ("Select Xx>Yy"): hover to open submenus, click a leaf
     # search forms
-    "search-engine",          # type a query, press Search, click the Nth result (results are paged)
     "multi-layouts",          # fill a movie-search form (genre, director, year) whose layout varies, then submit
     "phone-book",             # page through a contact book to find a person and click their phone/email/address
     # scrolling
     "scroll-text",            # scroll a textarea to its last word and type that word into a field
-    "scroll-text-2",          # scroll a textarea to its top or bottom, then submit
-    "click-scroll-list",      # select an item in a scrolled multi-select list and submit
     # tabs
     "click-tab-2",            # switch between tabs to find and click a named link
+    # added 2026-12-04 in place of the eight that became seen (chosen by kind, not run before they were added)
+    "identify-shape",         # click the button that names the shape shown
+    "count-sides",            # click the button with the number of sides of the shape shown
+    "hover-shape",            # hover over a shape to reveal it, then click the one asked for
+    "find-greatest",          # turn over cards and click the one with the greatest number
+    "simple-arithmetic",      # type the result of a small sum into a field and submit
+    "simple-algebra",         # type the value of x that solves a small equation and submit
+    "text-transform",         # type a distorted word shown in an image-like box and submit
+    "guess-number",           # guess a number with "higher"/"lower" hints, typed into a field
 )
 
 SUITES: dict[str, tuple[str, ...]] = {"dev": DEV, "heldout": HELDOUT, "all": DEV + HELDOUT}
