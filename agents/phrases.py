@@ -139,11 +139,16 @@ SCROLL_RE = re.compile(r"(?:(down|up)\s*)?(?:(?:to|until)\s+(?:you\s+reach\s+)?)
                        r"(bottom|end|top|beginning|start)?\s*(?:(?:of|in|inside|within)\s+)?(.*)$", re.I)
 
 
+_AMOUNT = re.compile(r"^(?:a\s+(?:bit|little|lot|few\s+\w+)|some|more|further|slightly|once|twice|again)\b\s*"
+                     r"(?:more\s*)?", re.I)
+
+
 def scroll_request(rest: str) -> tuple[str, str]:
     """What follows "scroll": 'to the bottom of the textarea' -> ('down', 'textarea'); 'up in the list' ->
     ('up', 'list'); 'down' -> ('down', ''). Down unless up, top, beginning or start is said."""
     m = SCROLL_RE.match(rest.strip(" .!"))
     assert m is not None  # every part is optional
     way = (m.group(1) or m.group(2) or "down").lower()
-    where = re.sub(r"^(?:the|a|an)\s+", "", m.group(3).strip(), flags=re.I)
+    where = _AMOUNT.sub("", m.group(3).strip()).strip()  # "down a bit": how far, not where
+    where = re.sub(r"^(?:the|a|an)\s+", "", where, flags=re.I)
     return ("up" if way in ("up", "top", "beginning", "start") else "down"), where

@@ -91,6 +91,8 @@ def _phrase(step: Step, past: bool) -> str:
         return ("pressed " if past else "press ") + step.text
     if step.op == "close":
         return "closed the dialog" if past else "close the dialog"
+    if step.op == "scroll":
+        return ("scrolled " if past else "scroll ") + step.text + (f" in the {step.target}" if step.target else "")
     return step.op
 
 

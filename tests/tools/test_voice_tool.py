@@ -215,7 +215,9 @@ def test_agent_tool_phrasing():
     assert tool.announce(ToolRequest("computer, click Submit")) == "I'll click Submit."
     assert describe("type Ada into the name field and press enter", past=True) == \
         'clicked into the name field, typed "Ada" and pressed enter'
-    assert tool.announce(ToolRequest("computer, scroll down a bit")) == "I'll try to scroll down a bit."
+    assert tool.announce(ToolRequest("computer, scroll down a bit")) == "I'll scroll down."  # how far is no place
+    assert tool.announce(ToolRequest("computer, scroll to the top of the list")) == "I'll scroll up in the list."
+    assert tool.announce(ToolRequest("computer, frobnicate the widget")) == "I'll try to frobnicate the widget."
 
 
 # ---------------------------------------------------------------- a real session, a real screen
