@@ -113,6 +113,16 @@ _LOADED: "weakref.WeakSet[Any]" = weakref.WeakSet()
 PREFILL_CHUNK = 16  # tokens a read-ahead evaluates between its checks for more urgent work
 
 
+def keep_cached_prefix(llm: Any, tokens: list[int], limit: int) -> int:
+    """Keep the longest prefix of `tokens` (at most `limit`) that llama.cpp's KV cache already holds and drop the rest
+    of the cache; returns its length: the next `llm.eval` reads on from there."""
+    keep, ids = 0, llm.input_ids
+    while keep < min(llm.n_tokens, limit) and ids[keep] == tokens[keep]:
+        keep += 1
+    llm.n_tokens = keep
+    return keep
+
+
 def _free_sampler(llm: Any) -> None:
     """Free the sampler chain a generation leaves on the Llama, now rather than at a full garbage collection.
 
@@ -254,11 +264,7 @@ class LlamaChat:
             return False
 
         def read() -> bool:
-            keep, ids = 0, self.llm.input_ids
-            while keep < min(self.llm.n_tokens, len(tokens)) and ids[keep] == tokens[keep]:
-                keep += 1
-            self.llm.n_tokens = keep
-            for i in range(keep, len(tokens), PREFILL_CHUNK):
+            for i in range(keep_cached_prefix(self.llm, tokens, len(tokens)), len(tokens), PREFILL_CHUNK):
                 FOREGROUND.wait()
                 if stop is not None and stop.is_set():
                     return False

@@ -76,11 +76,8 @@ class EndOfTurnModel:
 
 def _next_token_logits(llm: Any, tokens: list[int]) -> np.ndarray:
     """Evaluate `tokens` after the longest prefix already in llama.cpp's KV cache; the last position's logits."""
-    keep = 0
-    limit = min(llm.n_tokens, len(tokens) - 1)  # re-evaluate at least the last token: its logits are needed
-    ids = llm.input_ids
-    while keep < limit and ids[keep] == tokens[keep]:
-        keep += 1
-    llm.n_tokens = keep
+    from .llama import keep_cached_prefix
+
+    keep = keep_cached_prefix(llm, tokens, len(tokens) - 1)  # re-evaluate at least the last token: its logits
     llm.eval(tokens[keep:])
     return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
