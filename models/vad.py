@@ -8,6 +8,7 @@ recurrent state sees continuous audio.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,11 +18,16 @@ import numpy as np
 class GateOptions:
     """aggressiveness: webrtcvad mode 0 (lenient) .. 3 (strict); the gate should be lenient: Silero decides.
     gate_hold_ms: how long the gate stays open after webrtcvad last heard voice.
-    use_gate: False runs Silero on every chunk (for comparison and benchmarks)."""
+    use_gate: False runs Silero on every chunk (for comparison and benchmarks).
+    warmup_ms: when the gate opens, Silero is reset and first run over this much of the audio the gate skipped
+        (outputs discarded), so its recurrent state has heard the room before the speech. Why: started cold at the
+        onset, Silero can stay below its threshold for a whole utterance of narrow-band or noisy speech that it
+        scores above 0.9 when it has heard the second before it (docs/measurements.md). 0: a cold start."""
 
     aggressiveness: int = 1
     gate_hold_ms: int = 600
     use_gate: bool = True
+    warmup_ms: int = 256
 
 
 class GatedSileroDetector:
@@ -41,11 +47,13 @@ class GatedSileroDetector:
         self._silero = SileroVAD.load()
         self._hold_chunks = max(1, options.gate_hold_ms * 16 // 512)
         self._since_voice = self._hold_chunks  # start closed
+        self._skipped: deque[np.ndarray] = deque(maxlen=max(0, options.warmup_ms * 16 // 512))
         self.silero_calls = 0
 
     def reset(self) -> None:
         self._silero.reset()
         self._since_voice = self._hold_chunks
+        self._skipped.clear()
 
     def fork(self) -> "GatedSileroDetector":
         """A detector with fresh state (its own gate and recurrent state) over the same loaded Silero session."""
@@ -63,8 +71,13 @@ class GatedSileroDetector:
             was_closed = self._since_voice >= self._hold_chunks
             self._since_voice = 0 if self._voiced(chunk) else self._since_voice + 1
             if self._since_voice >= self._hold_chunks:
+                if self._skipped.maxlen:
+                    self._skipped.append(chunk.copy())
                 return 0.0
             if was_closed:
                 self._silero.reset()
+                for old in self._skipped:
+                    self._silero.prob(old)
+                self._skipped.clear()
         self.silero_calls += 1
         return float(self._silero.prob(chunk))

@@ -1,5 +1,7 @@
 """Endpointing logic on probability fixtures (no model, no audio)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -324,3 +326,38 @@ def test_awaiting_a_judgement_keeps_the_utterance_open_until_it_comes():
     # without speculation there is nothing to judge before the end: the plain hangover
     o2 = VADOptions(hangover_ms=400, unfinished_hangover_ms=1200, speculate_ms=0, await_judgement=True)
     assert [e.kind for e in feed(Endpointer(o2), pause)] == ["start", "end", "start", "end"]
+
+
+def _room_then_voice(room: float, quiet_voice: float, rate: int = 16000) -> list[AudioFrame]:
+    """1.2 s of a room at `room` RMS, 0.5 s of a voice too quiet for the detector (`quiet_voice` RMS), 1 s that it
+    hears, 1 s of the room again."""
+    rng = np.random.default_rng(1)
+    t = np.arange(rate) / rate
+    parts = [room * rng.standard_normal(int(1.2 * rate)),
+             quiet_voice * np.sqrt(2) * np.sin(2 * np.pi * 180 * t[: rate // 2])
+             + room * rng.standard_normal(rate // 2),
+             0.3 * np.sin(2 * np.pi * 220 * t), room * rng.standard_normal(rate)]
+    sig = (np.concatenate(parts) * 32767).astype(np.int16)
+    return [AudioFrame(pcm=sig[i:i + 320], sample_rate=rate) for i in range(0, len(sig), 320)]
+
+
+@pytest.mark.parametrize("room, voice, heard_s", [(0.001, 0.02, 1.7), (0.02, 0.02, 1.2)])
+async def test_the_onset_moves_back_over_sound_the_detector_missed(room, voice, heard_s):
+    """A phone line's first words can pass Silero's threshold only words later: the recogniser still gets them when
+    they stand out of the room (the quiet voice, 0.5 s before the heard onset), but not the room itself."""
+    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=200, post_roll_ms=0, level_onset=None)
+    for lookback, expect in ((800, heard_s), (0, 1.2)):
+        out = await run_test(VADStage(EnergyDetector(), dataclasses.replace(opts, lookback_ms=lookback)),
+                             _room_then_voice(room, voice), ignore=(AudioFrame, UserSound))
+        (ended,) = [f for f in out if isinstance(f, SpeechEnded)]
+        assert abs(len(ended.audio) / 16000 - expect) < 0.07, (room, lookback, len(ended.audio) / 16000)
+        assert abs(ended.audio_start - 1.7) < 0.05  # the turn's own onset is where the detector heard it
+
+
+async def test_the_audio_before_an_onset_never_reaches_into_the_previous_utterance():
+    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=600, post_roll_ms=0, level_onset=None)
+    frames = tone_frames([(1.2, False), (0.6, True), (0.35, False), (0.6, True), (0.6, False)])
+    out = await run_test(VADStage(EnergyDetector(), opts), frames, ignore=(AudioFrame, UserSound))
+    first, second = [f for f in out if isinstance(f, SpeechEnded)]
+    assert abs(len(first.audio) / 16000 - 1.2) < 0.07  # the whole pre-roll of silence, then the tone
+    assert len(second.audio) / 16000 < 0.35 + 0.6 + 0.04  # the gap since the first one's end, not 0.6 s back

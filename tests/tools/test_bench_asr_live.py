@@ -17,6 +17,8 @@ def test_held_out_sentences_are_not_the_tuned_ones() -> None:
     tuned = {normalise(s) for s in SENTENCES} | {normalise(q.text) for q in QUESTIONS}
     assert not tuned & {normalise(s) for s in corpus.HELD_OUT}
     assert len(set(corpus.HELD_OUT)) == len(corpus.HELD_OUT) >= 12
+    dev = {normalise(s) for s in corpus.DEV}
+    assert len(dev) == len(corpus.DEV) >= 12 and not dev & ({normalise(s) for s in corpus.HELD_OUT} | tuned)
 
 
 def test_plan_covers_every_voice_condition_and_sentence() -> None:

@@ -46,6 +46,28 @@ HELD_OUT: tuple[str, ...] = (
     "Do you want tea or hot chocolate?",
 )
 
+# Sentences to try fixes on, in the same voices and conditions; HELD_OUT is only measured. (The human recordings
+# say the same words in both.)
+DEV: tuple[str, ...] = (
+    "Turn off the lights in the kitchen.",
+    "When does the next train leave for Boston?",
+    "I left my keys on the table by the door.",
+    "Can you remind me to call my mother tomorrow?",
+    "The weather should be warmer by the weekend.",
+    "How much does a cup of coffee cost here?",
+    "We need to buy eggs, milk and bread.",
+    "Play some quiet music in the living room.",
+    "My brother moved to a small town near the coast.",
+    "What is the fastest way to the hospital?",
+    "The meeting starts at half past nine.",
+    "Please close the window, it is getting cold.",
+    "Who won the football game last night?",
+    "She forgot her umbrella at the office.",
+    "Add tomatoes to my shopping list.",
+    "How long should I boil an egg?",
+)
+SENTENCE_SETS = {"held-out": HELD_OUT, "dev": DEV}
+
 # family -> voice -> how it is made. espeak at its default 175 words a minute is left out for two speeds either side.
 VOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "flite": {v: ("flite", "-voice", v) for v in ("kal", "kal16", "awb", "rms", "slt")},
@@ -91,7 +113,7 @@ def pick(sentences: int, slot: int, per_voice: int) -> list[int]:
 def plan(per_voice: int = 4, families: tuple[str, ...] = FAMILIES, conditions: tuple[str, ...] = CONDITIONS,
          sentences: tuple[str, ...] = HELD_OUT) -> list[tuple[str, str, str, str]]:
     """(family, voice, condition, text) for every utterance of the corpus, without synthesising anything.
-    sentences: HELD_OUT for measuring; a fix is tried on other sentences (the tuned ones) in the same voices."""
+    sentences: HELD_OUT for measuring; a fix is tried on DEV (other sentences in the same voices)."""
     out: list[tuple[str, str, str, str]] = []
     slot = 0
     for family in FAMILIES:

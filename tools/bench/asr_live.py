@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ...runtime.stage import PipelineObserver
-from .asr_corpus import CONDITIONS, FAMILIES, Utterance, build, word_errors, wer_table
+from .asr_corpus import CONDITIONS, FAMILIES, SENTENCE_SETS, Utterance, build, word_errors, wer_table
 
 ENGINES = ("live", "offline", "faster-whisper")
 LABELS = {"live": "live (ours)", "offline": "offline (ours)", "faster-whisper": "faster-whisper offline, beam 5"}
@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--live", action="store_true", help="WER of the live path beside offline decodes, per voice family "
                                                         "(held-out corpus; the options below apply)")
     g.add_argument("--out-dir", default="bench-results/asr-live", help="where asr-live.json and report.md go")
+    g.add_argument("--set", dest="sentence_set", choices=sorted(SENTENCE_SETS), default="held-out",
+                   help="the sentences spoken: held-out (to measure) or dev (to try a change on)")
     g.add_argument("--per-voice", type=int, default=4, help="sentences per voice and condition")
     g.add_argument("--families", default=",".join(FAMILIES), help=f"comma list from {', '.join(FAMILIES)}")
     g.add_argument("--conditions", default=",".join(CONDITIONS), help=f"comma list from {', '.join(CONDITIONS)}")
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     options = session_options(config)
     options = dataclasses.replace(options, vad=dataclasses.replace(options.vad, pre_roll_ms=args.pre_roll_ms))
     with console.status("building the held-out corpus"):
-        utts = build(args.per_voice, families, conditions)
+        utts = build(args.per_voice, families, conditions, SENTENCE_SETS[args.sentence_set])
     utts = utts[: args.limit] if args.limit else utts
     detector, recognizer = registry.load_vad(), registry.load_asr(beam_size=config.asr_beam)
     recognizer.transcribe(__import__("numpy").zeros(16000, "float32"))  # warm-up, as a served session is warm
@@ -194,8 +196,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
     waits = sorted(w for r in rows for w in r["heard_after_ms"])
     changed = [r for r in rows if r["errors"]["live"] > r["errors"]["offline"]]
     return {"benchmark": "asr-live", "utterances": len(rows), "cpu_probe_ms": probes, "seconds": round(seconds, 1),
-            "settings": {"speculate_ms": config.speculate_ms, "hangover_ms": config.hangover_ms,
-                         "pre_roll_ms": args.pre_roll_ms,
+            "settings": {"sentences": args.sentence_set, "speculate_ms": config.speculate_ms,
+                         "hangover_ms": config.hangover_ms, "pre_roll_ms": args.pre_roll_ms,
                          "partial_every_ms": config.partial_every_ms, "per_voice": args.per_voice,
                          "beam": args.beam, "asr_beam": config.asr_beam, "threads": args.threads},
             "normalisation": "tools/bench/asr.py normalise for every engine and reference",
@@ -212,9 +214,9 @@ def print_tables(report: dict, console: Any) -> None:
 
     s = report["settings"]
     for by in ("by_family", "by_condition"):
-        table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} held-out utterances, speculate "
-                            f"{s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, ours beam {s.get('asr_beam', 1)}, "
-                            f"faster-whisper beam {s['beam']}")
+        table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} {s.get('sentences', 'held-out')} "
+                            f"utterances, speculate {s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, "
+                            f"ours beam {s.get('asr_beam', 1)}, faster-whisper beam {s['beam']}")
         for col in (by[3:], "n", *(LABELS[e] for e in ENGINES), "live <= fw"):
             table.add_column(col, justify="left" if col == by[3:] else "right")
         for g, w in report[by].items():
@@ -230,7 +232,7 @@ def print_tables(report: dict, console: Any) -> None:
 
 def markdown(report: dict, rows_too: bool = True) -> str:
     s = report["settings"]
-    lines = [f"# ASR, live against offline: {report['utterances']} held-out utterances", "",
+    lines = [f"# ASR, live against offline: {report['utterances']} {s.get('sentences', 'held-out')} utterances", "",
              f"speculate {s['speculate_ms']} ms, hangover {s['hangover_ms']} ms, pre-roll {s['pre_roll_ms']} ms, "
              f"partials every {s['partial_every_ms']} ms; ours int8 beam {s.get('asr_beam', 1)}; faster-whisper int8 "
              f"beam {s['beam']}; CPU probe "
