@@ -18,6 +18,7 @@ from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
 from .tool_calls import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
 from .turn import FINISHED_AT, TurnGate
+from .turn_classifier import shipped_classifier
 from .vad import SpeechDetector, VADOptions, VADStage
 from .vision import Describer, VisionOptions, VisionStage
 
@@ -28,7 +29,11 @@ class SessionOptions:
     is released once its post-roll was silent, not after the whole hangover (runtime/turn.py says why); False
     always waits for the hangover.
     end_of_turn_threshold: the EndOfTurn probability at or above which a turn counts as finished; below it the VAD
-    waits its unfinished_hangover_ms for the rest (chosen with `omnirt bench turns`)."""
+    waits its unfinished_hangover_ms for the rest (chosen with `omnirt bench turns`).
+    turn_classifier: judge with the Thinker's probability, the voice and the words together (runtime/turn_classifier.py
+    and its shipped coefficients, which carry their own threshold); False (the default): the probability alone. Off
+    because held out it did not clearly win (docs/measurements.md, End of turn): 2.8 points fewer cutoffs at the
+    default setting, but more at a 600 ms budget, and 6-8 ms of numpy on the event loop per judgement."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -37,6 +42,7 @@ class SessionOptions:
     queue_size: int = 64
     early_commit: bool = True
     end_of_turn_threshold: float = FINISHED_AT
+    turn_classifier: bool = False
 
 
 @dataclass
@@ -68,7 +74,8 @@ class VoiceSession:
         self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
                        self.thinker, self.talker,
                        TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
-                                on_judged=self.vad.judged)]
+                                on_judged=self.vad.judged, voice=self.vad.voice,
+                                classifier=shipped_classifier() if options.turn_classifier else None)]
         if vision is not None:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

@@ -15,16 +15,27 @@ mid-sentence without being cut off; when what they said is finished the wait buy
 the one signal that goes upstream), which then waits longer before it ends the turn, so that the rest of the
 sentence joins it. If the speaker does go on after a released turn, that is a barge-in: the reply stops and the
 new words start a turn.
+
+With a `TurnClassifier` (runtime/turn_classifier.py) the Thinker's probability is not used alone: it is combined
+with how the voice ended (the VAD's `voice`, runtime/prosody.py), the transcript's words and whether the assistant
+had just asked a question (its last TextDone to pass the gate). That judgement waits for the turn's final
+transcript, which follows the EndOfTurn at once. Where the voice is unknown the Thinker's probability decides, as
+without a classifier: the classifier's weights were fitted with the voice present.
 """
 
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, SpeechDone, TextDelta, TextDone,
                      Transcript)
 from .stage import Stage
+from .turn_classifier import asks
+
+if TYPE_CHECKING:
+    from .prosody import Prosody
+    from .turn_classifier import TurnClassifier
 
 HELD = (Transcript, TextDelta, TextDone, AudioFrame, SpeechDone)
 FINISHED_AT = 0.0035  # the default EndOfTurn threshold (chosen on the tuning half of `omnirt bench turns`)
@@ -39,16 +50,24 @@ def ends_sentence(text: str) -> bool:
 
 class TurnGate(Stage):
     """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
-    for how it was chosen). on_judged(turn, finished): told each judgement (the VAD's `judged`)."""
+    for how it was chosen). on_judged(turn, finished): told each judgement (the VAD's `judged`). classifier: combine
+    the probability with the voice and the words (its own threshold applies); voice(turn): how the voice of the
+    turn's utterance ended (the VAD's `voice`), None when unknown."""
 
     def __init__(self, early_on_sentence_end: bool = True, threshold: float = FINISHED_AT,
-                 on_judged: Callable[[int, bool], None] | None = None, name: str = "gate") -> None:
+                 on_judged: Callable[[int, bool], None] | None = None, name: str = "gate",
+                 classifier: TurnClassifier | None = None,
+                 voice: Callable[[int], Prosody | None] | None = None) -> None:
         super().__init__(name)
         self.early_on_sentence_end, self.threshold, self.on_judged = early_on_sentence_end, threshold, on_judged
+        self.classifier, self.voice = classifier, voice
         self.committed: set[int] = set()
         self.held: dict[int, list[Frame]] = {}
         self.settled: set[int] = set()  # turns whose post-roll was silent, waiting to be judged finished
-        self.judged: dict[int, float] = {}  # turn -> its latest EndOfTurn probability
+        self.judged: dict[int, bool] = {}  # turn -> finished? by its latest judgement
+        self.scores: dict[int, float] = {}  # turn -> the probability that judgement went by (for traces and tests)
+        self.probs: dict[int, float] = {}  # turn -> the Thinker's EndOfTurn, waiting for the final transcript
+        self.asked = False  # the last answer let out asked the user a question
         self.early: set[int] = set()  # turns released at Settled (for tests and traces)
 
     async def _release(self, turn: int) -> AsyncIterator[Frame]:
@@ -56,15 +75,41 @@ class TurnGate(Stage):
         arrive meanwhile join it behind them; only then does the turn count as committed (frames pass through)."""
         queue = self.held.setdefault(turn, [])
         while queue:
-            yield queue.pop(0)
+            yield self._out(queue.pop(0))
         self.held.pop(turn, None)
         self.committed = {t for t in self.committed if t > turn - 8} | {turn}
         self.settled.discard(turn)
-        self.judged = {t: p for t, p in self.judged.items() if t > turn - 8}
+        recent = lambda d: {t: v for t, v in d.items() if t > turn - 8}  # noqa: E731
+        self.judged, self.scores, self.probs = recent(self.judged), recent(self.scores), recent(self.probs)
+
+    def _out(self, frame: Frame) -> Frame:
+        """A frame on its way out: an answer that reaches the user sets the context of the next judgement."""
+        if isinstance(frame, TextDone):
+            self.asked = asks(frame.text)
+        return frame
+
+    def _judge(self, turn: int) -> None:
+        """Judge `turn` once its EndOfTurn is in (and, with a classifier, its final transcript); tell on_judged."""
+        if turn not in self.probs:
+            return
+        prob = self.probs[turn]
+        final = next((f for f in self.held.get(turn, []) if isinstance(f, Transcript) and f.final), None)
+        if self.classifier is not None and final is None and turn not in self.committed:
+            return  # the words come next
+        voice = self.voice(turn) if self.voice is not None and self.classifier is not None else None
+        if self.classifier is not None and final is not None and voice is not None:
+            score = self.classifier.prob(prob, final.text, voice, self.asked)
+            finished = score >= self.classifier.threshold
+        else:
+            score, finished = prob, prob >= self.threshold
+        del self.probs[turn]
+        self.judged[turn], self.scores[turn] = finished, score
+        if self.on_judged is not None and turn not in self.committed:
+            self.on_judged(turn, finished)
 
     def _finished(self, turn: int) -> bool:
         if turn in self.judged:
-            return self.judged[turn] >= self.threshold
+            return self.judged[turn]
         final = next((f for f in self.held.get(turn, []) if isinstance(f, Transcript) and f.final), None)
         return final is not None and ends_sentence(final.text)
 
@@ -87,9 +132,8 @@ class TurnGate(Stage):
                     yield f
             yield frame
         elif isinstance(frame, EndOfTurn):
-            self.judged[frame.turn] = frame.prob
-            if self.on_judged is not None and frame.turn not in self.committed:
-                self.on_judged(frame.turn, frame.prob >= self.threshold)
+            self.probs[frame.turn] = frame.prob
+            self._judge(frame.turn)
             async for f in self._early(frame.turn):
                 yield f
             yield frame
@@ -97,12 +141,14 @@ class TurnGate(Stage):
             self.held.clear()
             self.settled.clear()  # a redone turn must settle again
             self.judged.clear()  # and be judged again, on all its words
+            self.probs.clear()
             yield frame
         elif (isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed
               and not (isinstance(frame, Transcript) and not frame.final)):  # partials are live feedback
             self.held.setdefault(frame.turn, []).append(frame)
             if isinstance(frame, Transcript):
+                self._judge(frame.turn)
                 async for f in self._early(frame.turn):
                     yield f
         else:
-            yield frame
+            yield self._out(frame)

@@ -22,6 +22,7 @@ from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialU
                      SpeechStarted, UserSound)
 from .levels import TAIL_FRAME, sound_before, tail_is_louder  # noqa: F401 - tail_is_louder: the VAD's API
 from .onset import LevelOnset
+from .prosody import Prosody, prosody
 from .stage import Stage
 
 ROOM_MS = 1000  # the room's level before an onset is judged over this much audio (VADOptions.lookback_ms)
@@ -62,6 +63,18 @@ class VADStage(Stage):
         self._prev_end = 0  # where the last ended utterance's audio ended: the next one never reaches back into it
         self._last_partial = 0  # sample index of the last PartialUtterance
         self._level = LevelOnset(options.level_onset) if options.level_onset and options.interrupt else None
+        self._sent: tuple[int, np.ndarray] | None = None  # (turn, the utterance its latest SpeechEnded carried)
+        self._voice: tuple[int, Prosody] | None = None
+
+    def voice(self, turn: int) -> Prosody | None:
+        """How the voice ended in the utterance last sent for `turn` (runtime/prosody.py), for the TurnGate's
+        judgement; None when that is no longer held (a later turn began). Computed on first request, a few ms."""
+        if self._voice is not None and self._voice[0] == turn:
+            return self._voice[1]
+        if self._sent is None or self._sent[0] != turn:
+            return None
+        self._voice = (turn, prosody(self._sent[1]))
+        return self._voice[1]
 
     def judged(self, turn: int, finished: bool) -> None:
         """The TurnGate judged `turn`'s words: if it is the utterance still open, its hangover follows (see
@@ -177,6 +190,7 @@ class VADStage(Stage):
             # check redoes the turn if it was not). Whisper reads a clip that stops right after the last word worse
             # (espeak's "opposite of hot" -> "opposite on part"): 534 words, WER 7.9 % unpadded, 7.5 % padded.
             utterance = np.concatenate([utterance, np.zeros(last - self._consumed, np.float32)])
+        self._sent, self._voice = (self.turn, utterance), None
         return SpeechEnded(turn=self.turn, audio=utterance.copy(), audio_start=ev.start / SAMPLE_RATE,
                            audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end),
                            speculative=speculative)

@@ -159,3 +159,57 @@ def test_bench_runs_on_a_few_utterances(tmp_path, monkeypatch) -> None:
     paused = [r for r in report["rows"] if r["kind"] == "paused"]
     assert paused and all(len(r["pause_p"]) == len(r["pause_ms"]) >= 1 for r in paused)
     assert all(0.0 <= r["end_p"] <= 1.0 for r in report["rows"])
+
+
+def _voiced_row(kind: str, end_p: float, end_text: str, end_pitch: float, pauses=(), half: str = "tuning",
+                asked: bool = False) -> Row:
+    """A row with voices: `pauses` as (ms, p, text, pitch_end)."""
+    voice = lambda pitch: {"pitch_end": pitch, "energy_end": -12.0, "speech_s": 1.0}  # noqa: E731
+    return Row(half, kind, "v", end_text, end_p, end_text, [x[0] for x in pauses], [x[1] for x in pauses],
+               [x[2] for x in pauses], asked, voice(end_pitch), [voice(x[3]) for x in pauses])
+
+
+def _voiced_rows(half: str, seed: int) -> list[Row]:
+    """Fragments the model believes (p 0.3) but whose voice stays up; ends whose voice falls."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(15):
+        rows.append(_voiced_row("paused", 0.3, "Book a table for four.", float(rng.normal(-3, 0.5)),
+                                [(float(rng.uniform(300, 1500)), 0.3, "Book a table for it.", float(rng.normal(2, 0.5)))],
+                                half))
+        rows.append(_voiced_row("short", 0.005, "Paris.", float(rng.normal(-3, 0.5)), half=half, asked=True))
+    return rows
+
+
+def test_the_classifier_is_fitted_on_tuning_only_and_swept_beside_the_detector() -> None:
+    from omnirt.tools.bench.turns_fit import FitOptions, choose_threshold, fit, rescore
+
+    tuning, held = _voiced_rows("tuning", 0), _voiced_rows("heldout", 1)
+    with pytest.raises(ValueError, match="tuning half only"):
+        fit(tuning + held)
+    clf = fit(tuning)
+    assert dict(zip(clf.names, clf.weights))["pitch_end"] < 0  # here a falling voice is what marks the end
+    scored = rescore(held, clf)
+    assert all(r.end_p >= clf.threshold for r in scored)  # every end judged finished, every pause not
+    assert all(p < clf.threshold for r in scored for p in r.pause_p)
+    assert Evaluator(scored)(clf.threshold, 200, 2100) == (200, 0.0)
+    assert Evaluator(held)(0.01, 200, 2100)[1] == 1.0  # the probability alone cuts every fragment
+    # the shipped threshold respects the latency budget: at 100 ms none can, so the highest threshold
+    assert choose_threshold(scored, FitOptions(max_latency_ms=100)) == FitOptions().thetas[-1]
+    options = SweepOptions(thetas=(1e-3, 1e-2, 0.1), d_short=(200,), d_long=(2100,), d_vad=(300, 2100),
+                           combined_thetas=(0.3, 0.5, 0.7))
+    s = summarise(tuning + held, options, classifier=clf)
+    assert {"combined", "combined, no context", "combined, no voice"} <= set(s["fronts"]["heldout"])
+    b = s["best"]["combined: cutoff at latency <= 300 ms"]
+    assert (b["heldout"].latency_ms, b["heldout"].cutoff) == (200, 0.0)
+    assert s["runtime_default"]["heldout"]["combined"].cutoff == 0.0
+    assert s["runtime_default"]["heldout"]["detector"].cutoff == 1.0
+    assert "comb <=300" in s["per_kind"]["heldout"]["paused"]
+
+
+def test_the_corpus_imagines_a_question_before_short_answers_only_and_some_requests() -> None:
+    plan = corpus.plan()
+    asked = {kind: [corpus.after_question(p) for p in plan if p.kind == kind] for kind in corpus.KINDS}
+    assert all(asked["short"]) and not any(asked["backchannel"])
+    for kind in ("paused", "complete"):
+        assert 0.15 < np.mean(asked[kind]) < 0.5

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .turns_corpus import HALVES, KINDS, Utterance, build, corpus_dir, plan
+from .turns_corpus import HALVES, KINDS, Utterance, after_question, build, corpus_dir, plan
 
 TAIL_S = 0.2
 LATENCY_BUDGETS_MS = (300, 600)
@@ -43,12 +43,14 @@ CURVE_BUDGETS_MS = (200, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)
 
 @dataclass(frozen=True)
 class SweepOptions:
-    """The settings swept: theta on a log grid, the detector's two waits, the VAD's one."""
+    """The settings swept: theta on a log grid (the combined classifier's on a linear one), the detector's two
+    waits, the VAD's one."""
 
     thetas: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-5, 0.5, 25))
     d_short: tuple[int, ...] = tuple(range(100, 601, 50))
     d_long: tuple[int, ...] = tuple(range(600, 3001, 100))
     d_vad: tuple[int, ...] = tuple(range(100, 3001, 50))
+    combined_thetas: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.02, 0.98, 49))
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Row:
     pause_ms: list[float] = field(default_factory=list)
     pause_p: list[float] = field(default_factory=list)
     pause_text: list[str] = field(default_factory=list)
+    asked: bool = False  # the assistant's turn before asked a question (turns_corpus.after_question)
+    end_voice: dict[str, float] = field(default_factory=dict)  # runtime/prosody.py at the end
+    pause_voice: list[dict[str, float]] = field(default_factory=list)  # and at each inner pause
 
 
 @dataclass(frozen=True)
@@ -125,12 +130,19 @@ def vad_point(rows: list[Row] | Evaluator, d: float) -> Point:
     return point(rows, "vad", math.inf, d, d)
 
 
-def sweep(rows: list[Row], options: SweepOptions = SweepOptions()) -> dict[str, list[Point]]:
-    """Every setting of both policies on `rows`."""
+def sweep(rows: list[Row], options: SweepOptions = SweepOptions(),
+          combined: dict[str, list[Row]] | None = None) -> dict[str, list[Point]]:
+    """Every setting of both policies on `rows`; `combined`: the same rows rescored by each classifier
+    (tools/bench/turns_fit.py rescore), swept as policies of their own."""
     ev = Evaluator(rows)
     det = [point(ev, "detector", t, s, lg) for t in options.thetas for s in options.d_short for lg in options.d_long
            if s <= lg]
-    return {"vad": [vad_point(ev, d) for d in options.d_vad], "detector": det}
+    out = {"vad": [vad_point(ev, d) for d in options.d_vad], "detector": det}
+    for name, rescored in (combined or {}).items():
+        cev = Evaluator(rescored)
+        out[name] = [point(cev, name, t, s, lg) for t in options.combined_thetas for s in options.d_short
+                     for lg in options.d_long if s <= lg]
+    return out
 
 
 def pareto(points: list[Point]) -> list[Point]:
@@ -209,10 +221,24 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
                 path.write_text(json.dumps(heard))
             pauses, end = [p for p in heard["points"] if p["what"] == "pause"], heard["points"][-1]
             p = u.plan
+            voices = voice_at(u, [x["at"] for x in heard["points"]])
             rows.append(Row(p.half, p.kind, f"{p.family}/{p.voice}", p.text, end["p"], end["text"],
-                            [n / 16 for _, n in u.pauses], [x["p"] for x in pauses], [x["text"] for x in pauses]))
+                            [n / 16 for _, n in u.pauses], [x["p"] for x in pauses], [x["text"] for x in pauses],
+                            after_question(p), voices[-1], voices[:-1]))
             progress.advance(task)
     return rows
+
+
+def voice_at(u: Utterance, ats: list[int]) -> list[dict[str, float]]:
+    """How the voice ended at each decision point (runtime/prosody.py), over the audio the recogniser heard there
+    (up to the point, then TAIL_S of zeros): what the live VAD holds when the judgement is made. Not cached: it
+    costs milliseconds and depends on no model."""
+    from ...runtime.prosody import prosody
+    from ..clips import read_audio
+
+    audio = read_audio(u.path)
+    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    return [prosody(np.concatenate([audio[:at], tail])).as_dict() for at in ats]
 
 
 def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
@@ -228,30 +254,45 @@ def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
 
 # ---------------------------------------------------------------- the report
 
-def summarise(rows: list[Row], options: SweepOptions = SweepOptions()) -> dict[str, Any]:
-    """Both halves swept; the 'best at' settings chosen on tuning and read on held-out; curves, per kind, misreads."""
+def summarise(rows: list[Row], options: SweepOptions = SweepOptions(),
+              classifier: Any = None) -> dict[str, Any]:
+    """Both halves swept; the 'best at' settings chosen on tuning and read on held-out; curves, per kind, misreads.
+    classifier: the shipped end-of-turn classifier (runtime/turn_classifier.py): its policy, and two ablations of it
+    fitted here on the tuning half (tools/bench/turns_fit.py), are swept beside the others."""
     halves = {h: [r for r in rows if r.half == h] for h in HALVES}
-    evs = {h: Evaluator(halves[h]) for h in HALVES}
-    swept = {h: sweep(halves[h], options) for h in HALVES}
+    data = {h: {"vad": halves[h], "detector": halves[h]} for h in HALVES}
+    classifiers = _classifiers(classifier, halves["tuning"])
+    if classifiers:
+        from .turns_fit import rescore
+
+        for name, clf in classifiers.items():
+            for h in HALVES:
+                data[h][name] = rescore(halves[h], clf)
+    policies = list(data["tuning"])
+    evs = {h: {pol: Evaluator(data[h][pol]) for pol in policies} for h in HALVES}
+    swept = {h: sweep(halves[h], options, {n: data[h][n] for n in classifiers}) for h in HALVES}
     queries = [(f"cutoff at latency <= {b} ms", best_cutoff_at, b) for b in LATENCY_BUDGETS_MS] + \
               [(f"latency at cutoff <= {100 * c:.0f} %", best_latency_at, c) for c in CUTOFF_BUDGETS]
     best: dict[str, dict[str, Any]] = {}
     for name, query, budget in queries:
-        for policy in ("vad", "detector"):
+        for policy in policies:
             chosen = query(swept["tuning"][policy], budget)
-            best[f"{policy}: {name}"] = {"tuning": chosen, "heldout": transfer(chosen, evs["heldout"]),
+            best[f"{policy}: {name}"] = {"tuning": chosen, "heldout": transfer(chosen, evs["heldout"][policy]),
                                          "heldout_best_possible": query(swept["heldout"][policy], budget)}
     fronts = {h: {pol: pareto(swept[h][pol]) for pol in swept[h]} for h in HALVES}
-    transferred = {pol: pareto([transfer(p, evs["heldout"]) for p in fronts["tuning"][pol]]) for pol in fronts["tuning"]}
+    transferred = {pol: pareto([transfer(p, evs["heldout"][pol]) for p in fronts["tuning"][pol]])
+                   for pol in fronts["tuning"]}
     curve = {f"{h} {pol}": {b: best_cutoff_at(pts, b) for b in CURVE_BUDGETS_MS}
              for h, by in (("tuning", fronts["tuning"]), ("heldout", transferred)) for pol, pts in by.items()}
-    at = {"det <=600": best["detector: cutoff at latency <= 600 ms"]["tuning"],
-          "det <=300": best["detector: cutoff at latency <= 300 ms"]["tuning"],
-          "det 5 %": best["detector: latency at cutoff <= 5 %"]["tuning"]}
-    kinds = {h: {k: _kind(halves[h], k, at) for k in KINDS if any(r.kind == k for r in halves[h])} for h in HALVES}
+    at = {f"{short} {q}": (pol, best[f"{pol}: {query}"]["tuning"])
+          for pol, short in (("detector", "det"), ("combined", "comb")) if pol in policies
+          for q, query in (("<=600", "cutoff at latency <= 600 ms"), ("<=300", "cutoff at latency <= 300 ms"),
+                           ("5 %", "latency at cutoff <= 5 %"))}
+    kinds = {h: {k: _kind(data[h], k, at) for k in KINDS if any(r.kind == k for r in halves[h])} for h in HALVES}
     pause_texts = [(t, p) for r in rows for t, p in zip(r.pause_text, r.pause_p)]
     return {"utterances": {h: len(halves[h]) for h in HALVES}, "best": best, "fronts": fronts,
-            "runtime_default": runtime_default(halves),
+            "runtime_default": runtime_default(halves, classifier, {h: data[h].get("combined") for h in HALVES}),
+            "classifiers": {n: c.to_json() for n, c in classifiers.items()},
             "heldout_front_from_tuning": transferred, "curve": curve, "per_kind": kinds,
             "fragments_punctuated": sum(t.rstrip().endswith((".", "?", "!")) for t, _ in pause_texts),
             "fragments": len(pause_texts),
@@ -261,10 +302,22 @@ def summarise(rows: list[Row], options: SweepOptions = SweepOptions()) -> dict[s
             "heard_backchannels": [(r.text, r.end_text, r.end_p) for r in rows if r.kind == "backchannel"]}
 
 
-def runtime_default(halves: dict[str, list[Row]]) -> dict[str, dict[str, Point]]:
+def _classifiers(shipped: Any, tuning: list[Row]) -> dict[str, Any]:
+    """The shipped classifier as "combined", and its ablations fitted on the tuning rows (none without it)."""
+    if shipped is None:
+        return {}
+    from .turns_fit import ABLATIONS, fit
+
+    return {"combined": shipped, **{name: fit(tuning, names) for name, names in ABLATIONS.items()}}
+
+
+def runtime_default(halves: dict[str, list[Row]], classifier: Any = None,
+                    combined: dict[str, list[Row] | None] | None = None) -> dict[str, dict[str, Point]]:
     """What a live session does by default: a turn judged finished is released when its post-roll settles, an
-    unfinished one waits the VAD's unfinished hangover. Beside it, the rule it replaced (released at the settle
-    when the transcript ends a sentence, else at the hangover) and the VAD's hangover alone."""
+    unfinished one waits the VAD's unfinished hangover; judged by the classifier when there is one (`combined`:
+    the rows it rescored), and the Thinker's probability alone as before. Beside them, the rule those replaced
+    (released at the settle when the transcript ends a sentence, else at the hangover) and the VAD's hangover
+    alone."""
     from ...runtime.session import SessionOptions
     from ...runtime.turn import ends_sentence
 
@@ -273,17 +326,22 @@ def runtime_default(halves: dict[str, list[Row]]) -> dict[str, dict[str, Point]]
     punct = {h: [replace(r, end_p=float(ends_sentence(r.end_text)),
                          pause_p=[float(ends_sentence(t)) for t in r.pause_text]) for r in rows]
              for h, rows in halves.items()}
-    return {h: {"detector": point(rows, "detector", o.end_of_turn_threshold, v.post_roll_ms, v.unfinished_hangover_ms),
-                "punctuation": point(punct[h], "punctuation", 0.5, v.post_roll_ms, v.hangover_ms),
-                "vad": vad_point(rows, v.hangover_ms)} for h, rows in halves.items()}
+    out = {h: {"detector": point(rows, "detector", o.end_of_turn_threshold, v.post_roll_ms, v.unfinished_hangover_ms),
+               "punctuation": point(punct[h], "punctuation", 0.5, v.post_roll_ms, v.hangover_ms),
+               "vad": vad_point(rows, v.hangover_ms)} for h, rows in halves.items()}
+    for h in out:
+        if classifier is not None and combined and combined.get(h) is not None:
+            out[h] = {"combined": point(combined[h], "combined", classifier.threshold, v.post_roll_ms,
+                                        v.unfinished_hangover_ms), **out[h]}
+    return out
 
 
-def _kind(rows: list[Row], kind: str, at: dict[str, Point | None]) -> dict[str, Any]:
-    sel = [r for r in rows if r.kind == kind]
-    ev = Evaluator(sel)
-    out: dict[str, Any] = {"n": len(sel), "median_p_end": float(np.median(ev.end_p))}
-    for name, p in at.items():
+def _kind(data: dict[str, list[Row]], kind: str, at: dict[str, tuple[str, Point | None]]) -> dict[str, Any]:
+    sel = [r for r in data["detector"] if r.kind == kind]
+    out: dict[str, Any] = {"n": len(sel), "median_p_end": float(np.median([r.end_p for r in sel]))}
+    for name, (policy, p) in at.items():
         if p is not None:
+            ev = Evaluator([r for r in data[policy] if r.kind == kind])
             out[name] = dict(zip(("latency_ms", "cutoff"), ev(p.theta, p.d_short, p.d_long)))
     return out
 
@@ -299,6 +357,13 @@ def _jsonable(x: Any) -> Any:
 
 
 # ---------------------------------------------------------------- the command
+
+def _shipped_classifier() -> Any:
+    """The classifier the runtime uses (runtime/data/turn_classifier.json), or None before one is fitted."""
+    from ...runtime.turn_classifier import DEFAULT_PATH, TurnClassifier
+
+    return TurnClassifier.load() if DEFAULT_PATH.is_file() else None
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="bench-results/turns.json")
@@ -323,7 +388,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with console.status(f"building the corpus ({len(planned)} utterances, cached)"):
         utts = build(planned)
     rows = decide(utts, args, console)
-    s = summarise(rows)
+    s = summarise(rows, classifier=_shipped_classifier())
     probes.append(cpu_probe())
     seconds = time.perf_counter() - started
     record = Console(record=True, file=io.StringIO(), width=150, highlight=False)

@@ -176,6 +176,16 @@ def pause_lengths(text: str, voice: str, n: int) -> tuple[int, ...]:
     return tuple(int(min(PAUSE_MS[1], max(PAUSE_MS[0], round(x / 10) * 10))) for x in drawn)
 
 
+def after_question(p: Planned) -> bool:
+    """The conversation each utterance is imagined in, for the classifier's context feature: a short answer
+    ("Paris.") answers a question the assistant asked, a backchannel is said while the assistant talks, and a
+    request follows a question ("Anything else?") one time in three (seeded by the sentence and voice), so that the
+    context alone cannot tell a finished request from a fragment."""
+    if p.kind in ("short", "backchannel"):
+        return p.kind == "short"
+    return int(hashlib.sha256(f"asked\n{p.voice}\n{p.text}".encode()).hexdigest()[:8], 16) % 3 == 0
+
+
 def plan(halves: tuple[str, ...] = HALVES) -> list[Planned]:
     """Every utterance of the corpus, nothing synthesised. Ordered so that any prefix mixes halves and kinds
     (`--limit N` then still measures a bit of everything)."""

@@ -37,25 +37,38 @@ def print_report(s: dict[str, Any], console: Any) -> None:
     for name, row in s["curve"].items():
         c.add_row(name, *(_pct(p.cutoff) if p else "-" for p in row.values()))
     console.print(c)
-    k = Table(title="per kind, at the detector settings chosen on tuning: latency at the real end (cutoffs)")
-    for col in ("half", "kind", "n", "median p(end)", "det <=600", "det <=300", "det 5 %"):
+    k = Table(title="per kind, at the detector's and the combined classifier's settings chosen on tuning: "
+                    "latency at the real end (cutoffs)")
+    settings = [n for n in ("det <=600", "det <=300", "det 5 %", "comb <=600", "comb <=300", "comb 5 %")
+                if any(n in v for kinds in s["per_kind"].values() for v in kinds.values())]
+    for col in ("half", "kind", "n", "median p(end)", *settings):
         k.add_column(col)
     for h, kinds in s["per_kind"].items():
         for kind, v in kinds.items():
             cells = [f"{v[n]['latency_ms']:.0f} ms" + (f" ({_pct(v[n]['cutoff'])})" if kind == "paused" else "")
-                     if n in v else "-" for n in ("det <=600", "det <=300", "det 5 %")]
+                     if n in v else "-" for n in settings]
             k.add_row(h, kind, str(v["n"]), f"{v['median_p_end']:.2g}", *cells)
     console.print(k)
     for h, d in s["runtime_default"].items():
+        if "combined" in d:
+            console.print(f"the runtime's defaults, {h}: combined classifier ({d['combined'].params()}) "
+                          f"{_fmt(d['combined'])}; the Thinker's probability alone (before it):")
         console.print(f"the runtime's defaults, {h}: detector ({d['detector'].params()}) {_fmt(d['detector'])}; "
                       f"the punctuation rule it replaced {_fmt(d['punctuation'])}; VAD alone ({d['vad'].params()}) "
                       f"{_fmt(d['vad'])}")
-    det600 = s["best"]["detector: cutoff at latency <= 600 ms"]["heldout"]
-    det300 = s["best"]["detector: cutoff at latency <= 300 ms"]["heldout"]
-    for label, p, lat, cut in (("<= 5 % cutoffs at <= 600 ms", det600, 600, 0.05),
-                               ("<= 10 % cutoffs at <= 300 ms", det300, 300, 0.10)):
-        met = p is not None and p.latency_ms <= lat + 1e-9 and p.cutoff <= cut + 1e-9
-        console.print(f"target {label}: held-out {_fmt(p)} -> {'MET' if met else 'missed'}")
+    for policy in ("detector", "combined"):
+        if f"{policy}: cutoff at latency <= 600 ms" not in s["best"]:
+            continue
+        at600 = s["best"][f"{policy}: cutoff at latency <= 600 ms"]["heldout"]
+        at300 = s["best"][f"{policy}: cutoff at latency <= 300 ms"]["heldout"]
+        for label, p, lat, cut in (("<= 5 % cutoffs at <= 600 ms", at600, 600, 0.05),
+                                   ("<= 10 % cutoffs at <= 300 ms", at300, 300, 0.10)):
+            met = p is not None and p.latency_ms <= lat + 1e-9 and p.cutoff <= cut + 1e-9
+            console.print(f"target {label}, {policy}: held-out {_fmt(p)} -> {'MET' if met else 'missed'}")
+    for name, c in s.get("classifiers", {}).items():
+        console.print(f"{name}: threshold {c['threshold']:.2f}; weights " +
+                      ", ".join(f"{n} {w:+.2f}" for n, w in sorted(zip(c["names"], c["weights"]),
+                                                                   key=lambda x: -abs(x[1]))))
     console.print("anchors (eot-bench, real speech; latency at 5 % cutoffs, cutoffs at 300 ms): " +
                   "; ".join(f"{n} {a} ms, {_pct(b)}" for n, (a, b) in ANCHORS.items()))
     console.print(f"fragments the recogniser ended with . ? or !: {s['fragments_punctuated']} of {s['fragments']} "
@@ -69,7 +82,9 @@ def _svg(s: dict[str, Any], width: int = 640, height: int = 380) -> str:
     x = lambda ms: 50 + (width - 70) * min(ms, 3000) / 3000  # noqa: E731
     y = lambda c: height - 40 - (height - 60) * c  # noqa: E731
     out = [f'<svg width="{width}" height="{height}" style="background:#fafafa">']
-    colours = {"tuning vad": "#aaa", "tuning detector": "#9bd", "heldout vad": "#444", "heldout detector": "#135"}
+    palette = {"vad": ("#aaa", "#444"), "detector": ("#9bd", "#135"), "combined": ("#e9a", "#a13")}
+    colours = {f"{h} {pol}": palette.get(pol, ("#cdb", "#585"))[i] for i, h in enumerate(("tuning", "heldout"))
+               for pol in s["fronts"]["tuning"]}
     fronts = {**{f"tuning {k}": v for k, v in s["fronts"]["tuning"].items()},
               **{f"heldout {k}": v for k, v in s["heldout_front_from_tuning"].items()}}
     for i, (name, pts) in enumerate(fronts.items()):

@@ -1,0 +1,111 @@
+"""End of turn from the words and the voice together: one small logistic regression the project fits and ships.
+
+The Thinker's end-of-message probability (models/turn_detector.py) fails in two known ways: the recogniser rounds
+a fragment off into a sentence that the model then believes ("Book a table for" -> "Book a table for it."), and a
+short answer ("Paris.") scores as low as a fragment, so it waits the long hangover. Other evidence is cheap: how
+the voice ended (runtime/prosody.py: a final fall, a fade, a drawn-out last syllable), whether the last word is one
+that cannot end a sentence ("the", "of", "to"), how many words there are, and whether the assistant has just asked
+a question (then a short answer completes the turn). A logistic regression over the log of the model's probability
+and those features weighs them; its coefficients are fitted on the tuning half of `omnirt bench turns` only
+(tools/bench/turns_fit.py) and shipped as runtime/data/turn_classifier.json, with the threshold chosen there.
+
+Pure logic: no model is loaded, scoring is a dot product. Without audio the voice features take their neutral
+values, so the text-only path keeps working (less well: the weights were fitted with the voice present).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .prosody import Prosody
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "turn_classifier.json"
+P_FLOOR = 1e-6
+# Words a sentence hardly ever ends on: articles, possessives, prepositions, conjunctions, "very" (not "it", "me",
+# "do", "can" or "what": "Tell me about it.", "Yes, I can.", "What?" end sentences).
+FUNCTION_WORDS = frozenset("""
+a an the my your his her its our their some any every no each whose
+of to for from with by at in on into onto about as than like between through over under after before during
+and or but nor so because if when while whether until unless although very
+""".split())
+_WORD = re.compile(r"[a-z']+")
+FEATURES = ("log_p", "words", "function_end", "asked", "asked_few_words", "pitch_end", "pitch_slope",
+            "energy_end", "lengthening", "voiced_end", "speech_s")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def features(prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> dict[str, float]:
+    """The classifier's inputs for one judgement: the model's probability, the transcript, how the voice ended
+    (None: no audio, neutral values) and whether the assistant's last turn asked a question."""
+    w = words(text)
+    v = voice if voice is not None else Prosody()
+    few = 1.0 / (1.0 + len(w))
+    return {"log_p": math.log10(max(float(prob), P_FLOOR)), "words": math.log1p(len(w)),
+            "function_end": float(bool(w) and w[-1] in FUNCTION_WORDS), "asked": float(asked),
+            "asked_few_words": float(asked) * few, "pitch_end": v.pitch_end,
+            "pitch_slope": float(np.clip(v.pitch_slope, -100, 100)) / 10, "energy_end": v.energy_end / 10,
+            "lengthening": v.lengthening, "voiced_end": v.voiced_end, "speech_s": math.log1p(v.speech_s)}
+
+
+@dataclass(frozen=True)
+class TurnClassifier:
+    """P(finished) = sigmoid(bias + weights . (x - mean) / scale) over `names`; `threshold`: at or above it the turn
+    counts as finished (chosen on the tuning half with the runtime's waits)."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    fitted_on: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_PATH) -> "TurnClassifier":
+        d = json.loads(Path(path).read_text())
+        unknown = set(d["names"]) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"{path}: unknown features {sorted(unknown)}")
+        n = len(d["names"])
+        if not all(len(d[k]) == n for k in ("mean", "scale", "weights")):
+            raise ValueError(f"{path}: names, mean, scale and weights must have one entry per feature")
+        return cls(tuple(d["names"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), float(d["bias"]),
+                   float(d["threshold"]), d.get("fitted_on", ""))
+
+    def to_json(self) -> dict[str, object]:
+        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+                "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
+                "fitted_on": self.fitted_on}
+
+    def score(self, x: dict[str, float]) -> float:
+        z = self.bias + sum(w * (x[n] - m) / s for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def prob(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> float:
+        """P(the user has finished) from the model's probability, the transcript, the voice and the context; 0
+        without words, as the model's own (nothing heard is not an answer, whatever the voice did)."""
+        return self.score(features(prob, text, voice, asked)) if words(text) else 0.0
+
+    def finished(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> bool:
+        return self.prob(prob, text, voice, asked) >= self.threshold
+
+
+def asks(text: str) -> bool:
+    """Does an assistant's turn end by asking the user something?"""
+    return text.rstrip().rstrip("\"')]").endswith("?")
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_classifier() -> TurnClassifier:
+    """The classifier the project ships (read once per process)."""
+    return TurnClassifier.load(DEFAULT_PATH)

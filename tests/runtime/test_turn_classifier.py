@@ -1,0 +1,134 @@
+"""The end-of-turn classifier (runtime/turn_classifier.py): its shipped coefficients, its features, and the
+TurnGate judging with it (the voice from the VAD, the words from the final transcript, the context from the last
+answer)."""
+
+import json
+import math
+
+import pytest
+
+from omnirt.runtime.frames import EndOfTurn, Settled, TextDone, Transcript
+from omnirt.runtime.prosody import Prosody
+from omnirt.runtime.turn import TurnGate
+from omnirt.runtime.turn_classifier import (DEFAULT_PATH, FEATURES, TurnClassifier, asks, features,
+                                            shipped_classifier)
+
+# How voices ended in the bench corpus (runtime/prosody.py on a statement's end and on a fragment)
+ENDED = Prosody(pitch_end=-1.0, pitch_slope=-3.0, energy_end=-15.0, lengthening=0.1, voiced_end=0.5, speech_s=1.4,
+                silence_s=0.19)
+PAUSED = Prosody(pitch_end=-2.0, pitch_slope=-1.0, energy_end=-10.0, lengthening=0.0, voiced_end=0.8, speech_s=1.1,
+                 silence_s=0.19)
+
+
+def test_the_shipped_coefficients_load_and_put_a_finished_request_above_a_fragment():
+    clf = TurnClassifier.load()
+    assert set(clf.names) <= set(FEATURES) and 0 < clf.threshold < 1 and "tuning" in clf.fitted_on
+    assert all(math.isfinite(w) for w in clf.weights) and all(s > 0 for s in clf.scale)
+    finished = clf.prob(0.6, "What is the capital of France?", ENDED)
+    fragment = clf.prob(1e-5, "Book a table for", PAUSED)
+    assert finished >= clf.threshold > fragment
+    # the same words and voice, judged with and without the assistant's question before them
+    assert clf.prob(0.007, "Paris.", ENDED, asked=True) > clf.prob(0.007, "Paris.", ENDED, asked=False)
+    # the model's probability counts: the same fragment scored as likely complete moves up
+    assert clf.prob(0.5, "Book a table for", PAUSED) > fragment
+    assert clf.prob(0.9, "", ENDED, asked=True) == 0.0  # nothing heard is not an answer
+    assert shipped_classifier() == clf
+
+
+def test_features_of_the_words():
+    x = features(0.01, "Set an alarm for", None)
+    assert x["function_end"] == 1.0 and x["log_p"] == pytest.approx(-2) and x["words"] == pytest.approx(math.log(5))
+    assert features(0.01, "Set an alarm for six.", None)["function_end"] == 0.0
+    assert features(0.0, "", None)["log_p"] == pytest.approx(-6) and features(0.0, "", None)["words"] == 0.0
+    assert features(0.3, "Two.", None, asked=True)["asked_few_words"] == pytest.approx(0.5)
+    assert asks("Which city?") and asks('He said "why?"') and not asks("It is Paris.")
+
+
+def test_a_bad_coefficient_file_is_refused(tmp_path):
+    good = json.loads(DEFAULT_PATH.read_text())
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({**good, "names": good["names"][:-1] + ["loudness"]}))
+    with pytest.raises(ValueError, match="unknown features"):
+        TurnClassifier.load(bad)
+    bad.write_text(json.dumps({**good, "weights": good["weights"][:-1]}))
+    with pytest.raises(ValueError, match="one entry per feature"):
+        TurnClassifier.load(bad)
+
+
+async def through(gate, frames):
+    return [[o.kind for o in [x async for x in gate.process(f)]] for f in frames]
+
+
+async def test_the_gate_judges_with_the_voice_once_the_words_are_in():
+    told: list[tuple[int, bool]] = []
+    voices = {1: PAUSED, 2: ENDED}
+    gate = TurnGate(threshold=0.01, on_judged=lambda t, f: told.append((t, f)), classifier=shipped_classifier(),
+                    voice=voices.get)
+    # Whisper made a sentence of a fragment and the model half believes it; words and voice say: not finished
+    frames = [EndOfTurn(prob=0.02, turn=1), Transcript(text="Book a table for.", turn=1), Settled(turn=1)]
+    assert await through(gate, frames) == [["EndOfTurn"], [], ["Settled"]]
+    assert told == [(1, False)] and gate.scores[1] < gate.classifier.threshold
+    # a request that ends: released at the settle (the probability alone, 0.3, would also say so)
+    gate = TurnGate(threshold=0.01, on_judged=lambda t, f: told.append((t, f)), classifier=shipped_classifier(),
+                    voice=voices.get)
+    frames = [Settled(turn=2), EndOfTurn(prob=0.6, turn=2), Transcript(text="What is the capital of France?", turn=2)]
+    assert await through(gate, frames) == [["Settled"], ["EndOfTurn"], ["Transcript"]]
+    assert told[-1] == (2, True) and gate.early == {2}
+
+
+async def test_without_the_voice_the_probability_decides_as_before():
+    told: list[tuple[int, bool]] = []
+    gate = TurnGate(threshold=0.01, on_judged=lambda t, f: told.append((t, f)), classifier=shipped_classifier(),
+                    voice=lambda turn: None)
+    await through(gate, [EndOfTurn(prob=0.02, turn=1), Transcript(text="Book a table for.", turn=1)])
+    assert told == [(1, True)] and gate.scores[1] == 0.02
+
+
+async def test_a_question_in_the_last_answer_helps_a_short_answer_end():
+    scores = []
+    for answer in ("Which city would you like?", "It is sunny."):
+        gate = TurnGate(classifier=shipped_classifier(), voice=lambda turn: ENDED)
+        await through(gate, [TextDone(text=answer, turn=0), EndOfTurn(prob=0.007, turn=1),
+                             Transcript(text="Paris.", turn=1)])
+        assert gate.asked == answer.endswith("?")
+        scores.append(gate.scores[1])
+    assert scores[0] > scores[1]
+
+
+@pytest.mark.models
+async def test_a_live_session_judges_the_turn_with_the_voice_it_heard():
+    import asyncio
+
+    import numpy as np
+
+    from omnirt.runtime.frames import AudioFrame
+    from omnirt.runtime.session import SessionOptions, VoiceSession
+    from omnirt.tools.clips import make_clip, read_audio
+    from omnirt.tools.voice import VoiceConfig, load_components
+
+    assert VoiceSession(load_components(VoiceConfig())).stages[-1].classifier is None  # off by default
+    session = VoiceSession(load_components(VoiceConfig()), SessionOptions(turn_classifier=True))
+    gate = session.stages[-1]
+    assert gate.classifier == shipped_classifier() and gate.voice == session.vad.voice
+    speech = (read_audio(make_clip("What is the capital of France?", "piper"), 16000) * 32767).astype(np.int16)
+    speech = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(40000, np.int16)])
+    probs: dict[int, float] = {}
+    done = asyncio.Event()
+
+    async def drain(pipeline):
+        async for f in pipeline.frames():
+            if isinstance(f, EndOfTurn):
+                probs[f.turn] = f.prob
+            if isinstance(f, TextDone) and f.turn > 0:
+                done.set()
+
+    async with session as p:
+        task = asyncio.create_task(drain(p))
+        for i in range(0, len(speech), 320):  # in real time: judged while the VAD still waits, as live
+            await p.push(AudioFrame(pcm=speech[i:i + 320], sample_rate=16000))
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(done.wait(), 60)
+        task.cancel()
+    assert session.vad.voice(1) is not None and 1 in probs
+    assert gate.judged[1] and gate.scores[1] >= gate.classifier.threshold
+    assert gate.scores[1] != probs[1]  # the classifier's judgement, not the Thinker's probability passed on

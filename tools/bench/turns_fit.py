@@ -1,0 +1,142 @@
+"""Fits the end-of-turn classifier (runtime/turn_classifier.py) on the tuning half of `omnirt bench turns`, and
+rescores the bench's decision points with it.
+
+Why only the tuning half: the held-out half (other voices, other sentences) is where the bench reads the result;
+a classifier that had seen it would be measured on its own training data. `main` plans the tuning half alone, so
+the held-out audio is not even read; the bench reads the held-out figures of whatever this wrote.
+
+Why logistic regression: a few hundred decision points (about 135 utterances, each end and each inner pause) fit
+a dozen weights, not a network; the result is a dot product the runtime computes in microseconds, and its weights
+can be read (which evidence counts, and which way). L2-regularised, fitted by Newton's method in numpy.
+
+The threshold shipped with it is chosen as the runtime's default for the Thinker's probability was: on the tuning
+half, with the runtime's two waits (release at the post-roll when finished, the unfinished hangover otherwise), the
+fewest cutoffs at a mean latency within `FitOptions.max_latency_ms`.
+
+    python -m omnirt.tools.bench.turns_fit            # writes runtime/data/turn_classifier.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ...runtime.prosody import Prosody
+from ...runtime.turn_classifier import DEFAULT_PATH, FEATURES, TurnClassifier, features, words
+from .turns import Evaluator, Row
+
+CONTEXT = ("asked", "asked_few_words")
+VOICE = ("pitch_end", "pitch_slope", "energy_end", "lengthening", "voiced_end", "speech_s")
+# The classifiers the bench compares: the shipped one, and ablations fitted on the fly (on tuning) to show what
+# the context and the voice add.
+ABLATIONS = {"combined, no context": tuple(n for n in FEATURES if n not in CONTEXT),
+             "combined, no voice": tuple(n for n in FEATURES if n not in VOICE)}
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """l2: the penalty on the standardised weights (1 = a unit Gaussian prior). max_latency_ms: the latency budget
+    the shipped threshold is chosen under (the old plain hangover, as for the Thinker's threshold). d_short/d_long:
+    the runtime's waits (VADOptions post_roll_ms, unfinished_hangover_ms)."""
+
+    l2: float = 1.0
+    max_latency_ms: float = 400.0
+    d_short: float = 200.0
+    d_long: float = 2100.0
+    thetas: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.01, 0.99, 99))
+
+
+def points(rows: list[Row]) -> tuple[list[dict[str, float]], np.ndarray]:
+    """Every decision point's features and label (1: the real end, 0: an inner pause); points where nothing was
+    heard are left out (the classifier gives them 0 by rule)."""
+    xs, ys = [], []
+    for r in rows:
+        heard = [(p, t, v, 0.0) for p, t, v in zip(r.pause_p, r.pause_text, r.pause_voice)]
+        for p, text, voice, label in [*heard, (r.end_p, r.end_text, r.end_voice, 1.0)]:
+            if words(text):
+                xs.append(features(p, text, Prosody(**voice), r.asked))
+                ys.append(label)
+    return xs, np.array(ys)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (the bias unpenalised), by Newton's method."""
+    n, k = x.shape
+    a = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(k + 1)
+    penalty = np.full(k + 1, l2)
+    penalty[-1] = 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(a @ w, -50, 50)))
+        grad = a.T @ (p - y) + penalty * w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + np.diag(penalty) + 1e-9 * np.eye(k + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def fit(rows: list[Row], names: tuple[str, ...] = FEATURES, options: FitOptions = FitOptions()) -> TurnClassifier:
+    """The classifier over `names` fitted on `rows` (tuning rows only: a held-out row is refused), with its
+    threshold chosen on them."""
+    if any(r.half != "tuning" for r in rows):
+        raise ValueError("the classifier is fitted on the tuning half only")
+    xs, y = points(rows)
+    x = np.array([[d[n] for n in names] for d in xs])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    w, b = fit_logistic((x - mean) / scale, y, options.l2)
+    clf = TurnClassifier(tuple(names), tuple(mean.tolist()), tuple(scale.tolist()), tuple(w.tolist()), b, 0.5,
+                         fitted_on=f"omnirt bench turns, tuning half: {len(rows)} utterances, {len(y)} points")
+    return replace(clf, threshold=choose_threshold(rescore(rows, clf), options))
+
+
+def rescore(rows: list[Row], clf: TurnClassifier) -> list[Row]:
+    """The rows with each decision point's probability replaced by the classifier's."""
+    return [replace(r, end_p=clf.prob(r.end_p, r.end_text, Prosody(**r.end_voice), r.asked),
+                    pause_p=[clf.prob(p, t, Prosody(**v), r.asked)
+                             for p, t, v in zip(r.pause_p, r.pause_text, r.pause_voice)]) for r in rows]
+
+
+def choose_threshold(rescored: list[Row], options: FitOptions = FitOptions()) -> float:
+    """The fewest cutoffs at mean latency within budget with the runtime's waits (ties: the lower latency, then
+    the higher threshold)."""
+    ev = Evaluator(rescored)
+    scored = [(ev(t, options.d_short, options.d_long), t) for t in options.thetas]
+    ok = [((cut, lat, -t), t) for (lat, cut), t in scored if lat <= options.max_latency_ms + 1e-9]
+    if not ok:
+        return max(options.thetas)
+    return min(ok)[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    from .turns_corpus import build, plan
+    from .turns import decide
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(DEFAULT_PATH))
+    p.add_argument("--threads", type=int, default=1, help="CPU threads, when decision points are not cached")
+    args = p.parse_args(argv)
+    console = Console()
+    rows = decide(build(plan(halves=("tuning",))), args, console)
+    clf = fit(rows)
+    with open(args.out, "w") as f:
+        json.dump(clf.to_json(), f, indent=1)
+        f.write("\n")
+    lat, cut = Evaluator(rescore(rows, clf))(clf.threshold, FitOptions().d_short, FitOptions().d_long)
+    console.print(f"fitted on {clf.fitted_on}; threshold {clf.threshold:.2f}: tuning {lat:.0f} ms / "
+                  f"{100 * cut:.1f} % cutoffs with the runtime's waits")
+    for n, w in sorted(zip(clf.names, clf.weights), key=lambda x: -abs(x[1])):
+        console.print(f"  {n:16s} {w:+.2f}")
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
