@@ -17,7 +17,8 @@ class Recognizer(Protocol):
     """Turns float32 mono 16 kHz audio into text ("" when it hears no speech)."""
 
     def transcribe(self, audio: np.ndarray) -> object: ...  # returns an object with a `.text` attribute
-    # A recogniser may also accept `cancel=CancelToken` and stop early when it is set (raising Cancelled).
+    # A recogniser may also accept `cancel=CancelToken` and stop early when it is set (raising Cancelled), and
+    # `draft=True`: a partial transcript, shown while the user talks, that may be cheaper than a final one.
 
 
 class ASRStage(Stage):
@@ -32,7 +33,8 @@ AudioFrame downstream of ASR is reply audio."""
         self._partial: asyncio.Task | None = None
         self._partial_cancel: CancelToken | None = None
         self._partial_result: Transcript | None = None
-        self._cancellable = "cancel" in inspect.signature(recognizer.transcribe).parameters
+        params = inspect.signature(recognizer.transcribe).parameters
+        self._cancellable, self._drafts = "cancel" in params, "draft" in params
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if self._partial_result is not None:  # a finished partial rides out on the next frame
@@ -61,14 +63,15 @@ AudioFrame downstream of ASR is reply audio."""
         else:
             yield frame
 
-    async def _transcribe(self, audio: np.ndarray, token: CancelToken | None = None) -> object:
+    async def _transcribe(self, audio: np.ndarray, token: CancelToken | None = None, draft: bool = False) -> object:
         """Run the recogniser in a worker thread. If this task is cancelled (an Interrupt: a speculative end of turn
         that the user talked on through), the decode itself is stopped too, not left to burn a core."""
+        kwargs = {"draft": True} if draft and self._drafts else {}
         if not self._cancellable:
-            return await asyncio.to_thread(self.recognizer.transcribe, audio)
+            return await asyncio.to_thread(self.recognizer.transcribe, audio, **kwargs)
         token = token or CancelToken()
         try:
-            return await asyncio.to_thread(self.recognizer.transcribe, audio, cancel=token)
+            return await asyncio.to_thread(self.recognizer.transcribe, audio, cancel=token, **kwargs)
         except asyncio.CancelledError:
             token.set()
             raise
@@ -76,7 +79,7 @@ AudioFrame downstream of ASR is reply audio."""
     async def _transcribe_partial(self, frame: PartialUtterance) -> None:
         self._partial_cancel = token = CancelToken()
         try:
-            result = await self._transcribe(frame.audio, token)
+            result = await self._transcribe(frame.audio, token, draft=True)
         except Cancelled:
             return
         if _text(result):

@@ -28,6 +28,8 @@ class VoiceConfig:
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
     hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
     asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
+    asr_doubt_beam: with greedy decoding, a doubtful window is decoded again with this wide a beam (0: never;
+        models/whisper WhisperOptions.doubt_beam).
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
     agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent."""
 
@@ -43,6 +45,7 @@ class VoiceConfig:
     speculate_ms: int = VADOptions.speculate_ms
     partial_every_ms: int = VADOptions.partial_every_ms
     asr_beam: int = 1
+    asr_doubt_beam: int = 5
     realtime: bool = True
     agent_tool: bool = False
 
@@ -75,6 +78,8 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam,
                    help="hypotheses the recogniser keeps while decoding (1: greedy; 5: as faster-whisper)")
+    p.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,
+                   help="with --asr-beam 1, decode a doubtful utterance again with this wide a beam (0: never)")
     if partials:
         p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
                        help="while the user talks, transcribe the speech so far this often (shown live, and read "
@@ -91,7 +96,7 @@ def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
     config.vad_options()  # raises ValueError with one line for settings the VAD refuses
     from ..models.whisper import WhisperOptions
 
-    WhisperOptions(beam_size=config.asr_beam)  # the same, for the recogniser's options
+    WhisperOptions(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam)  # the same, for the recogniser's
     return config
 
 
@@ -133,7 +138,7 @@ def load_components(config: VoiceConfig = DEFAULT) -> Components:
         tools.append(AgentTool().load())
     return Components(
         detector=registry.load_vad(),
-        recognizer=registry.load_asr(beam_size=config.asr_beam),
+        recognizer=registry.load_asr(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam),
         chat=chat,
         synthesizer=registry.load_talker(config.talker),
         tools=tools,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import dataclasses
 from dataclasses import dataclass, field, fields
 
 from typing import Any
@@ -54,6 +55,11 @@ class WhisperOptions:
     window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
         to the speech makes the decoder loop).
     beam_size: hypotheses kept while decoding (models/whisper/beam.py); 1 is greedy. faster-whisper's default is 5.
+    doubt_beam: with greedy decoding, a window whose tokens average a log-probability below doubt_logprob is decoded
+        again with a beam this wide, on the same encoder output (0: never). Why: a beam hears a phone line or a noisy
+        room better than greedy decoding does, but costs about twice the decoding time, and on clean speech it is
+        no better; greedy's own confidence tells the two apart, so only doubtful turns pay (docs/measurements.md).
+    doubt_logprob: see doubt_beam.
     """
 
     precision: str = "int8"
@@ -69,6 +75,8 @@ class WhisperOptions:
     min_window_s: float = 10.0
     window_speech_ratio: float = 2.5
     beam_size: int = 1
+    doubt_beam: int = 5
+    doubt_logprob: float = -0.7
 
     def __post_init__(self) -> None:
         if self.precision not in ("int8", "fp32"):
@@ -77,8 +85,9 @@ class WhisperOptions:
             raise ValueError(f"provider must be 'auto', 'cpu' or 'cuda', not {self.provider!r}")
         if self.intra_threads < 0 or self.max_tokens_per_second <= 0 or self.token_margin < 0:
             raise ValueError("intra_threads, token_margin must be >= 0 and max_tokens_per_second > 0")
-        if not 1 <= self.beam_size <= 16:
-            raise ValueError(f"beam_size must be 1 (greedy) to 16, not {self.beam_size}")
+        if not 1 <= self.beam_size <= 16 or not (self.doubt_beam == 0 or 2 <= self.doubt_beam <= 16):
+            raise ValueError(f"beam_size must be 1 (greedy) to 16 and doubt_beam 0 or 2 to 16, not {self.beam_size} "
+                             f"and {self.doubt_beam}")
         if not 0 < self.min_window_s <= 30 or self.window_speech_ratio < 1:
             raise ValueError("min_window_s must be in (0, 30] and window_speech_ratio >= 1")
 
@@ -104,6 +113,7 @@ class Transcription:
     no_speech_prob: the lowest no-speech probability over the windows (high = nothing was said anywhere).
     avg_logprob: average log-probability of the kept tokens (confidence; below -1 is doubtful).
     duration: input length in seconds; encode_ms / decode_ms: time in the encoder / the decoding loop.
+    doubted: windows decoded again with a beam because greedy decoding was unsure (WhisperOptions.doubt_beam).
     """
 
     text: str
@@ -113,6 +123,7 @@ class Transcription:
     duration: float = 0.0
     encode_ms: float = 0.0
     decode_ms: float = 0.0
+    doubted: int = 0
 
 
 class WhisperOnnx:
@@ -128,9 +139,10 @@ class WhisperOnnx:
         """Load (once per distinct options) from the whisper-base-onnx export; ModelMissingError if absent."""
         return _load(options)
 
-    def transcribe(self, audio: np.ndarray, cancel: Any = None) -> Transcription:
+    def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False) -> Transcription:
         """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech.
-        `cancel`: a runtime CancelToken; setting it aborts the running model call (raises Cancelled)."""
+        `cancel`: a runtime CancelToken; setting it aborts the running model call (raises Cancelled).
+        `draft`: a partial transcript while the user talks: never decoded again with the doubt beam."""
         from omnirt.runtime.threads import Cancelled
 
         audio = _validate(audio)
@@ -139,7 +151,8 @@ class WhisperOnnx:
             ro = self._decoder.ort.RunOptions()
             cancel.attach(lambda: setattr(ro, "terminate", True))
         try:
-            d = self._decoder.transcribe(audio, self.options.settings(), ro)
+            settings = self.options.settings()
+            d = self._decoder.transcribe(audio, dataclasses.replace(settings, doubt_beam=0) if draft else settings, ro)
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None
@@ -148,7 +161,7 @@ class WhisperOnnx:
         text = "".join(t for _, _, t in d.segments).strip()
         return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
                              avg_logprob=d.avg_logprob, duration=len(audio) / SAMPLE_RATE,
-                             encode_ms=d.encode_ms, decode_ms=d.decode_ms)
+                             encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted)
 
 
 def _validate(audio: object) -> np.ndarray:

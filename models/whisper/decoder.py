@@ -41,6 +41,8 @@ class DecodeSettings:
     min_window_s: float = 10.0
     window_speech_ratio: float = 2.5
     beam_size: int = 1
+    doubt_beam: int = 0
+    doubt_logprob: float = -0.7
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Decoded:
     encode_ms: float = 0.0
     decode_ms: float = 0.0
     windows: int = 0
+    doubted: int = 0  # windows redone with a beam (DecodeSettings.doubt_beam)
 
 
 SILENT_RMS = 1e-4  # -80 dBFS: below any microphone's own noise; only digital silence is this quiet
@@ -269,6 +272,12 @@ class GreedyDecoder:
                 res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
             else:
                 res = self.decode_window(cross, prompt, cap, timestamps, ro)
+                if (s.doubt_beam > 1 and res.avg_logprob < s.doubt_logprob
+                        and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
+                    from .beam import beam_window  # encoder output (silence is judged by greedy, below)
+
+                    res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)
+                    out.doubted += 1
             out.encode_ms += (t1 - t0) * 1e3
             out.decode_ms += (time.perf_counter() - t1) * 1e3
             out.windows += 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import soxr
 
 from omnirt.models.whisper import WhisperOnnx, WhisperOptions
 from omnirt.models.whisper.beam import _step, beam_window
 from omnirt.models.whisper.mel import log_mel, pad_frames
 from omnirt.tools.bench.asr import wer
+from omnirt.tools.bench.asr_corpus import degrade
 from omnirt.tools.clips import SENTENCES, make_clips, read_audio
 
 pytestmark = pytest.mark.models
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.models
 
 @pytest.fixture(scope="module")
 def greedy() -> WhisperOnnx:
-    return WhisperOnnx.load(WhisperOptions(intra_threads=2))
+    return WhisperOnnx.load(WhisperOptions(intra_threads=2, doubt_beam=0))
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +67,24 @@ def test_a_beam_out_of_range_is_refused() -> None:
     for bad in (0, 17):
         with pytest.raises(ValueError, match="beam_size"):
             WhisperOptions(beam_size=bad)
+    with pytest.raises(ValueError, match="doubt_beam"):
+        WhisperOptions(doubt_beam=1)
+
+
+def test_only_doubtful_windows_are_searched_again(greedy, clips) -> None:
+    """The default (greedy, a beam of 5 where greedy is unsure): clean speech costs nothing more and is heard as
+    greedy hears it; a doubtful window is heard as the beam hears it; a draft (a partial) is never searched."""
+    default = WhisperOnnx.load(WhisperOptions(intra_threads=2))
+    beam = WhisperOnnx.load(WhisperOptions(intra_threads=2, beam_size=5))
+    threshold = default.options.doubt_logprob
+    doubted = 0
+    phone = [soxr.resample(degrade(a, 16000, "tel8k")[0], 8000, 16000).astype(np.float32) for _, a in clips["espeak"]]
+    for audio in [a for _, a in clips["piper"][:4]] + phone:
+        plain, result = greedy.transcribe(audio), default.transcribe(audio)
+        assert default.transcribe(audio, draft=True).text == plain.text
+        if plain.avg_logprob >= threshold:
+            assert result.doubted == 0 and result.text == plain.text
+        else:
+            doubted += 1
+            assert result.doubted == 1 and result.text == beam.transcribe(audio).text
+    assert doubted  # the espeak clips hold doubtful windows (if not, this test no longer tests the search)

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--limit", type=int, default=0, help="only the first N utterances (0: all)")
     g.add_argument("--beam", type=int, default=5, help="faster-whisper's beam size")
     g.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam, help="our recogniser's beam (1: greedy)")
+    g.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,
+                   help="our recogniser's beam for doubtful windows (0: never)")
     g.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms)
     g.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms, help="0: no speculative cuts")
     g.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS, help="0: no partials")
@@ -166,7 +168,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with console.status("building the held-out corpus"):
         utts = build(args.per_voice, families, conditions, SENTENCE_SETS[args.sentence_set])
     utts = utts[: args.limit] if args.limit else utts
-    detector, recognizer = registry.load_vad(), registry.load_asr(beam_size=config.asr_beam)
+    detector, recognizer = registry.load_vad(), registry.load_asr(beam_size=config.asr_beam,
+                                                                     doubt_beam=config.asr_doubt_beam)
     recognizer.transcribe(__import__("numpy").zeros(16000, "float32"))  # warm-up, as a served session is warm
     probes = [cpu_probe()]
     rows: list[dict[str, Any]] = []
@@ -199,7 +202,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
             "settings": {"sentences": args.sentence_set, "speculate_ms": config.speculate_ms,
                          "hangover_ms": config.hangover_ms, "pre_roll_ms": args.pre_roll_ms,
                          "partial_every_ms": config.partial_every_ms, "per_voice": args.per_voice,
-                         "beam": args.beam, "asr_beam": config.asr_beam, "threads": args.threads},
+                         "beam": args.beam, "asr_beam": config.asr_beam,
+                         "asr_doubt_beam": config.asr_doubt_beam, "threads": args.threads},
             "normalisation": "tools/bench/asr.py normalise for every engine and reference",
             "by_family": wer_table(rows, list(ENGINES), "family"),
             "by_condition": wer_table(rows, list(ENGINES), "condition"),
@@ -216,7 +220,8 @@ def print_tables(report: dict, console: Any) -> None:
     for by in ("by_family", "by_condition"):
         table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} {s.get('sentences', 'held-out')} "
                             f"utterances, speculate {s['speculate_ms']} ms, pre-roll {s['pre_roll_ms']} ms, "
-                            f"ours beam {s.get('asr_beam', 1)}, faster-whisper beam {s['beam']}")
+                            f"ours beam {s.get('asr_beam', 1)} (doubt {s.get('asr_doubt_beam', 0)}), "
+                            f"faster-whisper beam {s['beam']}")
         for col in (by[3:], "n", *(LABELS[e] for e in ENGINES), "live <= fw"):
             table.add_column(col, justify="left" if col == by[3:] else "right")
         for g, w in report[by].items():
