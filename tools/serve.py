@@ -21,10 +21,10 @@ import secrets
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from ..runtime.session import Components
 from ..runtime.threads import use_idle_threads
@@ -165,23 +165,39 @@ class RTCServer:
             sdp = await self._read_offer(request)
         except BadRequest as err:
             return _error(str(err), 400)
+        return await self.open_session(sdp)
+
+    async def open_session(self, sdp: str) -> web.Response:
+        """Run a session for a checked offer in this process (a cluster's front door hands it to a session host
+        instead: tools/cluster/front_door.py) and answer with its SDP."""
         if len(self.sessions) >= self.options.max_sessions:
             return _error("too many sessions", 503)
-        config = rtc_configuration(self.options.ice_servers, self.options.ice_relay_only)
-        peer = PeerSession(RTCPeerConnection(config), self.components, self.options, on_closed=self.sessions.discard)
-        self.sessions.add(peer)
         try:
-            answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
-        except Exception as err:  # noqa: BLE001 - aiortc's SDP parser raises anything on hostile input
-            self.sessions.discard(peer)  # the slot is free whatever closing the half-made session does
-            await peer.close()
-            message = str(err) if isinstance(err, BadRequest) else f"bad offer: {type(err).__name__}: {err}"
-            message = message.splitlines()[0][:200] if str(err) else f"bad offer: {type(err).__name__}"
-            log.info("offer rejected: %s", message)
-            return _error(message, 400)
-        peer.start()
+            answer = await open_peer(self.components, self.options, sdp, self.sessions)
+        except BadRequest as err:
+            return _error(str(err), 400)
         log.info("session opened (%d of at most %d)", len(self.sessions), self.options.max_sessions)
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+async def open_peer(components: Components, options: WebRTCOptions, sdp: str,
+                    sessions: set[PeerSession]) -> RTCSessionDescription:
+    """Negotiate a PeerSession for an offer and start it; it stays in `sessions` until it closes. An offer that
+    aiortc refuses raises BadRequest with one line (shared by this server and the cluster's session hosts)."""
+    config = rtc_configuration(options.ice_servers, options.ice_relay_only)
+    peer = PeerSession(RTCPeerConnection(config), components, options, on_closed=sessions.discard)
+    sessions.add(peer)
+    try:
+        answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
+    except Exception as err:  # noqa: BLE001 - aiortc's SDP parser raises anything on hostile input
+        sessions.discard(peer)  # the slot is free whatever closing the half-made session does
+        await peer.close()
+        message = str(err) if isinstance(err, BadRequest) else f"bad offer: {type(err).__name__}: {err}"
+        message = message.splitlines()[0][:200] if str(err) else f"bad offer: {type(err).__name__}"
+        log.info("offer rejected: %s", message)
+        raise BadRequest(message) from None
+    peer.start()
+    return answer
 
 
 class _OneLineHttpErrors(logging.Filter):
@@ -230,6 +246,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="another page origin (https://name:port) or host name that may use this server "
                         "(repeatable; by default only the server's own page, by address or a loopback name)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="place sessions on a Ray cluster's session hosts (this process only signals): local:N starts "
+                        "N nodes on this machine (--max-sessions slots each), auto joins this machine's cluster, "
+                        "else a Ray address (nodes declare omnirt_session_slots); needs omnirt[cluster]")
 
 
 def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions:
@@ -246,6 +266,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
         return 2
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("omnirt").setLevel(logging.INFO)  # a line per session opened, closed (and why) or refused
+    if args.cluster:  # a front door: the models load on the cluster's session hosts, not here
+        from .cluster.front_door import run_front_door
+
+        return run_front_door(args, config, console)
     console.print("loading models ...")
     describer = None
     if not args.no_vision:
@@ -256,12 +280,20 @@ def run(args: argparse.Namespace, console: Any) -> int:
     components = load_components(config)
     components.describer = describer
     warm(components, console.print)
+    serve_until_stopped(lambda: RTCServer(components, options_from(args, config),
+                                          allowed_origins=tuple(args.allow_origin), require_token=args.agent_tool),
+                        args, console)
+    return 0
+
+
+def serve_until_stopped(make_server: Callable[[], RTCServer], args: argparse.Namespace, console: Any) -> None:
+    """Start the server make_server() builds (on this thread's new event loop), print its URL, serve until SIGINT
+    or SIGTERM, then stop every session; a bad option or a port in use is one line (SystemExit)."""
 
     async def serve() -> None:
         use_idle_threads(asyncio.get_running_loop())  # threads come back to their start when sessions end
         try:
-            server = RTCServer(components, options_from(args, config), allowed_origins=tuple(args.allow_origin),
-                               require_token=args.agent_tool)
+            server = make_server()
             url = await server.start()
         except BadRequest as err:
             raise SystemExit(f"omnirt: error: {err}")
@@ -278,4 +310,3 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     asyncio.run(serve())
     console.print("stopped")
-    return 0

@@ -36,7 +36,7 @@ stamp=$VENV/.omnirt-setup-$(cat pyproject.toml tools/setup.sh | sha256sum | cut 
 if [ ! -f "$stamp" ]; then
   say "installing omnirt and its extras into $VENV"
   quiet $VENV/bin/pip install --disable-pip-version-check -U pip
-  quiet $VENV/bin/pip install --disable-pip-version-check -e '.[voice,server,live,agent,export,test]'
+  quiet $VENV/bin/pip install --disable-pip-version-check -e '.[voice,server,live,agent,export,test,cluster]'
   quiet $VENV/bin/pip install --disable-pip-version-check --no-deps "${NODEPS[@]}"
   rm -f $VENV/.omnirt-setup-*
   touch "$stamp"
