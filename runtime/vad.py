@@ -11,6 +11,7 @@ detector is injected: the core knows no model (models/vad.py offers webrtcvad ga
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 from typing import AsyncIterator, Protocol
 
 import numpy as np
@@ -56,6 +57,7 @@ class VADStage(Stage):
         keep = (options.max_utterance_ms + options.pre_roll_ms + options.lookback_ms + ROOM_MS + options.hangover_ms
                 ) * SAMPLE_RATE // 1000
         self._history: deque[np.ndarray] = deque(maxlen=keep // CHUNK + 2)  # bounded utterance buffer
+        self._levels: deque[float] = deque(maxlen=self._history.maxlen)  # the RMS of each chunk in _history
         self._consumed = 0  # 16 kHz samples turned into chunks so far
         self._walls: deque[tuple[int, float]] = deque(maxlen=4096)  # (sample index, wall time it arrived)
         self._speculating = False  # a speculative SpeechEnded went out for the current turn
@@ -112,9 +114,10 @@ class VADStage(Stage):
         n = len(buf) // CHUNK
         for k in range(n):
             chunk = buf[k * CHUNK:(k + 1) * CHUNK]
-            self._history.append(chunk)
-            self._consumed += CHUNK
             rms = float(np.sqrt(np.dot(chunk, chunk) / CHUNK))
+            self._history.append(chunk)
+            self._levels.append(rms)
+            self._consumed += CHUNK
             for ev in self.endpointer.feed(self.detector.prob(chunk), rms):
                 out += self._events(ev)
             out += self._partial()
@@ -198,13 +201,12 @@ class VADStage(Stage):
     def _first_sample(self, start: int) -> int:
         """Where the audio handed to the recogniser begins: pre_roll_ms before the onset, once the onset has been
         moved back over the sound just before it (VADOptions.lookback_ms), never into the previous utterance."""
-        chunks = list(self._history)
-        k = (start - (self._consumed - CHUNK * len(chunks))) // CHUNK  # the history index of the onset's chunk
+        k = (start - (self._consumed - CHUNK * len(self._levels))) // CHUNK  # the history index of the onset's chunk
         back, room = (ms * SAMPLE_RATE // 1000 // CHUNK for ms in (self.options.lookback_ms, ROOM_MS))
         moved = 0
-        if back and 0 < k <= len(chunks):
-            levels = [float(np.sqrt(np.dot(c, c) / CHUNK)) for c in chunks[max(0, k - back - room):k]]
-            moved = sound_before(np.array(levels), len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
+        if back and 0 < k <= len(self._levels):
+            levels = np.array(list(islice(self._levels, max(0, k - back - room), k)))
+            moved = sound_before(levels, len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
         return max(0, self._prev_end, start - moved * CHUNK - self.options.pre_roll_ms * SAMPLE_RATE // 1000)
 
     def _tail_has_sound(self, ev: Endpoint) -> bool:

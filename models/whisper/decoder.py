@@ -241,6 +241,8 @@ class GreedyDecoder:
         Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
         30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
         """
+        from .beam import beam_window  # (beam.py builds on this module)
+
         window_samples = FRAMES_PER_WINDOW * HOP
         short = len(audio) <= window_samples
         timestamps = s.timestamps or not short
@@ -267,16 +269,12 @@ class GreedyDecoder:
             duration = segment_size * HOP / SAMPLE_RATE
             cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
             if s.beam_size > 1:
-                from .beam import beam_window
-
                 res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
             else:
                 res = self.decode_window(cross, prompt, cap, timestamps, ro)
                 if (s.doubt_beam > 1 and res.avg_logprob < s.doubt_logprob
                         and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
-                    from .beam import beam_window  # encoder output (silence is judged by greedy, below)
-
-                    res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)
+                    res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)  # encoder output
                     out.doubted += 1
             out.encode_ms += (t1 - t0) * 1e3
             out.decode_ms += (time.perf_counter() - t1) * 1e3

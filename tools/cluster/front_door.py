@@ -66,7 +66,7 @@ class ClusterServer(RTCServer):
                 return
             try:
                 s = await asyncio.wait_for(_awaitable(h.actor.state.remote()), self.door.state_timeout_s)
-                h.state = HostState(h.state.name, s["node_id"], s["slots"], s["sessions"])
+                h.state = HostState.reported(h.state.name, s)
             except RayActorError as err:
                 self._lost(h, err)
             except (asyncio.TimeoutError, GetTimeoutError):
@@ -101,7 +101,7 @@ class ClusterServer(RTCServer):
                 continue
             if reply["status"] != 200:
                 return _error(reply["error"], reply["status"])
-            h.state = HostState(state.name, reply["node_id"], reply["slots"], reply["sessions"])
+            h.state = HostState.reported(state.name, reply)
             self.placements.append((state.name, reply["node_id"]))
             log.info("session placed on host %s (node %s, %d of %d slots)", state.name, reply["node_id"][:8],
                      reply["sessions"], reply["slots"])
@@ -158,7 +158,7 @@ def spawn_hosts(cluster: RayCluster, config: HostConfig, ready_timeout_s: float 
             log.warning("session host on node %s did not start: %s", node_id[:8], first)
             ray.kill(actor)
             continue
-        hosts.append(HostHandle(actor, HostState(node_id[:8], state["node_id"], state["slots"], state["sessions"])))
+        hosts.append(HostHandle(actor, HostState.reported(node_id[:8], state)))
     if not hosts:
         raise ClusterError("no session host started (see the lines above)")
     return hosts

@@ -26,6 +26,11 @@ class HostState:
     sessions: int = 0
     alive: bool = True
 
+    @classmethod
+    def reported(cls, name: str, report: dict) -> "HostState":
+        """The state a live host reports of itself (SessionHost.state, .ready and .open all carry these keys)."""
+        return cls(name, report["node_id"], report["slots"], report["sessions"])
+
     @property
     def free(self) -> int:
         return max(0, self.slots - self.sessions)
