@@ -109,13 +109,20 @@ def udp_owners(port: int) -> set[int]:
     """The processes holding a UDP socket bound to `port` (from /proc: the socket's inode among their fds)."""
     inodes = {f"socket:[{f[9]}]" for f in (line.split() for line in open("/proc/net/udp").read().splitlines()[1:])
               if int(f[1].split(":")[1], 16) == port}
+    def link(path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:  # a descriptor closed since the listing: one gone fd must not hide the process's others
+            return None
+
     owners = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
-                owners.add(int(pid))
-        except OSError:  # a process that ended meanwhile, or a descriptor closed
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # a process that ended meanwhile
             continue
+        if any(link(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+            owners.add(int(pid))
     return owners
 
 
