@@ -1,14 +1,27 @@
-"""The ASR stage: SpeechEnded (the utterance) in, Transcript out. The recogniser is injected."""
+"""The ASR stage: SpeechEnded (the utterance) in, Transcript out. The recogniser is injected.
+
+Checking a speculative cut. A speculative utterance (sent at a pause, its post-roll not heard yet and taken as
+silence) can end inside a faint last consonant, and then its last word comes out wrong ("spider have" heard as
+"spider has"). When the recogniser is unsure of that word (its `end_logprob` below `check_below`), or the VAD cut
+where the level had not yet fallen (`cut_in_sound`), the VAD's PostRoll (the same utterance with the post-roll
+heard) is decoded too, while the Thinker answers: the same words confirm the turn, other words redo it (Interrupt
+"resume", then the new Transcript). Until a turn's words are final the stage holds back its Settled and Commit, so
+the TurnGate never releases a reply, nor a tool acts, on words that may still change. Only those turns pay the
+second decode and its wait.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
+import re
 from typing import AsyncIterator, Protocol
 
 import numpy as np
 
-from .frames import AudioFrame, Frame, PartialUtterance, SpeechEnded, Transcript
+from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
+                     SpeechEnded, Transcript)
 from .stage import Stage
 from .threads import FOREGROUND, Cancelled, CancelToken
 
@@ -21,15 +34,24 @@ class Recognizer(Protocol):
     # `draft=True`: a partial transcript, shown while the user talks, that may be cheaper than a final one.
 
 
+log = logging.getLogger(__name__)
+CHECK_BELOW = -0.75  # the default check_below (a log-probability; chosen on `omnirt bench asr --live --set dev`)
+
+
 class ASRStage(Stage):
     """Transcribes each utterance in a worker thread.
 
 It consumes the user's audio: the utterance frame (big) and the raw input audio are not passed on, so every
-AudioFrame downstream of ASR is reply audio."""
+AudioFrame downstream of ASR is reply audio. check_below: a speculative transcript whose last word's log-probability
+(the recogniser's `end_logprob`) is below it is checked against the PostRoll (see the module doc); None never checks."""
 
-    def __init__(self, recognizer: Recognizer, name: str = "asr") -> None:
+    def __init__(self, recognizer: Recognizer, name: str = "asr", check_below: float | None = CHECK_BELOW) -> None:
         super().__init__(name)
         self.recognizer = recognizer
+        self.check_below = check_below
+        self._final: set[int] = set()  # recent turns whose words are final (no decode or check to come)
+        self._unsure: dict[int, str] = {}  # turn -> its speculative transcript, to check against the PostRoll
+        self._held: dict[int, list[Frame]] = {}  # the Settled and Commit of turns whose words are not final yet
         self._partial: asyncio.Task | None = None
         self._partial_cancel: CancelToken | None = None
         self._partial_result: Transcript | None = None
@@ -46,22 +68,76 @@ AudioFrame downstream of ASR is reply audio."""
                     self._partial_cancel.set()  # the final transcript supersedes it: stop it within milliseconds
                 await asyncio.wait({self._partial})  # never two decodes at once: the final one would slow down
             self._partial_result = None
-            if frame.audio.size == 0:
-                yield Transcript(text="", turn=frame.turn)
-                return
-            FOREGROUND.enter()  # the listener waits for these words: background work (a read-ahead) gives way
+            self._final.discard(frame.turn)
+            self._unsure.pop(frame.turn, None)
             try:
-                result = await self._transcribe(frame.audio)  # an Interrupt (the user resumed) cancels it
-            finally:
-                FOREGROUND.leave()
+                result = await self._foreground(frame.audio) if frame.audio.size else ""  # an Interrupt cancels it
+            except Exception:
+                for f in self._words_final(frame.turn):  # a failed decode holds nothing back
+                    yield f
+                raise
             yield Transcript(text=_text(result), turn=frame.turn)
+            if frame.post_roll_follows and _text(result) and self._doubts(frame, result):
+                self._unsure[frame.turn] = _text(result)
+            else:
+                for f in self._words_final(frame.turn):
+                    yield f
+        elif isinstance(frame, PostRoll):
+            said = self._unsure.pop(frame.turn, None)
+            if said is None:
+                return
+            try:
+                heard = _text(await self._foreground(frame.audio)) if frame.audio.size else said
+            except Exception:
+                for f in self._words_final(frame.turn):  # a failed check keeps the words it was to check
+                    yield f
+                raise
+            log.info("turn %d: speculative cut checked: %r, with the audio after it %r", frame.turn, said, heard)
+            if not same_words(heard, said):  # the cut changed a word: the turn is redone with the words heard
+                yield Interrupt(reason="resume", turn=frame.turn)
+                yield Transcript(text=heard, turn=frame.turn)
+            for f in self._words_final(frame.turn):
+                yield f
+        elif isinstance(frame, (Settled, Commit)):
+            if frame.turn in self._final:
+                yield frame
+            else:
+                self._held.setdefault(frame.turn, []).append(frame)
+        elif isinstance(frame, Interrupt):
+            for f in [f for held in self._held.values() for f in held if isinstance(f, Commit)]:
+                yield f  # a turn cut short still ends
+            self._held.clear()
+            self._unsure.clear()
+            self._final.discard(frame.turn)  # (the user resumed: that turn's words are to come again)
+            yield frame
         elif isinstance(frame, PartialUtterance):
             if self._partial is None or self._partial.done():  # busy: this one is dropped, a later one comes
                 self._partial = asyncio.get_running_loop().create_task(self._transcribe_partial(frame))
         elif isinstance(frame, AudioFrame):
             return
         else:
+            if isinstance(frame, EndOfStream):  # (nothing is left to check)
+                for f in [f for turn in list(self._held) for f in self._words_final(turn)]:
+                    yield f
             yield frame
+
+    def _doubts(self, frame: SpeechEnded, result: object) -> bool:
+        """Is the speculative cut to be checked: was it made inside sound, or is the last word unsure?"""
+        if self.check_below is None:
+            return False
+        return frame.cut_in_sound or getattr(result, "end_logprob", 0.0) < self.check_below
+
+    def _words_final(self, turn: int) -> list[Frame]:
+        """Mark `turn`'s words final; the control frames held back for them, in order."""
+        self._final = {t for t in self._final if t > turn - 8} | {turn}
+        return self._held.pop(turn, [])
+
+    async def _foreground(self, audio: np.ndarray) -> object:
+        FOREGROUND.enter()  # the listener waits for these words: background work (a read-ahead) gives way
+        try:
+            return await self._transcribe(audio)
+        finally:
+            FOREGROUND.leave()
 
     async def _transcribe(self, audio: np.ndarray, token: CancelToken | None = None, draft: bool = False) -> object:
         """Run the recogniser in a worker thread. If this task is cancelled (an Interrupt: a speculative end of turn
@@ -88,3 +164,9 @@ AudioFrame downstream of ASR is reply audio."""
 
 def _text(result: object) -> str:
     return str(getattr(result, "text", result)).strip()
+
+
+def same_words(a: str, b: str) -> bool:
+    """The same words, whatever the case and punctuation ("Paris." and "paris")."""
+    words = lambda s: re.findall(r"[\w']+", s.lower())  # noqa: E731
+    return words(a) == words(b)

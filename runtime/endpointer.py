@@ -102,6 +102,7 @@ class Endpoint:
     # speech chunk outside speech), "onset_lost" (that sound ended before min_speech_ms)
     start: int
     end: int = 0
+    in_sound: bool = False  # a pause the detector called while the level had not fallen (a faint last consonant?)
 
 
 class Endpointer:
@@ -187,9 +188,11 @@ class Endpointer:
             self._silence += 1
         if self._speculate and not self.paused and self._silence < self._hangover and (
                 self._silence >= self._speculate or self._quiet >= self._speculate):
-            last = self._last_loud if self._quiet >= self._speculate else self._last_speech
+            by_level = self._quiet >= self._speculate
+            last = self._last_loud if by_level else self._last_speech
             self._pause_end = (last + 1) * CHUNK
-            events.append(Endpoint("pause", self._start * CHUNK, self._pause_end))
+            events.append(Endpoint("pause", self._start * CHUNK, self._pause_end,
+                                   in_sound=rms is not None and not quiet and bool(self.o.quiet_ratio)))
             self.paused = True
         elif self.paused and self._silence == self._settle:
             events.append(Endpoint("settled", self._start * CHUNK, self._pause_end))

@@ -95,6 +95,8 @@ class SpeechEnded(Frame):
     audio_end: float
     speech_end_wall: float
     speculative: bool = False  # sent at a pause, before the hangover decides; a Commit or an Interrupt follows
+    post_roll_follows: bool = False  # its post-roll was not heard yet (zeros here): a PostRoll with it follows
+    cut_in_sound: bool = False  # the speculation was cut where the level had not fallen: the ASR checks it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +113,16 @@ class Transcript(Frame):
 
     text: str
     final: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostRoll(Frame):
+    """A speculative turn's utterance again, with the post-roll the speculation took as silence now heard
+    (`audio`, float32 mono 16 kHz). Sent when the pause settled (or at the end, if it never did); the ASR stage
+    decodes it only when unsure of the last word: a cut inside a faint last consonant can change it ("have" heard
+    as "has")."""
+
+    audio: np.ndarray
 
 
 @dataclass(frozen=True, kw_only=True)

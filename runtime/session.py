@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .asr import ASRStage, Recognizer
+from .asr import CHECK_BELOW, ASRStage, Recognizer
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
@@ -33,7 +33,9 @@ class SessionOptions:
     turn_classifier: judge with the Thinker's probability, the voice and the words together (runtime/turn_classifier.py
     and its shipped coefficients, which carry their own threshold); False (the default): the probability alone. Off
     because held out it did not clearly win (docs/measurements.md, End of turn): 2.8 points fewer cutoffs at the
-    default setting, but more at a 600 ms budget, and 6-8 ms of numpy on the event loop per judgement."""
+    default setting, but more at a 600 ms budget, and 6-8 ms of numpy on the event loop per judgement.
+    check_below: a speculative transcript whose last word the recogniser scores below this log-probability is
+    checked against the audio after the cut before the turn is released early (runtime/asr.py); None: never."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -43,6 +45,7 @@ class SessionOptions:
     early_commit: bool = True
     end_of_turn_threshold: float = FINISHED_AT
     turn_classifier: bool = False
+    check_below: float | None = CHECK_BELOW
 
 
 @dataclass
@@ -71,8 +74,8 @@ class VoiceSession:
         self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker,
                                                                      look=vision.look if vision else None)
         self.talker = TalkerStage(components.synthesizer, options.talker)
-        self.stages = [self.vad, ASRStage(components.recognizer), *([ToolStage(tools)] if tools else []),
-                       self.thinker, self.talker,
+        asr = ASRStage(components.recognizer, check_below=options.check_below)
+        self.stages = [self.vad, asr, *([ToolStage(tools)] if tools else []), self.thinker, self.talker,
                        TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
                                 on_judged=self.vad.judged, voice=self.vad.voice,
                                 classifier=shipped_classifier() if options.turn_classifier else None)]

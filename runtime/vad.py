@@ -11,6 +11,7 @@ detector is injected: the core knows no model (models/vad.py offers webrtcvad ga
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from itertools import islice
 from typing import AsyncIterator, Protocol
 
@@ -19,9 +20,9 @@ import numpy as np
 from .audio import StreamResampler, to_mono_float
 from .clock import now
 from .endpointer import CHUNK, SAMPLE_RATE, Endpoint, Endpointer, VADOptions  # noqa: F401 - the VAD's API
-from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, Settled, SpeechEnded,
-                     SpeechStarted, UserSound)
-from .levels import TAIL_FRAME, sound_before, tail_is_louder  # noqa: F401 - tail_is_louder: the VAD's API
+from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
+                     SpeechEnded, SpeechStarted, UserSound)
+from .levels import LOUD_FLOOR, TAIL_FRAME, sound_before, tail_is_louder  # noqa: F401 - tail_is_louder: the VAD's API
 from .onset import LevelOnset
 from .prosody import Prosody, prosody
 from .stage import Stage
@@ -66,6 +67,7 @@ class VADStage(Stage):
         self._last_partial = 0  # sample index of the last PartialUtterance
         self._level = LevelOnset(options.level_onset) if options.level_onset and options.interrupt else None
         self._sent: tuple[int, np.ndarray] | None = None  # (turn, the utterance its latest SpeechEnded carried)
+        self._unrolled: Endpoint | None = None  # the speculation whose PostRoll has not been sent yet
         self._voice: tuple[int, Prosody] | None = None
 
     def voice(self, turn: int) -> Prosody | None:
@@ -166,37 +168,55 @@ class VADStage(Stage):
             return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]
         if ev.kind == "pause":
             self._speculating = True
-            return [self._utterance(ev, speculative=True)]
+            return [self._utterance(replace(ev, in_sound=ev.in_sound and self._above_room(ev)), speculative=True)]
         if ev.kind == "resume":
             self._speculating = False
             return [Interrupt(reason="resume", turn=self.turn)]
         if ev.kind == "settled":
             if self._speculating and self._tail_has_sound(ev):
                 return [Interrupt(reason="resume", turn=self.turn), self._utterance(ev, speculative=True)]
-            return [Settled(turn=self.turn)] if self._speculating else []
-        out = [] if self._speculating else [self._utterance(ev, speculative=False)]
+            if not self._speculating:
+                return []
+            return [*([self._post_roll()] if self._unrolled is not None else []), Settled(turn=self.turn)]
+        out: list[Frame] = [] if self._speculating else [self._utterance(ev, speculative=False)]
+        if self._speculating and self._unrolled is not None:  # the turn ended before its pause settled
+            out.append(self._post_roll())
         self._prev_end = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
         self._speculating = False
         if self._level is not None:
             self._level.reset()
         return out + [Commit(turn=self.turn)]
 
-    def _utterance(self, ev: Endpoint, speculative: bool) -> SpeechEnded:
+    def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:
+        """The utterance from its first sample through the post-roll, as far as it has been heard; and the last
+        sample (exclusive) it should reach."""
         first = self._first_sample(ev.start)
         hist_start = self._consumed - CHUNK * len(self._history)
         audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
         last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
-        a, b = max(0, first - hist_start), max(0, last - hist_start)
+        return audio[max(0, first - hist_start):max(0, last - hist_start)], last
+
+    def _utterance(self, ev: Endpoint, speculative: bool) -> SpeechEnded:
+        utterance, last = self._audio(ev)
         self._sent_until = min(last, self._consumed)
-        utterance = audio[a:b]
         if last > self._consumed:  # a speculation: the post-roll not heard yet is taken as silence (the "settled"
-            # check redoes the turn if it was not). Whisper reads a clip that stops right after the last word worse
+            # check redoes the turn if it was not, and the PostRoll lets the ASR check an unsure last word).
+            # Whisper reads a clip that stops right after the last word worse
             # (espeak's "opposite of hot" -> "opposite on part"): 534 words, WER 7.9 % unpadded, 7.5 % padded.
             utterance = np.concatenate([utterance, np.zeros(last - self._consumed, np.float32)])
         self._sent, self._voice = (self.turn, utterance), None
+        # A speculation whose post-roll was not heard (beyond a chunk's rounding) is heard again in a PostRoll.
+        self._unrolled = ev if speculative and last - self._consumed > CHUNK else None
         return SpeechEnded(turn=self.turn, audio=utterance.copy(), audio_start=ev.start / SAMPLE_RATE,
                            audio_end=ev.end / SAMPLE_RATE, speech_end_wall=self._wall_at(ev.end),
-                           speculative=speculative)
+                           speculative=speculative, post_roll_follows=self._unrolled is not None,
+                           cut_in_sound=ev.in_sound and self._unrolled is not None)
+
+    def _post_roll(self) -> PostRoll:
+        """The speculative utterance again, with the post-roll as heard (once per speculation; see PostRoll)."""
+        ev, self._unrolled = self._unrolled, None
+        assert ev is not None
+        return PostRoll(turn=self.turn, audio=self._audio(ev)[0])
 
     def _first_sample(self, start: int) -> int:
         """Where the audio handed to the recogniser begins: pre_roll_ms before the onset, once the onset has been
@@ -208,6 +228,14 @@ class VADStage(Stage):
             levels = np.array(list(islice(self._levels, max(0, k - back - room), k)))
             moved = sound_before(levels, len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
         return max(0, self._prev_end, start - moved * CHUNK - self.options.pre_roll_ms * SAMPLE_RATE // 1000)
+
+    def _above_room(self, ev: Endpoint) -> bool:
+        """Does the latest chunk stand out of the room's level before the utterance (3x its median)? In noise, a
+        cut at the noise's level is not inside sound, though the level never fell far below the speech's."""
+        k = (ev.start - (self._consumed - CHUNK * len(self._levels))) // CHUNK  # the onset's index in the history
+        room = list(islice(self._levels, max(0, k - ROOM_MS * SAMPLE_RATE // 1000 // CHUNK), max(0, k)))
+        floor = float(np.median(room)) if room else 0.0
+        return self._levels[-1] > max(3 * floor, LOUD_FLOOR)
 
     def _tail_has_sound(self, ev: Endpoint) -> bool:
         """Does the post-roll audio that the speculation did not carry rise above the utterance's background?"""

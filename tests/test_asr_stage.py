@@ -173,3 +173,71 @@ async def test_the_final_decode_claims_the_foreground_and_a_partial_does_not():
     await asyncio.sleep(0.1)  # the partial decodes in the background
     await run_test(stage, [utterance(1.0)])
     assert rec.claimed == [False, True] and not FOREGROUND.busy
+
+
+class Clipped:
+    """Hears a word clipped when the audio ends in digital silence (a speculative cut), with low confidence."""
+
+    def __init__(self, heard="how many legs does a spider have", clipped="how many legs does a spider has",
+                 clipped_logprob=-1.1):
+        self.heard, self.clipped, self.clipped_logprob, self.calls = heard, clipped, clipped_logprob, 0
+
+    def transcribe(self, audio):
+        self.calls += 1
+        if np.abs(audio[-1600:]).max() == 0:
+            return SimpleNamespace(text=self.clipped + "?", end_logprob=self.clipped_logprob)
+        return SimpleNamespace(text=self.heard.capitalize() + "?", end_logprob=-0.3)
+
+
+def speculative(audio, turn=1, post_roll_follows=True):
+    return SpeechEnded(turn=turn, audio=audio, audio_start=0, audio_end=1, speech_end_wall=0, speculative=True,
+                       post_roll_follows=post_roll_follows)
+
+
+async def heard_by(stage, frames):
+    """What the stage makes of each frame in turn (its logic without a pipeline's overtaking)."""
+    return [f for frame in frames async for f in stage.process(frame)]
+
+
+async def test_an_unsure_last_word_is_checked_against_the_post_roll_and_the_turn_redone_when_it_differs():
+    from omnirt.runtime.frames import PostRoll, Settled
+
+    voice = np.full(16000, 0.1, np.float32)
+    cut = np.concatenate([voice, np.zeros(3200, np.float32)])  # the post-roll not heard yet: zeros
+    heard = PostRoll(turn=1, audio=np.concatenate([voice, np.full(3200, 0.01, np.float32)]))  # it held the /v/
+    frames = [speculative(cut), Settled(turn=1), Commit(turn=1), heard]  # (the pipeline lets control overtake)
+    rec = Clipped()
+    out = await heard_by(ASRStage(rec), frames)
+    assert [f.kind for f in out] == ["Transcript", "Interrupt", "Transcript", "Settled", "Commit"]
+    assert out[1].reason == "resume" and out[2].text == "How many legs does a spider have?" and rec.calls == 2
+    same = Clipped(clipped="how many legs does a spider have")  # the same words, only unsure: confirmed
+    out = await heard_by(ASRStage(same), frames)
+    assert [f.kind for f in out] == ["Transcript", "Settled", "Commit"] and same.calls == 2
+    sure = Clipped(clipped="how many legs does a spider hat", clipped_logprob=-0.45)  # a confident error
+    out = await heard_by(ASRStage(sure), frames)
+    assert [f.kind for f in out] == ["Transcript", "Settled", "Commit"] and sure.calls == 1  # no check, no wait
+    in_sound = SpeechEnded(**{**vars(frames[0]), "cut_in_sound": True})  # ... unless cut where sound went on
+    sure = Clipped(clipped="how many legs does a spider hat", clipped_logprob=-0.45)
+    out = await heard_by(ASRStage(sure), [in_sound, *frames[1:]])
+    assert [f.kind for f in out] == ["Transcript", "Interrupt", "Transcript", "Settled", "Commit"]
+    off = ASRStage(Clipped(), check_below=None)
+    assert [f.kind for f in await heard_by(off, frames)] == ["Transcript", "Settled", "Commit"]
+    assert off.recognizer.calls == 1
+    final = ASRStage(Clipped())
+    assert [f.kind for f in await heard_by(final, [utterance(1.0), Commit(turn=1), heard])] == [
+        "Transcript", "Commit"] and final.recognizer.calls == 1  # not speculative: nothing to check
+    heard_all = ASRStage(Clipped())  # a speculation sent with its post-roll heard: no PostRoll comes, none waited for
+    assert [f.kind for f in await heard_by(heard_all, [speculative(cut, post_roll_follows=False), *frames[1:3]])] == [
+        "Transcript", "Settled", "Commit"]
+
+
+async def test_a_turn_s_settled_and_commit_wait_for_its_words_and_an_interrupt_lets_the_commit_go():
+    from omnirt.runtime.frames import Interrupt, PostRoll, Settled
+
+    stage = ASRStage(Clipped())
+    cut = np.concatenate([np.full(16000, 0.1, np.float32), np.zeros(3200, np.float32)])
+    assert [f.kind for f in await heard_by(stage, [Settled(turn=1), Commit(turn=1)])] == []  # words not in yet
+    out = await heard_by(stage, [speculative(cut)])
+    assert [f.kind for f in out] == ["Transcript"]  # unsure: still held for the check
+    out = await heard_by(stage, [Interrupt(reason="barge-in", turn=1), PostRoll(turn=1, audio=cut)])
+    assert [f.kind for f in out] == ["Commit", "Interrupt"]  # the turn still ends; its check is dropped

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..runtime.asr import CHECK_BELOW
 from ..runtime.session import Components, SessionOptions
 from ..runtime.thinker import ThreadedChat
 from ..runtime.vad import VADOptions
@@ -30,6 +31,8 @@ class VoiceConfig:
     asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
     asr_doubt_beam: with greedy decoding, a doubtful window is decoded again with this wide a beam (0: never;
         models/whisper WhisperOptions.doubt_beam).
+    asr_check_below: a speculative transcript whose last word scores below this log-probability is checked against
+        the audio after the cut before its reply is released (runtime/asr.py; None: never).
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
     agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent."""
 
@@ -46,6 +49,7 @@ class VoiceConfig:
     partial_every_ms: int = VADOptions.partial_every_ms
     asr_beam: int = 1
     asr_doubt_beam: int = 5
+    asr_check_below: float | None = CHECK_BELOW
     realtime: bool = True
     agent_tool: bool = False
 
@@ -80,6 +84,9 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
                    help="hypotheses the recogniser keeps while decoding (1: greedy; 5: as faster-whisper)")
     p.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,
                    help="with --asr-beam 1, decode a doubtful utterance again with this wide a beam (0: never)")
+    p.add_argument("--asr-check-below", type=check_below, default=DEFAULT.asr_check_below,
+                   help="check a speculative transcript against the audio after the cut when its last word's "
+                        f"log-probability is below this (default {CHECK_BELOW}; off: never)")
     if partials:
         p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
                        help="while the user talks, transcribe the speech so far this often (shown live, and read "
@@ -87,6 +94,16 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--agent-tool", action="store_true",
                    help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
 
+
+
+def check_below(text: str) -> float | None:
+    """--asr-check-below's value: a log-probability, or off."""
+    if text == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a log-probability (e.g. {CHECK_BELOW}) or off, not {text!r}") from None
 
 
 def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
@@ -109,12 +126,12 @@ def voice_flags(config: VoiceConfig) -> list[str]:
         if value == getattr(DEFAULT, f.name) or f.name == "realtime":
             continue
         flag = "--" + f.name.replace("_", "-")
-        out += [flag] if value is True else [flag, str(value)]
+        out += [flag] if value is True else [flag, "off" if value is None else str(value)]
     return out
 
 
 def session_options(config: VoiceConfig, **options: Any) -> SessionOptions:
-    return SessionOptions(vad=config.vad_options(), **options)
+    return SessionOptions(vad=config.vad_options(), check_below=config.asr_check_below, **options)
 
 
 def load_components(config: VoiceConfig = DEFAULT) -> Components:

@@ -114,6 +114,7 @@ class Transcription:
     avg_logprob: average log-probability of the kept tokens (confidence; below -1 is doubtful).
     duration: input length in seconds; encode_ms / decode_ms: time in the encoder / the decoding loop.
     doubted: windows decoded again with a beam because greedy decoding was unsure (WhisperOptions.doubt_beam).
+    end_logprob: the log-probability of the last word (with its punctuation), given the words before it.
     """
 
     text: str
@@ -124,6 +125,7 @@ class Transcription:
     encode_ms: float = 0.0
     decode_ms: float = 0.0
     doubted: int = 0
+    end_logprob: float = 0.0
 
 
 class WhisperOnnx:
@@ -161,7 +163,8 @@ class WhisperOnnx:
         text = "".join(t for _, _, t in d.segments).strip()
         return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
                              avg_logprob=d.avg_logprob, duration=len(audio) / SAMPLE_RATE,
-                             encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted)
+                             encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted,
+                             end_logprob=d.end_logprob)
 
 
 def _validate(audio: object) -> np.ndarray:

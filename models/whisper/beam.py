@@ -42,13 +42,13 @@ def beam_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], m
     logits = last[None]
     kv = (k.numpy(), v.numpy())
     max_new = min(max_new, MAX_NEW_TOKENS, dec.n_text_ctx - len(prompt))
-    alive: list[tuple[list[int], float]] = [([], 0.0)]
-    ended: list[tuple[list[int], float]] = []
+    alive: list[tuple[list[int], float, list[float]]] = [([], 0.0, [])]  # tokens, total, each token's
+    ended: list[tuple[list[int], float, list[float]]] = []
     eot = dec.tok.eot
     for step in range(max_new):
         rows = np.stack([_log_softmax(dec.allowed(logits[b], toks, step, timestamps))
-                         for b, (toks, _) in enumerate(alive)])
-        totals = rows + np.array([cum for _, cum in alive], np.float32)[:, None]
+                         for b, (toks, _, _) in enumerate(alive)])
+        totals = rows + np.array([cum for _, cum, _ in alive], np.float32)[:, None]
         flat = totals.ravel()
         k_best = min(2 * beam, flat.size)
         top = np.argpartition(-flat, k_best - 1)[:k_best]
@@ -61,12 +61,12 @@ def beam_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], m
             b, tok = divmod(int(idx), rows.shape[1])
             if tok == eot:
                 if rank < beam:
-                    ended.append((alive[b][0], score))
+                    ended.append((alive[b][0], score, alive[b][2]))
             elif len(keep) < beam:
                 keep.append((b, tok, score))
         if len(ended) >= beam or not keep:
             break
-        alive = [(alive[b][0] + [tok], score) for b, tok, score in keep]
+        alive = [(alive[b][0] + [tok], score, alive[b][2] + [float(rows[b, tok])]) for b, tok, score in keep]
         if step + 1 == max_new:
             break
         order = np.array([b for b, _, _ in keep])
@@ -74,6 +74,6 @@ def beam_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], m
         logits, kv = _step(dec, tokens, (kv[0][:, order], kv[1][:, order]), cross, ro)
     if not ended:  # the length cap came first: the live hypotheses end there
         ended = alive
-    tokens, cum = max(ended, key=lambda h: h[1] / max(1, len(h[0])))
+    tokens, cum, logprobs = max(ended, key=lambda h: h[1] / max(1, len(h[0])))
     n = len(tokens)
-    return WindowResult(tokens, no_speech_prob, cum, cum / (n + 1) if n else 0.0)
+    return WindowResult(tokens, no_speech_prob, cum, cum / (n + 1) if n else 0.0, logprobs)

@@ -51,6 +51,7 @@ class WindowResult:
     no_speech_prob: float
     sum_logprob: float
     avg_logprob: float
+    token_logprobs: list[float] | None = None  # each generated token's log-probability given those before it
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Decoded:
     decode_ms: float = 0.0
     windows: int = 0
     doubted: int = 0  # windows redone with a beam (DecodeSettings.doubt_beam)
+    end_logprob: float = 0.0  # the last word's log-probability (see GreedyDecoder.end_logprob)
 
 
 SILENT_RMS = 1e-4  # -80 dBFS: below any microphone's own noise; only digital silence is this quiet
@@ -183,19 +185,37 @@ class GreedyDecoder:
         logits, cache = self._step(prompt[1:], cache, cross, ro)
         max_new = min(max_new, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt))
         generated: list[int] = []
+        logprobs: list[float] = []
         sum_logprob = 0.0
         for step in range(max_new):
             logits = self.allowed(logits, generated, step, timestamps)
             token = int(np.argmax(logits))
-            sum_logprob += float(_log_softmax(logits)[token])
+            logprob = float(_log_softmax(logits)[token])
+            sum_logprob += logprob
             if token == self.tok.eot:
                 break
             generated.append(token)
+            logprobs.append(logprob)
             if step + 1 < max_new:
                 logits, cache = self._step([token], cache, cross, ro)
         n = len(generated)
         avg = sum_logprob / (n + 1) if n else 0.0  # faster-whisper's formula (an empty result scores 0)
-        return WindowResult(generated, no_speech_prob, sum_logprob, avg)
+        return WindowResult(generated, no_speech_prob, sum_logprob, avg, logprobs)
+
+    def end_logprob(self, res: WindowResult) -> float:
+        """The log-probability of the window's last word (its tokens and any punctuation after it): how sure the
+        decoder is of the word a speculative cut may have clipped ("spider have" heard as "has" when the cut fell
+        inside the faint /v/). -inf when unknown: then it counts as unsure."""
+        if res.token_logprobs is None:
+            return float("-inf")
+        text = [(t, lp) for t, lp in zip(res.tokens, res.token_logprobs) if t < self.tok.eot]
+        total = 0.0
+        for token, logprob in reversed(text):
+            total += logprob
+            piece = self.tok.decode([token])
+            if piece[:1].isspace() and any(c.isalnum() for c in piece):
+                break  # the token that starts the last word
+        return total
 
     # ------------------------------------------------------------ whole input
 
@@ -301,6 +321,7 @@ class GreedyDecoder:
                 out.segments.append((start, end, text))
             kept_logprob += res.sum_logprob
             kept_tokens += len(res.tokens) + 1
+            out.end_logprob = self.end_logprob(res)
         out.no_speech_prob = min(no_speech) if no_speech else 1.0
         out.avg_logprob = kept_logprob / kept_tokens if kept_tokens else last_avg
         return out

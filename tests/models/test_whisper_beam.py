@@ -88,3 +88,16 @@ def test_only_doubtful_windows_are_searched_again(greedy, clips) -> None:
             doubted += 1
             assert result.doubted == 1 and result.text == beam.transcribe(audio).text
     assert doubted  # the espeak clips hold doubtful windows (if not, this test no longer tests the search)
+
+
+def test_the_last_word_s_log_probability_is_read_alike_by_greedy_and_beam_decoding(greedy, clips) -> None:
+    dec, cross, prompt = _window(greedy, clips["piper"][0][1])
+    g = dec.decode_window(cross, prompt, 64, True)
+    b = beam_window(dec, cross, prompt, 64, True, 1)
+    assert b.tokens == g.tokens and np.allclose(b.token_logprobs, g.token_logprobs, atol=1e-3)
+    text = [i for i, t in enumerate(g.tokens) if t < dec.tok.eot]
+    first = max(i for i in text if dec.tok.decode([g.tokens[i]])[:1] == " ")  # the last word's first token
+    assert dec.end_logprob(g) == pytest.approx(sum(g.token_logprobs[i] for i in text if i >= first))
+    assert -0.75 < dec.end_logprob(g) < 0  # a clean clip's last word: sure (no check after a cut)
+    unknown = type(g)(g.tokens, g.no_speech_prob, g.sum_logprob, g.avg_logprob)  # no per-token figures
+    assert dec.end_logprob(unknown) == float("-inf")

@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from omnirt.runtime.frames import AudioFrame, Commit, Interrupt, Settled, SpeechEnded, SpeechStarted, UserSound
+from omnirt.runtime.frames import (AudioFrame, Commit, Interrupt, PostRoll, Settled, SpeechEnded, SpeechStarted,
+                                   UserSound)
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.vad import CHUNK, Endpointer, VADOptions, VADStage
 
@@ -107,7 +108,7 @@ async def test_barge_in_can_be_turned_off():
     signal = np.concatenate([tone, np.zeros(rate, np.int16)])
     frames = [AudioFrame(pcm=signal[i:i + 320], sample_rate=rate) for i in range(0, len(signal), 320)]
     await run_test(VADStage(EnergyDetector(), VADOptions(interrupt=False)), frames,
-                   expected=[SpeechStarted, SpeechEnded, Settled, Commit], ignore=(AudioFrame, UserSound))
+                   expected=[SpeechStarted, SpeechEnded, Settled, Commit], ignore=(AudioFrame, UserSound, PostRoll))
 
 
 def test_pause_is_announced_before_the_hangover_and_resume_cancels_it():
@@ -217,18 +218,35 @@ async def test_final_consonant_after_an_early_speculation_redoes_the_turn():
     assert kinds == ["Interrupt", "SpeechStarted", "SpeechEnded", "Interrupt", "SpeechEnded", "Commit"]
     first, redo = [f for f in out if isinstance(f, SpeechEnded)]
     assert first.speculative and redo.speculative
+    assert first.post_roll_follows and not redo.post_roll_follows  # (the redo carries its post-roll as heard)
     assert np.abs(first.audio[16000:]).max() < 0.01  # the early attempt ended before the burst ...
     assert np.abs(redo.audio[16000:]).max() > 0.05  # ... the redo carries it
     silent = await run_test(VADStage(EnergyDetector(), opts), tone + tone_frames([(0.6, False)]),
                             ignore=(AudioFrame, UserSound))
-    assert [f.kind for f in silent if not isinstance(f, (AudioFrame, UserSound))] == [
+    assert [f.kind for f in silent if not isinstance(f, (AudioFrame, UserSound, PostRoll))] == [
         "Interrupt", "SpeechStarted", "SpeechEnded", "Settled", "Commit"]  # nothing after the cut: the early work
-    # stands, and Settled says so before the hangover ends
+    # stands, and Settled says so before the hangover ends; the PostRoll (data: Settled overtakes it) carries the
+    # post-roll as heard
+    spec, heard = (next(f for f in silent if isinstance(f, kind)) for kind in (SpeechEnded, PostRoll))
+    assert spec.post_roll_follows and abs(len(heard.audio) - len(spec.audio)) <= 512
+    assert np.array_equal(heard.audio[:16000], spec.audio[:16000])
 
 
 def _levels(ep, steps):
     """Feed (probability, rms) pairs; events with the chunk index at which each came."""
     return [(i, e) for i, (p, r) in enumerate(steps) for e in ep.feed(p, r) if e.kind not in ("onset", "onset_lost")]
+
+
+def test_a_pause_the_detector_calls_inside_sound_says_so():
+    # A faint last consonant: Silero lets go while the level is still within 26 dB of the speech.
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=32))
+    faint = {e.kind: e for _, e in _levels(ep, [(0.95, 0.1)] * 20 + [(0.1, 0.02)] * 3 + [(0.0, 0.001)] * 20)}
+    assert faint["pause"].in_sound
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=32))
+    faded = {e.kind: e for _, e in _levels(ep, [(0.95, 0.1)] * 20 + [(0.1, 0.001)] * 20)}
+    assert not faded["pause"].in_sound  # the level fell with it: the cut is in silence
+    ep = Endpointer(VADOptions(hangover_ms=400, speculate_ms=32))
+    assert not [e for _, e in _levels(ep, [(0.95, None)] * 20 + [(0.1, None)] * 20) if e.kind == "pause"][0].in_sound
 
 
 def test_level_pause_comes_before_silero_lets_go():

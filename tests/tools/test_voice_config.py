@@ -48,6 +48,16 @@ def test_a_benchmark_hands_its_config_to_the_server_unchanged():
     assert voice_config(parse(["serve", *voice_flags(config)])) == config
 
 
+@pytest.mark.parametrize("value", [None, -1.5])
+def test_the_check_of_a_speculative_cut_is_handed_on_and_reaches_the_session(value):
+    from omnirt.tools.voice import session_options
+
+    config = VoiceConfig(asr_check_below=value, partial_every_ms=LIVE_PARTIALS_MS)
+    assert voice_config(parse(["serve", *voice_flags(config)])) == config  # "off" for None
+    assert session_options(config).check_below == value
+    assert voice_config(parse(["serve"])).asr_check_below == DEFAULT.asr_check_below < 0
+
+
 def test_a_setting_the_vad_refuses_is_one_line():
     with pytest.raises(ValueError) as err:
         voice_config(parse(["serve", "--speculate-ms", "500", "--hangover-ms", "400"]))

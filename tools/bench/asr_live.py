@@ -33,7 +33,7 @@ LABELS = {"live": "live (ours)", "offline": "offline (ours)", "faster-whisper": 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ...runtime.vad import VADOptions
-    from ..voice import DEFAULT, LIVE_PARTIALS_MS
+    from ..voice import DEFAULT, LIVE_PARTIALS_MS, check_below
 
     g = parser.add_argument_group("live (--live)")
     g.add_argument("--live", action="store_true", help="WER of the live path beside offline decodes, per voice family "
@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam, help="our recogniser's beam (1: greedy)")
     g.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,
                    help="our recogniser's beam for doubtful windows (0: never)")
+    g.add_argument("--asr-check-below", type=check_below, default=DEFAULT.asr_check_below,
+                   help="check an unsure speculative transcript against the audio after the cut (off: never)")
     g.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms)
     g.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms, help="0: no speculative cuts")
     g.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS, help="0: no partials")
@@ -63,9 +65,9 @@ def live_pipeline(detector: Any, recognizer: Any, options: Any) -> Any:
     from ...runtime.turn import TurnGate
     from ...runtime.vad import VADStage
 
-    return Pipeline([VADStage(detector.fork(), options.vad), ASRStage(recognizer),
-                     TurnGate(early_on_sentence_end=options.early_commit)], observers=[_Decodes()],
-                    maxsize=options.queue_size)
+    asr = ASRStage(recognizer, check_below=options.check_below)
+    return Pipeline([VADStage(detector.fork(), options.vad), asr, TurnGate(early_on_sentence_end=options.early_commit)],
+                    observers=[_Decodes()], maxsize=options.queue_size)
 
 
 class _Decodes(PipelineObserver):
@@ -84,10 +86,13 @@ class _Decodes(PipelineObserver):
         elif stage == "vad" and isinstance(frame, Interrupt) and frame.reason == "resume":
             self.resumes += 1
         elif stage == "asr" and isinstance(frame, Transcript) and frame.final:
-            for c in reversed(self.cuts):
-                if c["turn"] == frame.turn and c["text"] is None:
-                    c["text"] = frame.text
-                    break
+            cut = next((c for c in reversed(self.cuts) if c["turn"] == frame.turn and c["text"] is None), None)
+            if cut is None:  # the post-roll check redid the turn (runtime/asr.py): its cut says what was heard
+                cut = next((c for c in reversed(self.cuts) if c["turn"] == frame.turn), None)
+                if cut is not None:
+                    cut["redone"] = True
+            if cut is not None:
+                cut["text"] = frame.text
 
 
 async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, realtime: bool = True) -> dict[str, Any]:
@@ -203,7 +208,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
                          "hangover_ms": config.hangover_ms, "pre_roll_ms": args.pre_roll_ms,
                          "partial_every_ms": config.partial_every_ms, "per_voice": args.per_voice,
                          "beam": args.beam, "asr_beam": config.asr_beam,
-                         "asr_doubt_beam": config.asr_doubt_beam, "threads": args.threads},
+                         "asr_doubt_beam": config.asr_doubt_beam, "asr_check_below": config.asr_check_below,
+                         "threads": args.threads},
             "normalisation": "tools/bench/asr.py normalise for every engine and reference",
             "by_family": wer_table(rows, list(ENGINES), "family"),
             "by_condition": wer_table(rows, list(ENGINES), "condition"),
