@@ -92,8 +92,10 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
                 for f in self._words_final(frame.turn):  # a failed check keeps the words it was to check
                     yield f
                 raise
-            log.info("turn %d: speculative cut checked: %r, with the audio after it %r", frame.turn, said, heard)
-            if not same_words(heard, said):  # the cut changed a word: the turn is redone with the words heard
+            same = same_words(heard, said)
+            log.info("turn %d: speculative cut checked (%s)", frame.turn, "same words" if same else "redone")
+            log.debug("turn %d: %r before the check, %r with the audio after the cut", frame.turn, said, heard)
+            if not same:  # the cut changed a word: the turn is redone with the words heard
                 yield Interrupt(reason="resume", turn=frame.turn)
                 yield Transcript(text=heard, turn=frame.turn)
             for f in self._words_final(frame.turn):

@@ -28,6 +28,7 @@ from .prosody import Prosody, prosody
 from .stage import Stage
 
 ROOM_MS = 1000  # the room's level before an onset is judged over this much audio (VADOptions.lookback_ms)
+CLEAR_ROOM_CHUNKS = 94  # 3 s: the room's level for VADOptions.clear_db is the quietest tenth of this much audio
 GAP_MS = 300  # ... and the onset moves back over pauses between words up to this long
 
 
@@ -120,11 +121,21 @@ class VADStage(Stage):
             self._history.append(chunk)
             self._levels.append(rms)
             self._consumed += CHUNK
-            for ev in self.endpointer.feed(self.detector.prob(chunk), rms):
+            for ev in self.endpointer.feed(self._clear(self.detector.prob(chunk), rms), rms):
                 out += self._events(ev)
             out += self._partial()
         self._pending = buf[n * CHUNK:]
         return out
+
+    def _clear(self, p: float, rms: float) -> float:
+        """The detector's probability, raised to the onset for a likely chunk that stands clear of the room
+        (VADOptions.clear_prob, clear_db)."""
+        o = self.options
+        if not o.clear_db or not o.clear_prob <= p < o.onset:
+            return p
+        recent = list(islice(self._levels, max(0, len(self._levels) - CLEAR_ROOM_CHUNKS), None))
+        room = float(np.percentile(recent, 10))
+        return o.onset if rms > max(room * 10 ** (o.clear_db / 20), LOUD_FLOOR) else p
 
     def _wall_at(self, sample: int) -> float:
         """The wall time at which a given 16 kHz sample reached the stage: the arrival of the frame holding it,

@@ -379,3 +379,36 @@ async def test_the_audio_before_an_onset_never_reaches_into_the_previous_utteran
     first, second = [f for f in out if isinstance(f, SpeechEnded)]
     assert abs(len(first.audio) / 16000 - 1.2) < 0.07  # the whole pre-roll of silence, then the tone
     assert len(second.audio) / 16000 < 0.35 + 0.6 + 0.04  # the gap since the first one's end, not 0.6 s back
+
+
+class Unsure:
+    """A detector that scores any sound `p`, never sure it is speech (Silero on a phone line's words)."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def prob(self, chunk):
+        return self.p if np.abs(chunk).max() > 1e-3 else 0.01
+
+    reset = lambda self: None  # noqa: E731
+    fork = lambda self: self  # noqa: E731
+
+
+async def test_an_unsure_word_that_stands_clear_of_the_room_is_heard():
+    rng = np.random.default_rng(3)
+
+    def frames(room_db, word_db, seconds=(1.0, 0.6, 1.0)):
+        n = [int(s * 16000) for s in seconds]
+        x = rng.standard_normal(sum(n)) * 10 ** (room_db / 20)
+        x[n[0]:n[0] + n[1]] += np.sin(2 * np.pi * 300 * np.arange(n[1]) / 16000) * 10 ** (word_db / 20) * 1.41
+        pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16)
+        return [AudioFrame(pcm=pcm[i:i + 320], sample_rate=16000) for i in range(0, len(pcm), 320)]
+
+    async def turns(detector, room_db, word_db, **opts):
+        out = await run_test(VADStage(detector, VADOptions(**opts)), frames(room_db, word_db))
+        return sum(isinstance(f, SpeechStarted) for f in out)
+
+    assert await turns(Unsure(0.3), -70, -18) == 1  # 52 dB out of a quiet line: heard
+    assert await turns(Unsure(0.3), -70, -18, clear_db=0) == 0  # (off: the detector alone never passes 0.5)
+    assert await turns(Unsure(0.3), -35, -18) == 0  # 17 dB out of a noisy room: the detector decides
+    assert await turns(Unsure(0.1), -70, -18) == 0  # a sound the detector thinks is not speech at all

@@ -324,9 +324,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
                   f"each over {args.client}" + (f", {args.idle} idle sessions" if args.idle else "")
                   + (", the client sending a camera" if args.camera else ", no camera"))
     with contextlib.ExitStack() as stack:
-        urls = {arm: stack.enter_context(_server(args, arm == "on")) for arm in arms}
+        servers = {arm: _server(args, arm == "on") for arm in arms}
+        urls = {arm: stack.enter_context(servers[arm]) for arm in arms}
         with tempfile.TemporaryDirectory() as tmp:
             results = asyncio.run(_measure(args, urls, clips, Path(tmp)))
+    for arm in arms:  # what the servers' logs told
+        results[arm]["speculative_cuts_checked"] = dict(servers[arm].checked)
     peer = None
     if args.peer:  # right after omnirt, its servers stopped: the same questions and client
         from .peer import run_peer
@@ -385,6 +388,9 @@ def _print_arm(args: argparse.Namespace, result: dict[str, Any]) -> None:
               f"packets sent to them {max(result['idle_max_gap_ms'] or [float('nan')]):.0f} ms (while silent the "
               "server sends one per 400 ms: DTX); their microphones sent "
               f"{np.mean(result['idle_sent_per_s'] or [float('nan')]):.1f} packets/s each ({args.idle_uplink})")
+    checked = result.get("speculative_cuts_checked") or {}
+    print(f"speculative cuts checked against the audio after them (runtime/asr.py): {sum(checked.values())} "
+          f"({checked.get('redone', 0)} redone with other words)")
     for check in result.get("camera_check", []):
         print(f"camera: 'What does this say?' -> {check['answer']!r} (names a card held up: "
               f"{'yes' if check['names_a_card'] else 'NO'})")

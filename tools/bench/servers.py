@@ -23,13 +23,15 @@ class ServerProcess:
         self.cmd = [sys.executable, "-m", "omnirt.tools.cli", "serve", "--port", str(free_port()), *options]
         self.proc: subprocess.Popen | None = None
         self.closed: dict[str, int] = {}  # why the server closed sessions (its log), by reason
+        self.checked: dict[str, int] = {}  # speculative cuts the ASR checked (its log), by outcome
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
-            if "closing session (" in line:
-                why = line.split("closing session (", 1)[1].rsplit(")", 1)[0]
-                self.closed[why] = self.closed.get(why, 0) + 1
+            for key, counts in (("closing session (", self.closed), ("speculative cut checked (", self.checked)):
+                if key in line:
+                    why = line.split(key, 1)[1].split(")", 1)[0]
+                    counts[why] = counts.get(why, 0) + 1
 
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
