@@ -45,8 +45,10 @@ class AgentError(RuntimeError):
 class AgentConfig:
     """display: X display (None: $DISPLAY). region: capture and allowed rectangle (None: region_of's answer at the
     start of each run if set, else the whole screen; the voice tool sets region_of to the focused window's rectangle).
-    policy: instruction | llm (thinker: its model, '0.5b', '1.5b' or an OpenAI-compatible URL). confirm: asks a person
-    about an action that needs confirmation (None: denied). record: the run folder (None: a new
+    policy: instruction | llm (thinker: its model, '0.5b', '1.5b' or an OpenAI-compatible URL); fallback: the thinker
+    the instruction policy hands over to when it cannot parse or ground the task (None: none; `omnirt agent` gives
+    '0.5b' unless told otherwise, while the voice tool, which claims only what the rules parse, keeps none). confirm:
+    asks a person about an action that needs confirmation (None: denied). record: the run folder (None: a new
     runs_root/<timestamp>)."""
 
     display: str | None = None
@@ -54,6 +56,7 @@ class AgentConfig:
     region_of: Callable[[str], Box | None] | None = None
     policy: str = "instruction"
     thinker: str = "0.5b"
+    fallback: str | None = None
     encoder: bool = True
     scale: float = 1.0
     dry_run: bool = False
@@ -67,8 +70,8 @@ class AgentConfig:
 
 @dataclass
 class AgentRun:
-    """status: done | failed | denied | needs_confirmation | invalid | error | max_steps | timeout | stopped |
-    needs_user."""
+    """status: done | unverified (every step taken, one or more not seen on the screen) | failed | denied |
+    needs_confirmation | invalid | error | max_steps | timeout | stopped | needs_user."""
 
     task: str
     run_dir: Path
@@ -135,23 +138,36 @@ def load_encoder(note: Callable[[str], Any] | None = None) -> Any:
         return None
 
 
+def llm_policy(thinker: str = "0.5b", threads: int = 1, what: str = "--policy llm") -> Any:
+    """The LLM policy on `thinker` ('0.5b', '1.5b', a model asset or an OpenAI-compatible URL); AgentError if it
+    cannot be made."""
+    try:
+        from omnirt.agents.llm_backends import make_thinker
+        from omnirt.agents.llm_policy import LLMPolicy
+    except ImportError as e:
+        raise AgentError(f"{what} needs omnirt.agents.llm_policy, which cannot be imported ({e})") from None
+    try:
+        return LLMPolicy(thinker=make_thinker(thinker, n_threads=threads))
+    except Exception as e:  # a missing model, an unknown spec
+        raise AgentError(f"{what}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
 def make_policy(name: str, thinker: str = "0.5b", encoder: bool = True, threads: int = 1,
-                note: Callable[[str], Any] | None = None) -> Policy:
-    """The policy by name; the LLM one is imported only when asked for (threads: an embedded Thinker's)."""
+                note: Callable[[str], Any] | None = None, fallback: str | None = None) -> Policy:
+    """The policy by name; the LLM one is imported only when asked for (threads: an embedded Thinker's).
+    fallback: for the instruction policy, the thinker of an LLM policy that takes over when the rules cannot parse
+    or ground the instruction (agents/fallback.py; built on the first hand-over); None or 'none': no fallback."""
     if name == "instruction":
         from omnirt.agents.policies import InstructionPolicy
 
-        return InstructionPolicy(encoder=load_encoder(note) if encoder else None)
+        rules = InstructionPolicy(encoder=load_encoder(note) if encoder else None)
+        if not fallback or fallback.lower() == "none":
+            return rules
+        from omnirt.agents.fallback import FallbackPolicy
+
+        return FallbackPolicy(rules, lambda: llm_policy(fallback, threads, "the LLM fallback"))
     if name == "llm":
-        try:
-            from omnirt.agents.llm_backends import make_thinker
-            from omnirt.agents.llm_policy import LLMPolicy
-        except ImportError as e:
-            raise AgentError(f"--policy llm needs omnirt.agents.llm_policy, which cannot be imported ({e})") from None
-        try:
-            return LLMPolicy(thinker=make_thinker(thinker, n_threads=threads))
-        except Exception as e:  # a missing model, an unknown spec
-            raise AgentError(f"--policy llm: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+        return llm_policy(thinker, threads)
     raise AgentError(f"unknown policy {name!r} (instruction or llm)")
 
 
@@ -182,7 +198,10 @@ def _outcome(log: EpisodeLog, stopped: bool, timed_out: bool, config: AgentConfi
     if act.get("action") == "call_user":
         return False, "needs_user", str(act.get("question", ""))
     ok = bool(act.get("success", True))
-    return ok, "done" if ok else "failed", str(act.get("summary") or ("finished" if ok else "gave up"))
+    summary = str(act.get("summary") or ("finished" if ok else "gave up"))
+    if not ok and summary.startswith("unverified"):  # every step taken, but the screen did not show them all
+        return False, "unverified", summary
+    return ok, "done" if ok else "failed", summary
 
 
 class Agent:
@@ -197,13 +216,14 @@ class Agent:
 
     def load(self) -> "Agent":
         """Load the OCR and the policy now (else on the first run)."""
-        from omnirt.agents.grounding import Grounder, GroundingOptions
+        from omnirt.agents.grounding import Grounder, GroundingOptions, load_detector
 
         if self._policy is None:
-            self._policy = make_policy(self.config.policy, self.config.thinker, self.config.encoder)
+            self._policy = make_policy(self.config.policy, self.config.thinker, self.config.encoder,
+                                       fallback=self.config.fallback)
         if self._grounder is None:
             try:
-                self._grounder = Grounder(GroundingOptions(scale=self.config.scale))
+                self._grounder = Grounder(GroundingOptions(scale=self.config.scale), detector=load_detector())
             except Exception as e:  # the OCR model is missing or broken
                 raise AgentError(f"cannot load the OCR: {type(e).__name__}: {str(e).splitlines()[0]}") from None
         return self

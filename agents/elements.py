@@ -204,6 +204,15 @@ def merge_detections(shapes: Sequence[Shape], detections: Sequence[Any], min_sco
     return out
 
 
+def _end_buttons(b: Box, held: Sequence[Box]) -> bool:
+    """Whether the boxes inside the wide, one-line box `b` are only small buttons at one of its ends: a spinner's
+    arrows, a date field's calendar, a search field's button. Such a box is still a field, not a container."""
+    h = b[3] - b[1]
+    if b[2] - b[0] < 3 * h:
+        return False
+    return all(o[2] - o[0] <= 1.5 * h and (o[0] >= b[2] - 1.6 * h or o[2] <= b[0] + 1.6 * h) for o in held)
+
+
 def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[int], words: Sequence[Any],
               checkbox_max: float, scale: float, grid: set[Box]) -> str | None:
     """The kind of an outlined rectangle from its size, fill and text (None: a container such as a dialog)."""
@@ -213,8 +222,10 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
     if sh.kind:
         kind = sh.kind
     else:
-        holds_box = any(_inside(((o.box[0] + o.box[2]) // 2, (o.box[1] + o.box[3]) // 2), b) and o.box != b
-                        for o in shapes)
+        # boxes inside this one (smaller: a frame around it has its centre inside too, and holds it, not the reverse)
+        held = [o.box for o in shapes if _inside(((o.box[0] + o.box[2]) // 2, (o.box[1] + o.box[3]) // 2), b)
+                and o.box != b and (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) < w * h]
+        holds_box = bool(held) and not _end_buttons(b, held)
         many_lines = len({words[i].line for i in inner}) > 1
         grip = many_lines and has_grip(rgb, b, scale)
         if holds_box or (many_lines and not grip):

@@ -43,7 +43,12 @@ class GroundingOptions:
     scale 2). glyphs: re-decide I/l and O/0 in `text` by font metrics (omnirt.agents.ocr_glyphs). text_scale: `text`
     (an instruction: exact strings to type) reads its crop upsampled by this factor; at native size the recogniser
     drops the i of a tight "fi" (measured on 161 login instructions: 1 error at 1.0, none at 1.25; +4 % time).
-    detector_min_score: detections below it are ignored."""
+    detector_min_score: detections below it are ignored, above the detector's own per-kind thresholds (those
+    were tuned for recall on synthetic screens; below 0.5 a link box glued a plain word to the link beside it on
+    a DEV task, and stars became radios). detector: use the learned widget detector
+    (models/widgets.py) when the Grounder is given none: icons without text (a close ×, a trash can), buttons
+    without a label and unframed fields are shapes pixels alone do not find. It was trained on pages at device
+    scale 1, so it reads the crop shrunk by `scale` (at scale 2 that is also a quarter of the pixels)."""
 
     scale: float = 1.0
     ocr_scale: float = 1.0
@@ -56,6 +61,7 @@ class GroundingOptions:
     glyphs: bool = True
     text_scale: float = 1.25
     detector_min_score: float = 0.5
+    detector: bool = True
 
 
 def _load_ocr(o: GroundingOptions) -> Any:
@@ -70,14 +76,30 @@ def _load_ocr(o: GroundingOptions) -> Any:
                           rec_min_width=48))
 
 
+def load_detector(note: Any = None) -> Any:
+    """The learned widget detector (one onnxruntime thread: it runs beside OCR on a shared CPU), or None when its
+    weights cannot be loaded (grounding then relies on pixels alone; `note` hears why)."""
+    try:
+        from omnirt.models.widgets import WidgetDetector
+
+        return WidgetDetector.load(intra_threads=1)
+    except Exception as e:  # ModelMissingError, a broken onnxruntime
+        if note is not None:
+            note(f"  widget detector unavailable ({type(e).__name__}: {e}); grounding by pixels only")
+        return None
+
+
 class Grounder:
     """Frames -> elements, with OCR cached per region (`region` names one crop, e.g. 'query' or 'area': only what
-    changed in it since its last call is read again). detector: optional learned widget detector with
-    `detect(rgb) -> [Detection(box, kind, score)]`; its boxes are merged with the pixel heuristics'."""
+    changed in it since its last call is read again). detector: a learned widget detector with
+    `detect(rgb) -> [Detection(box, kind, score)]` whose boxes are merged with the pixel heuristics'; "auto" (the
+    default) loads models/widgets.py's when `options.detector` is on; None: pixels only."""
 
-    def __init__(self, options: GroundingOptions | None = None, ocr: Any = None, detector: Any = None) -> None:
+    def __init__(self, options: GroundingOptions | None = None, ocr: Any = None, detector: Any = "auto") -> None:
         self.options = options or GroundingOptions()
         self.ocr = ocr if ocr is not None else _load_ocr(self.options)
+        if isinstance(detector, str) and detector == "auto":
+            detector = load_detector() if self.options.detector else None
         self.detector = detector
         self._regions: dict[str, RegionCache] = {}
         self._shapes: dict[str, tuple[np.ndarray, list[Shape]]] = {}
@@ -176,9 +198,29 @@ class Grounder:
                              min_tick=self.options.tick_min * s)
         shapes += occluded(rgb, shapes, max(4, round(self.options.min_box * s)))
         if self.detector is not None:
-            shapes = merge_detections(shapes, self.detector.detect(rgb), self.options.detector_min_score)
+            t0 = time.perf_counter()
+            shapes = merge_detections(shapes, self.detect(rgb), self.options.detector_min_score)
+            self.stats["detector_ms"] = self.stats.get("detector_ms", 0.0) + (time.perf_counter() - t0) * 1000
+            self.stats["detector_calls"] = self.stats.get("detector_calls", 0) + 1
         self._shapes[region] = (rgb.copy(), shapes)
         return shapes
+
+    def detect(self, rgb: np.ndarray) -> list[Any]:
+        """The detector's widgets in `rgb` (its pixels), read at device scale 1 (see GroundingOptions.detector)."""
+        s = self.options.scale
+        if s <= 1.0 or self.detector is None:
+            return list(self.detector.detect(rgb)) if self.detector is not None else []
+        import cv2
+
+        small = cv2.resize(rgb, (max(1, round(rgb.shape[1] / s)), max(1, round(rgb.shape[0] / s))),
+                           interpolation=cv2.INTER_AREA)
+        h, w = rgb.shape[:2]
+        out = []
+        for d in self.detector.detect(small):
+            b = (min(w, int(round(d.box[0] * s))), min(h, int(round(d.box[1] * s))),
+                 min(w, int(round(d.box[2] * s))), min(h, int(round(d.box[3] * s))))
+            out.append(type(d)(b, d.kind, d.score))
+        return out
 
 
 # ---------------------------------------------------------------- matching

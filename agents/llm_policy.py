@@ -162,9 +162,12 @@ class LLMPolicy:
     def name(self) -> str:
         return f"llm:{getattr(self.thinker, 'name', type(self.thinker).__name__)}"
 
-    def reset(self) -> None:
-        """A new episode: forget the steps taken (the loop's empty history says so)."""
+    def reset(self, notes: Sequence[str] = ()) -> None:
+        """A new episode: forget the steps taken (the loop's empty history says so). `notes`: steps another policy
+        already took this episode (agents/fallback.py hands over mid-episode), shown as steps taken."""
         self._pending, self._notes, self._answers, self._sig, self._rejections, self._last = [], [], [], None, 0, -1
+        self._notes = [str(n) for n in notes]
+        self._answers = ["(other policy)"] * len(self._notes)
         self._seen = {}
         self.log = []
 

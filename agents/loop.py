@@ -34,6 +34,9 @@ class Policy(Protocol):
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Action]) -> Action:
         ...
 
+    # Optional: `observe(action, changed)` hears, after each executed pointer or keyboard action, whether the screen
+    # changed (verify); `last_decider` names which policy took the last decision (a fallback policy has two).
+
 
 class Grounder(Protocol):
     """Turns a screenshot into elements (agents.grounding.Grounder)."""
@@ -127,7 +130,10 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     tm.verify_ms = _ms(t0)
     if isinstance(action, Wait):
         grounder.forget()  # the target was not found: look again without cached readings
-    return AgentStep(index, text, elements, out, frame, after, changed, tm)
+    observe = getattr(policy, "observe", None)
+    if observe is not None and out.executed and not isinstance(action, (Wait, Done, CallUser)):
+        observe(action, changed)  # what the screen showed after it: a policy's "done" is only as good as this
+    return AgentStep(index, text, elements, out, frame, after, changed, tm, getattr(policy, "last_decider", ""))
 
 
 def run_episode(screen: Screen, grounder: Grounder, policy: Policy, executor: Executor, options: LoopOptions,

@@ -45,7 +45,8 @@ class AgentStep:
     """index: 0 for an episode's first step. instruction: what the policy acted on. elements: what grounding found
     (none when the policy needed none, e.g. typing). outcome: the executor's (action as given, resolved, safety
     verdict, status). before: the frame the policy saw; after: the screen once it settled (before itself when
-    nothing was executed). changed: whether the screen changed after the action."""
+    nothing was executed). changed: whether the screen changed after the action. decider: the policy that took the
+    decision where a policy has several ('instruction' | 'llm' for agents/fallback.py), else ''."""
 
     index: int
     instruction: str
@@ -55,6 +56,7 @@ class AgentStep:
     after: Screenshot
     changed: bool
     timings: StepTimings
+    decider: str = ""
 
     @property
     def action(self) -> dict[str, Any]:
@@ -75,5 +77,6 @@ class AgentStep:
 
     def brief(self) -> dict[str, Any]:
         """Action, status, reason, changed and the timings: one step of a benchmark's JSON."""
-        return {"action": self.action, "status": self.status, "reason": self.reason, "changed": self.changed,
-                **self.timings.as_dict()}
+        out = {"action": self.action, "status": self.status, "reason": self.reason, "changed": self.changed,
+               **self.timings.as_dict()}
+        return {**out, "decider": self.decider} if self.decider else out

@@ -157,7 +157,8 @@ class Recorder:
         saw."""
         return self.record(step.outcome, step.before, step.after,
                            extra={"instruction": step.instruction, "timings_loop": step.timings.as_dict(),
-                                  "elements": len(step.elements), "seen": step.seen()})
+                                  "elements": len(step.elements), "seen": step.seen(),
+                                  **({"decider": step.decider} if step.decider else {})})
 
 
 def load(run_dir: str | Path) -> Trajectory:

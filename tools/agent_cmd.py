@@ -1,10 +1,12 @@
 """`omnirt agent "TASK"`: the command line of the computer-use agent (omnirt.agents.agent) on the current display.
 
 The task comes from the command line (not from the screen). The agent captures the whole screen of $DISPLAY (or
---region), grounds it, lets the policy decide (instruction policy by default, --policy llm for the LLM one) and acts
-through the safety layer, which denies by default: what needs a person's yes is asked on the terminal only with
---confirm (else it is denied). Key chords in the task ("press ctrl+alt+delete") are keys, judged as keys. Each step is
-printed as it ends; every run is recorded in runs/<timestamp>/ (or --record DIR), see omnirt.agents.agent.
+--region), grounds it (OCR, pixel heuristics and the learned widget detector), lets the policy decide (instruction
+policy by default, handing over to the LLM policy of --fallback when it cannot parse or ground the task; --policy llm
+for the LLM one alone) and acts through the safety layer, which denies by default: what needs a person's yes is
+asked on the terminal only with --confirm (else it is denied). Key chords in the task ("press ctrl+alt+delete") are
+keys, judged as keys. Each step is printed as it ends (a step the LLM fallback decided says so); every run is
+recorded in runs/<timestamp>/ (or --record DIR), see omnirt.agents.agent.
 
 `omnirt replay RUN` (tools/agent_replay.py) re-runs a recorded run's actions through a fresh safety layer.
 """
@@ -65,8 +67,9 @@ def describe_action(screen_action: Any, action: Any) -> str:
 
 
 def step_line(step: AgentStep) -> str:
+    by = " [decided by the LLM fallback]" if step.decider == "llm" else ""
     return (f"step {step.index}: {describe_action(step.outcome.screen_action, step.outcome.action)} -> "
-            f"{step.status} ({step.reason}) {step.timings.step_ms:.0f} ms")
+            f"{step.status} ({step.reason}) {step.timings.step_ms:.0f} ms{by}")
 
 
 def terminal_confirm(action: Any, reason: str) -> bool:
@@ -85,6 +88,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="x,y,w,h: capture (and let the pointer touch) only this rectangle")
     p.add_argument("--policy", default="instruction", choices=["instruction", "llm"])
     p.add_argument("--thinker", default="0.5b", help="--policy llm: 0.5b, 1.5b or an OpenAI-compatible URL")
+    p.add_argument("--fallback", default="0.5b",
+                   help="--policy instruction: the LLM (0.5b, 1.5b or a URL) it hands over to when it cannot parse or "
+                        "ground the task; 'none': no fallback")
     p.add_argument("--dry-run", action="store_true", help="decide and record, but do not touch mouse or keyboard")
     p.add_argument("--confirm", action="store_true", help="ask on the terminal before an action that needs "
                                                           "confirmation (else denied)")
@@ -100,7 +106,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         if args.max_steps < 1 or args.max_seconds <= 0:
             raise AgentError("--max-steps and --max-seconds must be positive")
         config = AgentConfig(region=parse_region(args.region) if args.region else None, policy=args.policy,
-                             thinker=args.thinker, encoder=not args.no_encoder, scale=args.scale,
+                             thinker=args.thinker, fallback=None if args.fallback.lower() == "none" else args.fallback,
+                             encoder=not args.no_encoder, scale=args.scale,
                              dry_run=args.dry_run, confirm=terminal_confirm if args.confirm else None,
                              max_steps=args.max_steps, max_seconds=args.max_seconds,
                              record=Path(args.record) if args.record else None)

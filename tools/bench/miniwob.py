@@ -2,8 +2,11 @@
 
 `--suite dev|heldout|all` runs a task suite of tools/bench/miniwob_suites.py (dev: the tasks the agent was developed
 on; heldout: tasks it was never tuned on, looked at only to measure); `--tasks a,b` alone runs those tasks, and with
-`--suite` a subset of the suite. `--policy instruction` (default) follows direct commands with rules, no LLM;
+`--suite` a subset of the suite. `--policy instruction` (default) follows direct commands with rules and hands over
+to the LLM policy of `--fallback` (default 0.5b; 'none': rules only) when it cannot parse or ground the instruction;
 `--policy llm` asks the Thinker (`--thinker 0.5b|1.5b|http://host:port/v1`) to choose among the grounded elements.
+Grounding uses the learned widget detector unless `--no-detector`. The median step time is the rules' (screenshot ->
+action issued); steps the fallback decided are counted and timed apart (their share and median decision time).
 `--compare OTHER/miniwob.json` prints another run's success beside each task (e.g. the instruction policy beside the
 LLM policy).
 
@@ -82,12 +85,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for miniwob.json, index.html, trajectories (default bench-results/miniwob, or "
                         "bench-results/miniwob-llm-THINKER for --policy llm)")
     p.add_argument("--no-record", action="store_true", help="do not record trajectories (screenshots)")
-    p.add_argument("--detector", action="store_true",
-                   help="merge the learned widget detector's boxes into grounding (models/data/widgets.onnx)")
+    p.add_argument("--detector", action=argparse.BooleanOptionalAction, default=True,
+                   help="merge the learned widget detector's boxes into grounding (models/data/widgets.onnx; on by "
+                        "default, --no-detector: pixel heuristics only)")
     p.add_argument("--policy", choices=("instruction", "llm"), default="instruction",
                    help="instruction: rule-based, no LLM; llm: the Thinker chooses among set-of-marks ids")
     p.add_argument("--thinker", default="0.5b",
                    help="for --policy llm: 0.5b | 1.5b (embedded llama.cpp) | an OpenAI-compatible API root URL")
+    p.add_argument("--fallback", default="0.5b",
+                   help="for --policy instruction: the LLM policy's thinker it hands over to when it cannot parse or "
+                        "ground the instruction (0.5b | 1.5b | URL; 'none': no fallback)")
     p.add_argument("--thinker-threads", type=int, default=1,
                    help="llama.cpp threads for an embedded Thinker (1 holds up best on a shared 2-core CPU)")
     p.add_argument("--episode-time", type=float, default=10.0,
@@ -123,12 +130,7 @@ def open_world(detector: bool) -> World:
 
     env = MiniWoBEnv()
     try:
-        widgets = None
-        if detector:
-            from omnirt.models.widgets import WidgetDetector
-
-            widgets = WidgetDetector.load()
-        grounder = Grounder(GroundingOptions(scale=env.options.scale), detector=widgets)
+        grounder = Grounder(GroundingOptions(scale=env.options.scale, detector=detector))
         return World(env, Screen(ScreenOptions(display=env.display.name)), PyAutoGUIBackend(env.display.name),
                      grounder)
     except BaseException:
@@ -159,6 +161,9 @@ def play_seed(world: World, policy: Policy, seed: int, max_steps: int, record: P
                   reason=first["reason"], restarted=True)
     if isinstance(policy, LLMPolicy):
         ep["llm"] = list(policy.log)  # the model's answers this episode (reset by the next one)
+    fb = getattr(policy, "fallback", None)
+    if isinstance(fb, LLMPolicy) and any(s.get("decider") == "llm" for s in ep["steps"]):
+        ep["llm"] = list(fb.log)  # handed over this episode: the model's answers
     return ep
 
 
@@ -193,23 +198,23 @@ def _check(tasks: list[str], episode_time: float) -> None:
         _fail("--episode-time must be between 1 and 30 seconds")
 
 
-def _policy(kind: str, thinker: str, threads: int, log: Any) -> tuple[Policy, str]:
+def _policy(kind: str, thinker: str, threads: int, log: Any, fallback: str | None = None) -> tuple[Policy, str]:
     """(the policy, its name for the report); a missing model or an unreachable server is one line."""
     from omnirt.agents.agent import AgentError, make_policy
-    from omnirt.agents.llm_policy import LLMPolicy
 
     try:
-        policy = make_policy(kind, thinker, threads=threads, note=log)
+        policy = make_policy(kind, thinker, threads=threads, note=log, fallback=fallback)
     except AgentError as e:
         raise SystemExit(f"omnirt: error: {e}") from None
-    return policy, policy.name if isinstance(policy, LLMPolicy) else "instruction"
+    return policy, getattr(policy, "name", "instruction")
 
 
 def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 12, out: Path | None = None,
           record: bool = True, log: Any = None, policy: str = "instruction", thinker: str = "0.5b",
-          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = False,
-          suite: str | None = None) -> dict[str, Any]:
+          thinker_threads: int = 1, episode_time: float = 10.0, detector: bool = True,
+          suite: str | None = None, fallback: str | None = None) -> dict[str, Any]:
     """Run the episodes and return the results dict (also what the JSON holds; `suite`: the suite they come from)."""
+    from omnirt.agents.fallback import FallbackPolicy
     from omnirt.agents.llm_policy import LLMPolicy
 
     _check(tasks, episode_time)
@@ -217,12 +222,16 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
     result: dict[str, Any] = {"policy": policy, "suite": suite, "detector": detector, "tasks": {}, "seeds": seeds,
                               "seed_offset": seed_offset, "max_steps": max_steps, "episode_time_s": episode_time}
     # The policy first: a missing model or an unreachable server fails before a browser is started.
-    agent, result["policy"] = _policy(policy, thinker, thinker_threads, log)
+    agent, result["policy"] = _policy(policy, thinker, thinker_threads, log, fallback)
     llm = agent if isinstance(agent, LLMPolicy) else None
+    both = agent if isinstance(agent, FallbackPolicy) else None
     world = None
     try:
         if llm is not None:
             result["warmup_s"] = llm.warmup()  # the prompt's fixed head, once (otherwise in episode 1's time)
+        if both is not None:  # the fallback's model loaded and its prompt head evaluated before any episode
+            result["fallback_warmup_s"] = both.warmup()
+            result["policy"] = both.name
         world = open_world(detector)
         result["startup_s"] = round(time.perf_counter() - t_load, 2)
         for task in tasks:
@@ -234,17 +243,27 @@ def bench(tasks: list[str], seeds: int, seed_offset: int = 0, max_steps: int = 1
         result["ocr"] = {k: round(v, 1) for k, v in world.grounder.stats.items()}
         if llm is not None:
             result["llm"] = llm_summary(llm.stats)
+        if both is not None:
+            result["fallback"] = both.summary()
+            if both.fallback is not None:
+                result["llm"] = llm_summary(both.fallback.stats)
     finally:
         if world is not None:
             world.env.close()
-        if llm is not None and hasattr(llm.thinker, "close"):
-            llm.thinker.close()
+        for p in (llm, both and both.fallback):
+            if p is not None and hasattr(p.thinker, "close"):
+                p.thinker.close()
     return result
 
 
 def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:
-    steps = [s["step_ms"] for e in episodes for s in e["steps"] if "step_ms" in s]
-    decide = [s["decide_ms"] for e in episodes for s in e["steps"] if "decide_ms" in s]
+    """Success, reward and timings of `episodes`. The median step is the rules' (screenshot -> action issued); steps
+    the LLM fallback decided are counted and timed apart (median_llm_decide_ms)."""
+    all_steps = [s for e in episodes for s in e["steps"] if "step_ms" in s]
+    rules = [s for s in all_steps if s.get("decider", "instruction") != "llm"]
+    by_llm = [s for s in all_steps if s.get("decider") == "llm"]
+    steps = [s["step_ms"] for s in rules]
+    decide = [s["decide_ms"] for s in rules if "decide_ms" in s]
     ok = [e for e in episodes if e["raw_reward"] >= 1.0 - 1e-9]  # full credit (soft tasks give partial rewards)
     return {"episodes": episodes, "n": len(episodes),
             "success": round(len(ok) / len(episodes), 3) if episodes else 0.0,
@@ -252,7 +271,9 @@ def _summary(episodes: list[dict[str, Any]]) -> dict[str, Any]:
             "median_step_ms": round(statistics.median(steps), 1) if steps else None,
             "median_decide_ms": round(statistics.median(decide), 1) if decide else None,
             "median_episode_s": round(statistics.median(e["seconds"] for e in episodes), 2) if episodes else None,
-            "restarted": sum(bool(e.get("restarted")) for e in episodes)}
+            "restarted": sum(bool(e.get("restarted")) for e in episodes),
+            "llm_steps": len(by_llm), "rule_steps": len(rules),
+            "median_llm_decide_ms": round(statistics.median(s["decide_ms"] for s in by_llm), 1) if by_llm else None}
 
 
 def _compare(path: str | None) -> dict[str, Any] | None:
@@ -310,6 +331,7 @@ def write_html(result: dict[str, Any], out: Path, other: dict[str, Any] | None =
 def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: Any, *paths: Path) -> None:
     """The per-task lines (with the compared run's success in parentheses) and the overall line."""
     suite = f"suite {result['suite']}, " if result.get("suite") else ""
+    o = result["overall"]
     console.print(f"{suite}policy {result.get('policy', 'instruction')}, episode time limit "
                   f"{result.get('episode_time_s', 10.0):g} s")
     for task, t in [*result["tasks"].items(), ("overall", result["overall"])]:
@@ -320,6 +342,10 @@ def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: A
                       markup=False)
     if paths:
         console.print(f"{result['overall']['n']} episodes; " + ", ".join(map(str, paths)))
+    if result.get("fallback"):
+        console.print(f"fallback: {json.dumps(result['fallback'])}; overall: {o['rule_steps']} steps decided by the "
+                      f"rules, {o['llm_steps']} by the LLM (median decide {o['median_llm_decide_ms']} ms)",
+                      markup=False)
     if result.get("llm"):
         console.print(f"llm: {json.dumps(result['llm'])}", markup=False)
 
@@ -336,7 +362,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print,
-                   args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector, args.suite)
+                   args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector, args.suite,
+                   None if args.fallback.lower() == "none" else args.fallback)
     (out / "miniwob.json").write_text(json.dumps(result, indent=1))
     report = write_html(result, out, other)
     print_table(result, other, console, out / "miniwob.json", report)

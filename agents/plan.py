@@ -1,0 +1,288 @@
+"""The instruction parser of the rule-based policy (agents/policies.py): instruction text -> planned steps.
+
+It reads only English command phrasing: clauses split at sentence ends, "and (then)" and commas before a command
+verb ("type A into B, check C, click D"); each clause becomes click / type / key / focus / close / scroll steps.
+Descriptions that are no labels (ordinals, purposes, a value for a widget) are read by agents/phrases.py. A clause
+whose verb it does not know is not dropped silently: `parse_plan` returns it with the place it had among the steps,
+so the policy can say it did not understand that part (and hand over to the LLM policy) instead of reporting the
+rest as the whole task done.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from omnirt.agents.actions import Hotkey, Type
+from omnirt.agents.grounding import norm
+from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
+    drop_purpose, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
+
+KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
+        "backspace": "backspace"}
+CLOSE_GLYPHS = ("x", "×", "✕", "✖", "close")
+CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open", "expand", "collapse", "unfold",
+               "toggle")
+TYPE_VERBS = ("enter", "type", "fill", "input", "write", "put")
+CHECK_VERBS = ("check", "tick", "mark", "select")
+# Clauses that set the scene rather than ask for an action of their own ("find the email by Ann and click ...",
+# "below is a form", "you may need to scroll"): not commands left undone.
+CONTEXT_VERBS = ("find", "locate", "look", "see", "read", "navigate", "browse", "explore", "wait", "note", "notice",
+                 "remember", "there", "this", "below", "above", "here", "you", "it", "the", "a", "an", "when", "if",
+                 "to", "in", "on", "from", "for", "with", "after", "before", "now", "please", "try", "make", "so",
+                 "which", "that", "where")
+TICKABLE = ("checkbox", "radio")  # widgets whose label is beside them
+ITEM_KINDS = ["checkbox", "radio", "word", "line", "link", "button"]  # what "select A, B" may point at
+FIELD_WORDS = ("field", "textbox", "text box", "input", "box", "area", "textarea")
+KIND_WORDS = {"button": ["button", "icon"], "link": ["link", "word", "line"], "checkbox": ["checkbox"],
+              "radio": ["radio"], "tab": ["word", "line", "button"], "icon": ["icon", "button"]}
+# 'a "checkbox" widget': the quoted word names a KIND of element, not a label.
+WIDGET_KINDS = {"button": "button", "checkbox": "checkbox", "check box": "checkbox", "radio": "radio",
+                "radio button": "radio", "text": "input", "text field": "input", "textbox": "input",
+                "text box": "input", "input": "input", "text input": "input", "textarea": "textarea",
+                "text area": "textarea", "link": "link", "dropdown": "dropdown", "drop down": "dropdown",
+                "select": "dropdown", "slider": "slider", "icon": "icon"}
+
+
+@dataclass
+class Step:
+    """One planned action: op in click | type | key | focus | close | scroll (text: down or up) | unsupported (text
+    says what cannot be done); target: label text ('' for any);
+    kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type, or the
+    key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
+    by the text encoder, not by spelling."""
+
+    op: str
+    target: str = ""
+    kinds: list[str] | None = None
+    ordinal: int | None = None
+    text: str = ""
+    similar: bool = False
+
+
+def _quotes(instruction: str) -> tuple[str, list[str]]:
+    """Replace "quoted" parts with placeholders QUOTE0, QUOTE1 ... so splitting never cuts inside them."""
+    found: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        found.append(m.group(1) or m.group(2) or "")
+        return f" QUOTE{len(found) - 1} "
+
+    return re.sub(r'"([^"]*)"|\u201c([^\u201d]*)\u201d', sub, instruction), found
+
+
+def _unquote(text: str, quoted: list[str]) -> str:
+    return re.sub(r"QUOTE(\d+)", lambda m: quoted[int(m.group(1))], text).strip()
+
+
+def _kinds(clause: str) -> list[str] | None:
+    for word, kinds in KIND_WORDS.items():
+        if re.search(rf"\b{word}s?\b", clause):
+            return kinds
+    return None
+
+
+def _strip_target(text: str) -> str:
+    """'on the ONE button' -> 'ONE'."""
+    t = re.sub(r"^(on|at|onto)\s+", "", text.strip(), flags=re.I)
+    t = re.sub(r"^(the|a|an)\s+", "", t, flags=re.I)
+    t = re.sub(r"^(button|link|tab|checkbox|icon|item|option)\s+(?=\S)", "", t, flags=re.I) \
+        if not re.fullmatch(r"tab\s+#?\d+", t, re.I) else t
+    t = re.sub(r"\s+(below|above|here|underneath|on the page|on the screen)$", "", t, flags=re.I)
+    t = re.sub(r"\s+(button|link|checkbox|tab|icon|item|option)s?$", "", t, flags=re.I)
+    t = t.strip(" .,!")
+    return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
+
+
+def _clauses(text: str) -> list[str]:
+    """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
+    follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
+    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll"))
+    return [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
+                                        rf",\s*(?=(?:{verbs})\s))", text) if c and c.strip()]
+
+
+@dataclass
+class _Planner:
+    """Turns clauses into steps, one at a time. A clause may continue what came before: the items of "check A, B and
+    C" ("C" is a clause of its own), or the fields of "type "x" into A and the password "y"" (the typing verb carries
+    over)."""
+
+    quoted: list[str]
+    steps: list[Step] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)  # the list being checked
+    similar: bool = False  # its items are meanings, not labels
+    typing: bool = False  # the last clause typed
+    dropped: list[tuple[int, str]] = field(default_factory=list)  # (steps before it, clause) not understood
+
+    def add(self, clause: str) -> None:
+        means = re.match(r"(?:use|using)\s+(.+?)\s+to\s+(\w+)\b(.*)$", clause, re.I)
+        if means:  # "use the textbox to enter "x"": the tool named is where the action happens
+            tool, verb, rest = means.groups()
+            where = "" if re.search(r"\b(into|in|on|inside)\b", rest, re.I) else f" into {tool}"
+            clause = f"{verb}{rest}{where}" if verb.lower() in TYPE_VERBS else f"{verb}{rest}"
+        low = clause.lower()
+        verb = low.split()[0] if low.split() else ""
+        rest = clause[len(verb):].strip()
+        if verb in CHECK_VERBS:
+            if rest.lower() not in ("nothing", "none"):  # "select nothing": no step
+                self._check(rest)
+            return
+        if verb in ("focus", "go", "move") or re.match(r"(click|tap)\s+(in|into|inside)\b", low):
+            self.steps.append(Step("focus", _field_target(rest, self.quoted), ["input"], ordinal(low)))
+            return
+        if verb == "scroll":  # "scroll to the bottom of the textarea": over it, as far as a scroll goes
+            way, where = scroll_request(rest)
+            kind = WIDGET_KINDS.get(norm(_unquote(where, self.quoted)))
+            target = "" if kind else _unquote(_strip_target(where), self.quoted)
+            self.steps.append(Step("scroll", target, [kind] if kind else None if target else ["textarea"], text=way))
+            return
+        if verb in ("close", "dismiss", "exit"):
+            q = re.search(r"QUOTE\d+", rest)
+            self.steps.append(Step("close", _unquote(q.group(0), self.quoted) if q else "x"))
+            return
+        if verb in TYPE_VERBS or (self.typing and re.match(r"(the|your)\s+\w+\s+QUOTE\d+", low, re.I)):
+            self.typing = True  # "... and the password "x" ...": the typing verb carries over
+            self.steps += _type_steps(rest if verb in TYPE_VERBS else clause, self.quoted)
+            return
+        self.typing = False
+        if verb in CLICK_VERBS:
+            step = self._click(verb, rest)
+            self.steps += step if isinstance(step, list) else [step]
+        elif self.items and clause:  # "check A, B and C": "C" arrives as its own clause
+            self.steps.append(_item_step(clause, self.similar, self.quoted))
+        elif verb and verb not in CONTEXT_VERBS:  # a command this parser does not know: said, never dropped
+            self.dropped.append((len(self.steps), _unquote(clause, self.quoted)))
+
+    def _check(self, rest: str) -> None:
+        """'select X from the list' (focus the list, type the option, confirm), '5 with the spinner' (a value for a
+        widget), or the items of a list to check."""
+        widget = widget_value(rest)
+        if widget:
+            self.steps += _widget_steps(_unquote(widget[0], self.quoted), widget[1])
+            return
+        choice = list_choice(rest)
+        if choice:
+            self.steps += _list_steps(_unquote(choice, self.quoted))
+            return
+        similar = re.match(r"(?:all\s+)?(?:the\s+)?(?:words?|items?|options?)\s+(?:similar|related|close)\s+"
+                           r"(?:to|in meaning to)\s+", rest, re.I)
+        if similar:
+            rest = rest[similar.end():]
+        raw = [i for i in re.split(r",\s*", rest) if i.strip()]
+        self.items = [_unquote(_strip_target(i), self.quoted) for i in raw]
+        self.similar = bool(similar)
+        self.steps += [_item_step(i, self.similar, self.quoted) for i in raw]
+
+    def _click(self, verb: str, body: str) -> Step | list[Step]:
+        """A key ("press enter"), a chord ("press ctrl+alt+delete": keys, judged as keys by the safety layer), any
+        widget of a kind ('click on a "checkbox" widget') or a labelled target."""
+        key = re.fullmatch(r"(?:the\s+)?(\w+)\s*(?:key)?", body.lower())
+        if verb in ("press", "hit") and key and key.group(1) in KEYS and "QUOTE" not in body:
+            return Step("key", text=KEYS[key.group(1)])
+        chord = key_chord(body) if verb in ("press", "hit") else None
+        if chord:
+            return Step("key", text=chord)
+        value = widget_value(body)
+        if value and verb not in ("press", "hit"):  # "choose 5 with the spinner"
+            return _widget_steps(_unquote(value[0], self.quoted), value[1])
+        choice = list_choice(body) if verb in ("choose", "pick") else None
+        if choice:  # "choose X from the drop-down menu"
+            return _list_steps(_unquote(choice, self.quoted))
+        body = drop_purpose(body)  # "the trash icon to delete it": the purpose names nothing
+        widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
+        kind = WIDGET_KINDS.get(norm(self.quoted[int(widget.group(1))])) if widget else None
+        if kind:
+            return Step("click", "", [kind], ordinal(body.lower()))
+        quote = re.search(r"QUOTE\d+", body)
+        target = _unquote(quote.group(0) if quote else _strip_target(body), self.quoted)
+        where = positional(target) if not quote else None
+        if where:  # "the 3rd checkbox": a position among elements of a kind, not a label
+            return Step("click", "", where[2] or _kinds(body.lower()) or ["button", "link"], where[1])
+        return Step("click", target, _kinds(body.lower()), ordinal(body.lower()))
+
+
+def _item_step(item: str, similar: bool, quoted: list[str]) -> Step:
+    """One item of "check A, B": a label, or a position ("the 2nd checkbox")."""
+    where = positional(item) if not (similar or "QUOTE" in item) else None
+    if where:
+        return Step("click", "", where[2] or ["checkbox", "radio"], where[1])
+    return Step("click", _unquote(_strip_target(item), quoted), ITEM_KINDS, similar=similar)
+
+
+def _list_steps(choice: str) -> list[Step]:
+    """Choose from a list: focus it, type the option (a list jumps to what is typed), confirm."""
+    return [Step("click", "", ["dropdown", "button", "input"]), Step("type", text=choice), Step("key", text="enter")]
+
+
+def _widget_steps(value: str, widget: str) -> list[Step]:
+    """'5 with the spinner': focus the field, select what it holds and type the value. A dragged widget (a slider)
+    is no step this policy can take: say so rather than click something else."""
+    if is_typed_widget(widget):
+        return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
+    return [Step("unsupported", text=f"set the {widget} to {value}")]
+
+
+def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
+    """Instruction text -> (planned steps, the clauses not understood, each with the number of steps planned before
+    it: the point where the plan stops covering the instruction)."""
+    text, quoted = _quotes(" ".join(instruction.split()))
+    planner = _Planner(quoted)
+    for clause in _clauses(text):
+        planner.add(clause)
+    return planner.steps, planner.dropped
+
+
+def parse(instruction: str) -> list[Step]:
+    """Instruction text -> planned steps (empty when nothing is understood)."""
+    return parse_plan(instruction)[0]
+
+
+def _type_steps(rest: str, quoted: list[str]) -> list[Step]:
+    """'"bob" into the username field' / 'the username "bob"' / '"x" into both text fields' -> focus + type steps."""
+    case = None
+    m = re.search(r"\b(?:in\s+)?(?:all\s+)?(upper|lower|capital)[\s-]?(?:case)?\s*(?:letters)?\b", rest, re.I)
+    if m:
+        case = "lower" if m.group(1).lower() == "lower" else "upper"
+        rest = (rest[:m.start()] + " " + rest[m.end():]).strip()
+    m = re.match(r"(.+?)\s+(?:into|in|to|on|inside)\s+(.+)$", rest, re.I) or \
+        re.match(r"(.+?)\s+as\s+(.+)$", rest, re.I)  # "10/20/2017 as the date"
+    value, where = (m.group(1), m.group(2)) if m else (rest, "")
+    value = re.sub(r"^(the\s+)?(text|word|value|string)\s+", "", value.strip(), flags=re.I)
+    named = re.fullmatch(r"(?:the|your|a)\s+(\w+)\s+(\S+)", value, re.I)  # "the password hunter2"
+    field_name = ""
+    if named:
+        field_name, value = named.group(1), named.group(2)
+    value = _unquote(value, quoted)
+    if case == "upper":
+        value = value.upper()
+    elif case == "lower":
+        value = value.lower()
+    target = _field_target(where, quoted)
+    if field_name and (not target or re.search(r"\bfields\b", where, re.I)):
+        target = field_name
+    if re.search(r"\b(both|two)\b", where, re.I):
+        return [s for n in (1, 2) for s in (Step("focus", "", ["input"], n), Step("type", text=value))]
+    return [Step("focus", target, ["input"], ordinal(where.lower())), Step("type", text=value)]
+
+
+def _field_target(where: str, quoted: list[str]) -> str:
+    """'the username field' -> 'username'; 'the textbox' -> '' (any text field)."""
+    t = re.sub(r"^(into|in|on|onto|to|inside)\s+", "", where.strip(), flags=re.I)
+    t = _strip_target(_unquote(t, quoted))
+    t = re.sub(r"\b(" + "|".join(FIELD_WORDS) + r"|fields|text|input|both|two|all)\b", " ", t, flags=re.I)
+    t = re.sub(r"\b(\d+(st|nd|rd|th)|first|second|third|fourth|fifth|last)\b", " ", t, flags=re.I)
+    return " ".join(t.split())
+
+
+def keyboard_action(step: Step) -> Any | None:
+    """The Type or Hotkey a type or key step becomes; None for a pointer step or text the keyboard cannot type."""
+    try:
+        if step.op == "type":
+            return Type(text=step.text)
+        if step.op == "key":
+            return Hotkey(keys=step.text.split("+") if len(step.text) > 1 else [step.text])
+    except ValueError:  # pydantic: a character the keyboard cannot type
+        return None
+    return None
