@@ -41,7 +41,9 @@ class ClientOptions:
         aiortc's buffer (4 packets).
     threshold: |sample| (full scale 1.0) above which audio counts as sound, sent or received.
     audio: send the microphone track (without it the client only listens); video: also send a camera track.
-    camera: what that camera shows, and its size and rate (a small Webcam when None)."""
+    camera: what that camera shows, and its size and rate (a small Webcam when None).
+    follow: when the server names the session (a cluster's front door does), watch it and, told its host was lost
+        (or asked to move: a draining host), offer again with its id as the page does; the conversation goes on."""
 
     token: str | None = None
     loopback_only: bool = True
@@ -51,6 +53,7 @@ class ClientOptions:
     video: bool = False
     camera: "Webcam | None" = None
     timeout_s: float = 10.0
+    follow: bool = True
 
 
 def load_speech(path: str | Path, threshold: float = 0.02) -> tuple[np.ndarray, int]:
@@ -229,6 +232,10 @@ class RTCClient:
         self.channel: Any = None
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self.session: str | None = None  # the cluster's id for this conversation (None from a single server)
+        self.reconnects: list[dict[str, Any]] = []  # {"told", "open", "restored"} per move to another host
+        self.earlier_events: list[dict[str, Any]] = []  # events of the connections before the last reconnect
+        self.restored, self._moving = 0, False
 
     async def __aenter__(self) -> "RTCClient":
         try:
@@ -258,9 +265,9 @@ class RTCClient:
         pc.on("track", lambda track: self._tasks.append(asyncio.ensure_future(self._record(track))))
         await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
         headers = {"Authorization": f"Bearer {self.options.token}"} if self.options.token else {}
+        offer = {"sdp": pc.localDescription.sdp, "type": "offer", **({"session": self.session} if self.session else {})}
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/offer", json={"sdp": pc.localDescription.sdp, "type": "offer"},
-                                 headers=headers) as r:
+            async with http.post(f"{self.url}/offer", json=offer, headers=headers) as r:
                 body = await r.json()
                 if r.status != 200:
                     raise ConnectionError(f"offer refused ({r.status}): {body.get('error')}")
@@ -269,6 +276,44 @@ class RTCClient:
         self.dtx_asked = asks_for_dtx(body["sdp"])
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type=body["type"]))
         await self.wait_for(lambda: self.channel.readyState == "open", self.options.timeout_s, "data channel open")
+        self.restored = body.get("restored", 0)
+        if body.get("session") and self.options.follow and self.session is None:
+            self._tasks.append(asyncio.ensure_future(self._follow(headers)))
+        self.session = body.get("session")
+
+    async def _follow(self, headers: dict[str, str]) -> None:
+        """Long-poll the front door about this session; told its host was lost, connect again with its id."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http:
+            while True:
+                try:
+                    async with http.get(f"{self.url}/session", params={"id": self.session}, headers=headers) as r:
+                        state = (await r.json()).get("state") if r.status == 200 else "unknown"
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.5)
+                    continue
+                if state == "lost":
+                    await self.reconnect()
+                elif state != "live":
+                    return
+
+    async def reconnect(self) -> None:
+        """A new peer connection for the same session (the old one's host is gone); the events so far move to
+        `earlier_events` (the new session numbers its turns afresh)."""
+        if self._moving:  # told twice (moved and lost at once): one new connection
+            return
+        told, self._moving = now(), True
+        if self.pc is not None:  # its far end is gone: nothing to wait for
+            await asyncio.wait_for(self.pc.close(), 2.0)
+        if self.mic.readyState != "live":
+            self.mic = MicTrack(self.options.threshold)
+        self.earlier_events, self.events = self.earlier_events + self.events, []
+        try:
+            await self.connect()
+        finally:
+            self._moving = False
+        self.reconnects.append({"told": told, "open": now(), "restored": self.restored})
 
     async def close(self) -> None:
         if self.pc is not None:
@@ -294,6 +339,8 @@ class RTCClient:
         event["t"] = now()
         self.events.append(event)
         self._changed.set()
+        if event["type"] == "move" and self.session and self.options.follow:  # its host is draining
+            self._tasks.append(asyncio.ensure_future(self.reconnect()))
 
     async def wait_for(self, pred: Callable[[], Any], timeout: float, what: str) -> Any:
         """Wait until pred() is truthy (re-checked on each event and every 20 ms)."""

@@ -126,7 +126,7 @@ class RTCServer:
             return _error("missing or wrong token", 401)
         return web.json_response({"iceServers": [parse_ice_server(s).as_json() for s in self.options.ice_servers]})
 
-    async def _read_offer(self, request: web.Request) -> str:
+    async def _read_offer(self, request: web.Request) -> dict[str, Any]:
         limit = self.options.max_body
         if not is_json(request.headers.get("Content-Type")):
             raise BadRequest("the offer must be sent as Content-Type: application/json")
@@ -156,20 +156,21 @@ class RTCServer:
             raise BadRequest("'type' must be 'offer'")
         if not data["sdp"].startswith("v=0") or "\nm=" not in data["sdp"]:
             raise BadRequest("'sdp' is not a session description with media")
-        return data["sdp"]
+        return data
 
     async def _offer(self, request: web.Request) -> web.StreamResponse:
         if not self._authorised(request):
             return _error("missing or wrong token", 401)
         try:
-            sdp = await self._read_offer(request)
+            offer = await self._read_offer(request)
         except BadRequest as err:
             return _error(str(err), 400)
-        return await self.open_session(sdp)
+        return await self.open_session(offer["sdp"], resume=offer.get("session"))
 
-    async def open_session(self, sdp: str) -> web.Response:
+    async def open_session(self, sdp: str, resume: object = None) -> web.Response:
         """Run a session for a checked offer in this process (a cluster's front door hands it to a session host
-        instead: tools/cluster/front_door.py) and answer with its SDP."""
+        instead: tools/cluster/front_door.py) and answer with its SDP. `resume`: the offer's "session" field, which
+        only a cluster's front door uses (it names a conversation to continue); this server ignores it."""
         if len(self.sessions) >= self.options.max_sessions:
             return _error("too many sessions", 503)
         try:
@@ -180,12 +181,16 @@ class RTCServer:
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
 
 
-async def open_peer(components: Components, options: WebRTCOptions, sdp: str,
-                    sessions: set[PeerSession]) -> RTCSessionDescription:
+async def open_peer(components: Components, options: WebRTCOptions, sdp: str, sessions: set[PeerSession],
+                    prepare: Callable[[PeerSession], None] | None = None) -> RTCSessionDescription:
     """Negotiate a PeerSession for an offer and start it; it stays in `sessions` until it closes. An offer that
-    aiortc refuses raises BadRequest with one line (shared by this server and the cluster's session hosts)."""
+    aiortc refuses raises BadRequest with one line (shared by this server and the cluster's session hosts).
+    prepare: called with the new session before it negotiates (a cluster host restores a moved conversation into
+    it and records its turns: tools/cluster/host.py)."""
     config = rtc_configuration(options.ice_servers, options.ice_relay_only)
     peer = PeerSession(RTCPeerConnection(config), components, options, on_closed=sessions.discard)
+    if prepare is not None:
+        prepare(peer)
     sessions.add(peer)
     try:
         answer = await asyncio.wait_for(peer.negotiate(sdp), 10.0)
@@ -250,6 +255,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="place sessions on a Ray cluster's session hosts (this process only signals): local:N starts "
                         "N nodes on this machine (--max-sessions slots each), auto joins this machine's cluster, "
                         "else a Ray address (nodes declare omnirt_session_slots); needs omnirt[cluster]")
+    p.add_argument("--drain", metavar="HOST",
+                   help="with --cluster: ask the front door running at --host/--port to empty this session host "
+                        "(its name in /stats): no new sessions there, its sessions move at a turn boundary")
+    p.add_argument("--undrain", action="store_true", help="with --drain HOST: let that host take sessions again")
 
 
 def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions:
@@ -259,6 +268,9 @@ def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
+    if (args.drain or args.undrain) and not (args.cluster and args.drain):
+        print("omnirt: error: --drain HOST (and --undrain) go with --cluster", file=sys.stderr)
+        return 2
     try:
         config = voice_config(args)
     except ValueError as err:

@@ -32,3 +32,13 @@ def test_a_full_cluster_says_why_in_one_line():
     assert full_reason([HostState("a", "n1", 2, alive=False)]) == "no live session host; 1 host lost"
     assert full_reason([]) == "no session host in the cluster"
     assert "\n" not in reason
+
+
+def test_a_draining_host_is_never_chosen_and_the_refusal_says_so():
+    draining = HostState("a", "n1", slots=4, draining=True)
+    live = HostState("b", "n2", slots=2, sessions=2)
+    assert names([draining, live]) == []  # the draining host has four free slots, and gets nothing
+    assert names([draining, HostState("b", "n2", slots=2, sessions=1)]) == ["b"]
+    assert full_reason([draining, live]) == ("too many sessions: the cluster is full (2 of 2 session slots in use "
+                                             "on 1 live host; 1 host draining)")
+    assert HostState.reported("a", {"node_id": "n1", "slots": 4, "sessions": 1, "draining": True}).draining

@@ -9,6 +9,17 @@ session's tasks between calls (aiortc needs one long-lived loop), exactly as `om
 constructor loads the models (it blocks: the actor is ready when they are); `ready()` then sets the loop up.
 Replies are plain dicts, refusals included: an exception would cross Ray as a traceback, and a refused offer is an
 answer, not a failure.
+
+The conversation is not kept here alone. Each session opened with a key (front_door.py gives one) has a TurnRecorder
+on its pipeline that snapshots the Thinker's exchanges whenever they change (a question being answered, an answer
+finished, what of it the user heard); the front door long-polls `changes()` and keeps them (conversations.py), so
+a host that dies takes no conversation with it. The same pending call tells the door of the host's death at once
+(Ray fails it), which is how the door learns to move the host's sessions. A session opened with `history` (moved
+here from a lost host) starts with those exchanges in its Thinker.
+
+Draining (`drain()`, for maintenance): the host takes no new session, and each of its sessions is asked to move
+(a {"type": "move"} event; the page offers again with its session id and the door places it elsewhere) only at a
+turn boundary: its reply played out `settle_s` ago and the user not speaking. A turn is never cut by a drain.
 """
 
 from __future__ import annotations
@@ -19,6 +30,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...runtime.clock import now
+from ...runtime.frames import TextDone
+from ...runtime.stage import PipelineObserver
+from ...runtime.thinker import Exchange
 from ...runtime.threads import use_idle_threads
 from ...runtime.transports.webrtc import (BadRequest, PeerSession, WebRTCOptions, offer_loopback_too,
                                            use_loopback_only)
@@ -46,6 +61,42 @@ class HostConfig:
     warm: bool = True
 
 
+class TurnRecorder(PipelineObserver):
+    """Watches one session's Thinker and reports its exchanges (question, answer so far) whenever they change: when
+    an answer starts (the question in progress is kept), when it is done, and after every frame the Thinker has
+    handled (a `Played` sets the answer to what the user heard; an interrupted turn keeps what was said)."""
+
+    def __init__(self, thinker: Any, report: Any) -> None:
+        self.thinker, self.report = thinker, report
+        self.last: list[tuple[str, str]] = self.snapshot()
+
+    def snapshot(self) -> list[tuple[str, str]]:
+        return [(ex.question, ex.answer) for ex in self.thinker.exchanges]
+
+    def check(self) -> None:
+        now = self.snapshot()
+        if now != self.last:
+            self.last = now
+            self.report(now)
+
+    def on_output(self, stage: str, frame: Any, source: Any, started: float, t: float) -> None:
+        if stage == self.thinker.name and (isinstance(frame, TextDone)
+                                           or len(self.thinker.exchanges) != len(self.last)):
+            self.check()
+
+    def on_done(self, stage: str, frame: Any, started: float, t: float, cancelled: bool) -> None:
+        if stage == self.thinker.name:
+            self.check()
+
+
+def restore(thinker: Any, history: list) -> None:
+    """Put a moved session's exchanges into its new Thinker. They get turn numbers below any this session will use
+    (a new session counts from 0 again, and the Thinker drops an exchange whose turn is redone); an exchange whose
+    answer never began is left out (the user heard nothing and will ask again)."""
+    kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
+    thinker.exchanges = [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
+
+
 class SessionHost:
     """The actor's class (front_door.spawn_hosts wraps it with ray.remote and pins it to a node)."""
 
@@ -58,6 +109,14 @@ class SessionHost:
         self.node_id = ray.get_runtime_context().get_node_id()  # where Ray really runs it, reported on every reply
         self.sessions: set[PeerSession] = set()
         self.opened = 0
+        self.keys: dict[PeerSession, str] = {}  # sessions opened with a key: the front door keeps their conversation
+        self.version = 0  # counts the changes below; the door asks for those after the last version it saw
+        self.reported: dict[str, tuple[int, list]] = {}  # key -> (version, exchanges) of its latest change
+        self.ended: dict[str, int] = {}  # key -> version at which its session closed
+        self._wake = asyncio.Event()
+        self.draining = False
+        self.idle_since: dict[PeerSession, float | None] = {}  # keyed sessions: since when between turns
+        self._mover: asyncio.Task | None = None
         self.components = load_components(config.voice)
         if config.vision:
             from ...models.vision import camera_describer
@@ -78,20 +137,114 @@ class SessionHost:
     async def state(self) -> dict[str, Any]:
         """What placement needs: where this host runs, its slots, and the sessions it runs now."""
         return {"node_id": self.node_id, "pid": os.getpid(), "slots": self.config.slots,
-                "sessions": len(self.sessions), "opened": self.opened}
+                "sessions": len(self.sessions), "opened": self.opened, "draining": self.draining}
 
-    async def open(self, sdp: str) -> dict[str, Any]:
-        """Run a session for a checked offer: {"status": 200, "sdp", "type", ...state} or {"status", "error"}."""
-        if len(self.sessions) >= self.config.slots:  # filled since the front door asked
-            return {"status": 503, "error": "this host is full", **await self.state()}
+    async def open(self, sdp: str, key: str | None = None, history: list | None = None) -> dict[str, Any]:
+        """Run a session for a checked offer: {"status": 200, "sdp", "type", ...state} or {"status", "error"}.
+        key: the front door's name for this placement (its changes are reported under it); history: the
+        conversation so far, [(question, answer)], for a session moved here."""
+        if len(self.sessions) >= self.config.slots or self.draining:  # filled (or drained) since the door asked
+            return {"status": 503, "error": f"this host is {'draining' if self.draining else 'full'}",
+                    **await self.state()}
+
+        def prepare(peer: PeerSession) -> None:
+            if key is None:
+                return
+            thinker = peer.voice.thinker
+            restore(thinker, history or [])
+            peer.voice.pipeline.observers.append(TurnRecorder(thinker, lambda ex: self._note(key, ex)))
+            self.keys[peer] = key
+            self.idle_since[peer] = now()
+            closed, send = peer.on_closed, peer.output.send
+            peer.on_closed = lambda p: (closed(p), self._closed(p))
+            peer.output.send = lambda event: (self._status(peer, event), send(event))
+
         try:
-            answer = await open_peer(self.components, self.config.webrtc, sdp, self.sessions)
+            answer = await open_peer(self.components, self.config.webrtc, sdp, self.sessions, prepare)
         except BadRequest as err:
             return {"status": 400, "error": str(err)}
         self.opened += 1
         log.info("session opened on node %s (%d of at most %d)", self.node_id[:8], len(self.sessions),
                  self.config.slots)
         return {"status": 200, "sdp": answer.sdp, "type": answer.type, **await self.state()}
+
+    def _note(self, key: str, exchanges: list) -> None:
+        self.version += 1
+        self.reported[key] = (self.version, exchanges)
+        self._wake.set()
+
+    def _status(self, peer: PeerSession, event: dict) -> None:
+        """A turn starts with "thinking" and ends with "listening" (played out, or cut by a barge-in)."""
+        if event.get("type") == "status" and peer in self.idle_since:
+            if event.get("state") != "listening":
+                self.idle_since[peer] = None
+            elif self.idle_since[peer] is None:
+                self.idle_since[peer] = now()
+
+    def _between_turns(self, peer: PeerSession, settle_s: float) -> bool:
+        since = self.idle_since.get(peer)
+        return since is not None and now() - since >= settle_s and not peer.voice.vad.endpointer.in_speech
+
+    async def drain(self, move: bool = True, settle_s: float = 1.0) -> dict[str, Any]:
+        """Take no new session; with `move`, ask each session to move at its next turn boundary (else they are
+        left to end). The host's state."""
+        self.draining = True
+        if move and self._mover is None:
+            self._mover = asyncio.get_running_loop().create_task(self._move_all(settle_s))
+        return await self.state()
+
+    async def undrain(self) -> dict[str, Any]:
+        """Take sessions again (those already asked to move have gone or are going)."""
+        self.draining = False
+        if self._mover is not None:
+            self._mover.cancel()
+            self._mover = None
+        return await self.state()
+
+    async def _move_all(self, settle_s: float) -> None:
+        told: set[PeerSession] = set()
+        while self.draining:
+            for peer in [p for p in self.keys if p not in told and self._between_turns(p, settle_s)]:
+                told.add(peer)
+                log.info("draining: session %s asked to move", self.keys[peer].rpartition(".")[0][:6])
+                peer.send({"type": "move"})
+            await asyncio.sleep(0.1)
+
+    def _closed(self, peer: PeerSession) -> None:
+        self.idle_since.pop(peer, None)
+        key = self.keys.pop(peer, None)
+        if key is not None:
+            self.version += 1
+            self.ended[key] = self.version
+            self._wake.set()
+
+    async def changes(self, since: int, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The conversations changed and the sessions ended after version `since`, once there are any (or after
+        timeout_s, empty): {"version", "conversations": {key: [(q, a)]}, "ended": [key]}. One reader, the front
+        door, which asks again with the version it got: what it has seen of ended sessions is forgotten here."""
+        for k in [k for k, v in self.ended.items() if v <= since]:
+            del self.ended[k]
+            self.reported.pop(k, None)
+        if self.version <= since:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout_s)
+            except asyncio.TimeoutError:
+                pass
+        return {"version": self.version, "ended": [k for k, v in self.ended.items() if v > since],
+                "conversations": {k: ex for k, (v, ex) in self.reported.items() if v > since}}
+
+    async def conversation(self, key: str) -> list | None:
+        """The exchanges a session holds now, from its Thinker (None: no such session here)."""
+        peer = next((p for p, k in self.keys.items() if k == key), None)
+        return None if peer is None else [(ex.question, ex.answer) for ex in peer.voice.thinker.exchanges]
+
+    async def close_session(self, key: str) -> bool:
+        """End one session (the front door moves it elsewhere); whether it was here."""
+        peer = next((p for p, k in self.keys.items() if k == key), None)
+        if peer is not None:
+            await peer.close()
+        return peer is not None
 
     async def close_all(self) -> int:
         """End every session (the front door is stopping); how many there were."""

@@ -1,8 +1,14 @@
 // omnirt page: one WebRTC peer connection (mic + camera if any), the "events" data channel, the reply audio.
+// Behind a cluster's front door (omnirt serve --cluster) the answer names the session: the page then follows it
+// (GET /session) and, when its host is lost or the connection closes, offers again with that id from the same
+// microphone; the door places it on a live host with its conversation. From a single server (no id) a lost
+// connection just stops, as before.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let pc = null, channel = null, assistantLine = null;
+let media = null, iceServers = [], headers = {}, session = null, moving = false;  // kept across reconnections
 
 function setStatus(state) { const s = $("status"); s.textContent = state; s.className = "status " + state; }
 function showError(msg) { const e = $("error"); e.textContent = msg; e.hidden = !msg; }
@@ -64,11 +70,17 @@ async function start() {
   showError("");
   $("start").disabled = true;
   setStatus("connecting");
-  const headers = {};
+  headers = {};
   if (token) headers["Authorization"] = "Bearer " + token;
-  const { iceServers } = await config(headers);
-  const stream = await getMedia();
-  pc = new RTCPeerConnection({ iceServers: iceServers || [] });
+  iceServers = (await config(headers)).iceServers || [];
+  media = await getMedia();
+  try { await connect(); } catch (e) { showError("could not connect: " + e.message); stop(); }
+}
+
+// A peer connection over the media already captured; throws when the server refuses the offer.
+async function connect() {
+  const stream = media;
+  const conn = pc = new RTCPeerConnection({ iceServers });
   if (stream) {
     stream.getTracks().forEach((t) => pc.addTrack(t, stream));
     if (stream.getVideoTracks().length) { $("preview").srcObject = stream; $("preview").hidden = false; }
@@ -76,27 +88,67 @@ async function start() {
   if (!stream || !stream.getAudioTracks().length) pc.addTransceiver("audio", { direction: "recvonly" });
   pc.ontrack = (ev) => { if (ev.track.kind === "audio") $("remote").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
   pc.onconnectionstatechange = () => {
-    if (["failed", "closed", "disconnected"].includes(pc.connectionState)) { setStatus(pc.connectionState); }
+    if (conn === pc && ["failed", "closed", "disconnected"].includes(conn.connectionState)) setStatus(conn.connectionState);
   };
   channel = pc.createDataChannel("events");
   channel.onmessage = (ev) => onEvent(JSON.parse(ev.data));
-  channel.onclose = () => stop();
+  channel.onclose = () => { if (conn === pc) lost(); };
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 3000);
-  headers["Content-Type"] = "application/json";
-  try {
-    const r = await fetch("/offer", { method: "POST", headers, body: JSON.stringify(pc.localDescription) });
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error("server refused: " + (body.error || r.status + " " + r.statusText));
-    await pc.setRemoteDescription(body);
-  } catch (e) { showError("could not connect: " + e.message); stop(); return; }
+  const offer = { sdp: pc.localDescription.sdp, type: "offer" };
+  if (session) offer.session = session;
+  const r = await fetch("/offer", { method: "POST", headers: { ...headers, "Content-Type": "application/json" },
+    body: JSON.stringify(offer) });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error("server refused: " + (body.error || r.status + " " + r.statusText));
+  await pc.setRemoteDescription({ sdp: body.sdp, type: body.type });
   watchConnection(pc, 8000);
   $("interrupt").disabled = false;
   $("stop").disabled = false;
+  if (body.session) { session = body.session; follow(conn, session); }
+}
+
+// Ask the front door about this session until the connection is replaced: "lost" (its host died) reconnects.
+async function follow(conn, id) {
+  while (conn === pc && session === id) {
+    let state;
+    try {
+      const r = await fetch("/session?id=" + encodeURIComponent(id), { headers });
+      if (!r.ok) return;  // forgotten, or refused: nothing to follow
+      state = (await r.json()).state;
+    } catch (e) { await sleep(1000); continue; }  // the door itself unreachable for a moment: ask again
+    if (conn !== pc) return;
+    if (state === "lost") { lost(); return; }
+    if (state !== "live") return;
+  }
+}
+
+// The connection is gone. Without a session id (a single server) that is the end, as it always was; with one,
+// offer again with the id (a few tries, backing off) without stopping the microphone or the camera.
+async function lost() {
+  if (!session) { stop(); return; }
+  if (moving) return;
+  moving = true;
+  const id = session, old = pc;
+  pc = null; channel = null; userLine = null; assistantLine = null;
+  if (old) old.close();
+  setStatus("reconnecting");
+  let why = null;
+  for (const wait of [0, 500, 1000, 2000, 4000]) {
+    await sleep(wait);
+    if (session !== id) break;  // stopped meanwhile
+    try { await connect(); why = null; break; } catch (e) { why = e; if (pc) { pc.close(); pc = null; } }
+  }
+  moving = false;
+  if (session !== id) { if (pc) stop(); return; }
+  if (why) { showError("lost the connection and could not reconnect: " + why.message); stop(); }
 }
 
 function stop() {
-  if (pc) { pc.getSenders().forEach((s) => s.track && s.track.stop()); pc.close(); pc = null; }
+  session = null;
+  if (pc) pc.close();
+  if (media) media.getTracks().forEach((t) => t.stop());
+  pc = null; media = null;
   channel = null;
   $("preview").hidden = true;
   $("start").disabled = false; $("interrupt").disabled = true; $("stop").disabled = true;
@@ -122,6 +174,7 @@ function onEvent(e) {
       assistantLine.textContent = e.text; assistantLine.classList.remove("partial"); assistantLine = null; break;
     case "latency": drawWaterfall(e); break;
     case "error": showError(e.message); break;
+    case "move": lost(); break;  // the host is being drained: offer again (with the session id) between turns
   }
 }
 

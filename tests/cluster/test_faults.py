@@ -1,0 +1,186 @@
+"""Faults and maintenance on a real 2-node cluster: a host drained mid-turn finishes the turn, then its session
+moves to the other node with its history; a node lost mid-conversation: its session comes back on the other node
+with its history within 5 s; either way the other session on the surviving node never notices.
+
+Its own 2-node cluster (ray.cluster_utils.Cluster, one CPU and 2 session slots per node, real models), since the
+node is really removed (its raylet and every process on it are killed, as in a crash: allow_graceful=False). Real
+aiortc clients talk through the real front door; the one whose host is lost is told by the door's `/session` watch
+and offers again with its session id, exactly as the page does. What each host holds is asked of the host over Ray,
+so the check does not rest on the front door's own bookkeeping. The tests run in order (the last removes a node).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+pytest.importorskip("ray", reason="needs the cluster extra: pip install 'omnirt[cluster]'")
+import ray  # noqa: E402
+
+from omnirt.runtime.clock import now  # noqa: E402
+from omnirt.runtime.threads import use_idle_threads  # noqa: E402
+from omnirt.runtime.transports.webrtc import WebRTCOptions  # noqa: E402
+from omnirt.tools.cluster.front_door import ClusterServer, spawn_hosts  # noqa: E402
+from omnirt.tools.cluster.host import HostConfig  # noqa: E402
+from omnirt.tools.cluster.ray_cluster import ClusterOptions, RayCluster  # noqa: E402
+from omnirt.tools.rtc_client import RTCClient  # noqa: E402
+from omnirt.tools.voice import VoiceConfig  # noqa: E402
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+SLOTS = 2
+REPLACED_WITHIN_S = 5.0  # issue 16's target: a node loss re-places and answers every affected session within 5 s
+
+
+class Door:
+    """A ClusterServer on its own event loop in a daemon thread (clients connect from the test's loop)."""
+
+    def __init__(self, hosts, options: WebRTCOptions) -> None:
+        self.loop = asyncio.new_event_loop()
+        use_idle_threads(self.loop)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="omnirt-door", daemon=True)
+        self._thread.start()
+        self.server = ClusterServer(hosts, options)
+        self.url = self.call(self.server.start())
+
+    def call(self, coro, timeout: float = 60.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.call(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = RayCluster(ClusterOptions("local:2", slots_per_node=SLOTS, cpus_per_node=1, object_store_mb=80)).start()
+    try:
+        options = WebRTCOptions(port=0, loopback_only=True)
+        hosts = spawn_hosts(c, HostConfig(VoiceConfig(), options, warm=False), ready_timeout_s=180)
+        door = Door(hosts, options)
+        try:
+            yield c, door
+        finally:
+            door.stop()
+    finally:
+        c.close()
+
+
+def host_on(door: Door, node: str):
+    return next(h for h in door.server.hosts if h.state.node_id == node)
+
+
+async def until(pred, timeout: float, what: str):
+    deadline = now() + timeout
+    while not (result := pred()):
+        assert now() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+    return result
+
+
+async def two_sessions(door: Door, head: str) -> tuple[RTCClient, RTCClient, str]:
+    """(a, b, a's node): a on the worker node, b on the head node (the placement spreads them)."""
+    clients = [RTCClient(door.url), RTCClient(door.url)]
+    for client in clients:
+        await client.connect()
+    nodes = [node for _, node in door.server.placements[-2:]]
+    assert head in nodes and len(set(nodes)) == 2, nodes
+    a, b = (clients[0], clients[1]) if nodes[1] == head else (clients[1], clients[0])
+    return a, b, nodes[0] if nodes[1] == head else nodes[1]
+
+
+async def test_a_drained_host_finishes_the_turn_then_its_session_moves_with_its_history(cluster):
+    import aiohttp
+
+    from omnirt.tools.clips import make_clip
+
+    c, door = cluster
+    head = ray.get_runtime_context().get_node_id()
+    a, b, drained = await two_sessions(door, head)
+    name = host_on(door, drained).state.name
+    try:
+        b_pc = b.pc
+        speaking = asyncio.ensure_future(a.turn(make_clip("My name is Ada.", "piper"), timeout=90))
+        await until(lambda: a.event("status", state="thinking") or speaking.done(), 60, "a's turn to begin")
+        async with aiohttp.ClientSession() as http:  # mid-turn: the drain must not cut it
+            async with http.post(door.url + "drain", params={"host": name}) as r:
+                assert r.status == 200 and await r.json() == {"host": name, "draining": True, "sessions": 1,
+                                                              "moving": 1}
+        turn = await speaking
+        assert turn.answer and turn.end_event["state"] == "listening" and not turn.end_event["cut"]
+        assert a.reconnects == []  # not before the turn ended
+        await until(lambda: a.reconnects, 15, "the session to move")
+        assert door.server.placements[-1][1] == head  # placed on the host that is not draining
+        conv = door.server.book.get(a.session)
+        assert a.reconnects[0]["restored"] == 1 and conv.exchanges[0][0] == turn.heard
+        restored = ray.get(host_on(door, head).actor.conversation.remote(conv.key), timeout=10)
+        assert [tuple(x) for x in restored] == conv.exchanges
+        assert b.pc is b_pc and b.reconnects == [] and b.channel.readyState == "open"
+        assert ray.get(host_on(door, drained).actor.state.remote(), timeout=10)["sessions"] == 0  # emptied
+        with pytest.raises(ConnectionError) as refused:  # the head is full; the drained host takes nothing
+            await RTCClient(door.url).connect()
+        assert "1 host draining" in str(refused.value)
+    finally:
+        async with aiohttp.ClientSession() as http:  # taken back even when a check failed: the next test needs it
+            async with http.delete(door.url + "drain", params={"host": name}) as r:
+                assert r.status == 200 and (await r.json())["draining"] is False
+        for client in (a, b):
+            await client.close()
+    await until(lambda: all(ray.get(h.actor.state.remote(), timeout=10)["sessions"] == 0
+                            for h in door.server.hosts), 15, "the sessions to end")
+
+
+async def test_a_lost_nodes_session_comes_back_on_the_other_node_with_its_history(cluster, capsys):
+    from omnirt.tools.clips import make_clip
+
+    c, door = cluster
+    head = ray.get_runtime_context().get_node_id()  # the driver's node: the one that stays
+    a, b, lost_node = await two_sessions(door, head)  # a: on the node to go
+    clients = [a, b]
+    try:
+        assert a.session and b.session and a.session != b.session
+
+        turn = await a.turn(make_clip("My name is Ada.", "piper"), timeout=90)
+        assert "ada" in turn.heard.lower(), turn.heard
+        conv = door.server.book.get(a.session)  # the door holds the conversation, outside the host that runs it
+        await until(lambda: conv.exchanges and conv.exchanges[-1][1], 10, "the answer reported to the door")
+        kept = list(conv.exchanges)
+        assert kept[-1][0] == turn.heard and kept[-1][1], kept
+        b_pc, b_events = b.pc, len(b.events)
+
+        victim = next(n for n in c.local.worker_nodes if n.node_id == lost_node)
+        t0 = now()
+        c.local.remove_node(victim, allow_graceful=False)  # a crash: the raylet and the host are killed
+        await until(lambda: a.reconnects, 2 * REPLACED_WITHIN_S, "the session to come back")
+        back_s = a.reconnects[0]["open"] - t0
+        detected_s = a.reconnects[0]["told"] - t0
+        with capsys.disabled():
+            print(f"\nnode lost: the page was told after {detected_s:.2f} s and its session was back (data channel "
+                  f"open on the other node) {back_s:.2f} s after the node was removed; door: {door.server.moves}")
+        assert back_s < REPLACED_WITHIN_S
+        assert door.server.placements[-1][1] == head  # placed on the live host, never on the dead one
+        assert not host_on(door, lost_node).state.alive
+        assert a.reconnects[0]["restored"] == len(kept)
+        restored = ray.get(host_on(door, head).actor.conversation.remote(conv.key), timeout=10)
+        assert [tuple(x) for x in restored] == kept  # the new host's Thinker has the history (asked of the host)
+
+        # the other session did not notice: same connection, no error, never told to move
+        assert b.pc is b_pc and b.reconnects == [] and b.channel.readyState == "open"
+        assert not [e for e in b.events[b_events:] if e["type"] == "error"]
+
+        again = await a.turn(make_clip("What is my name?", "piper"), timeout=90)
+        with capsys.disabled():
+            print(f"after the move: heard {again.heard!r}, answered {again.answer!r}")
+        assert "ada" in again.answer.lower(), (again.heard, again.answer)
+        await until(lambda: len(conv.exchanges) == len(kept) + 1 and conv.exchanges[-1][1], 10, "the new turn")
+        assert conv.exchanges[:len(kept)] == kept  # the conversation goes on from where it was
+
+        other = await b.turn(make_clip("What is the capital of France?", "piper"), timeout=90)
+        assert "paris" in other.answer.lower(), (other.heard, other.answer)
+        assert b.pc is b_pc and b.reconnects == []
+    finally:
+        for client in clients:
+            await client.close()
