@@ -101,16 +101,17 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
             for f in self._words_final(frame.turn):
                 yield f
         elif isinstance(frame, (Settled, Commit)):
-            if frame.turn in self._final:
-                yield frame
-            else:
+            spoken = isinstance(frame, Settled) or frame.spoken  # (a Commit with a typed transcript is not)
+            if spoken and frame.turn not in self._final:  # (its utterance may still be queued behind audio)
                 self._held.setdefault(frame.turn, []).append(frame)
+            else:
+                yield frame
         elif isinstance(frame, Interrupt):
             for f in [f for held in self._held.values() for f in held if isinstance(f, Commit)]:
                 yield f  # a turn cut short still ends
             self._held.clear()
             self._unsure.clear()
-            self._final.discard(frame.turn)  # (the user resumed: that turn's words are to come again)
+            self._final.discard(frame.turn)  # (a resumed turn's words come again in a new utterance)
             yield frame
         elif isinstance(frame, PartialUtterance):
             if self._partial is None or self._partial.done():  # busy: this one is dropped, a later one comes

@@ -164,7 +164,10 @@ class Interrupt(ControlFrame):
 @dataclass(frozen=True, kw_only=True)
 class Commit(ControlFrame):
     """The user's turn is over for sure (the hangover passed in silence): its reply may now be heard.
-    Work on a turn starts at the first pause (speculatively); nothing of it reaches the user before this."""
+    Work on a turn starts at the first pause (speculatively); nothing of it reaches the user before this.
+    spoken: sent by the VAD after the turn's utterance, whose words the ASR stage holds it back for."""
+
+    spoken: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

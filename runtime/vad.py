@@ -196,7 +196,7 @@ class VADStage(Stage):
         self._speculating = False
         if self._level is not None:
             self._level.reset()
-        return out + [Commit(turn=self.turn)]
+        return out + [Commit(turn=self.turn, spoken=True)]
 
     def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:
         """The utterance from its first sample through the post-roll, as far as it has been heard; and the last

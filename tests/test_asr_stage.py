@@ -76,7 +76,7 @@ async def test_gate_lets_partials_through_and_holds_the_final():
     gate = TurnGate()
     outs = [[o async for o in gate.process(f)] for f in frames]
     assert [o.text for o in outs[0]] == ["so far"] and outs[1] == []
-    released = [o async for o in gate.process(Commit(turn=1))]
+    released = [o async for o in gate.process(Commit(turn=1, spoken=True))]
     assert [o.kind for o in released] == ["Transcript", "Commit"]
 
 
@@ -205,7 +205,7 @@ async def test_an_unsure_last_word_is_checked_against_the_post_roll_and_the_turn
     voice = np.full(16000, 0.1, np.float32)
     cut = np.concatenate([voice, np.zeros(3200, np.float32)])  # the post-roll not heard yet: zeros
     heard = PostRoll(turn=1, audio=np.concatenate([voice, np.full(3200, 0.01, np.float32)]))  # it held the /v/
-    frames = [speculative(cut), Settled(turn=1), Commit(turn=1), heard]  # (the pipeline lets control overtake)
+    frames = [speculative(cut), Settled(turn=1), Commit(turn=1, spoken=True), heard]  # (control overtakes data)
     rec = Clipped()
     out = await heard_by(ASRStage(rec), frames)
     assert [f.kind for f in out] == ["Transcript", "Interrupt", "Transcript", "Settled", "Commit"]
@@ -224,20 +224,27 @@ async def test_an_unsure_last_word_is_checked_against_the_post_roll_and_the_turn
     assert [f.kind for f in await heard_by(off, frames)] == ["Transcript", "Settled", "Commit"]
     assert off.recognizer.calls == 1
     final = ASRStage(Clipped())
-    assert [f.kind for f in await heard_by(final, [utterance(1.0), Commit(turn=1), heard])] == [
+    assert [f.kind for f in await heard_by(final, [utterance(1.0), Commit(turn=1, spoken=True), heard])] == [
         "Transcript", "Commit"] and final.recognizer.calls == 1  # not speculative: nothing to check
     heard_all = ASRStage(Clipped())  # a speculation sent with its post-roll heard: no PostRoll comes, none waited for
     assert [f.kind for f in await heard_by(heard_all, [speculative(cut, post_roll_follows=False), *frames[1:3]])] == [
         "Transcript", "Settled", "Commit"]
 
 
-async def test_a_turn_s_settled_and_commit_wait_for_its_words_and_an_interrupt_lets_the_commit_go():
+async def test_a_turn_s_settled_and_commit_wait_for_its_check_and_an_interrupt_lets_the_commit_go():
     from omnirt.runtime.frames import Interrupt, PostRoll, Settled
 
     stage = ASRStage(Clipped())
     cut = np.concatenate([np.full(16000, 0.1, np.float32), np.zeros(3200, np.float32)])
-    assert [f.kind for f in await heard_by(stage, [Settled(turn=1), Commit(turn=1)])] == []  # words not in yet
-    out = await heard_by(stage, [speculative(cut)])
-    assert [f.kind for f in out] == ["Transcript"]  # unsure: still held for the check
+    assert [f.kind for f in await heard_by(stage, [speculative(cut)])] == ["Transcript"]  # unsure: to be checked
+    assert [f.kind for f in await heard_by(stage, [Settled(turn=1), Commit(turn=1, spoken=True)])] == []  # held for it
     out = await heard_by(stage, [Interrupt(reason="barge-in", turn=1), PostRoll(turn=1, audio=cut)])
     assert [f.kind for f in out] == ["Commit", "Interrupt"]  # the turn still ends; its check is dropped
+    typed = ASRStage(Clipped())  # no VAD in front (a transcript typed in): its Commit is not held
+    assert [f.kind for f in await heard_by(typed, [Commit(turn=5)])] == ["Commit"]
+    assert [f.kind for f in await heard_by(ASRStage(Clipped()), [Commit(turn=5, spoken=True)])] == []
+    queued = ASRStage(Clipped())  # a Commit that overtook its turn's queued utterance waits for its words
+    heard = np.concatenate([cut[:16000], np.full(3200, 0.01, np.float32)])
+    frames = [utterance(1.0), Commit(turn=2, spoken=True), speculative(cut, turn=2), PostRoll(turn=2, audio=heard)]
+    out = await heard_by(queued, frames)
+    assert [f.kind for f in out] == ["Transcript", "Transcript", "Interrupt", "Transcript", "Commit"]
