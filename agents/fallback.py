@@ -19,6 +19,7 @@ agent's reaction time, the model's is reported on its own.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -29,6 +30,7 @@ from omnirt.agents.elements import Element
 # The instruction policy's give-up summaries that mean "not this policy's kind of instruction or screen" (as opposed
 # to "cannot be done": an unsupported widget, a character no key types).
 GIVE_UP = ("instruction not understood", "no element for step")
+SEVERAL = re.compile(r"\b(and|then|after|before|also)\b|;", re.I)  # an instruction of more than one request
 
 
 def gives_up(action: Any) -> bool:
@@ -73,6 +75,7 @@ class FallbackPolicy:
     _taken: list[str] = field(default_factory=list, repr=False)  # the rules' steps this episode, as notes
     _seen: list[tuple[str, bool]] = field(default_factory=list, repr=False)  # (step, screen changed after it)
     _broken: str = field(default="", repr=False)  # why the fallback could not be built
+    _llm_acted: bool = field(default=False, repr=False)  # the model acted on the screen this episode
 
     @property
     def name(self) -> str:
@@ -111,7 +114,7 @@ class FallbackPolicy:
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         if not history:
-            self._handed, self._taken, self._seen = False, [], []
+            self._handed, self._taken, self._seen, self._llm_acted = False, [], [], False
             self.stats["episodes"] += 1
         if not self._handed:
             action = self.primary.decide(instruction, elements, history)
@@ -134,8 +137,15 @@ class FallbackPolicy:
             self.stats["handovers"] += 1
             self.stats["handover_reasons"].append(action.summary[:120])
             llm.reset(notes=self._taken)
+        one = not self._taken and not SEVERAL.search(instruction)
+        if one and self._llm_acted and self._seen and self._seen[-1][1]:
+            # One request, none of it the rules' and the screen changed after the model's action: carried out. A
+            # small model left to go on clicks again ("cancel it", then OK).
+            self.last_decider = "llm"
+            return Done(success=True, summary="the one request was carried out: the screen changed after it")
         t0 = time.perf_counter()
         action = self.fallback.decide(instruction, elements, history)
+        self._llm_acted |= not isinstance(action, (Wait, Done))
         self.stats["llm_ms"].append(round((time.perf_counter() - t0) * 1000, 1))
         self.stats["decisions"]["llm"] += 1
         self.last_decider = "llm"

@@ -179,7 +179,18 @@ def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int 
                 if shape is not None:
                     seen.add(box)
                     out.append(shape)
-    return _outermost(out)
+    return _outermost(_no_glyphs_in_buttons(out))
+
+
+def _no_glyphs_in_buttons(shapes: list[Shape]) -> list[Shape]:
+    """Without small 'boxes' inside a button-sized outline: a boxy letter of its label (the O of "OK" read as an
+    expander took the button's name away), not a widget of its own; a panel holding real check boxes is taller."""
+    def inside(a: Box, o: Box) -> bool:
+        return o[0] + 2 <= a[0] and o[1] + 2 <= a[1] and a[2] <= o[2] - 2 and a[3] <= o[3] - 2
+
+    buttons = [s.box for s in shapes if not s.kind]
+    return [s for s in shapes if s.kind not in ("checkbox", "expander") or not any(
+        inside(s.box, b) and b[3] - b[1] <= 5 * (s.box[3] - s.box[1]) for b in buttons)]
 
 
 def _squarish(w: int, h: int, side: float) -> bool:
