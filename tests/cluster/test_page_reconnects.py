@@ -4,7 +4,7 @@ its host was lost (`GET /session` answers "lost"), its connection closed, or ask
 
 The door is played by the single server with two additions (NamingServer): its answers name the session, as
 ClusterServer's do, and its `/session` answers "lost" when the test says. That keeps Ray out of a test about the
-page's JavaScript (test_node_loss.py covers the door and the hosts with real node loss and an aiortc client).
+page's JavaScript (test_faults.py covers the door and the hosts with real node loss and an aiortc client).
 Chromium offers its interfaces' addresses, never loopback, so it runs in a network namespace of its own
 (tools/netns.py) as the other page tests do.
 """
