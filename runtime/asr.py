@@ -76,9 +76,10 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
                 for f in self._words_final(frame.turn):  # a failed decode holds nothing back
                     yield f
                 raise
-            yield Transcript(text=_text(result), turn=frame.turn)
-            if frame.post_roll_follows and _text(result) and self._doubts(frame, result):
-                self._unsure[frame.turn] = _text(result)
+            text = _text(result)
+            yield Transcript(text=text, turn=frame.turn)
+            if frame.post_roll_follows and text and self._doubts(frame, result):
+                self._unsure[frame.turn] = text
             else:
                 for f in self._words_final(frame.turn):
                     yield f

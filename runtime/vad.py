@@ -232,7 +232,7 @@ class VADStage(Stage):
     def _first_sample(self, start: int) -> int:
         """Where the audio handed to the recogniser begins: pre_roll_ms before the onset, once the onset has been
         moved back over the sound just before it (VADOptions.lookback_ms), never into the previous utterance."""
-        k = (start - (self._consumed - CHUNK * len(self._levels))) // CHUNK  # the history index of the onset's chunk
+        k = self._chunk_index(start)  # the onset's chunk
         back, room = (ms * SAMPLE_RATE // 1000 // CHUNK for ms in (self.options.lookback_ms, ROOM_MS))
         moved = 0
         if back and 0 < k <= len(self._levels):
@@ -240,10 +240,14 @@ class VADStage(Stage):
             moved = sound_before(levels, len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
         return max(0, self._prev_end, start - moved * CHUNK - self.options.pre_roll_ms * SAMPLE_RATE // 1000)
 
+    def _chunk_index(self, sample: int) -> int:
+        """The index in `_levels` (and `_history`) of the chunk holding a 16 kHz sample."""
+        return (sample - (self._consumed - CHUNK * len(self._levels))) // CHUNK
+
     def _above_room(self, ev: Endpoint) -> bool:
         """Does the latest chunk stand out of the room's level before the utterance (3x its median)? In noise, a
         cut at the noise's level is not inside sound, though the level never fell far below the speech's."""
-        k = (ev.start - (self._consumed - CHUNK * len(self._levels))) // CHUNK  # the onset's index in the history
+        k = self._chunk_index(ev.start)  # the onset's
         room = list(islice(self._levels, max(0, k - ROOM_MS * SAMPLE_RATE // 1000 // CHUNK), max(0, k)))
         floor = float(np.median(room)) if room else 0.0
         return self._levels[-1] > max(3 * floor, LOUD_FLOOR)

@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 from omnirt.agents.display import window_names
 
@@ -27,6 +29,21 @@ document.body.style.background = '#f0f0f0';
 <script>addEventListener('mousemove', () => {
   document.getElementById('probe').style.background = '#ff00ff'; });</script>
 </body></html>"""
+
+
+@contextmanager
+def choice_desk(folder: Path) -> Iterator[Any]:
+    """A private 640x400 Xvfb desk with this page written to `folder` (its `page_file`), closed on exit."""
+    from omnirt.agents.display import Desk
+
+    page = folder / "choice.html"
+    page.write_text(PAGE)
+    d = Desk(640, 400)
+    d.page_file = page
+    try:
+        yield d
+    finally:
+        d.close()
 
 
 def window_titles(display: str) -> list[str]:

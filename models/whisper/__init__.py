@@ -10,9 +10,9 @@ The ONNX graphs are the "whisper-base-onnx" export (built at set-up time from th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-import dataclasses
 from dataclasses import dataclass, field, fields
 
 from typing import Any

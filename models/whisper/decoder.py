@@ -272,6 +272,7 @@ class GreedyDecoder:
         out = Decoded()
         kept_logprob, kept_tokens, no_speech = 0.0, 0, []
         last_avg = 0.0
+        last_kept: WindowResult | None = None  # the last window whose words were kept
         seek = 0
         while seek < content_frames:
             segment_size = min(FRAMES_PER_WINDOW, content_frames - seek)
@@ -321,7 +322,9 @@ class GreedyDecoder:
                 out.segments.append((start, end, text))
             kept_logprob += res.sum_logprob
             kept_tokens += len(res.tokens) + 1
-            out.end_logprob = self.end_logprob(res)
+            last_kept = res
+        if last_kept is not None:
+            out.end_logprob = self.end_logprob(last_kept)
         out.no_speech_prob = min(no_speech) if no_speech else 1.0
         out.avg_logprob = kept_logprob / kept_tokens if kept_tokens else last_avg
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from choice_page import PAGE, omnirt, wait_title, window_titles
+from choice_page import choice_desk, omnirt, wait_title, window_titles
 
 pytestmark = [pytest.mark.models,
               pytest.mark.needs("Xvfb", "chromium", "xdotool")]
@@ -25,14 +25,8 @@ def desk(tmp_path_factory):
         assets.require("qwen2.5-coder-0.5b-instruct")
     except Exception as e:  # not installed here
         pytest.skip(str(e))
-    from omnirt.agents.display import Desk
-
-    page = tmp_path_factory.mktemp("page") / "choice.html"
-    page.write_text(PAGE)
-    d = Desk(640, 400)
-    d.page_file = page
-    yield d
-    d.close()
+    with choice_desk(tmp_path_factory.mktemp("page")) as d:
+        yield d
 
 
 def test_without_a_fallback_the_task_is_not_understood(desk, tmp_path):

@@ -12,59 +12,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 
 import pytest
 
 pytest.importorskip("ray", reason="needs the cluster extra: pip install 'omnirt[cluster]'")
 import ray  # noqa: E402
 
-from omnirt.runtime.threads import use_idle_threads  # noqa: E402
-from omnirt.runtime.transports.webrtc import WebRTCOptions  # noqa: E402
-from omnirt.tools.cluster.front_door import ClusterServer, spawn_hosts  # noqa: E402
-from omnirt.tools.cluster.host import HostConfig  # noqa: E402
-from omnirt.tools.cluster.ray_cluster import ClusterOptions, RayCluster  # noqa: E402
 from omnirt.tools.rtc_client import RTCClient  # noqa: E402
-from omnirt.tools.voice import VoiceConfig  # noqa: E402
+
+from cluster_door import Door, door_on_cluster  # noqa: E402
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 SLOTS = 2
 
 
-class Door:
-    """A ClusterServer on its own event loop in a daemon thread (clients connect from the test's loop)."""
-
-    def __init__(self, hosts, options: WebRTCOptions) -> None:
-        self.loop = asyncio.new_event_loop()
-        use_idle_threads(self.loop)
-        self._thread = threading.Thread(target=self.loop.run_forever, name="omnirt-door", daemon=True)
-        self._thread.start()
-        self.server = ClusterServer(hosts, options)
-        self.url = self.call(self.server.start())
-
-    def call(self, coro, timeout: float = 60.0):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.call(self.server.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    c = RayCluster(ClusterOptions("local:2", slots_per_node=SLOTS, cpus_per_node=1, object_store_mb=80)).start()
-    try:
-        options = WebRTCOptions(port=0, loopback_only=True)
-        hosts = spawn_hosts(c, HostConfig(VoiceConfig(), options, warm=False), ready_timeout_s=180)
-        door = Door(hosts, options)
-        try:
-            yield door
-        finally:
-            door.stop()
-    finally:
-        c.close()
+    with door_on_cluster(SLOTS) as (c, door):
+        yield door
 
 
 def held(door: Door) -> dict[str, int]:

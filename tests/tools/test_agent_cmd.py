@@ -12,7 +12,7 @@ import pytest
 
 from omnirt.agents.trajectory import load
 
-from choice_page import OMNIRT, PAGE, omnirt, wait_title, window_titles
+from choice_page import OMNIRT, choice_desk, omnirt, wait_title, window_titles
 
 pytestmark = [pytest.mark.models,
               pytest.mark.needs("Xvfb", "chromium", "xdotool")]
@@ -21,14 +21,8 @@ pytestmark = [pytest.mark.models,
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
     pytest.importorskip("rapidocr")
-    from omnirt.agents.display import Desk
-
-    page = tmp_path_factory.mktemp("page") / "choice.html"
-    page.write_text(PAGE)
-    d = Desk(640, 400)
-    d.page_file = page
-    yield d
-    d.close()
+    with choice_desk(tmp_path_factory.mktemp("page")) as d:
+        yield d
 
 
 @pytest.fixture(scope="module")
