@@ -35,7 +35,7 @@ a an the my your his her its our their some any every no each whose
 of to for from with by at in on into onto about as than like between through over under after before during
 and or but nor so because if when while whether until unless although very
 """.split())
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"[a-z0-9']+")  # "15": Whisper writes numbers as digits
 FEATURES = ("log_p", "words", "function_end", "asked", "asked_few_words", "pitch_end", "pitch_slope",
             "energy_end", "lengthening", "voiced_end", "speech_s")
 

@@ -36,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu-encoders", type=float, metavar="MS",
                    help="what-if: ASR runs on a GPU (its own resource, no CPU queue) taking MS per utterance "
                         "(measure it with `omnirt bench asr` on the GPU machine)")
+    p.add_argument("--turns-from", metavar="TURNS.json",
+                   help="what-if: the end-of-turn detector as this `omnirt bench turns` run measured the runtime's "
+                        "default rule on its held-out half (its wait after each real end, and its cutoff rate), "
+                        "instead of a fixed hangover")
     p.add_argument("--json", help="write the summary here")
     p.add_argument("--calibrate-from", metavar="RUN.json",
                    help="keep what the default model needs from this `omnirt bench latency` run (aiortc client, "
@@ -64,7 +68,7 @@ def _scaled(stage: Any, factor: float) -> Any:
 
 def _what_if(args: argparse.Namespace) -> bool:
     return any(getattr(args, k) is not None
-               for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders"))
+               for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders", "turns_from"))
 
 
 def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
@@ -91,7 +95,31 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
         model = dataclasses.replace(model, vad=dataclasses.replace(model.vad, hangover_ms=args.hangover_ms))
     if args.cores is not None:
         model = dataclasses.replace(model, resources={**model.resources, "cpu": args.cores})
+    if args.turns_from is not None:
+        waits, cutoff, _ = detector_from(args.turns_from)
+        model = dataclasses.replace(model, vad=dataclasses.replace(model.vad, commit_ms=waits, cutoff_prob=cutoff))
     return model
+
+
+def detector_from(path: str) -> tuple[Any, float, str]:
+    """From an `omnirt bench turns` JSON: the runtime's default end-of-turn rule on the held-out half (the combined
+    classifier when the session uses it, else the Thinker's probability) as (the wait after each real end, an
+    Empirical distribution of its two waits in the measured shares; the cutoff rate; a description)."""
+    from ..runtime.session import SessionOptions
+    from ..runtime.simulator import Empirical
+
+    run = json.loads(Path(path).read_text())
+    if not isinstance(run, dict) or run.get("benchmark") != "turns" or "runtime_default" not in run:
+        raise ValueError(f"{path}: not an `omnirt bench turns` JSON")
+    held = run["runtime_default"]["heldout"]
+    policy = "combined" if SessionOptions().turn_classifier and "combined" in held else "detector"
+    p, n = held[policy], int(run["utterances"]["heldout"])
+    short, long = float(p["d_short"]), float(p["d_long"])
+    share = (long - float(p["latency_ms"])) / (long - short) if long > short else 0.0
+    k = int(round(share * n))
+    waits = Empirical(tuple([short] * k + [long] * (n - k)))
+    return waits, float(p["cutoff"]), (f"{policy}: {k} of {n} held-out ends released at {short:.0f} ms, the rest "
+                                       f"at {long:.0f} ms; {100 * p['cutoff']:.1f} % of paused requests cut")
 
 
 def _calibrate(path: str, console: Any) -> None:
@@ -146,6 +174,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 cells += [f"{b.get('p50_ms', float('nan')):.0f}", f"{s['p50_ms'] - b.get('p50_ms', 0.0):+.0f}"]
             table.add_row(name, *cells)
     console.print(table)
+    if args.turns_from is not None:
+        console.print(f"end of turn from {args.turns_from}: {detector_from(args.turns_from)[2]}; simulated cutoffs "
+                      f"{100 * summary.get('cutoff_rate', 0.0):.1f} % of turns")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary, indent=1))

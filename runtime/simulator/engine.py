@@ -73,6 +73,8 @@ class Summary:
             "stages": stages,
             "waits": {n: stats(r["wait:" + n]) for n in self.stage_names},
             "utilisation": {k: round(v, 4) for k, v in self.utilisation.items()},
+            **({"cutoff_rate": round(float(np.nanmean(r["cut off"])), 4)}
+               if "cut off" in r and np.isfinite(r["cut off"]).any() else {}),
         }
 
 
@@ -114,6 +116,9 @@ def _draws(model: PipelineModel, n: int, rng: np.random.Generator) -> dict[str, 
               "asr_audio_s": audio_s, "tts_chunk_s": c.tts_chunk_ms / 1e3}
     for j, st in enumerate(model.stages):
         d[f"svc{j}"] = st.service.sample(rng, n) * scales[st.scale]
+    if vad.commit_ms is not None:  # drawn last: a model without a detector draws what it always drew
+        d["commit"] = np.asarray(vad.commit_ms.sample(rng, n), float)
+        d["cut"] = (rng.random(n) < vad.cutoff_prob).astype(float)
     return {k: v.tolist() for k, v in d.items()}
 
 
@@ -146,6 +151,8 @@ class _Run:
                                                         "transport", "barge_in", "session", "speech_end")}
         for _, st, _, _ in self.pre:
             self.rec["wait:" + st.name] = np.full(turns, np.nan)
+        if "cut" in self.D:
+            self.rec["cut off"] = np.full(turns, np.nan)
         self.nxt = self.first[:-1]  # next turn id per session
         self.svc = [self.D[f"svc{j}"] for j in range(len(model.stages))]
 
@@ -192,7 +199,7 @@ class _Run:
         out = max(turn.commit, t)
         heard = out + D["down"][k]
         ttfa = out - turn.s_end
-        spec = (vad.speculate_ms if self.speculating else vad.hangover_ms) + D["phase"][k]
+        spec = (vad.speculate_ms if self.speculating else self._wait(k)) + D["phase"][k]
         rec["end of speech detected"][k] = spec
         for i, name in enumerate(SEGMENTS[1:4]):
             rec[name][k] = turn.seg[i]
@@ -212,6 +219,10 @@ class _Run:
         else:
             self.sim.at(heard + length + D["think"][k], self.start_turn, turn.sess)
 
+    def _wait(self, k: int) -> float:
+        """The silence after turn k's real end before it is committed: the detector's draw, else the hangover."""
+        return self.D["commit"][k] if "commit" in self.D else self.vad.hangover_ms
+
     def start_turn(self, t0: float, sess: int) -> None:
         D, vad, k = self.D, self.vad, self.nxt[sess]
         if k >= self.first[sess + 1]:
@@ -226,6 +237,8 @@ class _Run:
             utt += D["fp_len"][k]
         s_end = t0 + utt + up
         self.rec["session"][k], self.rec["speech_end"][k] = sess, t0 + utt
-        turn = _Turn(k, sess, s_end, s_end + vad.hangover_ms + phase, False)
+        turn = _Turn(k, sess, s_end, s_end + self._wait(k) + phase, False)
+        if "cut" in D:
+            self.rec["cut off"][k] = D["cut"][k]
         go = s_end + vad.speculate_ms + phase if self.speculating else turn.commit
         self.sim.at(go, self.submit_pre, turn)

@@ -115,19 +115,27 @@ class Vad:
     """Endpointing, as the runtime's VADOptions sets it: speculate at the first pause of speculate_ms (0: never),
     commit after hangover_ms, a new turn (and the work it cancels) after min_speech_ms; decisions fall on frame_ms
     boundaries (the speech detector's chunk). hold_ms: the block in which the user's first sound holds the reply
-    (barge-in): the level onset's block when the runtime has one, else a detector chunk."""
+    (barge-in): the level onset's block when the runtime has one, else a detector chunk. commit_ms: with an
+    end-of-turn detector, the wait after each real end before the turn is committed, drawn per turn (as `omnirt
+    bench turns` measured it: `omnirt simulate --turns-from`); None: hangover_ms. cutoff_prob: the chance the
+    detector cuts a turn off at a pause (counted, not replayed; `--turns-from` gives the bench's rate over requests
+    with a pause, as if every turn paused)."""
 
     hangover_ms: float = float(VADOptions.hangover_ms)
     speculate_ms: float = float(VADOptions.speculate_ms)
     min_speech_ms: float = float(VADOptions.min_speech_ms)
     frame_ms: float = 1000.0 * CHUNK / SAMPLE_RATE
     hold_ms: float = 1000.0 * (BLOCK if VADOptions().level_onset is not None else CHUNK) / SAMPLE_RATE
+    commit_ms: Dist | None = None
+    cutoff_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.frame_ms <= 0 or self.hangover_ms <= 0 or self.hold_ms <= 0 or \
                 min(self.speculate_ms, self.min_speech_ms) < 0:
             raise ValueError("vad: frame_ms, hold_ms and hangover_ms must be > 0, speculate_ms and min_speech_ms "
                              ">= 0")
+        if not 0 <= self.cutoff_prob <= 1:
+            raise ValueError(f"vad cutoff_prob must be in [0, 1], got {self.cutoff_prob}")
 
 
 @dataclass

@@ -41,6 +41,8 @@ def test_features_of_the_words():
     assert features(0.01, "Set an alarm for six.", None)["function_end"] == 0.0
     assert features(0.0, "", None)["log_p"] == pytest.approx(-6) and features(0.0, "", None)["words"] == 0.0
     assert features(0.3, "Two.", None, asked=True)["asked_few_words"] == pytest.approx(0.5)
+    assert features(0.3, "15", None, asked=True)["asked_few_words"] == pytest.approx(0.5)  # a number is a word
+    assert TurnClassifier.load().prob(0.15, "3", ENDED, asked=True) > 0  # heard, not nothing
     assert asks("Which city?") and asks('He said "why?"') and not asks("It is Paris.")
 
 
@@ -106,8 +108,9 @@ async def test_a_live_session_judges_the_turn_with_the_voice_it_heard():
     from omnirt.tools.clips import make_clip, read_audio
     from omnirt.tools.voice import VoiceConfig, load_components
 
-    assert VoiceSession(load_components(VoiceConfig())).stages[-1].classifier is None  # off by default
-    session = VoiceSession(load_components(VoiceConfig()), SessionOptions(turn_classifier=True))
+    components = load_components(VoiceConfig())
+    assert VoiceSession(components, SessionOptions(turn_classifier=False)).stages[-1].classifier is None
+    session = VoiceSession(components)  # on by default
     gate = session.stages[-1]
     assert gate.classifier == shipped_classifier() and gate.voice == session.vad.voice
     speech = (read_audio(make_clip("What is the capital of France?", "piper"), 16000) * 32767).astype(np.int16)

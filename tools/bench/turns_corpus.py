@@ -12,10 +12,14 @@ held-out half, which shares no sentence and no voice with it (a unit test checks
 synthetic voice or sentence does not flatter the result. No sentence comes from tools/clips.py SENTENCES,
 tools/questions.py or tools/bench/asr_corpus.py HELD_OUT: those tuned the recogniser and the endpointing.
 
-How a pause is made: the sentence is split at a word boundary where it is unfinished, each part is synthesised on
-its own (tools/bench/asr_corpus.py _speak: the same voices as `bench asr --live`), trimmed of the synthesiser's own
-leading and trailing silence so that the pause is exactly what the plan says, and the parts are joined with digital
-silence of 200-2000 ms (log-uniform, seeded by the utterance: the same corpus on every machine). Each utterance is
+How a pause is made: the sentence is spoken whole, once, and cut at the word boundary where it is unfinished
+(tools/bench/turns_cut.py: flite's own phone timings; for eSpeak NG and Piper, each part spoken alone and aligned to
+the whole), so that the words before a pause keep the pitch and loudness of mid-sentence speech. (Until v1 of the
+cut each part was spoken on its own and ended with the synthesiser's sentence-final fall, which a classifier of the
+voice then learned.) The sentence is trimmed of the synthesiser's own leading and trailing silence so that the
+pause is exactly what the plan says, and the pieces are joined with digital silence of 200-2000 ms (log-uniform,
+seeded by the utterance: the same corpus on every machine). The same voices as `bench asr --live`
+(tools/bench/asr_corpus.py _speak). Each utterance is
 a 16 kHz mono WAV with its marks in a JSON file beside it, cached under ~/.cache/omnirt/turns
 ($OMNIRT_TURNS_DIR overrides) by a hash of how it was made. The cache is what makes runs comparable: Piper samples
 noise as it speaks, so a fresh cache renders its utterances a little differently (two builds: 10 of 28 Piper
@@ -33,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .asr_corpus import VOICES, _speak, pick, write_wav
+from .turns_cut import boundaries, flite_boundaries, split
 
 RATE = 16000
 LEAD_S, TAIL_S = 0.3, 0.5
@@ -40,6 +45,7 @@ PAUSE_MS = (200, 2000)
 KINDS = ("paused", "complete", "short", "backchannel")
 HALVES = ("tuning", "heldout")
 _VERSION = "v1"
+CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged
 
 # "|" marks a pause: every split leaves an unfinished request before it (never a complete one: "Call my
 # brother | on his mobile" would be a fair place to answer).
@@ -148,7 +154,8 @@ class Planned:
     @property
     def key(self) -> str:
         spec = " ".join(VOICES[self.family][self.voice])
-        made = f"{_VERSION}\n{spec}\n{'|'.join(self.parts)}\n{self.pauses_ms}\n{LEAD_S} {TAIL_S}"
+        cut = f"\n{CUT_VERSION}" if len(self.parts) > 1 else ""
+        made = f"{_VERSION}\n{spec}\n{'|'.join(self.parts)}\n{self.pauses_ms}\n{LEAD_S} {TAIL_S}{cut}"
         return hashlib.sha256(made.encode()).hexdigest()[:16]
 
 
@@ -216,7 +223,7 @@ def _build(p: Planned) -> Utterance:
     if path.is_file() and marks.is_file():
         m = json.loads(marks.read_text())
         return Utterance(path, p, [tuple(x) for x in m["pauses"]], m["end"])
-    audio, pauses = join([_part(p.family, p.voice, part) for part in p.parts], p.pauses_ms)
+    audio, pauses = join(pieces(p.family, p.voice, p.parts), p.pauses_ms)
     end = len(audio) - int(TAIL_S * RATE)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.wav")
@@ -229,28 +236,59 @@ def _build(p: Planned) -> Utterance:
     return Utterance(path, p, [tuple(x) for x in pauses], end)
 
 
-def _part(family: str, voice: str, text: str) -> np.ndarray:
+def pieces(family: str, voice: str, parts: tuple[str, ...]) -> list[np.ndarray]:
+    """The speech of each part: a single part spoken alone; several cut from the sentence spoken whole."""
+    if len(parts) == 1:
+        return [_part(family, voice, parts[0])]
+    if family == "flite":
+        tmp = corpus_dir() / f".cut-{os.getpid()}.wav"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            ends = flite_boundaries(VOICES[family][voice][1:], list(parts), tmp)
+            audio = _resampled(*_read(tmp))
+        finally:
+            tmp.unlink(missing_ok=True)
+        start, stop = trim_span(audio)
+        if ends is not None:
+            return split(audio[start:stop], [round(t * RATE) - start for t in ends])
+    whole = _part(family, voice, " ".join(parts))
+    return split(whole, boundaries([_part(family, voice, part) for part in parts], whole))
+
+
+def _read(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return data.mean(axis=1), rate
+
+
+def _resampled(audio: np.ndarray, rate: int) -> np.ndarray:
     import soxr
 
-    audio, rate = _speak(family, voice, text)
-    if rate != RATE:
-        audio = soxr.resample(audio, rate, RATE)
-    return trim(np.asarray(audio, np.float32))
+    return np.asarray(soxr.resample(audio, rate, RATE) if rate != RATE else audio, np.float32)
+
+
+def _part(family: str, voice: str, text: str) -> np.ndarray:
+    return trim(_resampled(*_speak(family, voice, text)))
 
 
 def trim(audio: np.ndarray, floor_db: float = -40.0, margin_ms: int = 10) -> np.ndarray:
     """The speech without the synthesiser's leading and trailing silence: 10 ms frames quieter than `floor_db`
     under the loudest frame are cut from both ends, `margin_ms` kept either side."""
+    start, stop = trim_span(audio, floor_db, margin_ms)
+    return audio[start:stop]
+
+
+def trim_span(audio: np.ndarray, floor_db: float = -40.0, margin_ms: int = 10) -> tuple[int, int]:
+    """(start, stop) of what `trim` keeps."""
     frame = RATE // 100
     n = len(audio) // frame
     if n == 0:
-        return audio
+        return 0, len(audio)
     rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
     loud = np.flatnonzero(rms > rms.max() * 10 ** (floor_db / 20))
     margin = margin_ms * RATE // 1000
-    start = max(0, loud[0] * frame - margin)
-    stop = min(len(audio), (loud[-1] + 1) * frame + margin)
-    return audio[start:stop]
+    return max(0, loud[0] * frame - margin), min(len(audio), (loud[-1] + 1) * frame + margin)
 
 
 def join(parts: list[np.ndarray], pauses_ms: tuple[int, ...]) -> tuple[np.ndarray, list[tuple[int, int]]]:
