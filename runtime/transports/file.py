@@ -63,9 +63,13 @@ def probe_wav(path: str | Path) -> WavInfo:
 
 
 async def wav_frames(path: str | Path, frame_ms: int = 20, realtime: bool = False,
-                     tail_silence_s: float = 1.0) -> AsyncIterator[AudioFrame]:
+                     tail_silence_s: float = 1.0, lead_silence_s: float = 0.0) -> AsyncIterator[AudioFrame]:
     """Stream a WAV file as int16 AudioFrames of `frame_ms`, then `tail_silence_s` of silence (a microphone goes on
     after the speaker stops; the VAD needs that silence to decide the turn is over).
+
+    lead_silence_s: silence sent first, as one frame. A microphone is already running when a speaker starts, at no
+    particular sample of the VAD's chunks; a file that always starts on a chunk boundary is heard at one phase of
+    them only, and Silero's scores of band-limited speech change a lot with that phase (docs/measurements.md).
 
     capture_ts of each frame is when its first sample was "captured": for paced input, the frame's due time.
     """
@@ -90,6 +94,9 @@ async def wav_frames(path: str | Path, frame_ms: int = 20, realtime: bool = Fals
         return AudioFrame(pcm=frame, sample_rate=info.sample_rate, channels=info.channels,
                           capture_ts=t - len(frame) / info.sample_rate)
 
+    lead = int(round(lead_silence_s * info.sample_rate))
+    if lead > 0:
+        yield await pace(np.zeros((lead,) if info.channels == 1 else (lead, info.channels), np.int16))
     try:
         with sf.SoundFile(str(path)) as f:
             # float files are read as float and scaled here: asking libsndfile for int16 truncates them instead

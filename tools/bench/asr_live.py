@@ -21,6 +21,7 @@ import dataclasses
 import html
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ def live_pipeline(detector: Any, recognizer: Any, options: Any) -> Any:
                     observers=[_Decodes()], maxsize=options.queue_size)
 
 
+def lead_phase_s(utt: Utterance) -> float:
+    """A silence under one VAD chunk (32 ms) to put before the file, fixed per file (from its name) so runs repeat,
+    and spread evenly over the chunk across files: the speech then falls at every phase of the VAD's chunks, as a
+    live speaker's does (runtime/transports/file.py wav_frames)."""
+    return (zlib.crc32(utt.path.name.encode()) % 512) / 16000
+
+
 class _Decodes(PipelineObserver):
     """Every speculative or final cut the VAD sends and every transcript the ASR stage makes, redone or kept."""
 
@@ -95,9 +103,12 @@ class _Decodes(PipelineObserver):
                 cut["text"] = frame.text
 
 
-async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, realtime: bool = True) -> dict[str, Any]:
+async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, realtime: bool = True,
+               lead_s: float | None = None) -> dict[str, Any]:
     """Feed one file in real time through the live pipeline; what came out of the gate, and how. realtime=False
-    feeds it as fast as it goes: the same cuts and transcripts, for trying settings, never for the figures."""
+    feeds it as fast as it goes: the same cuts and transcripts, for trying settings, never for the figures.
+    lead_s: silence before the file; None: the file's own phase (lead_phase_s), as a user starts at no particular
+    sample of the VAD's chunks."""
     from ...runtime.clock import now
     from ...runtime.frames import Transcript
     from ...runtime.playout import OutputSink, drive
@@ -121,7 +132,8 @@ async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, rea
 
     pipeline, sink = live_pipeline(detector, recognizer, options), Heard()
     async with pipeline:
-        await drive(pipeline, wav_frames(utt.path, realtime=realtime, tail_silence_s=0.4), sink)
+        await drive(pipeline, wav_frames(utt.path, realtime=realtime, tail_silence_s=0.4,
+                                               lead_silence_s=lead_phase_s(utt) if lead_s is None else lead_s), sink)
     obs = pipeline.observers[0]
     last = {c["turn"]: c for c in obs.cuts}
     waits = [round(1e3 * (t - last[turn]["wall"])) for turn, _, t in sink.finals if turn in last]
