@@ -259,6 +259,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --cluster: ask the front door running at --host/--port to empty this session host "
                         "(its name in /stats): no new sessions there, its sessions move at a turn boundary")
     p.add_argument("--undrain", action="store_true", help="with --drain HOST: let that host take sessions again")
+    p.add_argument("--shared", metavar="ROLES",
+                   help="with --cluster: serve these models (asr, talker, or asr,talker) as Ray Serve deployments "
+                        "that every session host calls, batched across sessions, instead of a copy per host")
+    p.add_argument("--shared-max-batch", type=int, default=8, metavar="N",
+                   help="with --shared: calls batched together at most (default 8)")
+    p.add_argument("--shared-batch-wait-ms", type=float, default=10.0, metavar="MS",
+                   help="with --shared: how long a batch's first call waits for more (default 10)")
 
 
 def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions:
@@ -270,6 +277,9 @@ def options_from(args: argparse.Namespace, config: VoiceConfig) -> WebRTCOptions
 def run(args: argparse.Namespace, console: Any) -> int:
     if (args.drain or args.undrain) and not (args.cluster and args.drain):
         print("omnirt: error: --drain HOST (and --undrain) go with --cluster", file=sys.stderr)
+        return 2
+    if args.shared and not args.cluster:
+        print("omnirt: error: --shared goes with --cluster (shared models are Ray Serve deployments)", file=sys.stderr)
         return 2
     try:
         config = voice_config(args)

@@ -134,8 +134,9 @@ def session_options(config: VoiceConfig, **options: Any) -> SessionOptions:
     return SessionOptions(vad=config.vad_options(), check_below=config.asr_check_below, **options)
 
 
-def load_components(config: VoiceConfig = DEFAULT) -> Components:
-    """Load (or take from the loaders' caches) every model a turn needs; fails fast with one line if one is missing."""
+def load_components(config: VoiceConfig = DEFAULT, recognizer: Any = None, synthesizer: Any = None) -> Components:
+    """Load (or take from the loaders' caches) every model a turn needs; fails fast with one line if one is missing.
+    recognizer / synthesizer: use these instead of loading the ASR / Talker (a cluster's shared deployments)."""
     from ..models import registry
 
     if config.thinker_url:
@@ -155,9 +156,9 @@ def load_components(config: VoiceConfig = DEFAULT) -> Components:
         tools.append(AgentTool().load())
     return Components(
         detector=registry.load_vad(),
-        recognizer=registry.load_asr(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam),
+        recognizer=recognizer or registry.load_asr(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam),
         chat=chat,
-        synthesizer=registry.load_talker(config.talker),
+        synthesizer=synthesizer or registry.load_talker(config.talker),
         tools=tools,
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .decoder import DecodeSettings, GreedyDecoder
+from .decoder import DecodeSettings, Decoded, GreedyDecoder
 from .mel import SAMPLE_RATE
 
 __all__ = ["Segment", "Transcription", "WhisperOnnx", "WhisperOptions", "SAMPLE_RATE", "EXPORT"]
@@ -153,18 +153,27 @@ class WhisperOnnx:
             ro = self._decoder.ort.RunOptions()
             cancel.attach(lambda: setattr(ro, "terminate", True))
         try:
-            settings = self.options.settings()
-            d = self._decoder.transcribe(audio, dataclasses.replace(settings, doubt_beam=0) if draft else settings, ro)
+            d = self._decoder.transcribe(audio, self.settings(draft), ro)
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None
             raise
-        segments = [Segment(round(s, 3), round(e, 3), t.strip()) for s, e, t in d.segments]
-        text = "".join(t for _, _, t in d.segments).strip()
-        return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
-                             avg_logprob=d.avg_logprob, duration=len(audio) / SAMPLE_RATE,
-                             encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted,
-                             end_logprob=d.end_logprob)
+        return transcription(d, len(audio))
+
+    def settings(self, draft: bool = False) -> DecodeSettings:
+        """The decoder's settings for a final transcript, or a draft's (never decoded again with the doubt beam)."""
+        settings = self.options.settings()
+        return dataclasses.replace(settings, doubt_beam=0) if draft else settings
+
+
+def transcription(d: Decoded, samples: int) -> Transcription:
+    """The public result of one decoded input of `samples` samples."""
+    segments = [Segment(round(s, 3), round(e, 3), t.strip()) for s, e, t in d.segments]
+    text = "".join(t for _, _, t in d.segments).strip()
+    return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
+                         avg_logprob=d.avg_logprob, duration=samples / SAMPLE_RATE,
+                         encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted,
+                         end_logprob=d.end_logprob)
 
 
 def _validate(audio: object) -> np.ndarray:

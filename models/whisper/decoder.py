@@ -15,7 +15,7 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -68,6 +68,30 @@ class Decoded:
     end_logprob: float = 0.0  # the last word's log-probability (see GreedyDecoder.end_logprob)
 
 
+@dataclass
+class FirstWindow:
+    """An input's first window, encoded and greedily decoded together with other inputs' (batch.py): `transcribe`
+    takes these instead of making the two model calls itself, and does everything else as it always does."""
+
+    row_cross: Callable[[], tuple[Any, Any]]  # this row's cross K/V [L, 1, H, A, Dh], copied out of the batch's
+    greedy: WindowResult  # only when asked for (a doubtful window's beam search)
+    encode_ms: float  # the batch's time in the encoder / the decoding loop (shared by its rows)
+    decode_ms: float
+
+
+class LazyPair:
+    """A pair made on first indexing (FirstWindow.row_cross): a batched window's cross K/V is copied out for its
+    row only if a beam search needs it."""
+
+    def __init__(self, make: Callable[[], tuple[Any, Any]]) -> None:
+        self._make, self._pair = make, None
+
+    def __getitem__(self, i: int) -> Any:
+        if self._pair is None:
+            self._pair = self._make()
+        return self._pair[i]
+
+
 SILENT_RMS = 1e-4  # -80 dBFS: below any microphone's own noise; only digital silence is this quiet
 
 
@@ -112,8 +136,12 @@ class GreedyDecoder:
     def encode(self, mel: np.ndarray, ro: Any = None) -> tuple[Any, Any]:
         """mel [80, W] -> cross K/V as OrtValues that stay on the session's device for every decoder step.
         `ro`: onnxruntime RunOptions whose terminate flag aborts the call (cancelled background work)."""
+        return self.encode_rows(mel[None], ro)
+
+    def encode_rows(self, mels: np.ndarray, ro: Any = None) -> tuple[Any, Any]:
+        """mels [B, 80, W] (windows of one length) -> cross K/V [L, B, H, W/2, Dh] in one encoder call."""
         binding = self.encoder.io_binding()
-        binding.bind_cpu_input("mel", np.ascontiguousarray(mel[None], dtype=np.float32))
+        binding.bind_cpu_input("mel", np.ascontiguousarray(mels, dtype=np.float32))
         binding.bind_output("cross_k", self.device)
         binding.bind_output("cross_v", self.device)
         self.encoder.run_with_iobinding(binding, ro)
@@ -122,8 +150,15 @@ class GreedyDecoder:
 
     def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any],
               ro: Any = None) -> tuple[np.ndarray, tuple]:
+        logits, cache = self.step_rows(np.array([tokens], dtype=np.int64), cache, cross, ro)
+        return logits[0], cache
+
+    def step_rows(self, tokens: np.ndarray, cache: tuple[Any, Any], cross: tuple[Any, Any],
+                  ro: Any = None) -> tuple[np.ndarray, tuple]:
+        """tokens [B, T], self K/V [L, B, H, P, Dh] and cross K/V [L, B or 1, H, A, Dh] as OrtValues -> the last
+        position's logits [B, V] and the grown cache (OrtValues on the session's device)."""
         binding = self.decoder.io_binding()
-        binding.bind_cpu_input("tokens", np.array([tokens], dtype=np.int64))
+        binding.bind_cpu_input("tokens", np.ascontiguousarray(tokens, dtype=np.int64))
         binding.bind_ortvalue_input("self_k", cache[0])
         binding.bind_ortvalue_input("self_v", cache[1])
         binding.bind_ortvalue_input("cross_k", cross[0])
@@ -133,7 +168,7 @@ class GreedyDecoder:
         binding.bind_output("new_v", self.device)
         self.decoder.run_with_iobinding(binding, ro)
         logits, k, v = binding.get_outputs()
-        return logits.numpy()[0], (k, v)
+        return logits.numpy(), (k, v)
 
     # ------------------------------------------------------------ one window
 
@@ -255,11 +290,25 @@ class GreedyDecoder:
             seek += segment_size
         return out, seek
 
-    def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None) -> Decoded:
+    def window_input(self, audio: np.ndarray, full_mel: np.ndarray | None, seek: int, segment_size: int,
+                     s: DecodeSettings) -> tuple[np.ndarray, int]:
+        """The window at `seek` (mel frames): its log-mel padded to the encoder's window, and its cap on new tokens.
+        full_mel: the whole input's log-mel when it fits one window (else each window's is computed here)."""
+        if full_mel is not None:
+            mel = full_mel[:, seek: seek + segment_size]
+        else:
+            mel = log_mel(audio[seek * HOP: seek * HOP + FRAMES_PER_WINDOW * HOP])[:, :segment_size]
+        duration = segment_size * HOP / SAMPLE_RATE
+        cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
+        return pad_frames(mel, self.window_frames(segment_size, s)), cap
+
+    def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None,
+                   first: FirstWindow | None = None) -> Decoded:
         """Windowed greedy transcription of float32 16 kHz audio (validated by the caller).
 
         Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
         30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
+        first: the first window already encoded and greedily decoded in a batch (greedy settings only).
         """
         from .beam import beam_window  # (beam.py builds on this module)
 
@@ -279,26 +328,22 @@ class GreedyDecoder:
             if _silent(audio[seek * HOP: (seek + segment_size) * HOP]):
                 seek += segment_size  # nothing to hear: Whisper would still say " You" (faster-whisper does too)
                 continue
-            if full_mel is not None:
-                mel = full_mel[:, seek: seek + segment_size]
-            else:
-                mel = log_mel(audio[seek * HOP: seek * HOP + window_samples])[:, :segment_size]
-            frames = self.window_frames(segment_size, s)
+            batched = first if seek == 0 else None
+            mel, cap = self.window_input(audio, full_mel, seek, segment_size, s)
             t0 = time.perf_counter()
-            cross = self.encode(pad_frames(mel, frames), ro)
+            cross = self.encode(mel, ro) if batched is None else LazyPair(batched.row_cross)
             t1 = time.perf_counter()
             duration = segment_size * HOP / SAMPLE_RATE
-            cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
             if s.beam_size > 1:
                 res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
             else:
-                res = self.decode_window(cross, prompt, cap, timestamps, ro)
+                res = batched.greedy if batched else self.decode_window(cross, prompt, cap, timestamps, ro)
                 if (s.doubt_beam > 1 and res.avg_logprob < s.doubt_logprob
                         and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
                     res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)  # encoder output
                     out.doubted += 1
-            out.encode_ms += (t1 - t0) * 1e3
-            out.decode_ms += (time.perf_counter() - t1) * 1e3
+            out.encode_ms += (t1 - t0) * 1e3 + (batched.encode_ms if batched else 0.0)
+            out.decode_ms += (time.perf_counter() - t1) * 1e3 + (batched.decode_ms if batched else 0.0)
             out.windows += 1
             no_speech.append(res.no_speech_prob)
             last_avg = res.avg_logprob

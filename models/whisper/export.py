@@ -1,13 +1,15 @@
 """Export Whisper base from its CTranslate2 weights to ONNX (fp32 and dynamic int8), run once at set-up time.
 
 Writes into out_dir:
-  encoder.onnx / encoder.int8.onnx   mel [1, 80, N] -> cross_k, cross_v [L, 1, H, N/2, Dh]
-  decoder.onnx / decoder.int8.onnx   tokens [1, T], self_k, self_v [L, 1, H, P, Dh], cross_k, cross_v
-                                     -> logits [1, V] (last position), new_k, new_v [L, 1, H, P+T, Dh]
+  encoder.onnx / encoder.int8.onnx   mel [B, 80, N] -> cross_k, cross_v [L, B, H, N/2, Dh]
+  decoder.onnx / decoder.int8.onnx   tokens [B, T], self_k, self_v [L, B, H, P, Dh], cross_k, cross_v [L, B or 1,
+                                     H, A, Dh] -> logits [B, V] (last position), new_k, new_v [L, B, H, P+T, Dh]
   config.json, vocabulary.txt        suppression lists and the token table, copied from the source
   whisper.json                       model dimensions and the tensor names above, for the runtime
-TorchScript export (dynamo=False, opset 17) writes IR 8, which onnxruntime 1.31 loads. int8 variants come from
-onnxruntime's quantize_dynamic on MatMul/Gemm with constant weights (attention products stay float).
+B is a batch: the hypotheses of a beam search (sharing one window's cross K/V, batch 1, broadcast) or the windows
+of several utterances decoded together (batch.py; cross K/V per row). TorchScript export (dynamo=False, opset 17)
+writes IR 8, which onnxruntime 1.31 loads. int8 variants come from onnxruntime's quantize_dynamic on MatMul/Gemm
+with constant weights (attention products stay float).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def _export_graphs(src_dir: Path, out_dir: Path, console: Any) -> dict:
             torch.onnx.export(
                 WhisperEncoderCross(model).eval(), (torch.zeros(1, dims.n_mels, 3000),),
                 str(out_dir / "encoder.onnx"), input_names=ENCODER_INPUTS, output_names=ENCODER_OUTPUTS,
-                dynamic_axes={"mel": {2: "frames"}, "cross_k": {3: "audio"}, "cross_v": {3: "audio"}},
+                dynamic_axes={"mel": {0: "batch", 2: "frames"}, "cross_k": {1: "batch", 3: "audio"},
+                              "cross_v": {1: "batch", 3: "audio"}},
                 opset_version=OPSET, dynamo=False, do_constant_folding=True)
         _say(console, f"  encoder.onnx in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
@@ -71,7 +74,8 @@ def _export_graphs(src_dir: Path, out_dir: Path, console: Any) -> dict:
                 WhisperDecoderStep(model).eval(), (tokens, past, past, cross, cross),
                 str(out_dir / "decoder.onnx"), input_names=DECODER_INPUTS, output_names=DECODER_OUTPUTS,
                 dynamic_axes={"tokens": {0: "beams", 1: "new"}, "self_k": {1: "beams", 3: "past"},
-                              "self_v": {1: "beams", 3: "past"}, "cross_k": {3: "audio"}, "cross_v": {3: "audio"},
+                              "self_v": {1: "beams", 3: "past"}, "cross_k": {1: "batch", 3: "audio"},
+                              "cross_v": {1: "batch", 3: "audio"},
                               "logits": {0: "beams"}, "new_k": {1: "beams", 3: "total"},
                               "new_v": {1: "beams", 3: "total"}},
                 opset_version=OPSET, dynamo=False, do_constant_folding=True)

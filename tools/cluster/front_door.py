@@ -33,6 +33,7 @@ from aiohttp import web
 from ...runtime.transports.webrtc import WebRTCOptions
 from ..serve import RTCServer, _error, options_from, process_counters, serve_until_stopped
 from ..voice import VoiceConfig
+from . import shared_models
 from .conversations import Conversation, ConversationBook
 from .host import SLOTS, HostConfig, SessionHost
 from .placement import HostState, full_reason, placement_order
@@ -302,6 +303,11 @@ def run_front_door(args: argparse.Namespace, config: VoiceConfig, console: Any) 
         return drain_command(args)
     options = options_from(args, config)
     try:
+        shared_options = shared_models.options_from(args)
+    except ValueError as err:
+        print(f"omnirt: error: {err}", file=sys.stderr)
+        return 2
+    try:
         cluster = RayCluster(ClusterOptions(args.cluster, slots_per_node=args.max_sessions))
         console.print(f"joining the Ray cluster {args.cluster} ..." if cluster.options.local_nodes is None
                       else f"starting a local Ray cluster of {cluster.options.local_nodes} nodes ...")
@@ -310,8 +316,12 @@ def run_front_door(args: argparse.Namespace, config: VoiceConfig, console: Any) 
         print(f"omnirt: error: {err}", file=sys.stderr)
         return 2
     try:
+        shared = None
+        if shared_options is not None:
+            console.print(f"starting the shared models ({', '.join(shared_options.roles)}) on Ray Serve ...")
+            shared = shared_models.deploy(config, shared_options)
         console.print("starting a session host per node (each loads the models) ...")
-        hosts = spawn_hosts(cluster, HostConfig(config, options, vision=not args.no_vision))
+        hosts = spawn_hosts(cluster, HostConfig(config, options, vision=not args.no_vision, shared=shared))
         for h in hosts:
             console.print(f"  host {h.state.name}: {h.state.slots} session slots")
         serve_until_stopped(lambda: ClusterServer(hosts, options, allowed_origins=tuple(args.allow_origin),
@@ -320,5 +330,7 @@ def run_front_door(args: argparse.Namespace, config: VoiceConfig, console: Any) 
         print(f"omnirt: error: {err}", file=sys.stderr)
         return 2
     finally:
+        if shared_options is not None and cluster.local is None:  # (a local cluster goes with all it runs)
+            shared_models.shutdown()
         cluster.close()
     return 0

@@ -6,7 +6,7 @@ client's media flows to the host's node directly and never through the front doo
 
 The actor is async: Ray runs all its methods on one event loop in the worker process, and that loop also runs every
 session's tasks between calls (aiortc needs one long-lived loop), exactly as `omnirt serve`'s loop does. The
-constructor loads the models (it blocks: the actor is ready when they are); `ready()` then sets the loop up.
+constructor loads the models (it blocks); `ready()` then warms them up and sets the loop up.
 Replies are plain dicts, refusals included: an exception would cross Ray as a traceback, and a refused offer is an
 answer, not a failure.
 
@@ -52,13 +52,15 @@ class HostConfig:
     """voice: the models and their settings (as `omnirt serve` takes them). webrtc: the sessions' options (ICE
     servers, loopback_only for tests, session options; host/port/token are the front door's, unused here).
     slots: sessions this host runs at most. vision: read the camera (OCR worker processes on the host's node).
-    warm: run the warm-up before reporting ready (the first turn is slower without)."""
+    warm: run the warm-up before reporting ready (the first turn is slower without).
+    shared: the models served by shared Ray Serve deployments (shared_models.py), not loaded here."""
 
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     webrtc: WebRTCOptions = field(default_factory=WebRTCOptions)
     slots: int = 4
     vision: bool = False
     warm: bool = True
+    shared: Any = None  # shared_models.SharedModels
 
 
 class TurnRecorder(PipelineObserver):
@@ -117,16 +119,17 @@ class SessionHost:
         self.draining = False
         self.idle_since: dict[PeerSession, float | None] = {}  # keyed sessions: since when between turns
         self._mover: asyncio.Task | None = None
-        self.components = load_components(config.voice)
+        self.components = load_components(config.voice, **(config.shared.overrides() if config.shared else {}))
         if config.vision:
             from ...models.vision import camera_describer
 
             self.components.describer = camera_describer()
-        if config.warm:
-            warm(self.components, lambda line: log.info("%s", line))
 
     async def ready(self) -> dict[str, Any]:
-        """Set this process's event loop and ICE addresses up as `omnirt serve` does; the host's state."""
+        """Warm the models up (in a worker thread: a shared model's handle may not wait on this event loop), set
+        this process's event loop and ICE addresses up as `omnirt serve` does; the host's state."""
+        if self.config.warm:
+            await asyncio.to_thread(warm, self.components, lambda line: log.info("%s", line))
         use_idle_threads(asyncio.get_running_loop())
         if self.config.webrtc.loopback_only:
             use_loopback_only()
