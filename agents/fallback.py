@@ -112,6 +112,11 @@ class FallbackPolicy:
             if p is not None and hasattr(p, "observe"):
                 p.observe(action, changed)
 
+    def see(self, rgb: Any) -> None:
+        """The screenshot for the next decision, for the rules (they read switches and row controls from pixels)."""
+        if hasattr(self.primary, "see"):
+            self.primary.see(rgb)
+
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         if not history:
             self._handed, self._taken, self._seen, self._llm_acted = False, [], [], False

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omnirt.agents.actions import Hotkey, Type
+from omnirt.agents import intents
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -51,7 +52,8 @@ class Step:
     says what cannot be done); target: label text ('' for any);
     kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type, or the
     key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
-    by the text encoder, not by spelling."""
+    by the text encoder, not by spelling. The everyday forms of agents/intents.py add the ops toggle (text: on, off
+    or ''), row and confirm (text: the verb), suggest, nextmonth and day (text: the day number)."""
 
     op: str
     target: str = ""
@@ -59,6 +61,8 @@ class Step:
     ordinal: int | None = None
     text: str = ""
     similar: bool = False
+    fill: bool = False  # a focus step whose target is "label value" (agents/everyday.py splits it on the screen)
+    loose: bool = False  # a click whose target is a clause naming a button ("place the order")
 
 
 def _quotes(instruction: str) -> tuple[str, list[str]]:
@@ -114,6 +118,7 @@ class _Planner:
     items: list[str] = field(default_factory=list)  # the list being checked
     similar: bool = False  # its items are meanings, not labels
     typing: bool = False  # the last clause typed
+    filling: bool = False  # the last clause was "fill in A, B": a clause with no verb goes on with its list
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (steps before it, clause) not understood
 
     def add(self, clause: str) -> None:
@@ -125,6 +130,11 @@ class _Planner:
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
         rest = clause[len(verb):].strip()
+        everyday = self._everyday(verb, rest, clause)
+        self.filling = bool(everyday) and everyday[0].fill
+        if everyday:
+            self.steps += everyday
+            return
         if verb in CHECK_VERBS:
             if rest.lower() not in ("nothing", "none"):  # "select nothing": no step
                 self._check(rest)
@@ -152,8 +162,37 @@ class _Planner:
             self.steps += step if isinstance(step, list) else [step]
         elif self.items and clause:  # "check A, B and C": "C" arrives as its own clause
             self.steps.append(_item_step(clause, self.similar, self.quoted))
-        elif verb and verb not in CONTEXT_VERBS:  # a command this parser does not know: said, never dropped
+        elif verb and verb not in CONTEXT_VERBS:  # a command this parser does not know: said, never dropped (the
+            # policy may still find a button named by its words on the screen: "place the order")
             self.dropped.append((len(self.steps), _unquote(clause, self.quoted)))
+
+    def _everyday(self, verb: str, rest: str, clause: str) -> list[Step]:
+        """The everyday-application forms of agents/intents.py ([] when the clause is none of them)."""
+        text, body = _unquote(clause, self.quoted), _unquote(rest, self.quoted)
+        if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
+            return _fill_steps([text])
+        path = intents.menu_path(text)
+        if path:
+            return [Step("click", item) for item in path]
+        switch = intents.toggle(verb, body)
+        if switch:
+            return [Step("toggle", switch[0], text=switch[1])]
+        row = intents.row_action(verb, body)
+        if row:
+            return [Step("row", row, text=verb), Step("confirm", text=verb)]
+        chunks = intents.fill_chunks(body) if verb == "fill" else None
+        if chunks:
+            return _fill_steps(chunks)
+        setting = intents.set_value(body) if verb == "set" else None
+        if setting:
+            day = intents.month_day(setting[1])
+            if day:
+                return [Step("focus", setting[0], ["input"]), *([Step("nextmonth")] if day[1] else []),
+                        Step("day", text=str(day[0]))]
+            return [Step("focus", setting[0], ["input"]), Step("key", text="ctrl+a"), Step("type", text=setting[1]),
+                    Step("suggest", setting[1])]
+        fmt = intents.as_format(verb, body)
+        return [Step("click", fmt[0]), Step("click", fmt[1])] if fmt else []
 
     def _check(self, rest: str) -> None:
         """'select X from the list' (focus the list, type the option, confirm), '5 with the spinner' (a value for a
@@ -211,6 +250,11 @@ def _item_step(item: str, similar: bool, quoted: list[str]) -> Step:
     return Step("click", _unquote(_strip_target(item), quoted), ITEM_KINDS, similar=similar)
 
 
+def _fill_steps(chunks: list[str]) -> list[Step]:
+    """"first name Alan" -> focus the field its first words name (or the next empty one), type the rest."""
+    return [s for c in chunks for s in (Step("focus", c, ["input"], fill=True), Step("type", text=c))]
+
+
 def _list_steps(choice: str) -> list[Step]:
     """Choose from a list: focus it, type the option (a list jumps to what is typed), confirm."""
     return [Step("click", "", ["dropdown", "button", "input"]), Step("type", text=choice), Step("key", text="enter")]
@@ -227,6 +271,11 @@ def _widget_steps(value: str, widget: str) -> list[Step]:
 def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
     """Instruction text -> (planned steps, the clauses not understood, each with the number of steps planned before
     it: the point where the plan stops covering the instruction)."""
+    signin = intents.login(" ".join(instruction.replace('"', " ").split()))
+    if signin:  # "log in with jo@example.com and the password Kite7": one request, though it says "and"
+        verb, user, password = signin
+        return [Step("focus", "", ["input"], 1), Step("type", text=user), Step("focus", "password", ["input"]),
+                Step("type", text=password), Step("click", verb, ["button", "link"], loose=True)], []
     text, quoted = _quotes(" ".join(instruction.split()))
     planner = _Planner(quoted)
     for clause in _clauses(text):

@@ -2,8 +2,10 @@
 LLM: it parses the instruction into steps once ("click X", "type T into F", "check A, B", "close the dialog", "press
 enter", "press ctrl+l"), then grounds the next step on the elements seen NOW (so a step can wait for its target to
 appear). The parser is agents/plan.py; descriptions that are no labels (ordinals, purposes, a value for a widget)
-are read by agents/phrases.py. A clause the parser did not understand ends the rules at its place (agents/fallback.py
-then hands over to the LLM policy), and "done" is a success only if the loop saw the screen change after every step
+are read by agents/phrases.py; everyday-application forms (switches, row actions, "fill in", sign-in, menu paths,
+dates) by agents/intents.py, grounded by agents/everyday.py. A clause the parser did not understand ends the rules
+at its place (agents/fallback.py then hands over to the LLM policy) unless it names a button on the screen ("place
+the order"), and "done" is a success only if the loop saw the screen change after every step
 (`observe`); otherwise the run is reported unverified, naming the steps that showed nothing.
 
 It knows nothing about particular tasks or pages: only English command phrasing ("expand the section", 'click on a
@@ -15,11 +17,13 @@ covered by another cannot be read (so if the named one is nowhere in sight, the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
+from omnirt.agents import everyday
 from omnirt.agents.actions import MAX_SCROLL, Click, Done, Scroll, Type, Wait
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
+from omnirt.agents.intents import loose_target
 from omnirt.agents.phrases import key_chord  # noqa: F401  (re-exported)
 from omnirt.agents.plan import (  # noqa: F401  (re-exported: the parser's API)
     CLOSE_GLYPHS, TICKABLE, Step, keyboard_action, parse, parse_plan)
@@ -35,9 +39,24 @@ class InstructionPolicy:
     _plans: dict[str, tuple[list[Step], list[tuple[int, str]]]] = field(default_factory=dict, repr=False)
     _aside: list[Any] = field(default_factory=list, repr=False)  # this episode's actions that were no plan step
     _seen: list[tuple[Any, bool]] = field(default_factory=list, repr=False)  # (plan action, screen changed after)
+    _skipped: int = field(default=0, repr=False)  # optional steps with nothing to do (a switch already so)
+    _used: list[Any] = field(default_factory=list, repr=False)  # fields a "fill in" plan typed into
+    _field: Any = field(default=None, repr=False)  # the box of the field focused last
+    _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
+    _scroll_end: bool = field(default=False, repr=False)  # a scroll to look for a target moved nothing
+    _episode: tuple[str, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
 
     def plan(self, instruction: str) -> list[Step]:
         return self._plan(instruction)[0]
+
+    def _episode_plan(self, instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
+        """This episode's own copy of the plan: grounding may complete it (a fill step's value, a clause the parser
+        did not know that names a button on the screen)."""
+        key = norm(instruction)
+        if self._episode[0] != key:
+            steps, dropped = self._plan(instruction)
+            self._episode = (key, [replace(s) for s in steps], list(dropped))
+        return self._episode[1], self._episode[2]
 
     def _plan(self, instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         key = norm(instruction)
@@ -50,6 +69,12 @@ class InstructionPolicy:
         exploring click is no step of the task)."""
         if not any(action is a for a in self._aside):
             self._seen.append((action, changed))
+        elif isinstance(action, Scroll) and not changed:
+            self._scroll_end = True
+
+    def see(self, rgb: Any) -> None:
+        """The loop's screenshot for the next decision: switches' states and row controls are read from pixels."""
+        self._frame = rgb
 
     def _finished(self) -> Any:
         """Done once every step is taken: a success only if the screen changed after each of them; otherwise the
@@ -65,27 +90,41 @@ class InstructionPolicy:
     def _progress(self, history: Sequence[Any]) -> tuple[int, int]:
         """(plan steps taken, waits so far). Waits and exploring clicks (opening a collapsed node to look for a
         target) are no plan steps; the policy remembers the latter by identity, as history holds its own actions."""
-        if not history:
-            self._aside, self._seen = [], []
         waits = sum(isinstance(a, Wait) for a in history)
         aside = sum(any(a is b for b in self._aside) for a in history)
-        return len(history) - waits - aside, waits
+        return len(history) - waits - aside + self._skipped, waits
 
     def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
         """False when the next step is typing or a key press (the loop then skips grounding)."""
-        steps = self.plan(instruction)
-        n, _ = self._progress(history)
+        steps = self._episode_plan(instruction)[0] if history else self.plan(instruction)
+        n = self._progress(history)[0] if history else 0  # (a new episode: last episode's skips do not count)
         return not (n < len(steps) and steps[n].op in ("type", "key"))
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
-        steps, dropped = self._plan(instruction)
+        if not history:
+            self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
+            self._scroll_end, self._episode = False, ("", [], [])
+        while True:
+            action = self._decide(instruction, elements, history)
+            if action is not everyday.SKIP:
+                return action
+            self._skipped += 1
+
+    def _decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
+        steps, dropped = self._episode_plan(instruction)
         n, waits = self._progress(history)
+        gap = next((i for i, (k, _) in enumerate(dropped) if k <= n), None)
+        if gap is not None and everyday.named_button(dropped[gap][1], elements):
+            # A clause with no command verb that names a button on the screen ("place the order"): click it.
+            clause = dropped.pop(gap)[1]
+            steps.insert(n, Step("click", loose_target(clause), ["button", "link"], loose=True))
+            dropped[:] = [(k + 1 if k >= n else k, c) for k, c in dropped]
+            gap = None
         if not steps:
             return Done(success=False, summary=f"instruction not understood: {instruction[:200]}")
-        gap = next((clause for k, clause in dropped if k <= n), None)
         if gap is not None:  # the plan does not cover the instruction from here on: say so, do not skip it
-            return Done(success=False, summary=f"instruction not understood in part: {gap[:200]!r}")
+            return Done(success=False, summary=f"instruction not understood in part: {dropped[gap][1][:200]!r}")
         if n >= len(steps):
             return self._finished()
         step = steps[n]
@@ -98,6 +137,9 @@ class InstructionPolicy:
                 return Done(success=False, summary=f"cannot type {step.text!r}: {str(e).splitlines()[-1][:200]}")
         if step.op == "key":
             return keyboard_action(step)
+        if step.op in everyday.OPS or step.fill or step.loose:
+            act = self._everyday(step, steps, n, elements)
+            return act if act is not None else self._missing(step, elements, waits)
         # Elements that carry ANOTHER step's target are that step's, never a fuzzy stand-in for this one.
         others = {norm(s.target) for s in steps if s.target and norm(s.target) != norm(step.target)}
         el = self.ground(step, [e for e in elements if not (e.label and norm(e.label) in others)])
@@ -106,21 +148,63 @@ class InstructionPolicy:
             # one button is hidden that way, it is the one.
             hidden = [e for e in elements if e.value == "occluded" and (not step.kinds or e.kind in step.kinds)]
             el = hidden[0] if len(hidden) == 1 else None
-        if el is None:
-            closed = [e for e in elements if e.kind == "expander" and e.value == "+"]
-            if step.op == "click" and step.target and closed:
-                # Convention: a tree hides nodes under collapsed branches; open one and look again.
-                act = Click(element=min(closed, key=lambda e: (e.box[1], e.box[0])).id)
-                self._aside.append(act)
+        if el is None and step.op == "focus":
+            act = self._field_by_edges(step, steps, n, elements)
+            if act is not None:
                 return act
-            if waits < self.patience:
-                return Wait(seconds=0.2)
-            return Done(success=False, summary=f"no element for step {step}")
+        if el is None:
+            return self._missing(step, elements, waits)
+        if step.op == "focus":
+            self._field = el.box
         if step.op == "scroll":
             return Scroll(x=el.center[0], y=el.center[1], amount=MAX_SCROLL if step.text == "up" else -MAX_SCROLL)
         if el.kind == "span":  # several words: click the middle of the phrase, not its first word
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
+
+    def _everyday(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
+        """A step of agents/intents.py's everyday forms (agents/everyday.py grounds it); None: not found."""
+        if step.fill:
+            el, value = everyday.fill_field(step, elements, self._used)
+            if el is None:
+                return self._field_by_edges(step, steps, n, elements)
+            self._used.append(el.box)
+            self._field = el.box
+            if n + 1 < len(steps) and steps[n + 1].op == "type":
+                steps[n + 1].text = value
+            return Click(element=el.id)
+        return everyday.decide_step(step, elements, self._frame, self._field)
+
+    def _field_by_edges(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
+        """A field the grounding missed (a tinted outline, a dimmed page around a dialog), found by its edges."""
+        found = everyday.field_by_edges(step, elements, self._frame, self._used)
+        if found is None:
+            return None
+        box, value = found
+        self._used.append(box)
+        self._field = box
+        if value and n + 1 < len(steps) and steps[n + 1].op == "type":
+            steps[n + 1].text = value
+        return Click(x=(box[0] + box[2]) // 2, y=(box[1] + box[3]) // 2)
+
+    def _missing(self, step: Step, elements: Sequence[Element], waits: int) -> Any:
+        """No element for the step: open a collapsed node, wait, scroll down to look further, else give up."""
+        closed = [e for e in elements if e.kind == "expander" and e.value == "+"]
+        if step.op == "click" and step.target and not step.loose and closed:
+            # Convention: a tree hides nodes under collapsed branches; open one and look again.
+            act = Click(element=min(closed, key=lambda e: (e.box[1], e.box[0])).id)
+            self._aside.append(act)
+            return act
+        if waits < self.patience:
+            return Wait(seconds=0.2)
+        if self._frame is not None and step.op in everyday.POINTER_OPS and not self._scroll_end and \
+                sum(isinstance(a, Scroll) for a in self._aside) < everyday.MAX_LOOK_SCROLLS:
+            # Content below the fold: scroll the page down and look again (an exploring action, no step).
+            h, w = self._frame.shape[:2]
+            act = Scroll(x=w // 2, y=h // 2, amount=-everyday.LOOK_SCROLL)
+            self._aside.append(act)
+            return act
+        return Done(success=False, summary=f"no element for step {step}")
 
     def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element a step refers to."""
@@ -146,6 +230,8 @@ class InstructionPolicy:
             shown = [e for e in pool if e.value and not e.label and norm(e.value) == norm(step.target)]
             if hit is not None or shown:
                 return hit or shown[0]
+            if self._frame is not None and everyday.field_by_edges(step, elements, self._frame, []) is not None:
+                return None  # the named field is there, missed by the grounding: its edges find it (not the nth)
         return nth(pool, step.ordinal)
 
     def _ground_by_label(self, step: Step, elements: Sequence[Element]) -> Element | None:

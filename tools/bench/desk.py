@@ -6,6 +6,10 @@ loaded page. Per step: capture, ground, decide and act times from the recorded t
 screenshot -> action issued; the wait for the screen to settle is reported apart). The first step of a run has to
 read the whole screen; later steps re-read only what changed, which is what the median shows. Success is read from
 the window title the page sets when Save is clicked with the right values (xdotool; the agent never sees it).
+
+Then the everyday-application scenarios (tools/bench/desk_scenarios.py, run by tools/bench/desk_run.py), once each:
+one line per scenario, their success rate per group (dev / heldout) in desk.json and report.html. `--agent nothing`
+runs them with a do-nothing agent, which must score 0.
 """
 
 from __future__ import annotations
@@ -58,7 +62,12 @@ STEP_PARTS = ("capture_ms", "ground_ms", "decide_ms", "act_ms")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runs", type=int, default=3, help="form fills, each on a freshly loaded page")
+    p.add_argument("--runs", type=int, default=3, help="form fills (the step-time scenario), each on a freshly "
+                   "loaded page; 0: none")
+    p.add_argument("--scenarios", default="dev", help="everyday-application scenarios to run once each "
+                   "(tools/bench/desk_scenarios.py): dev | heldout | all | none | names, comma-separated")
+    p.add_argument("--agent", choices=("instruction", "nothing"), default="instruction",
+                   help="nothing: a do-nothing agent, which every scenario must fail")
     p.add_argument("--out", default="bench-results/desk", help="folder for desk.json, report.html and the runs")
 
 
@@ -93,23 +102,38 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from omnirt.agents.display import VirtualDisplay
     from omnirt.agents.screen import Screen, ScreenOptions
     from omnirt.agents.agent import Agent, AgentConfig
-    from omnirt.tools.bench.report import percentiles
+    from omnirt.tools.bench.report import cpu_probe, percentiles
 
+    from omnirt.tools.bench.desk_run import run_scenarios, success_line
+    from omnirt.tools.bench.desk_scenarios import scenarios
+
+    if args.runs < 0:
+        raise SystemExit(f"--runs must be 0 or more, got {args.runs}")
+    try:
+        chosen = () if args.scenarios == "none" else scenarios(args.scenarios)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     page = out / "desk.html"
     page.write_text(PAGE)
+    probe = cpu_probe()
     display = VirtualDisplay(1280, 800).start()
-    runs = []
+    runs: list[dict[str, Any]] = []
+    scenario_results: list[dict[str, Any]] = []
     screen = None
     try:
         screen = Screen(ScreenOptions(display=display.name))
-        agent = Agent(AgentConfig(display=display.name, max_steps=20, max_seconds=120)).load()
-        for i in range(args.runs):
+        agent = Agent(AgentConfig(display=display.name, max_steps=20, max_seconds=120))
+        if args.agent == "instruction":
+            agent.load()
+        for i in range(args.runs if args.agent == "instruction" else 0):
             r = one_run(agent, display, lambda: screen.capture().rgb, page, out / f"run{i}")
             runs.append(r)
             console.print(f"run {i}: {'ok' if r['ok'] else 'FAILED'} ({r['status']}), {r['steps']} steps, step ms "
                           f"{r['step_ms']}", soft_wrap=True, highlight=False)
+        scenario_results = run_scenarios(chosen, agent if args.agent == "instruction" else None, display,
+                                         out / "scenarios", console)
     finally:
         if screen is not None:
             screen.close()
@@ -121,20 +145,30 @@ def run(args: argparse.Namespace, console: Any) -> int:
              for k in (*STEP_PARTS, "verify_ms")}
     summary = {"bench": "desk", "screen": "1280x800", "task": TASK, "runs": runs,
                "success": f"{sum(r['ok'] for r in runs)}/{len(runs)}", "step_ms": percentiles(every),
-               "first_step_ms": percentiles(first), "later_steps_ms": percentiles(later), "parts": parts}
+               "first_step_ms": percentiles(first), "later_steps_ms": percentiles(later), "parts": parts,
+               "cpu_probe_ms": round(probe, 1), "agent": args.agent, "scenarios": scenario_results,
+               "scenario_success": success_line(scenario_results)}
     (out / "desk.json").write_text(json.dumps(summary, indent=1))
     _report(out / "report.html", summary)
+    console.print(f"cpu probe {probe:.0f} ms (lower = a quieter host)", highlight=False)
+    if scenario_results:
+        console.print(f"scenarios ({args.agent} agent): {summary['scenario_success']}", highlight=False)
+    if not runs:
+        console.print(f"wrote {out / 'desk.json'} and {out / 'report.html'}")
+        return 0 if all(r["ok"] for r in scenario_results) else 1
     console.print(f"1280x800 desk: success {summary['success']}; agent step (screenshot -> action) median "
                   f"{summary['step_ms']['p50']} ms p95 {summary['step_ms']['p95']} ms over {len(every)} steps; "
                   f"first step of a run {statistics.median(first) if first else float('nan'):.0f} ms, later steps "
                   f"median {summary['later_steps_ms']['p50']} ms", soft_wrap=True, highlight=False)
     console.print("  " + ", ".join(f"{k[:-3]} p50 {v['p50']} ms" for k, v in parts.items()), highlight=False)
     console.print(f"wrote {out / 'desk.json'} and {out / 'report.html'}")
-    return 0 if all(r["ok"] for r in runs) else 1
+    return 0 if all(r["ok"] for r in runs + scenario_results) else 1
 
 
 def _report(path: Path, s: dict[str, Any]) -> None:
     import html
+
+    from omnirt.tools.bench.desk_run import report_rows
 
     rows = "".join(f"<tr><td><a href='run{i}/report.html'>run {i}</a></td><td>{'ok' if r['ok'] else 'FAILED'}</td>"
                    f"<td>{r['steps']}</td><td>{html.escape(str(r['step_ms']))}</td></tr>" for i, r in enumerate(s["runs"]))
@@ -143,4 +177,6 @@ def _report(path: Path, s: dict[str, Any]) -> None:
                     f"<p>{html.escape(s['task'])}</p><p>success {s['success']}; step median {s['step_ms']['p50']} ms, "
                     f"first step {s['first_step_ms']['p50']} ms, later steps {s['later_steps_ms']['p50']} ms</p>"
                     f"<table border=1><tr><th>run</th><th>result</th><th>steps</th><th>step ms</th></tr>{rows}</table>"
-                    f"<h2>parts</h2><table border=1><tr><th>part</th><th>p50 ms</th><th>p95 ms</th></tr>{parts}</table>")
+                    f"<h2>parts</h2><table border=1><tr><th>part</th><th>p50 ms</th><th>p95 ms</th></tr>{parts}</table>"
+                    + (report_rows(s["scenarios"]) if s["scenarios"] else "")
+                    + f"<p>cpu probe {s['cpu_probe_ms']} ms</p>")

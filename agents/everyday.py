@@ -1,0 +1,239 @@
+"""Grounding the everyday steps of agents/intents.py (toggle, row, confirm, fill, suggest, nextmonth, day, loose
+clicks) on the elements and pixels seen now. Used by the instruction policy (agents/policies.py).
+
+Conventions, not pages: a settings switch or a check box stands on its label's row, to its right (or is the box the
+label names); a switch is on when it is coloured (saturated), off when grey; a table or list row's actions are the
+controls right of the text that names the row, the destructive one (delete, remove, archive) the rightmost; a
+confirmation dialog's yes is the button named by the request's verb, else Yes / OK / Confirm; a field is named by
+its label (beside, above, or its placeholder); an autocomplete suggestion starts with what was typed and lies below
+the field; a calendar's next-month arrow stands right of the month's name on its header row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+
+from omnirt.agents.actions import Click
+from omnirt.agents.elements import Element, norm
+from omnirt.agents.grounding import match, nth
+from omnirt.agents.intents import DESTRUCTIVE, loose_pick
+
+SKIP = object()  # an optional step with nothing to do (the switch is already so; no dialog asked)
+TEXT_KINDS = ("word", "line", "link", "cell")
+AFFIRM = ("yes", "ok", "confirm", "continue")
+NEXT_GLYPHS = (">", "›", "»", "→", ">>", "▶", "⟩", "next", "next month")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day")
+POINTER_OPS = ("click", "focus", "toggle", "row")  # steps whose target may lie below the fold
+LOOK_SCROLL, MAX_LOOK_SCROLLS = 5, 4  # wheel clicks per look below the fold, and looks at most
+INK = 40  # a channel difference from the row's background that counts as a control's ink
+
+
+def row_blobs(rgb: np.ndarray, box: tuple[int, int, int, int], texts: Sequence[Element]) -> list[tuple[int, ...]]:
+    """Ink right of `box` on its row that no text element covers (switches, icons, boxes), left to right, as boxes."""
+    h = rgb.shape[0]
+    cy, half = (box[1] + box[3]) // 2, max(6, (box[3] - box[1]) // 2 + 2)
+    y0, y1, x0 = max(0, cy - half), min(h, cy + half), box[2] + 4
+    band = rgb[y0:y1, x0:, :3].astype(np.int16)
+    if band.size == 0:
+        return []
+    vals, counts = np.unique(band.reshape(-1, 3) // 8, axis=0, return_counts=True)
+    mask = np.abs(band - (vals[counts.argmax()] * 8 + 4)).max(axis=2) > INK
+    cols = np.flatnonzero(mask.any(axis=0))
+    out: list[tuple[int, ...]] = []
+    if cols.size == 0:
+        return out
+    runs, start, prev = [], cols[0], cols[0]
+    for c in cols[1:]:
+        if c - prev > 4:
+            runs.append((start, prev + 1))
+            start = c
+        prev = c
+    runs.append((start, prev + 1))
+    for a, b in runs:
+        rows = np.flatnonzero(mask[:, a:b].any(axis=1))
+        blob = (x0 + int(a), y0 + int(rows[0]), x0 + int(b), y0 + int(rows[-1]) + 1)
+        if b - a < 4 or b - a > 200 or any(_overlaps(blob, t.box) for t in texts):
+            continue
+        out.append(blob)
+    return out
+
+
+def _overlaps(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def is_on(rgb: np.ndarray, box: tuple[int, ...]) -> bool:
+    """A switch or box is on when a quarter of it is saturated colour (off ones are grey or white)."""
+    crop = rgb[box[1]:box[3], box[0]:box[2], :3].astype(np.int16)
+    return crop.size > 0 and float(((crop.max(axis=2) - crop.min(axis=2)) > 60).mean()) > 0.25
+
+
+def _center(box: tuple[int, ...]) -> Click:
+    return Click(x=int((box[0] + box[2]) // 2), y=int((box[1] + box[3]) // 2))
+
+
+def _texts(elements: Sequence[Element]) -> list[Element]:
+    return [e for e in elements if e.label and e.kind in TEXT_KINDS]
+
+
+def _same_row(e: Element, box: tuple[int, ...]) -> bool:
+    cy = (box[1] + box[3]) / 2
+    return e.box[1] <= cy <= e.box[3] and e.box[0] >= box[2]
+
+
+def toggle(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
+    """The click that sets the switch (or box) named step.target to step.text; SKIP when it already is so."""
+    ticks = [e for e in elements if e.label and e.kind in ("checkbox", "radio")]
+    named = [e for e in ticks if f" {norm(step.target)} " in f" {norm(e.label)} "]  # "licence": "I accept the licence"
+    label = match(step.target, ticks) or (named[0] if len(named) == 1 else None) or \
+        match(step.target, [e for e in elements if e.label and e.kind in TEXT_KINDS])
+    if label is None:
+        return None
+    if label.kind in ("checkbox", "radio"):
+        box: tuple[int, ...] = label.box
+    else:
+        ticks = [e for e in elements if e.kind in ("checkbox", "radio") and norm(e.label) == norm(label.label)]
+        blobs = row_blobs(rgb, label.box, _texts(elements)) if rgb is not None else []
+        box = ticks[0].box if ticks else blobs[0] if blobs else ()
+        if not box:
+            return None
+    if rgb is not None and step.text in ("on", "off") and is_on(rgb, box) == (step.text == "on"):
+        return SKIP
+    return _center(box)
+
+
+def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
+    """The control on the row of the text step.target names: the rightmost for a destructive verb, else the first."""
+    name = match(step.target, _texts(elements))
+    if name is None:
+        return None
+    boxes = [e.box for e in elements if e.kind in ("icon", "button") and _same_row(e, name.box)]
+    if rgb is not None:
+        boxes += [b for b in row_blobs(rgb, name.box, _texts(elements)) if not any(_overlaps(b, o) for o in boxes)]
+    if not boxes:
+        return None
+    pick = max if step.text.lower() in DESTRUCTIVE else min
+    return _center(pick(boxes, key=lambda b: b[0]))
+
+
+def confirm(step: Any, elements: Sequence[Element]) -> Any:
+    """The yes of a confirmation dialog, if one is showing (SKIP if none is)."""
+    verb = norm(step.text)
+    buttons = [e for e in elements if e.label and e.kind in ("button", "link", "word", "line")]
+    for want in (lambda e: norm(e.label) == verb,
+                 lambda e: e.kind == "button" and verb in norm(e.label).split(),
+                 lambda e: norm(e.label) in AFFIRM):
+        hits = [e for e in buttons if want(e)]
+        if hits:
+            return Click(element=hits[0].id)
+    return SKIP
+
+
+def fill_field(step: Any, elements: Sequence[Element], used: list[tuple[int, ...]]) -> tuple[Element | None, str]:
+    """The field a "label value" chunk names by its first words (label or placeholder), and the value; with no
+    label said, the first field this plan has not filled yet, and the whole chunk."""
+    fields = [e for e in elements if e.kind in ("input", "textarea")]
+    chunk = norm(step.target)
+    named = []
+    for e in fields:
+        name = norm(e.label or e.value)
+        if name and (chunk == name or chunk.startswith(name + " ")):
+            named.append((len(name), e))
+    if named:
+        n, e = max(named, key=lambda ne: ne[0])
+        words = step.target.split()
+        rest = " ".join(words[len(norm(e.label or e.value).split()):])
+        return e, re.sub(r"^(?:[:=-]|is|as)\s*", "", rest).strip() or step.target
+    free = [e for e in fields if not any(_overlaps(e.box, u) for u in used)]
+    return nth(free, None), step.target
+
+
+def suggestion(step: Any, elements: Sequence[Element], field_box: tuple[int, ...] | None) -> Any:
+    """The autocomplete entry below the field that starts with what was typed (and says more); SKIP if none."""
+    typed = norm(step.target)
+    top = field_box[3] if field_box else 0
+    hits = [e for e in elements if e.label and e.kind in (*TEXT_KINDS, "button") and e.box[1] >= top - 2
+            and norm(e.label).startswith(typed) and norm(e.label) != typed]
+    return Click(element=nth(hits, None).id) if hits else SKIP  # type: ignore[union-attr]
+
+
+def next_month(elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
+    """A calendar's next-month arrow: named so, else the rightmost control on the month name's row."""
+    named = [e for e in elements if norm(e.label) in NEXT_GLYPHS]
+    if named:
+        return Click(element=max(named, key=lambda e: e.box[0]).id)
+    heads = [e for e in _texts(elements) if any(m in norm(e.label).split() for m in MONTHS)]
+    if not heads:
+        return None
+    head = heads[0]
+    boxes = [e.box for e in elements if e.kind in ("icon", "button") and _same_row(e, head.box)]
+    boxes += row_blobs(rgb, head.box, _texts(elements)) if rgb is not None else []
+    return _center(max(boxes, key=lambda b: b[0])) if boxes else None
+
+
+def day(step: Any, elements: Sequence[Element]) -> Any:
+    """The day number in the open calendar (below its month heading, when one is read)."""
+    heads = [e for e in _texts(elements) if any(m in norm(e.label).split() for m in MONTHS)]
+    top = heads[0].box[3] if heads else 0
+    hits = [e for e in elements if e.kind in ("word", "link", "button", "cell") and norm(e.label) == step.text
+            and e.box[1] >= top]
+    return Click(element=nth(hits, None).id) if hits else None  # type: ignore[union-attr]
+
+
+def field_by_edges(step: Any, elements: Sequence[Element], rgb: np.ndarray | None,
+                   used: list[Any]) -> tuple[tuple[int, ...], str] | None:
+    """When no input element is in sight: the field (agents/fields.py) the step names by its label or placeholder,
+    else (no label said) the next one in reading order this plan has not typed into; with the value to type."""
+    from omnirt.agents.fields import field_for, find_fields, labelled_field
+
+    if rgb is None:
+        return None
+    fields = [f for f in find_fields(rgb) if not any(_overlaps(f, u) for u in used)]
+    texts = _texts(elements)
+    if step.fill:
+        chunk = norm(step.target)
+        named = [t for t in texts if chunk.startswith(norm(t.label) + " ")]
+        for t in sorted(named, key=lambda t: -len(t.label)):
+            box = labelled_field(t.box, fields)
+            if box is not None:
+                return box, " ".join(step.target.split()[len(norm(t.label).split()):])
+        return (fields[0], step.target) if fields else None
+    box = field_for(step.target, texts, fields, match) if step.target else None
+    if box is None and not step.target and fields:
+        box = fields[min(len(fields), max(1, step.ordinal or 1)) - 1] if step.ordinal != -1 else fields[-1]
+    return (box, "") if box is not None else None
+
+
+def named_button(clause: str, elements: Sequence[Element]) -> bool:
+    """Whether a clause the parser did not know names a button or link on the screen by its words."""
+    from omnirt.agents.intents import loose_target
+
+    return loose_pick(loose_target(clause), list(elements)) is not None
+
+
+def loose(step: Any, elements: Sequence[Element]) -> Any:
+    """A button or link named by the words of a clause."""
+    hit = loose_pick(step.target, list(elements))
+    return Click(element=hit.id) if hit is not None else None
+
+
+def decide_step(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, field_box: Any) -> Any:
+    """The action for an everyday step (None: its target is not in sight; SKIP: nothing to do)."""
+    if step.loose:
+        return loose(step, elements)
+    if step.op == "toggle":
+        return toggle(step, elements, rgb)
+    if step.op == "row":
+        return row_control(step, elements, rgb)
+    if step.op == "confirm":
+        return confirm(step, elements)
+    if step.op == "suggest":
+        return suggestion(step, elements, field_box)
+    if step.op == "nextmonth":
+        return next_month(elements, rgb)
+    return day(step, elements)

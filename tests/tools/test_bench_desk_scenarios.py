@@ -1,0 +1,107 @@
+"""`omnirt bench desk`'s everyday scenarios (tools/bench/desk_scenarios.py): each screen judges its own result in
+its window title, an untouched screen fails (the do-nothing agent scores 0), and the agent carries two of them out
+on a real 1280x800 Xvfb screen in real Chromium."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from choice_page import omnirt
+from omnirt.tools.bench.desk_heldout import HELDOUT
+from omnirt.tools.bench.desk_scenarios import DEV, next_month_day, scenarios
+from omnirt.tools.bench.desk_tk import verdict
+
+pytestmark = pytest.mark.needs("Xvfb", "chromium", "xdotool")
+
+
+def test_the_groups_hold_ten_scenarios_or_more_with_a_native_window_and_four_held_out():
+    assert len(DEV + HELDOUT) >= 10 and len(HELDOUT) >= 4 and any(s.tk for s in DEV + HELDOUT)
+    assert len({s.name for s in DEV + HELDOUT}) == len(DEV + HELDOUT)
+    assert scenarios("settings-switch,archive-row") == (DEV[0], HELDOUT[-1])
+    with pytest.raises(ValueError, match="unknown desk scenario 'nope'"):
+        scenarios("nope")
+    assert next_month_day(9, __import__("datetime").date(2026, 12, 31)) == "2027-01-09"
+
+
+def test_no_scenario_is_named_or_quoted_in_the_agent():
+    """The agent knows English and widget conventions, not these screens: no scenario's name, instruction or the
+    values it asks for appear in agents/."""
+    from pathlib import Path
+
+    import omnirt.agents
+
+    code = "\n".join(p.read_text() for p in Path(omnirt.agents.__file__).parent.glob("*.py")).lower()
+    for sc in DEV + HELDOUT:
+        words = [sc.name, sc.instruction] + [str(v) for v in sc.want.get("fields", {}).values() if len(str(v)) > 5]
+        assert not [w for w in words if w.lower() in code], sc.name
+
+
+def test_the_native_windows_verdict_wants_the_fields_and_nothing_else():
+    want = {"fields": {"user": "turing", "remember": True}, "actions": ["apply"]}
+    start = {"user": "", "remember": "false", "beta": "false"}
+    assert verdict({"user": "Turing ", "remember": "true", "beta": "false"}, start, want, ["apply"]) == "pass"
+    assert verdict({"user": "turing", "remember": "true", "beta": "true"}, start, want, ["apply"]).startswith("fail")
+    assert verdict({"user": "turing", "remember": "true", "beta": "false"}, start, want, []) == "fail: actions []"
+
+
+# Appended to a scenario's script: its title then tells where elements are on the screen (their centres, in screen
+# pixels), so the test clicks them where this machine's fonts put them. (`verdict` is a hoisted function: this
+# assignment replaces it.)
+WHERE_JS = """verdict = () => 'at ' + JSON.stringify(Object.fromEntries(['emailalerts', 'push', 'save'].map(id => {
+  const r = document.getElementById(id).getBoundingClientRect();
+  return [id, [Math.round(screenX + r.left + r.width / 2),
+               Math.round(screenY + outerHeight - innerHeight + r.top + r.height / 2)]]; })));"""
+
+
+def test_a_page_judges_its_own_result_including_nothing_else_changed(tmp_path):
+    """The settings page, driven by plain pointer clicks at its switch and Save: pass; one more switch: fail."""
+    import dataclasses
+
+    from omnirt.agents.display import Desk
+    from omnirt.tools.bench.desk_run import _Window, verdict as page_verdict
+
+    sc = scenarios("settings-switch")[0]
+    with Desk(1280, 800) as desk:
+        def shown(scenario, ready, clicks=()):
+            window = _Window(scenario, desk.display, tmp_path)
+            try:
+                deadline = time.monotonic() + 20
+                while not ready(page_verdict(desk.display.name)) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(1.0)
+                for x, y in clicks:
+                    desk.backend.pg.click(x, y)
+                    time.sleep(0.2)
+                time.sleep(0.4)
+                return page_verdict(desk.display.name)
+            finally:
+                window.stop()
+
+        where = shown(dataclasses.replace(sc, script=sc.script + WHERE_JS), lambda v: v.startswith("at "))
+        at = json.loads(where[len("at "):])
+        switch, other, save = (tuple(at[k]) for k in ("emailalerts", "push", "save"))
+        run = lambda clicks: shown(sc, lambda v: v.startswith("fail"), clicks)  # noqa: E731
+        assert run([]).startswith("fail")
+        assert run([switch, save]) == "pass"
+        assert run([switch, other, save]) == "fail: push=true"
+
+
+def test_the_do_nothing_agent_scores_zero(tmp_path):
+    r = omnirt(":0", "bench", "desk", "--runs", "0", "--agent", "nothing", "--scenarios",
+               "settings-switch,table-row-delete,tk-preferences", "--out", str(tmp_path))
+    summary = json.loads((tmp_path / "desk.json").read_text())
+    assert r.returncode == 1 and summary["scenario_success"] == "dev 0/3", r.stdout + r.stderr
+    assert all(s["verdict"].startswith("fail") for s in summary["scenarios"])
+
+
+@pytest.mark.models
+def test_the_agent_switches_a_setting_and_deletes_a_row_behind_a_confirmation(tmp_path):
+    pytest.importorskip("rapidocr")
+    r = omnirt(":0", "bench", "desk", "--runs", "0", "--scenarios", "settings-switch,table-row-delete",
+               "--out", str(tmp_path))
+    summary = json.loads((tmp_path / "desk.json").read_text())
+    assert summary["scenario_success"] == "dev 2/2", r.stdout + r.stderr
+    assert "scenario settings-switch (dev): ok" in r.stdout
