@@ -25,7 +25,8 @@ BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply",
            "simulator": "omnirt.tools.bench.simulator", "providers": "omnirt.tools.bench.providers",
            "desk": "omnirt.tools.bench.desk", "soak": "omnirt.tools.bench.soak",
            "turns": "omnirt.tools.bench.turns", "answers": "omnirt.tools.bench.answers",
-           "shared": "omnirt.tools.bench.shared"}
+           "shared": "omnirt.tools.bench.shared", "cluster": "omnirt.tools.bench.cluster",
+           "capacity": "omnirt.tools.bench.capacity"}
 # Commands whose modules import heavy libraries (aiortc, sounddevice): imported only when run.
 LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)"),
                  "talk": ("omnirt.tools.talk", "a live voice session on this machine's microphone and speaker"),

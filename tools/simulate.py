@@ -4,6 +4,8 @@
     omnirt simulate --config my.toml --budget b.toml   a model of your own, checked against a latency budget
     omnirt simulate --sessions 4 --hangover-ms 300     what-if switches on top of the model, shown beside the
                                                     unchanged model's prediction
+    omnirt simulate --nodes 2 --sessions 8 --cores 1   8 sessions placed by the cluster's front door on 2 nodes of
+                                                    1 core each (`omnirt serve --cluster`)
     omnirt simulate --calibrate-from bench-results/latency.json
                                                     make a fresh `omnirt bench latency` run the default model's
                                                     source (runtime/simulator/data/calibration-run.json)
@@ -30,7 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sessions", type=int, help="what-if: concurrent sessions")
     p.add_argument("--hangover-ms", type=float, help="what-if: VAD hangover")
-    p.add_argument("--cores", type=int, help="what-if: CPU cores")
+    p.add_argument("--cores", type=int, help="what-if: CPU cores (per node with --nodes)")
+    p.add_argument("--cpu-sharing", action="store_true",
+                   help="what-if: the stages share the cores as an OS shares them (every stage present runs at "
+                        "once, slower), not first come, first served")
+    p.add_argument("--nodes", type=int, help="what-if: a cluster of this many nodes (each with --cores), --sessions "
+                                             "in all placed on them as the front door places them")
     p.add_argument("--rtt-ms", type=float, help="what-if: network round trip (the measured loopback is ~2 ms)")
     p.add_argument("--thinker", choices=["0.5b", "1.5b"], help="what-if: the 1.5B Thinker (slower per token)")
     p.add_argument("--gpu-encoders", type=float, metavar="MS",
@@ -68,7 +75,8 @@ def _scaled(stage: Any, factor: float) -> Any:
 
 def _what_if(args: argparse.Namespace) -> bool:
     return any(getattr(args, k) is not None
-               for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders", "turns_from"))
+               for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders", "turns_from",
+                         "nodes")) or args.cpu_sharing
 
 
 def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
@@ -89,16 +97,39 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     if args.thinker == "1.5b":
         model = dataclasses.replace(model, stages=[_scaled(s, THINKER_1_5B[s.name]) if s.name in THINKER_1_5B
                                                    else s for s in model.stages])
-    if args.sessions is not None:
+    if args.sessions is not None and args.nodes is None:  # (with --nodes each node gets its share: node_loads)
         model = dataclasses.replace(model, sessions=args.sessions)
     if args.hangover_ms is not None:
         model = dataclasses.replace(model, vad=dataclasses.replace(model.vad, hangover_ms=args.hangover_ms))
     if args.cores is not None:
         model = dataclasses.replace(model, resources={**model.resources, "cpu": args.cores})
+    if args.cpu_sharing:
+        model = dataclasses.replace(model, shared=("cpu",))
     if args.turns_from is not None:
         waits, cutoff, _ = detector_from(args.turns_from)
         model = dataclasses.replace(model, vad=dataclasses.replace(model.vad, commit_ms=waits, cutoff_prob=cutoff))
     return model
+
+
+def node_loads(nodes: int, sessions: int) -> list[int]:
+    """Sessions per node as the front door places them one after another (tools/cluster/placement.py's rule on
+    nodes with room for all: the most free slots first, so they spread evenly)."""
+    from .cluster.placement import HostState, placement_order
+
+    hosts = [HostState(f"node{i:03d}", str(i), sessions) for i in range(nodes)]
+    for _ in range(sessions):
+        best = placement_order(hosts)[0]
+        hosts = [dataclasses.replace(h, sessions=h.sessions + 1) if h is best else h for h in hosts]
+    return [h.sessions for h in hosts]
+
+
+def simulate_what_if(args: argparse.Namespace, model: Any) -> Any:
+    """The simulation the options ask for: one machine, or with --nodes the sessions spread over that many."""
+    from ..runtime.simulator import simulate, simulate_nodes
+
+    if args.nodes is None:
+        return simulate(model, turns=args.turns, seed=args.seed)
+    return simulate_nodes(model, node_loads(args.nodes, args.sessions or model.sessions), args.turns, args.seed)
 
 
 def detector_from(path: str) -> tuple[Any, float, str]:
@@ -149,6 +180,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     try:
         if args.turns < 1:
             raise ValueError("--turns must be at least 1")
+        if args.nodes is not None and not 1 <= args.nodes <= args.turns:
+            raise ValueError("--nodes must be at least 1 (and no more than --turns)")
+        if args.nodes is not None and (args.sessions or 1) < 1:
+            raise ValueError("--sessions must be at least 1")
         if args.calibrate_from:
             _calibrate(args.calibrate_from, console)
         model = _model(args)
@@ -156,10 +191,16 @@ def run(args: argparse.Namespace, console: Any) -> int:
     except (ValueError, OSError) as err:  # a malformed model or budget file: one line, exit 2
         print(f"omnirt: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
-    summary = simulate(model, turns=args.turns, seed=args.seed).as_dict()
+    try:
+        summary = simulate_what_if(args, model).as_dict()
+    except ValueError as err:
+        print(f"omnirt: error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
     base = simulate(_model(args, what_if=False), turns=args.turns, seed=args.seed).as_dict() if _what_if(args) else None
-    table = Table(title=f"simulated: {args.turns} turns, {model.sessions} session(s), "
-                        f"{model.resources.get('cpu', 0)} CPU core(s), seed {args.seed}")
+    where = (f"{summary['sessions']} session(s) on {args.nodes} node(s) of {model.resources.get('cpu', 0)} CPU "
+             f"core(s) (per node: {', '.join(map(str, node_loads(args.nodes, summary['sessions'])))})"
+             if args.nodes else f"{model.sessions} session(s), {model.resources.get('cpu', 0)} CPU core(s)")
+    table = Table(title=f"simulated: {args.turns} turns, {where}, seed {args.seed}")
     cols = ("", "p50", "p95", "p99", "mean") + (("p50 without the what-if", "difference") if base else ())
     for col in cols:
         table.add_column(col, justify="left" if not col else "right", no_wrap=not col)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .events import Job, Resource, Sim
 from .model import SEGMENTS, PipelineModel
+from .sharing import SharedResource
 
 _STATS = (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99))
 
@@ -143,7 +144,8 @@ class _Run:
         self.vad, self.R = model.vad, model.chunking.audio_ms_per_token
         self.speculating = 0 < self.vad.speculate_ms < self.vad.hangover_ms
         self.sim = Sim()
-        self.res = {name: Resource(self.sim, name, n) for name, n in model.resources.items()}
+        self.res = {name: (SharedResource if name in model.shared else Resource)(self.sim, name, n)
+                    for name, n in model.resources.items()}
         self.pre = [(j, st, self.res[st.resource], SEGMENTS.index(st.segment) - 1)
                     for j, st in enumerate(model.stages) if st.segment]
         self.post = [(j, st, self.res[st.resource]) for j, st in enumerate(model.stages) if not st.segment]

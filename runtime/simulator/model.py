@@ -171,7 +171,9 @@ def default_stages(fitted: dict[str, Any] | None = None) -> list[StageModel]:
 
 @dataclass
 class PipelineModel:
-    """A whole deployment: `sessions` concurrent conversations over the stages and `resources` (name -> servers)."""
+    """A whole deployment: `sessions` concurrent conversations over the stages and `resources` (name -> servers).
+    shared: the resources whose servers every job present shares at once, as an OS shares its cores
+    (sharing.py); the others serve first come, first served."""
 
     stages: list[StageModel] = field(default_factory=default_stages)
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 2})
@@ -180,10 +182,14 @@ class PipelineModel:
     vad: Vad = field(default_factory=Vad)
     user: User = field(default_factory=User)
     sessions: int = 1
+    shared: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.sessions < 1:
             raise ValueError(f"sessions must be >= 1, got {self.sessions}")
+        if set(self.shared) - set(self.resources):
+            raise ValueError(f"shared resources {sorted(set(self.shared) - set(self.resources))} are not among "
+                             f"{sorted(self.resources)}")
         for s in self.stages:
             if s.resource not in self.resources:
                 raise ValueError(f"stage {s.name!r} needs resource {s.resource!r}, not in {sorted(self.resources)}")
@@ -214,6 +220,8 @@ class PipelineModel:
                 kw[name] = _override(getattr(base, name), d[name], name)
         if "sessions" in d:
             kw["sessions"] = _count("sessions", d["sessions"])
+        if "shared" in d:
+            kw["shared"] = tuple(str(name) for name in d["shared"])
         return replace(base, **kw)
 
 

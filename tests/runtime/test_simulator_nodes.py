@@ -1,0 +1,73 @@
+"""Several nodes in the simulator: each node a machine of its own, the sessions spread over them, turns pooled; and
+cores shared as an OS shares them (processor sharing), checked against M/D/1-PS."""
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.simulator import PipelineModel, simulate, simulate_nodes
+from omnirt.runtime.simulator.events import Job, Sim
+from omnirt.runtime.simulator.sharing import SharedResource
+
+ONE_CORE = {"resources": {"cpu": 1}, "user": {"think_ms": 1500.0, "false_pause_prob": 0.0, "barge_in_prob": 0.0}}
+
+
+def test_two_nodes_of_four_sessions_wait_like_one_node_of_four_not_like_one_of_eight():
+    model = PipelineModel.from_dict(ONE_CORE)
+    two = simulate_nodes(model, [4, 4], 4000, seed=1).as_dict()
+    four = simulate(PipelineModel.from_dict({**ONE_CORE, "sessions": 4}), 2000, seed=1).as_dict()
+    eight = simulate(PipelineModel.from_dict({**ONE_CORE, "sessions": 8}), 4000, seed=1).as_dict()
+    p95 = lambda s: s["voice_to_voice"]["p95_ms"]  # noqa: E731
+    assert two["turns"] == 4000 and two["sessions"] == 8
+    assert abs(p95(two) / p95(four) - 1) < 0.1  # the nodes share no core
+    assert p95(eight) > 1.3 * p95(two)  # one core for all eight queues
+    assert set(two["utilisation"]) == {"cpu@0", "cpu@1"}
+
+
+def test_pooled_turns_keep_their_sessions_apart_and_an_idle_node_is_skipped():
+    run = simulate_nodes(PipelineModel.from_dict(ONE_CORE), [2, 0, 1], 900, seed=3)
+    assert sorted(np.unique(run.records["session"]).astype(int)) == [0, 1, 2]
+    assert set(run.utilisation) == {"cpu@0", "cpu@2"}
+    assert run.turns == 900
+
+
+@pytest.mark.parametrize("loads, turns", [([], 100), ([0, 0], 100), ([2, -1], 100), ([4, 4], 5)])
+def test_impossible_clusters_are_refused(loads, turns):
+    with pytest.raises(ValueError):
+        simulate_nodes(PipelineModel(), loads, turns)
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.7])
+def test_a_shared_core_gives_the_processor_sharing_mean_time(rho):
+    """M/D/1 under processor sharing: a job of S ms spends S / (1 - rho) on average (FIFO: S + rho S / 2(1 - rho))."""
+    service, customers = 10.0, 40_000
+    rng = np.random.default_rng(1)
+    arrivals = np.cumsum(rng.exponential(service / rho, customers))
+    sim, spent = Sim(), []
+    core = SharedResource(sim, "cpu", 1)
+    for t in arrivals:
+        sim.at(float(t), lambda now, _: core.submit(now, Job(core, 1, service, lambda end, job: spent.append(
+            end - job.enq))))
+    sim.run()
+    assert len(spent) == customers
+    assert np.mean(spent[1000:]) == pytest.approx(service / (1 - rho), rel=0.05)
+    assert core.busy == pytest.approx(service * customers)
+
+
+def test_a_cancelled_job_leaves_the_core_to_the_others():
+    sim, ends = Sim(), {}
+    core = SharedResource(sim, "cpu", 1)
+    a, b = (Job(core, 1, 100.0, lambda t, job: ends.__setitem__(job.owner, t), name) for name in "ab")
+    core.submit(0.0, a)
+    core.submit(0.0, b)  # both at half speed
+    sim.at(50.0, lambda t, _: core.cancel(t, a))
+    sim.run()
+    assert ends == {"b": pytest.approx(125.0)}  # 25 ms done at half speed, the other 75 alone
+
+
+def test_sharing_the_cores_slows_every_turn_where_a_queue_slows_some():
+    base = {**ONE_CORE, "sessions": 3}
+    fifo = simulate(PipelineModel.from_dict(base), 3000, seed=5).as_dict()["voice_to_voice"]
+    shared = simulate(PipelineModel.from_dict({**base, "shared": ["cpu"]}), 3000, seed=5).as_dict()["voice_to_voice"]
+    assert shared["p50_ms"] > fifo["p50_ms"]
+    with pytest.raises(ValueError, match="shared resources"):
+        PipelineModel.from_dict({"shared": ["gpu"]})
