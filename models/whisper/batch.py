@@ -21,12 +21,12 @@ What a row gets is what `WhisperOnnx.transcribe` gives it alone:
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import Transcription, WhisperOnnx, _validate, transcription
-from .decoder import MAX_NEW_TOKENS, FirstWindow, GreedyDecoder, WindowResult, _log_softmax, _silent
+from .decoder import FirstWindow, GreedyDecoder, _silent
 from .mel import FRAMES_PER_WINDOW, HOP, log_mel
 
 
@@ -55,10 +55,10 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
         t1 = time.perf_counter()
         timestamps = asr.options.timestamps
         prompt = dec.tok.sot_sequence(asr.options.language, timestamps)
-        greedy = decode_rows(dec, cross, prompt, [cap for *_, cap in rows], timestamps)
+        greedy = dec.decode_rows(cross, prompt, [cap for *_, cap in rows], timestamps)
         t2 = time.perf_counter()
         for b, (i, audio, _, _) in enumerate(rows):
-            first = FirstWindow(lambda b=b: _keep(dec, cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+            first = FirstWindow(lambda b=b: dec.keep_rows(cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3)
             try:
                 results[i] = transcription(dec.transcribe(audio, asr.settings(drafts[i]), None, first), len(audio))
             except Exception as err:  # noqa: BLE001 - handed to that row's caller
@@ -81,61 +81,3 @@ def _alone(asr: WhisperOnnx, audio: np.ndarray, draft: bool) -> Transcription | 
         return asr.transcribe(audio, draft=draft)
     except Exception as err:  # noqa: BLE001 - handed to that row's caller
         return err
-
-
-def decode_rows(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], caps: list[int],
-                timestamps: bool) -> list[WindowResult]:
-    """Greedy decoding of B windows at once (cross K/V [L, B, H, A, Dh]), each row exactly as
-    `GreedyDecoder.decode_window` decodes it alone: the start token first (for the no-speech probability), then the
-    rest of the prompt, then one token a step until the row's end of text or its cap. A finished row is carried
-    on (its outputs unread) until half the rows are finished; then those leave the batch (their cache and cross
-    rows are dropped: copying the rest of a batch costs about as much as a few steps of its finished rows)."""
-    n = len(caps)
-    empty = dec._ortvalue(np.zeros((dec.cache_shape[0], n, *dec.cache_shape[2:]), dtype=np.float32))
-    logits, cache = dec.step_rows(np.array([prompt[:1]] * n), (empty, empty), cross)
-    no_speech = [float(np.exp(_log_softmax(row.astype(np.float64)))[dec.tok.no_speech]) for row in logits]
-    logits, cache = dec.step_rows(np.array([prompt[1:]] * n), cache, cross)
-    limits = [min(cap, MAX_NEW_TOKENS, dec.n_text_ctx - len(prompt)) for cap in caps]
-    generated: list[list[int]] = [[] for _ in range(n)]
-    logprobs: list[list[float]] = [[] for _ in range(n)]
-    sums = [0.0] * n
-    present = list(range(n))  # the original rows of the batch's rows, in order
-    going = {r for r in present if limits[r] > 0}
-    step = 0
-    while going:
-        tokens = []
-        for j, r in enumerate(present):
-            if r not in going:
-                tokens.append([dec.tok.eot])  # a finished row still in the batch: its output is never read
-                continue
-            allowed = dec.allowed(logits[j], generated[r], step, timestamps)
-            token = int(np.argmax(allowed))
-            logprob = float(_log_softmax(allowed)[token])
-            sums[r] += logprob
-            tokens.append([token])
-            if token == dec.tok.eot:
-                going.discard(r)
-                continue
-            generated[r].append(token)
-            logprobs[r].append(logprob)
-            if step + 1 >= limits[r]:
-                going.discard(r)
-        if not going:
-            break
-        if 2 * (len(present) - len(going)) >= len(present):  # half the rows are done: drop them (copying the
-            keep = [j for j, r in enumerate(present) if r in going]  # rest costs less than carrying them on)
-            cache, cross = _keep(dec, cache, keep), _keep(dec, cross, keep)
-            tokens = [tokens[j] for j in keep]
-            present = [present[j] for j in keep]
-        logits, cache = dec.step_rows(np.array(tokens, dtype=np.int64), cache, cross)
-        step += 1
-    out = []
-    for r in range(n):
-        k = len(generated[r])
-        out.append(WindowResult(generated[r], no_speech[r], sums[r], sums[r] / (k + 1) if k else 0.0, logprobs[r]))
-    return out
-
-
-def _keep(dec: GreedyDecoder, kv: tuple[Any, Any], rows: list[int]) -> tuple[Any, Any]:
-    """The K/V pair ([L, B, ...] OrtValues) with only these batch rows, back on the session's device."""
-    return dec._ortvalue(kv[0].numpy()[:, rows]), dec._ortvalue(kv[1].numpy()[:, rows])

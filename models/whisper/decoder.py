@@ -211,31 +211,64 @@ class GreedyDecoder:
 
     def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
                       timestamps: bool, ro: Any = None) -> WindowResult:
-        """Greedy decoding of one window; the start token runs alone first to read the no-speech probability."""
-        empty = np.zeros(self.cache_shape, dtype=np.float32)
-        cache = (self._ortvalue(empty), self._ortvalue(empty))
-        logits, cache = self._step(prompt[:1], cache, cross, ro)
-        probs = np.exp(_log_softmax(logits.astype(np.float64)))
-        no_speech_prob = float(probs[self.tok.no_speech])
-        logits, cache = self._step(prompt[1:], cache, cross, ro)
-        max_new = min(max_new, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt))
-        generated: list[int] = []
-        logprobs: list[float] = []
-        sum_logprob = 0.0
-        for step in range(max_new):
-            logits = self.allowed(logits, generated, step, timestamps)
-            token = int(np.argmax(logits))
-            logprob = float(_log_softmax(logits)[token])
-            sum_logprob += logprob
-            if token == self.tok.eot:
+        """Greedy decoding of one window (decode_rows with one row)."""
+        return self.decode_rows(cross, prompt, [max_new], timestamps, ro)[0]
+
+    def decode_rows(self, cross: tuple[Any, Any], prompt: list[int], caps: list[int], timestamps: bool,
+                    ro: Any = None) -> list[WindowResult]:
+        """Greedy decoding of B windows at once (cross K/V [L, B, H, A, Dh]; batch.py), each row exactly as it is
+        decoded alone: the start token first (for the no-speech probability), then the rest of the prompt, then one
+        token a step until the row's end of text or its cap. A finished row is carried on (its outputs unread)
+        until half the rows are finished; then those leave the batch (their cache and cross rows are dropped:
+        copying the rest of a batch costs about as much as a few steps of its finished rows)."""
+        n = len(caps)
+        empty = self._ortvalue(np.zeros((self.cache_shape[0], n, *self.cache_shape[2:]), dtype=np.float32))
+        logits, cache = self.step_rows(np.array([prompt[:1]] * n), (empty, empty), cross, ro)
+        no_speech = [float(np.exp(_log_softmax(row.astype(np.float64)))[self.tok.no_speech]) for row in logits]
+        logits, cache = self.step_rows(np.array([prompt[1:]] * n), cache, cross, ro)
+        limits = [min(cap, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt)) for cap in caps]
+        generated: list[list[int]] = [[] for _ in range(n)]
+        logprobs: list[list[float]] = [[] for _ in range(n)]
+        sums = [0.0] * n
+        present = list(range(n))  # the original rows of the batch's rows, in order
+        going = {r for r in present if limits[r] > 0}
+        step = 0
+        while going:
+            tokens = []
+            for j, r in enumerate(present):
+                if r not in going:
+                    tokens.append([self.tok.eot])  # a finished row still in the batch: its output is never read
+                    continue
+                allowed = self.allowed(logits[j], generated[r], step, timestamps)
+                token = int(np.argmax(allowed))
+                logprob = float(_log_softmax(allowed)[token])
+                sums[r] += logprob
+                tokens.append([token])
+                if token == self.tok.eot:
+                    going.discard(r)
+                    continue
+                generated[r].append(token)
+                logprobs[r].append(logprob)
+                if step + 1 >= limits[r]:
+                    going.discard(r)
+            if not going:
                 break
-            generated.append(token)
-            logprobs.append(logprob)
-            if step + 1 < max_new:
-                logits, cache = self._step([token], cache, cross, ro)
-        n = len(generated)
-        avg = sum_logprob / (n + 1) if n else 0.0  # faster-whisper's formula (an empty result scores 0)
-        return WindowResult(generated, no_speech_prob, sum_logprob, avg, logprobs)
+            if 2 * (len(present) - len(going)) >= len(present):  # half the rows are done: drop them (copying the
+                keep = [j for j, r in enumerate(present) if r in going]  # rest costs less than carrying them on)
+                cache, cross = self.keep_rows(cache, keep), self.keep_rows(cross, keep)
+                tokens = [tokens[j] for j in keep]
+                present = [present[j] for j in keep]
+            logits, cache = self.step_rows(np.array(tokens, dtype=np.int64), cache, cross, ro)
+            step += 1
+        out = []
+        for r in range(n):
+            k = len(generated[r])  # faster-whisper's average (an empty result scores 0)
+            out.append(WindowResult(generated[r], no_speech[r], sums[r], sums[r] / (k + 1) if k else 0.0, logprobs[r]))
+        return out
+
+    def keep_rows(self, kv: tuple[Any, Any], rows: list[int]) -> tuple[Any, Any]:
+        """The K/V pair ([L, B, ...] OrtValues) with only these batch rows, back on the session's device."""
+        return self._ortvalue(kv[0].numpy()[:, rows]), self._ortvalue(kv[1].numpy()[:, rows])
 
     def end_logprob(self, res: WindowResult) -> float:
         """The log-probability of the window's last word (its tokens and any punctuation after it): how sure the
