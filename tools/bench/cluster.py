@@ -122,6 +122,7 @@ class Talk:
         self.clients: list[Any] = []
         self.refused: list[str] = []
         self.killed_at: float | None = None
+        self.lost = 0  # sessions the killed node held when it was killed
         self.finished = 0  # sessions that asked all they will ask
         self.kill_done = asyncio.Event()
         self.t0 = now()
@@ -161,6 +162,7 @@ class Talk:
         while True:
             if done >= self.turns:  # a session moved after its last turn asks once more: is it answered there?
                 await self.kill_done.wait()
+                await self._lost_sessions_back()
                 moved = [r for r in client.reconnects if r["told"] > (self.killed_at or float("inf"))]
                 if not moved or any(r["answered"] and r["t_asked"] > moved[0]["told"] for r in self._of(i)):
                     self.finished += 1
@@ -176,6 +178,21 @@ class Talk:
             done, asked = done + 1, asked + 1
             lo, hi = self.gap_s
             await asyncio.sleep(float(self.rng.uniform(lo, hi)))
+
+    async def _lost_sessions_back(self, timeout_s: float = 60.0) -> None:
+        """Wait (a bounded while) until every session the killed node held is back on another host. The front door
+        tells a lost session's page a moment after the kill, so a session that had asked all its questions must not
+        take the silence meanwhile for "not moved", finish, and close its client before it is told."""
+        if self.killed_at is None:
+            return
+        killed_at = self.killed_at
+
+        def back() -> int:
+            return sum(any(r["told"] >= killed_at for r in c.reconnects) for c in self.clients)
+
+        deadline = now() + timeout_s
+        while back() < self.lost and now() < deadline:
+            await asyncio.sleep(0.05)
 
     def _of(self, session: int) -> list[dict[str, Any]]:
         return [r for r in self.records if r["session"] == session]
@@ -232,7 +249,7 @@ def make_killer(server: ServerProcess, url: str, loss: dict[str, Any]) -> Any:
                 loss["error"] = "no node but the head holds a session"
                 return
             victim = victims[0]
-            talk.killed_at = now()
+            talk.killed_at, talk.lost = now(), held[victim.node_id]
             loss.update(node=victim.node_id, sessions=held[victim.node_id], processes=kill_node(server.proc.pid,
                                                                                                victim.node_id),
                         at_s=round(talk.killed_at - talk.t0, 2))
