@@ -88,6 +88,14 @@ class MicTrack(PacedAudioTrack):
         self._queue.append((pcm, speech_end, fut))
         return fut
 
+    def hush(self) -> None:
+        """Stop speaking now: drop the clip being played and those queued (their futures cancelled). Why: a
+        question cut off by a lost connection is asked again from its start, not finished from where it broke."""
+        for _, _, fut in ([self._clip] if self._clip else []) + list(self._queue):
+            fut.cancel()
+        self._clip, self._onset_pending = None, False
+        self._queue.clear()
+
     def next_samples(self) -> np.ndarray:
         out = np.zeros(FRAME, np.int16)
         if self._clip is None and self._queue:

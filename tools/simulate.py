@@ -6,6 +6,9 @@
                                                     unchanged model's prediction
     omnirt simulate --nodes 2 --sessions 8 --cores 1   8 sessions placed by the cluster's front door on 2 nodes of
                                                     1 core each (`omnirt serve --cluster`)
+    omnirt simulate --nodes 2 --sessions 6 --host-from bench-results/capacity.json
+                                                    the same, each node a one-core session host as `omnirt bench
+                                                    capacity` measured it (tools/bench/capacity_model.py)
     omnirt simulate --calibrate-from bench-results/latency.json
                                                     make a fresh `omnirt bench latency` run the default model's
                                                     source (runtime/simulator/data/calibration-run.json)
@@ -47,6 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what-if: the end-of-turn detector as this `omnirt bench turns` run measured the runtime's "
                         "default rule on its held-out half (its wait after each real end, and its cutoff rate), "
                         "instead of a fixed hangover")
+    p.add_argument("--host-from", metavar="CAPACITY.json",
+                   help="what-if: each node a one-core session host fitted to this `omnirt bench capacity` run's "
+                        "first point and Thinker measurement, with its user: one Thinker per host whose cache "
+                        "switches between sessions, the clients' and the audio's steady work on the core")
     p.add_argument("--json", help="write the summary here")
     p.add_argument("--calibrate-from", metavar="RUN.json",
                    help="keep what the default model needs from this `omnirt bench latency` run (aiortc client, "
@@ -76,7 +83,7 @@ def _scaled(stage: Any, factor: float) -> Any:
 def _what_if(args: argparse.Namespace) -> bool:
     return any(getattr(args, k) is not None
                for k in ("sessions", "hangover_ms", "cores", "rtt_ms", "thinker", "gpu_encoders", "turns_from",
-                         "nodes")) or args.cpu_sharing
+                         "nodes", "host_from")) or args.cpu_sharing
 
 
 def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
@@ -85,6 +92,8 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     model = load_model(args.config) if args.config else default_embedded()
     if not what_if:
         return model
+    if args.host_from is not None:
+        model = host_from(args.host_from)
     if args.rtt_ms is not None:
         model = dataclasses.replace(model, network=dataclasses.replace(model.network, rtt_ms=args.rtt_ms))
     if args.gpu_encoders is not None:
@@ -109,6 +118,22 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
         waits, cutoff, _ = detector_from(args.turns_from)
         model = dataclasses.replace(model, vad=dataclasses.replace(model.vad, commit_ms=waits, cutoff_prob=cutoff))
     return model
+
+
+def host_from(path: str) -> Any:
+    """The one-core session host of a `bench capacity` JSON (its first point, its Thinker measurement, its user)."""
+    from .bench.capacity import bench_user
+    from .bench.capacity_model import host_model
+
+    try:
+        run = json.loads(Path(path).read_text())
+        first, switch = run["runs"][0]["points"][0], run["host_model"]["thinker_switch"]
+        every = [r for r_ in run["runs"] for p in r_["points"] for r in p["records"] if r["answered"]]
+        gap, turns = tuple(run["settings"]["gap_s"]), int(run["settings"]["turns"])
+    except (KeyError, IndexError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: not a `bench capacity` JSON with a host model ({type(err).__name__}: {err})") \
+            from None
+    return bench_user(every, gap, host_model(first, switch)[0], turns)
 
 
 def node_loads(nodes: int, sessions: int) -> list[int]:

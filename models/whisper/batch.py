@@ -37,7 +37,8 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
     drafts = list(drafts) if drafts is not None else [False] * len(audios)
     dec = asr._decoder
     results: list[Transcription | Exception | None] = [None] * len(audios)
-    groups: dict[int, list[tuple[int, np.ndarray, np.ndarray, int]]] = {}  # window frames -> (row, audio, mel, cap)
+    groups: dict[int, list[tuple[int, np.ndarray, np.ndarray, int, np.ndarray]]] = {}  # window frames ->
+    # (row, audio, its padded first window, cap, its whole log-mel)
     for i, raw in enumerate(audios):
         try:
             audio = _validate(raw)
@@ -51,14 +52,15 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
             groups.setdefault(first[0].shape[1], []).append((i, audio, *first))
     for rows in groups.values():
         t0 = time.perf_counter()
-        cross = dec.encode_rows(np.stack([mel for _, _, mel, _ in rows]))
+        cross = dec.encode_rows(np.stack([mel for _, _, mel, _, _ in rows]))
         t1 = time.perf_counter()
         timestamps = asr.options.timestamps
         prompt = dec.tok.sot_sequence(asr.options.language, timestamps)
-        greedy = dec.decode_rows(cross, prompt, [cap for *_, cap in rows], timestamps)
+        greedy = dec.decode_rows(cross, prompt, [cap for _, _, _, cap, _ in rows], timestamps)
         t2 = time.perf_counter()
-        for b, (i, audio, _, _) in enumerate(rows):
-            first = FirstWindow(lambda b=b: dec.keep_rows(cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+        for b, (i, audio, _, _, full_mel) in enumerate(rows):
+            first = FirstWindow(lambda b=b: dec.keep_rows(cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+                                full_mel)
             try:
                 results[i] = transcription(dec.transcribe(audio, asr.settings(drafts[i]), None, first), len(audio))
             except Exception as err:  # noqa: BLE001 - handed to that row's caller
@@ -66,14 +68,17 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
     return results  # type: ignore[return-value]
 
 
-def _first_window(dec: GreedyDecoder, asr: WhisperOnnx, audio: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """The input's first window (padded log-mel, token cap) when it can join a batch, else None."""
+def _first_window(dec: GreedyDecoder, asr: WhisperOnnx,
+                  audio: np.ndarray) -> tuple[np.ndarray, int, np.ndarray] | None:
+    """The input's first window (padded log-mel, token cap) and its whole log-mel (which `transcribe` then reuses)
+    when it can join a batch, else None."""
     if asr.options.beam_size > 1 or len(audio) > FRAMES_PER_WINDOW * HOP:
         return None
     content_frames = (len(audio) + HOP) // HOP - 1
     if content_frames <= 0 or _silent(audio[: content_frames * HOP]):
         return None
-    return dec.window_input(audio, log_mel(audio), 0, content_frames, asr.settings())
+    full_mel = log_mel(audio)
+    return (*dec.window_input(audio, full_mel, 0, content_frames, asr.settings()), full_mel)
 
 
 def _alone(asr: WhisperOnnx, audio: np.ndarray, draft: bool) -> Transcription | Exception:

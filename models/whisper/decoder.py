@@ -77,6 +77,7 @@ class FirstWindow:
     greedy: WindowResult  # only when asked for (a doubtful window's beam search)
     encode_ms: float  # the batch's time in the encoder / the decoding loop (shared by its rows)
     decode_ms: float
+    full_mel: np.ndarray | None = None  # the input's whole log-mel, made to batch it: not computed again here
 
 
 class LazyPair:
@@ -349,7 +350,9 @@ class GreedyDecoder:
         short = len(audio) <= window_samples
         timestamps = s.timestamps or not short
         prompt = self.tok.sot_sequence(s.language, timestamps)
-        full_mel = log_mel(audio) if short else None  # short input: one mel, exactly as faster-whisper slices it
+        full_mel = None  # short input: one mel, exactly as faster-whisper slices it (a batch's, if it made one)
+        if short:
+            full_mel = first.full_mel if first is not None and first.full_mel is not None else log_mel(audio)
         content_frames = (len(audio) + HOP) // HOP - 1
         out = Decoded()
         kept_logprob, kept_tokens, no_speech = 0.0, 0, []

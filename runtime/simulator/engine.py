@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import Job, Resource, Sim
+from .events import Job, Lock, Resource, Sim
 from .model import SEGMENTS, PipelineModel
 from .sharing import SharedResource
 
@@ -80,7 +80,7 @@ class Summary:
 
 
 class _Turn:
-    __slots__ = ("k", "sess", "s_end", "commit", "i", "seg", "cancelled", "wasted", "job")
+    __slots__ = ("k", "sess", "s_end", "commit", "i", "seg", "cancelled", "wasted", "job", "held", "asked")
 
     def __init__(self, k: int, sess: int, s_end: float, commit: float, wasted: bool) -> None:
         self.k, self.sess, self.s_end, self.commit, self.wasted = k, sess, s_end, commit, wasted
@@ -88,6 +88,8 @@ class _Turn:
         self.seg = [0.0, 0.0, 0.0]
         self.cancelled = False
         self.job: Job | None = None
+        self.held: set[str] = set()  # the locks this turn holds
+        self.asked = 0.0  # when its current stage was asked for (a wait for a lock counts in the stage's time)
 
 
 def _draws(model: PipelineModel, n: int, rng: np.random.Generator) -> dict[str, list[float]]:
@@ -142,13 +144,19 @@ class _Run:
         self.start = rng.uniform(0.0, model.user.start_spread_ms, S).tolist() if S > 1 else [0.0]
         self.D = _draws(model, turns, rng)
         self.vad, self.R = model.vad, model.chunking.audio_ms_per_token
+        self.conversation = model.user.conversation_turns
         self.speculating = 0 < self.vad.speculate_ms < self.vad.hangover_ms
         self.sim = Sim()
-        self.res = {name: (SharedResource if name in model.shared else Resource)(self.sim, name, n)
-                    for name, n in model.resources.items()}
+        self.res = {name: SharedResource(self.sim, name, n, model.background_fixed.get(name, 0.0)
+                                         + model.background.get(name, 0.0) * S)
+                    if name in model.shared else Resource(self.sim, name, n) for name, n in model.resources.items()}
         self.pre = [(j, st, self.res[st.resource], SEGMENTS.index(st.segment) - 1)
                     for j, st in enumerate(model.stages) if st.segment]
         self.post = [(j, st, self.res[st.resource]) for j, st in enumerate(model.stages) if not st.segment]
+        order = [st for _, st, _, _ in self.pre] + [st for _, st, _ in self.post]  # the order a turn runs them in
+        self.locks = {st.lock: Lock(st.lock) for st in order if st.lock}
+        self.last_use = {name: max(i for i, st in enumerate(order) if st.lock == name) for name in self.locks}
+        self.order = order
         self.rec = {k: np.full(turns, np.nan) for k in ("voice_to_voice", "time_to_first_audio", *SEGMENTS,
                                                         "transport", "barge_in", "session", "speech_end")}
         for _, st, _, _ in self.pre:
@@ -164,20 +172,51 @@ class _Run:
         self.sim.run()
         horizon = self.sim.now or 1.0
         util = {n: r.busy / (r.servers * horizon) for n, r in self.res.items()}
+        util.update({f"lock:{n}": lock.busy / horizon for n, lock in self.locks.items()})
         return Summary(self.rec, util, self.sessions, seed, horizon, [st.name for _, st, _, _ in self.pre])
+
+    def _stage(self, t: float, turn: _Turn, st: Any, r: Any, service: float, done: Any) -> None:
+        """Submit a stage's work, first taking its lock if it names one the turn does not hold yet."""
+        turn.asked = t
+        if st.lock is None or st.lock in turn.held:
+            turn.job = r.submit(t, Job(r, st.units, service, done, turn))
+            return
+
+        def granted(t2: float, _: Any, previous: Any) -> None:
+            turn.held.add(st.lock)
+            extra = 0.0
+            if previous is not None and previous != turn.sess:  # the cache holds another conversation
+                extra = st.switch_ms + st.switch_ms_per_turn * self._exchanges(turn)
+            turn.job = r.submit(t2, Job(r, st.units, service + extra, done, turn))
+
+        turn.job = None
+        self.locks[st.lock].acquire(t, turn, turn.sess, granted)
+
+    def _exchanges(self, turn: _Turn) -> int:
+        """How many exchanges the turn's conversation has had before it."""
+        before = turn.k - self.first[turn.sess]
+        return before % self.conversation if self.conversation else before
+
+    def _release(self, t: float, turn: _Turn, position: int) -> None:
+        """Give back the locks whose last stage (in the turn's order) was the one at `position`."""
+        stage = self.order[position]
+        for name in [n for n in turn.held if self.last_use[n] == position or (stage.release and stage.lock == n)]:
+            turn.held.discard(name)
+            self.locks[name].release(t, turn)
 
     def submit_pre(self, t: float, turn: _Turn) -> None:
         j, st, r, _ = self.pre[turn.i]
-        turn.job = r.submit(t, Job(r, st.units, self.svc[j][turn.k], self.pre_done, turn))
+        self._stage(t, turn, st, r, self.svc[j][turn.k], self.pre_done)
 
     def pre_done(self, t: float, job: Job) -> None:
         turn: _Turn = job.owner
         if turn.cancelled:
             return
         j, st, _, seg = self.pre[turn.i]
-        turn.seg[seg] += t - job.enq
+        turn.seg[seg] += t - turn.asked
         if not turn.wasted:
-            self.rec["wait:" + st.name][turn.k] = job.start - job.enq
+            self.rec["wait:" + st.name][turn.k] = job.start - turn.asked
+        self._release(t, turn, turn.i)
         turn.i += 1
         if turn.i < len(self.pre):
             self.submit_pre(t, turn)
@@ -188,13 +227,20 @@ class _Run:
         turn.cancelled = True
         if turn.job is not None:
             turn.job.resource.cancel(t, turn.job)
+        for lock in self.locks.values():
+            lock.cancel(t, turn)
+        turn.held.clear()
 
     def submit_post(self, t: float, turn: _Turn) -> None:
         if turn.i < len(self.post) and not turn.cancelled:
             j, st, r = self.post[turn.i]
             turn.i += 1
-            turn.job = r.submit(t, Job(r, st.units, self.svc[j][turn.k],
-                                       lambda t2, jb: self.submit_post(t2, jb.owner), turn))
+            self._stage(t, turn, st, r, self.svc[j][turn.k], self.post_done)
+
+    def post_done(self, t: float, job: Job) -> None:
+        turn: _Turn = job.owner
+        self._release(t, turn, len(self.pre) + turn.i - 1)
+        self.submit_post(t, turn)
 
     def first_audio(self, t: float, turn: _Turn) -> None:
         D, rec, vad, k = self.D, self.rec, self.vad, turn.k

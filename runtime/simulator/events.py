@@ -108,3 +108,46 @@ class Resource:
             self._release(t, job)
         else:
             self._drain(t)  # it may have been the head blocking smaller jobs behind it
+
+
+class Lock:
+    """One holder at a time, first come first served, held across several stages until released: a model object
+    that serves one request at a time (llama.cpp's one KV cache behind models/llama.py's lock), whose holder still
+    needs the CPU (another resource) to progress. `last`: the session that held it last, so that a stage can pay
+    for a cache that holds another session's conversation."""
+
+    __slots__ = ("name", "holder", "queue", "last", "since", "busy")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.holder: Any = None
+        self.queue: deque[tuple[Any, Any, Callable[[float, Any, Any], None]]] = deque()
+        self.last: Any = None
+        self.since = 0.0
+        self.busy = 0.0  # milliseconds held
+
+    def acquire(self, t: float, owner: Any, session: Any, granted: Callable[[float, Any, Any], None]) -> None:
+        """`granted(t, owner, previous session)` once `owner` holds the lock (now, if it is free)."""
+        if self.holder is None and not self.queue:
+            self._grant(t, owner, session, granted)
+        else:
+            self.queue.append((owner, session, granted))
+
+    def _grant(self, t: float, owner: Any, session: Any, granted: Callable[[float, Any, Any], None]) -> None:
+        previous, self.holder, self.last, self.since = self.last, owner, session, t
+        granted(t, owner, previous)
+
+    def release(self, t: float, owner: Any) -> None:
+        if self.holder is not owner:
+            return
+        self.busy += t - self.since
+        self.holder = None
+        if self.queue:
+            self._grant(t, *self.queue.popleft())
+
+    def cancel(self, t: float, owner: Any) -> None:
+        """Drop `owner`: released if it holds the lock, taken out of the queue if it waits."""
+        if self.holder is owner:
+            self.release(t, owner)
+        else:
+            self.queue = deque(entry for entry in self.queue if entry[0] is not owner)

@@ -60,7 +60,15 @@ def fit_run(run: dict[str, Any]) -> dict[str, Any]:
 class StageModel:
     """One step of the reply: `service` ms per unit of `scale` (None: per job) on `units` servers of `resource`.
     `segment` is the measured segment its time (queueing included) counts in; None means it runs after the first
-    audio (rest of the reply): it loads the resource but adds no latency to this turn."""
+    audio (rest of the reply): it loads the resource but adds no latency to this turn.
+
+    lock: a model that serves one turn at a time on its host (the Thinker: one llama.cpp context, models/llama.py).
+    A turn takes it, first come first served, before the first stage naming it and holds it to the end of the last
+    one, stages in between included, while the work itself still shares `resource`. switch_ms (+ switch_ms_per_turn
+    x the exchanges the session has had): extra work of the stage that takes the lock when another session held it
+    last: the model's cache then holds another conversation, so this one's history is read again. release: give
+    the lock back after this stage even though a later stage takes it again (the end-of-turn judgement and the
+    answer are two requests): that one queues anew, and pays for a switch if another session took it meanwhile."""
 
     name: str
     service: Dist
@@ -68,6 +76,10 @@ class StageModel:
     resource: str = "cpu"
     units: int = 1
     scale: str | None = None
+    lock: str | None = None
+    switch_ms: float = 0.0
+    switch_ms_per_turn: float = 0.0
+    release: bool = False
 
     def __post_init__(self) -> None:
         if self.segment is not None and self.segment not in SEGMENTS[1:4]:
@@ -77,6 +89,9 @@ class StageModel:
             raise ValueError(f"stage {self.name!r}: units must be >= 1, got {self.units}")
         if self.scale not in SCALES:
             raise ValueError(f"stage {self.name!r}: scale must be one of {SCALES}, got {self.scale!r}")
+        if min(self.switch_ms, self.switch_ms_per_turn) < 0 or (self.lock is None and
+                                                                (self.switch_ms or self.switch_ms_per_turn)):
+            raise ValueError(f"stage {self.name!r}: switch_ms and switch_ms_per_turn must be >= 0, and need a lock")
 
 
 @dataclass
@@ -149,8 +164,11 @@ class User:
     barge_in_at: Dist = field(default_factory=lambda: Uniform(0.1, 0.9))  # fraction of the reply heard
     false_pause_prob: float = 0.1
     start_spread_ms: float = 2000.0  # sessions start uniformly in [0, this)
+    conversation_turns: int = 0  # a session's conversation starts afresh after this many turns (0: never)
 
     def __post_init__(self) -> None:
+        if self.conversation_turns < 0:
+            raise ValueError(f"user conversation_turns must be >= 0, got {self.conversation_turns}")
         for name in ("barge_in_prob", "false_pause_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"user {name} must be in [0, 1], got {getattr(self, name)}")
@@ -173,7 +191,9 @@ def default_stages(fitted: dict[str, Any] | None = None) -> list[StageModel]:
 class PipelineModel:
     """A whole deployment: `sessions` concurrent conversations over the stages and `resources` (name -> servers).
     shared: the resources whose servers every job present shares at once, as an OS shares its cores
-    (sharing.py); the others serve first come, first served."""
+    (sharing.py); the others serve first come, first served. background: servers' worth of steady work per session
+    on a shared resource beside the stages (the audio of a connected session, its client on the same core);
+    background_fixed: the same whatever the sessions (the machine's own services)."""
 
     stages: list[StageModel] = field(default_factory=default_stages)
     resources: dict[str, int] = field(default_factory=lambda: {"cpu": 2})
@@ -183,6 +203,8 @@ class PipelineModel:
     user: User = field(default_factory=User)
     sessions: int = 1
     shared: tuple[str, ...] = ()
+    background: dict[str, float] = field(default_factory=dict)
+    background_fixed: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.sessions < 1:
@@ -190,6 +212,9 @@ class PipelineModel:
         if set(self.shared) - set(self.resources):
             raise ValueError(f"shared resources {sorted(set(self.shared) - set(self.resources))} are not among "
                              f"{sorted(self.resources)}")
+        for name, steady in [*self.background.items(), *self.background_fixed.items()]:
+            if name not in self.shared or steady < 0:
+                raise ValueError(f"background {name!r}: must be a shared resource, and >= 0")
         for s in self.stages:
             if s.resource not in self.resources:
                 raise ValueError(f"stage {s.name!r} needs resource {s.resource!r}, not in {sorted(self.resources)}")
@@ -222,13 +247,19 @@ class PipelineModel:
             kw["sessions"] = _count("sessions", d["sessions"])
         if "shared" in d:
             kw["shared"] = tuple(str(name) for name in d["shared"])
+        for name in ("background", "background_fixed"):
+            if name in d:
+                kw[name] = {str(k): float(v) for k, v in dict(d[name]).items()}
         return replace(base, **kw)
 
 
 def _stage(d: dict[str, Any]) -> StageModel:
     try:
         return StageModel(name=str(d["name"]), service=from_spec(d["service"]), segment=d.get("segment"),
-                     resource=str(d.get("resource", "cpu")), units=int(d.get("units", 1)), scale=d.get("scale"))
+                     resource=str(d.get("resource", "cpu")), units=int(d.get("units", 1)), scale=d.get("scale"),
+                     lock=d.get("lock"), switch_ms=float(d.get("switch_ms", 0.0)),
+                     switch_ms_per_turn=float(d.get("switch_ms_per_turn", 0.0)),
+                     release=bool(d.get("release", False)))
     except KeyError as e:
         raise ValueError(f"a stage needs {e.args[0]!r}: {d!r}") from None
 

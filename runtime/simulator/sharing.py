@@ -19,12 +19,15 @@ _DONE = 1e-6  # remaining ms under which a job counts as finished (float roundin
 class SharedResource:
     """`servers` servers shared by every job present (processor sharing)."""
 
-    __slots__ = ("name", "servers", "sim", "left", "last", "busy", "version")
+    __slots__ = ("name", "servers", "sim", "left", "last", "busy", "version", "background")
 
-    def __init__(self, sim: Sim, name: str, servers: int) -> None:
+    def __init__(self, sim: Sim, name: str, servers: int, background: float = 0.0) -> None:
         if servers < 1:
             raise ValueError(f"resource {name!r} needs at least one server, got {servers}")
+        if not 0 <= background < servers:
+            raise ValueError(f"resource {name!r}: background demand must be in [0, {servers}), got {background}")
         self.sim, self.name, self.servers = sim, name, int(servers)
+        self.background = float(background)  # servers' worth of steady work beside the jobs (see _rate)
         self.left: dict[Job, float] = {}  # job -> its service still to give, at full speed (ms)
         self.last = 0.0
         self.busy = 0.0  # unit-milliseconds of service given
@@ -33,20 +36,27 @@ class SharedResource:
     def _demand(self) -> int:
         return sum(j.units for j in self.left)
 
+    def _rate(self, demand: int) -> float:
+        """Each job's speed with `demand` units wanted. The background (processes beside the jobs that want a steady
+        share, such as clients on the same core) competes as one more thread would under a fair scheduler: it gets
+        what it wants, up to an equal share, servers / (demand + 1); the jobs share the rest."""
+        taken = min(self.background, self.servers / (demand + 1))
+        return min(1.0, (self.servers - taken) / demand)
+
     def _advance(self, t: float) -> None:
         """Give every job present its share of the time since the last change."""
         dt, demand = t - self.last, self._demand()
         if dt > 0 and demand:
-            rate = min(1.0, self.servers / demand)
+            rate = self._rate(demand)
             for job in self.left:
                 self.left[job] -= dt * rate
-            self.busy += dt * min(self.servers, demand)
+            self.busy += dt * rate * demand
         self.last = t
 
     def _schedule(self, t: float) -> None:
         self.version += 1
         if self.left:
-            rate = min(1.0, self.servers / self._demand())
+            rate = self._rate(self._demand())
             self.sim.at(t + max(0.0, min(self.left.values())) / rate, self._finish, self.version)
 
     def submit(self, t: float, job: Job) -> Job:

@@ -9,9 +9,11 @@ nodes, unpinned: on a 2-core machine with 2 nodes they share the nodes' cores.
 
 The simulator predicts every point (`omnirt simulate --nodes K --sessions N --cores 1`: runtime/simulator/nodes.py)
 with the bench's own user: the questions' lengths, the pauses, the answers' lengths as measured here, no barge-in
-and no false pause. Two predictions: with the stage times of the simulator's checked-in calibration
-(runtime/simulator/data/calibration-run.json, measured with both cores), and with those of this run's first point
-(1 node, 1 session: calibrated on one point, predicting the others). Error: (predicted - measured) / measured.
+and no false pause. Three predictions: with the stage times of the simulator's checked-in calibration
+(runtime/simulator/data/calibration-run.json, measured with both cores), with those of this run's first point
+(1 node, 1 session: calibrated on one point, predicting the others), and the host model (capacity_model.py: the
+first point, the Thinker measured alone, the steady work beside the turns measured at each count before the first
+question). Error: (predicted - measured) / measured.
 
 Capacity at a p95 limit (`--p95-limit-ms`; default 1.3 x the p95 of the first point): the sessions at which a
 curve's p95 reaches it, interpolated between measured points. The issue's target: 2 nodes serve twice the sessions
@@ -32,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from .cluster import Talk, add_common_arguments, cluster_server, until
-from .cluster_nodes import cpu_seconds
+from .capacity_model import host_model, measure_thinker_switch
+from .cluster_nodes import cpu_outside_nodes, cpu_seconds
 from .report import cpu_probe, percentiles
 from .servers import stats
 
@@ -46,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turns", type=int, default=3, help="questions each session asks at each count")
     p.add_argument("--p95-limit-ms", type=float, help="the p95 at which capacity is read (default 1.3 x the first "
                                                       "point's)")
+    p.add_argument("--idle-s", type=float, default=6.0,
+                   help="seconds the connected sessions stay silent before the first question at each count, to "
+                        "measure their steady CPU (0: none)")
+    p.add_argument("--thinker-switch", default="bench-results/thinker-switch.json", metavar="JSON",
+                   help="the Thinker's cost of another session's cache for the host model: read from here, or "
+                        "measured (python -m omnirt.tools.bench.capacity_model) and written here when missing")
     p.add_argument("--predict-from", metavar="CAPACITY.json",
                    help="measure nothing: predict again the points of an earlier run (its settings and figures)")
     add_common_arguments(p)
@@ -71,10 +80,14 @@ def _counts(text: str, what: str) -> list[int]:
 
 async def _point(url: str, server_pid: int, sessions: int, args: argparse.Namespace) -> dict[str, Any]:
     talk = Talk(url, sessions, args.turns, args.gap_s, args.seed + sessions)
+    empty = await _idle_cpu(server_pid, args.idle_s)
     await talk.connect()
+    idle = await _idle_cpu(server_pid, args.idle_s)
     cpu0, t0 = cpu_seconds(server_pid), time.monotonic()
+    door0, clients0 = cpu_outside_nodes(server_pid), time.process_time()
     await talk.run()
     cpu1, seconds = cpu_seconds(server_pid), time.monotonic() - t0
+    door1, clients1 = cpu_outside_nodes(server_pid), time.process_time()
     used = {node[:8]: round(cpu1[node] - cpu0.get(node, 0.0), 2) for node in cpu1}
     answered = [r for r in talk.records if r["answered"]]
     try:  # the clients left: the next count starts on empty hosts
@@ -85,8 +98,24 @@ async def _point(url: str, server_pid: int, sessions: int, args: argparse.Namesp
             "asked": len(talk.records), "answered": len(answered), "seconds": round(seconds, 1),
             "node_cpu_s": used, "node_busy": {k: round(v / seconds, 3) for k, v in used.items()},
             "cpu_per_turn_ms": round(1e3 * sum(used.values()) / max(1, len(answered)), 1),
+            "clients_cpu_s": round(clients1 - clients0, 2), "door_cpu_s": round(door1 - door0, 2), "idle": idle,
+            "idle_empty": empty,
             "voice_to_voice_ms": percentiles([r["voice_to_voice_ms"] for r in answered]),
             "records": talk.records}
+
+
+async def _idle_cpu(server_pid: int, seconds: float) -> dict[str, float]:
+    """Cores busy while nobody speaks (summed over the nodes / the clients / the door and Ray's head): the steady
+    load beside the turns. Measured before the clients connect, and again once they are connected."""
+    if seconds <= 0:
+        return {}
+    nodes0, door0, clients0, t0 = cpu_seconds(server_pid), cpu_outside_nodes(server_pid), time.process_time(), \
+        time.monotonic()
+    await asyncio.sleep(seconds)
+    nodes1, door1, clients1, dt = cpu_seconds(server_pid), cpu_outside_nodes(server_pid), time.process_time(), \
+        time.monotonic() - t0
+    return {"seconds": round(dt, 2), "nodes": round(sum(nodes1[n] - nodes0.get(n, 0.0) for n in nodes1) / dt, 4),
+            "door": round((door1 - door0) / dt, 4), "clients": round((clients1 - clients0) / dt, 4)}
 
 
 def _measure(args: argparse.Namespace, nodes: int, per_node: list[int], console: Any) -> dict[str, Any]:
@@ -102,7 +131,8 @@ def _measure(args: argparse.Namespace, nodes: int, per_node: list[int], console:
             v = point["voice_to_voice_ms"]
             console.print(f"  {nodes} node(s), {nodes * n} sessions: p50 {v['p50']:.0f} ms p95 {v['p95']:.0f} ms "
                           f"({point['answered']}/{point['asked']} answered; nodes busy {point['node_busy']}, "
-                          f"{point['cpu_per_turn_ms']:.0f} ms CPU per turn)")
+                          f"{point['cpu_per_turn_ms']:.0f} ms CPU per turn; clients {point['clients_cpu_s']:.1f} s, "
+                          f"door {point['door_cpu_s']:.1f} s CPU in {point['seconds']:.0f} s; idle {point['idle']})")
             points.append(point)
     return {"nodes": nodes, "slots": slots, "cores": pinner.assigned if pinner else None, "points": points,
             "closed_by_server": server.closed}
@@ -110,9 +140,10 @@ def _measure(args: argparse.Namespace, nodes: int, per_node: list[int], console:
 
 # ---------------------------------------------------------------- predicting
 
-def bench_user(records: list[dict[str, Any]], gap_s: tuple[float, float], model: Any) -> Any:
+def bench_user(records: list[dict[str, Any]], gap_s: tuple[float, float], model: Any, turns: int = 0) -> Any:
     """`model` with the bench's user: its questions' lengths, its pauses (+ the 0.3 s the client waits after an
-    answer's end), its answers' lengths as heard (in tokens of the model's audio per token); one core per node,
+    answer's end), its answers' lengths as heard (in tokens of the model's audio per token), its conversations of
+    `turns` questions (0: endless); one core per node,
     shared by the stages as the OS shares it (`omnirt simulate --cpu-sharing`)."""
     from ...runtime.simulator import Empirical, Uniform
     from ..clips import make_clip
@@ -124,7 +155,7 @@ def bench_user(records: list[dict[str, Any]], gap_s: tuple[float, float], model:
     replies = tuple(max(1.0, r["reply_ms"] / per_token) for r in records if r.get("reply_ms"))
     user = dataclasses.replace(model.user, utterance_ms=Empirical(spoken), barge_in_prob=0.0, false_pause_prob=0.0,
                                think_ms=Uniform(1e3 * gap_s[0] + 300, 1e3 * gap_s[1] + 300),
-                               start_spread_ms=1e3 * max(gap_s[1], 1.0))
+                               start_spread_ms=1e3 * max(gap_s[1], 1.0), conversation_turns=turns)
     chunking = dataclasses.replace(model.chunking, reply_tokens=Empirical(replies)) if replies else model.chunking
     return dataclasses.replace(model, user=user, chunking=chunking, resources={**model.resources, "cpu": 1},
                                shared=("cpu",))
@@ -148,12 +179,21 @@ def self_calibrated(point: dict[str, Any]) -> tuple[Any, float]:
     return dataclasses.replace(model, stages=stages), rest
 
 
-def predict(model: Any, nodes: int, sessions: int, seed: int) -> dict[str, float]:
+def predict(model: Any, nodes: int, sessions: int, seed: int, turns_each: int = 0) -> dict[str, Any]:
+    """p50 and p95 over a long run; with `turns_each`, also the 10-90 % range of the p95 of runs as short as the
+    bench's (every session asking that many questions, 100 seeds): how far a measured point's p95 of a few dozen
+    turns may fall from the model's by chance alone."""
     from ...runtime.simulator import simulate_nodes
     from ..simulate import node_loads
 
-    s = simulate_nodes(model, node_loads(nodes, sessions), SIM_TURNS, seed).as_dict()["voice_to_voice"]
-    return {"p50": round(s["p50_ms"], 1), "p95": round(s["p95_ms"], 1)}
+    loads = node_loads(nodes, sessions)
+    s = simulate_nodes(model, loads, SIM_TURNS, seed).as_dict()["voice_to_voice"]
+    out: dict[str, Any] = {"p50": round(s["p50_ms"], 1), "p95": round(s["p95_ms"], 1)}
+    if turns_each:
+        short = [simulate_nodes(model, loads, sessions * turns_each, seed + 1 + i).as_dict()["voice_to_voice"]
+                 ["p95_ms"] for i in range(100)]
+        out["p95_short_runs"] = [round(float(np.percentile(short, q)), 1) for q in (10, 90)]
+    return out
 
 
 def sessions_at(curve: list[tuple[int, float]], limit: float) -> tuple[float, str]:
@@ -180,7 +220,8 @@ def _svg(runs: list[dict[str, Any]], width: int = 640, height: int = 300) -> str
             series.append((f"{r['nodes']} node(s) {key}", colour, thick, "",
                            [(p["sessions"], p["voice_to_voice_ms"][key]) for p in pts]))
             series.append((f"predicted {key}", colour, thick, "6,4",
-                           [(p["sessions"], (p.get("predicted_self") or {}).get(key)) for p in pts]))
+                           [(p["sessions"], (p.get("predicted_host") or p.get("predicted_self") or {}).get(key))
+                            for p in pts]))
     values = [v for *_, line in series for _, v in line if v is not None and np.isfinite(v)]
     ns = [n for *_, line in series for n, _ in line]
     if not values:
@@ -201,11 +242,13 @@ def _svg(runs: list[dict[str, Any]], width: int = 640, height: int = 300) -> str
 
 
 def _row(p: dict[str, Any], nodes: int) -> str:
-    v, a, b = p["voice_to_voice_ms"], p.get("predicted") or {}, p.get("predicted_self") or {}
+    v, a, b, c = (p["voice_to_voice_ms"], p.get("predicted") or {}, p.get("predicted_self") or {},
+                  p.get("predicted_host") or {})
     err = lambda pr: f"{100 * (pr['p95'] / v['p95'] - 1):+5.0f} %" if pr and v["p95"] else "    -"  # noqa: E731
     return (f"  {nodes:5d} {p['sessions']:8d} {v['p50']:7.0f} {v['p95']:7.0f} | {a.get('p50', float('nan')):7.0f} "
             f"{a.get('p95', float('nan')):7.0f} {err(a)} | {b.get('p50', float('nan')):7.0f} "
-            f"{b.get('p95', float('nan')):7.0f} {err(b)}   {p['answered']}/{p['asked']}")
+            f"{b.get('p95', float('nan')):7.0f} {err(b)} | {c.get('p50', float('nan')):7.0f} "
+            f"{c.get('p95', float('nan')):7.0f} {err(c)}   {p['answered']}/{p['asked']}")
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -216,6 +259,17 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, default=str))
     return path
+
+
+def _thinker_switch(path: Path, console: Any) -> dict[str, Any]:
+    """The Thinker's cost of another session's cache (capacity_model.py), from `path`, else measured now and kept
+    there (about a minute, on core 0)."""
+    if path.exists():
+        return json.loads(path.read_text())
+    console.print(f"measuring the Thinker alone on one core (kept in {path}) ...")
+    switch = {"cpu_probe_ms": [cpu_probe()], **measure_thinker_switch()}
+    _write(path, switch)
+    return switch
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -230,7 +284,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
             runs, probes, gap_s = earlier["runs"], earlier["cpu_probe_ms"], tuple(earlier["settings"]["gap_s"])
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise SystemExit(f"omnirt: error: {args.predict_from}: not a `bench capacity` JSON ({err})") from None
-        args.gap_s = gap_s
+        args.gap_s, args.turns = gap_s, int(earlier["settings"]["turns"])
         console.print(f"the points of {args.predict_from} (CPU probe then {probes} ms), predicted again")
     else:
         probe = cpu_probe()
@@ -242,32 +296,50 @@ def run(args: argparse.Namespace, console: Any) -> int:
                                  "runs": runs})  # the measurements first: `--predict-from` reads them again
     first = runs[0]["points"][0]
     every = [r for run_ in runs for p in run_["points"] for r in p["records"] if r["answered"]]
-    models = {"predicted": bench_user(every, args.gap_s, default_embedded())}
+    models = {"predicted": bench_user(every, args.gap_s, default_embedded(), args.turns)}
     try:
         model, rest_ms = self_calibrated(first)
-        models["predicted_self"] = bench_user(every, args.gap_s, model)
+        models["predicted_self"] = bench_user(every, args.gap_s, model, args.turns)
         console.print(f"calibrated on 1 node, 1 session: {first['cpu_per_turn_ms']:.0f} ms CPU per turn, of which "
                       f"{rest_ms:.0f} ms after the stages before the first audio")
     except ValueError as err:
         console.print(f"no prediction from this run's first point: {err}")
+    try:
+        switch = _thinker_switch(Path(args.thinker_switch), console)
+        model, parts = host_model(first, switch)
+        models["predicted_host"] = bench_user(every, args.gap_s, model, args.turns)
+        out_host = {"calibration": parts, "thinker_switch": switch}
+        console.print(f"host model (1st point + the Thinker alone): {parts}")
+    except (ValueError, KeyError) as err:
+        out_host = {"error": str(err)}
+        console.print(f"no host model: {err}")
     for r in runs:
         for p in r["points"]:
             for key, model in models.items():
-                p[key] = predict(model, r["nodes"], p["sessions"], args.seed)
+                p[key] = predict(model, r["nodes"], p["sessions"], args.seed,
+                                 args.turns if key == "predicted_host" else 0)
     limit = args.p95_limit_ms or round(1.3 * first["voice_to_voice_ms"]["p95"], 1)
     capacity = {r["nodes"]: sessions_at([(p["sessions"], p["voice_to_voice_ms"]["p95"]) for p in r["points"]], limit)
                 for r in runs}
     out = {"bench": "capacity", "cpu_probe_ms": probes, "settings": _settings(args),
-           "p95_limit_ms": limit, "capacity_at_limit": capacity, "runs": runs}
+           "p95_limit_ms": limit, "capacity_at_limit": capacity, "host_model": out_host, "runs": runs}
     if 1 in capacity and 2 in capacity:
         out["two_over_one"] = round(capacity[2][0] / capacity[1][0], 3) if capacity[1][0] else None
     print(f"machine: CPU probe {out['cpu_probe_ms'][0]} ms before, {out['cpu_probe_ms'][1]} ms after")
     print("voice-to-voice (ms) by sessions in all; predicted with the checked-in calibration | with this run's first "
-          "point; error of the p95")
-    print("  nodes sessions     p50     p95 |  sim p50 sim p95   error | self p50 self p95  error   answered")
+          "point | the host model (first point + the Thinker alone); error of the p95")
+    print("  nodes sessions     p50     p95 |  sim p50 sim p95   error | self p50 self p95  error | host p50 host p95"
+          "  error   answered")
     for r in runs:
         for p in r["points"]:
             print(_row(p, r["nodes"]))
+    for r in runs:
+        for p in r["points"]:
+            band = (p.get("predicted_host") or {}).get("p95_short_runs")
+            if band:
+                print(f"  {r['nodes']} node(s), {p['sessions']} sessions: the host model's p95 over runs as short as "
+                      f"this one ({args.turns} questions a session): {band[0]:.0f}-{band[1]:.0f} ms (10-90 %); "
+                      f"measured {p['voice_to_voice_ms']['p95']:.0f}")
     for k, (n, how) in capacity.items():
         print(f"capacity at p95 {limit:.0f} ms: {k} node(s) {n:g} sessions ({how})")
     if "two_over_one" in out:
@@ -276,7 +348,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     page = path.with_suffix(".html")
     page.write_text("<!doctype html><meta charset=utf-8><title>omnirt capacity</title><body style='font-family:"
                     "sans-serif;max-width:900px'><h1>omnirt capacity</h1><p>voice-to-voice against sessions in all; "
-                    "measured solid, predicted from this run's first point dashed; p95 thick, p50 thin</p>"
+                    "measured solid, predicted by the host model dashed; p95 thick, p50 thin</p>"
                     + _svg(runs) + "<pre>" + html.escape(json.dumps({k: v for k, v in out.items() if k != "runs"},
                                                                     indent=1, default=str)) + "</pre></body>")
     print(f"wrote {path} and {page}")

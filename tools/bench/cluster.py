@@ -227,8 +227,7 @@ class Talk:
 def _hush(mic: Any) -> None:
     """Forget the question the microphone was still speaking when its connection died: the user asks again from
     the start on the new one (tools/rtc_client.py's MicTrack keeps a clip until it has played it all)."""
-    mic._clip = None  # noqa: SLF001 - the client has no public way to drop a clip
-    mic._queue.clear()  # noqa: SLF001
+    mic.hush()
 
 
 # ---------------------------------------------------------------- the node loss

@@ -99,6 +99,23 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
     return out
 
 
+def cpu_outside_nodes(server_pid: int) -> float:
+    """CPU time (user + system) used so far by the server's processes that belong to no node: the front door and
+    Ray's head services (GCS, dashboard), which run beside the nodes and, in `bench capacity`, on their cores."""
+    procs = _processes()
+    in_nodes = set().union(*(pids for _, pids in local_nodes(server_pid)))
+    return sum(_own_cpu_s(pid) for pid in ({server_pid} | _descendants(server_pid, procs)) - in_nodes)
+
+
+def _own_cpu_s(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")  # utime, stime (children counted apart)
+
+
 def pin(pids: set[int], cores: set[int]) -> int:
     """Every thread of these processes onto `cores`; how many threads were pinned."""
     n = 0
