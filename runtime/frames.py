@@ -173,11 +173,19 @@ class Commit(ControlFrame):
 @dataclass(frozen=True, kw_only=True)
 class UserSound(ControlFrame):
     """The VAD heard a chunk that may begin speech (active=True), or that sound stopped before it lasted
-    min_speech_ms (active=False: a cough, a click, an "mm-hm"). Output transports hold the reply's audio while it
+    min_speech_ms (active=False: a cough, a click, a short "mm"). Output transports hold the reply's audio while it
     is active, so the assistant falls silent within a chunk of the user's first sound and plays on if it was
-    nothing; if it was speech, the Interrupt that comes with SpeechStarted drops the reply."""
+    nothing; if it was speech, the Interrupt that comes with SpeechStarted drops the reply, unless its words are
+    only a backchannel (runtime/backchannel.py), which releases the hold instead."""
 
     active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Playing(ControlFrame):
+    """The output has begun to play a turn's reply (its first audio went to the speaker or the client). It enters
+    at the pipeline's head, as `Played` does, so a stage before the reply is made knows the assistant is being
+    heard: until that turn's `Played`, a barge-in interrupts a reply the user is listening to."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,9 +4,10 @@ An `OutputSink` is the far end of a session: a browser over WebRTC, the local sp
 It knows how to play audio, drop it, and hold it; it does not decide when. `Playout` reads the pipeline's output and
 decides, the same way for every sink: which turn is speaking, that an interrupted turn's late audio is stale, that an
 `Interrupt` flushes what is queued, that the user's first sound (`UserSound`) holds the reply, that `SpeechDone`
-ends a turn. When a turn has been played (all of it, or up to a barge-in) it sends a `Played` control frame back to
-the pipeline's head with the words the user heard, so the conversation remembers what was said, not what was
-written; the frame then comes out of the pipeline like any other and the sink shows it.
+ends a turn. When a turn's first audio goes to the sink it sends a `Playing` control frame back to the pipeline's
+head (a stage before the reply then knows the user is listening to one), and when a turn has been played (all of
+it, or up to a barge-in) a `Played` with the words the user heard, so the conversation remembers what was said,
+not what was written; each frame then comes out of the pipeline like any other and the sink shows it.
 
 `drive(pipeline, source, sink)` is the whole loop: feed the source, play out the output, until the stream ends.
 """
@@ -18,8 +19,8 @@ import logging
 from abc import ABC, abstractmethod
 from typing import AsyncIterable
 
-from .frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, Played, SpeechDone, TextDelta, TextDone,
-                     Transcript, UserSound)
+from .frames import (AudioFrame, EndOfStream, ErrorFrame, Frame, Interrupt, Played, Playing, SpeechDone, TextDelta,
+                     TextDone, Transcript, UserSound)
 from .stage import Pipeline
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class Playout:
         if isinstance(frame, AudioFrame):
             if frame.turn > self.stale_through:
                 self.spoken.add(frame)
+                if frame.turn not in self._open and not self._ended:
+                    self.pipeline.send_control(Playing(turn=frame.turn))
                 self._open.add(frame.turn)
                 self.sink.play(frame)
         elif isinstance(frame, SpeechDone):

@@ -1,4 +1,4 @@
-"""One voice session: VAD -> ASR -> Thinker -> Talker, with its trace and latency observers.
+"""One voice session: VAD -> ASR -> backchannels -> Thinker -> Talker -> turn gate, with its trace and observers.
 
 The session is given ready components (a speech detector, a recogniser, a chat backend, a synthesizer); it does not
 know which models or transports stand behind them. Transports push input frames and consume output frames.
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .asr import CHECK_BELOW, ASRStage, Recognizer
+from .backchannel import BackchannelGate, BackchannelOptions
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage
@@ -36,7 +37,9 @@ class SessionOptions:
     default setting and at a 600 ms budget, for less latency (docs/measurements.md, End of turn); it costs 6-8 ms of
     numpy on the event loop per judgement.
     check_below: a speculative transcript whose last word the recogniser scores below this log-probability is
-    checked against the audio after the cut before the turn is released early (runtime/asr.py); None: never."""
+    checked against the audio after the cut before the turn is released early (runtime/asr.py); None: never.
+    backchannel: a barge-in during a reply waits for its words; "mm-hm" lets the reply play on
+    (runtime/backchannel.py)."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -47,6 +50,7 @@ class SessionOptions:
     end_of_turn_threshold: float = FINISHED_AT
     turn_classifier: bool = True
     check_below: float | None = CHECK_BELOW
+    backchannel: BackchannelOptions = field(default_factory=BackchannelOptions)
 
 
 @dataclass
@@ -76,10 +80,12 @@ class VoiceSession:
                                                                      look=vision.look if vision else None)
         self.talker = TalkerStage(components.synthesizer, options.talker)
         asr = ASRStage(components.recognizer, check_below=options.check_below)
-        self.stages = [self.vad, asr, *([ToolStage(tools)] if tools else []), self.thinker, self.talker,
-                       TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
-                                on_judged=self.vad.judged, voice=self.vad.voice,
-                                classifier=shipped_classifier() if options.turn_classifier else None)]
+        self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.judged)
+        gate = TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
+                        on_judged=self.vad.judged, voice=self.vad.voice,
+                        classifier=shipped_classifier() if options.turn_classifier else None)
+        self.stages = [self.vad, asr, self.backchannel, *([ToolStage(tools)] if tools else []), self.thinker,
+                       self.talker, gate]
         if vision is not None:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],

@@ -26,7 +26,7 @@ BENCHES = {"asr": "omnirt.tools.bench.asr", "reply": "omnirt.tools.bench.reply",
            "desk": "omnirt.tools.bench.desk", "soak": "omnirt.tools.bench.soak",
            "turns": "omnirt.tools.bench.turns", "answers": "omnirt.tools.bench.answers",
            "shared": "omnirt.tools.bench.shared", "cluster": "omnirt.tools.bench.cluster",
-           "capacity": "omnirt.tools.bench.capacity"}
+           "capacity": "omnirt.tools.bench.capacity", "backchannel": "omnirt.tools.bench.backchannel"}
 # Commands whose modules import heavy libraries (aiortc, sounddevice): imported only when run.
 LAZY_COMMANDS = {"serve": ("omnirt.tools.serve", "live voice-and-vision sessions in the browser (WebRTC)"),
                  "talk": ("omnirt.tools.talk", "a live voice session on this machine's microphone and speaker"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..runtime.asr import CHECK_BELOW
+from ..runtime.backchannel import BackchannelOptions
 from ..runtime.session import Components, SessionOptions
 from ..runtime.thinker import ThreadedChat
 from ..runtime.vad import VADOptions
@@ -34,7 +35,9 @@ class VoiceConfig:
     asr_check_below: a speculative transcript whose last word scores below this log-probability is checked against
         the audio after the cut before its reply is released (runtime/asr.py; None: never).
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
-    agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent."""
+    agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent.
+    backchannels: "mm-hm", "yeah", "okay" said over a reply let it play on instead of cutting it
+        (runtime/backchannel.py; False: any speech over the reply cuts it once it lasts the VAD's min_speech_ms)."""
 
     thinker: str = "0.5b"
     thinker_threads: int = 1
@@ -52,6 +55,7 @@ class VoiceConfig:
     asr_check_below: float | None = CHECK_BELOW
     realtime: bool = True
     agent_tool: bool = False
+    backchannels: bool = True
 
     def vad_options(self) -> VADOptions:
         return VADOptions(hangover_ms=self.hangover_ms, speculate_ms=self.speculate_ms,
@@ -93,6 +97,9 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
                             "ahead by the Thinker; 0: never)")
     p.add_argument("--agent-tool", action="store_true",
                    help='desktop commands ("computer, click Submit") are done by the agent on $DISPLAY')
+    p.add_argument("--no-backchannels", dest="backchannels", action="store_false",
+                   help='"mm-hm", "yeah", "okay" said over the reply cut it like any other speech (by default the '
+                        "reply is held at the first sound and plays on when the words are only a backchannel)")
 
 
 
@@ -126,12 +133,16 @@ def voice_flags(config: VoiceConfig) -> list[str]:
         if value == getattr(DEFAULT, f.name) or f.name == "realtime":
             continue
         flag = "--" + f.name.replace("_", "-")
-        out += [flag] if value is True else [flag, "off" if value is None else str(value)]
+        if value is False:  # a setting that is on by default
+            out.append("--no-" + f.name.replace("_", "-"))
+        else:
+            out += [flag] if value is True else [flag, "off" if value is None else str(value)]
     return out
 
 
 def session_options(config: VoiceConfig, **options: Any) -> SessionOptions:
-    return SessionOptions(vad=config.vad_options(), check_below=config.asr_check_below, **options)
+    return SessionOptions(vad=config.vad_options(), check_below=config.asr_check_below,
+                          backchannel=BackchannelOptions(enabled=config.backchannels), **options)
 
 
 def load_components(config: VoiceConfig = DEFAULT, recognizer: Any = None, synthesizer: Any = None) -> Components:

@@ -180,17 +180,23 @@ async def test_interrupt_on_the_data_channel_silences_the_reply_within_100ms(ser
     assert client.received.sounds(LOUD, t_interrupt + 0.1, t_interrupt + 1.5) == []
 
 
+async def a_reply_sounding(client) -> None:
+    """Ask for a long answer and return while it sounds (not in a pause between its clauses), 0.8 s into it."""
+    from omnirt.tools.clips import make_clip
+
+    moon_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
+    await client.wait_for(lambda: client.received.first_sound(LOUD, moon_end), 30, "the reply to start")
+    await asyncio.sleep(0.8)
+    await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > LOUD * 32768,
+                          5, "a loud frame")
+
+
 @pytest.mark.models
 async def test_speaking_over_the_reply_silences_it_and_the_new_question_is_answered(server):
     from omnirt.tools.clips import make_clip
 
     async with RTCClient(server.url) as client:
-        moon_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
-        await client.wait_for(lambda: client.received.first_sound(LOUD, moon_end), 30, "the reply to start")
-        await asyncio.sleep(0.8)
-        # speak over sound that is arriving (not over a pause between the reply's clauses)
-        await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > LOUD * 32768,
-                              5, "a loud frame")
+        await a_reply_sounding(client)
         turn = await client.turn(make_clip("What is two plus three?", "piper"))
     onset = client.mic.onsets[-1]
     cut = next(e for e in client.events if e["type"] == "status" and e.get("cut") and e["t"] > onset)
@@ -202,6 +208,33 @@ async def test_speaking_over_the_reply_silences_it_and_the_new_question_is_answe
     assert last - onset < 0.9  # VAD onset (min_speech_ms 250) + detection + transport
     assert re.search(r"\b(5|five)\b", turn.answer.lower()), turn.answer
     assert turn.first_sound is not None  # the new answer was not muted with the old one
+
+
+@pytest.mark.models
+async def test_a_backchannel_over_the_reply_neither_cuts_it_nor_is_answered(server):
+    """"Yeah, right." said over the reply lasts longer than the VAD's min_speech_ms, so it holds the reply like a
+    barge-in; its words then show it is only a listener following: the reply plays on from where it stopped, to its
+    end, and nothing answers it (runtime/backchannel.py)."""
+    from omnirt.tools.clips import make_clip
+
+    async with RTCClient(server.url) as client:
+        await a_reply_sounding(client)
+        said = await client.say(make_clip("Yeah, right.", "piper"))
+        moon = next(e["turn"] for e in client.events if e["type"] == "user" and e.get("final"))
+        done = await client.wait_for(lambda: client.event("status", state="listening", turn=moon), 60,
+                                     "the reply to be played")
+        await asyncio.sleep(1.0)  # anything answering the backchannel would have begun
+    onset = client.mic.onsets[-1]
+    holds = [e for e in client.events if e["type"] == "hold" and e["clock"] > onset - 0.05]
+    release = next((e["clock"] for e in holds if not e["active"]), None)
+    print(f"\nbackchannel: reply held from the onset for {(release - onset) * 1e3 if release else float('nan'):.0f} ms"
+          f" ({said - onset:.2f} s of speech), then played on; {done['played_s']} s of it played in all")
+    assert holds and holds[0]["active"], "the reply was not held at the user's first sound"
+    assert release is not None and not done["cut"], "the backchannel cut the reply"
+    assert client.received.sounds(LOUD, release + 0.1, done["t"]), "the reply did not play on after the release"
+    finals = [e for e in client.events if e["type"] == "user" and e.get("final")]
+    assert [e["turn"] for e in finals] == [moon], finals  # the backchannel was no turn
+    assert not [e for e in client.events if e["type"] == "assistant_done" and e["turn"] != moon]
 
 
 async def _post(url: str, body, headers=None) -> tuple[int, dict]:
