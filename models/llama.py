@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from omnirt.models import assets
+from omnirt.models.llama_states import ConversationStates
 
 # Tuned on Qwen2.5-Coder-0.5B: rules alone are ignored for how-to and coding questions (it answers with numbered
 # steps and code fences); worked examples inside the system prompt fix most of that. Digits still slip through
@@ -68,6 +69,9 @@ class LlamaOptions:
     repeat_penalty: > 1 discourages repeating recent tokens (greedy decoding of a small model can loop).
     n_gpu_layers: layers offloaded to a GPU; only a CUDA build of llama-cpp-python uses it (the portable wheel
         is CPU only).
+    state_cache_mb: memory for snapshots of the KV cache, one per recent conversation (models/llama_states.py),
+        so that sessions sharing the model do not read each other's history again; 0 turns them off. A
+        conversation of a few exchanges takes a few MB with the 0.5B model.
     """
 
     model: str = "qwen2.5-coder-0.5b-instruct"
@@ -81,6 +85,7 @@ class LlamaOptions:
     system_prompt: str = SPOKEN_SYSTEM_PROMPT
     n_gpu_layers: int = 0
     repeat_penalty: float = 1.1
+    state_cache_mb: int = 256
 
     def __post_init__(self) -> None:
         if self.n_ctx < 128 or self.n_threads < 1 or self.batch_threads < 0 or self.lead_threads < 0 \
@@ -114,8 +119,12 @@ PREFILL_CHUNK = 16  # tokens a read-ahead evaluates between its checks for more 
 
 
 def keep_cached_prefix(llm: Any, tokens: list[int], limit: int) -> int:
-    """Keep the longest prefix of `tokens` (at most `limit`) that llama.cpp's KV cache already holds and drop the rest
-    of the cache; returns its length: the next `llm.eval` reads on from there."""
+    """Keep the longest prefix of `tokens` (at most `limit`) that llama.cpp's KV cache already holds (after putting
+    back a saved conversation that holds more of it) and drop the rest of the cache; returns its length: the next
+    `llm.eval` reads on from there."""
+    states = _guard_for(llm).states
+    if states is not None:
+        states.restore(llm, tokens[:limit])
     keep, ids = 0, llm.input_ids
     while keep < min(llm.n_tokens, limit) and ids[keep] == tokens[keep]:
         keep += 1
@@ -153,6 +162,7 @@ class _Guard:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.owner: int | None = None
+        self.states: ConversationStates | None = None  # the Llama's conversations' KV snapshots, if kept
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnirt-llama")
 
     def run(self, fn: Any, *args: Any) -> Any:
@@ -185,6 +195,8 @@ class LlamaChat:
         self.llm = llm
         self.options = options
         self._guard = _guard_for(llm)  # shared by every LlamaChat on the same Llama object
+        if options.state_cache_mb > 0 and self._guard.states is None:
+            self._guard.states = ConversationStates(options.state_cache_mb << 20)
         self._turns: Any = None  # the end-of-turn model, made at its first use
 
     @staticmethod
@@ -221,6 +233,8 @@ class LlamaChat:
             leading, first_audio = (o.lead_threads or o.n_threads) != o.n_threads, FOREGROUND.entries
             if leading:
                 guard.run(self._set_threads, o.lead_threads)
+            if guard.states is not None:
+                guard.run(guard.states.restore, self.llm, self._prompt_tokens(msgs))
             chunks = guard.run(lambda: self.llm.create_chat_completion(
                 messages=msgs, stream=True, temperature=o.temperature, max_tokens=o.max_tokens, seed=o.seed,
                 repeat_penalty=o.repeat_penalty))
@@ -237,9 +251,16 @@ class LlamaChat:
             finally:
                 guard.run(chunks.close)  # GeneratorExit inside llama.cpp's token loop: no further token is evaluated
                 guard.run(_free_sampler, self.llm)
+                if guard.states is not None:
+                    guard.run(guard.states.save, self.llm)  # this conversation, for its next turn
                 if leading:
                     guard.run(self._set_threads, o.n_threads)
                 guard.owner = None
+
+    def _prompt_tokens(self, msgs: list[dict[str, str]]) -> list[int]:
+        """The tokens llama-cpp-python's chat completion reads for `msgs` (the GGUF's template, as it renders it)."""
+        result = self._turn_model().render(msgs)
+        return self.llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
 
     def _set_threads(self, n: int) -> None:
         """Generate with n threads from the next token on (prompt evaluation keeps batch_threads)."""

@@ -53,6 +53,11 @@ class EndOfTurnModel:
             ends.update(llm.tokenize((mark + "\n").encode(), add_bos=False, special=False)[:1])
         self.end_tokens = sorted(ends)
 
+    def render(self, messages: list[dict[str, str]]) -> Any:
+        """The chat template's rendering of `messages` (a ChatFormatterResponse: `prompt`, `added_special`), with the
+        assistant's header after them, as the Thinker's answer reads it."""
+        return self._format(messages=messages)
+
     def _render(self, messages: list[dict[str, str]]) -> str:
         return self._format(messages=messages).prompt
 
