@@ -11,7 +11,6 @@ the field; a calendar's next-month arrow stands right of the month's name on its
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from omnirt.agents.actions import Click
 from omnirt.agents.elements import Element, norm
 from omnirt.agents.grounding import match, nth
+from omnirt.agents.everyday_forms import label_split, value_after
 from omnirt.agents.intents import DESTRUCTIVE, loose_pick
 
 SKIP = object()  # an optional step with nothing to do (the switch is already so; no dialog asked)
@@ -27,7 +27,7 @@ AFFIRM = ("yes", "ok", "confirm", "continue")
 NEXT_GLYPHS = (">", "›", "»", "→", ">>", "▶", "⟩", "next", "next month")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
-OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day")
+OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day", "datefield", "name", "again", "noop")
 POINTER_OPS = ("click", "focus", "toggle", "row")  # steps whose target may lie below the fold
 LOOK_SCROLL, MAX_LOOK_SCROLLS = 5, 4  # wheel clicks per look below the fold, and looks at most
 INK = 40  # a channel difference from the row's background that counts as a control's ink
@@ -112,6 +112,11 @@ def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) 
     name = match(step.target, _texts(elements))
     if name is None:
         return None
+    verb = norm(step.text)
+    said = [e for e in elements if e.label and verb in norm(e.label).split() and _same_row(e, name.box)
+            and e.kind in ("button", "link")]
+    if said:  # the row's own control says the verb ("Archive" beside "Delete"): that one
+        return Click(element=min(said, key=lambda e: e.box[0]).id)
     boxes = [e.box for e in elements if e.kind in ("icon", "button") and _same_row(e, name.box)]
     if rgb is not None:
         boxes += [b for b in row_blobs(rgb, name.box, _texts(elements)) if not any(_overlaps(b, o) for o in boxes)]
@@ -121,36 +126,46 @@ def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) 
     return _center(pick(boxes, key=lambda b: b[0]))
 
 
-def confirm(step: Any, elements: Sequence[Element]) -> Any:
-    """The yes of a confirmation dialog, if one is showing (SKIP if none is)."""
+def confirm(step: Any, elements: Sequence[Element], opened: Sequence[tuple[int, ...]] | None = None) -> Any:
+    """What the last click opened that carries the request out: a row's menu item or a confirmation dialog's yes,
+    named by the request's verb, else Yes / OK / Confirm (SKIP if nothing such opened). opened: the screen's
+    rectangles that changed since the last action (None: not known, then anything in sight counts); an entry with
+    the verb's word elsewhere (a sidebar's "Archive") is no answer to the click."""
     verb = norm(step.text)
-    buttons = [e for e in elements if e.label and e.kind in ("button", "link", "word", "line")]
-    for want in (lambda e: norm(e.label) == verb,
+    pool = [e for e in elements if e.label and e.kind in ("button", "link", "word", "line")]
+    if opened is not None:
+        pool = [e for e in pool if any(_overlaps(e.box, r) for r in opened)]
+    for want in (lambda e: e.kind in ("button", "link") and norm(e.label) == verb,
                  lambda e: e.kind == "button" and verb in norm(e.label).split(),
-                 lambda e: norm(e.label) in AFFIRM):
-        hits = [e for e in buttons if want(e)]
+                 lambda e: norm(e.label) == verb,
+                 lambda e: norm(e.label) in AFFIRM,
+                 lambda e: verb in norm(e.label).split()[:2] and len(norm(e.label).split()) <= 3,
+                 lambda e: e.kind == "button" and (norm(e.label).split() or [""])[0] in AFFIRM):
+        hits = [e for e in pool if want(e)]
         if hits:
             return Click(element=hits[0].id)
     return SKIP
 
 
-def fill_field(step: Any, elements: Sequence[Element], used: list[tuple[int, ...]]) -> tuple[Element | None, str]:
-    """The field a "label value" chunk names by its first words (label or placeholder), and the value; with no
-    label said, the first field this plan has not filled yet, and the whole chunk."""
-    fields = [e for e in elements if e.kind in ("input", "textarea")]
-    chunk = norm(step.target)
-    named = []
-    for e in fields:
-        name = norm(e.label or e.value)
-        if name and (chunk == name or chunk.startswith(name + " ")):
-            named.append((len(name), e))
-    if named:
-        n, e = max(named, key=lambda ne: ne[0])
-        words = step.target.split()
-        rest = " ".join(words[len(norm(e.label or e.value).split()):])
-        return e, re.sub(r"^(?:[:=-]|is|as)\s*", "", rest).strip() or step.target
-    free = [e for e in fields if not any(_overlaps(e.box, u) for u in used)]
-    return nth(free, None), step.target
+def fill_field(step: Any, elements: Sequence[Element], rgb: np.ndarray | None,
+               used: list[tuple[int, ...]]) -> tuple[tuple[int, ...] | None, str]:
+    """The box of the field a "label value" chunk names by its first words, and the value: the text that labels
+    a field by layout (above it, beside it, inside it), else the label the grounding tied to an input (its
+    nearest text, which may be a neighbour's); with no label said, the first field this plan has not filled yet,
+    and the whole chunk. A label names a field by itself or by holding the chunk's words (everyday_forms)."""
+    from omnirt.agents.fields import labelled_field
+
+    fields = field_boxes(elements, rgb, used)
+    boxes = [f[0] for f in fields]
+    texts = [(t, labelled_field(t.box, boxes)) for t in _texts(elements)]
+    texts = [(t, b) for t, b in texts if b is not None]
+    hit = label_split(step.target, [t.label for t, _ in texts])
+    if hit is not None:
+        return texts[hit[0]][1], value_after(step.target, hit[1])
+    hit = label_split(step.target, [f[1] or f[2] for f in fields])
+    if hit is not None:
+        return fields[hit[0]][0], value_after(step.target, hit[1])
+    return (boxes[0] if boxes else None), step.target
 
 
 def suggestion(step: Any, elements: Sequence[Element], field_box: tuple[int, ...] | None) -> Any:
@@ -180,8 +195,11 @@ def day(step: Any, elements: Sequence[Element]) -> Any:
     """The day number in the open calendar (below its month heading, when one is read)."""
     heads = [e for e in _texts(elements) if any(m in norm(e.label).split() for m in MONTHS)]
     top = heads[0].box[3] if heads else 0
-    hits = [e for e in elements if e.kind in ("word", "link", "button", "cell") and norm(e.label) == step.text
+    hits = [e for e in elements if e.kind in ("word", "link", "button", "cell", "icon") and norm(e.label) == step.text
             and e.box[1] >= top]
+    if len(hits) > 1:  # a day of the month before or after is drawn pale: keep the ones in the darkest ink
+        ink = {e.id: sum(e.ink) for e in hits}
+        hits = [e for e in hits if ink[e.id] <= min(ink.values()) + 120]
     return Click(element=nth(hits, None).id) if hits else None  # type: ignore[union-attr]
 
 
@@ -196,17 +214,57 @@ def field_by_edges(step: Any, elements: Sequence[Element], rgb: np.ndarray | Non
     fields = [f for f in find_fields(rgb) if not any(_overlaps(f, u) for u in used)]
     texts = _texts(elements)
     if step.fill:
-        chunk = norm(step.target)
-        named = [t for t in texts if chunk.startswith(norm(t.label) + " ")]
-        for t in sorted(named, key=lambda t: -len(t.label)):
-            box = labelled_field(t.box, fields)
-            if box is not None:
-                return box, " ".join(step.target.split()[len(norm(t.label).split()):])
+        pool = [t for t in texts if labelled_field(t.box, fields) is not None]
+        hit = label_split(step.target, [t.label for t in pool])
+        if hit is not None:
+            return labelled_field(pool[hit[0]].box, fields), value_after(step.target, hit[1])  # type: ignore
         return (fields[0], step.target) if fields else None
     box = field_for(step.target, texts, fields, match) if step.target else None
     if box is None and not step.target and fields:
         box = fields[min(len(fields), max(1, step.ordinal or 1)) - 1] if step.ordinal != -1 else fields[-1]
     return (box, "") if box is not None else None
+
+
+def field_boxes(elements: Sequence[Element], rgb: np.ndarray | None, used: Sequence[Any] = ()) -> list[Any]:
+    """Every field in sight: the grounding's inputs (with their label and text) and those found by their edges,
+    as (box, label, value), in reading order; none this plan has typed into."""
+    from omnirt.agents.fields import find_fields
+
+    out = [(e.box, e.label, e.value) for e in elements if e.kind in ("input", "textarea", "dropdown")]
+    if rgb is not None:
+        out += [(b, "", "") for b in find_fields(rgb) if not any(_overlaps(b, o[0]) for o in out)]
+    return sorted([f for f in out if not any(_overlaps(f[0], u) for u in used)], key=lambda f: (f[0][1], f[0][0]))
+
+
+def date_field(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
+    """The click that opens the date's picker (SKIP when a calendar already shows)."""
+    from omnirt.agents.everyday_forms import calendar_open, date_field_box
+    from omnirt.agents.fields import labelled_field
+
+    if calendar_open(elements):
+        return SKIP
+    fields = field_boxes(elements, rgb)
+    boxes = [f[0] for f in fields]
+    box = date_field_box(step.target, boxes, [f[1] for f in fields], [f[2] for f in fields], _texts(elements),
+                         lambda label: labelled_field(label, boxes))
+    return _center(box) if box is not None else None
+
+
+def repeat_field(elements: Sequence[Element], rgb: np.ndarray | None, used: Sequence[Any]) -> Any:
+    """The box of a password's repeat field ("Confirm password"), or None when the form asks once."""
+    from omnirt.agents.everyday_forms import is_repeat_label
+    from omnirt.agents.fields import labelled_field
+
+    fields = field_boxes(elements, rgb, used)
+    for box, label, _ in fields:
+        if is_repeat_label(label):
+            return box
+    for t in _texts(elements):
+        if is_repeat_label(t.label):
+            box = labelled_field(t.box, [f[0] for f in fields])
+            if box is not None:
+                return box
+    return None
 
 
 def named_button(clause: str, elements: Sequence[Element]) -> bool:
@@ -222,8 +280,10 @@ def loose(step: Any, elements: Sequence[Element]) -> Any:
     return Click(element=hit.id) if hit is not None else None
 
 
-def decide_step(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, field_box: Any) -> Any:
-    """The action for an everyday step (None: its target is not in sight; SKIP: nothing to do)."""
+def decide_step(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, field_box: Any,
+                opened: Sequence[tuple[int, ...]] | None = None) -> Any:
+    """The action for an everyday step (None: its target is not in sight; SKIP: nothing to do). opened: what
+    changed on the screen since the last action (see `confirm`)."""
     if step.loose:
         return loose(step, elements)
     if step.op == "toggle":
@@ -231,7 +291,9 @@ def decide_step(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, 
     if step.op == "row":
         return row_control(step, elements, rgb)
     if step.op == "confirm":
-        return confirm(step, elements)
+        return confirm(step, elements, opened)
+    if step.op == "datefield":
+        return date_field(step, elements, rgb)
     if step.op == "suggest":
         return suggestion(step, elements, field_box)
     if step.op == "nextmonth":

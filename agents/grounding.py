@@ -28,8 +28,8 @@ from omnirt.agents.elements import (  # noqa: F401  (re-exported: the grounding 
     DETECTOR_KINDS, Element, _outside_words, build_elements, fold, is_link_colour, merge_detections, norm,
     split_by_colour)
 from omnirt.agents.pixels import Shape, blank_shapes, find_shapes, occluded
-from omnirt.agents.screen import Box, Screenshot
-from omnirt.agents.ocr_cache import RegionCache, clean_words, pad_min, shift_word
+from omnirt.agents.ocr_cache import RegionCache, clean_words, pad_min, reading_order, shift_word, tight, touches
+from omnirt.agents.screen import Box, Screenshot, tile_diff
 
 
 @dataclass
@@ -106,6 +106,8 @@ class Grounder:
         self._glyphs: dict[str, tuple[list[Any], list[Any]]] = {}
         self._scaled: dict[str, tuple[list[Any], list[Any]]] = {}
         self._direct: set[str] = set()  # regions to read whole once (after `forget`)
+        self._base: dict[str, np.ndarray] = {}  # each region's frame at its last whole read (kept by `forget`)
+        self._patches: dict[str, list[tuple[Box, list[Any]]]] = {}  # crops read on their own, per region
         self._blocks = BlockReader(self._ocr, min_gap_x=max(8, round(8 * self.options.scale)))
         self.stats = {"ocr_calls": 0, "ocr_ms": 0.0, "reused": 0, "ocr_kpx": 0.0}
 
@@ -119,7 +121,48 @@ class Grounder:
         words = cache.update(rgb)
         if not cache.last_rects:
             self.stats["reused"] += 1
-        return words
+        return self._patched(rgb, region, words, cache.last_rects)
+
+    def _patched(self, rgb: np.ndarray, region: str, words: list[Any], reread: list[Box]) -> list[Any]:
+        """`words` with what appeared on the page since its last whole read read on its own (`popup_rects`): a
+        whole read drops the items of a menu that opened over the page, a crop of the menu reads them. A crop
+        stays in force while its pixels hold still (a later whole read, after `forget`, keeps it), is read again
+        with what changed beside it (a submenu) while the two stay popup-sized, and is dropped otherwise."""
+        h, w = rgb.shape[:2]
+        base = self._base.get(region)
+        patches = self._patches.get(region, []) if base is not None and base.shape == rgb.shape else []
+        if reread == [(0, 0, w, h)]:  # a whole read: crops of what appeared since the last whole read
+            self._base[region] = rgb
+            if base is None or base.shape != rgb.shape:
+                self._patches[region] = []
+                return words
+            changed = tile_diff(base, rgb, tile=16).regions
+            patches = [(r, ws) for r, ws in patches if not any(touches(r, c) for c in changed)]  # still so
+            patches += [(r, self._read_crop(rgb, r)) for r in popup_rects(base, rgb, changed)]
+        elif reread:  # what changed inside or beside a crop is read with it, if the two stay popup-sized
+            kept = []
+            for r, ws in patches:
+                near = [c for c in reread if touches(c, (r[0] - 2, r[1] - 2, r[2] + 2, r[3] + 2))]
+                if not near:
+                    kept.append((r, ws))
+                    continue
+                u = (min([r[0]] + [c[0] for c in near]), min([r[1]] + [c[1] for c in near]),
+                     max([r[2]] + [c[2] for c in near]), max([r[3]] + [c[3] for c in near]))
+                if (u[2] - u[0]) * (u[3] - u[1]) <= POPUP_MAX_FRACTION * h * w:
+                    kept.append((u, self._read_crop(rgb, u)))
+            patches = kept
+        self._patches[region] = patches
+        if not patches:
+            return words
+        inside = lambda wd: any(r[0] <= wd.center[0] < r[2] and r[1] <= wd.center[1] < r[3]  # noqa: E731
+                                for r, _ in patches)
+        return reading_order([wd for wd in words if not inside(wd)] + [wd for _, ws in patches for wd in ws])
+
+    def _read_crop(self, rgb: np.ndarray, r: Box) -> list[Any]:
+        m = 4
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = max(0, r[0] - m), max(0, r[1] - m), min(w, r[2] + m), min(h, r[3] + m)
+        return [shift_word(wd, x0, y0) for wd in self._ocr(rgb[y0:y1, x0:x1])]
 
     def forget(self) -> None:
         """Drop every cached word, shape and block: the next `ground` / `text` reads the screen afresh. For a second
@@ -221,6 +264,21 @@ class Grounder:
                  min(w, int(round(d.box[2] * s))), min(h, int(round(d.box[3] * s))))
             out.append(type(d)(b, d.kind, d.score))
         return out
+
+
+POPUP_MAX_FRACTION = 0.3  # of the frame: a larger change is a new page, read whole
+
+
+def popup_rects(prev: np.ndarray, cur: np.ndarray, changed: Sequence[Box]) -> list[Box]:
+    """The changed rectangles that are a popup, a menu or a dialog's panel rather than a new page: each shrunk to
+    the pixels that differ, big enough to hold a line of text and at most POPUP_MAX_FRACTION of the frame."""
+    h, w = cur.shape[:2]
+    out = []
+    for r in changed:
+        x0, y0, x1, y1 = tight(r, prev, cur)
+        if x1 - x0 >= 24 and y1 - y0 >= 12 and (x1 - x0) * (y1 - y0) <= POPUP_MAX_FRACTION * h * w:
+            out.append((x0, y0, x1, y1))
+    return out
 
 
 # ---------------------------------------------------------------- matching

@@ -27,6 +27,18 @@ MENU_SEP = re.compile(r"\s*(?:>|›|»|->|→)\s*")
 ROW_VERBS = ("delete", "remove", "archive", "trash", "discard", "edit", "rename", "duplicate", "restore")
 DESTRUCTIVE = ("delete", "remove", "archive", "trash", "discard")
 GENERIC_OBJECTS = r"(?:the\s+)?(?:changes?|settings?|form|preferences|it|everything|all)"
+ROW_NOUNS = (r"(?:row|entry|line|record|item|user|member|email|message|mail|conversation|chat|thread|contact|file|"
+             r"folder|document|doc|order|task|note|account|project|invoice|ticket|event|booking|meeting|post|"
+             r"comment|product|customer|subscription|card|photo|album|playlist|job)")
+# "the 9th of next month" inside a sentence ("Reserve a table for the 9th of next month"): an ordinal day is asked.
+DATE_IN = re.compile(r",?\s*\b(?:on|for|to|by|at|from)?\s*(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\s+(?:of\s+)?"
+                     r"(next|this)\s+month\b|,?\s*\b(?:on|for|to|by)?\s*(next|this)\s+month\s+on\s+the\s+"
+                     r"(\d{1,2})(?:st|nd|rd|th)?\b", re.I)
+# What a sign-up form asks for, as said in a sentence ("with the email a@b.c and the password x").
+ACCOUNT_ATTRS = (r"(?:e-?mail(?:\s+address)?|password|pass\s*word|user\s*name|login|phone(?:\s+number)?|mobile(?:\s+"
+                 r"number)?|company|organi[sz]ation|city|country|address|post\s*code|zip(?:\s+code)?|birthday|"
+                 r"date\s+of\s+birth|job\s+title|role|website|nickname|display\s+name)")
+ACCOUNT_VERBS = ("create account", "sign up", "register", "join", "get started", "create profile")
 MONTH_DAY = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(next|this)\s+month$", re.I)
 
 
@@ -92,9 +104,9 @@ def row_action(verb: str, rest: str) -> str | None:
         return None
     t = re.sub(r"\s+(?:from|in|off)\s+(?:the\s+|my\s+|this\s+)?[\w-]+(?:\s+(?:list|table|page))?$", "",
                rest.strip(" .!"), flags=re.I)
-    t = re.sub(r"^(?:the\s+)?(?:row|entry|line|record|item|user|member|email|message|mail|conversation|contact|"
-               r"file|order|task|note|account)s?\s+(?:for|of|from|by|with|named|called|about)\s+", "", _article(t),
+    t = re.sub(rf"^(?:the\s+)?{ROW_NOUNS}s?\s+(?:for|of|from|by|with|named|called|about)\s+", "", _article(t),
                flags=re.I)
+    t = re.sub(rf"\s+{ROW_NOUNS}$", "", _article(t), flags=re.I)  # "the Q3 offsite project" -> "Q3 offsite"
     return _article(t) or None
 
 
@@ -119,6 +131,45 @@ def month_day(value: str) -> tuple[int, int] | None:
     if m is None or not 1 <= int(m.group(1)) <= 31:
         return None
     return int(m.group(1)), 1 if m.group(2).lower() == "next" else 0
+
+
+def date_in(clause: str) -> tuple[str, int, int] | None:
+    """'Reserve a table for the 9th of next month' -> ('Reserve a table', 9, 1): the clause without its
+    date, the day, and months ahead; None when the clause names no such day."""
+    m = DATE_IN.search(clause)
+    if m is None:
+        return None
+    day, when = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    if not 1 <= int(day) <= 31:
+        return None
+    rest = (clause[:m.start()] + " " + clause[m.end():]).strip(" ,.!")
+    return " ".join(rest.split()), int(day), 1 if when.lower() == "next" else 0
+
+
+def account(text: str) -> tuple[str, str, list[str], str] | None:
+    """A sign-up request: 'Create an account for Al Ng with the email a@n.io and the password P' / 'Sign up as Bo
+    Li using b@l.cn, password x' -> (verb phrase, name, ['email a@n.io', 'password P'], what follows: '');
+    None when the sentence is no such request. A value said alone is named by its look (an @: an email)."""
+    m = re.match(r"^\s*(?:(create|open|make|set\s+up|register)\s+(?:a\s+|an\s+|the\s+|my\s+)?(?:new\s+)?"
+                 r"(account|profile|user|login)\s+(?:for\s+)?|(sign\s*up|register|enrol+|join)\s+(?:as\s+|for\s+)?)"
+                 r"(.+)$", text, re.I)
+    if m is None:
+        return None
+    verb = f"{m.group(1)} {m.group(2)}" if m.group(1) else m.group(3)
+    parts = re.split(r"\s*,\s*(?:and\s+)?|\s+(?:and|with|using)\s+", m.group(4).strip(" .!"))
+    name, chunks, i = "", [], 0
+    if parts and "@" not in parts[0] and not re.match(rf"(?:the\s+|my\s+|an?\s+)?{ACCOUNT_ATTRS}\s", parts[0], re.I):
+        name, i = _article(parts[0]), 1
+    for i in range(i, len(parts)):
+        p = _article(parts[i])
+        attr = re.match(rf"({ACCOUNT_ATTRS})\s+(?:of\s+|is\s+|as\s+)?(\S.*)$", p, re.I)
+        if attr:
+            chunks.append(f"{attr.group(1)} {attr.group(2)}")
+        elif re.fullmatch(r"\S+@\S+\.\w+", p):
+            chunks.append(f"email {p}")
+        else:  # the account's details end here: the rest is another request ("then tick the terms")
+            return (verb.lower(), name, chunks, ", ".join(parts[i:])) if chunks else None
+    return (verb.lower(), name, chunks, "") if chunks else None
 
 
 def as_format(verb: str, rest: str) -> tuple[str, str] | None:
@@ -152,7 +203,13 @@ def overlap(target: str, label: str) -> float:
 
 def loose_pick(target: str, elements: list[Any]) -> Any | None:
     """The button or link whose words best cover a clause (at least half of them, its verb among them)."""
-    verb = (plain_words(target.split()[0]) or {""}).pop() if target.split() else ""
-    scored = [(overlap(target, e.label), e) for e in elements if e.label and e.kind in ("button", "link", "icon")]
-    scored = [(s, e) for s, e in scored if s >= 0.5 and verb in plain_words(e.label)]
-    return max(scored, key=lambda se: se[0])[1] if scored else None
+    for one in target.split("|"):  # alternatives, the first preferred ("create account|sign up")
+        verb = (plain_words(one.split()[0]) or {""}).pop() if one.split() else ""
+        scored = [(overlap(one, e.label), e) for e in elements if e.label and e.kind in ("button", "link", "icon")]
+        # At least half of the clause's words, or a label made only of the clause's words ("Schedule" for
+        # "schedule the weekly sync"), the verb among them.
+        scored = [(s, e) for s, e in scored if verb in plain_words(e.label) and
+                  (s >= 0.5 or overlap(e.label, one) == 1.0)]
+        if scored:
+            return max(scored, key=lambda se: se[0])[1]
+    return None

@@ -51,7 +51,7 @@ def _grow(lo: int, hi: int, blank: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
-def _touches(a: Box, b: Box) -> bool:
+def touches(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
@@ -63,7 +63,7 @@ def settle_rect(r: Box, prev: np.ndarray, cur: np.ndarray, boxes: Sequence[Box],
     for _ in range(6):
         before = (x0, y0, x1, y1)
         for b in boxes:
-            if _touches(b, (x0, y0, x1, y1)):
+            if touches(b, (x0, y0, x1, y1)):
                 x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
         rows = _blank_rows(prev, x0, x1) & _blank_rows(cur, x0, x1)
         y0, y1 = _grow(y0, y1, rows)
@@ -93,7 +93,7 @@ def merge_rects(rects: Sequence[Box]) -> list[Box]:
         merged = False
         for i in range(len(out)):
             for j in range(i + 1, len(out)):
-                if _touches(out[i], out[j]):
+                if touches(out[i], out[j]):
                     a, b = out[i], out[j]
                     out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
                     del out[j]
@@ -135,7 +135,7 @@ class RegionCache:
             rects = again
         if sum((r[2] - r[0]) * (r[3] - r[1]) for r in rects) > self.full_fraction * h * w:
             return self._full(rgb)
-        kept = [wd for wd in self.words if not any(_touches(wd.box, r) for r in rects)]
+        kept = [wd for wd in self.words if not any(touches(wd.box, r) for r in rects)]
         m = 3  # OCR needs a little background around a word; what it reads in that margin belongs to others
         for x0, y0, x1, y1 in rects:
             a, b = max(0, x0 - m), max(0, y0 - m)

@@ -27,6 +27,7 @@ CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open",
                "toggle")
 TYPE_VERBS = ("enter", "type", "fill", "input", "write", "put")
 CHECK_VERBS = ("check", "tick", "mark", "select")
+SET_VERBS = ("set", "pick", "choose", "select", "change", "enter", "put", "fill", "use", "make")
 # Clauses that set the scene rather than ask for an action of their own ("find the email by Ann and click ...",
 # "below is a form", "you may need to scroll"): not commands left undone.
 CONTEXT_VERBS = ("find", "locate", "look", "see", "read", "navigate", "browse", "explore", "wait", "note", "notice",
@@ -62,6 +63,8 @@ class Step:
     text: str = ""
     similar: bool = False
     fill: bool = False  # a focus step whose target is "label value" (agents/everyday.py splits it on the screen)
+    # (the ops of a sign-up: name, a name to fill in one field or over first and last; again, a password's repeat
+    # field, if the form has one; datefield: the field whose picker holds the date, unless a calendar shows)
     loose: bool = False  # a click whose target is a clause naming a button ("place the order")
 
 
@@ -174,15 +177,6 @@ class _Planner:
         path = intents.menu_path(text)
         if path:
             return [Step("click", item) for item in path]
-        switch = intents.toggle(verb, body)
-        if switch:
-            return [Step("toggle", switch[0], text=switch[1])]
-        row = intents.row_action(verb, body)
-        if row:
-            return [Step("row", row, text=verb), Step("confirm", text=verb)]
-        chunks = intents.fill_chunks(body) if verb == "fill" else None
-        if chunks:
-            return _fill_steps(chunks)
         setting = intents.set_value(body) if verb == "set" else None
         if setting:
             day = intents.month_day(setting[1])
@@ -191,6 +185,19 @@ class _Planner:
                         Step("day", text=str(day[0]))]
             return [Step("focus", setting[0], ["input"]), Step("key", text="ctrl+a"), Step("type", text=setting[1]),
                     Step("suggest", setting[1])]
+        dated = intents.date_in(text)
+        if dated:
+            return _date_steps(*dated)
+        switch = intents.toggle(verb, body)
+        if switch:
+            return [Step("toggle", switch[0], text=switch[1])]
+        row = intents.row_action(verb, body)
+        if row:
+            # The action may sit in the row's menu and then be confirmed: two looks at what the click opened.
+            return [Step("row", row, text=verb), Step("confirm", text=verb), Step("confirm", text=verb)]
+        chunks = intents.fill_chunks(body) if verb == "fill" else None
+        if chunks:
+            return _fill_steps(chunks)
         fmt = intents.as_format(verb, body)
         return [Step("click", fmt[0]), Step("click", fmt[1])] if fmt else []
 
@@ -255,6 +262,28 @@ def _fill_steps(chunks: list[str]) -> list[Step]:
     return [s for c in chunks for s in (Step("focus", c, ["input"], fill=True), Step("type", text=c))]
 
 
+def _date_steps(rest: str, day: int, ahead: int) -> list[Step]:
+    """'Reserve a table' + the 9th of next month: open the date's picker (unless a calendar shows), the next
+    month, the day; then the button the sentence's verb names, unless the verb only sets the date."""
+    steps = [Step("datefield", rest), *([Step("nextmonth")] if ahead else []), Step("day", text=str(day))]
+    verb = rest.split()[0].lower() if rest.split() else ""
+    if verb and verb not in SET_VERBS:
+        steps.append(Step("click", intents.loose_target(rest), ["button", "link"], loose=True))
+    return steps
+
+
+def _account_steps(verb: str, name: str, chunks: list[str]) -> list[Step]:
+    """A sign-up: the name (one field, or first and last), each detail by its field's label, a password again
+    where the form asks for it twice."""
+    steps = [Step("name", name, ["input"]), Step("type", text=name)] if name else []
+    for chunk in chunks:
+        steps += _fill_steps([chunk])
+        attr, value = chunk.split(maxsplit=1) if " " in chunk else (chunk, "")
+        if attr.lower().startswith("pass"):
+            steps += [Step("again", value, ["input"]), Step("type", text=value)]
+    return steps
+
+
 def _list_steps(choice: str) -> list[Step]:
     """Choose from a list: focus it, type the option (a list jumps to what is typed), confirm."""
     return [Step("click", "", ["dropdown", "button", "input"]), Step("type", text=choice), Step("key", text="enter")]
@@ -276,6 +305,14 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         verb, user, password = signin
         return [Step("focus", "", ["input"], 1), Step("type", text=user), Step("focus", "password", ["input"]),
                 Step("type", text=password), Step("click", verb, ["button", "link"], loose=True)], []
+    signup = intents.account(" ".join(instruction.replace('"', " ").split()))
+    if signup:  # "create an account for Al Ng with the email ... and the password ...": one request
+        verb, name, chunks, tail = signup
+        steps = _account_steps(verb, name, chunks)
+        more, dropped = parse_plan(tail) if tail else ([], [])
+        submit = [] if re.search(r"\b(?:click|press|tap|hit|submit)\b", tail, re.I) else \
+            [Step("click", "|".join(dict.fromkeys((verb, *intents.ACCOUNT_VERBS))), ["button", "link"], loose=True)]
+        return steps + more + submit, [(k + len(steps), c) for k, c in dropped]
     text, quoted = _quotes(" ".join(instruction.split()))
     planner = _Planner(quoted)
     for clause in _clauses(text):

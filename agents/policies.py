@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday
+from omnirt.agents import everyday, everyday_forms
 from omnirt.agents.actions import MAX_SCROLL, Click, Done, Scroll, Type, Wait
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
 from omnirt.agents.intents import loose_target
@@ -44,6 +44,11 @@ class InstructionPolicy:
     _field: Any = field(default=None, repr=False)  # the box of the field focused last
     _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
     _scroll_end: bool = field(default=False, repr=False)  # a scroll to look for a target moved nothing
+    _looks: dict[int, int] = field(default_factory=dict, repr=False)  # scrolls to look for step n's target
+    _meaning_only: bool = field(default=False, repr=False)  # the label grounding put meaning off to look first
+    _progress_index: int = field(default=0, repr=False)  # the step being decided
+    _acted: Any = field(default=None, repr=False)  # the pixels the last action (no wait) was decided on
+    _wait_frame: Any = field(default=None, repr=False)  # the pixels the last wait was decided on
     _episode: tuple[str, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
 
     def plan(self, instruction: str) -> list[Step]:
@@ -104,16 +109,20 @@ class InstructionPolicy:
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
         if not history:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
-            self._scroll_end, self._episode = False, ("", [], [])
+            self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
+            self._wait_frame = None
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
+                if not isinstance(action, Wait):
+                    self._acted = self._frame  # what the screen showed when this action was chosen
                 return action
             self._skipped += 1
 
     def _decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         steps, dropped = self._episode_plan(instruction)
         n, waits = self._progress(history)
+        self._progress_index, self._meaning_only = n, False
         gap = next((i for i, (k, _) in enumerate(dropped) if k <= n), None)
         if gap is not None and everyday.named_button(dropped[gap][1], elements):
             # A clause with no command verb that names a button on the screen ("place the order"): click it.
@@ -143,6 +152,13 @@ class InstructionPolicy:
         # Elements that carry ANOTHER step's target are that step's, never a fuzzy stand-in for this one.
         others = {norm(s.target) for s in steps if s.target and norm(s.target) != norm(step.target)}
         el = self.ground(step, [e for e in elements if not (e.label and norm(e.label) in others)])
+        if el is None and self._meaning_only and step.op == "click":
+            # Nothing spelled like the label is in sight, and a word of like meaning ("Continue" ~ body text) may
+            # be no control at all: the label itself may be below the fold. Look there first; go by meaning only
+            # when looking finds nothing.
+            look = self._look_further(n)
+            if look is not None:
+                return look
         if el is None and step.op == "click" and step.target:
             # A button partly under another box cannot be read; if the named one is nowhere in sight and exactly
             # one button is hidden that way, it is the one.
@@ -164,16 +180,42 @@ class InstructionPolicy:
 
     def _everyday(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
         """A step of agents/intents.py's everyday forms (agents/everyday.py grounds it); None: not found."""
+        if step.op == "noop":
+            return everyday.SKIP
+        if step.op == "name":  # one name field, or first and last: the plan becomes the fills the form asks for
+            split = everyday_forms.name_labels(everyday._texts(elements))
+            first, _, last = step.target.partition(" ")
+            fills = [(split[0], first), (split[1], last)] if split and last else [("name", step.target)]
+            steps[n:n + 2] = [s for label, value in fills for s in
+                              (Step("focus", f"{label} {value}", ["input"], fill=True), Step("type", text=value))]
+            return self._everyday(steps[n], steps, n, elements)
+        if step.op == "again":  # a password asked twice: its repeat field, if the form has one
+            box = everyday.repeat_field(elements, self._frame, self._used)
+            if box is None:
+                steps[n + 1] = Step("noop")
+                return everyday.SKIP
+            self._used.append(box)
+            self._field = box
+            return Click(x=(box[0] + box[2]) // 2, y=(box[1] + box[3]) // 2)
         if step.fill:
-            el, value = everyday.fill_field(step, elements, self._used)
-            if el is None:
-                return self._field_by_edges(step, steps, n, elements)
-            self._used.append(el.box)
-            self._field = el.box
+            box, value = everyday.fill_field(step, elements, self._frame, self._used)
+            if box is None:
+                return None
+            self._used.append(box)
+            self._field = box
             if n + 1 < len(steps) and steps[n + 1].op == "type":
                 steps[n + 1].text = value
-            return Click(element=el.id)
-        return everyday.decide_step(step, elements, self._frame, self._field)
+            return Click(x=(box[0] + box[2]) // 2, y=(box[1] + box[3]) // 2)
+        return everyday.decide_step(step, elements, self._frame, self._field, self._opened())
+
+    def _opened(self) -> list[Any] | None:
+        """The rectangles of the screen that changed since the last action was decided (a menu or dialog it
+        opened); None when not known."""
+        if self._frame is None or self._acted is None or self._acted.shape != self._frame.shape:
+            return None
+        from omnirt.agents.screen import tile_diff
+
+        return tile_diff(self._acted, self._frame, tile=16).regions
 
     def _field_by_edges(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
         """A field the grounding missed (a tinted outline, a dimmed page around a dialog), found by its edges."""
@@ -195,16 +237,39 @@ class InstructionPolicy:
             act = Click(element=min(closed, key=lambda e: (e.box[1], e.box[0])).id)
             self._aside.append(act)
             return act
-        if waits < self.patience:
+        if waits < self.patience and not self._still_since_wait(waits):
+            self._wait_frame = self._frame
             return Wait(seconds=0.2)
-        if self._frame is not None and step.op in everyday.POINTER_OPS and not self._scroll_end and \
-                sum(isinstance(a, Scroll) for a in self._aside) < everyday.MAX_LOOK_SCROLLS:
-            # Content below the fold: scroll the page down and look again (an exploring action, no step).
-            h, w = self._frame.shape[:2]
-            act = Scroll(x=w // 2, y=h // 2, amount=-everyday.LOOK_SCROLL)
-            self._aside.append(act)
-            return act
+        if step.op in everyday.POINTER_OPS:
+            look = self._look_further(self._progress_index)
+            if look is not None:
+                return look
         return Done(success=False, summary=f"no element for step {step}")
+
+    def _can_look(self, n: int | None = None) -> bool:
+        """Whether a scroll may still look for step n's target (default: the step being decided)."""
+        n = self._progress_index if n is None else n
+        return self._frame is not None and not self._scroll_end and \
+            self._looks.get(n, 0) < everyday.MAX_LOOK_SCROLLS
+
+    def _still_since_wait(self, waits: int) -> bool:
+        """Whether the screen holds exactly what it held at the last wait: the wait's fresh reading of it found
+        nothing, and reading the same pixels again would find the same."""
+        import numpy as np
+
+        f, w = self._frame, self._wait_frame
+        return bool(waits) and f is not None and w is not None and f.shape == w.shape and np.array_equal(f, w)
+
+    def _look_further(self, n: int) -> Any:
+        """Content below the fold: scroll the page down to look again (an exploring action, no step), at most
+        MAX_LOOK_SCROLLS times for step n; None when the page scrolls no further or the looks are used up."""
+        if not self._can_look(n):
+            return None
+        self._looks[n] = self._looks.get(n, 0) + 1
+        h, w = self._frame.shape[:2]
+        act = Scroll(x=w // 2, y=h // 2, amount=-everyday.LOOK_SCROLL)
+        self._aside.append(act)
+        return act
 
     def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """The element a step refers to."""
@@ -248,9 +313,16 @@ class InstructionPolicy:
                     (not step.target or norm(step.target) in norm(e.label))]
             if pool:
                 return nth(pool, step.ordinal)
-        hit = match(step.target, elements, kinds, encoder=self.encoder)
+        hit = match(step.target, elements, kinds)  # by spelling first: exact, OCR swaps, a phrase, near-exact
         if hit is None and kinds is not None:
-            hit = match(step.target, elements, None, encoder=self.encoder)
+            hit = match(step.target, elements, None)
+        if hit is None and self.encoder is not None and step.op == "click" and self._can_look():
+            self._meaning_only = True  # nothing spelled so in sight: look below the fold before going by meaning
+            return None
+        if hit is None and self.encoder is not None:  # by meaning only when nothing is spelled so
+            hit = match(step.target, elements, kinds, encoder=self.encoder)
+            if hit is None and kinds is not None:
+                hit = match(step.target, elements, None, encoder=self.encoder)
         if hit is not None and hit.kind in ("word", "line", "link") and (kinds and "checkbox" in kinds):
             # A label: click the box or radio whose label it is, if there is one.
             boxes = [e for e in elements if e.kind in TICKABLE and norm(e.label) == norm(hit.label)]

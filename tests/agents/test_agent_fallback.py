@@ -28,7 +28,7 @@ SCREEN = [SAVE, DARK, DARK_LABEL]
     # everyday forms (agents/intents.py)
     ("Turn on dark mode and click Save", [("toggle", "dark mode"), ("click", "Save")], []),
     ("click Save, then export the page as PDF", [("click", "Save"), ("click", "export"), ("click", "PDF")], []),
-    ("Delete the row for Bob Martin", [("row", "Bob Martin"), ("confirm", "")], []),
+    ("Delete the row for Bob Martin", [("row", "Bob Martin"), ("confirm", ""), ("confirm", "")], []),
     # no command verb: kept as not understood (on the screen, the policy may find a button named by its words)
     ("Frobnicate the widgets", [], [(0, "Frobnicate the widgets")]),
     # scene-setting clauses are no commands left undone

@@ -231,8 +231,121 @@ def _tk_preferences() -> Scenario:
                     covers="native Tk window: label beside a field, a check button")
 
 
+def _meeting_date() -> Scenario:
+    """A date named inside a sentence: the field opens a calendar popup (greyed days of the next month fill its
+    last row), whose arrows stand beside the month's name."""
+    want = next_month_day(3)
+    body = ("<style>body{margin:0;font:15px 'Liberation Sans',Arial,sans-serif;background:#eef2f7;color:#1f2a37}"
+            ".panel{position:absolute;left:380px;top:90px;width:480px;background:#fff;border:1px solid #cfd8e3;"
+            "border-radius:8px;padding:26px 30px}.f{margin:0 0 16px}.f label{display:block;color:#52607a;"
+            "margin-bottom:5px}.f input{width:300px;padding:8px;border:1px solid #9aa8ba;border-radius:4px;"
+            "font-size:15px}#cal{display:none;position:absolute;left:30px;top:226px;background:#fff;"
+            "border:1px solid #9aa8ba;border-radius:6px;padding:10px;box-shadow:0 4px 14px rgba(0,0,0,.2)}"
+            "#cal.open{display:block}#cal .hd{display:flex;justify-content:space-between;align-items:center;"
+            "margin-bottom:8px;font-weight:bold}#cal .hd span{cursor:pointer;padding:2px 10px;font-size:18px}"
+            "#cal td{width:34px;height:28px;text-align:center;cursor:pointer}#cal td.other{color:#b7bfcc}"
+            "#cal th{color:#7a869a;font-weight:normal;font-size:13px}button{padding:9px 24px;font-size:15px;"
+            "background:#0b7a75;color:#fff;border:0;border-radius:5px}</style><div class=panel>"
+            "<h2>New meeting</h2><div class=f><label>Title</label><input id=title value='Team call'></div>"
+            "<div class=f><label>When</label><input id=meetdate readonly placeholder='dd/mm/yyyy'></div>"
+            "<div id=cal><div class=hd><span id=prev>&lsaquo;</span><span id=month></span>"
+            "<span id=next>&rsaquo;</span></div><table id=grid></table></div>"
+            "<button id=schedule>Schedule</button> <button id=discard style='background:#8a94a6'>Discard</button>"
+            "</div>")
+    script = """const MONTHS = ['January','February','March','April','May','June','July','August','September',
+  'October','November','December'];
+let shown = new Date(); shown.setDate(1);
+const iso = d => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' +
+  String(d.getDate()).padStart(2, '0');
+function draw() {
+  month.textContent = MONTHS[shown.getMonth()] + ' ' + shown.getFullYear();
+  let html = '<tr>' + ['Mo','Tu','We','Th','Fr','Sa','Su'].map(d => '<th>' + d + '</th>').join('') + '</tr>';
+  const first = (shown.getDay() + 6) % 7, days = new Date(shown.getFullYear(), shown.getMonth() + 1, 0).getDate();
+  const cells = [];
+  for (let i = 0; i < first; i++) cells.push('<td></td>');
+  for (let d = 1; d <= days; d++) cells.push('<td data-d=' + d + '>' + d + '</td>');
+  for (let d = 1; cells.length % 7; d++) cells.push('<td class=other>' + d + '</td>');
+  for (let i = 0; i < cells.length; i += 7) html += '<tr>' + cells.slice(i, i + 7).join('') + '</tr>';
+  grid.innerHTML = html;
+  for (const td of grid.querySelectorAll('td[data-d]')) td.onclick = () => {
+    meetdate.value = iso(new Date(shown.getFullYear(), shown.getMonth(), +td.dataset.d));
+    cal.classList.remove('open'); };
+}
+meetdate.onclick = () => { draw(); cal.classList.add('open'); };
+prev.onclick = () => { shown.setMonth(shown.getMonth() - 1); draw(); };
+next.onclick = () => { shown.setMonth(shown.getMonth() + 1); draw(); };
+schedule.onclick = () => act('schedule ' + meetdate.value); discard.onclick = () => act('discard');"""
+    return Scenario("meeting-date-sentence", "Schedule the team call on the 3rd of next month", body, script,
+                    {"fields": {"meetdate": want}, "actions": [f"schedule {want}"]},
+                    covers="a date inside a sentence, calendar popup, the sentence's verb as the button")
+
+
+def _signup() -> Scenario:
+    """A sign-up form: the name split over two fields, the password asked twice, a box to leave alone."""
+    def field_(label: str, fid: str, kind: str = "text", width: int = 380) -> str:
+        return (f"<div class=f><label for={fid}>{label}</label><input id={fid} type={kind} "
+                f"style='width:{width}px'></div>")
+    body = ("<style>body{margin:0;font:15px 'DejaVu Sans',sans-serif;background:#fbeee6;color:#2b2118}"
+            ".card{position:absolute;left:120px;top:60px;width:440px;background:#fff;padding:28px 34px;"
+            "border-radius:10px;box-shadow:0 2px 10px rgba(0,0,0,.12)}.f{margin-bottom:14px}"
+            ".f label{display:block;margin-bottom:4px;font-size:14px;color:#6b5a4c}"
+            ".f input{padding:8px;border:1px solid #d4bfae;border-radius:5px;font-size:15px}"
+            ".two{display:flex;gap:20px}button{margin-top:8px;padding:10px 30px;font-size:15px;background:#c4512b;"
+            "color:#fff;border:0;border-radius:20px}aside{position:absolute;left:680px;top:90px;width:420px;"
+            "color:#6b5a4c;line-height:1.6}</style><div class=card><h2>Join Potter's Wheel</h2>"
+            "<div class=two>" + field_("First name", "first", width=180) + field_("Last name", "last", width=180)
+            + "</div>" + field_("Email address", "email") + field_("Password", "pw", "password")
+            + field_("Repeat password", "pw2", "password")
+            + "<p><label><input type=checkbox id=news> Send me class schedules</label></p>"
+            "<button id=signup>Sign up</button></div><aside><h3>Why join?</h3><p>Book wheel time, keep your "
+            "glaze notes and get a reminder before each class.</p></aside>")
+    return Scenario("signup-split-name", "Sign up as Omar Haddad using omar.h@example.net and the password Cedar2031",
+                    body, "signup.onclick = () => act('signup');",
+                    {"fields": {"first": "Omar", "last": "Haddad", "email": "omar.h@example.net", "pw": "Cedar2031",
+                                "pw2": "Cedar2031"}, "actions": ["signup"]},
+                    covers="sign-up: name over two fields, password twice, the verb's button")
+
+
+def _row_menu() -> Scenario:
+    """A row action behind a row's "more" menu, then a confirmation; the sidebar has a link with the verb's word."""
+    projects = [("Harbor redesign", "12 files"), ("Quarterly report", "4 files"), ("Spring campaign", "9 files"),
+                ("Website copy", "21 files")]
+    rows = "".join(f"<div class=row data-name='{n}'><b>{n}</b><span class=meta>{m}</span>"
+                   f"<button class=more title='More actions'>&#8943;</button></div>" for n, m in projects)
+    body = ("<style>body{margin:0;font:14px 'Liberation Sans',Arial,sans-serif;background:#fff;color:#222}"
+            "nav{position:fixed;left:0;top:0;bottom:0;width:200px;background:#f1f3f5;padding:24px 20px}"
+            "nav div{margin:12px 0;color:#445}main{margin-left:280px;width:640px;padding-top:20px}"
+            ".row{display:flex;align-items:center;padding:14px 12px;border-bottom:1px solid #e5e5e5;position:relative}"
+            ".row b{width:260px}.meta{color:#888;flex:1}.more{border:1px solid #ccc;background:#fff;border-radius:4px;"
+            "font-size:16px;padding:2px 10px;cursor:pointer}.menu{position:absolute;right:10px;top:44px;"
+            "background:#fff;"
+            "border:1px solid #bbb;box-shadow:0 3px 10px rgba(0,0,0,.2);z-index:3;min-width:150px}"
+            ".menu div{padding:8px 14px;cursor:pointer}.menu div:hover{background:#eef}"
+            + DIALOG_CSS + ".dialog button{padding:8px 18px;margin-right:10px;font-size:14px}</style>"
+            "<nav><b>Studio</b><div>Projects</div><div>Shared with me</div><div>Archive</div><div>Trash</div></nav>"
+            "<main><h2>Projects</h2>" + rows + "</main><div class=veil id=veil><div class=dialog>"
+            "<h3 id=q></h3><p>Archived projects are read-only.</p><button id=ok>Archive project</button>"
+            "<button id=cancel>Cancel</button></div></div>")
+    script = """let pending = null;
+const closeMenus = () => document.querySelectorAll('.menu').forEach(m => m.remove());
+for (const b of document.querySelectorAll('.more')) b.onclick = e => { e.stopPropagation(); closeMenus();
+  const row = b.closest('.row'), m = document.createElement('div'); m.className = 'menu';
+  for (const name of ['Rename', 'Duplicate', 'Archive', 'Delete']) { const it = document.createElement('div');
+    it.textContent = name; it.onclick = ev => { ev.stopPropagation(); closeMenus();
+      if (name === 'Archive') { pending = row; q.textContent = 'Archive ' + row.dataset.name + '?';
+        veil.classList.add('open'); } else act(name.toLowerCase() + ' ' + row.dataset.name); };
+    m.appendChild(it); } row.appendChild(m); };
+document.addEventListener('click', closeMenus);
+ok.onclick = () => { act('archive ' + pending.dataset.name); pending.remove(); veil.classList.remove('open'); };
+cancel.onclick = () => veil.classList.remove('open');"""
+    return Scenario("row-more-menu", "Archive the project called Spring campaign", body, script,
+                    {"actions": ["archive Spring campaign"]},
+                    covers="row action behind a 'more' menu, then a confirmation; the verb also names a link")
+
+
 DEV: tuple[Scenario, ...] = (_settings(), _profile_form(), _table_delete(), _menus(), _autocomplete(),
-                             _modal_login(), _below_fold(), _tk_preferences())
+                             _modal_login(), _below_fold(), _tk_preferences(), _meeting_date(), _signup(),
+                             _row_menu())
 
 
 def scenarios(group: str) -> tuple[Scenario, ...]:
