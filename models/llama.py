@@ -122,9 +122,9 @@ def keep_cached_prefix(llm: Any, tokens: list[int], limit: int) -> int:
     """Keep the longest prefix of `tokens` (at most `limit`) that llama.cpp's KV cache already holds (after putting
     back a saved conversation that holds more of it) and drop the rest of the cache; returns its length: the next
     `llm.eval` reads on from there."""
-    states = _guard_for(llm).states
-    if states is not None:
-        states.restore(llm, tokens[:limit])
+    guard = _GUARDS.get(id(llm))
+    if guard is not None and guard.states is not None:
+        guard.states.restore(llm, tokens[:limit])
     keep, ids = 0, llm.input_ids
     while keep < min(llm.n_tokens, limit) and ids[keep] == tokens[keep]:
         keep += 1
@@ -176,7 +176,9 @@ _GUARDS_LOCK = threading.Lock()
 
 def _guard_for(llm: Any) -> _Guard:
     with _GUARDS_LOCK:
-        return _GUARDS.setdefault(id(llm), _Guard())
+        if id(llm) not in _GUARDS:
+            _GUARDS[id(llm)] = _Guard()
+        return _GUARDS[id(llm)]
 
 
 def check_messages(messages: list[dict[str, str]]) -> None:
