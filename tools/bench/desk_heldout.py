@@ -23,7 +23,8 @@ def _calendar() -> Scenario:
             "<input id=when readonly placeholder='Pick a date'></label><div id=cal><div class=hd>"
             "<button id=prev>&lsaquo;</button><b id=month></b><button id=next>&rsaquo;</button></div>"
             "<table id=days></table></div><br><button id=book>Book</button></div>")
-    script = """let shown = new Date(); shown.setDate(1);
+    # (`when` by id, not as a window global: recent Chromium gives every window a when() method, which hides it)
+    script = """const when = document.getElementById('when'); let shown = new Date(); shown.setDate(1);
 const pad = n => String(n).padStart(2, '0');
 function draw() { month.textContent = shown.toLocaleString('en-GB', {month: 'long', year: 'numeric'});
   const first = (shown.getDay() + 6) % 7, n = new Date(shown.getFullYear(), shown.getMonth() + 1, 0).getDate();
