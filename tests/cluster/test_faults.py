@@ -12,6 +12,7 @@ so the check does not rest on the front door's own bookkeeping. The tests run in
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -109,7 +110,11 @@ async def test_a_lost_nodes_session_comes_back_on_the_other_node_with_its_histor
         assert a.session and b.session and a.session != b.session
 
         turn = await a.turn(make_clip("My name is Ada.", "piper"), timeout=90)
-        assert "ada" in turn.heard.lower(), turn.heard
+        # the name as heard: the int8 recogniser hears "Ada" as "Aida" or "Zade" on some CPUs (AMD EPYC), and what
+        # is tested here is that the new host answers from the conversation the user had, whatever it heard
+        heard_name = re.search(r"name is ([A-Za-z]+)", turn.heard)
+        assert heard_name, turn.heard
+        name = heard_name.group(1).lower()
         conv = door.server.book.get(a.session)  # the door holds the conversation, outside the host that runs it
         await until(lambda: conv.exchanges and conv.exchanges[-1][1], 10, "the answer reported to the door")
         kept = list(conv.exchanges)
@@ -139,7 +144,7 @@ async def test_a_lost_nodes_session_comes_back_on_the_other_node_with_its_histor
         again = await a.turn(make_clip("What is my name?", "piper"), timeout=90)
         with capsys.disabled():
             print(f"after the move: heard {again.heard!r}, answered {again.answer!r}")
-        assert "ada" in again.answer.lower(), (again.heard, again.answer)
+        assert name in again.answer.lower(), (name, again.heard, again.answer)
         await until(lambda: len(conv.exchanges) == len(kept) + 1 and conv.exchanges[-1][1], 10, "the new turn")
         assert conv.exchanges[:len(kept)] == kept  # the conversation goes on from where it was
 
