@@ -140,7 +140,7 @@ class BackchannelGate(Stage):
         if self._judge(frame) == "barge-in":
             self.dropped.discard(frame.turn)
             self._words_at[frame.turn] = frame.ts
-            yield Interrupt(reason="barge-in", turn=frame.turn - 1)
+            yield Interrupt(reason="barge-in", turn=frame.turn - 1, keeps_later=True)
             yield frame
         elif frame.final:
             self.heard.append((frame.turn, frame.text))
@@ -152,7 +152,7 @@ class BackchannelGate(Stage):
             utterance, cut = frame.turn + 1, frame  # the VAD numbers the new utterance after the interrupt
         elif frame.reason == "resume" and frame.turn in self.dropped:  # the user went on after a backchannel
             self.dropped.discard(frame.turn)
-            utterance, cut = frame.turn, Interrupt(reason="barge-in", turn=frame.turn - 1)
+            utterance, cut = frame.turn, Interrupt(reason="barge-in", turn=frame.turn - 1, keeps_later=True)
         else:
             yield frame
             return

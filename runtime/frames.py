@@ -156,9 +156,28 @@ class ErrorFrame(Frame):
 
 @dataclass(frozen=True, kw_only=True)
 class Interrupt(ControlFrame):
-    """Stop the current turn's work now (barge-in, user button). Overtakes queued data."""
+    """Stop the current turn's work now (barge-in, user button). Overtakes queued data.
+
+    keeps_later: the Interrupt stops `turn` and the turns before it, not a later one: frames of a later turn belong
+    to the utterance that interrupted (the VAD numbers it after the Interrupt). They can be queued ahead of the
+    Interrupt at a stage it reaches late (it waits in a control lane, behind a barge-in held for its words, while
+    data goes on), and dropping them there would lose the new turn's start. Without it, everything stops (a
+    disconnect, or a caller that does not know the turns)."""
 
     reason: str = "barge-in"
+    keeps_later: bool = False
+
+    def stops_turn(self, turn: int) -> bool:
+        return not self.keeps_later or turn <= self.turn
+
+    def stops(self, frame: Frame) -> bool:
+        """Is this frame part of the work the Interrupt stops? EndOfStream never is (the stream must end), nor the
+        SpeechStarted of this turn or a later one: a "resume" (the user went on after a pause) makes what was made
+        of the pause stale, not the start of their speech, which may reach a stage together with the resume when
+        both waited behind a barge-in held for its words."""
+        if isinstance(frame, EndOfStream) or (isinstance(frame, SpeechStarted) and frame.turn >= self.turn):
+            return False
+        return self.stops_turn(frame.turn)
 
 
 @dataclass(frozen=True, kw_only=True)

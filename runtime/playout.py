@@ -163,7 +163,7 @@ class Playout:
         """Silence the reply now and cancel the turn's work in the pipeline (the user asked, not the VAD)."""
         turn = self.reply_turn
         self._cut(turn)
-        self.pipeline.send_control(Interrupt(reason=reason, turn=turn))
+        self.pipeline.send_control(Interrupt(reason=reason, turn=turn, keeps_later=True))
 
     def _cut(self, through: int) -> None:
         """Drop queued audio; every turn up to `through` is stale, and each one that was heard is reported."""

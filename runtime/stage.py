@@ -97,17 +97,17 @@ class FrameQueue:
             self._data.append(frame)
         self._wake(self._getters)
 
-    def put_control(self, frame: Frame, flush: bool | None = None) -> None:
-        """Enqueue a control frame without waiting; an Interrupt (or flush=True) drops queued data but
-        EndOfStream."""
+    def put_control(self, frame: Frame) -> None:
+        """Enqueue a control frame without waiting; an Interrupt drops the queued data it stops."""
         self._control.append(frame)
-        if isinstance(frame, Interrupt) if flush is None else flush:
-            self.flush()
+        if isinstance(frame, Interrupt):
+            self.flush(frame)
         self._wake(self._getters)
 
-    def flush(self) -> None:
-        """Drop queued data frames except EndOfStream."""
-        self._data = deque(f for f in self._data if isinstance(f, EndOfStream))
+    def flush(self, interrupt: Interrupt | None = None) -> None:
+        """Drop the queued data frames this Interrupt stops (with none: every one but EndOfStream)."""
+        interrupt = interrupt or Interrupt()
+        self._data = deque(f for f in self._data if not interrupt.stops(f))
         for _ in range(self.maxsize - len(self._data)):
             if not self._putters:
                 break
@@ -140,12 +140,14 @@ class _Runner:
         self.next: _Runner | None = None
         self.outbox: FrameQueue | None = None
         self._busy: asyncio.Task | None = None
+        self._busy_frame: Frame | None = None
         self._control_task: asyncio.Task | None = None
 
     async def loop(self) -> None:
         """The data lane: one data frame at a time, in order (control frames come through `control`)."""
         while True:
             frame = await self.inbox.get()
+            self._busy_frame = frame
             task = self._busy = asyncio.get_running_loop().create_task(self._handle(frame))
             try:
                 await task
@@ -196,12 +198,14 @@ class _Runner:
             await self.next.inbox.put(frame)
 
     def control(self, frame: Frame) -> None:
-        """Deliver a control frame now. An Interrupt first cancels the data frame in flight and drops queued data.
-        The frame is handled in its own task, after the control frames before it."""
+        """Deliver a control frame now. An Interrupt first cancels the data frame in flight and drops queued data
+        (what it stops: see Interrupt.keeps_later). The frame is handled in its own task, after the control frames
+        before it."""
         if isinstance(frame, Interrupt):
-            if self._busy and not self._busy.done():
-                self._busy.cancel()
-            self.inbox.flush()
+            busy = self._busy_frame
+            if self._busy and not self._busy.done() and (isinstance(busy, EndOfStream) or frame.stops(busy)):
+                self._busy.cancel()  # (an EndOfStream in flight is cut short too: the loop passes it on)
+            self.inbox.flush(frame)
         previous = self._control_task
 
         async def handle() -> None:

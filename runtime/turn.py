@@ -138,10 +138,11 @@ class TurnGate(Stage):
                 yield f
             yield frame
         elif isinstance(frame, Interrupt):
-            self.held.clear()
-            self.settled.clear()  # a redone turn must settle again
-            self.judged.clear()  # and be judged again, on all its words
-            self.probs.clear()
+            for t in [t for t in {*self.held, *self.settled, *self.judged, *self.probs} if frame.stops_turn(t)]:
+                self.held.pop(t, None)
+                self.settled.discard(t)  # a redone turn must settle again
+                self.judged.pop(t, None)  # and be judged again, on all its words
+                self.probs.pop(t, None)
             yield frame
         elif (isinstance(frame, HELD) and frame.turn > 0 and frame.turn not in self.committed
               and not (isinstance(frame, Transcript) and not frame.final)):  # partials are live feedback

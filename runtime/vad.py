@@ -173,7 +173,8 @@ class VADStage(Stage):
                     return []  # the level guess already sent it
             return [UserSound(active=ev.kind == "onset", turn=self.turn)]
         if ev.kind == "start":
-            out: list[Frame] = [Interrupt(reason="barge-in", turn=self.turn)] if self.options.interrupt else []
+            cut = Interrupt(reason="barge-in", turn=self.turn, keeps_later=True)  # (the new utterance is a later turn)
+            out: list[Frame] = [cut] if self.options.interrupt else []
             self.turn += 1
             self._speculating = False
             return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]

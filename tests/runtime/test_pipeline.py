@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from omnirt.runtime.clock import now
-from omnirt.runtime.frames import AudioFrame, EndOfStream, ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
+from omnirt.runtime.frames import (AudioFrame, EndOfStream, ErrorFrame, Interrupt, SpeechStarted, TextDelta, TextDone,
+                                   Transcript)
 from omnirt.runtime.stage import FrameQueue, Pipeline, Stage
 from omnirt.runtime.testing import run_test
 
@@ -111,6 +112,42 @@ async def test_interrupt_overtakes_queued_data():
     assert isinstance(await q.get(), Interrupt)
     assert isinstance(await q.get(), EndOfStream)  # data dropped, end of stream kept
     assert len(q) == 0
+
+
+async def test_an_interrupt_that_keeps_later_turns_drops_only_its_own_turn_and_earlier():
+    q = FrameQueue(maxsize=10)
+    for turn in (0, 1, 2, 1, 2):
+        await q.put(TextDelta(text=str(turn), turn=turn))
+    q.put_control(Interrupt(turn=1, keeps_later=True))
+    assert isinstance(await q.get(), Interrupt)
+    assert [(await q.get()).text for _ in range(len(q))] == ["2", "2"]
+    await q.put(SpeechStarted(turn=2))
+    q.put_control(Interrupt(reason="resume", turn=2))  # the user went on after a pause: still speaking
+    assert isinstance(await q.get(), Interrupt) and isinstance(await q.get(), SpeechStarted)
+    q.put_control(Interrupt())  # one that names no turns it keeps stops everything
+    await q.put(TextDelta(text="3", turn=3))
+    q.put_control(Interrupt(turn=1))
+    assert [type(await q.get()) for _ in range(len(q))] == [Interrupt, Interrupt]
+
+
+async def test_the_interrupting_turn_queued_behind_a_busy_stage_survives_a_late_interrupt():
+    """The barge-in's Interrupt can reach a stage after the new utterance's first frames (it waited in a control
+    lane, as behind a backchannel gate): they are queued behind the reply the stage is still making, and the
+    Interrupt must cancel that reply without dropping them."""
+    speaker = SlowSpeaker(frames_per_text=100)
+    async with Pipeline([Stage(), speaker]) as p:
+        await p.push(TextDelta(text="reply", turn=1))
+        await p.push(TextDelta(text="question", turn=2))  # waits behind turn 1's second of audio
+        out = []
+        async for f in p.frames():
+            out.append(f)
+            if isinstance(f, AudioFrame) and len(out) == 3:
+                await p.push(Interrupt(turn=1, keeps_later=True))
+            if isinstance(f, AudioFrame) and f.turn == 2 and [g.turn for g in out].count(2) == 1:
+                await p.push(EndOfStream())
+    turns = [f.turn for f in out if isinstance(f, AudioFrame)]
+    assert turns.count(1) < 10, "turn 1's reply was not cancelled"
+    assert turns.count(2) == 100 and turns[-1] == 2, "the interrupting turn was dropped or cut"
 
 
 async def test_bounded_queue_pushes_back():
