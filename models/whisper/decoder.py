@@ -43,6 +43,7 @@ class DecodeSettings:
     beam_size: int = 1
     doubt_beam: int = 0
     doubt_logprob: float = -0.7
+    beam_window_s: float = 30.0
 
 
 @dataclass
@@ -288,11 +289,13 @@ class GreedyDecoder:
 
     # ------------------------------------------------------------ whole input
 
-    def window_frames(self, content_frames: int, s: DecodeSettings) -> int:
-        """Encoder frames for a window holding `content_frames` of audio: >= max(min window, ratio x content)."""
+    def window_frames(self, content_frames: int, s: DecodeSettings, beam: bool = False) -> int:
+        """Encoder frames for a window holding `content_frames` of audio: >= max(min window, ratio x content);
+        for a beam search, at least beam_window_s."""
         if content_frames >= FRAMES_PER_WINDOW:
             return FRAMES_PER_WINDOW
-        want = max(s.min_window_s * SAMPLE_RATE / HOP, s.window_speech_ratio * content_frames)
+        shortest = max(s.min_window_s, s.beam_window_s) if beam else s.min_window_s
+        want = max(shortest * SAMPLE_RATE / HOP, s.window_speech_ratio * content_frames)
         frames = int(math.ceil(min(want, FRAMES_PER_WINDOW)))
         return frames + (frames % 2)
 
@@ -325,16 +328,17 @@ class GreedyDecoder:
         return out, seek
 
     def window_input(self, audio: np.ndarray, full_mel: np.ndarray | None, seek: int, segment_size: int,
-                     s: DecodeSettings) -> tuple[np.ndarray, int]:
+                     s: DecodeSettings, beam: bool = False) -> tuple[np.ndarray, int]:
         """The window at `seek` (mel frames): its log-mel padded to the encoder's window, and its cap on new tokens.
-        full_mel: the whole input's log-mel when it fits one window (else each window's is computed here)."""
+        full_mel: the whole input's log-mel when it fits one window (else each window's is computed here).
+        beam: the window is for a beam search (see window_frames)."""
         if full_mel is not None:
             mel = full_mel[:, seek: seek + segment_size]
         else:
             mel = log_mel(audio[seek * HOP: seek * HOP + FRAMES_PER_WINDOW * HOP])[:, :segment_size]
         duration = segment_size * HOP / SAMPLE_RATE
         cap = int(math.ceil(s.max_tokens_per_second * duration)) + s.token_margin
-        return pad_frames(mel, self.window_frames(segment_size, s)), cap
+        return pad_frames(mel, self.window_frames(segment_size, s, beam)), cap
 
     def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None,
                    first: FirstWindow | None = None) -> Decoded:
@@ -365,7 +369,7 @@ class GreedyDecoder:
                 seek += segment_size  # nothing to hear: Whisper would still say " You" (faster-whisper does too)
                 continue
             batched = first if seek == 0 else None
-            mel, cap = self.window_input(audio, full_mel, seek, segment_size, s)
+            mel, cap = self.window_input(audio, full_mel, seek, segment_size, s, beam=s.beam_size > 1)
             t0 = time.perf_counter()
             cross = self.encode(mel, ro) if batched is None else LazyPair(batched.row_cross)
             t1 = time.perf_counter()

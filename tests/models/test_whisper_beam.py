@@ -69,13 +69,25 @@ def test_a_beam_out_of_range_is_refused() -> None:
             WhisperOptions(beam_size=bad)
     with pytest.raises(ValueError, match="doubt_beam"):
         WhisperOptions(doubt_beam=1)
+    for bad in (0, 31):
+        with pytest.raises(ValueError, match="beam_window_s"):
+            WhisperOptions(beam_window_s=bad)
+
+
+def test_a_beam_searches_a_full_window_and_greedy_a_short_one(greedy) -> None:
+    """A 3 s question: greedy decoding encodes min_window_s, a beam asked for encodes beam_window_s (30 s)."""
+    dec, s = greedy._decoder, WhisperOptions(beam_size=5).settings()
+    assert dec.window_frames(300, s) == 1000 and dec.window_frames(300, s, beam=True) == 3000
+    mel, _ = dec.window_input(np.zeros(16000 * 3, np.float32), None, 0, 300, s, beam=True)
+    assert mel.shape == (80, 3000)
 
 
 def test_only_doubtful_windows_are_searched_again(greedy, clips) -> None:
     """The default (greedy, a beam of 5 where greedy is unsure): clean speech costs nothing more and is heard as
     greedy hears it; a doubtful window is heard as the beam hears it; a draft (a partial) is never searched."""
     default = WhisperOnnx.load(WhisperOptions(intra_threads=2))
-    beam = WhisperOnnx.load(WhisperOptions(intra_threads=2, beam_size=5))
+    same_window = default.options.min_window_s  # the doubt beam searches the greedy window's encoder output
+    beam = WhisperOnnx.load(WhisperOptions(intra_threads=2, beam_size=5, beam_window_s=same_window))
     threshold = default.options.doubt_logprob
     doubted = 0
     phone = [soxr.resample(degrade(a, 16000, "tel8k")[0], 8000, 16000).astype(np.float32) for _, a in clips["espeak"]]
