@@ -20,7 +20,7 @@ import contextlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -64,9 +64,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- aiortc client
 
 async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, uplink: str = "dtx",
-                        camera: bool = True, ask_camera: bool = False) -> dict[str, Any]:
+                        camera: bool = True, ask_camera: bool = False,
+                        checks: Callable[[], int] = lambda: 0) -> dict[str, Any]:
     """ask_camera: at the end, one more turn (not timed) asks what the camera shows: does the answer name the
-    card held up, i.e. was the camera really read during the run?"""
+    card held up, i.e. was the camera really read during the run? checks: how many speculative cuts the server has
+    checked so far (its log), so that each turn says whether its cut was checked: a second decode beside the
+    Thinker, which shows in that turn's latency."""
     from ..clips import make_clip
     from ..rtc_client import HELD_TEXTS, ClientOptions, RTCClient, Webcam
 
@@ -76,15 +79,17 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, 
         async with RTCClient(url, ClientOptions(video=camera, camera=Webcam() if camera else None)) as client:
             await asyncio.sleep(0.5)
             for i, clip in enumerate(clips, 1):
+                before = checks()
                 t = await client.turn(clip)
-                turns.append({"turn": t.number, "heard": t.heard, "answer": t.answer,
+                checked = checks() - before
+                turns.append({"turn": t.number, "heard": t.heard, "answer": t.answer, "cut_checked": checked,
                               "voice_to_voice_ms": t.voice_to_voice_ms,
                               "server": t.latency and {"total": t.latency["total"],
                                                        "segments": dict(t.latency["segments"])},
                               "transport": _transport(client, t), "reply_max_gap_ms": _reply_gap(client, t),
                               "reply_starved_ms": round(1e3 * t.end_event.get("starved_s", 0.0), 1)})
                 print(f"  turn {i}/{len(clips)}: {t.voice_to_voice_ms or float('nan'):7.1f} ms  "
-                      f"{t.heard!r} -> {t.answer!r}", flush=True)
+                      f"{t.heard!r} -> {t.answer!r}" + ("  (its cut checked)" if checked else ""), flush=True)
             leads = [2, 7, 12, 17]  # ms of quiet before the interruption's onset, in turn
             stops = [_from_first_sound(make_clip(BARGE_IN_CLIP, "piper"), client.options.threshold, ms) for ms in leads]
             for k in range(barge_ins):  # a different request each time: the model would repeat a cut answer
@@ -246,16 +251,18 @@ def _blocks(arms: list[str], turns: int, block: int) -> list[tuple[str, int, int
     return out
 
 
-async def _measure(args: argparse.Namespace, urls: dict[str, str], clips: list[Path], workdir: Path
-                   ) -> dict[str, dict[str, Any]]:
+async def _measure(args: argparse.Namespace, urls: dict[str, str], clips: list[Path], workdir: Path,
+                   servers: dict[str, ServerProcess] | None = None) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     for arm, start, end in _blocks(list(urls), len(clips), args.block):
         if len(urls) > 1:
             print(f" vision {arm}: turns {start + 1}-{end}", flush=True)
         last = end == len(clips)
         if args.client == "aiortc":
+            server = (servers or {}).get(arm)
             part = await _aiortc_turns(urls[arm], clips[start:end], args.barge_in if last else 0, args.idle,
-                                       args.idle_uplink, args.camera, last and arm == "on" and args.camera)
+                                       args.idle_uplink, args.camera, last and arm == "on" and args.camera,
+                                       (lambda: sum(server.checked.values())) if server else (lambda: 0))
         else:
             part = await _chromium_turns(urls[arm], clips[start:end], workdir)
         got = results.setdefault(arm, {k: [] for k in part})
@@ -327,7 +334,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         servers = {arm: _server(args, arm == "on") for arm in arms}
         urls = {arm: stack.enter_context(servers[arm]) for arm in arms}
         with tempfile.TemporaryDirectory() as tmp:
-            results = asyncio.run(_measure(args, urls, clips, Path(tmp)))
+            results = asyncio.run(_measure(args, urls, clips, Path(tmp), servers))
     for arm in arms:  # what the servers' logs told
         results[arm]["speculative_cuts_checked"] = dict(servers[arm].checked)
     peer = None
