@@ -20,7 +20,7 @@ import contextlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -63,13 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------- aiortc client
 
-async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, uplink: str = "dtx",
-                        camera: bool = True, ask_camera: bool = False,
-                        checks: Callable[[], int] = lambda: 0) -> dict[str, Any]:
+async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barge_ins: int, idle: int,
+                        uplink: str = "dtx", camera: bool = True, ask_camera: bool = False) -> dict[str, Any]:
     """ask_camera: at the end, one more turn (not timed) asks what the camera shows: does the answer name the
-    card held up, i.e. was the camera really read during the run? checks: how many speculative cuts the server has
-    checked so far (its log), so that each turn says whether its cut was checked: a second decode beside the
-    Thinker, which shows in that turn's latency."""
+    card held up, i.e. was the camera really read during the run? Each turn says whether the server checked its
+    speculative cut (its log): a second decode beside the Thinker, which shows in that turn's latency."""
     from ..clips import make_clip
     from ..rtc_client import HELD_TEXTS, ClientOptions, RTCClient, Webcam
 
@@ -79,9 +77,9 @@ async def _aiortc_turns(url: str, clips: list[Path], barge_ins: int, idle: int, 
         async with RTCClient(url, ClientOptions(video=camera, camera=Webcam() if camera else None)) as client:
             await asyncio.sleep(0.5)
             for i, clip in enumerate(clips, 1):
-                before = checks()
+                before = server.cuts_checked
                 t = await client.turn(clip)
-                checked = checks() - before
+                checked = server.cuts_checked - before
                 turns.append({"turn": t.number, "heard": t.heard, "answer": t.answer, "cut_checked": checked,
                               "voice_to_voice_ms": t.voice_to_voice_ms,
                               "server": t.latency and {"total": t.latency["total"],
@@ -251,18 +249,16 @@ def _blocks(arms: list[str], turns: int, block: int) -> list[tuple[str, int, int
     return out
 
 
-async def _measure(args: argparse.Namespace, urls: dict[str, str], clips: list[Path], workdir: Path,
-                   servers: dict[str, ServerProcess] | None = None) -> dict[str, dict[str, Any]]:
+async def _measure(args: argparse.Namespace, servers: dict[str, ServerProcess], urls: dict[str, str],
+                   clips: list[Path], workdir: Path) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     for arm, start, end in _blocks(list(urls), len(clips), args.block):
         if len(urls) > 1:
             print(f" vision {arm}: turns {start + 1}-{end}", flush=True)
         last = end == len(clips)
         if args.client == "aiortc":
-            server = (servers or {}).get(arm)
-            part = await _aiortc_turns(urls[arm], clips[start:end], args.barge_in if last else 0, args.idle,
-                                       args.idle_uplink, args.camera, last and arm == "on" and args.camera,
-                                       (lambda: sum(server.checked.values())) if server else (lambda: 0))
+            part = await _aiortc_turns(servers[arm], urls[arm], clips[start:end], args.barge_in if last else 0,
+                                       args.idle, args.idle_uplink, args.camera, last and arm == "on" and args.camera)
         else:
             part = await _chromium_turns(urls[arm], clips[start:end], workdir)
         got = results.setdefault(arm, {k: [] for k in part})
@@ -334,7 +330,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         servers = {arm: _server(args, arm == "on") for arm in arms}
         urls = {arm: stack.enter_context(servers[arm]) for arm in arms}
         with tempfile.TemporaryDirectory() as tmp:
-            results = asyncio.run(_measure(args, urls, clips, Path(tmp), servers))
+            results = asyncio.run(_measure(args, servers, urls, clips, Path(tmp)))
     for arm in arms:  # what the servers' logs told
         results[arm]["speculative_cuts_checked"] = dict(servers[arm].checked)
     peer = None

@@ -24,6 +24,7 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
         self.closed: dict[str, int] = {}  # why the server closed sessions (its log), by reason
         self.checked: dict[str, int] = {}  # speculative cuts the ASR checked (its log), by outcome
+        self.cuts_checked = 0  # their number so far, read while the run goes on (the dict grows in another thread)
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -32,6 +33,8 @@ class ServerProcess:
                 if key in line:
                     why = line.split(key, 1)[1].split(")", 1)[0]
                     counts[why] = counts.get(why, 0) + 1
+                    if counts is self.checked:
+                        self.cuts_checked += 1
 
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
