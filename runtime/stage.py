@@ -104,9 +104,8 @@ class FrameQueue:
             self.flush(frame)
         self._wake(self._getters)
 
-    def flush(self, interrupt: Interrupt | None = None) -> None:
-        """Drop the queued data frames this Interrupt stops (with none: every one but EndOfStream)."""
-        interrupt = interrupt or Interrupt()
+    def flush(self, interrupt: Interrupt) -> None:
+        """Drop the queued data frames this Interrupt stops."""
         self._data = deque(f for f in self._data if not interrupt.stops(f))
         for _ in range(self.maxsize - len(self._data)):
             if not self._putters:
