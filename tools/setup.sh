@@ -42,21 +42,29 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
-# 3. llama-cpp-python: a source build (~7 min on 2 cores), built once per version and CPU, then reused.
-if ! $VENV/bin/python -c "import llama_cpp" 2>/dev/null; then
-  key="llama-cpp-python-$LLAMA_VERSION-$(uname -m)-$($VENV/bin/python -c 'import sys;print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')-portable"
+# 3. llama-cpp-python: a source build for this machine's CPU (~5-7 min on 2 cores), built once per version and CPU,
+#    then reused. Native (GGML_NATIVE): prompt reading then uses the CPU's widest vector units (AVX-512 where it has
+#    them: about a quarter less time per prompt token than the AVX2-only portable build; docs/measurements.md).
+#    The cache key holds a digest of the CPU's feature flags, so a wheel never reaches a CPU it cannot run on, and
+#    pip's own wheel cache is bypassed (it keys builds by version alone and would hand back another CPU's build).
+cpu=$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m) | sha256sum | cut -c1-12)
+pytag=$($VENV/bin/python -c 'import sys;print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+key="llama-cpp-python-$LLAMA_VERSION-$(uname -m)-$pytag-native-$cpu"
+if [ ! -f "$VENV/.$key" ] || ! $VENV/bin/python -c "import llama_cpp" 2>/dev/null; then
   dir="$WHEEL_CACHE/$key"
   if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    say "building llama-cpp-python $LLAMA_VERSION (portable, ~7 min on 2 cores; cached in $dir)"
+    say "building llama-cpp-python $LLAMA_VERSION for this CPU (~5-7 min on 2 cores; cached in $dir)"
     mkdir -p "$dir"
-    quiet env CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
-      $VENV/bin/pip wheel --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION" &
+    quiet env CMAKE_ARGS="-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      $VENV/bin/pip wheel --no-cache-dir --no-deps -w "$dir" "llama-cpp-python==$LLAMA_VERSION" &
     build=$! start=$SECONDS
     while kill -0 $build 2>/dev/null; do sleep 30; kill -0 $build 2>/dev/null && say "  still building ($((SECONDS - start)) s)"; done
     wait $build
   fi
-  quiet $VENV/bin/pip install --no-deps "$dir"/llama_cpp_python-*.whl
+  quiet $VENV/bin/pip install --force-reinstall --no-deps "$dir"/llama_cpp_python-*.whl
   quiet $VENV/bin/pip install typing-extensions diskcache jinja2
+  rm -f "$VENV"/.llama-cpp-python-*
+  touch "$VENV/.$key"
 fi
 
 # 4. exactly one onnxruntime: the GPU build (which runs on the CPU where there is no GPU)
