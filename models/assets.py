@@ -313,6 +313,8 @@ EXPORTS: dict[str, Export] = {e.name: e for e in [
            "Whisper base encoder + KV-cache decoder exported to ONNX"),
     Export("all-minilm-l6-v2-onnx", "all-minilm-l6-v2", "omnirt.models.text_encoder:export", "1",
            "all-MiniLM-L6-v2 exported to ONNX (mean-pooled, normalised sentence embeddings)"),
+    Export("piper-joe-stream", "piper-joe", "omnirt.models.piper_stream:export", "1",
+           "the Piper voice split before its decoder, to stream within a sentence"),
 ]}
 
 

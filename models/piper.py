@@ -1,9 +1,10 @@
-"""The Talker on Piper (VITS voice in ONNX): text in, int16 mono audio out, one chunk per sentence.
+"""The Talker on Piper (VITS voice in ONNX): text in, int16 mono audio out, streamed within each sentence.
 
-Piper phonemizes the whole text (milliseconds, with its bundled espeak-ng) and then runs the voice once per
-sentence, so the first sentence can play while the next is synthesized. The ONNX session comes from
-`omnirt.models.onnx` (one cached session, provider chosen by the quiet CUDA probe) rather than piper's own loader,
-which would ask for CUDA loudly or never.
+Piper phonemizes the whole text (milliseconds, with its bundled espeak-ng); each sentence is then read into the
+voice's latent frames and decoded stretch by stretch (models/piper_stream.py), so a sentence starts to sound after
+a fraction of its synthesis. With `PiperOptions.stream = None` the voice runs once per sentence, as piper itself
+does. The ONNX sessions come from `omnirt.models.onnx` (cached, provider chosen by the quiet CUDA probe) rather
+than piper's own loader, which would ask for CUDA loudly or never.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from omnirt.models import assets, onnx
+from omnirt.models.piper_stream import DECODER, FRONT, SplitVoice, StreamOptions
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ class PiperOptions:
         pauses (runtime/threads.py Foreground), where 2 threads are clearly faster than 1; later clauses run beside
         1-thread generation, where 2 threads cost no more than 1 (docs/measurements.md).
     use_cuda: None = CUDA when `onnx.probe_providers()` says it really runs, else the CPU; True/False force it.
+    stream: how a sentence's audio is cut as it is made (models/piper_stream.py StreamOptions), from the voice's
+        split export (`<voice>-stream`); None makes each sentence whole, as piper does (the first sound then waits
+        for the whole sentence's synthesis).
+    peak: a streamed sentence is scaled as if this were its peak, then by `volume` (louder samples are clipped).
+        Why: piper scales each sentence to its own peak, which is not known when its first stretch plays; this is
+        about the highest the voice's sentences reach (docs/measurements.md). Whole sentences keep piper's scaling.
     """
 
     voice: str = "piper-joe"
@@ -42,11 +50,13 @@ class PiperOptions:
     sentence_silence: float = 0.0
     intra_threads: int = 2
     use_cuda: bool | None = None
+    stream: StreamOptions | None = StreamOptions()
+    peak: float = 0.7
 
     def __post_init__(self) -> None:
         if self.length_scale <= 0 or self.noise_scale < 0 or self.noise_w_scale < 0 or self.volume <= 0:
             raise ValueError(f"invalid PiperOptions: {self}")
-        if self.sentence_silence < 0 or self.intra_threads < 0:
+        if self.sentence_silence < 0 or self.intra_threads < 0 or self.peak <= 0:
             raise ValueError(f"invalid PiperOptions: {self}")
 
     @property
@@ -65,14 +75,16 @@ def _piper() -> Any:
 class PiperTalker:
     """A loaded Piper voice; use `PiperTalker.load(options)` (cached)."""
 
-    def __init__(self, voice: Any, options: PiperOptions) -> None:
+    def __init__(self, voice: Any, options: PiperOptions, split: SplitVoice | None = None) -> None:
         from piper import SynthesisConfig
 
-        self.voice = voice
+        self.voice = voice  # phonemizes; runs whole sentences when there is no split voice
         self.options = options
+        self.split = split
         self.sample_rate: int = int(voice.config.sample_rate)
         self._syn = SynthesisConfig(length_scale=options.length_scale, noise_scale=options.noise_scale,
                                     noise_w_scale=options.noise_w_scale, volume=options.volume)
+        self._scales = np.array([options.noise_scale, options.length_scale, options.noise_w_scale], dtype=np.float32)
         self._silence = np.zeros(int(round(options.sentence_silence * self.sample_rate)), dtype=np.int16)
 
     @staticmethod
@@ -86,7 +98,8 @@ class PiperTalker:
         return onnx.provider_of(self.voice.session)
 
     def stream(self, text: str) -> Iterator[np.ndarray]:
-        """Yield int16 mono chunks, one per sentence, each as soon as it is synthesized; blank text yields none."""
+        """Yield int16 mono chunks as they are made: stretches of each sentence (PiperOptions.stream), or one chunk
+        per sentence; blank text yields none."""
         if not isinstance(text, str):
             raise ValueError(f"text must be a str, got {type(text).__name__}")
         return self._generate(text)
@@ -94,10 +107,21 @@ class PiperTalker:
     def _generate(self, text: str) -> Iterator[np.ndarray]:
         if not text.strip():
             return
-        for chunk in self.voice.synthesize(text, syn_config=self._syn):
-            audio = chunk.audio_int16_array
-            if audio.size:
-                yield np.concatenate([audio, self._silence]) if self._silence.size else audio
+        if self.split is None:
+            for chunk in self.voice.synthesize(text, syn_config=self._syn):
+                audio = chunk.audio_int16_array
+                if audio.size:
+                    yield np.concatenate([audio, self._silence]) if self._silence.size else audio
+            return
+        gain = self.options.volume / self.options.peak
+        for phonemes in self.voice.phonemize(text):
+            if not phonemes:
+                continue
+            latent = self.split.frames(self.voice.phonemes_to_ids(phonemes), self._scales)
+            for audio in self.split.decode(latent):
+                yield (np.clip(audio * gain, -1.0, 1.0) * 32767).astype(np.int16)
+            if self._silence.size:
+                yield self._silence
 
     def synthesize(self, text: str) -> np.ndarray:
         """The whole text as one int16 array."""
@@ -112,7 +136,19 @@ def _load(options: PiperOptions) -> PiperTalker:
 
     folder = assets.require(options.voice)
     config = PiperConfig.from_dict(json.loads((folder / "voice.onnx.json").read_text(encoding="utf-8")))
-    session = onnx.session(folder / "voice.onnx",
-                           onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider,
-                                               mem_pattern=False))  # any sentence length: see SessionOptions
-    return PiperTalker(piper.PiperVoice(session=session, config=config), options)
+    so = onnx.SessionOptions(intra_threads=options.intra_threads, provider=options.provider,
+                             mem_pattern=False)  # any sentence length: see SessionOptions
+    if options.stream is None:
+        return PiperTalker(piper.PiperVoice(session=onnx.session(folder / "voice.onnx", so), config=config), options)
+    split = assets.require_export(stream_export(options.voice))
+    front, decoder = onnx.session(split / FRONT, so), onnx.session(split / DECODER, so)
+    voice = piper.PiperVoice(session=front, config=config)  # it phonemizes; the split sessions make the audio
+    return PiperTalker(voice, options, SplitVoice(front, decoder, config.hop_length, options.stream))
+
+
+def stream_export(voice: str) -> str:
+    """The name of a voice's split export (models/assets.py EXPORTS); ValueError when there is none."""
+    name = f"{voice}-stream"
+    if name not in assets.EXPORTS:
+        raise ValueError(f"voice {voice!r} has no split export to stream from: load it with PiperOptions(stream=None)")
+    return name

@@ -129,16 +129,38 @@ class ClauseSplitter:
         self.buffer, self.emitted = "", 0
 
 
-def trim_silence(chunk: np.ndarray, rate: int, lead_ms: int | None, tail_ms: int | None,
-                 level: float = 0.01) -> np.ndarray:
-    """Cut leading silence to `lead_ms` and trailing silence to `tail_ms` (None leaves that end alone).
-    An all-silent chunk is returned unchanged."""
-    loud = np.flatnonzero(np.abs(chunk.astype(np.int32)) > level * 32768)
-    if not len(loud):
-        return chunk
-    start = max(0, loud[0] - rate * lead_ms // 1000) if lead_ms is not None else 0
-    end = min(len(chunk), loud[-1] + 1 + rate * tail_ms // 1000) if tail_ms is not None else len(chunk)
-    return chunk[start:end]
+class SilenceTrim:
+    """Cuts a clause's silence as its chunks come: the leading silence to `lead_ms` (None leaves it) and the
+    trailing silence to `tail_ms` (None leaves it); pure logic. A synthesizer may stream a sentence in stretches,
+    so a stretch can be silent throughout, or end in a pause that the next stretch carries on: silence that ends
+    what has come so far is held back (`push` returns the audio that can go out now) until sound follows it, and
+    only what is left at the clause's `end` is cut. Joined, the outputs equal the whole clause cut at once; a
+    clause with no sound at all comes out unchanged."""
+
+    def __init__(self, rate: int, lead_ms: int | None, tail_ms: int | None, level: float = 0.01) -> None:
+        self.rate, self.lead_ms, self.tail_ms, self.threshold = rate, lead_ms, tail_ms, level * 32768
+        self._held: list[np.ndarray] = []
+        self._heard = False
+
+    def push(self, chunk: np.ndarray) -> np.ndarray:
+        loud = np.flatnonzero(np.abs(chunk.astype(np.int32)) > self.threshold)
+        if not len(loud):
+            self._held.append(chunk)
+            return chunk[:0]
+        held = np.concatenate([*self._held, chunk[:loud[-1] + 1]])
+        self._held = [chunk[loud[-1] + 1:]]
+        if not self._heard and self.lead_ms is not None:  # the first sound: keep lead_ms of silence before it
+            first = len(held) - (loud[-1] + 1) + loud[0]
+            held = held[max(0, first - self.rate * self.lead_ms // 1000):]
+        self._heard = True
+        return held
+
+    def end(self) -> np.ndarray:
+        held = np.concatenate(self._held) if self._held else np.zeros(0, dtype=np.int16)
+        self._held = []
+        if self._heard and self.tail_ms is not None:
+            return held[:self.rate * self.tail_ms // 1000]
+        return held
 
 
 class TalkerStage(Stage):
@@ -191,19 +213,27 @@ class TalkerStage(Stage):
     async def _speak(self, text: str, turn: int) -> AsyncIterator[AudioFrame]:
         self.spoken.append(text)
         rate = self.synth.sample_rate
-        step = max(1, rate * self.options.frame_ms // 1000)
         first_of_turn = turn not in self._made
         self._made.setdefault(turn, 0.0)
         clause = text  # on the clause's first frame: the output tells heard words by it (runtime/playout.py)
+        trim = SilenceTrim(rate, self.options.lead_in_ms if first_of_turn else None, self.options.max_pause_ms)
         async for chunk in iterate_in_thread(lambda: self.synth.stream(text), "talker",
                                              claim=FOREGROUND if first_of_turn else None):
-            chunk = trim_silence(chunk, rate, self.options.lead_in_ms if first_of_turn else None,
-                                 self.options.max_pause_ms)
-            if first_of_turn:
-                self._started.setdefault(turn, now())
-            first_of_turn = False
-            self._made[turn] += len(chunk) / rate
-            for k in range(0, len(chunk), step):
-                yield AudioFrame(pcm=np.ascontiguousarray(chunk[k:k + step], dtype=np.int16),
-                                 sample_rate=rate, turn=turn, clause=clause)
+            for frame in self._frames(trim.push(chunk), turn, clause):
                 clause = ""
+                yield frame
+        for frame in self._frames(trim.end(), turn, clause):
+            yield frame
+
+    def _frames(self, audio: np.ndarray, turn: int, clause: str) -> Iterator[AudioFrame]:
+        """Cut audio into frame_ms AudioFrames; `clause` goes on the first of them."""
+        if not len(audio):
+            return
+        rate = self.synth.sample_rate
+        step = max(1, rate * self.options.frame_ms // 1000)
+        self._started.setdefault(turn, now())
+        self._made[turn] += len(audio) / rate
+        for k in range(0, len(audio), step):
+            yield AudioFrame(pcm=np.ascontiguousarray(audio[k:k + step], dtype=np.int16), sample_rate=rate,
+                             turn=turn, clause=clause)
+            clause = ""

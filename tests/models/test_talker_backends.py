@@ -72,14 +72,27 @@ def _report(name: str, talker, chunks, arrivals, total) -> None:
 # ---------------------------------------------------------------- Piper
 
 @pytest.mark.models
-def test_piper_streams_one_chunk_per_sentence_first_one_early(piper: PiperTalker) -> None:
+def test_piper_streams_within_each_sentence_first_sound_early(piper: PiperTalker) -> None:
     assert piper.sample_rate == 22050
     list(piper.stream("Warm up."))
     chunks, arrivals, total = _timed(piper, THREE)
     _report("piper", piper, chunks, arrivals, total)
     _check_speech(chunks, piper.sample_rate, len(THREE.split()))
+    assert len(chunks) > 6  # three sentences of several stretches each
+    first = piper.split.options.first_frames * piper.split.hop
+    assert chunks[0].size == first
+    assert arrivals[0] < 0.25 * total  # the first sound is out long before the rest is synthesized
+
+
+@pytest.mark.models
+def test_piper_whole_sentences_one_chunk_each() -> None:
+    whole = PiperTalker.load(PiperOptions(stream=None))
+    assert whole.split is None
+    chunks, arrivals, total = _timed(whole, THREE)
+    _report("piper, whole sentences", whole, chunks, arrivals, total)
+    _check_speech(chunks, whole.sample_rate, len(THREE.split()))
     assert len(chunks) == 3
-    assert arrivals[0] < 0.6 * total  # the first sentence is out before the rest is synthesized
+    assert arrivals[0] < 0.6 * total
 
 
 @pytest.mark.models

@@ -89,14 +89,35 @@ async def test_interrupt_stops_talker_audio():
     assert n_audio < 10
 
 
-def test_trim_silence_keeps_the_sound_and_cuts_the_waiting():
-    from omnirt.runtime.talker import trim_silence
-    rate = 1000
+def _trimmed(x: np.ndarray, cuts: list[int], lead: int | None, tail: int | None, rate: int = 1000) -> np.ndarray:
+    from omnirt.runtime.talker import SilenceTrim
+
+    trim = SilenceTrim(rate, lead, tail)
+    out = [trim.push(part) for part in np.split(x, cuts)]
+    return np.concatenate([*out, trim.end()])
+
+
+def test_silence_trim_keeps_the_sound_and_cuts_the_waiting():
     x = np.concatenate([np.zeros(100, np.int16), np.full(50, 5000, np.int16), np.zeros(400, np.int16)])
-    y = trim_silence(x, rate, lead_ms=10, tail_ms=150)
+    y = _trimmed(x, [], lead=10, tail=150)
     assert len(y) == 10 + 50 + 150 and (y != 0).sum() == 50
-    assert len(trim_silence(x, rate, None, None)) == len(x)
-    assert len(trim_silence(np.zeros(300, np.int16), rate, 10, 10)) == 300
+    assert len(_trimmed(x, [], None, None)) == len(x)
+    assert len(_trimmed(np.zeros(300, np.int16), [], 10, 10)) == 300  # no sound at all: left as it is
+
+
+def test_silence_trim_cuts_a_clause_in_stretches_as_it_cuts_it_whole():
+    """A synthesizer streaming a sentence in stretches: a stretch may be silent throughout, or end inside a pause
+    that the next one carries on; only the clause's own ends are cut, whatever the stretches."""
+    rng = np.random.default_rng(7)
+    loud, quiet = np.full(30, 4000, np.int16), np.zeros(80, np.int16)
+    clause = np.concatenate([quiet, quiet, loud, quiet[:40], loud, quiet, quiet, loud, quiet, quiet, quiet])
+    whole = _trimmed(clause, [], 10, 150)
+    assert len(whole) == 10 + 30 + 40 + 30 + 160 + 30 + 150
+    for _ in range(200):
+        cuts = sorted(rng.choice(np.arange(1, len(clause)), size=rng.integers(1, 12), replace=False).tolist())
+        for lead, tail in ((10, 150), (None, 150), (10, None), (None, None)):
+            assert np.array_equal(_trimmed(clause, cuts, lead, tail), _trimmed(clause, [], lead, tail)), cuts
+    assert len(_trimmed(np.zeros(300, np.int16), [100, 200], 10, 10)) == 300
 
 
 def test_first_chunk_released_after_a_few_words_at_a_phrase_end():
