@@ -309,7 +309,7 @@ class Export:
 
 
 EXPORTS: dict[str, Export] = {e.name: e for e in [
-    Export("whisper-base-onnx", "whisper-base-ct2", "omnirt.models.whisper.export:export", "3",
+    Export("whisper-base-onnx", "whisper-base-ct2", "omnirt.models.whisper.export:export", "4",
            "Whisper base encoder + KV-cache decoder exported to ONNX"),
     Export("all-minilm-l6-v2-onnx", "all-minilm-l6-v2", "omnirt.models.text_encoder:export", "1",
            "all-MiniLM-L6-v2 exported to ONNX (mean-pooled, normalised sentence embeddings)"),

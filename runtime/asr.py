@@ -32,6 +32,8 @@ class Recognizer(Protocol):
     def transcribe(self, audio: np.ndarray) -> object: ...  # returns an object with a `.text` attribute
     # A recogniser may also accept `cancel=CancelToken` and stop early when it is set (raising Cancelled), and
     # `draft=True`: a partial transcript, shown while the user talks, that may be cheaper than a final one.
+    # `guess=<an earlier result>`: the result of decoding the start of the same audio (the turn's last partial, or
+    # the speculative transcript its check decodes again), which may make this decode quicker.
 
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,9 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
         self._partial: asyncio.Task | None = None
         self._partial_cancel: CancelToken | None = None
         self._partial_result: Transcript | None = None
+        self._guess: tuple[int, object] | None = None  # (turn, its latest result): the next decode's guess
         params = inspect.signature(recognizer.transcribe).parameters
-        self._cancellable, self._drafts = "cancel" in params, "draft" in params
+        self._cancellable, self._drafts, self._guesses = "cancel" in params, "draft" in params, "guess" in params
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if self._partial_result is not None:  # a finished partial rides out on the next frame
@@ -71,7 +74,8 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
             self._final.discard(frame.turn)
             self._unsure.pop(frame.turn, None)
             try:
-                result = await self._foreground(frame.audio) if frame.audio.size else ""  # an Interrupt cancels it
+                result = await self._foreground(frame.audio, frame.turn) if frame.audio.size else ""  # (an
+                # Interrupt cancels it)
             except Exception:
                 for f in self._words_final(frame.turn):  # a failed decode holds nothing back
                     yield f
@@ -88,7 +92,7 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
             if said is None:
                 return
             try:
-                heard = _text(await self._foreground(frame.audio)) if frame.audio.size else said
+                heard = _text(await self._foreground(frame.audio, frame.turn)) if frame.audio.size else said
             except Exception:
                 for f in self._words_final(frame.turn):  # a failed check keeps the words it was to check
                     yield f
@@ -136,17 +140,27 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
         self._final = {t for t in self._final if t > turn - 8} | {turn}
         return self._held.pop(turn, [])
 
-    async def _foreground(self, audio: np.ndarray) -> object:
+    async def _foreground(self, audio: np.ndarray, turn: int) -> object:
         FOREGROUND.enter()  # the listener waits for these words: background work (a read-ahead) gives way
         try:
-            return await self._transcribe(audio)
+            return await self._transcribe(audio, turn)
         finally:
             FOREGROUND.leave()
 
-    async def _transcribe(self, audio: np.ndarray, token: CancelToken | None = None, draft: bool = False) -> object:
-        """Run the recogniser in a worker thread. If this task is cancelled (an Interrupt: a speculative end of turn
-        that the user talked on through), the decode itself is stopped too, not left to burn a core."""
-        kwargs = {"draft": True} if draft and self._drafts else {}
+    async def _transcribe(self, audio: np.ndarray, turn: int, token: CancelToken | None = None,
+                          draft: bool = False) -> object:
+        """Run the recogniser in a worker thread, with the turn's latest result as its guess (if it takes one).
+        If this task is cancelled (an Interrupt: a speculative end of turn that the user talked on through), the
+        decode itself is stopped too, not left to burn a core."""
+        kwargs: dict[str, object] = {"draft": True} if draft and self._drafts else {}
+        if self._guesses and self._guess is not None and self._guess[0] == turn:
+            kwargs["guess"] = self._guess[1]
+        result = await self._run(audio, token, kwargs)
+        if _text(result):
+            self._guess = (turn, result)
+        return result
+
+    async def _run(self, audio: np.ndarray, token: CancelToken | None, kwargs: dict[str, object]) -> object:
         if not self._cancellable:
             return await asyncio.to_thread(self.recognizer.transcribe, audio, **kwargs)
         token = token or CancelToken()
@@ -159,7 +173,7 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
     async def _transcribe_partial(self, frame: PartialUtterance) -> None:
         self._partial_cancel = token = CancelToken()
         try:
-            result = await self._transcribe(frame.audio, token, draft=True)
+            result = await self._transcribe(frame.audio, frame.turn, token, draft=True)
         except Cancelled:
             return
         if _text(result):

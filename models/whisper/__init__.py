@@ -121,6 +121,8 @@ class Transcription:
     duration: input length in seconds; encode_ms / decode_ms: time in the encoder / the decoding loop.
     doubted: windows decoded again with a beam because greedy decoding was unsure (WhisperOptions.doubt_beam).
     end_logprob: the log-probability of the last word (with its punctuation), given the words before it.
+    tokens: the first window's tokens: a later transcription of the same audio grown longer reads them as its
+        guess (`transcribe(guess=...)`).
     """
 
     text: str
@@ -132,6 +134,7 @@ class Transcription:
     decode_ms: float = 0.0
     doubted: int = 0
     end_logprob: float = 0.0
+    tokens: list[int] = field(default_factory=list)
 
 
 class WhisperOnnx:
@@ -147,10 +150,14 @@ class WhisperOnnx:
         """Load (once per distinct options) from the whisper-base-onnx export; ModelMissingError if absent."""
         return _load(options)
 
-    def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False) -> Transcription:
+    def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False,
+                   guess: Transcription | None = None) -> Transcription:
         """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech.
         `cancel`: a runtime CancelToken; setting it aborts the running model call (raises Cancelled).
-        `draft`: a partial transcript while the user talks: never decoded again with the doubt beam."""
+        `draft`: a partial transcript while the user talks: never decoded again with the doubt beam.
+        `guess`: an earlier transcription of the start of this audio (the last partial): greedy decoding reads its
+        tokens in one decoder call and keeps those it would have chosen (guess.py): the same
+        words, sooner."""
         from omnirt.runtime.threads import Cancelled
 
         audio = _validate(audio)
@@ -159,7 +166,7 @@ class WhisperOnnx:
             ro = self._decoder.ort.RunOptions()
             cancel.attach(lambda: setattr(ro, "terminate", True))
         try:
-            d = self._decoder.transcribe(audio, self.settings(draft), ro)
+            d = self._decoder.transcribe(audio, self.settings(draft), ro, guess=guess.tokens if guess else None)
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None
@@ -179,7 +186,7 @@ def transcription(d: Decoded, samples: int) -> Transcription:
     return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
                          avg_logprob=d.avg_logprob, duration=samples / SAMPLE_RATE,
                          encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted,
-                         end_logprob=d.end_logprob)
+                         end_logprob=d.end_logprob, tokens=d.tokens)
 
 
 def _validate(audio: object) -> np.ndarray:

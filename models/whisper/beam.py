@@ -29,7 +29,7 @@ def _step(dec: GreedyDecoder, tokens: np.ndarray, cache: tuple[np.ndarray, np.nd
         binding.bind_output(name, "cpu")
     dec.decoder.run_with_iobinding(binding, ro)
     logits, k, v = binding.copy_outputs_to_cpu()
-    return logits, (k, v)
+    return logits[:, -1], (k, v)
 
 
 def beam_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], max_new: int, timestamps: bool,

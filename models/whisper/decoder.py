@@ -67,6 +67,7 @@ class Decoded:
     windows: int = 0
     doubted: int = 0  # windows redone with a beam (DecodeSettings.doubt_beam)
     end_logprob: float = 0.0  # the last word's log-probability (see GreedyDecoder.end_logprob)
+    tokens: list[int] = field(default_factory=list)  # the first window's tokens (a later decode's guess)
 
 
 @dataclass
@@ -159,6 +160,12 @@ class GreedyDecoder:
                   ro: Any = None) -> tuple[np.ndarray, tuple]:
         """tokens [B, T], self K/V [L, B, H, P, Dh] and cross K/V [L, B or 1, H, A, Dh] as OrtValues -> the last
         position's logits [B, V] and the grown cache (OrtValues on the session's device)."""
+        logits, cache = self.step_all(tokens, cache, cross, ro)
+        return logits[:, -1], cache
+
+    def step_all(self, tokens: np.ndarray, cache: tuple[Any, Any], cross: tuple[Any, Any],
+                 ro: Any = None) -> tuple[np.ndarray, tuple]:
+        """step_rows with every position's logits [B, T, V]: the next token's after each of the tokens."""
         binding = self.decoder.io_binding()
         binding.bind_cpu_input("tokens", np.ascontiguousarray(tokens, dtype=np.int64))
         binding.bind_ortvalue_input("self_k", cache[0])
@@ -212,8 +219,12 @@ class GreedyDecoder:
         return logits
 
     def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
-                      timestamps: bool, ro: Any = None) -> WindowResult:
-        """Greedy decoding of one window (decode_rows with one row)."""
+                      timestamps: bool, ro: Any = None, guess: list[int] | None = None) -> WindowResult:
+        """Greedy decoding of one window (decode_rows with one row), or with a guess of its first tokens (guess.py)."""
+        if guess:
+            from .guess import guessed_window  # (guess.py builds on this module)
+
+            return guessed_window(self, cross, prompt, max_new, timestamps, guess, ro)
         return self.decode_rows(cross, prompt, [max_new], timestamps, ro)[0]
 
     def decode_rows(self, cross: tuple[Any, Any], prompt: list[int], caps: list[int], timestamps: bool,
@@ -341,12 +352,13 @@ class GreedyDecoder:
         return pad_frames(mel, self.window_frames(segment_size, s, beam)), cap
 
     def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None,
-                   first: FirstWindow | None = None) -> Decoded:
+                   first: FirstWindow | None = None, guess: list[int] | None = None) -> Decoded:
         """Windowed greedy transcription of float32 16 kHz audio (validated by the caller).
 
         Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
         30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
         first: the first window already encoded and greedily decoded in a batch (greedy settings only).
+        guess: the first window's tokens as an earlier decode of the start of this audio gave them (guess.py).
         """
         from .beam import beam_window  # (beam.py builds on this module)
 
@@ -377,7 +389,8 @@ class GreedyDecoder:
             if s.beam_size > 1:
                 res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
             else:
-                res = batched.greedy if batched else self.decode_window(cross, prompt, cap, timestamps, ro)
+                res = batched.greedy if batched else self.decode_window(cross, prompt, cap, timestamps, ro,
+                                                                         guess if seek == 0 else None)
                 if (s.doubt_beam > 1 and res.avg_logprob < s.doubt_logprob
                         and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
                     res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)  # encoder output
@@ -405,6 +418,8 @@ class GreedyDecoder:
                 if start == end or not text.strip():
                     continue
                 out.segments.append((start, end, text))
+            if previous == 0:
+                out.tokens = res.tokens
             kept_logprob += res.sum_logprob
             kept_tokens += len(res.tokens) + 1
             last_kept = res

@@ -3,7 +3,7 @@
 Writes into out_dir:
   encoder.onnx / encoder.int8.onnx   mel [B, 80, N] -> cross_k, cross_v [L, B, H, N/2, Dh]
   decoder.onnx / decoder.int8.onnx   tokens [B, T], self_k, self_v [L, B, H, P, Dh], cross_k, cross_v [L, B or 1,
-                                     H, A, Dh] -> logits [B, V] (last position), new_k, new_v [L, B, H, P+T, Dh]
+                                     H, A, Dh] -> logits [B, T, V], new_k, new_v [L, B, H, P+T, Dh]
   config.json, vocabulary.txt        suppression lists and the token table, copied from the source
   whisper.json                       model dimensions and the tensor names above, for the runtime
 B is a batch: the hypotheses of a beam search (sharing one window's cross K/V, batch 1, broadcast) or the windows
@@ -76,7 +76,7 @@ def _export_graphs(src_dir: Path, out_dir: Path, console: Any) -> dict:
                 dynamic_axes={"tokens": {0: "beams", 1: "new"}, "self_k": {1: "beams", 3: "past"},
                               "self_v": {1: "beams", 3: "past"}, "cross_k": {1: "batch", 3: "audio"},
                               "cross_v": {1: "batch", 3: "audio"},
-                              "logits": {0: "beams"}, "new_k": {1: "beams", 3: "total"},
+                              "logits": {0: "beams", 1: "new"}, "new_k": {1: "beams", 3: "total"},
                               "new_v": {1: "beams", 3: "total"}},
                 opset_version=OPSET, dynamo=False, do_constant_folding=True)
         _say(console, f"  decoder.onnx in {time.perf_counter() - t0:.1f} s")

@@ -231,8 +231,10 @@ class WhisperEncoderCross(nn.Module):
 
 
 class WhisperDecoderStep(nn.Module):
-    """tokens [B, T], self K/V cache [L, B, H, P, Dh], cross K/V [L, 1, H, A, Dh] -> last logits [B, V], new cache
-    (P+T). B > 1 runs the hypotheses of a beam search in one call; they share the one audio's cross K/V (broadcast).
+    """tokens [B, T], self K/V cache [L, B, H, P, Dh], cross K/V [L, 1, H, A, Dh] -> logits [B, T, V] (the next
+    token's after each position), new cache (P+T). B > 1 runs the hypotheses of a beam search in one call; they
+    share the one audio's cross K/V (broadcast). Every position's logits, not only the last: a guessed continuation
+    (the words of a partial transcript) is checked against greedy decoding in one call (decoder.py).
 
     The token embedding is held once, transposed ([d, V]): the lookup is a Gather on axis 1 and the output
     projection a plain MatMul on the same initializer, so the ONNX file stores the 106 MB table once and dynamic
@@ -266,5 +268,4 @@ class WhisperDecoderStep(nn.Module):
             x = x + sa.linear_1(_attend(q, k, v, mask))
             x = x + layer.attention(x, cross_k[i], cross_v[i])
             x = x + layer.ffn(x)
-        last = dec.layer_norm(x[:, -1])  # [B, d]
-        return torch.matmul(last, self.emb_t), torch.stack(new_k), torch.stack(new_v)
+        return torch.matmul(dec.layer_norm(x), self.emb_t), torch.stack(new_k), torch.stack(new_v)

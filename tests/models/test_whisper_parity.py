@@ -77,9 +77,12 @@ def test_onnx_decoder_step_matches_pytorch(torch_whisper, clip_audio) -> None:
         r1, k, v = step(torch.tensor([[50258, 50259, 50359]]), e, e, ck, cv)
         r2, k, v = step(torch.tensor([[token]]), k, v, ck, cv)
     assert cache[0].shape() == list(k.shape) == [6, 1, 8, 4, 64]
-    assert np.abs(logits1 - r1.numpy()[0]).max() < 1e-3
-    assert np.abs(logits2 - r2.numpy()[0]).max() < 1e-3
-    assert int(np.argmax(r1.numpy())) == token
+    assert r1.shape == (1, 3, logits1.shape[0])  # every position's logits; the step keeps the last
+    assert np.abs(logits1 - r1.numpy()[0, -1]).max() < 1e-3
+    assert np.abs(logits2 - r2.numpy()[0, -1]).max() < 1e-3
+    assert int(np.argmax(r1.numpy()[0, -1])) == token
+    every, _ = dec.step_all(np.array([[50258, 50259, 50359]]), (dec._ortvalue(empty), dec._ortvalue(empty)), cross)
+    assert np.abs(every - r1.numpy()).max() < 1e-3
 
 
 @pytest.mark.parametrize("timestamps", [True, False])
