@@ -35,10 +35,7 @@ def _step(dec: GreedyDecoder, tokens: np.ndarray, cache: tuple[np.ndarray, np.nd
 def beam_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int], max_new: int, timestamps: bool,
                 beam: int, ro: Any = None) -> WindowResult:
     """Decode one window keeping `beam` hypotheses; the no-speech probability is read as greedy reads it."""
-    empty = np.zeros(dec.cache_shape, dtype=np.float32)
-    first, cache = dec._step(prompt[:1], (dec._ortvalue(empty), dec._ortvalue(empty)), cross, ro)
-    no_speech_prob = float(np.exp(_log_softmax(first.astype(np.float64)))[dec.tok.no_speech])
-    last, (k, v) = dec._step(prompt[1:], cache, cross, ro)
+    no_speech_prob, last, (k, v) = dec.read_prompt(prompt, cross, ro)
     logits = last[None]
     kv = (k.numpy(), v.numpy())
     max_new = min(max_new, MAX_NEW_TOKENS, dec.n_text_ctx - len(prompt))

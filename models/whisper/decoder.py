@@ -151,6 +151,15 @@ class GreedyDecoder:
         k, v = binding.get_outputs()
         return k, v
 
+    def read_prompt(self, prompt: list[int], cross: tuple[Any, Any], ro: Any = None) -> tuple[float, np.ndarray, tuple]:
+        """One window's prompt read alone: the start token first (its logits give the no-speech probability), then
+        the rest. (no-speech probability, the first new token's logits, the cache.)"""
+        empty = self._ortvalue(np.zeros(self.cache_shape, dtype=np.float32))
+        first, cache = self._step(prompt[:1], (empty, empty), cross, ro)
+        no_speech = float(np.exp(_log_softmax(first.astype(np.float64)))[self.tok.no_speech])
+        logits, cache = self._step(prompt[1:], cache, cross, ro)
+        return no_speech, logits, cache
+
     def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any],
               ro: Any = None) -> tuple[np.ndarray, tuple]:
         logits, cache = self.step_rows(np.array([tokens], dtype=np.int64), cache, cross, ro)

@@ -30,10 +30,7 @@ def guessed_window(dec: GreedyDecoder, cross: tuple[Any, Any], prompt: list[int]
     guess = list(guess)
     while guess and guess[-1] >= tb:  # the partial's closing timestamp: where its audio ended, not the speech
         guess.pop()
-    empty = dec._ortvalue(np.zeros(dec.cache_shape, dtype=np.float32))
-    first, cache = dec._step(prompt[:1], (empty, empty), cross, ro)
-    no_speech = float(np.exp(_log_softmax(first.astype(np.float64)))[dec.tok.no_speech])
-    pending, cache = dec._step(prompt[1:], cache, cross, ro)
+    no_speech, pending, cache = dec.read_prompt(prompt, cross, ro)
     limit = min(max_new, MAX_NEW_TOKENS, dec.n_text_ctx - len(prompt))
     guess = guess[:max(0, limit - 1)]
     read = _Read(dec, cross, ro, len(prompt))
