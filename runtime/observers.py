@@ -2,8 +2,8 @@
 
 `LatencyObserver` follows each turn from the end of the user's speech to the first reply audio and splits that
 voice-to-voice time into consecutive segments (end-of-speech detection, ASR, Thinker first token, Talker first
-audio, the wait for the turn's commit) that sum exactly to the total. It writes them as spans on the trace's "latency" track, under one
-"voice-to-voice" span, so the waterfall in Perfetto and the table printed by `omnirt reply` are the same numbers.
+audio, the wait for the turn's commit) that sum exactly to the total. It writes them as spans on the trace's
+"latency" track, under one "voice-to-voice" span, so the waterfall in Perfetto and the table printed by `omnirt reply` are the same numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ SEGMENTS = (
     ("held for commit", "first_audio", "audio_out"),
 )
 _ATTEMPT = ("asr_done", "first_token", "first_audio", "thinker_done", "talker_done", "audio_out")
+# The milestone each one waits for. A redone attempt (a speculation the user spoke on after) resets them when its
+# SpeechEnded leaves the VAD, but the Interrupt that stops the old attempt reaches the later stages a few loop turns
+# after that: a token or audio of the old attempt made in between would otherwise be taken as the new one's (and
+# come before its transcript). The ASR cannot be late so: the Interrupt cancels its work before the SpeechEnded
+# is sent. Waiting for the predecessor keeps each attempt's milestones in order.
+_AFTER = {"first_token": "asr_done", "thinker_done": "asr_done", "first_audio": "first_token",
+          "talker_done": "asr_done", "audio_out": "first_audio"}
 
 
 @dataclass
@@ -77,7 +84,8 @@ class LatencyObserver(PipelineObserver):
 
     @staticmethod
     def _first(obj: TurnLatency, attr: str, t: float) -> None:
-        if getattr(obj, attr) is None:
+        after = _AFTER.get(attr)
+        if getattr(obj, attr) is None and (after is None or getattr(obj, after) is not None):
             setattr(obj, attr, t)
 
     def on_output(self, stage: str, frame: Frame, source: Frame, started: float, t: float) -> None:

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from omnirt.runtime.frames import AudioFrame, SpeechEnded, TextDelta, TextDone, Transcript
+from omnirt.runtime.frames import AudioFrame, Interrupt, SpeechEnded, TextDelta, TextDone, Transcript
 from omnirt.runtime.observers import LatencyObserver
 from omnirt.runtime.stage import Stage
 from omnirt.runtime.testing import run_test
@@ -97,3 +97,58 @@ async def test_chrome_trace_json_is_valid(tmp_path):
 def test_span_contains():
     a, b = Span("a", "x", 0.0, 1.0), Span("b", "x", 0.2, 0.9)
     assert a.contains(b) and not b.contains(a)
+
+
+class RedoVAD(Stage):
+    """Sends the utterance at a pause, then hears the user go on: a resume Interrupt and the utterance again."""
+
+    async def process(self, frame):
+        if isinstance(frame, AudioFrame):
+            from omnirt.runtime.clock import now
+            yield SpeechEnded(turn=1, audio=np.zeros(8000, np.float32), audio_start=0, audio_end=0.5,
+                              speech_end_wall=now(), speculative=True)
+            await asyncio.sleep(0.15)
+            yield Interrupt(reason="resume", turn=1)
+            yield SpeechEnded(turn=1, audio=np.zeros(16000, np.float32), audio_start=0, audio_end=1,
+                              speech_end_wall=now())
+        else:
+            yield frame
+
+
+class LateInterruptASR(Stage):
+    """Passes an Interrupt on 50 ms late (it waits behind other control work), so the Thinker streams the old
+    attempt for a while after the new utterance has left the VAD."""
+
+    async def process(self, frame):
+        if isinstance(frame, SpeechEnded):
+            await asyncio.sleep(0.06 if frame.speculative else 0.1)
+            yield Transcript(text="hi" if frame.speculative else "hi there", turn=frame.turn)
+        elif isinstance(frame, Interrupt):
+            await asyncio.sleep(0.05)
+            yield frame
+        else:
+            yield frame
+
+
+class SlowThinker(Stage):
+    async def process(self, frame):
+        yield frame
+        if isinstance(frame, Transcript):
+            for w in ["Hello", " there", " again", " and", " again."]:
+                await asyncio.sleep(0.03)
+                yield TextDelta(text=w, turn=frame.turn)
+            yield TextDone(text="...", turn=frame.turn)
+
+
+async def test_a_redone_turn_is_timed_from_its_own_milestones_not_the_old_attempts():
+    lat = LatencyObserver()
+    mic = AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000)
+    out = await run_test([RedoVAD(), LateInterruptASR(), SlowThinker(), FakeTalker()], [mic], observers=[lat])
+    assert any(isinstance(f, Transcript) and f.text == "hi there" for f in out)
+    stale = [f for f in out if isinstance(f, TextDelta)]
+    assert len(stale) > 5  # the old attempt's tokens did come out after the new utterance was sent
+    tl = lat.turns[1]
+    assert tl.complete
+    assert tl.speech_end <= tl.eos_detected <= tl.asr_done <= tl.first_token <= tl.first_audio <= tl.audio_out
+    assert tl.asr_done - tl.eos_detected >= 0.09  # the second decode, not the first
+    assert all(ms >= 0 for _, ms in tl.segments_ms())
