@@ -3,7 +3,8 @@
 `LatencyObserver` follows each turn from the end of the user's speech to the first reply audio and splits that
 voice-to-voice time into consecutive segments (end-of-speech detection, ASR, Thinker first token, Talker first
 audio, the wait for the turn's commit) that sum exactly to the total. It writes them as spans on the trace's
-"latency" track, under one "voice-to-voice" span, so the waterfall in Perfetto and the table printed by `omnirt reply` are the same numbers.
+"latency" track, under one "voice-to-voice" span, so the waterfall in Perfetto and the table printed by
+`omnirt reply` are the same numbers.
 """
 
 from __future__ import annotations
