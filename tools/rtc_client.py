@@ -118,6 +118,9 @@ class MicTrack(PacedAudioTrack):
 
 
 HELD_TEXTS = ("FRESH BREAD", "OPEN SESAME", "NO PARKING", "EXIT ONLY")
+# The frame rate the page asks a browser's camera for (runtime/transports/web/app.js, `ideal`), and so what a
+# client standing in for a user's browser sends.
+PAGE_CAMERA_FPS = 5.0
 
 
 class Webcam:
@@ -126,7 +129,7 @@ class Webcam:
     (HELD_TEXTS). Every frame really changes, so nothing downstream can skip it as unchanged, as with a real
     camera; a flat test pattern would cost the server far less than a user's camera does."""
 
-    def __init__(self, size: tuple[int, int] = (640, 480), fps: float = 15.0, hold_s: float = 4.0,
+    def __init__(self, size: tuple[int, int] = (640, 480), fps: float = PAGE_CAMERA_FPS, hold_s: float = 4.0,
                  texts: tuple[str, ...] = HELD_TEXTS, seed: int = 0) -> None:
         from PIL import Image, ImageDraw, ImageFont
 

@@ -134,6 +134,7 @@ class PeerSession:
         self._last_audio: float | None = None
         self.inputs: list[OpusInput] = []  # the decoders in the receivers' jitter-buffer slots (inline audio)
         self._video: Any = None
+        self.video_frames = 0  # camera frames received (each decoded, whether read or not)
         self._video_rgb: tuple[Any, np.ndarray] | None = None
         self._pending_events: deque[str] = deque(maxlen=256)
         self._tasks: set[asyncio.Task] = set()
@@ -282,6 +283,7 @@ class PeerSession:
         while True:
             try:
                 self._video = await track.recv()  # keep only the latest; converted on demand
+                self.video_frames += 1
             except MediaStreamError:
                 return
 

@@ -105,8 +105,15 @@ async def test_the_page_answers_a_spoken_question_with_speech_text_and_a_waterfa
         offered = remote_candidates(next(iter(server.server.sessions)))
         print(f"Chromium offered ICE candidates at {offered}")
         assert offered and not any(c.startswith("127.") or c == "::1" for c in offered)  # a user's browser: no loopback
-        camera = [p.latest_video for p in server.server.sessions]
-        assert camera and camera[0] is not None and camera[0].ndim == 3
+        peer = next(iter(server.server.sessions))
+        camera = peer.latest_video
+        assert camera is not None and camera.ndim == 3
+        # The page asks for a few camera frames a second (the server reads a few); unasked, Chromium's fake camera
+        # sends 20 (a webcam 30)
+        before = peer.video_frames
+        await asyncio.sleep(2.0)
+        print(f"Chromium's camera: {(peer.video_frames - before) / 2:.1f} frames/s reached the server")
+        assert 0 < peer.video_frames - before <= 2 * 12
         assert s["error"] == ""
     finally:
         await close_page(proc, http, ws)

@@ -20,7 +20,7 @@ from hearing import hear
 
 from omnirt.runtime.clock import now
 from omnirt.runtime.transports.webrtc import RATE, ReplyTrack, WebRTCOptions, to_audio_frame
-from omnirt.tools.rtc_client import CameraTrack, ClientOptions, MicTrack, RTCClient
+from omnirt.tools.rtc_client import PAGE_CAMERA_FPS, CameraTrack, ClientOptions, MicTrack, RTCClient
 
 LOUD = 0.02
 
@@ -291,6 +291,15 @@ async def test_bad_offers_get_a_one_line_400_and_a_missing_token_401(server):
                 assert r.status == status, path
     async with RTCClient(server.url) as client:  # the server survived all of it
         assert client.channel.readyState == "open"
+
+
+def test_the_bench_client_sends_the_camera_rate_the_page_asks_a_browser_for():
+    from pathlib import Path
+
+    import omnirt.runtime.transports.webrtc as webrtc
+
+    page = (Path(webrtc.__file__).parent / "web" / "app.js").read_text()
+    assert f"frameRate: {{ ideal: {PAGE_CAMERA_FPS:g}," in page
 
 
 @pytest.mark.models

@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", type=int, default=3, help="turns per block with --camera both")
     p.add_argument("--no-client-camera", dest="camera", action="store_false",
                    help="the aiortc client sends no camera (the page always sends one)")
+    p.add_argument("--camera-fps", type=float, default=None,
+                   help="frames a second the aiortc client's camera sends (default: what the page asks a browser for, "
+                        "tools/rtc_client.py PAGE_CAMERA_FPS)")
     p.add_argument("--peer", choices=["pipecat"], help="then the same turns against a stock Pipecat bot on the same "
                                                       "models (tools/bench/peer.py), and the ratio")
     p.add_argument("--json", default="bench-results/latency.json")
@@ -64,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- aiortc client
 
 async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barge_ins: int, idle: int,
-                        uplink: str = "dtx", camera: bool = True, ask_camera: bool = False) -> dict[str, Any]:
+                        uplink: str = "dtx", camera: bool = True, ask_camera: bool = False,
+                        camera_fps: float | None = None) -> dict[str, Any]:
     """ask_camera: at the end, one more turn (not timed) asks what the camera shows: does the answer name the
     card held up, i.e. was the camera really read during the run? Each turn says whether the server checked its
     speculative cut (its log): a second decode beside the Thinker, which shows in that turn's latency."""
@@ -74,7 +78,8 @@ async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barg
     idle_proc = start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []
     try:
-        async with RTCClient(url, ClientOptions(video=camera, camera=Webcam() if camera else None)) as client:
+        webcam = Webcam(**({"fps": camera_fps} if camera_fps else {})) if camera else None
+        async with RTCClient(url, ClientOptions(video=camera, camera=webcam)) as client:
             await asyncio.sleep(0.5)
             for i, clip in enumerate(clips, 1):
                 before = server.cuts_checked
@@ -258,7 +263,8 @@ async def _measure(args: argparse.Namespace, servers: dict[str, ServerProcess], 
         last = end == len(clips)
         if args.client == "aiortc":
             part = await _aiortc_turns(servers[arm], urls[arm], clips[start:end], args.barge_in if last else 0,
-                                       args.idle, args.idle_uplink, args.camera, last and arm == "on" and args.camera)
+                                       args.idle, args.idle_uplink, args.camera, last and arm == "on" and args.camera,
+                                       args.camera_fps)
         else:
             part = await _chromium_turns(urls[arm], clips[start:end], workdir)
         got = results.setdefault(arm, {k: [] for k in part})

@@ -27,11 +27,15 @@ async function getMedia() {
   // speech over the assistant's own playback can be suppressed as echo)
   const aec = new URLSearchParams(location.search).get("aec") !== "0";
   const audio = { echoCancellation: aec, noiseSuppression: aec, autoGainControl: aec };
-  try { return await navigator.mediaDevices.getUserMedia({ audio, video: true }); }
-  catch (e) {
-    try { return await navigator.mediaDevices.getUserMedia({ audio }); }
-    catch (e2) { showError("no microphone: " + e2.message + " (listening only)"); return null; }
+  // The server reads the camera a few times a second at most (runtime/vision.py), and decodes every frame it is
+  // sent: a stock browser sends 30 a second unless asked for fewer. A camera that cannot go slower is taken as it is.
+  const slow = { frameRate: { ideal: 5, max: 10 } };
+  for (const video of [slow, true]) {
+    try { return await navigator.mediaDevices.getUserMedia({ audio, video }); }
+    catch (e) { if (e.name !== "OverconstrainedError") break; }
   }
+  try { return await navigator.mediaDevices.getUserMedia({ audio }); }
+  catch (e) { showError("no microphone: " + e.message + " (listening only)"); return null; }
 }
 
 function gathered(pc, ms) {
