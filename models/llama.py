@@ -308,9 +308,13 @@ class LlamaChat:
             self._turns = EndOfTurnModel(self)
         return self._turns
 
-    def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None) -> float:
-        """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model."""
-        return self._turn_model().prob(text, history)
+    def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None,
+                    answer: list[dict[str, str]] | None = None) -> float:
+        """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model.
+        answer: the messages that `stream` is asked next, when the answer follows at once: their prompt is read in
+        the same evaluation (EndOfTurnModel.prob `then`)."""
+        then = self._prompt_tokens(self.with_system(answer)) if answer else None
+        return self._turn_model().prob(text, history, then)
 
     def run(self, fn: Any) -> Any:
         """fn(llm) with the model to itself (waits for a stream in progress), on the model's own thread: for calls

@@ -67,22 +67,43 @@ class EndOfTurnModel:
         rendered = self._render(messages)
         return rendered[:rendered.index(_SENTINEL)] + bare(text)
 
-    def prob(self, text: str, history: list[dict[str, str]] | None = None) -> float:
+    def prob(self, text: str, history: list[dict[str, str]] | None = None, then: list[int] | None = None) -> float:
         """Probability that the user has finished speaking after `text` (0 for no words at all). Blocking: it waits
-        for the model (a reply in progress holds it); call from a thread."""
+        for the model (a reply in progress holds it); call from a thread.
+
+        then: the tokens of the prompt to be read next (the answer's, which begins with this one): read in the same
+        evaluation, so the answer finds them all in the cache and samples its first token at once. Why: every
+        evaluation has a fixed cost beside its per-token one, and the judgement and the answer's prompt are read
+        one right after the other on the way to the first token (docs/measurements.md)."""
         if not bare(text):
             return 0.0
         tokens = self.chat.llm.tokenize(self.prompt(text, history).encode(), add_bos=False, special=True)
-        logits = self.chat.run(lambda llm: _next_token_logits(llm, tokens))
+        if then is not None and not (len(then) > len(tokens) and then[:len(tokens)] == tokens):
+            then = None  # (the answer's prompt does not go on from this one: read it on its own)
+        logits = self.chat.run(lambda llm: _next_token_logits(llm, tokens, then))
         logits = logits - logits.max()
         p = np.exp(logits)
         return float(p[self.end_tokens].sum() / p.sum())
 
 
-def _next_token_logits(llm: Any, tokens: list[int]) -> np.ndarray:
-    """Evaluate `tokens` after the longest prefix already in llama.cpp's KV cache; the last position's logits."""
+def _next_token_logits(llm: Any, tokens: list[int], then: list[int] | None = None) -> np.ndarray:
+    """Evaluate `tokens` after the longest prefix already in llama.cpp's KV cache; the last position's logits.
+    With `then` (tokens that begin with `tokens`), evaluate all of it in one batch that also keeps those logits."""
     from .llama import keep_cached_prefix
 
     keep = keep_cached_prefix(llm, tokens, len(tokens) - 1)  # re-evaluate at least the last token: its logits
-    llm.eval(tokens[keep:])
-    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+    if then is None or len(then) - keep > llm.n_batch:
+        llm.eval(tokens[keep:])
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+    import llama_cpp
+
+    rest, at = then[keep:], len(tokens) - 1 - keep  # `at`: the judged position's index in the batch
+    llm._ctx.kv_cache_seq_rm(-1, keep, -1)  # as Llama.eval does: nothing cached beyond the kept prefix
+    llm._batch.set_batch(batch=rest, n_past=keep, logits_all=False)  # logits for the last position ...
+    llm._batch.batch.logits[at] = True  # ... and for the judged one
+    llm._ctx.decode(llm._batch)
+    llm.input_ids[keep:keep + len(rest)] = rest
+    llm.n_tokens = keep + len(rest)
+    llm._requires_eval = False  # the last logits are this decode's: a completion of `then` samples from them
+    row = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, at)
+    return np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).astype(np.float64)

@@ -8,6 +8,7 @@ interrupted answer is not added to it as if it had been said.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
@@ -50,10 +51,16 @@ class ThreadedChat:
         if prefill is not None:
             await asyncio.to_thread(prefill, messages, stop)
 
-    async def end_of_turn(self, history: list[Message], text: str) -> float | None:
-        """How likely the user has finished after `text` (models/turn_detector.py); None if the model cannot say."""
+    async def end_of_turn(self, history: list[Message], text: str,
+                          answer: list[Message] | None = None) -> float | None:
+        """How likely the user has finished after `text` (models/turn_detector.py); None if the model cannot say.
+        answer: the messages `stream` is asked next, for a model that can read their prompt in the same pass."""
         judge = getattr(self.backend, "end_of_turn", None)
-        return None if judge is None else await asyncio.to_thread(judge, text, history)
+        if judge is None:
+            return None
+        if answer is not None and "answer" in inspect.signature(judge).parameters:
+            return await asyncio.to_thread(judge, text, history, answer)
+        return await asyncio.to_thread(judge, text, history)
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,10 @@ class ThinkerStage(Stage):
             return
         self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
         self._trim_history()
-        judged = await self._judge(frame)
+        # A question about the view may be asked with what the camera shows, read after the judgement (_look):
+        # only a plain question's prompt is known now, to be read with the judgement.
+        plain = self.look is None or not asks_about_view(frame.text)
+        judged = await self._judge(frame, self.history + [self._user_message(frame.text)] if plain else None)
         if judged is not None:
             yield judged  # before the transcript: the TurnGate judges the turn by it, not by punctuation
         yield frame
@@ -205,15 +215,18 @@ class ThinkerStage(Stage):
         yield TextDone(text=exchange.answer, turn=frame.turn)
 
 
-    async def _judge(self, final: Transcript) -> EndOfTurn | None:
+    async def _judge(self, final: Transcript, answer: list[Message] | None) -> EndOfTurn | None:
         """The backend's end-of-turn judgement of the transcript, read with the history the answer will be read
-        with (so the model's cache keeps it for the answer); None when it cannot judge or fails (the gate then
-        goes by punctuation)."""
+        with (so the model's cache keeps it for the answer; `answer`: the answer's messages, when known, which a
+        backend may read in the same pass); None when it cannot judge or fails (the gate then goes by
+        punctuation)."""
         judge = getattr(self.backend, "end_of_turn", None)
         if judge is None:
             return None
         try:
-            prob = await judge(self.history, final.text)
+            takes_answer = answer is not None and "answer" in inspect.signature(judge).parameters
+            prob = await (judge(self.history, final.text, answer=answer) if takes_answer else
+                          judge(self.history, final.text))
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - a judgement is an optimisation; the turn goes on without it

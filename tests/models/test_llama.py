@@ -199,6 +199,31 @@ def test_end_of_turn_tells_a_finished_request_from_one_cut_at_a_pause(chat: Llam
 
 
 @pytest.mark.models
+def test_end_of_turn_reads_the_answer_s_prompt_with_it_and_the_answer_starts_from_the_cache(chat: LlamaChat) -> None:
+    history = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello!"}]
+    for question in ("What is the capital of France?", "How many legs does a spider have?"):
+        messages = history + _user(question)
+        chat.run(lambda llm: llm.reset())  # nothing of it cached: both ways read the same tokens
+        alone = chat.end_of_turn(question, history)
+        expected = chat.complete(messages)
+        chat.run(lambda llm: llm.reset())
+        with_answer = chat.end_of_turn(question, history, answer=messages)
+        assert abs(with_answer - alone) < 0.02, (alone, with_answer)  # one batch or two: the same judgement
+        assert chat.llm.n_tokens == len(chat._prompt_tokens(chat.with_system(messages)))  # the whole prompt read
+        evaluated: list[int] = []
+        real_eval = chat.llm.eval
+        chat.llm.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]
+        try:
+            assert chat.complete(messages) == expected
+        finally:
+            del chat.llm.eval
+        assert evaluated[0] == 0  # its first token sampled from the logits the judgement's batch left
+    unfinished = "How many legs does a"
+    chat.run(lambda llm: llm.reset())
+    assert chat.end_of_turn(unfinished, answer=_user(unfinished)) < 0.001  # (the judgement is still of the words)
+
+
+@pytest.mark.models
 def test_lead_threads_generate_until_the_talker_begins_then_n_threads() -> None:
     """The first tokens (the listener waits for them) get lead_threads; once first-audio work claims the
     foreground, generation drops to n_threads for the rest, and a stream that never saw it ends on n_threads."""
