@@ -4,7 +4,8 @@ cancellation, and keeping only what was heard. (Real-model behaviour is in test_
 import asyncio
 
 
-from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript
+from omnirt.runtime.clock import now
+from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript, VisionContext
 from omnirt.runtime.stage import Pipeline
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.thinker import ThinkerOptions, ThinkerStage
@@ -147,3 +148,22 @@ async def test_a_judging_backend_sends_its_judgement_ahead_of_the_transcript_wit
     backend = Judging(["Hi."], fail=True)  # a failing judgement costs nothing: the turn is answered
     out = await run_test(ThinkerStage(backend), [Transcript(text="Hello", turn=1)])
     assert [f.kind for f in out if f.kind in ("EndOfTurn", "TextDone")] == ["TextDone"]
+
+
+class JudgingWithAnswer(Judging):
+    """A backend that can read the answer's prompt with its judgement (as LlamaChat does)."""
+
+    async def end_of_turn(self, history, text, answer=None):
+        self.answers_read = getattr(self, "answers_read", []) + [answer]
+        return await super().end_of_turn(history, text)
+
+
+async def test_the_judgement_is_given_the_answer_s_messages_unless_the_question_is_about_the_view():
+    backend = JudgingWithAnswer(["Hi.", "Paris.", "A card."])
+    seen = VisionContext(text="EXIT", ts=now())
+    look = lambda question: asyncio.sleep(0, result=seen)  # noqa: E731
+    await run_test(ThinkerStage(backend, look=look),
+                   [Transcript(text="Hello", turn=1), Transcript(text="What is the capital of France?", turn=2),
+                    Transcript(text="What does this say?", turn=3)])
+    assert backend.answers_read[:2] == backend.seen[:2]  # exactly the messages the answer was then asked with
+    assert backend.answers_read[2] is None and "EXIT" in backend.seen[2][-1]["content"]  # read after the look
