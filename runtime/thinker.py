@@ -174,16 +174,18 @@ class ThinkerStage(Stage):
             return
         self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.turn]  # a redone (speculative) turn
         self._trim_history()
-        # A question about the view may be asked with what the camera shows, read after the judgement (_look):
-        # only a plain question's prompt is known now, to be read with the judgement.
-        plain = self.look is None or not asks_about_view(frame.text)
-        judged = await self._judge(frame, self.history + [self._user_message(frame.text)] if plain else None)
+        # A question about the view is asked with what the camera shows, read after the judgement (_look); any
+        # other question's messages are known now, and the backend may read them with the judgement.
+        about_view = self.look is not None and asks_about_view(frame.text)
+        messages = None if about_view else self.history + [self._user_message(frame.text)]
+        judged = await self._judge(frame, messages)
         if judged is not None:
             yield judged  # before the transcript: the TurnGate judges the turn by it, not by punctuation
         yield frame
         if self.look is not None:
             await self._look(frame.text)
-        messages = self.history + [self._user_message(frame.text)]
+        if messages is None:
+            messages = self.history + [self._user_message(frame.text)]
         exchange = Exchange(frame.turn, frame.text)
         self.exchanges.append(exchange)
         parts: list[str] = []

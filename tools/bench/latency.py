@@ -73,12 +73,12 @@ async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barg
     card held up, i.e. was the camera really read during the run? Each turn says whether the server checked its
     speculative cut (its log): a second decode beside the Thinker, which shows in that turn's latency."""
     from ..clips import make_clip
-    from ..rtc_client import HELD_TEXTS, ClientOptions, RTCClient, Webcam
+    from ..rtc_client import HELD_TEXTS, PAGE_CAMERA_FPS, ClientOptions, RTCClient, Webcam
 
     idle_proc = start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []
     try:
-        webcam = Webcam(**({"fps": camera_fps} if camera_fps else {})) if camera else None
+        webcam = Webcam(fps=camera_fps or PAGE_CAMERA_FPS) if camera else None
         async with RTCClient(url, ClientOptions(video=camera, camera=webcam)) as client:
             await asyncio.sleep(0.5)
             for i, clip in enumerate(clips, 1):
