@@ -35,6 +35,7 @@ class ThreadedChat:
 
     def __init__(self, backend: BlockingChat, name: str = "thinker") -> None:
         self.backend, self.name = backend, name
+        self._judge_reads_answer = takes_keyword(getattr(backend, "end_of_turn", None), "answer")
 
     @property
     def judges_turns(self) -> bool:
@@ -58,7 +59,7 @@ class ThreadedChat:
         judge = getattr(self.backend, "end_of_turn", None)
         if judge is None:
             return None
-        if answer is not None and "answer" in inspect.signature(judge).parameters:
+        if answer is not None and self._judge_reads_answer:
             return await asyncio.to_thread(judge, text, history, answer)
         return await asyncio.to_thread(judge, text, history)
 
@@ -109,6 +110,7 @@ class ThinkerStage(Stage):
         self.vision: VisionContext | None = None
         self._prefill: asyncio.Task | None = None
         self._prefill_stop = threading.Event()
+        self._judge_reads_answer = takes_keyword(getattr(backend, "end_of_turn", None), "answer")
 
     @property
     def history(self) -> list[Message]:
@@ -226,7 +228,7 @@ class ThinkerStage(Stage):
         if judge is None:
             return None
         try:
-            takes_answer = answer is not None and "answer" in inspect.signature(judge).parameters
+            takes_answer = answer is not None and self._judge_reads_answer
             prob = await (judge(self.history, final.text, answer=answer) if takes_answer else
                           judge(self.history, final.text))
         except asyncio.CancelledError:
@@ -243,6 +245,11 @@ class ThinkerStage(Stage):
             return  # answered with the description in hand: the turn cannot wait longer
         if seen is not None:
             self.vision = seen
+
+
+def takes_keyword(fn: Callable[..., object] | None, name: str) -> bool:
+    """Whether `fn` accepts the keyword argument `name` (False for None): asked once, when a backend is wrapped."""
+    return fn is not None and name in inspect.signature(fn).parameters
 
 
 async def _quietly(work: Awaitable[object]) -> None:
