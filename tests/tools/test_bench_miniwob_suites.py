@@ -78,3 +78,19 @@ def test_agents_name_no_heldout_task():
             for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
             for m in pattern.finditer(line)]
     assert not hits, "held-out tasks are for measuring only; agents/ names: " + "; ".join(hits)
+
+
+def test_the_table_prints_the_hosts_speed_beside_the_step_times():
+    """Step times mean little without the CPU probe (the shared machines differ by up to 1.5x)."""
+    lines: list[str] = []
+
+    class Console:
+        def print(self, text, markup=True):
+            lines.append(text)
+
+    stats = {"success": 0.5, "mean_reward": 0.1, "median_step_ms": 80.0, "median_decide_ms": 0.2}
+    result = {"suite": "dev", "tasks": {"click-button": stats}, "overall": stats}
+    bench.print_table(result, None, Console())
+    assert not any("CPU probe" in line for line in lines)
+    bench.print_table({**result, "cpu_probe_ms": [9.04, 10.5]}, None, Console())
+    assert lines[-1].startswith("machine: CPU probe 9.0 ms before, 10.5 ms after")

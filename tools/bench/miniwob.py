@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnirt.tools.bench.miniwob_suites import SUITES
+from omnirt.tools.bench.report import cpu_probe
 
 if TYPE_CHECKING:
     from omnirt.agents.executor import PyAutoGUIBackend
@@ -348,6 +349,10 @@ def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: A
                       markup=False)
     if result.get("llm"):
         console.print(f"llm: {json.dumps(result['llm'])}", markup=False)
+    if result.get("cpu_probe_ms"):
+        before, after = result["cpu_probe_ms"]
+        console.print(f"machine: CPU probe {before:.1f} ms before, {after:.1f} ms after (tools/bench/report.py "
+                      "cpu_probe: lower is a quieter host)")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -361,9 +366,11 @@ def run(args: argparse.Namespace, console: Any) -> int:
         f"bench-results/miniwob-llm-{re.sub(r'[^A-Za-z0-9._-]+', '_', args.thinker)}"
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
+    probe = cpu_probe()
     result = bench(tasks, args.seeds, args.seed_offset, args.max_steps, out, not args.no_record, console.print,
                    args.policy, args.thinker, args.thinker_threads, args.episode_time, args.detector, args.suite,
                    None if args.fallback.lower() == "none" else args.fallback)
+    result["cpu_probe_ms"] = [round(probe, 2), round(cpu_probe(), 2)]  # step times mean little without the host's speed
     (out / "miniwob.json").write_text(json.dumps(result, indent=1))
     report = write_html(result, out, other)
     print_table(result, other, console, out / "miniwob.json", report)
