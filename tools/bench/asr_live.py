@@ -234,6 +234,8 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
 def print_tables(report: dict, console: Any) -> None:
     from rich.table import Table
 
+    from .report import probe_line
+
     s = report["settings"]
     for by in ("by_family", "by_condition"):
         table = Table(title=f"WER {by.replace('_', ' ')}: {report['utterances']} {s.get('sentences', 'held-out')} "
@@ -249,8 +251,7 @@ def print_tables(report: dict, console: Any) -> None:
     h = report["heard_after_speech_end_ms"]
     console.print(f"live heard worse than our offline decode: {report['live_worse_than_offline']} utterances; final "
                   f"transcript after the end of speech p50 {h['p50']} ms, p95 {h['p95']} ms")
-    console.print(f"machine: CPU probe {report['cpu_probe_ms'][0]:.1f} ms before, {report['cpu_probe_ms'][1]:.1f} ms "
-                  "after (tools/bench/report.py cpu_probe: lower is a quieter host)")
+    console.print(probe_line(*report["cpu_probe_ms"]))
 
 
 def markdown(report: dict, rows_too: bool = True) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...runtime.clock import now
-from .report import cpu_probe, percentiles, write_html
+from .report import cpu_probe, percentiles, probe_line, write_html
 from ..voice import add_voice_arguments, voice_config, voice_flags
 from .servers import ServerProcess, start_idle, stats, stop_idle
 
@@ -362,8 +362,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         path.write_text(json.dumps({"bench": "latency", "ratio_vision_on_off": ratio, "arms": summaries,
                                     "peer": peer, f"ratio_omnirt_{args.peer}": peer_ratio}, indent=1))
         htmls = [write_html(path.with_name(f"{path.stem}.vision-{a}.html"), summaries[a]) for a in arms]
-    print(f"machine: CPU probe {probes[0]:.1f} ms before, {probes[1]:.1f} ms after "
-          "(tools/bench/report.py cpu_probe: lower is a quieter host)")
+    print(probe_line(*probes))
     print(f"settings: {_settings(args)}")
     for arm in arms:
         _print_arm(args, summaries[arm])

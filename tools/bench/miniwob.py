@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnirt.tools.bench.miniwob_suites import SUITES
-from omnirt.tools.bench.report import cpu_probe
+from omnirt.tools.bench.report import cpu_probe, probe_line
 
 if TYPE_CHECKING:
     from omnirt.agents.executor import PyAutoGUIBackend
@@ -350,9 +350,7 @@ def print_table(result: dict[str, Any], other: dict[str, Any] | None, console: A
     if result.get("llm"):
         console.print(f"llm: {json.dumps(result['llm'])}", markup=False)
     if result.get("cpu_probe_ms"):
-        before, after = result["cpu_probe_ms"]
-        console.print(f"machine: CPU probe {before:.1f} ms before, {after:.1f} ms after (tools/bench/report.py "
-                      "cpu_probe: lower is a quieter host)")
+        console.print(probe_line(*result["cpu_probe_ms"]))
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

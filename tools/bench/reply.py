@@ -22,7 +22,7 @@ from typing import Any
 from ...runtime.observers import SEGMENTS
 from ..voice import add_voice_arguments
 from .answers import right
-from .report import cpu_probe, percentiles
+from .report import cpu_probe, percentiles, probe_line
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,8 +105,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for name, s in result["stages_ms"].items():
         table.add_row(name, *(f"{s[k]:.1f}" for k in ("p50", "p95", "min", "max")))
     console.print(table)
-    console.print(f"machine: CPU probe {result['cpu_probe_ms'][0]:.1f} ms before, {result['cpu_probe_ms'][1]:.1f} ms "
-                  "after (tools/bench/report.py cpu_probe: lower is a quieter host)")
+    console.print(probe_line(*result["cpu_probe_ms"]))
     share = result["correct"] / max(1, result["questions"])
     per_voice = ", ".join(f"{v} {c}/{n}" for v, (c, n) in result["correct_by_voice"].items())
     console.print(f"answers right (heard back by ASR), {result['set']} questions: {result['correct']}/"

@@ -40,6 +40,12 @@ def cpu_probe(runs: int = 9) -> float:
     return round(float(np.median(times)), 2)
 
 
+def probe_line(before: float, after: float) -> str:
+    """The line every timing bench prints beside its figures: the host's speed as the run began and ended."""
+    return (f"machine: CPU probe {before:.1f} ms before, {after:.1f} ms after "
+            "(tools/bench/report.py cpu_probe: lower is a quieter host)")
+
+
 def _cdf_svg(values: list[float], title: str, width: int = 560, height: int = 220) -> str:
     """A cumulative distribution plot of latencies in ms, with p50 and p95 marked."""
     v = sorted(x for x in values if x is not None and np.isfinite(x))
