@@ -55,8 +55,9 @@ class WhisperOptions:
     window_speech_ratio: the encoder window is at least this many times the audio in it (a window fitted tightly
         to the speech makes the decoder loop).
     beam_size: hypotheses kept while decoding (models/whisper/beam.py); 1 is greedy. faster-whisper's default is 5.
-    doubt_beam: with greedy decoding, a window whose tokens average a log-probability below doubt_logprob is decoded
-        again with a beam this wide, on the same encoder output (0: never). Why: a beam hears a phone line or a noisy
+    doubt_beam: with greedy decoding, a window whose tokens average a log-probability below doubt_logprob, or whose
+        text is a repetition loop (compression_ratio_threshold), is decoded again with a beam this wide, on the
+        same encoder output (0: never). Why: a beam hears a phone line or a noisy
         room better than greedy decoding does, but costs about twice the decoding time, and on clean speech it is
         no better; greedy's own confidence tells the two apart, so only doubtful turns pay (docs/measurements.md).
     doubt_logprob: see doubt_beam.

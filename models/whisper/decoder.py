@@ -292,6 +292,12 @@ class GreedyDecoder:
         """The K/V pair ([L, B, ...] OrtValues) with only these batch rows, back on the session's device."""
         return self._ortvalue(kv[0].numpy()[:, rows]), self._ortvalue(kv[1].numpy()[:, rows])
 
+    def loops(self, res: WindowResult, s: DecodeSettings) -> bool:
+        """Is the window's text a repetition loop ("ston Martin, ston Martin, ...")? Greedy decoding falls into
+        them on garbled speech, often with confidence, so its average log-probability does not tell; faster-whisper
+        resamples such a window, the doubt beam searches it instead."""
+        return compression_ratio(self.tok.decode(res.tokens).strip()) > s.compression_ratio_threshold
+
     def end_logprob(self, res: WindowResult) -> float:
         """The log-probability of the window's last word (its tokens and any punctuation after it): how sure the
         decoder is of the word a speculative cut may have clipped ("spider have" heard as "has" when the cut fell
@@ -400,7 +406,7 @@ class GreedyDecoder:
             else:
                 res = batched.greedy if batched else self.decode_window(cross, prompt, cap, timestamps, ro,
                                                                          guess if seek == 0 else None)
-                if (s.doubt_beam > 1 and res.avg_logprob < s.doubt_logprob
+                if (s.doubt_beam > 1 and (res.avg_logprob < s.doubt_logprob or self.loops(res, s))
                         and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
                     res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)  # encoder output
                     out.doubted += 1

@@ -113,3 +113,23 @@ def test_the_last_word_s_log_probability_is_read_alike_by_greedy_and_beam_decodi
     assert -0.75 < dec.end_logprob(g) < 0  # a clean clip's last word: sure (no check after a cut)
     unknown = type(g)(g.tokens, g.no_speech_prob, g.sum_logprob, g.avg_logprob)  # no per-token figures
     assert dec.end_logprob(unknown) == float("-inf")
+
+
+def test_a_confident_repetition_loop_is_searched_again(clips, monkeypatch) -> None:
+    """Greedy decoding of garbled speech can loop with confidence (a phone-line "Add tomatoes to my shopping list."
+    came out as "Aston Martin,ston Martin, ..." x8); its average log-probability does not flag it, its text does."""
+    default = WhisperOnnx.load(WhisperOptions(intra_threads=2))
+    dec = default._decoder
+    audio = clips["piper"][0][1]
+    real = default.transcribe(audio)
+    assert real.doubted == 0 and not dec.loops(dec.decode_window(*_window(default, audio)[1:], 60, True),
+                                               default.options.settings())
+    words = [t for t in real.tokens if t < dec.tok.eot]
+    stamps = [t for t in real.tokens if t > dec.tok.eot]
+    loop = type(dec.decode_window(*_window(default, audio)[1:], 60, True))(
+        stamps[:1] + words * 8 + stamps[-1:], 0.01, -1.0, -0.05)  # confident: above doubt_logprob
+    assert loop.avg_logprob > default.options.doubt_logprob and dec.loops(loop, default.options.settings())
+    monkeypatch.setattr(dec, "decode_window", lambda *a, **k: loop)
+    result = default.transcribe(audio)
+    assert result.doubted == 1 and result.text == real.text  # the search hears the clip, not the loop
+    assert default.transcribe(audio, draft=True).text.count(real.text.split()[1]) == 8  # a draft is never searched
