@@ -66,3 +66,14 @@ def test_degraded_audio_is_what_it_says() -> None:
     assert r == rate and 10 * np.log10(np.mean(speech ** 2) / np.mean(noise ** 2)) == pytest.approx(10, abs=0.2)
     with pytest.raises(ValueError):
         corpus.degrade(speech, rate, "underwater")
+
+
+def test_a_resumed_turn_is_scored_on_its_last_transcript_and_counted() -> None:
+    from omnirt.tools.bench.asr_live import last_finals
+
+    finals = [(1, "Please close the window.", 1.0), (1, "Please close the window, it is getting cold.", 2.0),
+              (1, "Please close the window, it is getting cold.", 2.2), (2, "Thanks.", 3.0)]
+    kept, redone = last_finals(finals)
+    assert [text for _, text, _ in kept] == ["Please close the window, it is getting cold.", "Thanks."]
+    assert kept[0][2] == 2.2 and redone == 1
+    assert last_finals([(3, "Yes.", 1.0), (3, "Yes.", 1.5)]) == ([(3, "Yes.", 1.5)], 0)

@@ -136,11 +136,25 @@ async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, rea
                                                lead_silence_s=lead_phase_s(utt) if lead_s is None else lead_s), sink)
     obs = pipeline.observers[0]
     last = {c["turn"]: c for c in obs.cuts}
-    waits = [round(1e3 * (t - last[turn]["wall"])) for turn, _, t in sink.finals if turn in last]
+    finals, redone = last_finals(sink.finals)
+    waits = [round(1e3 * (t - last[turn]["wall"])) for turn, _, t in finals if turn in last]
     for c in obs.cuts:
         c.pop("wall")
-    return {"live": " ".join(text for _, text, _ in sink.finals), "cuts": obs.cuts, "resumes": obs.resumes,
-            "turns": len(sink.finals), "partials": sink.partials, "heard_after_ms": waits}
+    return {"live": " ".join(text for _, text, _ in finals), "cuts": obs.cuts, "resumes": obs.resumes,
+            "turns": len(finals), "redone_after_release": redone, "partials": sink.partials, "heard_after_ms": waits}
+
+
+def last_finals(finals: list[tuple[int, str, float]]) -> tuple[list[tuple[int, str, float]], int]:
+    """Each turn's last final transcript, in turn order, and how many turns changed their words after the gate had
+    let out a first final. Why the last: a turn released at a pause whose speaker went on is resumed (the VAD's
+    Interrupt "resume"); its reply is stopped and the turn is answered again on the whole utterance, so that is
+    what the assistant heard. Those turns are counted (a released reply the user may have begun to hear), not
+    joined into one text, which would count the first words twice."""
+    by_turn: dict[int, list[tuple[int, str, float]]] = {}
+    for f in finals:
+        by_turn.setdefault(f[0], []).append(f)
+    redone = sum(1 for fs in by_turn.values() if len({text for _, text, _ in fs}) > 1)
+    return [fs[-1] for _, fs in sorted(by_turn.items())], redone
 
 
 def _offline(utts: list[Utterance], recognizer: Any, args: argparse.Namespace, progress: Any) -> tuple[list, list]:
@@ -226,6 +240,7 @@ def summarise(rows: list[dict], args: argparse.Namespace, config: Any, probes: l
             "by_family": wer_table(rows, list(ENGINES), "family"),
             "by_condition": wer_table(rows, list(ENGINES), "condition"),
             "live_worse_than_offline": len(changed),
+            "redone_after_release": sum(r.get("redone_after_release", 0) for r in rows),
             "heard_after_speech_end_ms": {"p50": waits[len(waits) // 2] if waits else None,
                                           "p95": waits[int(len(waits) * 0.95)] if waits else None},
             "rows": rows}
@@ -250,7 +265,8 @@ def print_tables(report: dict, console: Any) -> None:
         console.print(table)
     h = report["heard_after_speech_end_ms"]
     console.print(f"live heard worse than our offline decode: {report['live_worse_than_offline']} utterances; final "
-                  f"transcript after the end of speech p50 {h['p50']} ms, p95 {h['p95']} ms")
+                  f"transcript after the end of speech p50 {h['p50']} ms, p95 {h['p95']} ms; turns whose words "
+                  f"changed after the gate let them out: {report['redone_after_release']}")
     console.print(probe_line(*report["cpu_probe_ms"]))
 
 
@@ -271,7 +287,9 @@ def markdown(report: dict, rows_too: bool = True) -> str:
         lines.append("")
     h = report["heard_after_speech_end_ms"]
     lines += [f"Utterances the live path heard worse than our offline decode: {report['live_worse_than_offline']}; "
-              f"final transcript out of the gate after the end of speech: p50 {h['p50']} ms, p95 {h['p95']} ms.", ""]
+              f"final transcript out of the gate after the end of speech: p50 {h['p50']} ms, p95 {h['p95']} ms. Turns "
+              f"whose words changed after the gate let them out (a speaker who went on after a pause; each turn "
+              f"is scored on its last transcript): {report.get('redone_after_release', 0)}.", ""]
     if rows_too:
         lines += ["| voice | condition | reference | live | offline (ours) | faster-whisper | cuts (s, spec) |",
                   "|---|---|---|---|---|---|---|"]
