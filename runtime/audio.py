@@ -23,6 +23,16 @@ def to_mono_float(pcm: np.ndarray) -> np.ndarray:
     return x
 
 
+def fade_in(x: np.ndarray, n: int) -> np.ndarray:
+    """x with its first n samples raised from silence on a half cosine (a copy; x itself when n < 1)."""
+    n = min(int(n), len(x))
+    if n < 1:
+        return x
+    out = x.astype(np.float32, copy=True)
+    out[:n] *= (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
+    return out
+
+
 def to_int16(x: np.ndarray) -> np.ndarray:
     """float32 in [-1, 1] to int16, clipping."""
     return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)

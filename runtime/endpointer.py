@@ -45,6 +45,10 @@ class VADOptions:
         applies). Why: recognising the words and judging them take about as long as the plain hangover, and a
         judgement that came after the turn had ended could no longer keep it open. Needs speculate_ms.
     pre_roll_ms: audio kept from before the detected onset, so the recogniser hears the first phoneme whole.
+    fade_in_ms: the first this many ms of the pre-roll are faded in from silence (never the sound the onset was
+        moved back over). Why: cut out of a room's noise or a phone line's hiss, the utterance would start with a
+        step, which the recogniser hears as a first consonant ("The weather" as "So whether", "Add" as "and");
+        digital silence is unchanged (docs/measurements.md).
     lookback_ms: the onset is moved back over the sound just before it, up to this far (runtime/onset.py
         sound_before: chunks that stand out of the room's level, across short pauses between words). Why: Silero
         can need several words to pass its threshold on narrow-band or noisy speech (a phone line), and a fixed
@@ -80,6 +84,7 @@ class VADOptions:
     unfinished_hangover_ms: int = 2100
     await_judgement: bool = False
     pre_roll_ms: int = 200
+    fade_in_ms: int = 100
     lookback_ms: int = 800
     post_roll_ms: int = 200
     max_utterance_ms: int = 30000

@@ -17,7 +17,7 @@ from typing import AsyncIterator, Protocol
 
 import numpy as np
 
-from .audio import StreamResampler, to_mono_float
+from .audio import StreamResampler, fade_in, to_mono_float
 from .clock import now
 from .endpointer import CHUNK, SAMPLE_RATE, Endpoint, Endpointer, VADOptions  # noqa: F401 - the VAD's API
 from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
@@ -155,9 +155,7 @@ class VADStage(Stage):
         if self._consumed - max(start, self._last_partial) < every:
             return []
         self._last_partial = self._consumed
-        hist_start = self._consumed - CHUNK * len(self._history)
-        audio = np.concatenate(list(self._history))[max(0, self._first_sample(start) - hist_start):]
-        return [PartialUtterance(turn=self.turn, audio=audio)]
+        return [PartialUtterance(turn=self.turn, audio=self._from_onset(start, self._consumed))]
 
     def _events(self, ev: Endpoint) -> list[Frame]:
         """Frames for an endpointer event (see VADOptions.interrupt and .speculate_ms)."""
@@ -202,11 +200,17 @@ class VADStage(Stage):
     def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:
         """The utterance from its first sample through the post-roll, as far as it has been heard; and the last
         sample (exclusive) it should reach."""
-        first = self._first_sample(ev.start)
+        last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
+        return self._from_onset(ev.start, last), last
+
+    def _from_onset(self, start: int, last: int) -> np.ndarray:
+        """The heard audio from the first sample of an utterance whose onset is `start` up to `last`, its pre-roll
+        faded in (VADOptions.fade_in_ms)."""
+        first, onset = self._first_sample(start)
         hist_start = self._consumed - CHUNK * len(self._history)
         audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
-        last = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
-        return audio[max(0, first - hist_start):max(0, last - hist_start)], last
+        audio = audio[max(0, first - hist_start):max(0, last - hist_start)]
+        return fade_in(audio, min(self.options.fade_in_ms * SAMPLE_RATE // 1000, onset - first))
 
     def _utterance(self, ev: Endpoint, speculative: bool) -> SpeechEnded:
         utterance, last = self._audio(ev)
@@ -230,16 +234,18 @@ class VADStage(Stage):
         assert ev is not None
         return PostRoll(turn=self.turn, audio=self._audio(ev)[0])
 
-    def _first_sample(self, start: int) -> int:
+    def _first_sample(self, start: int) -> tuple[int, int]:
         """Where the audio handed to the recogniser begins: pre_roll_ms before the onset, once the onset has been
-        moved back over the sound just before it (VADOptions.lookback_ms), never into the previous utterance."""
+        moved back over the sound just before it (VADOptions.lookback_ms), never into the previous utterance; and
+        that moved onset."""
         k = self._chunk_index(start)  # the onset's chunk
         back, room = (ms * SAMPLE_RATE // 1000 // CHUNK for ms in (self.options.lookback_ms, ROOM_MS))
         moved = 0
         if back and 0 < k <= len(self._levels):
             levels = np.array(list(islice(self._levels, max(0, k - back - room), k)))
             moved = sound_before(levels, len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
-        return max(0, self._prev_end, start - moved * CHUNK - self.options.pre_roll_ms * SAMPLE_RATE // 1000)
+        onset = start - moved * CHUNK
+        return max(0, self._prev_end, onset - self.options.pre_roll_ms * SAMPLE_RATE // 1000), onset
 
     def _chunk_index(self, sample: int) -> int:
         """The index in `_levels` (and `_history`) of the chunk holding a 16 kHz sample."""

@@ -372,6 +372,24 @@ async def test_the_onset_moves_back_over_sound_the_detector_missed(room, voice, 
         assert abs(ended.audio_start - 1.7) < 0.05  # the turn's own onset is where the detector heard it
 
 
+async def test_the_pre_roll_fades_in_from_silence_and_leaves_the_speech_alone():
+    """Cut out of a room's noise, an utterance would start with a step that Whisper hears as a consonant."""
+    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=200, post_roll_ms=0, level_onset=None,
+                      lookback_ms=0)
+    heard = {}
+    for fade in (100, 0):
+        out = await run_test(VADStage(EnergyDetector(), dataclasses.replace(opts, fade_in_ms=fade)),
+                             _room_then_voice(0.02, 0.2), ignore=(AudioFrame, UserSound))
+        (ended,) = [f for f in out if isinstance(f, SpeechEnded)]
+        heard[fade] = ended.audio
+    rms = lambda a: float(np.sqrt(np.mean(a ** 2)))  # noqa: E731
+    faded, plain = heard[100], heard[0]
+    assert len(faded) == len(plain)
+    assert rms(plain[:160]) > 0.015 and rms(faded[:160]) < 0.1 * rms(plain[:160])  # the first 10 ms: a step, or not
+    assert rms(faded[800:1440]) == pytest.approx(rms(plain[800:1440]), rel=0.3)  # halfway up the fade
+    np.testing.assert_array_equal(faded[1600:], plain[1600:])  # from 100 ms on, the audio as heard
+
+
 async def test_the_audio_before_an_onset_never_reaches_into_the_previous_utterance():
     opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=600, post_roll_ms=0, level_onset=None)
     frames = tone_frames([(1.2, False), (0.6, True), (0.35, False), (0.6, True), (0.6, False)])
