@@ -24,6 +24,7 @@ MAX_NOTE = 500
 MAX_SCROLL = 50
 MAX_WAIT_S = 30.0
 MAX_KEYS = 5
+MAX_PRESSES = 20  # one hotkey action repeated at most so often
 ELEMENT_PATTERN = r"^[A-Za-z0-9_\-:.#]{1,64}$"
 
 
@@ -116,10 +117,12 @@ class Type(_Base):
 
 
 class Hotkey(_Base):
-    """Press keys together (modifiers first), e.g. ["ctrl", "a"]; a single key is a plain press."""
+    """Press keys together (modifiers first), e.g. ["ctrl", "a"]; a single key is a plain press. presses: how many
+    times in a row (a spinner set by its arrow keys; None: once)."""
 
     action: Literal["hotkey"] = "hotkey"
     keys: Annotated[list[str], Field(min_length=1, max_length=MAX_KEYS)]
+    presses: Annotated[int, Field(ge=1, le=MAX_PRESSES, strict=True)] | None = None
 
     @field_validator("keys", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from omnirt.agents.pixels import Shape, has_grip
+from omnirt.agents.pixels import Shape, has_caret, has_grip
 from omnirt.agents.screen import Box
 
 
@@ -233,7 +233,10 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
         if grip:
             return "textarea"  # lines of text and a resize grip: a text area, greyed (read-only) or not
         small_square = max(w, h) <= checkbox_max and abs(w - h) <= 0.25 * max(w, h)
-        if small_square and not inner:
+        caret = None if small_square else has_caret(rgb, b)
+        if caret is not None and (white or all(words[i].box[0] >= caret[0] - 4 for i in inner)):
+            kind = "dropdown"  # a field or a blank face with a down arrow at its right end (the arrow read as 'V')
+        elif small_square and not inner:
             kind = "checkbox"
         elif white and b in grid:
             kind = "cell"  # boxes sharing their borders: a table (or grid) cell, labelled by its text

@@ -112,3 +112,12 @@ def date_field_box(clause: str, fields: Sequence[tuple[int, ...]], field_labels:
         if DATE_SHAPE.search(value or ""):
             return box
     return None
+
+
+SUBMIT_LABELS = ("submit",)
+
+
+def submit_button(elements: Sequence[Element]) -> Element | None:
+    """The form's one button labelled Submit (None when there is none, or several: which one would be a guess)."""
+    hits = [e for e in elements if e.kind == "button" and norm(e.label) in SUBMIT_LABELS]
+    return hits[0] if len(hits) == 1 else None

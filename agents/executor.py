@@ -177,7 +177,8 @@ class Executor:
         elif isinstance(a, Type):
             b.type(a.text)
         elif isinstance(a, Hotkey):
-            b.hotkey(a.keys)
+            for _ in range(a.presses or 1):
+                b.hotkey(a.keys)
         elif isinstance(a, Scroll):
             b.scroll(a.amount, a.x, a.y)
         elif isinstance(a, Wait):

@@ -10,6 +10,7 @@ coloured). A field's label is the text just above it or just left of it on its r
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -68,3 +69,24 @@ def field_for(target: str, texts: Sequence[Any], fields: Sequence[Box], match: A
     """The field whose label or placeholder `target` names (`match`: the grounding's label matcher)."""
     hit = match(target, list(texts)) if target else None
     return labelled_field(hit.box, fields) if hit is not None else None
+
+
+# A segmented date or time field (a browser's date input) shows its format until filled: mm/dd/yyyy, yyyy-mm-dd,
+# --:-- --. A click selects the segment under the pointer and typing fills from there, so the date typed into its
+# middle lands in the year; such a field is focused at its first segment.
+_FORMAT_RE = re.compile(r"(?:[mdy]{1,4}|-{1,4})(?:\s*[/.:-]\s*(?:[mdy]{1,4}|-{1,4})){1,2}(?:\s+-{1,2})?", re.I)
+
+
+def segmented(text: str) -> bool:
+    """Whether a field's text is a date or time format placeholder ('mm/dd/yyyy', 'dd.mm.yyyy', '--:-- --')."""
+    return bool(_FORMAT_RE.fullmatch(text.strip()))
+
+
+def focus_point(box: Box, text: str) -> tuple[int, int]:
+    """Where to click to type into a field: its first segment for a segmented date or time field (also when it was
+    taken for a list: a picker's arrow or calendar sits at its right end), else its centre."""
+    x0, y0, x1, y1 = box
+    cy = (y0 + y1) // 2
+    if segmented(text):
+        return x0 + min((x1 - x0) // 4, max(6, (y1 - y0) // 2)), cy
+    return (x0 + x1) // 2, cy

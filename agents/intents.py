@@ -110,6 +110,16 @@ def row_action(verb: str, rest: str) -> str | None:
     return _article(t) or None
 
 
+def row_context(verb: str, rest: str) -> str | None:
+    """('find', 'the email by Ann') -> 'Ann': a clause that only points at a row (an email, a contact) by what names
+    it, so that the control a later clause clicks ("the trash icon") is that row's. None for anything else."""
+    if verb.lower() not in ("find", "locate", "look", "see", "spot"):
+        return None
+    m = re.match(rf"^(?:for\s+|at\s+)?(?:the\s+)?{ROW_NOUNS}s?\s+(?:for|of|from|by|with|named|called|about|sent\s+by)"
+                 rf"\s+(.+)$", rest.strip(" .!"), re.I)
+    return _article(m.group(1)) or None if m else None
+
+
 def fill_chunks(rest: str) -> list[str] | None:
     """'in first name Alan, last name Kay' -> ['first name Alan', 'last name Kay'] (what follows "fill");
     None when it says where to type ("fill in X into the name field": the parser's own typing form)."""

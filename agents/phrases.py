@@ -100,6 +100,20 @@ def is_typed_widget(widget: str) -> bool:
     return widget in TYPED_WIDGETS
 
 
+# ... of which these step by arrows: a spinner's arrow keys set it even where the page refuses typing into it.
+SPUN_WIDGETS = ("spinner", "spin box", "spinbox", "number field", "number input")
+
+
+def is_spun_widget(widget: str) -> bool:
+    return widget in SPUN_WIDGETS
+
+
+def integer(text: str) -> int | None:
+    """'5', '-7', '+3' -> the number; None for anything else (an empty field, a misread, a decimal)."""
+    t = text.strip().replace("\u2212", "-").replace("\u2013", "-")
+    return int(t) if re.fullmatch(r"[+-]?\d{1,6}", t) else None
+
+
 LIST_RE = re.compile(r"(.+?)\s+(?:from|out of)\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?"
                      r"(?:list|listbox|list box|menu|dropdown|drop-down|select box|selection)\b", re.I)
 
@@ -143,9 +157,19 @@ _AMOUNT = re.compile(r"^(?:a\s+(?:bit|little|lot|few\s+\w+)|some|more|further|sl
                      r"(?:more\s*)?", re.I)
 
 
+# "scroll THE TEXTAREA to the top (of the text)": what to scroll said first, then how far.
+OBJECT_FIRST_RE = re.compile(r"(?!(?:to|until)\b)(.+?)\s+(?:all\s+the\s+way\s+)?(?:up\s+|down\s+)?(?:to|until)\s+"
+                             r"(?:you\s+reach\s+)?(?:the\s+)?(?:very\s+)?(bottom|end|top|beginning|start)\b(?:\s+of\s+.*)?$",
+                             re.I)
+
+
 def scroll_request(rest: str) -> tuple[str, str]:
     """What follows "scroll": 'to the bottom of the textarea' -> ('down', 'textarea'); 'up in the list' ->
     ('up', 'list'); 'down' -> ('down', ''). Down unless up, top, beginning or start is said."""
+    obj = OBJECT_FIRST_RE.match(rest.strip(" .!"))
+    if obj and obj.group(1).lower() not in ("down", "up"):  # "the textarea to the top of the text"
+        return ("up" if obj.group(2).lower() in ("top", "beginning", "start") else "down"), \
+            re.sub(r"^(?:the|a|an)\s+", "", obj.group(1), flags=re.I)
     m = SCROLL_RE.match(rest.strip(" .!"))
     assert m is not None  # every part is optional
     way = (m.group(1) or m.group(2) or "down").lower()

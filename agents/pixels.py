@@ -179,7 +179,65 @@ def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int 
                 if shape is not None:
                     seen.add(box)
                     out.append(shape)
+    out += _faint_boxes(rgb, out, min_side, small_max)
     return _outermost(_no_glyphs_in_buttons(out))
+
+
+FAINT_DARK = 235  # a light grey border (#ddd) on white: lighter than max_dark, still a line
+
+
+def _faint_boxes(rgb: np.ndarray, found: list[Shape], min_side: int, small_max: float) -> list[Shape]:
+    """Larger outlines drawn in a light grey (a drop-down list's or a field's #ddd border on white) that the dark
+    line mask misses, where no shape was found. Only boxes bigger than a check box: a small faint square is a
+    letter's anti-aliasing as often as a widget; a filled light area (a button's face) has no outline."""
+    import cv2
+
+    mask = undot(line_mask(rgb, FAINT_DARK))
+    dark = line_mask(rgb)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[Shape] = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        box = (x, y, x + w, y + h)
+        if w < min_side or h < min_side or max(w, h) <= 1.5 * small_max or w <= 8 or h <= 8:
+            continue
+        if any(_contains(box, s.box, 4) and _contains(s.box, box, 4) for s in found + out):
+            continue  # found already
+        sides = (dark[y:y + 2, x:x + w], dark[y + h - 2:y + h, x:x + w], dark[y:y + h, x:x + 2],
+                 dark[y:y + h, x + w - 2:x + w])
+        if any(sd.any(axis=0 if sd.shape[0] == 2 else 1).mean() > 0.5 for sd in sides):
+            continue  # a dark side: a broken dark outline closed by a face beside it, not a faint box
+        if _rect_sides_ok(mask, x, y, w, h) and mask[y + 4:y + h - 4, x + 4:x + w - 4].mean() < 0.98:
+            out.append(Shape(box))
+    return out
+
+
+def has_caret(rgb: np.ndarray, box: Box) -> Box | None:
+    """The small down-pointing triangle or chevron at the right end of a box, centred on its height: a drop-down
+    list's arrow (its box; None when there is none). Its rows narrow downwards, and it is wider than tall."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if w < 1.5 * h or h < 12:
+        return None
+    left = x1 - min(w // 3, 2 * h)
+    part = rgb[y0 + 3:y1 - 3, left:x1 - 3].astype(np.int16)
+    if part.size == 0:
+        return None
+    face = np.median(rgb[y0 + 3:y1 - 3, x0 + 3:x1 - 3].reshape(-1, 3), axis=0)
+    ink = (np.abs(part - face).max(axis=2) > 40).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for i in range(1, n):
+        x, y, cw, ch, _ = (int(v) for v in stats[i])
+        cy = y0 + 3 + y + ch / 2
+        if not (5 <= cw <= max(8, h // 2) and 3 <= ch <= cw and abs(cy - (y0 + y1) / 2) <= h / 5):
+            continue
+        rows = [np.flatnonzero(lab[y + k, x:x + cw] == i) for k in range(ch)]
+        spans = [int(r[-1] - r[0] + 1) if r.size else 0 for r in rows]
+        if all(a >= b for a, b in zip(spans, spans[1:])) and spans[0] >= 2 * max(1, spans[-1]):
+            return (left + x, y0 + 3 + y, left + x + cw, y0 + 3 + y + ch)
+    return None
 
 
 def _no_glyphs_in_buttons(shapes: list[Shape]) -> list[Shape]:

@@ -18,7 +18,7 @@ from omnirt.agents.actions import Hotkey, Type
 from omnirt.agents import intents
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
-    drop_purpose, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
+    drop_purpose, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
 
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
@@ -54,7 +54,8 @@ class Step:
     kinds: preferred element kinds; ordinal: 1-based (or -1: last) among matching elements; text: to type, or the
     key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
     by the text encoder, not by spelling. The everyday forms of agents/intents.py add the ops toggle (text: on, off
-    or ''), row and confirm (text: the verb), suggest, nextmonth and day (text: the day number)."""
+    or ''), row and confirm (text: the verb), suggest, nextmonth and day (text: the day number); spin (text: the
+    number to set a spinner to by its arrow keys)."""
 
     op: str
     target: str = ""
@@ -106,8 +107,22 @@ def _clauses(text: str) -> list[str]:
     """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
     follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
     verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll"))
-    return [c.strip() for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
-                                        rf",\s*(?=(?:{verbs})\s))", text) if c and c.strip()]
+    out = []
+    for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
+                      rf",\s*(?=(?:{verbs})\s))", text):
+        c = c.strip() if c else ""
+        m = RUN_ON.match(c)
+        if m and c.split()[0].lower() in RUN_ON_FIRST:  # "scroll the text to the top hit submit": two commands
+            out += [m.group(1), m.group(2)]
+        elif c:
+            out.append(c)
+    return out
+
+
+# A command run on without "and" ("... of the text hit submit"): a click verb and at most two words ending a clause
+# that began with another kind of command.
+RUN_ON = re.compile(r"^(.+?\S)\s+((?:click|press|hit|tap)\s+(?:on\s+)?(?:the\s+)?\S+(?:\s+\S+)?)$", re.I)
+RUN_ON_FIRST = ("scroll", "focus", "type", "enter", "input", "write", "fill", "check", "tick", "select")
 
 
 @dataclass
@@ -122,6 +137,7 @@ class _Planner:
     similar: bool = False  # its items are meanings, not labels
     typing: bool = False  # the last clause typed
     filling: bool = False  # the last clause was "fill in A, B": a clause with no verb goes on with its list
+    row: str = ""  # "find the email by Ann": the row a later "click the trash icon" acts in
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (steps before it, clause) not understood
 
     def add(self, clause: str) -> None:
@@ -133,6 +149,10 @@ class _Planner:
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
         rest = clause[len(verb):].strip()
+        row = intents.row_context(verb, _unquote(rest, self.quoted))
+        if row:
+            self.row = row
+            return
         everyday = self._everyday(verb, rest, clause)
         self.filling = bool(everyday) and everyday[0].fill
         if everyday:
@@ -236,6 +256,12 @@ class _Planner:
         choice = list_choice(body) if verb in ("choose", "pick") else None
         if choice:  # "choose X from the drop-down menu"
             return _list_steps(_unquote(choice, self.quoted))
+        if self.row and _kinds(body.lower()) in (KIND_WORDS["icon"], KIND_WORDS["button"]):
+            # "find the email by Ann and click the trash icon (to delete it)": that row's control, as a row action
+            # whose verb is the purpose, else the control's own word
+            purpose = re.search(r"\bto\s+(\w+)\s+(?:it|them|this|that)\b", body, re.I)
+            word = purpose.group(1) if purpose else _unquote(_strip_target(drop_purpose(body)), self.quoted)
+            return [Step("row", self.row, text=word), Step("confirm", text=word), Step("confirm", text=word)]
         body = drop_purpose(body)  # "the trash icon to delete it": the purpose names nothing
         widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
         kind = WIDGET_KINDS.get(norm(self.quoted[int(widget.group(1))])) if widget else None
@@ -292,6 +318,8 @@ def _list_steps(choice: str) -> list[Step]:
 def _widget_steps(value: str, widget: str) -> list[Step]:
     """'5 with the spinner': focus the field, select what it holds and type the value. A dragged widget (a slider)
     is no step this policy can take: say so rather than click something else."""
+    if is_spun_widget(widget):  # stepped by its arrow keys from the number it shows (the policy's "spin")
+        return [Step("focus", "", ["input"]), Step("spin", text=value)]
     if is_typed_widget(widget):
         return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
     return [Step("unsupported", text=f"set the {widget} to {value}")]

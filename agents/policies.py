@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from omnirt.agents import everyday, everyday_forms
-from omnirt.agents.actions import MAX_SCROLL, Click, Done, Scroll, Type, Wait
+from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
+from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
 from omnirt.agents.intents import loose_target
-from omnirt.agents.phrases import key_chord  # noqa: F401  (re-exported)
+from omnirt.agents.phrases import integer, key_chord  # noqa: F401  (key_chord: re-exported)
 from omnirt.agents.plan import (  # noqa: F401  (re-exported: the parser's API)
     CLOSE_GLYPHS, TICKABLE, Step, keyboard_action, parse, parse_plan)
 
@@ -42,6 +43,7 @@ class InstructionPolicy:
     _skipped: int = field(default=0, repr=False)  # optional steps with nothing to do (a switch already so)
     _used: list[Any] = field(default_factory=list, repr=False)  # fields a "fill in" plan typed into
     _field: Any = field(default=None, repr=False)  # the box of the field focused last
+    _shown: str = field(default="", repr=False)  # what that field showed when it was focused
     _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
     _scroll_end: bool = field(default=False, repr=False)  # a scroll to look for a target moved nothing
     _looks: dict[int, int] = field(default_factory=dict, repr=False)  # scrolls to look for step n's target
@@ -100,17 +102,17 @@ class InstructionPolicy:
         return len(history) - waits - aside + self._skipped, waits
 
     def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
-        """False when the next step is typing or a key press (the loop then skips grounding)."""
+        """False when the next step is typing, a key press or a spinner step (the loop then skips grounding)."""
         steps = self._episode_plan(instruction)[0] if history else self.plan(instruction)
         n = self._progress(history)[0] if history else 0  # (a new episode: last episode's skips do not count)
-        return not (n < len(steps) and steps[n].op in ("type", "key"))
+        return not (n < len(steps) and steps[n].op in ("type", "key", "spin"))
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
         if not history:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
             self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
-            self._wait_frame = None
+            self._wait_frame, self._shown = None, ""
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
@@ -134,6 +136,8 @@ class InstructionPolicy:
             return Done(success=False, summary=f"instruction not understood: {instruction[:200]}")
         if gap is not None:  # the plan does not cover the instruction from here on: say so, do not skip it
             return Done(success=False, summary=f"instruction not understood in part: {dropped[gap][1][:200]!r}")
+        if n >= len(steps) and self._implied_submit(steps, elements):
+            steps.append(Step("click", "Submit", ["button"]))
         if n >= len(steps):
             return self._finished()
         step = steps[n]
@@ -146,6 +150,8 @@ class InstructionPolicy:
                 return Done(success=False, summary=f"cannot type {step.text!r}: {str(e).splitlines()[-1][:200]}")
         if step.op == "key":
             return keyboard_action(step)
+        if step.op == "spin":
+            return self._spin(step, steps, n)
         if step.op in everyday.OPS or step.fill or step.loose:
             act = self._everyday(step, steps, n, elements)
             return act if act is not None else self._missing(step, elements, waits)
@@ -171,12 +177,36 @@ class InstructionPolicy:
         if el is None:
             return self._missing(step, elements, waits)
         if step.op == "focus":
-            self._field = el.box
+            self._field, self._shown = el.box, el.value
+            if segmented(el.value or el.label):  # a date field: typed from its first segment, not its middle
+                x, y = focus_point(el.box, el.value or el.label)
+                return Click(x=x, y=y)
         if step.op == "scroll":
             return Scroll(x=el.center[0], y=el.center[1], amount=MAX_SCROLL if step.text == "up" else -MAX_SCROLL)
         if el.kind == "span":  # several words: click the middle of the phrase, not its first word
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
+
+    @staticmethod
+    def _implied_submit(steps: list[Step], elements: Sequence[Element]) -> bool:
+        """Whether the plan filled in a form (typed into a field, perhaps ticked boxes) and never said how to send it (no
+        key, no click on anything but boxes), while the form's one Submit button is in sight: a form is sent with
+        its Submit button, and values set but never sent are a task left half done."""
+        filled = any(s.op == "type" for s in steps)  # (ticking a box alone may be all that was asked)
+        sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in TICKABLE))
+                   for s in steps)
+        return filled and not sent and everyday_forms.submit_button(elements) is not None
+
+    def _spin(self, step: Step, steps: list[Step], n: int) -> Any:
+        """A spinner set by its arrow keys, one press a unit from the number it showed when focused (a page may
+        refuse typing into it); typed over when either is no number or it is too far to step."""
+        want, have = integer(step.text), integer(self._shown)
+        if want is None or have is None or abs(want - have) > MAX_PRESSES:
+            steps[n:n + 1] = [Step("key", text="ctrl+a"), Step("type", text=step.text)]
+            return keyboard_action(steps[n])
+        if want == have:
+            return everyday.SKIP
+        return Hotkey(keys=["up" if want > have else "down"], presses=abs(want - have))
 
     def _everyday(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
         """A step of agents/intents.py's everyday forms (agents/everyday.py grounds it); None: not found."""

@@ -32,7 +32,8 @@ SCREEN = [SAVE, DARK, DARK_LABEL]
     # no command verb: kept as not understood (on the screen, the policy may find a button named by its words)
     ("Frobnicate the widgets", [], [(0, "Frobnicate the widgets")]),
     # scene-setting clauses are no commands left undone
-    ("Find the email by Ann and click the trash icon to delete it.", [("click", "trash")], []),
+    ("Find the email by Ann and click the trash icon to delete it.",  # (the row found is where the icon is)
+     [("row", "Ann"), ("confirm", ""), ("confirm", "")], []),
     ('Navigate through the file tree. Find and click on the folder named "Ida".', [("click", "Ida")], []),
     # "use X to <verb>": the means names where the action happens
     ('Use the textbox to enter "Truman" and press "Search"', [("focus", ""), ("type", ""), ("click", "Search")], []),

@@ -70,7 +70,9 @@ def test_a_value_with_a_widget(text, value, widget):
 
 
 def test_a_value_for_a_typed_widget_is_typed_and_a_dragged_one_is_not_guessed():
-    assert steps("Select 7 with the spinner and press Submit.") == [
+    assert steps("Select 7 with the spinner and press Submit.") == [  # stepped by its arrows from what it shows
+        ("focus", "", ["input"], None, ""), ("spin", "", None, None, "7"), ("click", "Submit", None, None, "")]
+    assert steps("Select 7 using the text box and press Submit.") == [
         ("focus", "", ["input"], None, ""), ("key", "", None, None, "ctrl+a"), ("type", "", None, None, "7"),
         ("click", "Submit", None, None, "")]
     pol = InstructionPolicy()
@@ -80,7 +82,7 @@ def test_a_value_for_a_typed_widget_is_typed_and_a_dragged_one_is_not_guessed():
     for _ in range(5):
         acts.append(pol.decide("Select 7 with the spinner and press Submit.", ui, hist))
         hist.append(acts[-1])
-    assert acts == [Click(element="e0"), Hotkey(keys=["ctrl", "a"]), Type(text="7"), Click(element="e1"),
+    assert acts == [Click(element="e0"), Hotkey(keys=["ctrl", "a"]), Type(text="7"), Click(element="e1"),  # (empty)
                     Done(success=True, summary="all steps taken (not checked against the screen)")]
     first = pol.decide("Select 30 with the slider, then click Submit.", ui, [])
     assert isinstance(first, Done) and not first.success and "slider" in first.summary
