@@ -299,3 +299,21 @@ def decide_step(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, 
     if step.op == "nextmonth":
         return next_month(elements, rgb)
     return day(step, elements)
+
+
+LIST_KINDS = ("word", "line", "link", "button", "cell")
+
+
+def option(step: Any, elements: Sequence[Element], opened: Sequence[tuple[int, ...]] | None) -> Any:
+    """The option step.target names in the list the last click opened (in the rectangles that changed since then;
+    None: not known, anything in sight counts): a click on it, or None when it is not in sight."""
+    lines = [e.box for e in elements if e.kind == "line"]
+    # An option is a whole line: "6ft" of the line "6ft 1in" is no option "6 ft".
+    pool = [e for e in elements if e.label and e.kind in LIST_KINDS and
+            not (e.kind == "word" and any(_overlaps(e.box, b) for b in lines))]
+    if opened is not None:
+        pool = [e for e in pool if any(_overlaps(e.box, r) for r in opened)]
+    hit = match(step.target, pool)
+    if hit is None or hit.kind not in LIST_KINDS + ("span",):
+        return None
+    return _center(hit.box) if hit.kind == "span" else Click(element=hit.id)

@@ -311,8 +311,9 @@ def _account_steps(verb: str, name: str, chunks: list[str]) -> list[Step]:
 
 
 def _list_steps(choice: str) -> list[Step]:
-    """Choose from a list: focus it, type the option (a list jumps to what is typed), confirm."""
-    return [Step("click", "", ["dropdown", "button", "input"]), Step("type", text=choice), Step("key", text="enter")]
+    """Choose from a list: open it, then click the option where it shows (the policy's "pick": the opened list is
+    scrolled to look, and typed to when the option is not found: a list jumps to what is typed)."""
+    return [Step("click", "", ["dropdown", "button", "input"]), Step("pick", choice)]
 
 
 def _widget_steps(value: str, widget: str) -> list[Step]:

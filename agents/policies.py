@@ -152,6 +152,10 @@ class InstructionPolicy:
             return keyboard_action(step)
         if step.op == "spin":
             return self._spin(step, steps, n)
+        if step.op == "pick":
+            return self._pick(step, steps, n, elements)
+        if self._list_open(step, steps, n, elements):
+            return everyday.SKIP  # the list shows its options already (a list box): no click to open it
         if step.op in everyday.OPS or step.fill or step.loose:
             act = self._everyday(step, steps, n, elements)
             return act if act is not None else self._missing(step, elements, waits)
@@ -207,6 +211,28 @@ class InstructionPolicy:
         if want == have:
             return everyday.SKIP
         return Hotkey(keys=["up" if want > have else "down"], presses=abs(want - have))
+
+    def _list_open(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> bool:
+        """Whether step n opens a list whose option (step n+1's) is in sight already, with no drop-down to open."""
+        return step.op == "click" and not step.target and bool(step.kinds) and step.kinds[0] == "dropdown" and \
+            n + 1 < len(steps) and steps[n + 1].op == "pick" and not any(e.kind == "dropdown" for e in elements) \
+            and everyday.option(steps[n + 1], elements, None) is not None
+
+    def _pick(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
+        """The option of the list just opened: clicked where it shows; else the list is scrolled to look (a few
+        times), then typed to and confirmed (a list jumps to what is typed)."""
+        opened = self._opened()
+        act = everyday.option(step, elements, opened)
+        if act is not None:
+            return act
+        if opened and self._looks.get(n, 0) < everyday.MAX_LOOK_SCROLLS and not self._scroll_end:
+            self._looks[n] = self._looks.get(n, 0) + 1
+            x0, y0, x1, y1 = max(opened, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
+            act = Scroll(x=(x0 + x1) // 2, y=(y0 + y1) // 2, amount=-1)  # one notch: no option scrolled past
+            self._aside.append(act)
+            return act
+        steps[n:n + 1] = [Step("type", text=step.target), Step("key", text="enter")]
+        return Type(text=step.target)
 
     def _everyday(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
         """A step of agents/intents.py's everyday forms (agents/everyday.py grounds it); None: not found."""

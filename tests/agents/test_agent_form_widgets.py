@@ -175,3 +175,54 @@ def test_a_repeated_key_press_is_one_action_pressed_so_often():
     assert "presses" not in Hotkey(keys=["enter"]).model_dump(exclude_none=True)  # once: as before
     with pytest.raises(Exception):
         parse_action({"action": "hotkey", "keys": ["up"], "presses": MAX_PRESSES + 1})
+
+
+# ---------------------------------------------------------------- an option clicked where the opened list shows it
+
+def test_an_option_is_clicked_in_the_opened_list_else_looked_for_then_typed():
+    from omnirt.agents.actions import Hotkey, Scroll
+
+    closed = [Element("e0", (81, 125, 239, 203), "dropdown", "V"), Element("e1", (84, 228, 236, 278), "button", "Yes")]
+    shown = closed + [Element("e2", (100, 300, 200, 320), "line", "5ft 9in"),
+                      Element("e3", (100, 340, 200, 360), "line", "6 ft")]
+    pol, instr = InstructionPolicy(), 'Choose 6 ft from the dropdown, then click the button labeled "Yes".'
+    hist = [pol.decide(instr, closed, [])]
+    assert hist == [Click(element="e0")]
+    assert pol.decide(instr, shown, hist) == Click(element="e3")  # the option itself, not typed to
+    # Not in sight: the opened list is scrolled to look (it changed where it opened), then typed to at last.
+    pol = InstructionPolicy()
+    frame = np.full((420, 320, 3), 255, np.uint8)
+    pol.see(frame)
+    hist = [pol.decide(instr, closed, [])]
+    opened = frame.copy()
+    opened[205:400, 81:239] = 200  # the list that opened under the box
+    pol.see(opened)
+    acts = []
+    for _ in range(8):
+        a = pol.decide(instr, closed, hist)
+        acts.append(a)
+        hist.append(a)
+        if isinstance(a, Type):
+            break
+    assert isinstance(acts[0], Scroll) and 81 <= acts[0].x <= 239 and 205 <= acts[0].y <= 400
+    assert acts[-1] == Type(text="6 ft")
+    assert pol.decide(instr, closed, hist) == Hotkey(keys=["enter"])
+
+
+def test_a_list_box_already_open_is_not_clicked_to_open():
+    box = [Element("e0", (10, 110, 80, 125), "word", "Mayotte"), Element("e1", (10, 130, 80, 145), "word", "Brazil"),
+           Element("e2", (10, 300, 200, 350), "button", "Submit")]
+    acts = walk("Select Brazil from the scroll list and click Submit.", box)
+    assert acts[:2] == [Click(element="e1"), Click(element="e2")]
+
+
+def test_an_option_is_a_whole_line_not_a_word_of_a_longer_one():
+    from omnirt.agents.everyday import option
+    from omnirt.agents.plan import Step
+
+    items = [Element("e0", (100, 300, 130, 320), "word", "6ft"), Element("e1", (100, 300, 200, 320), "line", "6ft 1in"),
+             Element("e2", (140, 300, 200, 320), "word", "1in")]
+    assert option(Step("pick", "6 ft"), items, None) is None  # "6ft" of "6ft 1in": not the option "6 ft"
+    assert option(Step("pick", "6ft 1in"), items, None) == Click(element="e1")
+    assert option(Step("pick", "6 ft"), [Element("e3", (100, 340, 130, 360), "word", "6ft")], None) == \
+        Click(element="e3")  # alone on its line, OCR's "6ft" is the option

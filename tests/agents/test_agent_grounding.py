@@ -52,7 +52,7 @@ def render_marks(rgb: np.ndarray, elements: Sequence[Element], kinds: Sequence[s
     ("check A and B", [("click", "A", ""), ("click", "B", "")]),
     ("Select 3hIU, Qqi and click Submit.", [("click", "3hIU", ""), ("click", "Qqi", ""), ("click", "Submit", "")]),
     ("Select nothing and click Submit.", [("click", "Submit", "")]),
-    ("select Xenia from the list", [("click", "", ""), ("type", "", "Xenia"), ("key", "", "enter")]),
+    ("select Xenia from the list", [("click", "", ""), ("pick", "Xenia", "")]),
     ('Close the dialog box by clicking the "x".', [("close", "x", "")]),
     ("press enter", [("key", "", "enter")]),
 ])
