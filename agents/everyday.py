@@ -11,6 +11,7 @@ the field; a calendar's next-month arrow stands right of the month's name on its
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -317,3 +318,29 @@ def option(step: Any, elements: Sequence[Element], opened: Sequence[tuple[int, .
     if hit is None or hit.kind not in LIST_KINDS + ("span",):
         return None
     return _center(hit.box) if hit.kind == "span" else Click(element=hit.id)
+
+
+PAGER_RE = re.compile(r"[\d\s<>\u2264\u2265\u00ab\u00bb\u2039\u203a\u2190\u2192|.]+|(?:next|prev(?:ious)?)(?:\s+page)?", re.I)
+NEXT_END = (">", "\u2265", "\u00bb", "\u203a", "\u2192")  # what a pager's next arrow is read as at its end
+
+
+def counted(elements: Sequence[Element], kinds: Sequence[str]) -> list[Element]:
+    """The elements of `kinds` that an ordinal counts ("the 5th search result"): not a pager's page numbers and
+    arrows, and not a result's web address (it names the result above it)."""
+    return [e for e in elements if e.kind in kinds and not (e.label.strip() and (
+        PAGER_RE.fullmatch(e.label.strip()) or re.match(r"(?:https?:|www\.)", e.label.strip(), re.I)))]
+
+
+def next_page(elements: Sequence[Element]) -> Any:
+    """A click on the pager's next control: a link or button named so (Next, >), else the right end of a pager read
+    as one word ("1 2 3 >" -> '123>'); None when there is none."""
+    pagers = [e for e in elements if e.kind in ("link", "button", "word") and PAGER_RE.fullmatch(e.label.strip())]
+    named = [e for e in pagers if norm(e.label) in NEXT_GLYPHS or norm(e.label) in ("next page",)]
+    if named:
+        return Click(element=max(named, key=lambda e: e.box[0]).id)
+    ends = [e for e in pagers if len(e.label.strip()) > 1 and e.label.strip()[-1] in NEXT_END]
+    if not ends:
+        return None
+    e = max(ends, key=lambda e: e.box[2])
+    glyph = (e.box[2] - e.box[0]) // (2 * len(e.label.strip()))
+    return Click(x=e.box[2] - max(1, glyph), y=(e.box[1] + e.box[3]) // 2)

@@ -156,6 +156,9 @@ class InstructionPolicy:
             return self._pick(step, steps, n, elements)
         if self._list_open(step, steps, n, elements):
             return everyday.SKIP  # the list shows its options already (a list box): no click to open it
+        turn = self._turn_page(step, elements)
+        if turn is not None:
+            return turn
         if step.op in everyday.OPS or step.fill or step.loose:
             act = self._everyday(step, steps, n, elements)
             return act if act is not None else self._missing(step, elements, waits)
@@ -211,6 +214,18 @@ class InstructionPolicy:
         if want == have:
             return everyday.SKIP
         return Hotkey(keys=["up" if want > have else "down"], presses=abs(want - have))
+
+    def _turn_page(self, step: Step, elements: Sequence[Element]) -> Any:
+        """The nth of a paged list ("the 5th search result") beyond the ones this page shows: the next page, counting
+        on from there (the step's ordinal drops by what this page held)."""
+        if step.op != "click" or step.target or not step.ordinal or step.ordinal < 1 or not step.kinds:
+            return None
+        shown = len(everyday.counted(elements, step.kinds))
+        act = everyday.next_page(elements) if 0 < shown < step.ordinal else None
+        if act is not None:
+            step.ordinal -= shown
+            self._aside.append(act)
+        return act
 
     def _list_open(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> bool:
         """Whether step n opens a list whose option (step n+1's) is in sight already, with no drop-down to open."""
@@ -340,7 +355,7 @@ class InstructionPolicy:
         kinds = step.kinds or ["input"]
         if step.op == "focus" and "input" in kinds:
             kinds = [*kinds, "textarea"]  # a multi-line field is a field too
-        pool = [e for e in elements if e.kind in kinds]
+        pool = everyday.counted(elements, kinds) if step.ordinal else [e for e in elements if e.kind in kinds]
         if not pool and step.op == "focus":  # a field taken for a list (a date field shows a picker's arrow)
             pool = [e for e in elements if e.kind == "dropdown"]
         if kinds[0] == "dropdown" and any(e.kind == "dropdown" for e in pool):  # a list seen as one: that is it
@@ -365,8 +380,8 @@ class InstructionPolicy:
             if pool:
                 return pool[self.encoder.best_match(step.target, [e.label for e in pool])[0]]
         if step.ordinal is not None:
-            pool = [e for e in elements if e.kind in (kinds or ["button"]) and
-                    (not step.target or norm(step.target) in norm(e.label))]
+            pool = [e for e in everyday.counted(elements, kinds or ["button"]) if
+                    not step.target or norm(step.target) in norm(e.label)]
             if pool:
                 return nth(pool, step.ordinal)
         hit = match(step.target, elements, kinds)  # by spelling first: exact, OCR swaps, a phrase, near-exact

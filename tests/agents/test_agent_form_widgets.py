@@ -226,3 +226,25 @@ def test_an_option_is_a_whole_line_not_a_word_of_a_longer_one():
     assert option(Step("pick", "6ft 1in"), items, None) == Click(element="e1")
     assert option(Step("pick", "6 ft"), [Element("e3", (100, 340, 130, 360), "word", "6ft")], None) == \
         Click(element="e3")  # alone on its line, OCR's "6ft" is the option
+
+
+# ---------------------------------------------------------------- the nth of a paged list
+
+def test_the_nth_result_beyond_this_page_is_counted_on_the_next():
+    def page(names, y0=160):
+        out = []
+        for i, name in enumerate(names):
+            y = y0 + 70 * i
+            out += [Element(f"e{3 * i}", (8, y, 80, y + 16), "link", name),
+                    Element(f"e{3 * i + 1}", (8, y + 20, 200, y + 36), "link", f"https://www.{name.lower()}.us"),
+                    Element(f"e{3 * i + 2}", (8, y + 40, 120, y + 56), "word", "Sed quis.")]
+        return out + [Element("e9", (112, 385, 180, 410), "link", "123\u2265")]
+
+    instr = "find and click the 5th search result."
+    pol, hist = InstructionPolicy(), []
+    first = pol.decide(instr, page(["Nieves", "Kanesha", "Dolores"]), hist)
+    assert first == Click(x=172, y=397)  # the pager's '>' at the right end of '123>' read as one word
+    hist.append(first)
+    assert pol.decide(instr, page(["Kanesha", "Marcella", "Livia"]), hist) == Click(element="e3")  # 2nd here
+    # Within the page: the nth result, neither its address nor a page number.
+    assert InstructionPolicy().decide("click the 2nd search result", page(["A", "B", "C"]), []) == Click(element="e3")
