@@ -121,3 +121,13 @@ def submit_button(elements: Sequence[Element]) -> Element | None:
     """The form's one button labelled Submit (None when there is none, or several: which one would be a guess)."""
     hits = [e for e in elements if e.kind == "button" and norm(e.label) in SUBMIT_LABELS]
     return hits[0] if len(hits) == 1 else None
+
+
+def implied_submit(steps: Sequence[Any], elements: Sequence[Element]) -> bool:
+    """Whether a plan (agents/plan.py's steps) filled in a form (typed into a field, perhaps ticked boxes) and never
+    said how to send it (no key, no click on anything but boxes), while the form's one Submit button is in sight:
+    a form is sent with its Submit button, and values set but never sent are a task left half done."""
+    filled = any(s.op == "type" for s in steps)  # (ticking a box alone may be all that was asked)
+    sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in ("checkbox", "radio")))
+               for s in steps)
+    return filled and not sent and submit_button(elements) is not None

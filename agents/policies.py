@@ -136,7 +136,7 @@ class InstructionPolicy:
             return Done(success=False, summary=f"instruction not understood: {instruction[:200]}")
         if gap is not None:  # the plan does not cover the instruction from here on: say so, do not skip it
             return Done(success=False, summary=f"instruction not understood in part: {dropped[gap][1][:200]!r}")
-        if n >= len(steps) and self._implied_submit(steps, elements):
+        if n >= len(steps) and everyday_forms.implied_submit(steps, elements):
             steps.append(Step("click", "Submit", ["button"]))
         if n >= len(steps):
             return self._finished()
@@ -193,16 +193,6 @@ class InstructionPolicy:
         if el.kind == "span":  # several words: click the middle of the phrase, not its first word
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
-
-    @staticmethod
-    def _implied_submit(steps: list[Step], elements: Sequence[Element]) -> bool:
-        """Whether the plan filled in a form (typed into a field, perhaps ticked boxes) and never said how to send it (no
-        key, no click on anything but boxes), while the form's one Submit button is in sight: a form is sent with
-        its Submit button, and values set but never sent are a task left half done."""
-        filled = any(s.op == "type" for s in steps)  # (ticking a box alone may be all that was asked)
-        sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in TICKABLE))
-                   for s in steps)
-        return filled and not sent and everyday_forms.submit_button(elements) is not None
 
     def _spin(self, step: Step, steps: list[Step], n: int) -> Any:
         """A spinner set by its arrow keys, one press a unit from the number it showed when focused (a page may
