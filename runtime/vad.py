@@ -208,8 +208,9 @@ class VADStage(Stage):
         faded in (VADOptions.fade_in_ms)."""
         first, onset = self._first_sample(start)
         hist_start = self._consumed - CHUNK * len(self._history)
+        first = max(first, hist_start)  # (the history kept may begin later)
         audio = np.concatenate(list(self._history)) if self._history else np.zeros(0, np.float32)
-        audio = audio[max(0, first - hist_start):max(0, last - hist_start)]
+        audio = audio[first - hist_start:max(0, last - hist_start)]
         return fade_in(audio, min(self.options.fade_in_ms * SAMPLE_RATE // 1000, onset - first))
 
     def _utterance(self, ev: Endpoint, speculative: bool) -> SpeechEnded:
