@@ -126,6 +126,7 @@ def has_grip(rgb: np.ndarray, box: Box, scale: float = 1.0) -> bool:
         return False
     corner = rgb[y1 - b - k:y1 - b, x1 - b - k:x1 - b].astype(np.int16)
     dark = corner.mean(axis=2) < 170
+    dark[:, :int(0.4 * k)] = False  # the grip's strokes end right; text running under it starts left
     ys, xs = np.nonzero(dark)
     if len(ys) < k or ys.max() < k - 1 - 3 * scale or xs.max() < k - 1 - 3 * scale:
         return False  # the grip sits in the very corner (a select's chevron is centred higher up)

@@ -248,3 +248,29 @@ def test_the_nth_result_beyond_this_page_is_counted_on_the_next():
     assert pol.decide(instr, page(["Kanesha", "Marcella", "Livia"]), hist) == Click(element="e3")  # 2nd here
     # Within the page: the nth result, neither its address nor a page number.
     assert InstructionPolicy().decide("click the 2nd search result", page(["A", "B", "C"]), []) == Click(element="e3")
+
+
+# ---------------------------------------------------------------- a text area with text running under its grip
+
+def test_a_resize_grip_is_found_with_a_clipped_line_of_text_beside_it():
+    """At device scale 2 the grip's corner is 28 px: the last, clipped line of text reaches into it from the left."""
+    from PIL import Image, ImageDraw
+
+    from omnirt.agents.pixels import has_grip
+
+    def area(text: bool, grip: bool = True) -> np.ndarray:
+        img = Image.new("RGB", (320, 240), (255, 255, 255))
+        d = ImageDraw.Draw(img)
+        d.rectangle((4, 14, 315, 225), outline=(118, 118, 118), width=2)
+        if grip:
+            d.line((290, 219, 309, 200), fill=(102, 102, 102), width=2)
+            d.line((300, 219, 309, 210), fill=(102, 102, 102), width=2)
+        if text:  # a letter's stems and bowl, clipped by the bottom border
+            d.rectangle((285, 205, 287, 223), fill=(0, 0, 0))
+            d.rectangle((285, 212, 292, 214), fill=(0, 0, 0))
+            d.rectangle((290, 212, 292, 223), fill=(0, 0, 0))
+        return np.asarray(img)
+
+    assert has_grip(area(False), (4, 14, 316, 226), scale=2)
+    assert has_grip(area(True), (4, 14, 316, 226), scale=2)
+    assert not has_grip(area(True, grip=False), (4, 14, 316, 226), scale=2)
