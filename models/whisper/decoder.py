@@ -418,8 +418,7 @@ class GreedyDecoder:
             if res.no_speech_prob > s.no_speech_threshold:
                 # A beam finds a confident " you" in silence that greedy decoding rates as doubtful: greedy judges.
                 judge = res if s.beam_size == 1 else self.decode_window(cross, prompt, cap, timestamps, ro)
-                if (judge.avg_logprob < s.logprob_threshold
-                        or compression_ratio(self.tok.decode(judge.tokens).strip()) > s.compression_ratio_threshold):
+                if judge.avg_logprob < s.logprob_threshold or self.loops(judge, s):
                     # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
                     # window the model itself rates as probably silent is noise too (faster-whisper would resample).
                     seek += segment_size
