@@ -8,6 +8,7 @@ import soxr
 
 from omnirt.models.whisper import WhisperOnnx, WhisperOptions
 from omnirt.models.whisper.beam import _step, beam_window
+from omnirt.models.whisper.decoder import compression_ratio
 from omnirt.models.whisper.mel import log_mel, pad_frames
 from omnirt.tools.bench.asr import wer
 from omnirt.tools.bench.asr_corpus import degrade
@@ -132,4 +133,5 @@ def test_a_confident_repetition_loop_is_searched_again(clips, monkeypatch) -> No
     monkeypatch.setattr(dec, "decode_window", lambda *a, **k: loop)
     result = default.transcribe(audio)
     assert result.doubted == 1 and result.text == real.text  # the search hears the clip, not the loop
-    assert default.transcribe(audio, draft=True).text.count(real.text.split()[1]) == 8  # a draft is never searched
+    draft = default.transcribe(audio, draft=True)  # a draft is never searched: it keeps the loop
+    assert draft.doubted == 0 and compression_ratio(draft.text) > default.options.compression_ratio_threshold
