@@ -8,13 +8,14 @@ With tools (e.g. the computer-use agent), a ToolStage between ASR and the Thinke
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from .asr import CHECK_BELOW, ASRStage, Recognizer
 from .backchannel import BackchannelGate, BackchannelOptions
 from .observers import LatencyObserver
 from .stage import Pipeline
-from .talker import Synthesizer, TalkerOptions, TalkerStage
+from .talker import Synthesizer, TalkerOptions, TalkerStage, first_clause_watch
 from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
 from .tool_calls import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
@@ -76,8 +77,9 @@ class VoiceSession:
         self.vad = VADStage(components.detector.fork(), vad)  # detector state is per session
         tools = list(components.tools)
         vision = VisionStage(components.describer, options.vision) if components.describer is not None else None
-        self.thinker = (ToolAwareThinker if tools else ThinkerStage)(components.chat, options.thinker,
-                                                                     look=vision.look if vision else None)
+        self.thinker = (ToolAwareThinker if tools else ThinkerStage)(
+            components.chat, options.thinker, look=vision.look if vision else None,
+            first_clause=partial(first_clause_watch, options.talker))
         self.talker = TalkerStage(components.synthesizer, options.talker)
         asr = ASRStage(components.recognizer, check_below=options.check_below)
         self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.judged)

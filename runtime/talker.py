@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator, Protocol
+from typing import AsyncIterator, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -127,6 +127,22 @@ class ClauseSplitter:
 
     def reset(self) -> None:
         self.buffer, self.emitted = "", 0
+
+
+def first_clause_watch(options: TalkerOptions) -> Callable[[str], bool]:
+    """A check fed an answer's text deltas in order: True for the delta on which the Talker releases the turn's
+    first clause (ClauseSplitter's rule with the same options), False before and after it. The Thinker's worker
+    waits there for the Talker's first audio (runtime/threads.py `hands_over`)."""
+    splitter, released = ClauseSplitter(options), False
+
+    def watch(delta: str) -> bool:
+        nonlocal released
+        if released:
+            return False
+        released = bool(splitter.push(delta))
+        return released
+
+    return watch
 
 
 class SilenceTrim:

@@ -31,7 +31,8 @@ class BlockingChat(Protocol):
 
 
 class ThreadedChat:
-    """Adapts a blocking token iterator to ChatBackend; cancelling stops the model after its current token."""
+    """Adapts a blocking token iterator to ChatBackend; cancelling stops the model after its current token.
+    `stream(messages, hands_over)`: see runtime/threads.py iterate_in_thread."""
 
     def __init__(self, backend: BlockingChat, name: str = "thinker") -> None:
         self.backend, self.name = backend, name
@@ -42,8 +43,10 @@ class ThreadedChat:
         """Whether `end_of_turn` can judge (the wrapped model has an end-of-turn model)."""
         return hasattr(self.backend, "end_of_turn")
 
-    def stream(self, messages: list[Message]) -> AsyncIterator[str]:
-        return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND)
+    def stream(self, messages: list[Message], hands_over: Callable[[str], bool] | None = None
+               ) -> AsyncIterator[str]:
+        return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND,
+                                 hands_over=hands_over)
 
     async def prefill(self, messages: list[Message], stop: threading.Event | None = None) -> None:
         """Let the model read a prompt ahead of time, if it can keep what it read (see ThinkerOptions.prefill);
@@ -99,13 +102,16 @@ class Exchange:
 
 class ThinkerStage(Stage):
     """look: asked with the question before it is answered, returns what the camera shows now when the question
-    is about it (the session gives VisionStage.look); None leaves the last VisionContext in place."""
+    is about it (the session gives VisionStage.look); None leaves the last VisionContext in place.
+    first_clause: makes, per answer, the check that tells which delta lets the Talker speak its first clause
+    (runtime/talker.py first_clause_watch); handed to a backend whose `stream` takes `hands_over`."""
 
     def __init__(self, backend: ChatBackend, options: ThinkerOptions = ThinkerOptions(),
-                 name: str = "thinker", look: Callable[[str], Awaitable[VisionContext | None]] | None = None
-                 ) -> None:
+                 name: str = "thinker", look: Callable[[str], Awaitable[VisionContext | None]] | None = None,
+                 first_clause: Callable[[], Callable[[str], bool]] | None = None) -> None:
         super().__init__(name)
         self.backend, self.options, self.look = backend, options, look
+        self.first_clause = first_clause if takes_keyword(getattr(backend, "stream", None), "hands_over") else None
         self.exchanges: list[Exchange] = []
         self.vision: VisionContext | None = None
         self._prefill: asyncio.Task | None = None
@@ -191,7 +197,8 @@ class ThinkerStage(Stage):
         exchange = Exchange(frame.turn, frame.text)
         self.exchanges.append(exchange)
         parts: list[str] = []
-        stream = self.backend.stream(messages)
+        stream = self.backend.stream(messages, hands_over=self.first_clause()) if self.first_clause \
+            else self.backend.stream(messages)
         try:
             while True:
                 try:

@@ -27,6 +27,7 @@ class Foreground:
     def __init__(self, max_pause_s: float = 0.25) -> None:
         self.max_pause_s = max_pause_s
         self._lock = threading.Lock()
+        self._claimed = threading.Condition(self._lock)
         self._claims = 0
         self.entries = 0  # claims ever made: a change tells background work that foreground work has begun
         self._clear = threading.Event()
@@ -37,6 +38,7 @@ class Foreground:
             self._claims += 1
             self.entries += 1
             self._clear.clear()
+            self._claimed.notify_all()
 
     def leave(self) -> None:
         with self._lock:
@@ -54,14 +56,29 @@ class Foreground:
         max_pause_s, so a stuck claim can only slow the background, never stop it)."""
         self._clear.wait(self.max_pause_s)
 
+    def wait_for_claim(self, seen: int, timeout_s: float) -> bool:
+        """Wait until a claim is made after `entries` was `seen` (at most timeout_s); whether one was."""
+        with self._claimed:
+            return self._claimed.wait_for(lambda: self.entries != seen, timeout_s)
+
 
 FOREGROUND = Foreground()
 
 
+HAND_OVER_S = 0.05  # longest wait for the claim an item was predicted to start (see iterate_in_thread)
+
+
 async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "model", *,
-                            claim: Foreground | None = None, yield_to: Foreground | None = None) -> AsyncIterator[T]:
+                            claim: Foreground | None = None, yield_to: Foreground | None = None,
+                            hands_over: Callable[[T], bool] | None = None,
+                            hand_over_s: float = HAND_OVER_S) -> AsyncIterator[T]:
     """`claim`: hold that Foreground until the first item is made. `yield_to`: before asking for each item after
-    the first, wait while that Foreground is claimed."""
+    the first, wait while that Foreground is claimed. `hands_over(item)`: True when the consumer will claim
+    `yield_to` for this item (the answer's text that completes a turn's first clause, which the Talker then
+    speaks); the worker then waits for that claim (at most hand_over_s) before waiting for it to end. Why: the
+    consumer claims a moment after it gets the item, and a worker that only looked for a claim at once had by then
+    begun its next item, which ran beside the foreground work (a token beside Piper's first clause: both ran at
+    half speed; docs/measurements.md)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
@@ -88,8 +105,11 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]], name: str = "mod
                 release()
                 if stop.is_set():
                     break
+                seen = yield_to.entries if yield_to is not None else 0
                 put(item)
                 if yield_to is not None:
+                    if hands_over is not None and hands_over(item):
+                        yield_to.wait_for_claim(seen, hand_over_s)
                     yield_to.wait()
         except BaseException as err:  # noqa: BLE001 - handed to the consumer
             release()

@@ -6,7 +6,7 @@ import numpy as np
 
 from omnirt.runtime.frames import AudioFrame, Interrupt, SpeechDone, TextDelta, TextDone
 from omnirt.runtime.stage import Pipeline
-from omnirt.runtime.talker import ClauseSplitter, TalkerOptions, TalkerStage, speakable
+from omnirt.runtime.talker import ClauseSplitter, TalkerOptions, TalkerStage, first_clause_watch, speakable
 from omnirt.runtime.testing import run_test
 
 
@@ -154,3 +154,12 @@ async def test_after_a_short_first_clause_the_next_is_released_early_so_playback
     assert " ".join(urgent) == " ".join(words)
     patient = await texts(TalkerOptions(min_ahead_ms=0))
     assert patient == ["1.", " ".join(words[1:])]
+
+
+def test_the_first_clause_watch_says_yes_on_the_delta_that_releases_the_first_clause_only():
+    deltas = ["The", " capital", " of", " France", " is", " Paris", ".", " It", " is", " big", ".", " "]
+    watch, splitter = first_clause_watch(TalkerOptions()), ClauseSplitter(TalkerOptions())
+    said = [watch(d) for d in deltas]
+    released = [bool(splitter.push(d)) for d in deltas]
+    assert said.index(True) == released.index(True) == deltas.index(" is")
+    assert said.count(True) == 1 and released.count(True) > 1  # later clauses are the Talker's own business

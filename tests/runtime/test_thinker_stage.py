@@ -2,12 +2,14 @@
 cancellation, and keeping only what was heard. (Real-model behaviour is in test_reply_e2e and test_llama.)"""
 
 import asyncio
+from functools import partial
 
 
 from omnirt.runtime.clock import now
 from omnirt.runtime.frames import ErrorFrame, Interrupt, TextDelta, TextDone, Transcript, VisionContext
 from omnirt.runtime.stage import Pipeline
 from omnirt.runtime.testing import run_test
+from omnirt.runtime.talker import TalkerOptions, first_clause_watch
 from omnirt.runtime.thinker import ThinkerOptions, ThinkerStage
 
 
@@ -167,3 +169,29 @@ async def test_the_judgement_is_given_the_answer_s_messages_unless_the_question_
                     Transcript(text="What does this say?", turn=3)])
     assert backend.answers_read[:2] == backend.seen[:2]  # exactly the messages the answer was then asked with
     assert backend.answers_read[2] is None and "EXIT" in backend.seen[2][-1]["content"]  # read after the look
+
+
+class HandsOver(Scripted):
+    """A backend that takes `hands_over` (as ThreadedChat does) and records which deltas it said True for."""
+
+    def __init__(self, answers):
+        super().__init__(answers)
+        self.handed: list[list[str]] = []
+
+    async def stream(self, messages, hands_over=None):
+        self.handed.append([])
+        async for delta in super().stream(messages):
+            if hands_over is not None and hands_over(delta):
+                self.handed[-1].append(delta)
+            yield delta
+
+
+async def test_the_backend_is_told_which_delta_lets_the_talker_speak_the_first_clause_of_each_answer():
+    backend = HandsOver(["The capital of France is Paris. It is big.", "Yes."])
+    stage = ThinkerStage(backend, first_clause=partial(first_clause_watch, TalkerOptions()))
+    await run_test(stage, [Transcript(text="Capital of France?", turn=1), Transcript(text="Really?", turn=2)])
+    assert backend.handed == [[" is"], []]  # "The capital of France" goes once " is" has begun; "Yes." only at the end
+    plain = Scripted(["Hello."])  # a backend whose stream takes no `hands_over` is called as before
+    out = await run_test(ThinkerStage(plain, first_clause=partial(first_clause_watch, TalkerOptions())),
+                         [Transcript(text="Hi", turn=1)])
+    assert [f.text for f in out if isinstance(f, TextDone)] == ["Hello."]

@@ -117,3 +117,35 @@ async def test_to_thread_on_a_loop_with_idle_threads():
     while _alive("omnirt-worker") and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert _alive("omnirt-worker") == 0
+
+
+async def test_an_item_that_hands_over_waits_for_the_consumers_claim_before_the_next():
+    """The consumer claims the foreground only once it has the item (as the Talker does for a first clause): a
+    worker that looked for a claim at once would already be making its next item beside the foreground work."""
+    fg = Foreground(max_pause_s=5.0)
+    starts: list[float] = []
+    held: list[tuple[float, float]] = []
+
+    def items():
+        for i in range(4):
+            starts.append(time.monotonic())
+            yield i
+
+    async for item in iterate_in_thread(items, "bg", yield_to=fg, hands_over=lambda i: i == 1, hand_over_s=5.0):
+        if item == 1:
+            await asyncio.sleep(0.02)  # the consumer's own work before it claims
+            fg.enter()
+            t0 = time.monotonic()
+            await asyncio.sleep(0.1)  # the foreground work
+            fg.leave()
+            held.append((t0, time.monotonic()))
+    (claimed, left), = held
+    assert starts[2] >= left, f"item 2 began {1000 * (left - starts[2]):.0f} ms before the foreground work ended"
+    assert starts[1] < claimed
+
+
+async def test_an_item_that_hands_over_with_no_claim_goes_on_after_the_wait():
+    fg = Foreground(max_pause_s=5.0)
+    got = [x async for x in iterate_in_thread(lambda: iter(range(3)), "bg", yield_to=fg, hands_over=lambda i: True,
+                                              hand_over_s=0.01)]
+    assert got == [0, 1, 2] and not fg.busy
