@@ -21,6 +21,43 @@ LLM_KEYS = ("enter", "tab", "escape", "backspace", "space", "up", "down")
 KIND_PRIORITY = {"link": 1, "line": 2, "word": 3}
 FIELD_KINDS = ("input", "textarea")
 MAX_LABEL = 40
+# Words a model uses for an element's kind ("the textbox", "the expander"): a target that only names the kind of the
+# element it points at names that element, whatever its label.
+KIND_WORDS = {"input": {"input", "textbox", "text", "box", "field", "textfield"},
+              "textarea": {"textarea", "text", "area", "box", "field"}, "button": {"button"},
+              "checkbox": {"checkbox", "check", "box"}, "radio": {"radio", "button", "option"},
+              "expander": {"expander", "folder", "toggle"}, "link": {"link"}, "icon": {"icon"},
+              "dropdown": {"dropdown", "drop", "down", "list", "select"}}
+_ORD = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+def ordinal_names(shown: dict[int, Element]) -> dict[int, str]:
+    """A name for each element without text, by its place among the shown elements of its kind in reading order
+    ("3rd input"): instructions count fields and buttons ("the 2nd textbox"), and a model copies a name it sees far
+    better than it counts lines. Elements with text keep it."""
+    def key(n: int) -> tuple[int, int]:
+        cx, cy = shown[n].center
+        return cy // 12, cx
+
+    out: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for n in sorted(shown, key=key):
+        kind = shown[n].kind
+        seen[kind] = seen.get(kind, 0) + 1
+        if not shown[n].label.strip() and kind not in ("word", "line"):
+            k = seen[kind]
+            out[n] = f"{_ORD.get(k, f'{k}th')} {kind}"
+    return out
+
+
+def names_kind(target: str, el: Element) -> bool:
+    """Whether `target` says only what kind of thing `el` is ("textbox" for an input, "expander")."""
+    words = set(norm(target).split())
+    return bool(words) and words <= KIND_WORDS.get(el.kind, {el.kind}) | {el.kind, "the", "a"}
+
+
+class NotShown(InvalidAction):
+    """The answer names a target that no element on screen shows (it may be out of view: the policy scrolls)."""
 
 
 def mark_numbers(elements: Sequence[Element]) -> dict[int, Element]:
@@ -87,9 +124,12 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
     if named is not None:
         return named
     if done_here:
-        raise InvalidAction(f"'{clip(target)}' was already used on this same screen; do the next part of the task")
-    raise InvalidAction(f"element id={ident} shows '{clip(el.label)}', not '{clip(target)}', and no element "
-                        f"shows '{clip(target)}'")
+        # The target names what was already done on this screen and the model's number points elsewhere: with its
+        # first choice ruled out (the grammar leaves it out), the number is its next one; the words were copied from
+        # the step before. Rejecting it cost a re-ask that answered the same (DEV, 0.5B: every time).
+        return ident, el
+    raise NotShown(f"element id={ident} shows '{clip(el.label)}', not '{clip(target)}', and no element "
+                   f"shows '{clip(target)}'")
 
 
 def _field_named(ident: int, target: str, shown: dict[int, Element]) -> tuple[int, Element]:
@@ -111,9 +151,10 @@ def _element_named(ident: int, target: str, shown: dict[int, Element],
     """What to click: the model's id if its element names the target as well as any other; else the words of one
     line that spell a several-word target; else the element naming it best. None: no element names it."""
     el = shown[ident]
-    score = {n: naming(target, e.label) for n, e in shown.items()}
+    stand_in = ordinal_names(shown)
+    score = {n: max(naming(target, e.label), naming(target, stand_in.get(n, ""))) for n, e in shown.items()}
     best = max(score.values())
-    if score[ident] >= best and (score[ident] or not el.label):
+    if score[ident] >= best and (score[ident] or not el.label or names_kind(target, el)):
         return ident, el
     if best < 3 and len(norm(target).split()) > 1:
         from omnirt.agents.grounding import match

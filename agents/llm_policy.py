@@ -22,16 +22,20 @@ nothing about particular tasks or pages.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
-from omnirt.agents.actions import Done, InvalidAction, Wait
-from omnirt.agents.grounding import Element, norm
+from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
+from omnirt.agents.grounding import Element, fold, norm
 from omnirt.agents.llm_answers import (KIND_PRIORITY, LLM_KEYS, MAX_LABEL, clip, extract_json, mark_numbers,
-                                       to_actions)
+                                       NotShown, ordinal_names, to_actions)
 
 TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
+# Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
+TOGGLES = ("checkbox", "expander", "dropdown")
+CARRIERS = ("checkbox", "radio", "input", "textarea", "dropdown")  # controls whose label is the text beside them
 MAX_STEP = 60
 
 SYSTEM_PROMPT = (
@@ -87,29 +91,34 @@ def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple
 def select_elements(elements: Sequence[Element], cap: int, instruction: str = "") -> dict[int, Element]:
     """The marked elements shown to the model. A plain word inside a text line is left out (the line carries it)
     unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
-    reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice."""
+    reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice. A word or line that
+    only repeats the label of a check box, radio or field is left out too: the control carries it, and the 0.5B model
+    clicked the bare word as often as the box (two numbers for one choice)."""
     marks = mark_numbers(elements)
     lines = [e.box for e in elements if e.kind == "line"]
     asked = set(norm(instruction).split())
+    carried = {norm(e.label) for e in elements if e.kind in CARRIERS and e.label.strip()}
 
     def covered(e: Element) -> bool:
         cx, cy = e.center
         return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in lines)
 
     marks = {n: e for n, e in marks.items()
-             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))}
+             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))
+             and not (e.kind in ("word", "line") and norm(e.label) in carried)}
     if len(marks) <= cap:
         return marks
     order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
     return {n: marks[n] for n in sorted(order)}
 
 
-def describe(n: int, e: Element) -> str:
+def describe(n: int, e: Element, stand_in: str = "") -> str:
     """One prompt line, text first so the id follows the words the model has just written as "target":
-    "'Submit' button id=3"; the position only where there is no text to go by (an icon, a field)."""
+    "'Submit' button id=3"; an element without text is named by its place among its kind ("'2nd input' input",
+    `ordinal_names`); the position only where there is no text to go by (an icon, a field)."""
     value = f" value '{clip(e.value)}'" if e.value else ""
     where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
-    return f"'{clip(e.label)}' {e.kind}{value} id={n}{where}"
+    return f"'{clip(e.label or stand_in)}' {e.kind}{value} id={n}{where}"
 
 
 # ---------------------------------------------------------------- the policy
@@ -136,6 +145,27 @@ def _same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[t
     return out
 
 
+# The last connective of a task: what follows it is the task's last part ("..., then click OK").
+LAST_PART = re.compile(r"(,? and then |,? then |,? and |, )(?!.*(?:,? and then |,? then |,? and |, ))", re.I)
+
+
+LOOK_NOTCHES = 3  # one look below: a few lines of a list, not past what is sought
+QUOTED = re.compile(r'"([^"]{1,100})"')
+
+
+def _refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
+    """The (action, id) of a rejected answer, left out of the re-ask's schema: asked again with the reason, the 0.5B
+    model answered the same in nearly every case on DEV, so the grammar now makes it choose something else."""
+    try:
+        data = extract_json(text)
+    except InvalidAction:
+        return set()
+    ident = data.get("id") if isinstance(data, dict) else None
+    if isinstance(ident, int) and not isinstance(ident, bool) and ident in shown:
+        return {(str(data.get("action")), ident)}
+    return set()
+
+
 @dataclass
 class LLMPolicy:
     """thinker: an object with complete(messages, schema) -> (text, info). max_elements: marks shown (prompt size).
@@ -155,6 +185,8 @@ class LLMPolicy:
     _rejections: int = field(default=0, repr=False)
     _last: int = field(default=-1, repr=False)  # index of the last accepted decision in _notes / _answers
     _seen: dict[tuple, list[str]] = field(default_factory=dict, repr=False)  # screen -> answers accepted on it
+    _toggled: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (kind, label) of toggles clicked
+    _task: str = field(default="", repr=False)
     last_answer: dict[str, Any] | None = field(default=None, repr=False)
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # this episode's answers, for reports
 
@@ -169,6 +201,7 @@ class LLMPolicy:
         self._notes = [str(n) for n in notes]
         self._answers = ["(other policy)"] * len(self._notes)
         self._seen = {}
+        self._toggled = set()
         self.log = []
 
     def warmup(self) -> float:
@@ -188,7 +221,8 @@ class LLMPolicy:
         msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
         for user, answer in (EXAMPLES if self.few_shot else ()):
             msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
-        lines = [describe(n, e) for n, e in shown.items()] or ["(none)"]
+        stand_in = ordinal_names(shown)
+        lines = [describe(n, e, stand_in.get(n, "")) for n, e in shown.items()] or ["(none)"]
         steps = [f"{i + 1}. {s}" for i, s in enumerate(self._notes)] or ["(none)"]
         body = (f"Task: {instruction.strip() or '(no instruction visible)'}\nElements:\n" + "\n".join(lines)
                 + "\nSteps taken:\n" + "\n".join(steps) + "\nNext action?")
@@ -198,6 +232,7 @@ class LLMPolicy:
         """The next action. A multi-action decision (type = click + type) is returned one action per call."""
         if not history:
             self.reset()
+        self._task = instruction
         if self._pending:
             return self._pending.pop(0)
         sig = _signature(elements)
@@ -207,6 +242,7 @@ class LLMPolicy:
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
         banned = _same_spot({(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}, shown)
+        banned |= {("click", n) for n, e in shown.items() if (e.kind, e.label) in self._toggled}
         answer, reason = self._ask(self.messages(instruction, shown), shown, elements, banned, taken)
         if answer is None:
             return self._give_up(reason)
@@ -217,6 +253,9 @@ class LLMPolicy:
         self._answers.append(key)
         self.last_answer = data
         self._pending = actions[1:]
+        el = shown.get(data.get("id", -1))
+        if data.get("action") == "click" and el is not None and el.kind in TOGGLES:
+            self._toggled.add((el.kind, el.label))
         return actions[0]
 
     def _note_repeat(self, sig: tuple, seen: list[str]) -> None:
@@ -233,6 +272,7 @@ class LLMPolicy:
         """One valid answer (actions, note, data, key) within 1 + retries calls, each rejection told back to the
         model; or None and the last reason."""
         reason = ""
+        banned = set(banned)
         for _ in range(1 + self.retries):
             schema = llm_schema(list(shown), banned=banned)
             t0 = time.perf_counter()
@@ -243,21 +283,90 @@ class LLMPolicy:
             if info.get("prompt_tokens"):
                 self.stats["prompt_tokens"].append(info["prompt_tokens"])
             try:
-                actions, note, data = to_actions(text, shown, elements, banned)
+                actions, note, data = to_actions(self._from_step(text, shown), shown, elements, banned)
                 given = extract_json(text).get("id")
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
                 key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
                 if key in taken:  # a server without constrained decoding can still answer it
                     raise InvalidAction("this action was already taken on this same screen; choose another")
+                self._in_order(msgs, data, shown)
                 return (actions, note, data, key), ""
             except InvalidAction as e:
+                look = self._look(text, shown, taken) if isinstance(e, NotShown) else None
+                if look is not None:
+                    self.log[-1]["scrolled"] = e.reason
+                    return look, ""
                 self.stats["invalid"] += 1
                 reason = e.reason
                 self.log[-1]["rejected"] = reason
+                banned |= _refused(text, shown)
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
                                {"role": "user", "content": f"Rejected: {reason}. Reply with one valid action."}]
         return None, reason
+
+    def _from_step(self, text: str, shown: dict[int, Element]) -> str | dict[str, Any]:
+        """The answer, its target replaced by what its own "step" names when the target is not in the task at all
+        and the step names exactly one shown element that the task names too: the 0.5B model wrote
+        {"step": "Select yMbdWAR", "target": "UT", "id": 0} (the first option's text, copied from the list)."""
+        data = extract_json(text)
+        if not isinstance(data, dict) or data.get("action") not in ("click", "type"):
+            return text
+        target, step = (f" {fold(str(data.get(k, '')))} " for k in ("target", "step"))
+        task = f" {fold(self._task)} "
+        if not target.strip() or target in task:
+            return text
+        hits = {fold(e.label): n for n, e in shown.items()
+                if len(fold(e.label)) > 1 and f" {fold(e.label)} " in step and f" {fold(e.label)} " in task}
+        if len(hits) != 1:
+            return text
+        n = next(iter(hits.values()))
+        return {**data, "target": shown[n].label, "id": n}
+
+    @staticmethod
+    def _look(text: str, shown: dict[int, Element], taken: set[str]) -> tuple | None:
+        """A target no element shows may be out of view (a long list, a page below the fold): scroll down once on
+        this screen at the element the model pointed to, which is most often in the same list or pane, instead of
+        asking again (a re-ask answered the same). None when that scroll was already taken on this screen."""
+        data = extract_json(text)
+        n = data["id"]
+        key = json.dumps({"action": "scroll", "id": n}, sort_keys=True)
+        if key in taken or any('"scroll"' in k for k in taken):
+            return None
+        el = shown[n]
+        note = f"scrolled down at '{clip(el.label)}' {el.kind} looking for '{clip(str(data.get('target', '')))}'"
+        return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key
+
+    def _in_order(self, msgs: list[dict], data: dict[str, Any], shown: dict[int, Element]) -> None:
+        """InvalidAction for a click on what the task's last part names ("... and click Submit") while its earlier
+        part is not done: nothing was done yet this episode (no step taken, by either policy), or a quoted text of
+        the earlier part was never typed, or a control the earlier part names was not used yet; the label's words are
+        in the last part, not before it. The 0.5B model jumped to Submit first on 5 of 28 DEV tasks ("Select X from
+        the list and click Submit") and pressed login with the password not typed."""
+        done = [n for n in self._notes if not n.startswith("(no action")]
+        parts = LAST_PART.split(self._task)
+        if data.get("action") != "click" or data.get("id") not in shown or len(parts) < 3:
+            return
+        head, tail = norm("".join(parts[:-2])), norm(parts[-1])
+        label = norm(shown[data["id"]].label)
+        if not (label and f" {label} " in f" {tail} " and f" {label} " not in f" {head} "):
+            return
+        if not done:
+            raise InvalidAction(f"first do the first part of the task ({clip(''.join(parts[:-2]).strip())}); "
+                                f"'{clip(shown[data['id']].label)}' comes last")
+        typed = " ".join(done).lower()
+        missing = [q for q in QUOTED.findall("".join(parts[:-2]))
+                   if q.strip() and f'"{q.lower()}"' not in typed and f"'{q.lower()}'" not in typed]
+        if missing:
+            raise InvalidAction(f"first type \"{clip(missing[0])}\" (the task gives it); "
+                                f"'{clip(shown[data['id']].label)}' comes last")
+        used = f" {fold(' '.join(done))} "
+        named = [e for n, e in shown.items() if n != data["id"] and e.kind not in ("word", "line")
+                 and len(fold(e.label)) > 1 and f" {fold(e.label)} " in f" {fold(head)} "
+                 and f" {fold(e.label)} " not in used]
+        if named:
+            raise InvalidAction(f"the task names '{clip(named[0].label)}' {named[0].kind} before that and it was not "
+                                f"used yet; do that first")
 
     def _give_up(self, reason: str) -> Any:
         """No valid action this step: wait and look again, or end the episode after max_rejections in a row."""

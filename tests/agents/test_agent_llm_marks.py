@@ -1,0 +1,124 @@
+"""What the LLM policy shows the model and how it reads answers that a small model gets half right, each from a
+failure measured on DEV with the LLM deciding (`omnirt bench miniwob --suite dev --policy llm`): elements named by
+their place when they have no text, a control's label shown once, the kind of an element taken as naming it, a
+rejected answer not offered again, a stale target with a fresh number, and the task's last part not done first."""
+
+from __future__ import annotations
+
+from omnirt.agents.actions import Click, Scroll, Type
+from omnirt.agents.grounding import Element
+from omnirt.agents.llm_answers import mark_numbers, ordinal_names, to_actions
+from omnirt.agents.llm_policy import LLMPolicy, select_elements
+from test_agent_llm_policy import Replay  # a Thinker answering from a list, keeping its prompts and schemas
+
+
+INPUTS = [Element(f"e{i}", (20, 40 + 50 * i, 200, 70 + 50 * i), "input", "") for i in range(3)]
+SUBMIT = Element("e3", (20, 200, 100, 230), "button", "Submit")
+
+
+def test_elements_without_text_are_named_by_their_place_among_their_kind() -> None:
+    # numbered out of reading order
+    shown = mark_numbers([Element(f"e{i}", INPUTS[j].box, "input", "") for i, j in enumerate((2, 0, 1))] + [SUBMIT])
+    assert ordinal_names(shown) == {0: "3rd input", 1: "1st input", 2: "2nd input"}
+    th = Replay(['{"step": "s", "action": "click", "target": "3rd input", "id": 1}'])
+    policy = LLMPolicy(th)
+    # the model names the 3rd input but copies the wrong number: its words decide
+    assert policy.decide("Focus into the 3rd input textbox.", list(shown.values()), []) == Click(x=110, y=155)
+    assert "'3rd input' input id=0 at (110,155)" in th.prompts[0][-1]["content"]
+
+
+def test_a_target_that_only_names_the_kind_of_its_element_stands() -> None:
+    folder = Element("e0", (10, 10, 20, 20), "expander", "Cristin", value="+")
+    other = Element("e1", (10, 40, 20, 50), "expander", "Tora", value="+")
+    shown = mark_numbers([folder, other])
+    assert to_actions('{"action": "click", "target": "expander", "id": 1}', shown)[2]["id"] == 1
+    assert to_actions('{"action": "click", "target": "textbox", "id": 0}', mark_numbers(INPUTS))[2]["id"] == 0
+
+
+def test_a_word_that_repeats_a_controls_label_is_not_shown() -> None:
+    box = Element("e0", (10, 10, 22, 22), "checkbox", "ZrLlee")
+    word = Element("e1", (26, 10, 70, 22), "word", "ZrLlee")
+    field = Element("e2", (80, 40, 200, 60), "input", "Verify password")
+    line = Element("e5", (10, 40, 75, 60), "line", "Verify password")
+    assert sorted(select_elements([box, word, field, line, SUBMIT], 40, "Select ZrLlee")) == [0, 2, 3]
+
+
+def test_a_target_not_shown_is_looked_for_below_once_then_its_number_left_out_of_the_re_ask() -> None:
+    els = [Element("e0", (10, 10, 60, 30), "word", "Ashlea"), SUBMIT]
+    th = Replay(['{"action": "click", "target": "Emile", "id": 0}'] * 2
+                + ['{"action": "click", "target": "x", "id": 3}'])
+    policy = LLMPolicy(th)
+    h = [policy.decide("Click Emile", els, [])]
+    assert h == [Scroll(x=35, y=20, amount=-3)] and policy.stats["invalid"] == 0
+    policy.decide("Click Emile", els, h)  # the same screen: the scroll showed nothing new, so no second look
+    assert "1. scrolled down at 'Ashlea' word looking for 'Emile' (screen did not change)" in \
+        th.prompts[1][-1]["content"]
+    assert th.schemas[2]["oneOf"][0]["properties"]["id"] == {"enum": [3]}
+
+
+def test_a_stale_target_with_a_fresh_number_takes_the_number() -> None:
+    one, two = Element("e0", (10, 10, 60, 30), "button", "ONE"), Element("e1", (80, 10, 130, 30), "button", "TWO")
+    th = Replay(['{"action": "click", "target": "ONE", "id": 0}', '{"action": "click", "target": "ONE", "id": 1}'])
+    policy = LLMPolicy(th)
+    h = [policy.decide("Click button ONE, then click button TWO.", [one, two], [])]
+    assert policy.decide("Click button ONE, then click button TWO.", [one, two], h) == Click(x=105, y=20)
+    assert policy.stats["invalid"] == 0
+
+
+def test_the_tasks_last_part_is_not_done_first() -> None:
+    box = Element("e0", (10, 10, 22, 22), "checkbox", "UT")
+    th = Replay(['{"action": "click", "target": "Submit", "id": 3}', '{"action": "click", "target": "UT", "id": 0}',
+                 '{"action": "click", "target": "Submit", "id": 3}'])
+    policy = LLMPolicy(th)
+    task = "Select UT and click Submit."
+    h = [policy.decide(task, [box, SUBMIT], [])]
+    assert h == [Click(x=16, y=16)]
+    assert "first do the first part of the task (Select UT)" in th.prompts[1][-1]["content"]
+    assert th.schemas[1]["oneOf"][0]["properties"]["id"] == {"enum": [0]}
+    ticked = Element("e0", (10, 10, 22, 22), "checkbox", "UT", value="checked")
+    assert policy.decide(task, [ticked, SUBMIT], h) == Click(x=60, y=215)  # once a step is taken, Submit is fine
+    # a one-part task, or a label also in the first part, is not held back
+    th = Replay(['{"action": "click", "target": "Submit", "id": 3}'])
+    assert LLMPolicy(th).decide("Click Submit.", [SUBMIT], []) == Click(x=60, y=215)
+    policy = LLMPolicy(Replay(['{"action": "type", "target": "1st input", "id": 0, "text": "a"}']))
+    assert [policy.decide("Type a and press Submit", INPUTS, []), policy.decide("", [], [1])] == \
+        [Click(x=110, y=55), Type(text="a")]
+
+
+def test_a_toggle_is_clicked_once_an_episode_and_a_quoted_text_is_typed_before_the_last_click() -> None:
+    box = Element("e0", (10, 10, 22, 22), "checkbox", "UT")
+    moved = Element("e0", (10, 12, 22, 24), "checkbox", "UT")  # a screen that changed a little: not the same one
+    th = Replay(['{"action": "click", "target": "UT", "id": 0}', '{"action": "click", "target": "Submit", "id": 3}'])
+    policy = LLMPolicy(th)
+    h = [policy.decide("Select UT and click Submit.", [box, SUBMIT], [])]
+    h.append(policy.decide("Select UT and click Submit.", [moved, SUBMIT], h))
+    assert th.schemas[1]["oneOf"][0]["properties"]["id"] == {"enum": [3]}  # clicked again, it would untick
+    fields = [Element("e0", (10, 10, 200, 30), "input", "Username"),
+              Element("e1", (10, 50, 200, 70), "input", "Password"),
+              Element("e3", (10, 90, 80, 110), "button", "Login")]
+    th = Replay(['{"action": "type", "target": "Username", "id": 0, "text": "ann"}',
+                 '{"action": "click", "target": "Login", "id": 3}',
+                 '{"action": "type", "target": "Password", "id": 1, "text": "UT"}'])
+    policy = LLMPolicy(th)
+    task = 'Enter the username "ann" and the password "UT" and press login.'  # "ut" is in "input": not typed
+    h = [policy.decide(task, fields, [])]
+    h.append(policy.decide(task, fields, h))
+    assert policy.decide(task, fields, h) == Click(x=105, y=60)
+    assert 'first type "UT" (the task gives it)' in th.prompts[2][-1]["content"]
+
+
+def test_a_control_the_earlier_part_names_is_used_before_the_last_click() -> None:
+    one, two = Element("e0", (10, 10, 60, 30), "button", "ONE"), Element("e1", (80, 10, 130, 30), "button", "TWO")
+    th = Replay(['{"action": "click", "target": "TWO", "id": 1}', '{"action": "click", "target": "ONE", "id": 0}'])
+    policy = LLMPolicy(th)
+    policy.reset(notes=["pressed tab"])  # a step another policy took: not the first step of the episode
+    assert policy.decide("Click button ONE, then click button TWO.", [one, two], [1]) == Click(x=35, y=20)
+    assert "the task names 'ONE' button before that" in th.prompts[1][-1]["content"]
+
+
+def test_the_answers_own_step_names_the_target_when_its_target_is_not_in_the_task() -> None:
+    options = [Element(f"e{i}", (10, 10 + 30 * i, 22, 22 + 30 * i), "radio", w) for i, w in enumerate(["UT", "yMbd"])]
+    th = Replay(['{"step": "Select yMbd", "action": "click", "target": "UT", "id": 0}'])
+    assert LLMPolicy(th).decide("Select yMbd and click Submit.", [*options, SUBMIT], []) == Click(x=16, y=46)
+    th = Replay(['{"step": "Select yMbd", "action": "click", "target": "Submit", "id": 3}'])  # a target in the task
+    assert LLMPolicy(th).decide("Click Submit (not yMbd).", [*options, SUBMIT], []) == Click(x=60, y=215)
