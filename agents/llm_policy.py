@@ -29,8 +29,8 @@ from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold, norm
-from omnirt.agents.llm_answers import (KIND_PRIORITY, LLM_KEYS, MAX_LABEL, clip, extract_json, mark_numbers,
-                                       NotShown, ordinal_names, to_actions)
+from omnirt.agents.llm_answers import (FIELD_KINDS, KIND_PRIORITY, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json,
+                                       mark_numbers, ordinal_names, to_actions)
 
 TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
@@ -271,7 +271,7 @@ class LLMPolicy:
              taken: set[str]) -> tuple[tuple | None, str]:
         """One valid answer (actions, note, data, key) within 1 + retries calls, each rejection told back to the
         model; or None and the last reason."""
-        reason = ""
+        reason, owed = "", ""
         banned = set(banned)
         for _ in range(1 + self.retries):
             schema = llm_schema(list(shown), banned=banned)
@@ -284,6 +284,10 @@ class LLMPolicy:
                 self.stats["prompt_tokens"].append(info["prompt_tokens"])
             try:
                 actions, note, data = to_actions(self._from_step(text, shown), shown, elements, banned)
+                el = shown.get(data.get("id", -1))
+                if owed and data["action"] == "click" and el is not None and el.kind in FIELD_KINDS and not el.value:
+                    # told to type a text first, it chose an empty field: that is where the text goes
+                    actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, banned)
                 given = extract_json(text).get("id")
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
@@ -299,6 +303,7 @@ class LLMPolicy:
                     return look, ""
                 self.stats["invalid"] += 1
                 reason = e.reason
+                owed = getattr(e, "owed", "")
                 self.log[-1]["rejected"] = reason
                 banned |= _refused(text, shown)
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
@@ -355,11 +360,14 @@ class LLMPolicy:
             raise InvalidAction(f"first do the first part of the task ({clip(''.join(parts[:-2]).strip())}); "
                                 f"'{clip(shown[data['id']].label)}' comes last")
         typed = " ".join(done).lower()
-        missing = [q for q in QUOTED.findall("".join(parts[:-2]))
-                   if q.strip() and f'"{q.lower()}"' not in typed and f"'{q.lower()}'" not in typed]
+        labels = {fold(e.label) for e in shown.values()}  # a quoted label ('press "Search"') is clicked, not typed
+        missing = [q for q in QUOTED.findall("".join(parts[:-2])) if q.strip() and fold(q) not in labels
+                   and f'"{q.lower()}"' not in typed and f"'{q.lower()}'" not in typed]
         if missing:
-            raise InvalidAction(f"first type \"{clip(missing[0])}\" (the task gives it); "
-                                f"'{clip(shown[data['id']].label)}' comes last")
+            e = InvalidAction(f"first type \"{clip(missing[0])}\" (the task gives it); "
+                              f"'{clip(shown[data['id']].label)}' comes last")
+            e.owed = missing[0]
+            raise e
         used = f" {fold(' '.join(done))} "
         named = [e for n, e in shown.items() if n != data["id"] and e.kind not in ("word", "line")
                  and len(fold(e.label)) > 1 and f" {fold(e.label)} " in f" {fold(head)} "

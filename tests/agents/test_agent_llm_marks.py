@@ -122,3 +122,22 @@ def test_the_answers_own_step_names_the_target_when_its_target_is_not_in_the_tas
     assert LLMPolicy(th).decide("Select yMbd and click Submit.", [*options, SUBMIT], []) == Click(x=16, y=46)
     th = Replay(['{"step": "Select yMbd", "action": "click", "target": "Submit", "id": 3}'])  # a target in the task
     assert LLMPolicy(th).decide("Click Submit (not yMbd).", [*options, SUBMIT], []) == Click(x=60, y=215)
+
+
+def test_told_to_type_a_quoted_text_first_a_click_on_an_empty_field_types_it_there() -> None:
+    fields = [Element("e0", (10, 10, 200, 30), "input", "Username", value="ann"),
+              Element("e1", (10, 50, 200, 70), "input", "Password"),
+              Element("e3", (10, 90, 80, 110), "button", "Login")]
+    th = Replay(['{"action": "click", "target": "Login", "id": 3}', '{"action": "click", "target": "Login", "id": 1}'])
+    policy = LLMPolicy(th)
+    policy.reset(notes=['typed "ann"'])
+    task = 'Enter the username "ann" and the password "UT" and press login.'
+    acts = [policy.decide(task, fields, [1]), policy.decide(task, [], [1, 2])]
+    assert acts == [Click(x=105, y=60), Type(text="UT")]
+    # a quoted text that is a label on screen is clicked, not typed: it does not hold the last click back
+    search = [Element("e0", (10, 10, 200, 30), "input", "", value="Truman"),
+              Element("e1", (210, 10, 260, 30), "button", "Search"), Element("e2", (10, 50, 80, 70), "link", "Nieves")]
+    th = Replay(['{"action": "click", "target": "Nieves", "id": 2}'])
+    policy = LLMPolicy(th)
+    policy.reset(notes=['typed "Truman"', "clicked 'Search' button"])
+    assert policy.decide('Enter "Truman" and press "Search", then click Nieves.', search, [1]) == Click(x=45, y=60)
