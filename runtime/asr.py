@@ -181,7 +181,15 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
 
 
 def _text(result: object) -> str:
-    return str(getattr(result, "text", result)).strip()
+    return sentence_case(str(getattr(result, "text", result)).strip())
+
+
+def sentence_case(text: str) -> str:
+    """The transcript with its first letter in capitals. Why: Whisper starts the same words now in capitals, now
+    not ("How many days?" as a partial, "how many days are there in a week?" as the final), and the Thinker's
+    read-ahead of the partial is kept only as far as the tokens agree: a first word in another case threw all of it
+    away, and the question was read again whole (docs/measurements.md). A page also shows a sentence."""
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
 def same_words(a: str, b: str) -> bool:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from omnirt.runtime.frames import (AudioFrame, Commit, PartialUtterance, SpeechEnded, Transcript)
-from omnirt.runtime.asr import ASRStage
+from omnirt.runtime.asr import ASRStage, sentence_case
 from omnirt.runtime.stage import Pipeline
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.turn import TurnGate
@@ -248,3 +248,17 @@ async def test_a_turn_s_settled_and_commit_wait_for_its_check_and_an_interrupt_l
     frames = [utterance(1.0), Commit(turn=2, spoken=True), speculative(cut, turn=2), PostRoll(turn=2, audio=heard)]
     out = await heard_by(queued, frames)
     assert [f.kind for f in out] == ["Transcript", "Transcript", "Interrupt", "Transcript", "Commit"]
+
+
+class Lowercase:
+    """Whisper's habit: the partial in capitals, the final of the same words not ("how many days ...")."""
+
+    def transcribe(self, audio):
+        return SimpleNamespace(text=" how many days are there in a week?" if audio.size > 16000 else "How many days?")
+
+
+async def test_partials_and_finals_begin_in_capitals_so_the_thinker_s_read_ahead_of_the_partial_is_kept():
+    out = await run_test(ASRStage(Lowercase()), [utterance(1.0, partial=True), *mic(2), utterance(2.0)])
+    texts = [(f.final, f.text) for f in out if isinstance(f, Transcript)]
+    assert texts == [(False, "How many days?"), (True, "How many days are there in a week?")]
+    assert sentence_case("42 is it") == "42 is it" and sentence_case("") == ""
