@@ -166,6 +166,14 @@ def _refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
     return set()
 
 
+class TypeFirst(InvalidAction):
+    """A click on the task's last part while a text the task quotes (`text`) was never typed."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        super().__init__(reason)
+        self.text = text
+
+
 @dataclass
 class LLMPolicy:
     """thinker: an object with complete(messages, schema) -> (text, info). max_elements: marks shown (prompt size).
@@ -294,7 +302,7 @@ class LLMPolicy:
                 key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
                 if key in taken:  # a server without constrained decoding can still answer it
                     raise InvalidAction("this action was already taken on this same screen; choose another")
-                self._in_order(msgs, data, shown)
+                self._in_order(data, shown)
                 return (actions, note, data, key), ""
             except InvalidAction as e:
                 look = self._look(text, shown, taken) if isinstance(e, NotShown) else None
@@ -303,7 +311,7 @@ class LLMPolicy:
                     return look, ""
                 self.stats["invalid"] += 1
                 reason = e.reason
-                owed = getattr(e, "owed", "")
+                owed = e.text if isinstance(e, TypeFirst) else ""
                 self.log[-1]["rejected"] = reason
                 banned |= _refused(text, shown)
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
@@ -342,7 +350,7 @@ class LLMPolicy:
         note = f"scrolled down at '{clip(el.label)}' {el.kind} looking for '{clip(str(data.get('target', '')))}'"
         return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key
 
-    def _in_order(self, msgs: list[dict], data: dict[str, Any], shown: dict[int, Element]) -> None:
+    def _in_order(self, data: dict[str, Any], shown: dict[int, Element]) -> None:
         """InvalidAction for a click on what the task's last part names ("... and click Submit") while its earlier
         part is not done: nothing was done yet this episode (no step taken, by either policy), or a quoted text of
         the earlier part was never typed, or a control the earlier part names was not used yet; the label's words are
@@ -364,10 +372,8 @@ class LLMPolicy:
         missing = [q for q in QUOTED.findall("".join(parts[:-2])) if q.strip() and fold(q) not in labels
                    and f'"{q.lower()}"' not in typed and f"'{q.lower()}'" not in typed]
         if missing:
-            e = InvalidAction(f"first type \"{clip(missing[0])}\" (the task gives it); "
-                              f"'{clip(shown[data['id']].label)}' comes last")
-            e.owed = missing[0]
-            raise e
+            raise TypeFirst(missing[0], f"first type \"{clip(missing[0])}\" (the task gives it); "
+                                        f"'{clip(shown[data['id']].label)}' comes last")
         used = f" {fold(' '.join(done))} "
         named = [e for n, e in shown.items() if n != data["id"] and e.kind not in ("word", "line")
                  and len(fold(e.label)) > 1 and f" {fold(e.label)} " in f" {fold(head)} "

@@ -180,21 +180,22 @@ def find_shapes(rgb: np.ndarray, min_side: int, small_max: float, max_dark: int 
                 if shape is not None:
                     seen.add(box)
                     out.append(shape)
-    out += _faint_boxes(rgb, out, min_side, small_max)
+    out += _faint_boxes(rgb, raw, out, min_side, small_max)
     return _outermost(_no_glyphs_in_buttons(out))
 
 
 FAINT_DARK = 235  # a light grey border (#ddd) on white: lighter than max_dark, still a line
 
 
-def _faint_boxes(rgb: np.ndarray, found: list[Shape], min_side: int, small_max: float) -> list[Shape]:
+def _faint_boxes(rgb: np.ndarray, dark: np.ndarray, found: list[Shape], min_side: int, small_max: float
+                 ) -> list[Shape]:
     """Larger outlines drawn in a light grey (a drop-down list's or a field's #ddd border on white) that the dark
-    line mask misses, where no shape was found. Only boxes bigger than a check box: a small faint square is a
-    letter's anti-aliasing as often as a widget; a filled light area (a button's face) has no outline."""
+    line mask (`dark`, find_shapes' own) misses, where no shape was found. Only boxes bigger than a check box: a
+    small faint square is a letter's anti-aliasing as often as a widget; a filled light area (a button's face) has
+    no outline."""
     import cv2
 
     mask = undot(line_mask(rgb, FAINT_DARK))
-    dark = line_mask(rgb)
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     out: list[Shape] = []
     for c in contours:
