@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .asr import CHECK_BELOW, ASRStage, Recognizer
 from .backchannel import BackchannelGate, BackchannelOptions
+from .frames import Commit, Transcript
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage, first_clause_watch
@@ -92,6 +93,17 @@ class VoiceSession:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
                                  maxsize=options.queue_size)
+
+    async def ask(self, text: str) -> int | None:
+        """Answer `text` as the user's next turn though this session never heard it: the question of a session
+        moved from a host that died after hearing it and before answering (tools/cluster/host.py), so the user need
+        not ask again. The words are final, so the turn is committed at once. Its turn number; None (nothing asked)
+        when the text is empty or the user is speaking now (their new words come first)."""
+        turn = self.vad.typed_turn() if text.strip() else None
+        if turn is not None:
+            await self.pipeline.push(Transcript(text=text.strip(), turn=turn))
+            await self.pipeline.push(Commit(turn=turn))
+        return turn
 
     async def __aenter__(self) -> Pipeline:
         return await self.pipeline.__aenter__()

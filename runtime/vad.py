@@ -87,6 +87,15 @@ class VADStage(Stage):
         if turn == self.turn:
             self.endpointer.judged(finished)
 
+    def typed_turn(self) -> int | None:
+        """A turn number for words that did not come through this VAD (a moved session's question, answered for a
+        user who already asked it: VoiceSession.ask); None while an utterance is in progress, whose words come
+        first. Later utterances are numbered after it."""
+        if self.endpointer.in_speech:
+            return None
+        self.turn += 1
+        return self.turn
+
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, AudioFrame):
             for event in self._consume(frame):

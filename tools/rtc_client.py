@@ -244,9 +244,10 @@ class RTCClient:
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self.session: str | None = None  # the cluster's id for this conversation (None from a single server)
-        self.reconnects: list[dict[str, Any]] = []  # {"told", "open", "restored"} per move to another host
+        self.reconnects: list[dict[str, Any]] = []  # {"told", "open", "restored", "answering"} per move
         self.earlier_events: list[dict[str, Any]] = []  # events of the connections before the last reconnect
         self.restored, self._moving = 0, False
+        self.answering = ""  # the question a moved session's new host answers unasked (its old host heard it)
 
     async def __aenter__(self) -> "RTCClient":
         try:
@@ -288,6 +289,7 @@ class RTCClient:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=body["sdp"], type=body["type"]))
         await self.wait_for(lambda: self.channel.readyState == "open", self.options.timeout_s, "data channel open")
         self.restored = body.get("restored", 0)
+        self.answering = body.get("answering", "")
         if body.get("session") and self.options.follow and self.session is None:
             self._tasks.append(asyncio.ensure_future(self._follow(headers)))
         self.session = body.get("session")
@@ -324,7 +326,7 @@ class RTCClient:
             await self.connect()
         finally:
             self._moving = False
-        self.reconnects.append({"told": told, "open": now(), "restored": self.restored})
+        self.reconnects.append({"told": told, "open": now(), "restored": self.restored, "answering": self.answering})
 
     async def close(self) -> None:
         if self.pc is not None:
@@ -384,15 +386,21 @@ class RTCClient:
         """Speak a clip and wait until its whole reply has been received; the turn's events and latency."""
         seen = {e.get("turn") for e in self.events if e["type"] == "user"}
         speech_end = await self.say(path)
+        return await self.reply(seen, speech_end, timeout)
+
+    async def reply(self, seen: set, since: float, timeout: float = 40.0) -> "Turn":
+        """Wait for the next turn whose number is not in `seen` to be played whole: the words the server heard,
+        or, after a move, the question the new host answers unasked (`answering`). Its first sound is looked for
+        after `since` (the end of the user's speech)."""
         user = await self.wait_for(lambda: next((e for e in self.events if e["type"] == "user" and e.get("final")
                                                  and e.get("turn") not in seen), None), timeout, "transcript")
         n = user["turn"]
         done = await self.wait_for(lambda: self.event("status", state="listening", turn=n)
                                    or self.event("error", turn=n), timeout, f"turn {n} played")
         await asyncio.sleep(0.3)  # the last frames are still on the way and in the jitter buffer
-        first = self.received.first_sound(self.options.threshold, speech_end)
+        first = self.received.first_sound(self.options.threshold, since)
         return Turn(n, user["text"], (self.event("assistant_done", turn=n) or {}).get("text", ""),
-                    self.event("latency", turn=n), speech_end, first, done)
+                    self.event("latency", turn=n), since, first, done)
 
 
 @dataclass

@@ -336,6 +336,16 @@ class PeerSession:
         if self.playout is not None:
             self.playout.interrupt(reason)
 
+    async def ask(self, text: str) -> int | None:
+        """VoiceSession.ask once the session can be heard: its pipeline running and its data channel open (the page
+        shows the question and its answer). None when it did not get there within connect_timeout_s, or closed."""
+        deadline = now() + self.options.connect_timeout_s
+        while self._pipeline is None or self.channel is None or self.channel.readyState != "open":
+            if self._closing is not None or now() > deadline:
+                return None
+            await asyncio.sleep(0.05)
+        return await self.voice.ask(text)
+
     async def negotiate(self, offer_sdp: str) -> RTCSessionDescription:
         """Apply the client's offer, attach the reply track, and return the complete answer."""
         pc = self.pc

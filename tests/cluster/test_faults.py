@@ -99,6 +99,37 @@ async def test_a_drained_host_finishes_the_turn_then_its_session_moves_with_its_
                             for h in door.server.hosts), 15, "the sessions to end")
 
 
+async def test_a_question_heard_but_not_answered_is_answered_on_the_new_host_unasked(cluster):
+    """A host that dies between hearing a question and beginning its answer leaves the door's record ending on that
+    question (its TurnRecorder reports the question when the answer starts). Here the record is left so by hand, on
+    a session that ended, and the session resumed with its id: the new placement answers the question without the
+    client saying anything, and the page is told which question it answers."""
+    _, door = cluster
+    first = RTCClient(door.url)
+    await first.connect()
+    sid = first.session
+    await first.close()
+    conv = door.server.book.get(sid)
+    await until(lambda: conv.state == "ended", 15, "the first placement to end")
+    conv.exchanges = [("My name is Ada.", "Nice to meet you, Ada."), ("What is the capital of France?", "")]
+    again = RTCClient(door.url)
+    again.session = sid
+    try:
+        t0 = now()
+        await again.connect()
+        assert again.answering == "What is the capital of France?" and again.restored == 2
+        turn = await again.reply(set(), t0, timeout=90)  # the client never speaks
+        assert turn.heard == "What is the capital of France?"
+        assert "paris" in turn.answer.lower() and turn.first_sound is not None, turn
+        await until(lambda: conv.exchanges[-1][1], 10, "the answer reported to the door")
+        assert conv.exchanges[0] == ("My name is Ada.", "Nice to meet you, Ada.") and len(conv.exchanges) == 2
+        assert conv.exchanges[1][0] == "What is the capital of France?" and "paris" in conv.exchanges[1][1].lower()
+    finally:
+        await again.close()
+    await until(lambda: all(ray.get(h.actor.state.remote(), timeout=10)["sessions"] == 0
+                            for h in door.server.hosts), 15, "the sessions to end")
+
+
 async def test_a_lost_nodes_session_comes_back_on_the_other_node_with_its_history(cluster, capsys):
     from omnirt.tools.clips import make_clip
 

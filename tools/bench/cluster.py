@@ -9,7 +9,8 @@ as `omnirt bench latency` times it.
 With `--kill-node`, once half the turns are answered the node (not the head) whose host holds the most sessions is
 killed as in a crash: every process of that node gets SIGKILL at once (tools/bench/cluster_nodes.py). Its sessions'
 clients are told by the front door and offer again with their session id, as the page does (tools/rtc_client.py);
-a turn cut by the crash is asked again once the session is back, and a session whose turns were all done asks one
+a turn cut by the crash is asked again once the session is back (unless the lost host had already heard it: then
+the new host answers it unasked, and that answer is the turn's), and a session whose turns were all done asks one
 more, so every moved session is heard answering. Timed from the kill: the session back (data channel open on
 another node), and the first sound of its next answer.
 
@@ -164,7 +165,7 @@ class Talk:
                 await self.kill_done.wait()
                 await self._lost_sessions_back()
                 moved = [r for r in client.reconnects if r["told"] > (self.killed_at or float("inf"))]
-                if not moved or any(r["answered"] and r["t_asked"] > moved[0]["told"] for r in self._of(i)):
+                if not moved or any(r["answered"] and r["first_sound"] >= moved[0]["told"] for r in self._of(i)):
                     self.finished += 1
                     return
             text, clip = self.questions[asked % len(self.questions)]
@@ -213,7 +214,7 @@ class Talk:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             _hush(client.mic)
-            return {**record, "cut_by_move": True}
+            return await self._after_move(client, record)
         try:
             t = task.result()
         except Exception as err:  # noqa: BLE001 - a lost turn is a result to report
@@ -222,6 +223,26 @@ class Talk:
                 "answered": bool(t.answer.strip()) and t.first_sound is not None, "first_sound": t.first_sound,
                 "reply_ms": None if t.first_sound is None else round((t.end_event["t"] - t.first_sound) * 1e3, 1),
                 "server": t.latency and {"total": t.latency["total"], "segments": dict(t.latency["segments"])}}
+
+
+    async def _after_move(self, client: Any, record: dict[str, Any]) -> dict[str, Any]:
+        """A turn cut by its session's move. If the old host had heard the question and not begun its answer, the
+        new host answers it unasked (`answering`): that answer is the turn's, heard without asking again. Else the
+        turn is recorded as cut, to ask again."""
+        try:
+            back = await until(lambda: next((r for r in client.reconnects if r["told"] >= record["t_asked"]), None),
+                               30, "the session back")
+        except TimeoutError:
+            return {**record, "cut_by_move": True}
+        if not back["answering"]:
+            return {**record, "cut_by_move": True}
+        try:
+            t = await client.reply(set(), back["told"], timeout=60)
+        except Exception as err:  # noqa: BLE001 - a lost turn is a result to report
+            return {**record, "answered_after_move": True, "error": f"{type(err).__name__}: {err}".splitlines()[0]}
+        return {**record, "answered_after_move": True, "heard": t.heard, "answer": t.answer,
+                "voice_to_voice_ms": None, "answered": bool(t.answer.strip()) and t.first_sound is not None,
+                "first_sound": t.first_sound, "reply_ms": None, "server": None}
 
 
 def _hush(mic: Any) -> None:
@@ -269,13 +290,15 @@ def node_loss(talk: Talk, loss: dict[str, Any]) -> dict[str, Any]:
         if not moved:
             continue
         back = moved[0]
-        # answered, and asked once the session was told: on the new host (a question begun on the dying connection
-        # is cut when the client moves, and never answered)
-        after = [r for r in talk.records if r["session"] == i and r["answered"] and r["t_asked"] >= back["told"]]
+        # the first answer heard after the session was told: on the new host (its old one is dead by then), to a
+        # question asked there, or to the one the old host had heard and the new one answered unasked
+        after = sorted((r for r in talk.records if r["session"] == i and r["answered"]
+                        and r["first_sound"] >= back["told"]), key=lambda r: r["first_sound"])
         moves.append({"session": i, "told_s": round(back["told"] - talk.killed_at, 3),
                       "back_s": round(back["open"] - talk.killed_at, 3), "restored": back["restored"],
                       "answered_s": round(after[0]["first_sound"] - talk.killed_at, 3) if after else None,
-                      "answer_voice_to_voice_ms": after[0]["voice_to_voice_ms"] if after else None})
+                      "answer_voice_to_voice_ms": after[0]["voice_to_voice_ms"] if after else None,
+                      "answered_unasked": bool(after and after[0].get("answered_after_move"))})
     return {**loss, "lost": loss.get("sessions", 0), "replaced": len(moves),
             "answered": sum(m["answered_s"] is not None for m in moves), "moves": moves}
 
@@ -300,7 +323,9 @@ def summarize(args: argparse.Namespace, placed: dict[str, Any], records: list[di
             **placed, "planned": args.sessions * args.turns,
             "answered": min(args.sessions * args.turns, sum(r["answered"] for r in final)),
             "cut_by_move": sum(bool(r.get("cut_by_move")) for r in records),
-            "voice_to_voice_ms": percentiles([r["voice_to_voice_ms"] for r in final if r["answered"]]),
+            "voice_to_voice_ms": percentiles([r["voice_to_voice_ms"] for r in final
+                                              if r["answered"] and r["voice_to_voice_ms"] is not None]),
+            "answered_after_move": sum(bool(r.get("answered_after_move")) and r["answered"] for r in records),
             "node_loss": loss}
 
 
@@ -320,7 +345,7 @@ def write_html(path: Path, summary: dict[str, Any], records: list[dict[str, Any]
     said = lambda r: r.get("answer") or r.get("error") or ("cut by the node loss" if r.get("cut_by_move") else "")  # noqa: E731
     rows = "".join(f"<tr><td>{r['session']}</td><td>{html.escape(r['question'])}</td><td>{html.escape(said(r))}"
                    f"</td><td>{r.get('voice_to_voice_ms') or ''}</td></tr>" for r in records)
-    v2v = [r["voice_to_voice_ms"] for r in records if r["answered"]]
+    v2v = [r["voice_to_voice_ms"] for r in records if r["answered"] and r["voice_to_voice_ms"] is not None]
     path.write_text(f"<!doctype html><meta charset=utf-8><title>omnirt bench cluster</title><body style='font-family:"
                     f"sans-serif;max-width:900px'><h1>omnirt bench cluster</h1><p>{html.escape(summary_line(summary))}"
                     f"</p><pre>{html.escape(json.dumps(summary, indent=1))}</pre>"
@@ -362,7 +387,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for m in loss.get("moves", []):
         print(f"  session {m['session']}: told {m['told_s']:.2f} s after the kill, back {m['back_s']:.2f} s, "
               f"{m['restored']} exchanges restored, next answer heard "
-              + (f"{m['answered_s']:.2f} s after the kill" if m["answered_s"] is not None else "never"))
+              + (f"{m['answered_s']:.2f} s after the kill" if m["answered_s"] is not None else "never")
+              + (" (the question its lost host had heard, answered unasked)" if m["answered_unasked"] else ""))
     if loss.get("error"):
         print(f"  node not killed: {loss['error']}")
     if placed["refused"]:

@@ -178,7 +178,8 @@ class ClusterServer(RTCServer):
                      state.name, reply["node_id"][:8], reply["sessions"], reply["slots"],
                      f", {len(history)} exchanges restored" if history else "")
             return web.json_response({"sdp": reply["sdp"], "type": reply["type"], "node": reply["node_id"],
-                                      "session": conv.id, "restored": len(history)})
+                                      "session": conv.id, "restored": len(history),
+                                      "answering": reply.get("answering", "")})
         if conv.placements == 0:  # a new session that found no host: nothing to keep
             self.book.records.pop(conv.id, None)
         reason = full_reason([h.state for h in self.hosts])

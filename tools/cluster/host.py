@@ -15,7 +15,9 @@ on its pipeline that snapshots the Thinker's exchanges whenever they change (a q
 finished, what of it the user heard); the front door long-polls `changes()` and keeps them (conversations.py), so
 a host that dies takes no conversation with it. The same pending call tells the door of the host's death at once
 (Ray fails it), which is how the door learns to move the host's sessions. A session opened with `history` (moved
-here from a lost host) starts with those exchanges in its Thinker.
+here from a lost host) starts with those exchanges in its Thinker; if the last question had no answer begun
+(the host died between hearing it and answering), it is answered once the page is connected again, as the
+user's next turn: the user does not have to ask again.
 
 Draining (`drain()`, for maintenance): the host takes no new session, and each of its sessions is asked to move
 (a {"type": "move"} event; the page offers again with its session id and the door places it elsewhere) only at a
@@ -94,9 +96,17 @@ class TurnRecorder(PipelineObserver):
 def restore(thinker: Any, history: list) -> None:
     """Put a moved session's exchanges into its new Thinker. They get turn numbers below any this session will use
     (a new session counts from 0 again, and the Thinker drops an exchange whose turn is redone); an exchange whose
-    answer never began is left out (the user heard nothing and will ask again)."""
+    answer never began is left out (the last one is asked again for the user: `unanswered`)."""
     kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
     thinker.exchanges = [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
+
+
+def unanswered(history: list) -> str:
+    """The question a moved conversation ended on if no answer to it had begun (its host died between hearing it
+    and answering): the new host answers it, so the user need not ask again. "" when there is none."""
+    if history and str(history[-1][0]).strip() and not str(history[-1][1]).strip():
+        return str(history[-1][0]).strip()
+    return ""
 
 
 class SessionHost:
@@ -119,6 +129,7 @@ class SessionHost:
         self.draining = False
         self.idle_since: dict[PeerSession, float | None] = {}  # keyed sessions: since when between turns
         self._mover: asyncio.Task | None = None
+        self._asking: set[asyncio.Task] = set()  # moved sessions' questions waiting for their connection
         self.components = load_components(config.voice, **(config.shared.overrides() if config.shared else {}))
         if config.vision:
             from ...models.vision import camera_describer
@@ -150,9 +161,15 @@ class SessionHost:
             return {"status": 503, "error": f"this host is {'draining' if self.draining else 'full'}",
                     **await self.state()}
 
+        pending = unanswered(history or []) if key is not None else ""
+
         def prepare(peer: PeerSession) -> None:
             if key is None:
                 return
+            if pending:
+                task = asyncio.get_running_loop().create_task(self._answer(peer, key, pending))
+                self._asking.add(task)
+                task.add_done_callback(self._asking.discard)
             thinker = peer.voice.thinker
             restore(thinker, history or [])
             peer.voice.pipeline.observers.append(TurnRecorder(thinker, lambda ex: self._note(key, ex)))
@@ -169,7 +186,13 @@ class SessionHost:
         self.opened += 1
         log.info("session opened on node %s (%d of at most %d)", self.node_id[:8], len(self.sessions),
                  self.config.slots)
-        return {"status": 200, "sdp": answer.sdp, "type": answer.type, **await self.state()}
+        return {"status": 200, "sdp": answer.sdp, "type": answer.type, "answering": pending, **await self.state()}
+
+    async def _answer(self, peer: PeerSession, key: str, question: str) -> None:
+        turn = await peer.ask(question)
+        log.info("session %s: %s", key.rpartition(".")[0][:6], f"answering the question its lost host heard (turn "
+                 f"{turn})" if turn is not None else "the question its lost host heard was not asked again (the user "
+                 "spoke first, or the session never connected)")
 
     def _note(self, key: str, exchanges: list) -> None:
         self.version += 1

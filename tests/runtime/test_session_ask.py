@@ -1,0 +1,74 @@
+"""VoiceSession.ask: words the session never heard (a moved session's unanswered question) answered as the user's
+next turn, released at once, and numbered so that the user's later utterances come after it."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from omnirt.runtime.frames import AudioFrame, SpeechStarted, TextDone, Transcript
+from omnirt.runtime.session import VoiceSession
+from omnirt.tools.clips import make_clip, read_audio
+from omnirt.tools.voice import VoiceConfig, load_components
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def components():
+    return load_components(VoiceConfig())
+
+
+async def _collect(pipeline, out: list, until) -> None:
+    async for f in pipeline.frames():
+        out.append(f)
+        if until(out):
+            return
+
+
+async def test_an_asked_question_is_answered_and_its_reply_released(components):
+    session = VoiceSession(components)
+    out: list = []
+    async with session as pipeline:
+        reader = asyncio.create_task(_collect(pipeline, out, lambda o: any(isinstance(f, TextDone) for f in o)
+                                              and any(isinstance(f, AudioFrame) for f in o)))
+        turn = await session.ask("What is the capital of France?")
+        await asyncio.wait_for(reader, 60)
+    assert turn == 1
+    said = [f for f in out if isinstance(f, Transcript) and f.final]
+    assert [(f.text, f.turn) for f in said] == [("What is the capital of France?", 1)]
+    done = next(f for f in out if isinstance(f, TextDone))
+    assert "paris" in done.text.lower() and done.turn == 1
+    assert any(isinstance(f, AudioFrame) and f.turn == 1 for f in out)  # the gate let the spoken reply out
+    assert [(ex.turn, ex.question) for ex in session.thinker.exchanges] == [(1, "What is the capital of France?")]
+
+
+async def test_nothing_is_asked_while_the_user_speaks_and_later_speech_is_a_later_turn(components):
+    session = VoiceSession(components)
+    speech = (read_audio(make_clip("What is two plus two?", "piper"), 16000) * 32767).astype(np.int16)
+    out: list = []
+    dones = lambda o: [f for f in o if isinstance(f, TextDone)]  # noqa: E731
+    async with session as pipeline:
+        reader = asyncio.create_task(_collect(pipeline, out, lambda o: len(dones(o)) == 2))
+        assert await session.ask("   ") is None  # no words: nothing asked
+        assert await session.ask("What is the capital of France?") == 1
+        for _ in range(600):
+            if dones(out):
+                break
+            await asyncio.sleep(0.05)
+        refused = []
+        for i in range(0, len(speech), 320):
+            await pipeline.push(AudioFrame(pcm=speech[i:i + 320], sample_rate=16000))
+            await asyncio.sleep(0.001)
+            if session.vad.endpointer.in_speech and not refused:
+                refused.append(await session.ask("What is the capital of Spain?"))
+        assert refused == [None]  # the user is speaking: their words come first
+        for _ in range(100):  # the silence after it ends the utterance
+            await pipeline.push(AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000))
+            await asyncio.sleep(0.001)
+        await asyncio.wait_for(reader, 60)
+    assert [f.turn for f in out if isinstance(f, SpeechStarted)] == [2]  # after the asked turn
+    assert [d.turn for d in dones(out)] == [1, 2]
+    assert "paris" in dones(out)[0].text.lower()
+    assert "four" in dones(out)[1].text.lower() or "4" in dones(out)[1].text
+    assert not any(isinstance(f, Transcript) and "Spain" in f.text for f in out)
