@@ -93,7 +93,7 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     if not what_if:
         return model
     if args.host_from is not None:
-        model = host_from(args.host_from)
+        model = host_from(args.host_from, args.nodes or 1, args.sessions)
     if args.rtt_ms is not None:
         model = dataclasses.replace(model, network=dataclasses.replace(model.network, rtt_ms=args.rtt_ms))
     if args.gpu_encoders is not None:
@@ -120,10 +120,12 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     return model
 
 
-def host_from(path: str) -> Any:
-    """The one-core session host of a `bench capacity` JSON (its first point, its Thinker measurement, its user)."""
+def host_from(path: str, nodes: int = 1, sessions: int | None = None) -> Any:
+    """The one-core session host of a `bench capacity` JSON (its first point, its Thinker measurement and
+    tokenizer, its user), with the steady work the run measured silent at `nodes` and `sessions` if it has that
+    point (capacity_model.at_point), else the first point's per session."""
     from .bench.capacity import bench_user
-    from .bench.capacity_model import host_model
+    from .bench.capacity_model import at_point, host_model, thinker_pieces
 
     try:
         run = json.loads(Path(path).read_text())
@@ -133,19 +135,29 @@ def host_from(path: str) -> Any:
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise ValueError(f"{path}: not a `bench capacity` JSON with a host model ({type(err).__name__}: {err})") \
             from None
-    return bench_user(every, gap, host_model(first, switch)[0], turns)
+    model = bench_user(every, gap, host_model(first, switch, thinker_pieces())[0], turns)
+    same = [p for r in run["runs"] if r.get("nodes") == nodes for p in r["points"] if p.get("sessions") == sessions]
+    return at_point(model, same[0], nodes, first) if same else model
 
 
 def node_loads(nodes: int, sessions: int) -> list[int]:
     """Sessions per node as the front door places them one after another (tools/cluster/placement.py's rule on
     nodes with room for all: the most free slots first, so they spread evenly)."""
+    placed = node_placement(nodes, sessions)
+    return [placed.count(i) for i in range(nodes)]
+
+
+def node_placement(nodes: int, sessions: int) -> list[int]:
+    """The node of each session, in the order they connect, by the front door's rule (see node_loads)."""
     from .cluster.placement import HostState, placement_order
 
     hosts = [HostState(f"node{i:03d}", str(i), sessions) for i in range(nodes)]
+    placed = []
     for _ in range(sessions):
         best = placement_order(hosts)[0]
+        placed.append(int(best.node_id))
         hosts = [dataclasses.replace(h, sessions=h.sessions + 1) if h is best else h for h in hosts]
-    return [h.sessions for h in hosts]
+    return placed
 
 
 def simulate_what_if(args: argparse.Namespace, model: Any) -> Any:

@@ -142,6 +142,10 @@ class _Run:
         per = [turns // S + (1 if s < turns % S else 0) for s in range(S)]
         self.first = np.concatenate([[0], np.cumsum(per)]).astype(int).tolist()  # first turn id per session
         self.start = rng.uniform(0.0, model.user.start_spread_ms, S).tolist() if S > 1 else [0.0]
+        if model.user.starts_ms:  # (drawn all the same: the draws after it stay those of the same seed)
+            if len(model.user.starts_ms) < S:
+                raise ValueError(f"user starts_ms gives {len(model.user.starts_ms)} starts for {S} sessions")
+            self.start = [float(t) for t in model.user.starts_ms[:S]]
         self.D = _draws(model, turns, rng)
         self.vad, self.R = model.vad, model.chunking.audio_ms_per_token
         self.conversation = model.user.conversation_turns

@@ -156,7 +156,9 @@ class Vad:
 @dataclass
 class User:
     """Conversation behaviour. false_pause_prob: chance a turn has a mid-sentence pause longer than speculate_ms
-    but shorter than the hangover (speculative work started and thrown away)."""
+    but shorter than the hangover (speculative work started and thrown away). starts_ms: when the sessions ask
+    their first question, as a bench scheduled them (a run of a few turns a session is ruled by how close
+    together its sessions began); empty: drawn uniformly in [0, start_spread_ms)."""
 
     utterance_ms: Dist = field(default_factory=lambda: LogNormal.from_median_p95(1800.0, 4000.0))
     think_ms: Dist = field(default_factory=lambda: LogNormal.from_median_p95(700.0, 2000.0))
@@ -165,10 +167,13 @@ class User:
     false_pause_prob: float = 0.1
     start_spread_ms: float = 2000.0  # sessions start uniformly in [0, this)
     conversation_turns: int = 0  # a session's conversation starts afresh after this many turns (0: never)
+    starts_ms: tuple[float, ...] = ()  # session i's first question at starts_ms[i] instead (a bench's schedule)
 
     def __post_init__(self) -> None:
         if self.conversation_turns < 0:
             raise ValueError(f"user conversation_turns must be >= 0, got {self.conversation_turns}")
+        if any(t < 0 for t in self.starts_ms):
+            raise ValueError(f"user starts_ms must be >= 0, got {self.starts_ms}")
         for name in ("barge_in_prob", "false_pause_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"user {name} must be in [0, 1], got {getattr(self, name)}")

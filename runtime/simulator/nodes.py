@@ -16,9 +16,11 @@ from .engine import Summary, simulate
 from .model import PipelineModel
 
 
-def simulate_nodes(model: PipelineModel, loads: list[int], turns: int = 1000, seed: int = 0) -> Summary:
+def simulate_nodes(model: PipelineModel, loads: list[int], turns: int = 1000, seed: int = 0,
+                   starts: list[tuple[float, ...]] | None = None) -> Summary:
     """`loads[i]` sessions on node i, each node a copy of `model` (its `resources` per node); `turns` in all, shared
-    by the nodes in proportion to their sessions. Utilisation is reported per node ("cpu@0", "cpu@1", ...)."""
+    by the nodes in proportion to their sessions. starts[i]: when node i's sessions ask their first question
+    (User.starts_ms), else drawn. Utilisation is reported per node ("cpu@0", "cpu@1", ...)."""
     if not loads or min(loads) < 0 or sum(loads) < 1:
         raise ValueError(f"need at least one session on some node, got loads {loads}")
     if turns < sum(loads):
@@ -29,7 +31,10 @@ def simulate_nodes(model: PipelineModel, loads: list[int], turns: int = 1000, se
     for i, n in enumerate(loads):
         if n == 0:
             continue
-        part = simulate(replace(model, sessions=n), turns=max(n, round(turns * n / total)), seed=seed + 7919 * i)
+        node = replace(model, sessions=n)
+        if starts is not None:
+            node = replace(node, user=replace(model.user, starts_ms=tuple(starts[i])))
+        part = simulate(node, turns=max(n, round(turns * n / total)), seed=seed + 7919 * i)
         parts.append(part)
         utilisation.update({f"{name}@{i}": u for name, u in part.utilisation.items()})
     first = np.cumsum([0] + [p.sessions for p in parts[:-1]])  # session numbers run on across the nodes

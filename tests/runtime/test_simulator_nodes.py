@@ -71,3 +71,13 @@ def test_sharing_the_cores_slows_every_turn_where_a_queue_slows_some():
     assert shared["p50_ms"] > fifo["p50_ms"]
     with pytest.raises(ValueError, match="shared resources"):
         PipelineModel.from_dict({"shared": ["gpu"]})
+
+
+def test_sessions_begin_when_a_bench_began_them_and_each_node_gets_its_own_sessions_starts():
+    """Two nodes, sessions 0 and 2 on node 0 and session 1 on node 1: each first question at its given start (an
+    utterance of 1 s after it), whatever the seed."""
+    model = PipelineModel.from_dict({**ONE_CORE, "user": {**ONE_CORE["user"], "utterance_ms": 1000.0}})
+    run = simulate_nodes(model, [2, 1], 3, seed=5, starts=[(0.0, 4000.0), (250.0,)])
+    assert sorted(run.records["speech_end"]) == pytest.approx([1000.0, 1250.0, 5000.0])
+    with pytest.raises(ValueError):  # a start for every session, or none
+        simulate_nodes(model, [2], 2, starts=[(0.0,)])

@@ -4,7 +4,9 @@ switched cache, checked on a made-up point whose arithmetic is done by hand."""
 import pytest
 
 from omnirt.runtime.simulator import Empirical, Fixed
-from omnirt.tools.bench.capacity_model import host_model, steady_load
+import re
+
+from omnirt.tools.bench.capacity_model import at_point, first_clause_tokens, host_model, steady_at, steady_load
 
 SEGMENTS = {"end of speech detected": 100.0, "ASR done": 200.0, "Thinker first token": 300.0,
             "Talker first audio": 400.0, "held for commit": 0.0}
@@ -53,6 +55,43 @@ def test_the_host_model_takes_the_measured_stages_less_the_load_beside_them_and_
     assert stages["after first audio"].segment is None and stages["after first audio"].lock is None
 
 
+def words(text):
+    """A stand-in tokenizer: a word and the space before it per token, as a BPE model streams most words."""
+    return re.findall(r"\s*\S+", text)
+
+
+@pytest.mark.parametrize("answer, tokens", [
+    ("The capital of France is Paris.", 4),  # 'The' first; 'France' ends the first chunk once ' is' has begun
+    ("2 plus 3 equals 5.", 3),  # '3' is the third word and may end a phrase: released with ' equals'
+    ("Well, it depends on the day.", 3),  # one word before the comma is too few: the first chunk rule cuts
+    ("Yes.", 1),  # no clause before the end: released by the end of the stream
+])
+def test_the_first_clause_is_counted_in_tokens_after_the_first_as_the_talkers_splitter_releases_it(answer, tokens):
+    assert first_clause_tokens(answer, words) == tokens
+
+
+def test_with_a_tokenizer_the_host_model_takes_the_first_clause_from_the_points_answers():
+    turns = [{**TURN, "answer": a} for a in ("The capital of France is Paris.", "2 plus 3 equals 5.")] * 2
+    model, parts = host_model({**POINT, "records": turns}, SWITCH, words)
+    stages = {st.name: st for st in model.stages}
+    assert sorted(model.chunking.first_clause_tokens.samples) == [3.0, 3.0, 4.0, 4.0]
+    assert parts["first_clause_tokens"] == 3.5 and parts["clause_counted"]
+    alone = 1 - (0.06 + 0.05)
+    assert stages["tts first chunk"].service.samples == pytest.approx((alone * 400.0 - 3.5 * 30.0,) * 4)
+
+
+def test_the_steady_work_at_a_point_is_what_it_measured_silent_plus_what_talking_adds_per_session():
+    """First point: clients and door 2.4 s over 40 s (0.06 of a core) against 0.04 silent: talking adds 0.02 a
+    session. A 2-node point of 4 sessions measured 0.1 + 0.02 + 0.18 silent: per node core (0.3 + 4 x 0.02) / 2."""
+    first = {**POINT, "idle": {"nodes": 0.05, "door": 0.01, "clients": 0.03}}
+    point = {**POINT, "sessions": 4, "idle": {"nodes": 0.1, "door": 0.02, "clients": 0.18}}
+    assert steady_at(point, 2, first) == pytest.approx((0.3 + 4 * 0.02) / 2)
+    model, _ = host_model(first, SWITCH)
+    there = at_point(model, point, 2, first)
+    assert there.background == {} and there.background_fixed == {"cpu": pytest.approx(0.19)}
+    assert at_point(model, {**point, "idle": {}}, 2, first) is model  # nothing measured there: as calibrated
+
+
 def _simulate(*args):
     import subprocess
     import sys
@@ -78,3 +117,13 @@ def test_simulate_predicts_the_capacity_curve_from_a_capacity_run_and_refuses_a_
     bad.write_text(json.dumps({"bench": "latency"}))
     proc = _simulate("--nodes", 2, "--sessions", 2, "--host-from", bad)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_the_benchs_schedule_is_each_sessions_first_question_from_the_first_and_the_door_alternates_nodes():
+    from omnirt.tools.bench.capacity import first_questions
+    from omnirt.tools.simulate import node_loads, node_placement
+
+    records = [{"session": 1, "t_asked": 10.5}, {"session": 0, "t_asked": 10.2}, {"session": 1, "t_asked": 17.0},
+               {"session": 2, "t_asked": 12.0}, {"session": 0, "t_asked": 16.0}]
+    assert first_questions(records) == pytest.approx([0.0, 300.0, 1800.0])
+    assert node_placement(2, 5) == [0, 1, 0, 1, 0] and node_loads(2, 5) == [3, 2]

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .cluster import Talk, add_common_arguments, cluster_server, until
-from .capacity_model import host_model, measure_thinker_switch
+from .capacity_model import at_point, host_model, measure_thinker_switch, thinker_pieces
 from .cluster_nodes import cpu_outside_nodes, cpu_seconds
 from .report import cpu_probe, percentiles
 from .servers import stats
@@ -179,19 +179,39 @@ def self_calibrated(point: dict[str, Any]) -> tuple[Any, float]:
     return dataclasses.replace(model, stages=stages), rest
 
 
-def predict(model: Any, nodes: int, sessions: int, seed: int, turns_each: int = 0) -> dict[str, Any]:
-    """p50 and p95 over a long run; with `turns_each`, also the 10-90 % range of the p95 of runs as short as the
-    bench's (every session asking that many questions, 100 seeds): how far a measured point's p95 of a few dozen
-    turns may fall from the model's by chance alone."""
+def first_questions(records: list[dict[str, Any]]) -> list[float]:
+    """When each session (in the order they connected) asked its first question, in ms from the first of them:
+    the bench's schedule, an input like its pauses."""
+    first: dict[int, float] = {}
+    for r in records:
+        first[r["session"]] = min(first.get(r["session"], np.inf), r["t_asked"])
+    t0 = min(first.values())
+    return [1e3 * (first[s] - t0) for s in sorted(first)]
+
+
+def predict(model: Any, nodes: int, sessions: int, seed: int, turns_each: int = 0,
+            starts: list[float] | None = None) -> dict[str, Any]:
+    """p50 and p95 over a long run; with `turns_each`, also 100 runs as short as the bench's (every session asking
+    that many questions, its sessions beginning at `starts` as the bench's did, placed as the door places them;
+    else at random): the p50 and p95 of all their turns together (what the bench's turns are a sample of:
+    "bench_p50", "bench_p95") and the 10-90 % range of each run's own p95 (how far a measured point's p95 of a few
+    dozen turns may fall from the model's by chance alone)."""
     from ...runtime.simulator import simulate_nodes
-    from ..simulate import node_loads
+    from ..simulate import node_loads, node_placement
 
     loads = node_loads(nodes, sessions)
     s = simulate_nodes(model, loads, SIM_TURNS, seed).as_dict()["voice_to_voice"]
     out: dict[str, Any] = {"p50": round(s["p50_ms"], 1), "p95": round(s["p95_ms"], 1)}
     if turns_each:
-        short = [simulate_nodes(model, loads, sessions * turns_each, seed + 1 + i).as_dict()["voice_to_voice"]
-                 ["p95_ms"] for i in range(100)]
+        per_node = None
+        if starts is not None and len(starts) == sessions:
+            placed = node_placement(nodes, sessions)
+            per_node = [tuple(t for t, n in zip(starts, placed) if n == i) for i in range(nodes)]
+        runs = [simulate_nodes(model, loads, sessions * turns_each, seed + 1 + i, per_node).records["voice_to_voice"]
+                for i in range(100)]
+        pooled = np.concatenate(runs)
+        out["bench_p50"], out["bench_p95"] = (round(float(np.percentile(pooled, q)), 1) for q in (50, 95))
+        short = [float(np.percentile(r, 95)) for r in runs]
         out["p95_short_runs"] = [round(float(np.percentile(short, q)), 1) for q in (10, 90)]
     return out
 
@@ -244,6 +264,8 @@ def _svg(runs: list[dict[str, Any]], width: int = 640, height: int = 300) -> str
 def _row(p: dict[str, Any], nodes: int) -> str:
     v, a, b, c = (p["voice_to_voice_ms"], p.get("predicted") or {}, p.get("predicted_self") or {},
                   p.get("predicted_host") or {})
+    if "bench_p95" in c:  # the host model as the bench runs: its sessions' schedule, this many questions each
+        c = {"p50": c["bench_p50"], "p95": c["bench_p95"]}
     err = lambda pr: f"{100 * (pr['p95'] / v['p95'] - 1):+5.0f} %" if pr and v["p95"] else "    -"  # noqa: E731
     return (f"  {nodes:5d} {p['sessions']:8d} {v['p50']:7.0f} {v['p95']:7.0f} | {a.get('p50', float('nan')):7.0f} "
             f"{a.get('p95', float('nan')):7.0f} {err(a)} | {b.get('p50', float('nan')):7.0f} "
@@ -306,7 +328,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         console.print(f"no prediction from this run's first point: {err}")
     try:
         switch = _thinker_switch(Path(args.thinker_switch), console)
-        model, parts = host_model(first, switch)
+        model, parts = host_model(first, switch, thinker_pieces())
         models["predicted_host"] = bench_user(every, args.gap_s, model, args.turns)
         out_host = {"calibration": parts, "thinker_switch": switch}
         console.print(f"host model (1st point + the Thinker alone): {parts}")
@@ -316,8 +338,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for r in runs:
         for p in r["points"]:
             for key, model in models.items():
-                p[key] = predict(model, r["nodes"], p["sessions"], args.seed,
-                                 args.turns if key == "predicted_host" else 0)
+                host = key == "predicted_host"
+                p[key] = predict(at_point(model, p, r["nodes"], first) if host else model, r["nodes"],
+                                 p["sessions"], args.seed, args.turns if host else 0,
+                                 first_questions(p["records"]) if host else None)
     limit = args.p95_limit_ms or round(1.3 * first["voice_to_voice_ms"]["p95"], 1)
     capacity = {r["nodes"]: sessions_at([(p["sessions"], p["voice_to_voice_ms"]["p95"]) for p in r["points"]], limit)
                 for r in runs}
@@ -327,7 +351,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
         out["two_over_one"] = round(capacity[2][0] / capacity[1][0], 3) if capacity[1][0] else None
     print(f"machine: CPU probe {out['cpu_probe_ms'][0]} ms before, {out['cpu_probe_ms'][1]} ms after")
     print("voice-to-voice (ms) by sessions in all; predicted with the checked-in calibration | with this run's first "
-          "point | the host model (first point + the Thinker alone); error of the p95")
+          "point | the host model (first point + the Thinker alone, runs as short as this one with its "
+          "sessions' first questions when they were asked); error of the p95")
     print("  nodes sessions     p50     p95 |  sim p50 sim p95   error | self p50 self p95  error | host p50 host p95"
           "  error   answered")
     for r in runs:
@@ -335,11 +360,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
             print(_row(p, r["nodes"]))
     for r in runs:
         for p in r["points"]:
-            band = (p.get("predicted_host") or {}).get("p95_short_runs")
-            if band:
+            host = p.get("predicted_host") or {}
+            if host.get("p95_short_runs"):
+                band = host["p95_short_runs"]
                 print(f"  {r['nodes']} node(s), {p['sessions']} sessions: the host model's p95 over runs as short as "
                       f"this one ({args.turns} questions a session): {band[0]:.0f}-{band[1]:.0f} ms (10-90 %); "
-                      f"measured {p['voice_to_voice_ms']['p95']:.0f}")
+                      f"measured {p['voice_to_voice_ms']['p95']:.0f}; over a long run {host['p95']:.0f}")
     for k, (n, how) in capacity.items():
         print(f"capacity at p95 {limit:.0f} ms: {k} node(s) {n:g} sessions ({how})")
     if "two_over_one" in out:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -128,11 +128,67 @@ def steady_load(point: dict[str, Any], nodes: int = 1) -> dict[str, float]:
             "node": max(0.0, float(idle.get("nodes", 0.0)) - fixed_nodes) / sessions}
 
 
-def host_model(point: dict[str, Any], switch: dict[str, Any]) -> tuple[Any, dict[str, float]]:
+def first_clause_tokens(answer: str, pieces: Callable[[str], list[str]]) -> int:
+    """Tokens the Thinker generates after its first one before the Talker has its first clause: the answer's
+    tokens fed one by one to the runtime's own ClauseSplitter (runtime/talker.py: a sentence or clause end, or
+    the first phrase-final word after a few words, released once the next token has begun). An answer whose clause
+    never comes before its end is released by the end-of-stream token."""
+    from ...runtime.talker import ClauseSplitter
+
+    splitter, parts = ClauseSplitter(), pieces(answer)
+    for n, piece in enumerate(parts, start=1):
+        if splitter.push(piece):
+            return max(1, n - 1)
+    return max(1, len(parts))
+
+
+def thinker_pieces() -> Callable[[str], list[str]] | None:
+    """The default Thinker's tokenizer (its vocabulary alone, read in well under a second): a text's token pieces
+    as the model streams them. None where llama.cpp or the model is not installed."""
+    try:
+        from ...models import assets
+        from ...models.llama import LlamaOptions, _llama_cpp
+
+        llm = _llama_cpp().Llama(model_path=str(assets.require(LlamaOptions().model) / "model.gguf"),
+                                 vocab_only=True, verbose=False)
+    except Exception:  # noqa: BLE001 - the host model then assumes the clause's length
+        return None
+    return lambda text: [llm.detokenize([t]).decode(errors="ignore")
+                         for t in llm.tokenize(text.encode(), add_bos=False)]
+
+
+def steady_at(point: dict[str, Any], nodes: int, first: dict[str, Any]) -> float | None:
+    """Cores' worth of work beside the turns on each node's core at `point`, from what was measured there before
+    its first question (the nodes, the door and the clients with every session connected and silent, spread over
+    the nodes' cores: they run on them) plus what talking adds to the clients and the door per session, taken
+    from the first point. None when the point has no idle measurement."""
+    idle = point.get("idle") or {}
+    if not idle:
+        return None
+    fidle = first.get("idle") or {}
+    talking = (first.get("clients_cpu_s", 0.0) + first.get("door_cpu_s", 0.0)) / first["seconds"] \
+        - float(fidle.get("clients", 0.0)) - float(fidle.get("door", 0.0))
+    silent = sum(float(idle.get(k, 0.0)) for k in ("nodes", "door", "clients"))
+    return (silent + max(0.0, talking) / first["sessions"] * point["sessions"]) / nodes
+
+
+def at_point(model: Any, point: dict[str, Any], nodes: int, first: dict[str, Any]) -> Any:
+    """The host model with the steady work that `point` measured before its questions (steady_at), in place of
+    the first point's per session; unchanged where the point has no idle measurement."""
+    steady = steady_at(point, nodes, first)
+    if steady is None:
+        return model
+    return dataclasses.replace(model, background={}, background_fixed={"cpu": min(0.95, steady)})
+
+
+def host_model(point: dict[str, Any], switch: dict[str, Any],
+               pieces: Callable[[str], list[str]] | None = None) -> tuple[Any, dict[str, float]]:
     """The one-core session host fitted to one point (1 node, 1 session) and the Thinker measurement: (the model,
     what went into it). The stages before the first audio are the point's measured segments, less the share the
     work beside them took from the core then; the Thinker's stages hold its lock; its remaining tokens hold it
-    after the first audio; what the node's CPU per turn leaves over runs after the first audio without it."""
+    after the first audio; what the node's CPU per turn leaves over runs after the first audio without it.
+    pieces: the Thinker's tokenizer (thinker_pieces): the first clause's tokens are then counted in the point's
+    answers (first_clause_tokens), else assumed."""
     from ...runtime.simulator import Empirical, Fixed, StageModel
     from ...runtime.simulator.calibration import segment, trim
     from ...runtime.simulator.model import ASSUMED, SEGMENTS, calibrated
@@ -143,11 +199,14 @@ def host_model(point: dict[str, Any], switch: dict[str, Any]) -> tuple[Any, dict
     beside = load["clients"] + load["node"]
     alone = 1.0 - load["fixed"] - beside  # a lone stage ran at this share of the core
     token = float(switch["token_ms"])
-    clause = ASSUMED["first_clause_tokens"][0]
+    counted = [first_clause_tokens(t["answer"], pieces) for t in turns if pieces and t.get("answer")]
+    clause = float(np.mean(counted)) if counted else ASSUMED["first_clause_tokens"][0]
     before = [alone * sum(t["server"]["segments"].get(k, 0.0) for k in SEGMENTS[1:4]) for t in turns]
     replies = [r["reply_ms"] / 250.0 for r in turns if r.get("reply_ms")]  # tokens, at the model's 250 ms each
     thinker_rest = token * max(0.0, float(np.mean(replies)) - clause) if replies else 0.0
-    steady_per_turn = 1e3 * load["node"] * point["seconds"] / max(1, len(turns))
+    # the node's steady work while nobody speaks, the empty cluster's included: it is in the node's CPU over the
+    # point, and the model runs it beside the turns (background), not in them
+    steady_per_turn = 1e3 * float((point.get("idle") or {}).get("nodes", 0.0)) * point["seconds"] / max(1, len(turns))
     rest = max(0.0, point["cpu_per_turn_ms"] - steady_per_turn - float(np.mean(before)) - thinker_rest)
     scaled = lambda name: tuple(alone * v for v in segment(run, name))  # noqa: E731
     judge, answer = switch["judge"], switch["answer"]
@@ -170,10 +229,14 @@ def host_model(point: dict[str, Any], switch: dict[str, Any]) -> tuple[Any, dict
     ]
     model = dataclasses.replace(calibrated(run), stages=stages, shared=("cpu",), resources={"cpu": 1},
                                 background={"cpu": beside}, background_fixed={"cpu": load["fixed"]})
+    if counted:
+        model = dataclasses.replace(model, chunking=dataclasses.replace(model.chunking,
+                                                                        first_clause_tokens=Empirical(counted)))
     return model, {"beside_per_session": round(beside, 4), **{k: round(v, 4) for k, v in load.items()},
                    "token_ms": token, "thinker_rest_ms": round(thinker_rest, 1),
                    "after_first_audio_ms": round(rest, 1), "steady_node_ms_per_turn": round(steady_per_turn, 1),
                    "judge_ms": round(judge_ms, 1), "answer_ms": round(answer_ms, 1),
+                   "first_clause_tokens": round(clause, 2), "clause_counted": bool(counted),
                    "switch_ms": {r: switch[r]["switch_ms"] for r in ("judge", "answer")},
                    "switch_ms_per_turn": {r: switch[r]["switch_ms_per_turn"] for r in ("judge", "answer")}}
 
