@@ -80,3 +80,25 @@ def test_the_recorder_reports_a_question_when_its_answer_starts_then_the_answer_
     rec.on_done("asr", Played(turn=1, seconds=0.5, heard="x", cut=True), 0, 0, False)  # another stage: ignored
     assert reports == [[("What is my name?", "Your")], [("What is my name?", "Your name is Ada.")],
                        [("What is my name?", "Your name")]]
+
+
+def test_the_recorder_reports_a_finished_question_before_its_answer_starts():
+    from omnirt.runtime.frames import Commit
+    from omnirt.runtime.thinker import Exchange
+
+    thinker = ThinkerStage(backend=None)
+    reports = []
+    rec = TurnRecorder(thinker, reports.append)
+    rec.on_output("asr", Transcript(text="What is my", final=False, turn=1), None, 0, 0)  # a partial: not words
+    rec.on_output("asr", Transcript(text="What is my name?", final=True, turn=1), None, 0, 0)
+    assert reports == []  # heard, but the user may still go on (a speculative cut)
+    rec.on_output("asr", Commit(turn=1, spoken=True), None, 0, 0)
+    assert reports == [[("What is my name?", "")]]  # finished: kept outside the host before the Thinker starts
+    thinker.exchanges.append(Exchange(1, "What is my name?", ""))  # the answer starts: nothing new to report
+    rec.on_output("thinker", TextDelta(text="Your", turn=1), None, 0, 0)
+    thinker.exchanges[-1].answer = "Your name is Ada."
+    rec.on_output("thinker", TextDone(text="Your name is Ada.", turn=1), None, 0, 0)
+    assert reports == [[("What is my name?", "")], [("What is my name?", "Your name is Ada.")]]
+    assert rec.heard == {} and rec.committed == set()  # the Thinker has that turn now
+    rec.on_output("asr", Commit(turn=2, spoken=True), None, 0, 0)  # a Commit with no words heard: nothing
+    assert len(reports) == 2

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...runtime.clock import now
-from ...runtime.frames import TextDone
+from ...runtime.frames import Commit, TextDone, Transcript
 from ...runtime.stage import PipelineObserver
 from ...runtime.thinker import Exchange
 from ...runtime.threads import use_idle_threads
@@ -67,25 +67,43 @@ class HostConfig:
 
 class TurnRecorder(PipelineObserver):
     """Watches one session's Thinker and reports its exchanges (question, answer so far) whenever they change: when
-    an answer starts (the question in progress is kept), when it is done, and after every frame the Thinker has
-    handled (a `Played` sets the answer to what the user heard; an interrupted turn keeps what was said)."""
+    an answer starts, when it is done, and after every frame the Thinker has handled (a `Played` sets the answer to
+    what the user heard; an interrupted turn keeps what was said). A question is reported before its answer starts
+    too, as soon as the recogniser has passed on its final words and the turn's Commit (the user has finished):
+    under load the judgement and the answer's first token can take a second or more, and a host lost meanwhile
+    would otherwise take the question with it (the new host answers it unasked: `unanswered`)."""
 
-    def __init__(self, thinker: Any, report: Any) -> None:
-        self.thinker, self.report = thinker, report
+    def __init__(self, thinker: Any, report: Any, asr: str = "asr") -> None:
+        self.thinker, self.report, self.asr = thinker, report, asr
+        self.heard: dict[int, str] = {}  # turn -> its final words as the recogniser passed them on
+        self.committed: set[int] = set()  # turns whose Commit the recogniser let through (their words are final)
         self.last: list[tuple[str, str]] = self.snapshot()
 
     def snapshot(self) -> list[tuple[str, str]]:
-        return [(ex.question, ex.answer) for ex in self.thinker.exchanges]
+        exchanges = self.thinker.exchanges
+        newest = max((ex.turn for ex in exchanges), default=None)
+        waiting = sorted(t for t in self.committed if t in self.heard and (newest is None or t > newest))
+        return [(ex.question, ex.answer) for ex in exchanges] + [(self.heard[t], "") for t in waiting]
 
     def check(self) -> None:
         now = self.snapshot()
         if now != self.last:
             self.last = now
             self.report(now)
+        newest = max((ex.turn for ex in self.thinker.exchanges), default=None)
+        if newest is not None:  # those turns are the Thinker's now
+            self.heard = {t: w for t, w in self.heard.items() if t > newest}
+            self.committed = {t for t in self.committed if t > newest}
 
     def on_output(self, stage: str, frame: Any, source: Any, started: float, t: float) -> None:
-        if stage == self.thinker.name and (isinstance(frame, TextDone)
-                                           or len(self.thinker.exchanges) != len(self.last)):
+        if stage == self.asr:
+            if isinstance(frame, Transcript) and frame.final and frame.text.strip():
+                self.heard[frame.turn] = frame.text
+            elif isinstance(frame, Commit) and frame.turn in self.heard:
+                self.committed.add(frame.turn)
+                self.check()
+        elif stage == self.thinker.name and (isinstance(frame, TextDone)
+                                             or len(self.thinker.exchanges) != len(self.last)):
             self.check()
 
     def on_done(self, stage: str, frame: Any, started: float, t: float, cancelled: bool) -> None:
