@@ -127,3 +127,9 @@ def test_the_benchs_schedule_is_each_sessions_first_question_from_the_first_and_
                {"session": 2, "t_asked": 12.0}, {"session": 0, "t_asked": 16.0}]
     assert first_questions(records) == pytest.approx([0.0, 300.0, 1800.0])
     assert node_placement(2, 5) == [0, 1, 0, 1, 0] and node_loads(2, 5) == [3, 2]
+
+
+def test_each_cores_busy_share_is_its_busy_ticks_over_all_its_ticks_between_two_reads():
+    from omnirt.tools.bench.capacity import cores_busy
+
+    assert cores_busy([(10, 100), (0, 100), (7, 50)], [(60, 200), (5, 200), (7, 50)]) == [0.5, 0.05, 0.0]

@@ -84,10 +84,10 @@ async def _point(url: str, server_pid: int, sessions: int, args: argparse.Namesp
     await talk.connect()
     idle = await _idle_cpu(server_pid, args.idle_s)
     cpu0, t0 = cpu_seconds(server_pid), time.monotonic()
-    door0, clients0 = cpu_outside_nodes(server_pid), time.process_time()
+    door0, clients0, cores0 = cpu_outside_nodes(server_pid), time.process_time(), core_times()
     await talk.run()
     cpu1, seconds = cpu_seconds(server_pid), time.monotonic() - t0
-    door1, clients1 = cpu_outside_nodes(server_pid), time.process_time()
+    door1, clients1, cores = cpu_outside_nodes(server_pid), time.process_time(), cores_busy(cores0, core_times())
     used = {node[:8]: round(cpu1[node] - cpu0.get(node, 0.0), 2) for node in cpu1}
     answered = [r for r in talk.records if r["answered"]]
     try:  # the clients left: the next count starts on empty hosts
@@ -99,23 +99,47 @@ async def _point(url: str, server_pid: int, sessions: int, args: argparse.Namesp
             "node_cpu_s": used, "node_busy": {k: round(v / seconds, 3) for k, v in used.items()},
             "cpu_per_turn_ms": round(1e3 * sum(used.values()) / max(1, len(answered)), 1),
             "clients_cpu_s": round(clients1 - clients0, 2), "door_cpu_s": round(door1 - door0, 2), "idle": idle,
+            "cores_busy": cores,
             "idle_empty": empty,
             "voice_to_voice_ms": percentiles([r["voice_to_voice_ms"] for r in answered]),
             "records": talk.records}
 
 
-async def _idle_cpu(server_pid: int, seconds: float) -> dict[str, float]:
-    """Cores busy while nobody speaks (summed over the nodes / the clients / the door and Ray's head): the steady
-    load beside the turns. Measured before the clients connect, and again once they are connected."""
+def core_times() -> list[tuple[int, int]]:
+    """(busy, all) clock ticks of each core since boot, from /proc/stat (empty where there is none)."""
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        name, *ticks = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            t = [int(x) for x in ticks[:8]]
+            out.append((t[0] + t[1] + t[2] + t[5] + t[6] + t[7], sum(t)))
+    return out
+
+
+def cores_busy(before: list[tuple[int, int]], after: list[tuple[int, int]]) -> list[float]:
+    """Each core's busy share between two core_times(): everything that ran on it, this bench's processes or not."""
+    return [round((b1 - b0) / (a1 - a0), 4) if a1 > a0 else 0.0 for (b0, a0), (b1, a1) in zip(before, after)]
+
+
+async def _idle_cpu(server_pid: int, seconds: float) -> dict[str, Any]:
+    """Cores busy while nobody speaks (summed over the nodes / the clients / the door and Ray's head; and each
+    core's whole busy share, whatever ran there): the steady load beside the turns. Measured before the clients
+    connect, and again once they are connected."""
     if seconds <= 0:
         return {}
     nodes0, door0, clients0, t0 = cpu_seconds(server_pid), cpu_outside_nodes(server_pid), time.process_time(), \
         time.monotonic()
+    cores0 = core_times()
     await asyncio.sleep(seconds)
     nodes1, door1, clients1, dt = cpu_seconds(server_pid), cpu_outside_nodes(server_pid), time.process_time(), \
         time.monotonic() - t0
     return {"seconds": round(dt, 2), "nodes": round(sum(nodes1[n] - nodes0.get(n, 0.0) for n in nodes1) / dt, 4),
-            "door": round((door1 - door0) / dt, 4), "clients": round((clients1 - clients0) / dt, 4)}
+            "door": round((door1 - door0) / dt, 4), "clients": round((clients1 - clients0) / dt, 4),
+            "cores": cores_busy(cores0, core_times())}
 
 
 def _measure(args: argparse.Namespace, nodes: int, per_node: list[int], console: Any) -> dict[str, Any]:
@@ -132,7 +156,8 @@ def _measure(args: argparse.Namespace, nodes: int, per_node: list[int], console:
             console.print(f"  {nodes} node(s), {nodes * n} sessions: p50 {v['p50']:.0f} ms p95 {v['p95']:.0f} ms "
                           f"({point['answered']}/{point['asked']} answered; nodes busy {point['node_busy']}, "
                           f"{point['cpu_per_turn_ms']:.0f} ms CPU per turn; clients {point['clients_cpu_s']:.1f} s, "
-                          f"door {point['door_cpu_s']:.1f} s CPU in {point['seconds']:.0f} s; idle {point['idle']})")
+                          f"door {point['door_cpu_s']:.1f} s CPU in {point['seconds']:.0f} s; cores busy "
+                          f"{point['cores_busy']}; idle {point['idle']})")
             points.append(point)
     return {"nodes": nodes, "slots": slots, "cores": pinner.assigned if pinner else None, "points": points,
             "closed_by_server": server.closed}

@@ -161,7 +161,9 @@ def steady_at(point: dict[str, Any], nodes: int, first: dict[str, Any]) -> float
     """Cores' worth of work beside the turns on each node's core at `point`, from what was measured there before
     its first question (the nodes, the door and the clients with every session connected and silent, spread over
     the nodes' cores: they run on them) plus what talking adds to the clients and the door per session, taken
-    from the first point. None when the point has no idle measurement."""
+    from the first point. None when the point has no idle measurement. (Each core's busy share from /proc/stat,
+    also recorded, is not used: over 6 silent seconds it disagreed with these processes' own CPU time, 0.06
+    against 0.13 of the core at one session.)"""
     idle = point.get("idle") or {}
     if not idle:
         return None
@@ -197,7 +199,8 @@ def host_model(point: dict[str, Any], switch: dict[str, Any],
     run = trim({"bench": "latency", "turns": turns})
     load = steady_load(point)
     beside = load["clients"] + load["node"]
-    alone = 1.0 - load["fixed"] - beside  # a lone stage ran at this share of the core
+    steady = steady_at(point, 1, point)
+    alone = 1.0 - (load["fixed"] + beside if steady is None else steady)  # a lone stage ran at this share
     token = float(switch["token_ms"])
     counted = [first_clause_tokens(t["answer"], pieces) for t in turns if pieces and t.get("answer")]
     clause = float(np.mean(counted)) if counted else ASSUMED["first_clause_tokens"][0]
