@@ -18,6 +18,7 @@ import numpy as np
 
 from omnirt.agents.pixels import Shape, has_caret, has_grip
 from omnirt.agents.screen import Box
+from omnirt.agents.widget_states import TICKABLE, group_kind, hidden_chars, ticked
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,19 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
     return kind
 
 
+def _bar(b: Box, kind: str | None, inner: Sequence[int], kinds: Sequence[tuple[Shape, str | None, list[int]]]) -> bool:
+    """A button-like bar whose only words are those of a smaller control it holds (a dialog's title bar around its
+    close button): a container, not a second control of the same name. Clicked for 'x', the bar did nothing and
+    hid the real one (the LLM fallback bans what lies inside a click that changed nothing)."""
+    if kind not in ("button", "icon") or not inner:
+        return False
+    area = (b[2] - b[0]) * (b[3] - b[1])
+    held = [s.box for s, k, _ in kinds if k and s.box != b and (s.box[2] - s.box[0]) * (s.box[3] - s.box[1]) < area
+            and _inside(((s.box[0] + s.box[2]) // 2, (s.box[1] + s.box[3]) // 2), b)]
+    words = {i for s, _, own in kinds if s.box in held for i in own}
+    return bool(held) and set(inner) <= words
+
+
 def build_elements(rgb: np.ndarray, words: Sequence[Any], shapes: Sequence[Shape | Box], checkbox_max: float,
                    scale: float = 1.0) -> list[Element]:
     """Words, lines and outlined shapes -> elements with ids (e0, e1, ... in reading order)."""
@@ -261,14 +275,20 @@ def build_elements(rgb: np.ndarray, words: Sequence[Any], shapes: Sequence[Shape
                  key=lambda s: (s.box[1], s.box[0]))
     claimed: set[int] = set()
     grid = _grid([s.box for s in shs if not s.kind and _white(rgb, s.box)])
-    for sh in shs:
-        inner = [i for i, wd in enumerate(words) if _inside(wd.center, sh.box)]
-        kind = _box_kind(rgb, sh, shs, inner, words, checkbox_max, scale, grid)
-        if kind is None:
+    kinds = [(sh, _box_kind(rgb, sh, shs, inner, words, checkbox_max, scale, grid), inner)
+             for sh in shs for inner in [[i for i, wd in enumerate(words) if _inside(wd.center, sh.box)]]]
+    others = [(sh.box, kind) for sh, kind, _ in kinds if kind]
+    for sh, kind, inner in kinds:
+        if kind is None or _bar(sh.box, kind, inner, kinds):
             continue
         text = " ".join(words[i].text for i in inner)
+        kind = group_kind(sh.box, kind, text, others)
         label = text if kind not in FIELD_KINDS + SIDE_LABELLED else ""
         value = text if kind in FIELD_KINDS else sh.value
+        if kind in TICKABLE:
+            value = "checked" if value == "checked" or ticked(rgb, sh.box) else ""
+        elif kind in FIELD_KINDS and not value:
+            value = "\u2022" * hidden_chars(rgb, sh.box, scale)  # a password's dots: OCR reads no text there
         claimed.update(inner)
         els.append(Element("", sh.box, kind, label, value=value))
     for i, wd in enumerate(words):
