@@ -12,15 +12,19 @@ too little once two or three sessions talked (docs/cluster-bench.md). Three thin
   prompt is left, and the judgement reads the history and the question again. Its cost is measured here on the
   Thinker alone (`measure_thinker_switch`: the same turn with the session's own cache and with another's, on one
   thread pinned to one core, as each node runs it), as a constant plus a part per earlier exchange
-  (`StageModel.switch_ms`, `switch_ms_per_turn`). This is the "CPU per turn grows under load" the bench measured.
+  (`StageModel.switch_ms`, `switch_ms_per_turn`). Since each conversation's cache is kept (models/llama_states.py)
+  it is a small constant: a snapshot put back, not the history read again.
 - **Work beside the turns on the same core**: the clients and the front door (pinned to the nodes' cores) and the
-  steady audio work of each connected session (decoding, the VAD, silence), measured at the one-session point as
-  CPU seconds per second (`PipelineModel.background`, competing as a fair scheduler would let it).
+  steady audio work of each connected session (decoding, the VAD, silence), as CPU seconds per second
+  (`PipelineModel.background`, competing as a fair scheduler would let it): at each point, what it measured with its
+  sessions connected and silent before its first question (`at_point`), else the first point's per session.
 
-Everything is calibrated on the first point (1 node, 1 session) and the Thinker measurement; the loaded points are
-only predicted. Not modelled: the host's one event loop (the Python parts of every session take turns on it; on
-one core they take turns anyway, but in its order, not the scheduler's), and the partial transcripts' work
-growing with a longer wait.
+Everything is calibrated on the first point (1 node, 1 session), the silent measurements and the Thinker measured
+alone (its time per token, its tokenizer for the first clause's length); the loaded points are only predicted.
+Not modelled: the host's one event loop (the Python parts of every session take turns on it; on one core they take
+turns anyway, but in its order, not the scheduler's), the Thinker's lock held while its tokens wait for any
+session's first audio (runtime/threads.py FOREGROUND) or by a read-ahead, and the partial transcripts and
+read-aheads dropped when the ASR or the Thinker is busy (the CPU per turn falls under load).
 """
 
 from __future__ import annotations
