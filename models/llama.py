@@ -274,45 +274,32 @@ class LlamaChat:
         (False). The prompt is the answer's (and the end-of-turn judgement's) up to the user's last word.
 
         It reads PREFILL_CHUNK tokens at a time and, between chunks, gives way: it pauses while first-audio work
-        runs (runtime.threads.FOREGROUND: a final decode of the user's words, a first clause) and gives up once
-        `stop` is set (the final transcript has come). Why: a partial read ahead just before the user stopped
-        speaking held the model, and the cores, while the final transcript waited (docs/measurements.md). It
-        pauses without the model: on a host of many sessions sharing it, another session whose final decode ended
-        would otherwise wait for this read-ahead to resume and finish before its own judgement could start. If
-        the model is taken meanwhile, the read-ahead gives up (what it read stays cached for the next one)."""
+        runs (runtime.threads.FOREGROUND: the final decode of the user's words) and gives up once `stop` is set
+        (the final transcript has come). Why: a partial read ahead just before the user stopped speaking held the
+        model, and the cores, while the final transcript waited (docs/measurements.md)."""
         from omnirt.runtime.threads import FOREGROUND
 
         *history, last = self.with_system(messages)
         tokens = self.llm.tokenize(self._turn_model().prompt(last["content"], history).encode(), add_bos=False,
                                    special=True)
         guard = self._guard
+        if not guard.lock.acquire(blocking=False):
+            return False
 
-        def read(paused: bool) -> bool | None:
-            """True: read to the end; False: told to stop; None: first-audio work runs (after a pause, one chunk
-            is read anyway, so a stuck claim only slows the read-ahead)."""
-            start = keep_cached_prefix(self.llm, tokens, len(tokens))
-            for n, i in enumerate(range(start, len(tokens), PREFILL_CHUNK)):
+        def read() -> bool:
+            for i in range(keep_cached_prefix(self.llm, tokens, len(tokens)), len(tokens), PREFILL_CHUNK):
+                FOREGROUND.wait()
                 if stop is not None and stop.is_set():
                     return False
-                if FOREGROUND.busy and not (paused and n == 0):
-                    return None
                 self.llm.eval(tokens[i:i + PREFILL_CHUNK])
             return True
 
-        paused = False
-        while True:
-            if not guard.lock.acquire(blocking=False):
-                return False
-            try:
-                guard.owner = threading.get_ident()
-                done = guard.run(read, paused)
-            finally:
-                guard.owner = None
-                guard.lock.release()
-            if done is not None:
-                return done
-            FOREGROUND.wait()  # without the model
-            paused = True
+        try:
+            guard.owner = threading.get_ident()
+            return guard.run(read)
+        finally:
+            guard.owner = None
+            guard.lock.release()
 
     def _turn_model(self) -> Any:
         if self._turns is None:
