@@ -14,6 +14,7 @@ from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import MAX_TEXT, Click, Done, Hotkey, InvalidAction, parse_action
 from omnirt.agents.elements import Element, norm
+from omnirt.agents.fields import focus_point
 
 LLM_KEYS = ("enter", "tab", "escape", "backspace", "space", "up", "down")
 # Kinds the model is most likely to need survive the element cap: controls (any kind not listed) before links
@@ -115,6 +116,9 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
     pairs are never chosen for the model (it was just told not to repeat them)."""
     el = shown[ident]
     done_here = [e for n, e in shown.items() if (action, n) in banned and naming(target, e.label) == 3]
+    # The grammar left this one element to click: the words are the model's wish for what it may not do again
+    # ("click 'Mayotte' dropdown", target 'Dropdown', id of Submit, on DEV); the number is its only choice.
+    only = [n for n in shown if (action, n) not in banned] == [ident]
     shown = {n: e for n, e in shown.items() if (action, n) not in banned or n == ident}
     if action == "type":
         return _field_named(ident, target, shown)
@@ -123,7 +127,7 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
     named = _element_named(ident, target, shown, elements)
     if named is not None:
         return named
-    if done_here:
+    if done_here or (only and banned):
         # The target names what was already done on this screen and the model's number points elsewhere: with its
         # first choice ruled out (the grammar leaves it out), the number is its next one; the words were copied from
         # the step before. Rejecting it cost a re-ask that answered the same (DEV, 0.5B: every time).
@@ -210,8 +214,11 @@ def to_actions(answer: str | dict, shown: dict[int, Element], elements: Sequence
     if isinstance(target, str):
         ident, el = _reconcile(ident, target, name, shown, elements, banned)
     data = {**data, "id": ident}
-    click = Click(x=el.center[0], y=el.center[1])
-    what = f"'{clip(el.label)}' {el.kind}"
+    # Typing starts at a segmented date/time field's first segment (its centre is the day: "10/20/2017" typed
+    # there gave "mm/dd/202017" on DEV), as the instruction policy does.
+    x, y = focus_point(el.box, el.value or el.label) if name == "type" else el.center
+    click = Click(x=x, y=y)
+    what = f"'{clip(el.label or ordinal_names(shown).get(ident, ''))}' {el.kind}"  # as the model saw it named
     if name == "click":
         return [click], f"clicked {what}", data
     if len(text) > MAX_TEXT:

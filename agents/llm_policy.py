@@ -29,13 +29,12 @@ from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold, norm
-from omnirt.agents.llm_answers import (FIELD_KINDS, KIND_PRIORITY, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json,
-                                       mark_numbers, ordinal_names, to_actions)
+from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, ordinal_names,
+                                       to_actions)
+from omnirt.agents.llm_screen import describe, fresh, identity, select_elements  # noqa: F401  (re-exported)
 
-TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
-CARRIERS = ("checkbox", "radio", "input", "textarea", "dropdown")  # controls whose label is the text beside them
 MAX_STEP = 60
 
 SYSTEM_PROMPT = (
@@ -53,16 +52,17 @@ SYSTEM_PROMPT = (
 # recent example most, and "first part first" is what it gets wrong most). Measured on Qwen2.5-Coder-0.5B over 21
 # hand-checked screens: writing "step" and "target" before the id, with each element's text before its id, took the
 # right actions from 2 to 15.
-_EX_SCREEN = ("Task: Enter \"ann\" as the name and \"x1\" as the code, then press OK.\nElements:\n'Name' word id=0\n"
-              "'Name' input id=1 at (150,40)\n'Code' input id=2 at (150,80)\n'OK' button id=3\n'Help' link id=4\n"
-              "Steps taken:\n")
+_EX_HEAD = "Task: Enter \"ann\" as the name and \"x1\" as the code, then press OK.\nElements:\n'Name' word id=0\n"
+_EX_TAIL = "'OK' button id=3\n'Help' link id=4\nSteps taken:\n"
+_EX_FIELDS = ("'Name' input (empty) id=1 at (150,40)\n", "'Name' input value 'ann' id=1 at (150,40)\n",
+              "'Code' input (empty) id=2 at (150,80)\n", "'Code' input value 'x1' id=2 at (150,80)\n")
 _EX_DONE = ("1. typed \"ann\" into 'Name' input\n", "2. typed \"x1\" into 'Code' input\n")
 EXAMPLES = (
-    (_EX_SCREEN + _EX_DONE[0] + "Next action?",
+    (_EX_HEAD + _EX_FIELDS[1] + _EX_FIELDS[2] + _EX_TAIL + _EX_DONE[0] + "Next action?",
      '{"step": "\\"x1\\" as the code", "action": "type", "target": "Code", "id": 2, "text": "x1"}'),
-    (_EX_SCREEN + _EX_DONE[0] + _EX_DONE[1] + "Next action?",
+    (_EX_HEAD + _EX_FIELDS[1] + _EX_FIELDS[3] + _EX_TAIL + _EX_DONE[0] + _EX_DONE[1] + "Next action?",
      '{"step": "press OK", "action": "click", "target": "OK", "id": 3}'),
-    (_EX_SCREEN + "(none)\nNext action?",
+    (_EX_HEAD + _EX_FIELDS[0] + _EX_FIELDS[2] + _EX_TAIL + "(none)\nNext action?",
      '{"step": "Enter \\"ann\\" as the name", "action": "type", "target": "Name", "id": 1, "text": "ann"}'),
 )
 
@@ -88,39 +88,6 @@ def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple
     return {"oneOf": shapes}
 
 
-def select_elements(elements: Sequence[Element], cap: int, instruction: str = "") -> dict[int, Element]:
-    """The marked elements shown to the model. A plain word inside a text line is left out (the line carries it)
-    unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
-    reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice. A word or line that
-    only repeats the label of a check box, radio or field is left out too: the control carries it, and the 0.5B model
-    clicked the bare word as often as the box (two numbers for one choice)."""
-    marks = mark_numbers(elements)
-    lines = [e.box for e in elements if e.kind == "line"]
-    asked = set(norm(instruction).split())
-    carried = {norm(e.label) for e in elements if e.kind in CARRIERS and e.label.strip()}
-
-    def covered(e: Element) -> bool:
-        cx, cy = e.center
-        return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in lines)
-
-    marks = {n: e for n, e in marks.items()
-             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))
-             and not (e.kind in ("word", "line") and norm(e.label) in carried)}
-    if len(marks) <= cap:
-        return marks
-    order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
-    return {n: marks[n] for n in sorted(order)}
-
-
-def describe(n: int, e: Element, stand_in: str = "") -> str:
-    """One prompt line, text first so the id follows the words the model has just written as "target":
-    "'Submit' button id=3"; an element without text is named by its place among its kind ("'2nd input' input",
-    `ordinal_names`); the position only where there is no text to go by (an icon, a field)."""
-    value = f" value '{clip(e.value)}'" if e.value else ""
-    where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
-    return f"'{clip(e.label or stand_in)}' {e.kind}{value} id={n}{where}"
-
-
 # ---------------------------------------------------------------- the policy
 
 NO_CHANGE = " (screen did not change)"
@@ -129,6 +96,12 @@ BACK = " (screen went back to an earlier state)"
 
 def _signature(elements: Sequence[Element]) -> tuple:
     return tuple((e.kind, e.label, e.value, e.box) for e in elements)
+
+
+def _near(p: tuple[int, int], q: tuple[int, int], tol: int = 6) -> bool:
+    """The same spot (a control's centre, to within a few pixels): a drop-down that showed its new option was read
+    as a field ('1st input' value 'Somalia', no arrow found) and was opened again as a new control on DEV."""
+    return abs(p[0] - q[0]) <= tol and abs(p[1] - q[1]) <= tol
 
 
 def _same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tuple[str, int]]:
@@ -194,7 +167,10 @@ class LLMPolicy:
     _last: int = field(default=-1, repr=False)  # index of the last accepted decision in _notes / _answers
     _seen: dict[tuple, list[str]] = field(default_factory=dict, repr=False)  # screen -> answers accepted on it
     _toggled: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (kind, label) of toggles clicked
+    _toggle_spots: list[tuple[int, int]] = field(default_factory=list, repr=False)  # and their centres
+    _clicked: str = field(default="", repr=False)  # the label the last accepted decision clicked ('' otherwise)
     _task: str = field(default="", repr=False)
+    _before: set[tuple] | None = field(default=None, repr=False)  # identities on screen at the last decision
     last_answer: dict[str, Any] | None = field(default=None, repr=False)
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # this episode's answers, for reports
 
@@ -209,7 +185,8 @@ class LLMPolicy:
         self._notes = [str(n) for n in notes]
         self._answers = ["(other policy)"] * len(self._notes)
         self._seen = {}
-        self._toggled = set()
+        self._toggled, self._toggle_spots, self._clicked = set(), [], ""
+        self._before = None
         self.log = []
 
     def warmup(self) -> float:
@@ -224,13 +201,14 @@ class LLMPolicy:
         """False while the rest of a decision (the typing after its click) is queued: no need to ground."""
         return not (history and self._pending)
 
-    def messages(self, instruction: str, shown: dict[int, Element]) -> list[dict[str, str]]:
-        """The chat: fixed system prompt and examples first (KV-cache reuse), then this screen and the steps."""
+    def messages(self, instruction: str, shown: dict[int, Element], new: Collection[int] = ()) -> list[dict[str, str]]:
+        """The chat: fixed system prompt and examples first (KV-cache reuse), then this screen and the steps.
+        `new`: the marks to say are new on this screen."""
         msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
         for user, answer in (EXAMPLES if self.few_shot else ()):
             msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
         stand_in = ordinal_names(shown)
-        lines = [describe(n, e, stand_in.get(n, "")) for n, e in shown.items()] or ["(none)"]
+        lines = [describe(n, e, stand_in.get(n, ""), n in new) for n, e in shown.items()] or ["(none)"]
         steps = [f"{i + 1}. {s}" for i, s in enumerate(self._notes)] or ["(none)"]
         body = (f"Task: {instruction.strip() or '(no instruction visible)'}\nElements:\n" + "\n".join(lines)
                 + "\nSteps taken:\n" + "\n".join(steps) + "\nNext action?")
@@ -249,9 +227,17 @@ class LLMPolicy:
         shown = select_elements(elements, self.max_elements, instruction)
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
-        banned = _same_spot({(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}, shown)
-        banned |= {("click", n) for n, e in shown.items() if (e.kind, e.label) in self._toggled}
-        answer, reason = self._ask(self.messages(instruction, shown), shown, elements, banned, taken)
+        banned = {(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}
+        banned |= {("click", n) for n, e in shown.items() if (e.kind, e.label) in self._toggled
+                   or any(_near(e.center, c) for c in self._toggle_spots)}
+        if self._clicked and sig != self._sig:
+            # The last click changed the screen: what it opened is not closed again by the same click. The 0.5B
+            # model copied its last step's target (a section's header, a list's current option) on DEV.
+            banned |= {("click", n) for n, e in shown.items() if fold(e.label) == self._clicked}
+        banned = _same_spot(banned, shown)
+        new = fresh(shown, self._before)
+        self._before = {identity(e) for e in elements}
+        answer, reason = self._ask(self.messages(instruction, shown, new), shown, elements, banned, taken)
         if answer is None:
             return self._give_up(reason)
         actions, note, data, key = answer
@@ -264,6 +250,8 @@ class LLMPolicy:
         el = shown.get(data.get("id", -1))
         if data.get("action") == "click" and el is not None and el.kind in TOGGLES:
             self._toggled.add((el.kind, el.label))
+            self._toggle_spots.append(el.center)
+        self._clicked = fold(el.label) if data.get("action") == "click" and el is not None else ""
         return actions[0]
 
     def _note_repeat(self, sig: tuple, seen: list[str]) -> None:
@@ -321,7 +309,9 @@ class LLMPolicy:
     def _from_step(self, text: str, shown: dict[int, Element]) -> str | dict[str, Any]:
         """The answer, its target replaced by what its own "step" names when the target is not in the task at all
         and the step names exactly one shown element that the task names too: the 0.5B model wrote
-        {"step": "Select yMbdWAR", "target": "UT", "id": 0} (the first option's text, copied from the list)."""
+        {"step": "Select yMbdWAR", "target": "UT", "id": 0} (the first option's text, copied from the list). Not an
+        element already used this episode: "find and click the 5th search result" named the Search button that
+        was pressed two steps before, and a result the model chose ("Nieves") was taken for it."""
         data = extract_json(text)
         if not isinstance(data, dict) or data.get("action") not in ("click", "type"):
             return text
@@ -329,8 +319,10 @@ class LLMPolicy:
         task = f" {fold(self._task)} "
         if not target.strip() or target in task:
             return text
+        used = " ".join(self._notes)
         hits = {fold(e.label): n for n, e in shown.items()
-                if len(fold(e.label)) > 1 and f" {fold(e.label)} " in step and f" {fold(e.label)} " in task}
+                if len(fold(e.label)) > 1 and f" {fold(e.label)} " in step and f" {fold(e.label)} " in task
+                and f"'{clip(e.label)}' {e.kind}" not in used}
         if len(hits) != 1:
             return text
         n = next(iter(hits.values()))
@@ -360,8 +352,9 @@ class LLMPolicy:
         parts = LAST_PART.split(self._task)
         if data.get("action") != "click" or data.get("id") not in shown or len(parts) < 3:
             return
+        el = shown[data["id"]]
         head, tail = norm("".join(parts[:-2])), norm(parts[-1])
-        label = norm(shown[data["id"]].label)
+        label = norm(el.label)
         if not (label and f" {label} " in f" {tail} " and f" {label} " not in f" {head} "):
             return
         if not done:
@@ -374,13 +367,21 @@ class LLMPolicy:
         if missing:
             raise TypeFirst(missing[0], f"first type \"{clip(missing[0])}\" (the task gives it); "
                                         f"'{clip(shown[data['id']].label)}' comes last")
+        self._named_first(data["id"], head, shown, done)
+
+    @staticmethod
+    def _named_first(ident: int, head: str, shown: dict[int, Element], done: Sequence[str]) -> None:
+        """InvalidAction when `head` names a shown control (by its label, or by the place name the model sees,
+        "3rd radio") other than `ident` that no step in `done` used yet."""
         used = f" {fold(' '.join(done))} "
-        named = [e for n, e in shown.items() if n != data["id"] and e.kind not in ("word", "line")
-                 and len(fold(e.label)) > 1 and f" {fold(e.label)} " in f" {fold(head)} "
-                 and f" {fold(e.label)} " not in used]
+        stand_in = ordinal_names(shown)  # "the 3rd radio" names the text-less radio shown as '3rd radio'
+        named = [(e.label or stand_in.get(n, ""), e) for n, e in shown.items()
+                 if n != ident and e.kind not in ("word", "line")]
+        named = [(name, e) for name, e in named if len(fold(name)) > 1 and f" {fold(name)} " in f" {fold(head)} "
+                 and f" {fold(name)} " not in used]
         if named:
-            raise InvalidAction(f"the task names '{clip(named[0].label)}' {named[0].kind} before that and it was not "
-                                f"used yet; do that first")
+            raise InvalidAction(f"the task names '{clip(named[0][0])}' {named[0][1].kind} before that and it was "
+                                f"not used yet; do that first")
 
     def _give_up(self, reason: str) -> Any:
         """No valid action this step: wait and look again, or end the episode after max_rejections in a row."""

@@ -24,7 +24,7 @@ def test_elements_without_text_are_named_by_their_place_among_their_kind() -> No
     policy = LLMPolicy(th)
     # the model names the 3rd input but copies the wrong number: its words decide
     assert policy.decide("Focus into the 3rd input textbox.", list(shown.values()), []) == Click(x=110, y=155)
-    assert "'3rd input' input id=0 at (110,155)" in th.prompts[0][-1]["content"]
+    assert "'3rd input' input (empty) id=0 at (110,155)" in th.prompts[0][-1]["content"]
 
 
 def test_a_target_that_only_names_the_kind_of_its_element_stands() -> None:

@@ -91,7 +91,7 @@ def test_a_multi_word_target_is_found_as_words_of_one_line() -> None:
 
 def test_prompt_lines_and_element_selection() -> None:
     assert describe(2, SUBMIT) == "'Submit' button id=2"
-    assert describe(4, NAME_FIELD) == "'Name' input id=4 at (165,50)"  # a field gets its position
+    assert describe(4, NAME_FIELD) == "'Name' input (empty) id=4 at (165,50)"  # a field gets its position
     words = [Element(f"e{i}", (10 + 40 * i, 200, 45 + 40 * i, 215), "word", w, line=0)
              for i, w in enumerate(["lorem", "ipsum", "dolor"])]
     line = Element("e3", (10, 200, 125, 215), "line", "lorem ipsum dolor")

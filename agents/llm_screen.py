@@ -1,0 +1,77 @@
+"""What the LLM policy shows the model of a screen: which grounded elements get a mark (`select_elements`) and one
+line per mark (`describe`), with the state each widget shows in words and what is new since the model's previous
+decision (`fresh`).
+
+Why a module of its own: the model knows the screen only through these lines, so what they say (and leave out) is
+the fallback's eyesight; agents/llm_policy.py decides what to do with the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from omnirt.agents.grounding import Element, norm
+from omnirt.agents.llm_answers import KIND_PRIORITY, clip, mark_numbers
+
+TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
+CARRIERS = ("checkbox", "radio", "input", "textarea", "dropdown")  # controls whose label is the text beside them
+
+
+def select_elements(elements: Sequence[Element], cap: int, instruction: str = "") -> dict[int, Element]:
+    """The marked elements shown to the model. A plain word inside a text line is left out (the line carries it)
+    unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
+    reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice. A word or line that
+    only repeats the label of a check box, radio or field is left out too: the control carries it, and the 0.5B model
+    clicked the bare word as often as the box (two numbers for one choice)."""
+    marks = mark_numbers(elements)
+    lines = [e.box for e in elements if e.kind == "line"]
+    asked = set(norm(instruction).split())
+    carried = {norm(e.label) for e in elements if e.kind in CARRIERS and e.label.strip()}
+
+    def covered(e: Element) -> bool:
+        cx, cy = e.center
+        return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in lines)
+
+    marks = {n: e for n, e in marks.items()
+             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))
+             and not (e.kind in ("word", "line") and norm(e.label) in carried)}
+    if len(marks) <= cap:
+        return marks
+    order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
+    return {n: marks[n] for n in sorted(order)}
+
+
+# What a widget's value says about its state, in words ('+' is not "collapsed" to a 0.5B model)
+STATES = {("checkbox", "checked"): "checked", ("checkbox", ""): "unchecked", ("radio", "checked"): "selected",
+          ("radio", ""): "not selected", ("expander", "+"): "collapsed", ("expander", "-"): "expanded",
+          ("button", "occluded"): "partly hidden", ("input", ""): "empty", ("textarea", ""): "empty"}
+
+
+def describe(n: int, e: Element, stand_in: str = "", new: bool = False) -> str:
+    """One prompt line, text first so the id follows the words the model has just written as "target":
+    "'Submit' button id=3"; an element without text is named by its place among its kind ("'2nd input' input",
+    `ordinal_names`); the position only where there is no text to go by (an icon, a field). Its state in words:
+    a field's value or "(empty)", a check box "(checked)" / "(unchecked)", a radio "(selected)" / "(not
+    selected)", an expander "(collapsed)" / "(expanded)": without them the model re-ticked boxes and retyped
+    filled fields on DEV. "(new)": not on screen at the model's previous decision (what its last step opened)."""
+    state = STATES.get((e.kind, e.value))
+    value = f" ({state})" if state else (f" value '{clip(e.value)}'" if e.value else "")
+    where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
+    return f"'{clip(e.label or stand_in)}' {e.kind}{value}{' (new)' if new else ''} id={n}{where}"
+
+
+def identity(e: Element) -> tuple:
+    """What makes an element the same one on the next screen: its kind and text, or a text-less one's place."""
+    return (e.kind, e.label) if e.label.strip() else (e.kind, e.center[0] // 8, e.center[1] // 8)
+
+
+def fresh(shown: dict[int, Element], before: set[tuple] | None) -> set[int]:
+    """The shown elements that were not on screen at the previous decision: what the last step opened (a list's
+    options, a section's text, search results). None on a first screen and on a new page (nothing carried
+    over), where every line would say it."""
+    if not before:
+        return set()
+    new = {n for n, e in shown.items() if identity(e) not in before}
+    return new if len(new) < len(shown) else set()
+
+
