@@ -62,43 +62,31 @@ def test_a_moved_sessions_thinker_starts_with_the_history_under_turns_it_will_ne
     assert all(e.turn < 0 for e in thinker.exchanges)  # a new session counts its turns from 0
 
 
-def test_the_recorder_reports_a_question_when_its_answer_starts_then_the_answer_then_what_was_heard():
-    thinker = ThinkerStage(backend=None)
-    reports = []
-    rec = TurnRecorder(thinker, reports.append)
-    rec.on_done("thinker", Transcript(text="hi", final=True, turn=1), 0, 0, False)
-    assert reports == []  # nothing changed
-    from omnirt.runtime.thinker import Exchange
-
-    thinker.exchanges.append(Exchange(1, "What is my name?", "Your"))
-    rec.on_output("thinker", TextDelta(text="Your", turn=1), None, 0, 0)
-    rec.on_output("thinker", TextDelta(text=" name", turn=1), None, 0, 0)  # same count: not reported per delta
-    thinker.exchanges[-1].answer = "Your name is Ada."
-    rec.on_output("thinker", TextDone(text="Your name is Ada.", turn=1), None, 0, 0)
-    thinker.exchanges[-1].answer = "Your name"  # a barge-in: what the user heard
-    rec.on_done("thinker", Played(turn=1, seconds=0.5, heard="Your name", cut=True), 0, 0, False)
-    rec.on_done("asr", Played(turn=1, seconds=0.5, heard="x", cut=True), 0, 0, False)  # another stage: ignored
-    assert reports == [[("What is my name?", "Your")], [("What is my name?", "Your name is Ada.")],
-                       [("What is my name?", "Your name")]]
-
-
-def test_the_recorder_reports_a_finished_question_before_its_answer_starts():
+def test_the_recorder_reports_a_question_once_final_and_its_answer_once_heard():
     from omnirt.runtime.frames import Commit
     from omnirt.runtime.thinker import Exchange
 
     thinker = ThinkerStage(backend=None)
+    restore(thinker, [["My name is Ada.", "Hello Ada."]])
     reports = []
     rec = TurnRecorder(thinker, reports.append)
+    ada = ("My name is Ada.", "Hello Ada.")  # restored: heard on the lost host
     rec.on_output("asr", Transcript(text="What is my", final=False, turn=1), None, 0, 0)  # a partial: not words
     rec.on_output("asr", Transcript(text="What is my name?", final=True, turn=1), None, 0, 0)
     assert reports == []  # heard, but the user may still go on (a speculative cut)
     rec.on_output("asr", Commit(turn=1, spoken=True), None, 0, 0)
-    assert reports == [[("What is my name?", "")]]  # finished: kept outside the host before the Thinker starts
+    assert reports == [[ada, ("What is my name?", "")]]  # finished: kept outside the host before the Thinker starts
     thinker.exchanges.append(Exchange(1, "What is my name?", ""))  # the answer starts: nothing new to report
     rec.on_output("thinker", TextDelta(text="Your", turn=1), None, 0, 0)
     thinker.exchanges[-1].answer = "Your name is Ada."
     rec.on_output("thinker", TextDone(text="Your name is Ada.", turn=1), None, 0, 0)
-    assert reports == [[("What is my name?", "")], [("What is my name?", "Your name is Ada.")]]
+    rec.on_done("thinker", Transcript(text="What is my name?", final=True, turn=1), 0, 0, False)
+    assert len(reports) == 1  # made, not yet heard: a host lost now leaves the question to answer again
+    thinker.exchanges[-1].answer = "Your name"  # a barge-in: what the user heard
+    rec.on_done("asr", Played(turn=1, seconds=0.5, heard="x", cut=True), 0, 0, False)  # another stage: ignored
+    assert len(reports) == 1
+    rec.on_done("thinker", Played(turn=1, seconds=0.5, heard="Your name", cut=True), 0, 0, False)
+    assert reports[-1] == [ada, ("What is my name?", "Your name")]
     assert rec.heard == {} and rec.committed == set()  # the Thinker has that turn now
     rec.on_output("asr", Commit(turn=2, spoken=True), None, 0, 0)  # a Commit with no words heard: nothing
     assert len(reports) == 2

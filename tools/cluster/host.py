@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...runtime.clock import now
-from ...runtime.frames import Commit, TextDone, Transcript
+from ...runtime.frames import Commit, Played, Transcript
 from ...runtime.stage import PipelineObserver
 from ...runtime.thinker import Exchange
 from ...runtime.threads import use_idle_threads
@@ -66,24 +66,26 @@ class HostConfig:
 
 
 class TurnRecorder(PipelineObserver):
-    """Watches one session's Thinker and reports its exchanges (question, answer so far) whenever they change: when
-    an answer starts, when it is done, and after every frame the Thinker has handled (a `Played` sets the answer to
-    what the user heard; an interrupted turn keeps what was said). A question is reported before its answer starts
-    too, as soon as the recogniser has passed on its final words and the turn's Commit (the user has finished):
-    under load the judgement and the answer's first token can take a second or more, and a host lost meanwhile
-    would otherwise take the question with it (the new host answers it unasked: `unanswered`)."""
+    """Watches one session's Thinker and reports its exchanges (question, answer as heard) whenever they change.
+    A question is reported as soon as the recogniser has passed on its final words and the turn's Commit (the user
+    has finished), before the Thinker starts on it: under load the judgement and the answer's first token can take
+    a second or more. Its answer is reported once the reply has been played (the Thinker's `Played`: what the user
+    heard, all of it or up to a barge-in); until then the question stands unanswered. So a host lost before the
+    user heard the answer leaves the question at the door, and the new host answers it unasked (`unanswered`)."""
 
     def __init__(self, thinker: Any, report: Any, asr: str = "asr") -> None:
         self.thinker, self.report, self.asr = thinker, report, asr
         self.heard: dict[int, str] = {}  # turn -> its final words as the recogniser passed them on
         self.committed: set[int] = set()  # turns whose Commit the recogniser let through (their words are final)
+        self.played: set[int] = set()  # turns whose reply has been played (or cut): their answer is as heard
         self.last: list[tuple[str, str]] = self.snapshot()
 
     def snapshot(self) -> list[tuple[str, str]]:
         exchanges = self.thinker.exchanges
         newest = max((ex.turn for ex in exchanges), default=None)
         waiting = sorted(t for t in self.committed if t in self.heard and (newest is None or t > newest))
-        return [(ex.question, ex.answer) for ex in exchanges] + [(self.heard[t], "") for t in waiting]
+        return ([(ex.question, ex.answer if ex.turn < 0 or ex.turn in self.played else "") for ex in exchanges]
+                + [(self.heard[t], "") for t in waiting])  # (turns below 0: restored, heard on the lost host)
 
     def check(self) -> None:
         now = self.snapshot()
@@ -94,6 +96,7 @@ class TurnRecorder(PipelineObserver):
         if newest is not None:  # those turns are the Thinker's now
             self.heard = {t: w for t, w in self.heard.items() if t > newest}
             self.committed = {t for t in self.committed if t > newest}
+            self.played = {t for t in self.played if t > newest - 8}
 
     def on_output(self, stage: str, frame: Any, source: Any, started: float, t: float) -> None:
         if stage == self.asr:
@@ -102,12 +105,13 @@ class TurnRecorder(PipelineObserver):
             elif isinstance(frame, Commit) and frame.turn in self.heard:
                 self.committed.add(frame.turn)
                 self.check()
-        elif stage == self.thinker.name and (isinstance(frame, TextDone)
-                                             or len(self.thinker.exchanges) != len(self.last)):
+        elif stage == self.thinker.name and len(self.thinker.exchanges) != len(self.last):
             self.check()
 
     def on_done(self, stage: str, frame: Any, started: float, t: float, cancelled: bool) -> None:
         if stage == self.thinker.name:
+            if isinstance(frame, Played):
+                self.played.add(frame.turn)
             self.check()
 
 
