@@ -298,6 +298,8 @@ def node_loss(talk: Talk, loss: dict[str, Any]) -> dict[str, Any]:
                       "back_s": round(back["open"] - talk.killed_at, 3), "restored": back["restored"],
                       "answered_s": round(after[0]["first_sound"] - talk.killed_at, 3) if after else None,
                       "answer_voice_to_voice_ms": after[0]["voice_to_voice_ms"] if after else None,
+                      "asked_s": round(after[0]["t_asked"] - talk.killed_at, 3)
+                      if after and not after[0].get("answered_after_move") else None,
                       "answered_unasked": bool(after and after[0].get("answered_after_move"))})
     return {**loss, "lost": loss.get("sessions", 0), "replaced": len(moves),
             "answered": sum(m["answered_s"] is not None for m in moves), "moves": moves}
@@ -388,7 +390,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
         print(f"  session {m['session']}: told {m['told_s']:.2f} s after the kill, back {m['back_s']:.2f} s, "
               f"{m['restored']} exchanges restored, next answer heard "
               + (f"{m['answered_s']:.2f} s after the kill" if m["answered_s"] is not None else "never")
-              + (" (the question its lost host had heard, answered unasked)" if m["answered_unasked"] else ""))
+              + (" (the question its lost host had heard, answered unasked)" if m["answered_unasked"] else "")
+              + (f" (asked {m['asked_s']:.2f} s after the kill, voice-to-voice {m['answer_voice_to_voice_ms']:.0f} ms)"
+                 if m.get("asked_s") is not None and m["answer_voice_to_voice_ms"] is not None else ""))
     if loss.get("error"):
         print(f"  node not killed: {loss['error']}")
     if placed["refused"]:
