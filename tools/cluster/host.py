@@ -15,9 +15,9 @@ on its pipeline that snapshots the Thinker's exchanges whenever they change (a q
 finished, what of it the user heard); the front door long-polls `changes()` and keeps them (conversations.py), so
 a host that dies takes no conversation with it. The same pending call tells the door of the host's death at once
 (Ray fails it), which is how the door learns to move the host's sessions. A session opened with `history` (moved
-here from a lost host) starts with those exchanges in its Thinker; if the last question had no answer begun
-(the host died between hearing it and answering), it is answered once the page is connected again, as the
-user's next turn: the user does not have to ask again.
+here from a lost host) starts with those exchanges in its Thinker; if the last question's answer had not been
+heard (the host died between hearing the question and playing the whole reply), it is answered once the page is
+connected again, as the user's next turn: the user does not have to ask again.
 
 Draining (`drain()`, for maintenance): the host takes no new session, and each of its sessions is asked to move
 (a {"type": "move"} event; the page offers again with its session id and the door places it elsewhere) only at a
@@ -118,14 +118,14 @@ class TurnRecorder(PipelineObserver):
 def restore(thinker: Any, history: list) -> None:
     """Put a moved session's exchanges into its new Thinker. They get turn numbers below any this session will use
     (a new session counts from 0 again, and the Thinker drops an exchange whose turn is redone); an exchange whose
-    answer never began is left out (the last one is asked again for the user: `unanswered`)."""
+    answer was not heard is left out (the last one is asked again for the user: `unanswered`)."""
     kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
     thinker.exchanges = [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
 
 
 def unanswered(history: list) -> str:
-    """The question a moved conversation ended on if no answer to it had begun (its host died between hearing it
-    and answering): the new host answers it, so the user need not ask again. "" when there is none."""
+    """The question a moved conversation ended on if no answer to it was heard (its host died between hearing it
+    and playing the reply: TurnRecorder): the new host answers it, so the user need not ask again. "" if none."""
     if history and str(history[-1][0]).strip() and not str(history[-1][1]).strip():
         return str(history[-1][0]).strip()
     return ""
