@@ -100,10 +100,10 @@ async def test_a_drained_host_finishes_the_turn_then_its_session_moves_with_its_
 
 
 async def test_a_question_heard_but_not_answered_is_answered_on_the_new_host_unasked(cluster):
-    """A host that dies between hearing a question and beginning its answer leaves the door's record ending on that
-    question (its TurnRecorder reports the question when the answer starts). Here the record is left so by hand, on
-    a session that ended, and the session resumed with its id: the new placement answers the question without the
-    client saying anything, and the page is told which question it answers."""
+    """A host that dies between hearing a question and playing its reply leaves the door's record ending on that
+    question with no answer (its TurnRecorder reports a question once final and its answer once heard). Here the
+    record is left so by hand, on a session that ended, and the session resumed with its id: the new placement
+    answers the question without the client saying anything, and the page is told which question it answers."""
     _, door = cluster
     first = RTCClient(door.url)
     await first.connect()
