@@ -171,15 +171,17 @@ class ClusterServer(RTCServer):
             h.state = HostState.reported(state.name, reply)
             self.placements.append((state.name, reply["node_id"]))
             self.book.placed(conv, state.name)
+            restored = sum(1 for _, answer in history if str(answer).strip())  # (an unanswered one is answered anew)
+            answering = reply.get("answering", "")
             if was_lost is not None:
-                self.moves.append({"session": conv.id, "to": state.name, "restored": len(history),
-                                   "lost_to_placed_s": round(time.monotonic() - was_lost, 3)})
-            log.info("session %splaced on host %s (node %s, %d of %d slots)%s", "re" if conv.placements > 1 else "",
+                self.moves.append({"session": conv.id, "to": state.name, "restored": restored,
+                                   "answering": answering, "lost_to_placed_s": round(time.monotonic() - was_lost, 3)})
+            log.info("session %splaced on host %s (node %s, %d of %d slots)%s%s", "re" if conv.placements > 1 else "",
                      state.name, reply["node_id"][:8], reply["sessions"], reply["slots"],
-                     f", {len(history)} exchanges restored" if history else "")
+                     f", {restored} exchanges restored" if history else "",
+                     ", answering the question its last host had not answered" if answering else "")
             return web.json_response({"sdp": reply["sdp"], "type": reply["type"], "node": reply["node_id"],
-                                      "session": conv.id, "restored": len(history),
-                                      "answering": reply.get("answering", "")})
+                                      "session": conv.id, "restored": restored, "answering": answering})
         if conv.placements == 0:  # a new session that found no host: nothing to keep
             self.book.records.pop(conv.id, None)
         reason = full_reason([h.state for h in self.hosts])
