@@ -219,14 +219,12 @@ class Talk:
             t = task.result()
         except Exception as err:  # noqa: BLE001 - a lost turn is a result to report
             return {**record, "error": f"{type(err).__name__}: {err}".splitlines()[0]}
-        return {**record, "heard": t.heard, "answer": t.answer, "voice_to_voice_ms": t.voice_to_voice_ms,
-                "answered": bool(t.answer.strip()) and t.first_sound is not None, "first_sound": t.first_sound,
-                "reply_ms": None if t.first_sound is None else round((t.end_event["t"] - t.first_sound) * 1e3, 1),
-                "server": t.latency and {"total": t.latency["total"], "segments": dict(t.latency["segments"])}}
-
+        return _heard(record, t, voice_to_voice_ms=t.voice_to_voice_ms,
+                      reply_ms=None if t.first_sound is None else round((t.end_event["t"] - t.first_sound) * 1e3, 1),
+                      server=t.latency and {"total": t.latency["total"], "segments": dict(t.latency["segments"])})
 
     async def _after_move(self, client: Any, record: dict[str, Any]) -> dict[str, Any]:
-        """A turn cut by its session's move. If the old host had heard the question and not begun its answer, the
+        """A turn cut by its session's move. If the old host had heard the question and not played its answer, the
         new host answers it unasked (`answering`): that answer is the turn's, heard without asking again. Else the
         turn is recorded as cut, to ask again."""
         try:
@@ -240,9 +238,14 @@ class Talk:
             t = await client.reply(set(), back["told"], timeout=60)
         except Exception as err:  # noqa: BLE001 - a lost turn is a result to report
             return {**record, "answered_after_move": True, "error": f"{type(err).__name__}: {err}".splitlines()[0]}
-        return {**record, "answered_after_move": True, "heard": t.heard, "answer": t.answer,
-                "voice_to_voice_ms": None, "answered": bool(t.answer.strip()) and t.first_sound is not None,
-                "first_sound": t.first_sound, "reply_ms": None, "server": None}
+        return _heard(record, t, answered_after_move=True, voice_to_voice_ms=None, reply_ms=None, server=None)
+
+
+def _heard(record: dict[str, Any], t: Any, **timing: Any) -> dict[str, Any]:
+    """A question's record with what came back (a tools/rtc_client.py Turn): answered when its answer had words and
+    was heard."""
+    return {**record, "heard": t.heard, "answer": t.answer, "answered": bool(t.answer.strip()) and
+            t.first_sound is not None, "first_sound": t.first_sound, **timing}
 
 
 def _hush(mic: Any) -> None:

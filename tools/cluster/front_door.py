@@ -171,8 +171,7 @@ class ClusterServer(RTCServer):
             h.state = HostState.reported(state.name, reply)
             self.placements.append((state.name, reply["node_id"]))
             self.book.placed(conv, state.name)
-            restored = sum(1 for _, answer in history if str(answer).strip())  # (an unanswered one is answered anew)
-            answering = reply.get("answering", "")
+            restored, answering = reply.get("restored", 0), reply.get("answering", "")  # (host.restore, unanswered)
             if was_lost is not None:
                 self.moves.append({"session": conv.id, "to": state.name, "restored": restored,
                                    "answering": answering, "lost_to_placed_s": round(time.monotonic() - was_lost, 3)})

@@ -115,12 +115,13 @@ class TurnRecorder(PipelineObserver):
             self.check()
 
 
-def restore(thinker: Any, history: list) -> None:
+def restore(thinker: Any, history: list) -> int:
     """Put a moved session's exchanges into its new Thinker. They get turn numbers below any this session will use
     (a new session counts from 0 again, and the Thinker drops an exchange whose turn is redone); an exchange whose
     answer was not heard is left out (the last one is asked again for the user: `unanswered`)."""
     kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
     thinker.exchanges = [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
+    return len(kept)
 
 
 def unanswered(history: list) -> str:
@@ -184,8 +185,10 @@ class SessionHost:
                     **await self.state()}
 
         pending = unanswered(history or []) if key is not None else ""
+        restored = 0
 
         def prepare(peer: PeerSession) -> None:
+            nonlocal restored
             if key is None:
                 return
             if pending:
@@ -193,7 +196,7 @@ class SessionHost:
                 self._asking.add(task)
                 task.add_done_callback(self._asking.discard)
             thinker = peer.voice.thinker
-            restore(thinker, history or [])
+            restored = restore(thinker, history or [])
             peer.voice.pipeline.observers.append(TurnRecorder(thinker, lambda ex: self._note(key, ex)))
             self.keys[peer] = key
             self.idle_since[peer] = now()
@@ -208,7 +211,8 @@ class SessionHost:
         self.opened += 1
         log.info("session opened on node %s (%d of at most %d)", self.node_id[:8], len(self.sessions),
                  self.config.slots)
-        return {"status": 200, "sdp": answer.sdp, "type": answer.type, "answering": pending, **await self.state()}
+        return {"status": 200, "sdp": answer.sdp, "type": answer.type, "restored": restored, "answering": pending,
+                **await self.state()}
 
     async def _answer(self, peer: PeerSession, key: str, question: str) -> None:
         turn = await peer.ask(question)
