@@ -134,11 +134,18 @@ class Endpointer:
         """The hangover while the words since the last pause are not judged yet."""
         return self._unfinished_hangover if self.o.await_judgement and self._speculate else self._default_hangover
 
-    def judged(self, finished: bool) -> None:
+    def judged(self, finished: bool, wait_ms: int | None = None) -> None:
         """The words of the utterance in progress were judged: finished keeps the usual hangover (if it has passed,
-        the turn ends at the next chunk), unfinished gives it unfinished_hangover_ms."""
-        if self.in_speech:
-            self._hangover = self._default_hangover if finished else self._unfinished_hangover
+        the turn ends at the next chunk), unfinished gives it unfinished_hangover_ms, or `wait_ms` when the judge
+        was in doubt (runtime/turn_classifier.py: a middle wait; never shorter than hangover_ms)."""
+        if not self.in_speech:
+            return
+        if finished:
+            self._hangover = self._default_hangover
+        elif wait_ms is not None:
+            self._hangover = max(self._default_hangover, round(wait_ms * SAMPLE_RATE / 1000 / CHUNK))
+        else:
+            self._hangover = self._unfinished_hangover
 
     def reset(self) -> None:
         self.in_speech = False

@@ -50,12 +50,13 @@ def ends_sentence(text: str) -> bool:
 
 class TurnGate(Stage):
     """threshold: an EndOfTurn probability at or above which the turn counts as finished (see `omnirt bench turns`
-    for how it was chosen). on_judged(turn, finished): told each judgement (the VAD's `judged`). classifier: combine
+    for how it was chosen). on_judged(turn, finished, wait_ms): told each judgement (the VAD's `judged`; wait_ms:
+    the classifier's middle wait for a doubtful turn, else None). classifier: combine
     the probability with the voice and the words (its own threshold applies); voice(turn): how the voice of the
     turn's utterance ended (the VAD's `voice`), None when unknown."""
 
     def __init__(self, early_on_sentence_end: bool = True, threshold: float = FINISHED_AT,
-                 on_judged: Callable[[int, bool], None] | None = None, name: str = "gate",
+                 on_judged: Callable[[int, bool, int | None], None] | None = None, name: str = "gate",
                  classifier: TurnClassifier | None = None,
                  voice: Callable[[int], Prosody | None] | None = None) -> None:
         super().__init__(name)
@@ -97,15 +98,16 @@ class TurnGate(Stage):
         if self.classifier is not None and final is None and turn not in self.committed:
             return  # the words come next
         voice = self.voice(turn) if self.voice is not None and self.classifier is not None else None
+        wait = None
         if self.classifier is not None and final is not None and voice is not None:
             score = self.classifier.prob(prob, final.text, voice, self.asked)
-            finished = score >= self.classifier.threshold
+            finished, wait = score >= self.classifier.threshold, self.classifier.wait_ms(score)
         else:
             score, finished = prob, prob >= self.threshold
         del self.probs[turn]
         self.judged[turn], self.scores[turn] = finished, score
         if self.on_judged is not None and turn not in self.committed:
-            self.on_judged(turn, finished)
+            self.on_judged(turn, finished, wait)
 
     def _finished(self, turn: int) -> bool:
         if turn in self.judged:

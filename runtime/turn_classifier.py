@@ -9,6 +9,12 @@ a question (then a short answer completes the turn). A logistic regression over 
 and those features weighs them; its coefficients are fitted on the tuning half of `omnirt bench turns` only
 (tools/bench/turns_fit.py) and shipped as runtime/data/turn_classifier.json, with the threshold chosen there.
 
+Three verdicts, not two: a score at or above `threshold` is finished (released when the post-roll settles), one
+below `doubt_threshold` unfinished (the long hangover), and one between is doubtful and gets a middle wait. Why:
+with two waits every mistake costs the whole difference, either a cut-off user or a 2 s wait after a finished
+request; most scores near the line are fragments followed by a short pause or ends said flatly, and a middle wait
+keeps the first without making the second wait long.
+
 Pure logic: no model is loaded, scoring is a dot product. Without audio the voice features take their neutral
 values, so the text-only path keeps working (less well: the weights were fitted with the voice present).
 """
@@ -60,7 +66,8 @@ def features(prob: float, text: str, voice: Prosody | None = None, asked: bool =
 @dataclass(frozen=True)
 class TurnClassifier:
     """P(finished) = sigmoid(bias + weights . (x - mean) / scale) over `names`; `threshold`: at or above it the turn
-    counts as finished (chosen on the tuning half with the runtime's waits)."""
+    counts as finished (chosen on the tuning half with the runtime's waits); `doubt_threshold` (None: two
+    verdicts only): at or above it, below `threshold`, the turn is doubtful and waits `doubt_wait_ms` of silence."""
 
     names: tuple[str, ...]
     mean: tuple[float, ...]
@@ -69,6 +76,14 @@ class TurnClassifier:
     bias: float
     threshold: float
     fitted_on: str = ""
+    doubt_threshold: float | None = None
+    doubt_wait_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.doubt_threshold is None) != (self.doubt_wait_ms is None):
+            raise ValueError("doubt_threshold and doubt_wait_ms come together")
+        if self.doubt_threshold is not None and not self.doubt_threshold < self.threshold:
+            raise ValueError(f"doubt_threshold {self.doubt_threshold} must be below threshold {self.threshold}")
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> "TurnClassifier":
@@ -79,13 +94,18 @@ class TurnClassifier:
         n = len(d["names"])
         if not all(len(d[k]) == n for k in ("mean", "scale", "weights")):
             raise ValueError(f"{path}: names, mean, scale and weights must have one entry per feature")
+        doubt = d.get("doubt_threshold")
         return cls(tuple(d["names"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), float(d["bias"]),
-                   float(d["threshold"]), d.get("fitted_on", ""))
+                   float(d["threshold"]), d.get("fitted_on", ""), None if doubt is None else float(doubt),
+                   None if doubt is None else int(d["doubt_wait_ms"]))
 
     def to_json(self) -> dict[str, object]:
-        return {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
-                "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
-                "fitted_on": self.fitted_on}
+        out: dict[str, object] = {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+                                  "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
+                                  "fitted_on": self.fitted_on}
+        if self.doubt_threshold is not None:
+            out.update(doubt_threshold=self.doubt_threshold, doubt_wait_ms=self.doubt_wait_ms)
+        return out
 
     def score(self, x: dict[str, float]) -> float:
         z = self.bias + sum(w * (x[n] - m) / s for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights))
@@ -98,6 +118,12 @@ class TurnClassifier:
 
     def finished(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> bool:
         return self.prob(prob, text, voice, asked) >= self.threshold
+
+    def wait_ms(self, score: float) -> int | None:
+        """The middle wait for a doubtful score; None for a finished or an unfinished one."""
+        if self.doubt_threshold is None or not self.doubt_threshold <= score < self.threshold:
+            return None
+        return self.doubt_wait_ms
 
 
 def asks(text: str) -> bool:

@@ -81,11 +81,11 @@ class VADStage(Stage):
         self._voice = (turn, prosody(self._sent[1]))
         return self._voice[1]
 
-    def judged(self, turn: int, finished: bool) -> None:
+    def judged(self, turn: int, finished: bool, wait_ms: int | None = None) -> None:
         """The TurnGate judged `turn`'s words: if it is the utterance still open, its hangover follows (see
         Endpointer.judged). Too late once the turn has ended: the Commit is on its way, the reply will be released."""
         if turn == self.turn:
-            self.endpointer.judged(finished)
+            self.endpointer.judged(finished, wait_ms)
 
     def typed_turn(self) -> int | None:
         """A turn number for words that did not come through this VAD (a moved session's question, answered for a

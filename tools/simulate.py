@@ -19,6 +19,7 @@ Exit status 1 when the budget is broken (for CI), 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import sys
@@ -182,6 +183,12 @@ def detector_from(path: str) -> tuple[Any, float, str]:
     held = run["runtime_default"]["heldout"]
     policy = "combined" if SessionOptions().turn_classifier and "combined" in held else "detector"
     p, n = held[policy], int(run["utterances"]["heldout"])
+    measured = run.get("runtime_default_waits", {}).get("heldout")
+    if measured:  # each end's own wait (three waits need it; older runs hold only the mean)
+        counts = sorted(collections.Counter(float(w) for w in measured).items())
+        told = ", ".join(f"{k} at {w:.0f} ms" for w, k in counts)
+        return (Empirical(tuple(float(w) for w in measured)), float(p["cutoff"]),
+                f"{policy}: held-out ends released {told}; {100 * p['cutoff']:.1f} % of paused requests cut")
     short, long = float(p["d_short"]), float(p["d_long"])
     share = (long - float(p["latency_ms"])) / (long - short) if long > short else 0.0
     k = int(round(share * n))

@@ -320,6 +320,26 @@ def test_an_utterance_judged_unfinished_waits_its_longer_hangover_and_the_next_d
     assert [e.kind for e in feed(ep, pause)] == ["start", "end", "start", "end"]
 
 
+def test_a_doubtful_utterance_waits_the_middle_wait():
+    o = VADOptions(hangover_ms=400, unfinished_hangover_ms=2100, speculate_ms=32)
+    pause = [0.9] * 20 + [0.0] * chunks(700) + [0.9] * 20 + [0.0] * chunks(2400)
+    for wait, kinds in ((1000, ["start", "end"]), (600, ["start", "end", "start", "end"])):
+        ep, seen, ends = Endpointer(o), [], []
+        for i, p in enumerate(pause):
+            events = ep.feed(p)
+            if any(e.kind == "pause" for e in events):
+                ep.judged(False, wait)  # in doubt: the middle wait, not the long one
+            seen += [e.kind for e in events if e.kind in ("start", "end")]
+            ends += [i for e in events if e.kind == "end"]
+        assert seen == kinds  # a 1000 ms wait spans the 700 ms pause; a 600 ms one does not
+        assert ends[-1] - (len(pause) - chunks(2400)) == chunks(wait) - 1  # ended by the middle wait, not 2100 ms
+    ep = Endpointer(o)
+    for p in [0.9] * 20 + [0.0] * 2:
+        ep.feed(p)
+    ep.judged(False, 100)  # shorter than the plain hangover: the plain hangover
+    assert [e.kind for p in [0.0] * chunks(300) for e in ep.feed(p) if e.kind == "end"] == []
+
+
 def test_awaiting_a_judgement_keeps_the_utterance_open_until_it_comes():
     o = VADOptions(hangover_ms=400, unfinished_hangover_ms=1200, speculate_ms=32, await_judgement=True)
     pause = [0.9] * 20 + [0.0] * chunks(700) + [0.9] * 20 + [0.0] * chunks(1400)

@@ -39,6 +39,16 @@ def test_the_detector_is_read_from_the_bench_and_replaces_the_hangover(tmp_path)
     assert 0.15 < with_detector.as_dict()["cutoff_rate"] < 0.35 and "cutoff_rate" not in plain.as_dict()
 
 
+def test_three_waits_are_read_end_by_end(tmp_path) -> None:
+    path = _bench(tmp_path, lo=0.4, d_mid=700.0, latency_ms=300.0)
+    run = json.loads(open(path).read())
+    run["runtime_default_waits"] = {"heldout": [200.0] * 90 + [700.0] * 8 + [2100.0] * 2}
+    open(path, "w").write(json.dumps(run))
+    waits, cutoff, said = detector_from(path)
+    assert sorted(waits.samples) == sorted(run["runtime_default_waits"]["heldout"])
+    assert "8 at 700 ms" in said and cutoff == 0.25
+
+
 def test_a_file_that_is_not_a_turns_bench_is_refused(tmp_path) -> None:
     other = tmp_path / "latency.json"
     other.write_text(json.dumps({"benchmark": "latency"}))

@@ -110,7 +110,7 @@ async def test_a_judged_turn_goes_by_its_judgement_not_by_punctuation():
     from omnirt.runtime.frames import EndOfTurn, Settled
 
     asked: list[tuple[int, bool]] = []
-    told = lambda turn, finished: asked.append((turn, finished))  # noqa: E731
+    told = lambda turn, finished, wait: asked.append((turn, finished))  # noqa: E731
     gate = TurnGate(threshold=0.01, on_judged=told)
     # Whisper punctuates a fragment; the judgement says it is unfinished: held, and the VAD is asked to wait longer
     frames = [EndOfTurn(prob=1e-5, turn=1), Transcript(text="How many legs does a.", turn=1),

@@ -10,8 +10,8 @@ import pytest
 
 from omnirt.tools.bench import turns_corpus as corpus
 from omnirt.tools.bench.asr import normalise
-from omnirt.tools.bench.turns import (Evaluator, Point, Row, SweepOptions, best_cutoff_at, best_latency_at, pareto,
-                                      point, summarise, sweep, transfer, vad_point)
+from omnirt.tools.bench.turns import (THREE, Evaluator, Point, Row, SweepOptions, best_cutoff_at, best_latency_at,
+                                      pareto, point, summarise, sweep, three_waits, transfer, vad_point)
 
 
 def _row(kind: str, end_p: float, pauses: list[tuple[float, float]] = (), half: str = "tuning") -> Row:
@@ -42,6 +42,21 @@ def test_detector_waits_short_only_above_theta() -> None:
     # a long wait shorter than a pause cuts there as well; one row cut twice counts once
     assert Evaluator(ROWS)(0.01, 200, 400)[1] == 1.0
     assert Evaluator([_row("complete", 0.9)])(0.5, 100, 900) == (100, 0.0)  # no paused row: no cutoffs
+
+
+def test_a_middle_wait_between_lo_and_theta() -> None:
+    ev = Evaluator(ROWS)
+    # ends at 0.6 and 0.8 wait 200, at 0.3 and 0.01 the middle 600; every pause is below lo (2100) or short (250)
+    assert ev(0.5, 200, 2100, 0.01, 600) == (400, 0.0)
+    # lo 1e-5: the 400 ms pause (1e-5) and the 900 ms one (1e-4) are now in doubt; a 300 ms wait cuts both rows,
+    # a 500 ms one only the 900 ms pause
+    assert ev(0.5, 200, 2100, 1e-5, 300)[1] == 1.0 and ev(0.5, 200, 2100, 1e-5, 500)[1] == 0.5
+    p = point(ROWS, THREE, 0.5, 200, 2100, 0.01, 600)
+    assert (p.lo, p.d_mid) == (0.01, 600) and "lo=0.01 mid=600" in p.params()
+    assert transfer(p, ROWS) == p
+    pts = three_waits(ev, SweepOptions(three_thetas=(0.01, 0.5, 0.9), d_short=(200,), d_mid=(600, 900),
+                                       three_d_long=(2100,)))
+    assert len(pts) == 3 * 2 and all(p.lo < p.theta and p.d_short < p.d_mid < p.d_long for p in pts)
 
 
 def test_pareto_front_and_best_at_queries() -> None:
@@ -182,7 +197,7 @@ def _voiced_rows(half: str, seed: int) -> list[Row]:
 
 
 def test_the_classifier_is_fitted_on_tuning_only_and_swept_beside_the_detector() -> None:
-    from omnirt.tools.bench.turns_fit import FitOptions, choose_threshold, fit, rescore
+    from omnirt.tools.bench.turns_fit import FitOptions, choose_waits, fit, rescore
 
     tuning, held = _voiced_rows("tuning", 0), _voiced_rows("heldout", 1)
     with pytest.raises(ValueError, match="tuning half only"):
@@ -195,11 +210,12 @@ def test_the_classifier_is_fitted_on_tuning_only_and_swept_beside_the_detector()
     assert Evaluator(scored)(clf.threshold, 200, 2100) == (200, 0.0)
     assert Evaluator(held)(0.01, 200, 2100)[1] == 1.0  # the probability alone cuts every fragment
     # the shipped threshold respects the latency budget: at 100 ms none can, so the highest threshold
-    assert choose_threshold(scored, FitOptions(max_latency_ms=100)) == FitOptions().thetas[-1]
+    assert choose_waits(scored, FitOptions(max_latency_ms=100)) == (FitOptions().thetas[-1], None, None)
+    assert clf.doubt_threshold is None  # two waits already cut nothing here: no middle wait
     options = SweepOptions(thetas=(1e-3, 1e-2, 0.1), d_short=(200,), d_long=(2100,), d_vad=(300, 2100),
                            combined_thetas=(0.3, 0.5, 0.7))
     s = summarise(tuning + held, options, classifier=clf)
-    assert {"combined", "combined, no context", "combined, no voice"} <= set(s["fronts"]["heldout"])
+    assert {"combined", "combined, no context", "combined, no voice", THREE} <= set(s["fronts"]["heldout"])
     b = s["best"]["combined: cutoff at latency <= 300 ms"]
     assert (b["heldout"].latency_ms, b["heldout"].cutoff) == (200, 0.0)
     assert s["runtime_default"]["heldout"]["combined"].cutoff == 0.0

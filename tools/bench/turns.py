@@ -17,8 +17,6 @@ the mean over every real end. The settings are chosen on the tuning half and the
 from __future__ import annotations
 
 import argparse
-import hashlib
-import inspect
 import io
 import json
 import math
@@ -29,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .turns_corpus import HALVES, KINDS, Utterance, after_question, build, corpus_dir, plan
+from .turns_corpus import HALVES, KINDS, build, plan
 
 TAIL_S = 0.2
 LATENCY_BUDGETS_MS = (300, 600)
@@ -39,18 +37,23 @@ TARGETS = {"cutoff_at_600": 0.05, "cutoff_at_300": 0.10}  # the issue's: <= 5 % 
 ANCHORS = {"LiveKit Turn Detector v1": (543, 0.099), "Smart Turn v3.2": (1051, 0.352),
            "VAD baseline (eot-bench)": (1600, 0.556)}
 CURVE_BUDGETS_MS = (200, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000)
+THREE = "combined, 3 waits"
 
 
 @dataclass(frozen=True)
 class SweepOptions:
     """The settings swept: theta on a log grid (the combined classifier's on a linear one), the detector's two
-    waits, the VAD's one."""
+    waits, the VAD's one; for three waits lo and theta on a coarser grid, the middle wait, and fewer long waits
+    (a pause is at most 2000 ms, so a longer wait only costs latency)."""
 
     thetas: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-5, 0.5, 25))
     d_short: tuple[int, ...] = tuple(range(100, 601, 50))
     d_long: tuple[int, ...] = tuple(range(600, 3001, 100))
     d_vad: tuple[int, ...] = tuple(range(100, 3001, 50))
     combined_thetas: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.02, 0.98, 49))
+    three_thetas: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.02, 0.98, 25))
+    d_mid: tuple[int, ...] = tuple(range(400, 2001, 100))
+    three_d_long: tuple[int, ...] = (1500, 2100, 3000)
 
 
 @dataclass
@@ -82,11 +85,14 @@ class Point:
     d_long: float
     latency_ms: float
     cutoff: float
+    lo: float | None = None  # three waits: at or above lo (below theta) the middle wait d_mid
+    d_mid: float | None = None
 
     def params(self) -> str:
         if self.policy == "vad":
             return f"d={self.d_long:.0f}"
-        return f"theta={self.theta:.2g} short={self.d_short:.0f} long={self.d_long:.0f}"
+        mid = "" if self.lo is None else f" lo={self.lo:.2g} mid={self.d_mid:.0f}"
+        return f"theta={self.theta:.2g} short={self.d_short:.0f}{mid} long={self.d_long:.0f}"
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -105,25 +111,36 @@ class Evaluator:
         self.pause_row = np.array([i for i, r in enumerate(rows) for _ in r.pause_ms], int)
         self.paused = np.array([bool(r.pause_ms) for r in rows])
 
-    def cut(self, theta: float, d_short: float, d_long: float) -> np.ndarray:
+    @staticmethod
+    def wait(p: np.ndarray, theta: float, d_short: float, d_long: float, lo: float | None = None,
+             d_mid: float | None = None) -> np.ndarray:
+        """The silence each probability is given before the turn ends."""
+        rest = d_long if lo is None else np.where(p >= lo, d_mid, d_long)
+        return np.where(p >= theta, d_short, rest)
+
+    def cut(self, theta: float, d_short: float, d_long: float, lo: float | None = None,
+            d_mid: float | None = None) -> np.ndarray:
         """Per row: was it cut off at any inner pause?"""
-        wait = np.where(self.pause_p >= theta, d_short, d_long)
+        wait = self.wait(self.pause_p, theta, d_short, d_long, lo, d_mid)
         return np.bincount(self.pause_row[self.pause_ms >= wait], minlength=self.n) > 0
 
-    def latency(self, theta: float, d_short: float, d_long: float) -> np.ndarray:
-        return np.where(self.end_p >= theta, d_short, d_long).astype(float)
+    def latency(self, theta: float, d_short: float, d_long: float, lo: float | None = None,
+                d_mid: float | None = None) -> np.ndarray:
+        return self.wait(self.end_p, theta, d_short, d_long, lo, d_mid).astype(float)
 
-    def __call__(self, theta: float, d_short: float, d_long: float) -> tuple[float, float]:
+    def __call__(self, theta: float, d_short: float, d_long: float, lo: float | None = None,
+                 d_mid: float | None = None) -> tuple[float, float]:
         """(mean latency at the real ends in ms, cutoff rate over the rows with an inner pause)."""
-        lat = float(self.latency(theta, d_short, d_long).mean()) if self.n else float("nan")
+        lat = float(self.latency(theta, d_short, d_long, lo, d_mid).mean()) if self.n else float("nan")
         paused = int(self.paused.sum())
-        cut = int(self.cut(theta, d_short, d_long).sum())
+        cut = int(self.cut(theta, d_short, d_long, lo, d_mid).sum())
         return lat, (cut / paused if paused else 0.0)
 
 
-def point(rows: list[Row] | Evaluator, policy: str, theta: float, d_short: float, d_long: float) -> Point:
+def point(rows: list[Row] | Evaluator, policy: str, theta: float, d_short: float, d_long: float,
+          lo: float | None = None, d_mid: float | None = None) -> Point:
     ev = rows if isinstance(rows, Evaluator) else Evaluator(rows)
-    return Point(policy, theta, d_short, d_long, *ev(theta, d_short, d_long))
+    return Point(policy, theta, d_short, d_long, *ev(theta, d_short, d_long, lo, d_mid), lo, d_mid)
 
 
 def vad_point(rows: list[Row] | Evaluator, d: float) -> Point:
@@ -142,7 +159,16 @@ def sweep(rows: list[Row], options: SweepOptions = SweepOptions(),
         cev = Evaluator(rescored)
         out[name] = [point(cev, name, t, s, lg) for t in options.combined_thetas for s in options.d_short
                      for lg in options.d_long if s <= lg]
+        if name == "combined":
+            out[THREE] = three_waits(cev, options)
     return out
+
+
+def three_waits(ev: Evaluator, options: SweepOptions = SweepOptions()) -> list[Point]:
+    """The combined classifier's scores with a middle wait between the short and the long one."""
+    ts = options.three_thetas
+    return [point(ev, THREE, hi, s, lg, lo, m) for i, hi in enumerate(ts) for lo in ts[:i] for s in options.d_short
+            for m in options.d_mid for lg in options.three_d_long if s < m < lg]
 
 
 def pareto(points: list[Point]) -> list[Point]:
@@ -168,88 +194,7 @@ def best_latency_at(points: list[Point], max_cutoff: float) -> Point | None:
 
 def transfer(p: Point | None, rows: list[Row] | Evaluator) -> Point | None:
     """The same setting on other rows (tuning's choice read on the held-out half)."""
-    return None if p is None else point(rows, p.policy, p.theta, p.d_short, p.d_long)
-
-
-# ---------------------------------------------------------------- hearing the corpus
-
-def _signature(asr: Any, llama_options: Any) -> str:
-    """What a cached decision depends on: the recogniser's options, the Thinker and its prompt, the detector."""
-    from ...models import turn_detector
-
-    made = f"{TAIL_S}\n{asr!r}\n{llama_options!r}\n{inspect.getsource(turn_detector)}"
-    return hashlib.sha256(made.encode()).hexdigest()[:12]
-
-
-def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
-    """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p), judged by the
-    Thinker's own `end_of_turn`, the call a live session makes."""
-    from ..clips import read_audio
-
-    audio = read_audio(u.path)
-    tail = np.zeros(int(TAIL_S * 16000), np.float32)
-    points = []
-    for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
-        text = asr.transcribe(np.concatenate([audio[:at], tail])).text
-        points.append({"what": what, "at": at, "text": text, "p": chat.end_of_turn(text)})
-    return {"points": points}
-
-
-def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> list[Row]:
-    """Rows for every utterance, heard on first use and cached (models load only when something is not cached)."""
-    from rich.progress import Progress
-
-    from ...models.llama import LlamaOptions
-    from ...models.whisper import WhisperOptions
-
-    asr_options, llama_options = WhisperOptions(intra_threads=args.threads), LlamaOptions(n_threads=args.threads)
-    sig = _signature(asr_options, llama_options)
-    cache = corpus_dir() / "decisions"
-    cache.mkdir(parents=True, exist_ok=True)
-    models: list[Any] = []
-    rows = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("hearing the decision points", total=len(utts))
-        for u in utts:
-            path = cache / f"{u.plan.key}-{sig}.json"
-            if path.is_file():
-                heard = json.loads(path.read_text())
-            else:
-                if not models:
-                    models += _load(asr_options, llama_options)
-                heard = hear(u, *models)
-                path.write_text(json.dumps(heard))
-            pauses, end = [p for p in heard["points"] if p["what"] == "pause"], heard["points"][-1]
-            p = u.plan
-            voices = voice_at(u, [x["at"] for x in heard["points"]])
-            rows.append(Row(p.half, p.kind, f"{p.family}/{p.voice}", p.text, end["p"], end["text"],
-                            [n / 16 for _, n in u.pauses], [x["p"] for x in pauses], [x["text"] for x in pauses],
-                            after_question(p), voices[-1], voices[:-1]))
-            progress.advance(task)
-    return rows
-
-
-def voice_at(u: Utterance, ats: list[int]) -> list[dict[str, float]]:
-    """How the voice ended at each decision point (runtime/prosody.py), over the audio the recogniser heard there
-    (up to the point, then TAIL_S of zeros): what the live VAD holds when the judgement is made. Not cached: it
-    costs milliseconds and depends on no model."""
-    from ...runtime.prosody import prosody
-    from ..clips import read_audio
-
-    audio = read_audio(u.path)
-    tail = np.zeros(int(TAIL_S * 16000), np.float32)
-    return [prosody(np.concatenate([audio[:at], tail])).as_dict() for at in ats]
-
-
-def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
-    from ...models.llama import LlamaChat
-    from ...models.whisper import WhisperOnnx
-
-    asr = WhisperOnnx.load(asr_options)
-    asr.transcribe(np.zeros(16000, np.float32))  # warm-up
-    chat = LlamaChat.load(llama_options)
-    chat.warmup()
-    return asr, chat
+    return None if p is None else point(rows, p.policy, p.theta, p.d_short, p.d_long, p.lo, p.d_mid)
 
 
 # ---------------------------------------------------------------- the report
@@ -268,9 +213,11 @@ def summarise(rows: list[Row], options: SweepOptions = SweepOptions(),
         for name, clf in classifiers.items():
             for h in HALVES:
                 data[h][name] = rescore(halves[h], clf)
+        for h in HALVES:
+            data[h][THREE] = data[h]["combined"]
     policies = list(data["tuning"])
     evs = {h: {pol: Evaluator(data[h][pol]) for pol in policies} for h in HALVES}
-    swept = {h: sweep(halves[h], options, {n: data[h][n] for n in classifiers}) for h in HALVES}
+    swept = {h: sweep(halves[h], options, {n: data[h][n] for n in classifiers}) for h in HALVES}  # (+ THREE)
     queries = [(f"cutoff at latency <= {b} ms", best_cutoff_at, b) for b in LATENCY_BUDGETS_MS] + \
               [(f"latency at cutoff <= {100 * c:.0f} %", best_latency_at, c) for c in CUTOFF_BUDGETS]
     best: dict[str, dict[str, Any]] = {}
@@ -285,13 +232,15 @@ def summarise(rows: list[Row], options: SweepOptions = SweepOptions(),
     curve = {f"{h} {pol}": {b: best_cutoff_at(pts, b) for b in CURVE_BUDGETS_MS}
              for h, by in (("tuning", fronts["tuning"]), ("heldout", transferred)) for pol, pts in by.items()}
     at = {f"{short} {q}": (pol, best[f"{pol}: {query}"]["tuning"])
-          for pol, short in (("detector", "det"), ("combined", "comb")) if pol in policies
+          for pol, short in (("detector", "det"), ("combined", "comb"), (THREE, "comb3")) if pol in policies
           for q, query in (("<=600", "cutoff at latency <= 600 ms"), ("<=300", "cutoff at latency <= 300 ms"),
                            ("5 %", "latency at cutoff <= 5 %"))}
     kinds = {h: {k: _kind(data[h], k, at) for k in KINDS if any(r.kind == k for r in halves[h])} for h in HALVES}
     pause_texts = [(t, p) for r in rows for t, p in zip(r.pause_text, r.pause_p)]
     return {"utterances": {h: len(halves[h]) for h in HALVES}, "best": best, "fronts": fronts,
-            "runtime_default": runtime_default(halves, classifier, {h: data[h].get("combined") for h in HALVES}),
+            "runtime_default": (default := runtime_default(halves, classifier,
+                                                           {h: data[h].get("combined") for h in HALVES})),
+            "runtime_default_waits": {h: default_waits(default[h], evs[h]) for h in HALVES},
             "classifiers": {n: c.to_json() for n, c in classifiers.items()},
             "heldout_front_from_tuning": transferred, "curve": curve, "per_kind": kinds,
             "fragments_punctuated": sum(t.rstrip().endswith((".", "?", "!")) for t, _ in pause_texts),
@@ -332,8 +281,15 @@ def runtime_default(halves: dict[str, list[Row]], classifier: Any = None,
     for h in out:
         if classifier is not None and combined and combined.get(h) is not None:
             out[h] = {"combined": point(combined[h], "combined", classifier.threshold, v.post_roll_ms,
-                                        v.unfinished_hangover_ms), **out[h]}
+                                        v.unfinished_hangover_ms, classifier.doubt_threshold,
+                                        classifier.doubt_wait_ms), **out[h]}
     return out
+
+
+def default_waits(default: dict[str, Point], evs: dict[str, Evaluator]) -> list[float]:
+    """The wait after each real end under the runtime's default rule (for `omnirt simulate --turns-from`)."""
+    p = default.get("combined") or default["detector"]
+    return evs[p.policy].latency(p.theta, p.d_short, p.d_long, p.lo, p.d_mid).tolist()
 
 
 def _kind(data: dict[str, list[Row]], kind: str, at: dict[str, tuple[str, Point | None]]) -> dict[str, Any]:
@@ -342,7 +298,7 @@ def _kind(data: dict[str, list[Row]], kind: str, at: dict[str, tuple[str, Point 
     for name, (policy, p) in at.items():
         if p is not None:
             ev = Evaluator([r for r in data[policy] if r.kind == kind])
-            out[name] = dict(zip(("latency_ms", "cutoff"), ev(p.theta, p.d_short, p.d_long)))
+            out[name] = dict(zip(("latency_ms", "cutoff"), ev(p.theta, p.d_short, p.d_long, p.lo, p.d_mid)))
     return out
 
 
@@ -376,6 +332,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     from rich.console import Console
 
     from .report import cpu_probe
+    from .turns_hear import decide
     from .turns_report import print_report, write_html
 
     if args.limit < 0 or args.threads < 1:

@@ -9,11 +9,13 @@ Why logistic regression: a few hundred decision points (about 135 utterances, ea
 a dozen weights, not a network; the result is a dot product the runtime computes in microseconds, and its weights
 can be read (which evidence counts, and which way). L2-regularised, fitted by Newton's method in numpy.
 
-The threshold shipped with it is chosen as the runtime's default for the Thinker's probability was: on the tuning
-half, with the runtime's two waits (release at the post-roll when finished, the unfinished hangover otherwise), the
-fewest cutoffs at a mean latency within `FitOptions.max_latency_ms`.
+The thresholds shipped with it are chosen as the runtime's default for the Thinker's probability was: on the
+tuning half, with the runtime's waits (release at the post-roll when finished, the unfinished hangover when not,
+and a middle wait between two thresholds when in doubt), the fewest cutoffs at a mean latency within
+`FitOptions.max_latency_ms`.
 
-    python -m omnirt.tools.bench.turns_fit            # writes runtime/data/turn_classifier.json
+    python -m omnirt.tools.bench.turns_fit                 # writes runtime/data/turn_classifier.json
+    python -m omnirt.tools.bench.turns_fit --keep-weights  # the shipped weights, only the waits chosen again
 """
 
 from __future__ import annotations
@@ -40,13 +42,15 @@ ABLATIONS = {"combined, no context": tuple(n for n in FEATURES if n not in CONTE
 class FitOptions:
     """l2: the penalty on the standardised weights (1 = a unit Gaussian prior). max_latency_ms: the latency budget
     the shipped threshold is chosen under (the old plain hangover, as for the Thinker's threshold). d_short/d_long:
-    the runtime's waits (VADOptions post_roll_ms, unfinished_hangover_ms)."""
+    the runtime's waits (VADOptions post_roll_ms, unfinished_hangover_ms). d_mid: the middle waits tried (none:
+    two verdicts only)."""
 
     l2: float = 1.0
     max_latency_ms: float = 400.0
     d_short: float = 200.0
     d_long: float = 2100.0
     thetas: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.01, 0.99, 99))
+    d_mid: tuple[int, ...] = tuple(range(400, 2001, 100))
 
 
 def points(rows: list[Row]) -> tuple[list[dict[str, float]], np.ndarray]:
@@ -92,7 +96,15 @@ def fit(rows: list[Row], names: tuple[str, ...] = FEATURES, options: FitOptions 
     w, b = fit_logistic((x - mean) / scale, y, options.l2)
     clf = TurnClassifier(tuple(names), tuple(mean.tolist()), tuple(scale.tolist()), tuple(w.tolist()), b, 0.5,
                          fitted_on=f"omnirt bench turns, tuning half: {len(rows)} utterances, {len(y)} points")
-    return replace(clf, threshold=choose_threshold(rescore(rows, clf), options))
+    return with_waits(clf, rows, options)
+
+
+def with_waits(clf: TurnClassifier, rows: list[Row], options: FitOptions = FitOptions()) -> TurnClassifier:
+    """`clf` with its thresholds and middle wait chosen on `rows` (tuning only)."""
+    if any(r.half != "tuning" for r in rows):
+        raise ValueError("the waits are chosen on the tuning half only")
+    theta, lo, mid = choose_waits(rescore(rows, clf), options)
+    return replace(clf, threshold=theta, doubt_threshold=lo, doubt_wait_ms=mid)
 
 
 def rescore(rows: list[Row], clf: TurnClassifier) -> list[Row]:
@@ -102,36 +114,46 @@ def rescore(rows: list[Row], clf: TurnClassifier) -> list[Row]:
                              for p, t, v in zip(r.pause_p, r.pause_text, r.pause_voice)]) for r in rows]
 
 
-def choose_threshold(rescored: list[Row], options: FitOptions = FitOptions()) -> float:
-    """The fewest cutoffs at mean latency within budget with the runtime's waits (ties: the lower latency, then
-    the higher threshold)."""
+def choose_waits(rescored: list[Row], options: FitOptions = FitOptions()) -> tuple[float, float | None, int | None]:
+    """(threshold, doubt threshold, middle wait): the fewest cutoffs at mean latency within budget, over two waits
+    and three (ties: the lower latency, the higher threshold, then two waits); (threshold, None, None) when a
+    middle wait does no better."""
     ev = Evaluator(rescored)
-    scored = [(ev(t, options.d_short, options.d_long), t) for t in options.thetas]
-    ok = [((cut, lat, -t), t) for (lat, cut), t in scored if lat <= options.max_latency_ms + 1e-9]
-    if not ok:
-        return max(options.thetas)
-    return min(ok)[1]
+    two = [(t, None, None) for t in options.thetas]
+    three = [(t, lo, m) for t in options.thetas for lo in options.thetas if lo < t for m in options.d_mid
+             if options.d_short < m < options.d_long]
+    best = None
+    for t, lo, m in two + three:
+        lat, cut = ev(t, options.d_short, options.d_long, lo, m)
+        key = (cut, lat, -t, lo is not None, -(lo or 0.0), m or 0)
+        if lat <= options.max_latency_ms + 1e-9 and (best is None or key < best[0]):
+            best = (key, (t, lo, m))
+    return best[1] if best else (max(options.thetas), None, None)
 
 
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     from .turns_corpus import build, plan
-    from .turns import decide
+    from .turns_hear import decide
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(DEFAULT_PATH))
     p.add_argument("--threads", type=int, default=1, help="CPU threads, when decision points are not cached")
+    p.add_argument("--keep-weights", action="store_true", help="keep the shipped weights; choose only the waits")
     args = p.parse_args(argv)
     console = Console()
     rows = decide(build(plan(halves=("tuning",))), args, console)
-    clf = fit(rows)
+    clf = with_waits(TurnClassifier.load(), rows) if args.keep_weights else fit(rows)
     with open(args.out, "w") as f:
         json.dump(clf.to_json(), f, indent=1)
         f.write("\n")
-    lat, cut = Evaluator(rescore(rows, clf))(clf.threshold, FitOptions().d_short, FitOptions().d_long)
-    console.print(f"fitted on {clf.fitted_on}; threshold {clf.threshold:.2f}: tuning {lat:.0f} ms / "
-                  f"{100 * cut:.1f} % cutoffs with the runtime's waits")
+    o = FitOptions()
+    for name, c in (("two waits", with_waits(clf, rows, replace(o, d_mid=()))), ("chosen", clf)):
+        lat, cut = Evaluator(rescore(rows, c))(c.threshold, o.d_short, o.d_long, c.doubt_threshold, c.doubt_wait_ms)
+        doubt = "" if c.doubt_threshold is None else f", in doubt from {c.doubt_threshold:.2f}: {c.doubt_wait_ms} ms"
+        console.print(f"{name}: threshold {c.threshold:.2f}{doubt}: tuning {lat:.0f} ms / {100 * cut:.1f} % cutoffs")
+    console.print(f"fitted on {clf.fitted_on}")
     for n, w in sorted(zip(clf.names, clf.weights), key=lambda x: -abs(x[1])):
         console.print(f"  {n:16s} {w:+.2f}")
     console.print(f"wrote {args.out}")

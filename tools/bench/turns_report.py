@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .turns import ANCHORS, CURVE_BUDGETS_MS, Point
+from .turns import ANCHORS, CURVE_BUDGETS_MS, THREE, Point
 
 
 def _pct(x: float | None) -> str:
@@ -39,7 +39,8 @@ def print_report(s: dict[str, Any], console: Any) -> None:
     console.print(c)
     k = Table(title="per kind, at the detector's and the combined classifier's settings chosen on tuning: "
                     "latency at the real end (cutoffs)")
-    settings = [n for n in ("det <=600", "det <=300", "det 5 %", "comb <=600", "comb <=300", "comb 5 %")
+    settings = [n for n in ("det <=600", "det <=300", "det 5 %", "comb <=600", "comb <=300", "comb 5 %",
+                            "comb3 <=600", "comb3 <=300", "comb3 5 %")
                 if any(n in v for kinds in s["per_kind"].values() for v in kinds.values())]
     for col in ("half", "kind", "n", "median p(end)", *settings):
         k.add_column(col)
@@ -56,7 +57,7 @@ def print_report(s: dict[str, Any], console: Any) -> None:
         console.print(f"the runtime's defaults, {h}: detector ({d['detector'].params()}) {_fmt(d['detector'])}; "
                       f"the punctuation rule it replaced {_fmt(d['punctuation'])}; VAD alone ({d['vad'].params()}) "
                       f"{_fmt(d['vad'])}")
-    for policy in ("detector", "combined"):
+    for policy in ("detector", "combined", THREE):
         if f"{policy}: cutoff at latency <= 600 ms" not in s["best"]:
             continue
         at600 = s["best"][f"{policy}: cutoff at latency <= 600 ms"]["heldout"]

@@ -1,0 +1,94 @@
+"""Hearing the corpus of `omnirt bench turns`: every decision point of every utterance as the live path would hear
+it, decoded by the recogniser and judged by the Thinker, cached per utterance so that a sweep never waits on a
+model (tools/bench/turns.py sweeps the rows this makes)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+from typing import Any
+
+import numpy as np
+
+from .turns import TAIL_S, Row
+from .turns_corpus import Utterance, after_question, corpus_dir
+
+def _signature(asr: Any, llama_options: Any) -> str:
+    """What a cached decision depends on: the recogniser's options, the Thinker and its prompt, the detector."""
+    from ...models import turn_detector
+
+    made = f"{TAIL_S}\n{asr!r}\n{llama_options!r}\n{inspect.getsource(turn_detector)}"
+    return hashlib.sha256(made.encode()).hexdigest()[:12]
+
+
+def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
+    """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p), judged by the
+    Thinker's own `end_of_turn`, the call a live session makes."""
+    from ..clips import read_audio
+
+    audio = read_audio(u.path)
+    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    points = []
+    for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
+        text = asr.transcribe(np.concatenate([audio[:at], tail])).text
+        points.append({"what": what, "at": at, "text": text, "p": chat.end_of_turn(text)})
+    return {"points": points}
+
+
+def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> list[Row]:
+    """Rows for every utterance, heard on first use and cached (models load only when something is not cached)."""
+    from rich.progress import Progress
+
+    from ...models.llama import LlamaOptions
+    from ...models.whisper import WhisperOptions
+
+    asr_options, llama_options = WhisperOptions(intra_threads=args.threads), LlamaOptions(n_threads=args.threads)
+    sig = _signature(asr_options, llama_options)
+    cache = corpus_dir() / "decisions"
+    cache.mkdir(parents=True, exist_ok=True)
+    models: list[Any] = []
+    rows = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("hearing the decision points", total=len(utts))
+        for u in utts:
+            path = cache / f"{u.plan.key}-{sig}.json"
+            if path.is_file():
+                heard = json.loads(path.read_text())
+            else:
+                if not models:
+                    models += _load(asr_options, llama_options)
+                heard = hear(u, *models)
+                path.write_text(json.dumps(heard))
+            pauses, end = [p for p in heard["points"] if p["what"] == "pause"], heard["points"][-1]
+            p = u.plan
+            voices = voice_at(u, [x["at"] for x in heard["points"]])
+            rows.append(Row(p.half, p.kind, f"{p.family}/{p.voice}", p.text, end["p"], end["text"],
+                            [n / 16 for _, n in u.pauses], [x["p"] for x in pauses], [x["text"] for x in pauses],
+                            after_question(p), voices[-1], voices[:-1]))
+            progress.advance(task)
+    return rows
+
+
+def voice_at(u: Utterance, ats: list[int]) -> list[dict[str, float]]:
+    """How the voice ended at each decision point (runtime/prosody.py), over the audio the recogniser heard there
+    (up to the point, then TAIL_S of zeros): what the live VAD holds when the judgement is made. Not cached: it
+    costs milliseconds and depends on no model."""
+    from ...runtime.prosody import prosody
+    from ..clips import read_audio
+
+    audio = read_audio(u.path)
+    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    return [prosody(np.concatenate([audio[:at], tail])).as_dict() for at in ats]
+
+
+def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
+    from ...models.llama import LlamaChat
+    from ...models.whisper import WhisperOnnx
+
+    asr = WhisperOnnx.load(asr_options)
+    asr.transcribe(np.zeros(16000, np.float32))  # warm-up
+    chat = LlamaChat.load(llama_options)
+    chat.warmup()
+    return asr, chat
