@@ -13,7 +13,7 @@ import re
 from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import MAX_TEXT, Click, Done, Hotkey, InvalidAction, parse_action
-from omnirt.agents.elements import Element, norm
+from omnirt.agents.elements import Element, fold, norm
 from omnirt.agents.fields import focus_point
 
 LLM_KEYS = ("enter", "tab", "escape", "backspace", "space", "up", "down")
@@ -30,6 +30,7 @@ KIND_WORDS = {"input": {"input", "textbox", "text", "box", "field", "textfield"}
               "expander": {"expander", "folder", "toggle"}, "link": {"link"}, "icon": {"icon"},
               "dropdown": {"dropdown", "drop", "down", "list", "select"}}
 _ORD = {1: "1st", 2: "2nd", 3: "3rd"}
+LIKE_MEANING = ("checkbox", "radio")  # options whose label is a choice among words, not a command
 
 
 def ordinal_names(shown: dict[int, Element]) -> dict[int, str]:
@@ -132,6 +133,11 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
         # first choice ruled out (the grammar leaves it out), the number is its next one; the words were copied from
         # the step before. Rejecting it cost a re-ask that answered the same (DEV, 0.5B: every time).
         return ident, el
+    if el.kind in LIKE_MEANING:
+        # Nothing on screen shows the target, and the number is a box or radio of a list of choices: the model wrote
+        # the task's word and chose the option of like meaning ("depraved" for the 'evil' box, on DEV); a re-ask
+        # answered the same target with another number.
+        return ident, el
     raise NotShown(f"element id={ident} shows '{clip(el.label)}', not '{clip(target)}', and no element "
                    f"shows '{clip(target)}'")
 
@@ -225,3 +231,25 @@ def to_actions(answer: str | dict, shown: dict[int, Element], elements: Sequence
         raise InvalidAction(f"type: text longer than {MAX_TEXT} characters")
     typed = parse_action({"action": "type", "text": text})  # InvalidAction: a character no key types
     return [click, typed], f"typed {json.dumps(text)} into {what}", data
+
+
+def refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
+    """The (action, id) of a rejected answer, left out of the re-ask's schema: asked again with the reason, the 0.5B
+    model answered the same in nearly every case on DEV, so the grammar now makes it choose something else."""
+    try:
+        data = extract_json(text)
+    except InvalidAction:
+        return set()
+    ident = data.get("id") if isinstance(data, dict) else None
+    if isinstance(ident, int) and not isinstance(ident, bool) and ident in shown:
+        return {(str(data.get("action")), ident)}
+    return set()
+
+
+def names_held(text: str, shown: dict[int, Element], held: dict[int, str]) -> str:
+    """The reason a held-back element is held when the answer's target is its text ('' otherwise)."""
+    try:
+        target = fold(str(extract_json(text).get("target", "")))
+    except (InvalidAction, AttributeError):
+        return ""
+    return next((why for n, why in held.items() if target and fold(shown[n].label) == target), "")

@@ -29,9 +29,10 @@ from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold, norm
-from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, ordinal_names,
-                                       to_actions)
-from omnirt.agents.llm_screen import describe, fresh, identity, select_elements  # noqa: F401  (re-exported)
+from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
+                                       ordinal_names, refused, to_actions)
+from omnirt.agents.llm_screen import (describe, fresh, identity, near, same_spot,  # noqa: F401  (re-exported)
+                                      select_elements)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -98,26 +99,6 @@ def _signature(elements: Sequence[Element]) -> tuple:
     return tuple((e.kind, e.label, e.value, e.box) for e in elements)
 
 
-def _near(p: tuple[int, int], q: tuple[int, int], tol: int = 6) -> bool:
-    """The same spot (a control's centre, to within a few pixels): a drop-down that showed its new option was read
-    as a field ('1st input' value 'Somalia', no arrow found) and was opened again as a new control on DEV."""
-    return abs(p[0] - q[0]) <= tol and abs(p[1] - q[1]) <= tol
-
-
-def _same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tuple[str, int]]:
-    """Banned (action, id) pairs plus the same action on elements at the same spot: a word and the line holding it
-    are one click under two numbers."""
-    def inside(p: tuple[int, int], b: tuple[int, int, int, int]) -> bool:
-        return b[0] <= p[0] < b[2] and b[1] <= p[1] < b[3]
-
-    out = set(banned)
-    for action, i in banned:
-        if i in shown:
-            el = shown[i]
-            out |= {(action, n) for n, e in shown.items() if inside(e.center, el.box) or inside(el.center, e.box)}
-    return out
-
-
 # The last connective of a task: what follows it is the task's last part ("..., then click OK").
 LAST_PART = re.compile(r"(,? and then |,? then |,? and |, )(?!.*(?:,? and then |,? then |,? and |, ))", re.I)
 
@@ -126,17 +107,9 @@ LOOK_NOTCHES = 3  # one look below: a few lines of a list, not past what is soug
 QUOTED = re.compile(r'"([^"]{1,100})"')
 
 
-def _refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
-    """The (action, id) of a rejected answer, left out of the re-ask's schema: asked again with the reason, the 0.5B
-    model answered the same in nearly every case on DEV, so the grammar now makes it choose something else."""
-    try:
-        data = extract_json(text)
-    except InvalidAction:
-        return set()
-    ident = data.get("id") if isinstance(data, dict) else None
-    if isinstance(ident, int) and not isinstance(ident, bool) and ident in shown:
-        return {(str(data.get("action")), ident)}
-    return set()
+class NothingDone(InvalidAction):
+    """A click on the task's last part before any step was taken. Not held back up front: "I changed my mind,
+    cancel it" has no first part to do, and with Cancel out of the grammar the model chose OK."""
 
 
 class TypeFirst(InvalidAction):
@@ -201,14 +174,16 @@ class LLMPolicy:
         """False while the rest of a decision (the typing after its click) is queued: no need to ground."""
         return not (history and self._pending)
 
-    def messages(self, instruction: str, shown: dict[int, Element], new: Collection[int] = ()) -> list[dict[str, str]]:
+    def messages(self, instruction: str, shown: dict[int, Element], new: Collection[int] = (),
+                 later: Collection[int] = ()) -> list[dict[str, str]]:
         """The chat: fixed system prompt and examples first (KV-cache reuse), then this screen and the steps.
-        `new`: the marks to say are new on this screen."""
+        `new`: the marks to say are new on this screen; `later`: marks held back for now, shown as "(later)" (left
+        out, the 0.5B model wrote the examples' 'OK' for the login button it did not see)."""
         msgs = [{"role": "system", "content": SYSTEM_PROMPT}]
         for user, answer in (EXAMPLES if self.few_shot else ()):
             msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
         stand_in = ordinal_names(shown)
-        lines = [describe(n, e, stand_in.get(n, ""), n in new) for n, e in shown.items()] or ["(none)"]
+        lines = [describe(n, e, stand_in.get(n, ""), n in new, n in later) for n, e in shown.items()] or ["(none)"]
         steps = [f"{i + 1}. {s}" for i, s in enumerate(self._notes)] or ["(none)"]
         body = (f"Task: {instruction.strip() or '(no instruction visible)'}\nElements:\n" + "\n".join(lines)
                 + "\nSteps taken:\n" + "\n".join(steps) + "\nNext action?")
@@ -229,15 +204,18 @@ class LLMPolicy:
         taken = {k for k in seen if k != "(rejected)"}
         banned = {(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}
         banned |= {("click", n) for n, e in shown.items() if (e.kind, e.label) in self._toggled
-                   or any(_near(e.center, c) for c in self._toggle_spots)}
+                   or any(near(e.center, c) for c in self._toggle_spots)}
         if self._clicked and sig != self._sig:
             # The last click changed the screen: what it opened is not closed again by the same click. The 0.5B
             # model copied its last step's target (a section's header, a list's current option) on DEV.
             banned |= {("click", n) for n, e in shown.items() if fold(e.label) == self._clicked}
-        banned = _same_spot(banned, shown)
+        banned = same_spot(banned, shown)
         new = fresh(shown, self._before)
         self._before = {identity(e) for e in elements}
-        answer, reason = self._ask(self.messages(instruction, shown, new), shown, elements, banned, taken)
+        held, owed = self._held_back(shown, banned)
+        banned |= {("click", n) for n in held}
+        msgs = self.messages(instruction, shown, new, later=held)
+        answer, reason = self._ask(msgs, shown, elements, banned, taken, held, owed)
         if answer is None:
             return self._give_up(reason)
         actions, note, data, key = answer
@@ -263,12 +241,33 @@ class LLMPolicy:
             if not self._notes[self._last].endswith(mark):
                 self._notes[self._last] += mark
 
+    def _held_back(self, shown: dict[int, Element], banned: Collection[tuple[str, int]]) -> tuple[dict[int, str], str]:
+        """The clicks `_in_order` would refuse now (id -> the reason), and the quoted text owed before them. They
+        are left out of the grammar and the element lines up front: refused after the answer, each cost a re-ask
+        (~2.5 s of a 10 s episode on 2 cores) that the 0.5B model mostly answered the same."""
+        held, owed = {}, ""
+        for n in shown:
+            if ("click", n) in banned:
+                continue
+            try:
+                self._in_order({"action": "click", "id": n}, shown)
+            except TypeFirst as e:
+                held[n], owed = e.reason, owed or e.text
+            except NothingDone:
+                pass
+            except InvalidAction as e:
+                held[n] = e.reason
+        return held, owed
+
     def _ask(self, msgs: list[dict], shown: Sequence[Element], elements: Sequence[Element], banned: Any,
-             taken: set[str]) -> tuple[tuple | None, str]:
+             taken: set[str], held: dict[int, str] | None = None, owed: str = "") -> tuple[tuple | None, str]:
         """One valid answer (actions, note, data, key) within 1 + retries calls, each rejection told back to the
-        model; or None and the last reason."""
-        reason, owed = "", ""
+        model; or None and the last reason. `held`: clicks held back (id -> why), `owed`: a quoted text to type
+        first (a click on an empty field types it)."""
+        reason = ""
+        held = held or {}
         banned = set(banned)
+        hold = {("click", n) for n in held}
         for _ in range(1 + self.retries):
             schema = llm_schema(list(shown), banned=banned)
             t0 = time.perf_counter()
@@ -279,12 +278,17 @@ class LLMPolicy:
             if info.get("prompt_tokens"):
                 self.stats["prompt_tokens"].append(info["prompt_tokens"])
             try:
-                actions, note, data = to_actions(self._from_step(text, shown), shown, elements, banned)
+                # held-back clicks are out of the grammar, not taken as done: a target naming one is refused
+                # with its reason below, not redirected to the number the grammar forced
+                soft = banned - hold
+                actions, note, data = to_actions(self._from_step(text, shown, held), shown, elements, soft)
                 el = shown.get(data.get("id", -1))
+                given = extract_json(text).get("id")
+                if owed and data.get("id") in held and given in shown and shown[given].kind in FIELD_KINDS:
+                    data, el = {**data, "id": given}, shown[given]  # it named the held button, the grammar a field
                 if owed and data["action"] == "click" and el is not None and el.kind in FIELD_KINDS and not el.value:
                     # told to type a text first, it chose an empty field: that is where the text goes
-                    actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, banned)
-                given = extract_json(text).get("id")
+                    actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, soft)
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
                 key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
@@ -293,25 +297,28 @@ class LLMPolicy:
                 self._in_order(data, shown)
                 return (actions, note, data, key), ""
             except InvalidAction as e:
+                why = names_held(text, shown, held) if isinstance(e, NotShown) else ""
+                e = InvalidAction(why) if why else e  # it wrote what is held back: say why, do not scroll for it
                 look = self._look(text, shown, taken) if isinstance(e, NotShown) else None
                 if look is not None:
                     self.log[-1]["scrolled"] = e.reason
                     return look, ""
                 self.stats["invalid"] += 1
                 reason = e.reason
-                owed = e.text if isinstance(e, TypeFirst) else ""
+                owed = e.text if isinstance(e, TypeFirst) else owed
                 self.log[-1]["rejected"] = reason
-                banned |= _refused(text, shown)
+                no = refused(text, shown)
+                banned, hold = banned | no, hold - no
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
                                {"role": "user", "content": f"Rejected: {reason}. Reply with one valid action."}]
         return None, reason
 
-    def _from_step(self, text: str, shown: dict[int, Element]) -> str | dict[str, Any]:
+    def _from_step(self, text: str, shown: dict[int, Element], held: Collection[int] = ()) -> str | dict[str, Any]:
         """The answer, its target replaced by what its own "step" names when the target is not in the task at all
         and the step names exactly one shown element that the task names too: the 0.5B model wrote
         {"step": "Select yMbdWAR", "target": "UT", "id": 0} (the first option's text, copied from the list). Not an
         element already used this episode: "find and click the 5th search result" named the Search button that
-        was pressed two steps before, and a result the model chose ("Nieves") was taken for it."""
+        was pressed two steps before, and a result the model chose ("Nieves") was taken for it. Nor one held back."""
         data = extract_json(text)
         if not isinstance(data, dict) or data.get("action") not in ("click", "type"):
             return text
@@ -321,8 +328,8 @@ class LLMPolicy:
             return text
         used = " ".join(self._notes)
         hits = {fold(e.label): n for n, e in shown.items()
-                if len(fold(e.label)) > 1 and f" {fold(e.label)} " in step and f" {fold(e.label)} " in task
-                and f"'{clip(e.label)}' {e.kind}" not in used}
+                if n not in held and len(fold(e.label)) > 1 and f" {fold(e.label)} " in step
+                and f" {fold(e.label)} " in task and f"'{clip(e.label)}' {e.kind}" not in used}
         if len(hits) != 1:
             return text
         n = next(iter(hits.values()))
@@ -358,7 +365,7 @@ class LLMPolicy:
         if not (label and f" {label} " in f" {tail} " and f" {label} " not in f" {head} "):
             return
         if not done:
-            raise InvalidAction(f"first do the first part of the task ({clip(''.join(parts[:-2]).strip())}); "
+            raise NothingDone(f"first do the first part of the task ({clip(''.join(parts[:-2]).strip())}); "
                                 f"'{clip(shown[data['id']].label)}' comes last")
         typed = " ".join(done).lower()
         labels = {fold(e.label) for e in shown.values()}  # a quoted label ('press "Search"') is clicked, not typed

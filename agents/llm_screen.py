@@ -47,17 +47,19 @@ STATES = {("checkbox", "checked"): "checked", ("checkbox", ""): "unchecked", ("r
           ("button", "occluded"): "partly hidden", ("input", ""): "empty", ("textarea", ""): "empty"}
 
 
-def describe(n: int, e: Element, stand_in: str = "", new: bool = False) -> str:
+def describe(n: int, e: Element, stand_in: str = "", new: bool = False, later: bool = False) -> str:
     """One prompt line, text first so the id follows the words the model has just written as "target":
     "'Submit' button id=3"; an element without text is named by its place among its kind ("'2nd input' input",
     `ordinal_names`); the position only where there is no text to go by (an icon, a field). Its state in words:
     a field's value or "(empty)", a check box "(checked)" / "(unchecked)", a radio "(selected)" / "(not
     selected)", an expander "(collapsed)" / "(expanded)": without them the model re-ticked boxes and retyped
-    filled fields on DEV. "(new)": not on screen at the model's previous decision (what its last step opened)."""
+    filled fields on DEV. "(new)": not on screen at the model's previous decision (what its last step opened).
+    "(later)": a click held back until the task's earlier part is done."""
     state = STATES.get((e.kind, e.value))
     value = f" ({state})" if state else (f" value '{clip(e.value)}'" if e.value else "")
     where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
-    return f"'{clip(e.label or stand_in)}' {e.kind}{value}{' (new)' if new else ''} id={n}{where}"
+    marks = (" (new)" if new else "") + (" (later)" if later else "")
+    return f"'{clip(e.label or stand_in)}' {e.kind}{value}{marks} id={n}{where}"
 
 
 def identity(e: Element) -> tuple:
@@ -75,3 +77,21 @@ def fresh(shown: dict[int, Element], before: set[tuple] | None) -> set[int]:
     return new if len(new) < len(shown) else set()
 
 
+def near(p: tuple[int, int], q: tuple[int, int], tol: int = 6) -> bool:
+    """The same spot (a control's centre, to within a few pixels): a drop-down that showed its new option was read
+    as a field ('1st input' value 'Somalia', no arrow found) and was opened again as a new control on DEV."""
+    return abs(p[0] - q[0]) <= tol and abs(p[1] - q[1]) <= tol
+
+
+def same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tuple[str, int]]:
+    """Banned (action, id) pairs plus the same action on elements at the same spot: a word and the line holding it
+    are one click under two numbers."""
+    def inside(p: tuple[int, int], b: tuple[int, int, int, int]) -> bool:
+        return b[0] <= p[0] < b[2] and b[1] <= p[1] < b[3]
+
+    out = set(banned)
+    for action, i in banned:
+        if i in shown:
+            el = shown[i]
+            out |= {(action, n) for n, e in shown.items() if inside(e.center, el.box) or inside(el.center, e.box)}
+    return out
