@@ -40,10 +40,32 @@ def cpu_probe(runs: int = 9) -> float:
     return round(float(np.median(times)), 2)
 
 
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """Which processor ran the bench: its name, family/model, cores and the vector extensions the models' int8
+    kernels use. Why: the probe (float32 numpy) tracks how busy a host is, not which CPU it is; two hosts with the
+    same probe can run onnxruntime's and llama.cpp's int8 kernels at very different speeds (VNNI or not)."""
+    import os
+
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return f"{os.cpu_count()} cores"
+    first = cpuinfo.split("\n\n", 1)[0]
+    fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
+    get = {k.strip(): v.strip() for k, v in fields.items()}.get
+    flags = set((get("flags") or "").split())
+    simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
+    return (f"{get('model name') or 'unknown CPU'} (family {get('cpu family') or '?'} model {get('model') or '?'}), "
+            f"{os.cpu_count()} cores, {' '.join(simd) or 'no AVX2'}")
+
+
 def probe_line(before: float, after: float) -> str:
-    """The line every timing bench prints beside its figures: the host's speed as the run began and ended."""
+    """The line every timing bench prints beside its figures: the host's speed as the run began and ended, and
+    which CPU it is."""
     return (f"machine: CPU probe {before:.1f} ms before, {after:.1f} ms after "
-            "(tools/bench/report.py cpu_probe: lower is a quieter host)")
+            f"(tools/bench/report.py cpu_probe: lower is a quieter host); {cpu_name()}")
 
 
 def _cdf_svg(values: list[float], title: str, width: int = 560, height: int = 220) -> str:
