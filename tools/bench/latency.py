@@ -212,6 +212,7 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
                          "every turn's waterfall")
         await asyncio.sleep(1.5)  # a waterfall comes when the reply's first audio leaves the server, not when heard
         mic, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
+        falls = json.loads(await page.eval(WATERFALLS) or "[]")
         state = await page.state()
     finally:
         await close_page(proc, http, ws)
@@ -222,9 +223,25 @@ async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[st
         first = next((t for t in loud if end < t < nxt), None)
         turns.append({"turn": i + 1, "heard": state["user"][i] if i < len(state["user"]) else "",
                       "answer": state["assistant"][i] if i < len(state["assistant"]) else "",
-                      "voice_to_voice_ms": None if first is None else round(first - end, 1), "server": None})
+                      "voice_to_voice_ms": None if first is None else round(first - end, 1),
+                      "server": _waterfall(falls[i]) if i < len(falls) else None})
     return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [], "dropped_input_frames": [],
             "camera_check": []}
+
+
+# The server's own split of each turn, as the page draws it (oldest first): its segments, then the total.
+WATERFALLS = """JSON.stringify([...document.querySelectorAll('.waterfall')].reverse().map(b => ({
+  title: b.querySelector('h2').textContent,
+  rows: [...b.querySelectorAll('.row')].map(r => [r.querySelector('.name').textContent,
+                                                   parseFloat(r.querySelector('.ms').textContent)])})))"""
+
+
+def _waterfall(fall: dict[str, Any]) -> dict[str, Any] | None:
+    """A waterfall the page drew as the aiortc client's `server` record: the total and each segment (whole ms)."""
+    rows = fall.get("rows") or []
+    if not rows or rows[-1][0] != "voice-to-voice":
+        return None
+    return {"total": rows[-1][1], "segments": dict(rows[:-1]), "page_title": fall.get("title", "")}
 
 
 def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
