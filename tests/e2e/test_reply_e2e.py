@@ -50,10 +50,14 @@ async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(component
     assert abs(sum(v for k, v in lat.items() if k != "total") - lat["total"]) < 0.1
     # the stage order of a turn: ASR ends before the Thinker's first token, which precedes the first audio
     assert spans["asr"]["ts"] + spans["asr"]["dur"] <= spans["thinker"]["ts"] + spans["thinker"]["args"]["first_output_ms"] * 1e3 + 1
-    # in real time the utterance goes on at the first pause (speculation, 64 ms), but no reply audio is out
-    # before the hangover (400 ms) has confirmed the end of the turn
-    assert lat["end of speech detected"] >= 50
-    assert lat["total"] >= 360
+    # in real time the utterance goes on at the first pause (speculation), but no reply audio is out before the
+    # turn is confirmed: a turn judged finished is released when its post-roll settles (200 ms of silence), else at
+    # the hangover. (This asserted the 400 ms hangover, older than the early release, and failed on a fast host
+    # whose whole chain took 348 ms.) One 32 ms chunk of rounding either way.
+    from omnirt.runtime.vad import VADOptions
+
+    assert lat["end of speech detected"] >= 20
+    assert lat["total"] >= VADOptions().post_roll_ms - 32
 
 
 async def test_talker_starts_before_the_thinker_finishes_a_long_answer(components, tmp_path):
