@@ -116,17 +116,21 @@ class Endpoint:
     in_sound: bool = False  # a pause the detector called while the level had not fallen (a faint last consonant?)
 
 
+def chunks(ms: float) -> int:
+    """A duration in whole chunks (at least one)."""
+    return max(1, round(ms * SAMPLE_RATE / 1000 / CHUNK))
+
+
 class Endpointer:
     """Hysteresis state machine over chunk probabilities (and, optionally, levels). Feed one per CHUNK samples."""
 
     def __init__(self, options: VADOptions = VADOptions()) -> None:
         self.o = options
-        ms = lambda v: max(1, round(v * SAMPLE_RATE / 1000 / CHUNK))  # noqa: E731 - ms -> chunks
-        self._min_speech, self._default_hangover = ms(options.min_speech_ms), ms(options.hangover_ms)
-        self._unfinished_hangover = max(self._default_hangover, ms(options.unfinished_hangover_ms))
-        self._max = ms(options.max_utterance_ms)
-        self._speculate = ms(options.speculate_ms) if options.speculate_ms else 0
-        settle = ms(options.post_roll_ms)
+        self._min_speech, self._default_hangover = chunks(options.min_speech_ms), chunks(options.hangover_ms)
+        self._unfinished_hangover = max(self._default_hangover, chunks(options.unfinished_hangover_ms))
+        self._max = chunks(options.max_utterance_ms)
+        self._speculate = chunks(options.speculate_ms) if options.speculate_ms else 0
+        settle = chunks(options.post_roll_ms)
         self._settle = settle if self._speculate and self._speculate < settle < self._default_hangover else 0
         self.reset()
 
@@ -143,7 +147,7 @@ class Endpointer:
         if finished:
             self._hangover = self._default_hangover
         elif wait_ms is not None:
-            self._hangover = max(self._default_hangover, round(wait_ms * SAMPLE_RATE / 1000 / CHUNK))
+            self._hangover = max(self._default_hangover, chunks(wait_ms))
         else:
             self._hangover = self._unfinished_hangover
 
