@@ -116,12 +116,18 @@ def test_corpus_plan() -> None:
         assert all(part.strip() for part in p.parts)
     assert {len(p.pauses_ms) for p in plan if p.kind == "paused"} == {1, 2}
     tuning = [p for p in plan if p.half == "tuning"]
-    held = [p for p in plan if p.half == "heldout"]
-    assert not {normalise(p.text) for p in tuning} & {normalise(p.text) for p in held}
-    assert not {(p.family, p.voice) for p in tuning} & {(p.family, p.voice) for p in held}
     speakers = lambda ps: {(p.family, p.voice.rsplit("-", 1)[0] if p.family == "espeak" else  # noqa: E731
                             p.voice.replace("kal16", "kal")) for p in ps}
-    assert not speakers(tuning) & speakers(held)  # kal/kal16 and an eSpeak voice's two speeds are one speaker
+    texts = lambda ps: {normalise(p.text) for p in ps}  # noqa: E731
+    sets = {name: [p for p in corpus.plan(heldout=name) if p.half == "heldout"] for name in corpus.HELDOUT_SETS}
+    for held in sets.values():
+        assert not texts(tuning) & texts(held)
+        assert not speakers(tuning) & speakers(held)  # kal/kal16 and an eSpeak voice's two speeds are one speaker
+    assert not texts(sets["heldout"]) & texts(sets["heldout2"])  # a fresh set: no sentence read before
+    assert plan == corpus.plan(heldout=corpus.HELDOUT_SETS[0]) and sets["heldout2"] == [p for p in plan
+                                                                                       if p.half == "heldout"]
+    with pytest.raises(ValueError, match="unknown held-out set"):
+        corpus.plan(heldout="tuning")
     assert len({p.key for p in plan}) == len(plan)
     assert plan == corpus.plan()  # deterministic, pauses included; and a prefix mixes kinds and halves
     assert {p.kind for p in plan[:8]} == set(corpus.KINDS) and {p.half for p in plan[:8]} == set(corpus.HALVES)
@@ -133,7 +139,7 @@ def test_corpus_sentences_are_new() -> None:
     from omnirt.tools.questions import QUESTIONS
 
     tuned = {normalise(s) for s in (*SENTENCES, *HELD_OUT)} | {normalise(q.text) for q in QUESTIONS}
-    ours = {normalise(p.text) for p in corpus.plan()}
+    ours = {normalise(p.text) for name in corpus.HELDOUT_SETS for p in corpus.plan(heldout=name)}
     assert not tuned & ours
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .turns_corpus import HALVES, KINDS, build, plan
+from .turns_corpus import HALVES, HELDOUT_SETS, KINDS, build, plan
 
 TAIL_S = 0.2
 LATENCY_BUDGETS_MS = (300, 600)
@@ -326,6 +326,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", default="", help="the HTML report (default: beside --json)")
     p.add_argument("--limit", type=int, default=0, help="only the first N utterances, halves and kinds mixed (0: all)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the recogniser and the Thinker")
+    p.add_argument("--held-out", dest="heldout", choices=HELDOUT_SETS, default=HELDOUT_SETS[0],
+                   help="the set read as the held-out half (heldout: the first, read three times while the detector "
+                        "changed; kept to compare with earlier runs)")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -340,7 +343,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     probes = [cpu_probe()]
     console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
     started = time.perf_counter()
-    planned = plan()
+    planned = plan(heldout=args.heldout)
+    console.print(f"held-out half: the set {args.heldout!r} (tools/bench/turns_corpus.py)")
     planned = planned[: args.limit] if args.limit else planned
     with console.status(f"building the corpus ({len(planned)} utterances, cached)"):
         utts = build(planned)
@@ -359,6 +363,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(_jsonable({"benchmark": "turns", "cpu_probe_ms": probes, "seconds": round(seconds, 1),
                                          "settings": {"tail_s": TAIL_S, "threads": args.threads, "limit": args.limit,
+                                                      "heldout_set": args.heldout,
                                                       "sweep": asdict(SweepOptions())},
                                          "targets": TARGETS, "anchors": ANCHORS, **s,
                                          "rows": [asdict(r) for r in rows]}), indent=1))

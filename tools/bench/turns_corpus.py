@@ -9,8 +9,10 @@ their latency.
 
 Why two halves: the detector's threshold and waits are chosen on the tuning half and the figures are read on the
 held-out half, which shares no sentence and no voice with it (a unit test checks), so a setting fitted to one
-synthetic voice or sentence does not flatter the result. No sentence comes from tools/clips.py SENTENCES,
-tools/questions.py or tools/bench/asr_corpus.py HELD_OUT: those tuned the recogniser and the endpointing.
+synthetic voice or sentence does not flatter the result. A held-out set read again and again while the detector
+changes stops being held out, so it is replaced by a fresh one (HELDOUT_SETS). No sentence comes from
+tools/clips.py SENTENCES, tools/questions.py or tools/bench/asr_corpus.py HELD_OUT: those tuned the recogniser and
+the endpointing.
 
 How a pause is made: the sentence is spoken whole, once, and cut at the word boundary where it is unfinished
 (tools/bench/turns_cut.py: flite's own phone timings; for eSpeak NG and Piper, each part spoken alone and aligned to
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .asr_corpus import VOICES, _speak, pick, write_wav
+from .asr_corpus import _speak, pick, voice_command, write_wav
 from .turns_cut import boundaries, flite_boundaries, split
 
 RATE = 16000
@@ -44,6 +46,10 @@ LEAD_S, TAIL_S = 0.3, 0.5
 PAUSE_MS = (200, 2000)
 KINDS = ("paused", "complete", "short", "backchannel")
 HALVES = ("tuning", "heldout")
+# The held-out half is one of these sets. "heldout" was read three times (2026-12-03..06) while the detector changed,
+# so from 2026-12-06 the bench reads "heldout2" (new sentences; new eSpeak NG accents beside two flite voices the
+# tuning half never had); "heldout" stays for comparing with earlier runs.
+HELDOUT_SETS = ("heldout2", "heldout")
 _VERSION = "v1"
 CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged
 
@@ -102,6 +108,32 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "Is the | post office open on Saturday?",
         "Convert fifty miles into | kilometres.",
     ),
+    "heldout2": (
+        "How many bones are in | the human body?",
+        "Can you turn on the | lamp next to the sofa?",
+        "How many players are there in | a rugby team?",
+        "Set a reminder to | pay the electricity bill on | Monday.",
+        "Who discovered | penicillin?",
+        "Find me a | cheap flight to | Dublin in May.",
+        "What is the weather going to be like in | Edinburgh tomorrow?",
+        "Play the | latest album by | Adele.",
+        "How do I get | red wine out of a | white shirt?",
+        "Text my | mother that | dinner is ready.",
+        "What is the | longest river in Africa?",
+        "Open the | curtains in the | guest room.",
+        "How many teaspoons are in | a tablespoon?",
+        "Can you tell me the | opening hours of the | public library?",
+        "Which team won the | world cup in | twenty eighteen?",
+        "Add a | dozen eggs to the list.",
+        "Remind me to | take my medicine after | breakfast.",
+        "What is the difference between | a frog and | a toad?",
+        "Turn the oven on to | two hundred degrees.",
+        "How far is it from | Paris to | Vienna?",
+        "Tell me a | bedtime story about | a dragon.",
+        "Where is the | closest cash machine?",
+        "What year did the | Titanic sink?",
+        "Cancel my | hair appointment on | Wednesday.",
+    ),
 }
 COMPLETE: dict[str, tuple[str, ...]] = {
     "tuning": ("What is the population of Canada?", "Turn off the television.", "Remind me to buy stamps.",
@@ -112,16 +144,23 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                 "Cancel my alarm.", "Is it raining outside?", "Read my new messages.", "What is the speed of light?",
                 "Turn up the volume.", "When is the next full moon?", "Call the nearest taxi company.",
                 "How do I reset my password?", "Show me my calendar for next week."),
+    "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
+                 "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
+                 "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
+                 "Play something relaxing.", "How do you spell necessary?", "Is the swimming pool open today?"),
 }
 SHORT: dict[str, tuple[str, ...]] = {
     "tuning": ("Yes.", "Paris.", "Tomorrow morning.", "Two.", "Blue.", "At noon.", "My sister.", "The red one.",
                "Next Tuesday.", "Thank you.", "Forty.", "In the kitchen."),
     "heldout": ("No.", "London.", "Tonight.", "Three.", "Green.", "After lunch.", "My friend.", "The big one.",
                 "Last Monday.", "Sounds good.", "Fifteen.", "On the table."),
+    "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
+                 "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
 BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "tuning": ("Mm-hmm.", "Okay.", "Right.", "I see.", "Alright."),
     "heldout": ("Uh-huh.", "Yeah.", "Sure.", "Got it.", "Cool."),
+    "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
 # (family, voice of tools/bench/asr_corpus.py VOICES). A speaker is on one side only: flite's kal and kal16 are
@@ -131,6 +170,8 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
                ("espeak", "en-us-200")),
     "heldout": (("flite", "awb"), ("flite", "rms"), ("flite", "slt"), ("espeak", "en-gb-140"),
                 ("espeak", "en-sc-200")),
+    "heldout2": (("flite", "slt"), ("espeak", "en-029-160"), ("flite", "rms"), ("espeak", "en-rp-170"),
+                 ("espeak", "en-lancs-150"), ("espeak", "en-wmids-180")),
 }
 # How many voices speak each sentence of a kind (by rotation over the half's voices).
 PER_SENTENCE = {"paused": 3, "complete": 2, "short": 2, "backchannel": 3}
@@ -153,7 +194,7 @@ class Planned:
 
     @property
     def key(self) -> str:
-        spec = " ".join(VOICES[self.family][self.voice])
+        spec = " ".join(voice_command(self.family, self.voice))
         cut = f"\n{CUT_VERSION}" if len(self.parts) > 1 else ""
         made = f"{_VERSION}\n{spec}\n{'|'.join(self.parts)}\n{self.pauses_ms}\n{LEAD_S} {TAIL_S}{cut}"
         return hashlib.sha256(made.encode()).hexdigest()[:16]
@@ -193,15 +234,18 @@ def after_question(p: Planned) -> bool:
     return int(hashlib.sha256(f"asked\n{p.voice}\n{p.text}".encode()).hexdigest()[:8], 16) % 3 == 0
 
 
-def plan(halves: tuple[str, ...] = HALVES) -> list[Planned]:
-    """Every utterance of the corpus, nothing synthesised. Ordered so that any prefix mixes halves and kinds
-    (`--limit N` then still measures a bit of everything)."""
+def plan(halves: tuple[str, ...] = HALVES, heldout: str = HELDOUT_SETS[0]) -> list[Planned]:
+    """Every utterance of the corpus, nothing synthesised, the held-out half spoken from the set `heldout`. Ordered
+    so that any prefix mixes halves and kinds (`--limit N` then still measures a bit of everything)."""
+    if heldout not in HELDOUT_SETS:
+        raise ValueError(f"unknown held-out set {heldout!r}; known: {', '.join(HELDOUT_SETS)}")
     groups: list[list[Planned]] = []
     for half in halves:
-        voices = HALF_VOICES[half]
+        name = heldout if half == "heldout" else half
+        voices = HALF_VOICES[name]
         for kind in KINDS:
             group = []
-            for i, sentence in enumerate(SENTENCES[kind][half]):
+            for i, sentence in enumerate(SENTENCES[kind][name]):
                 parts = tuple(p.strip() for p in sentence.split("|"))
                 for v in pick(len(voices), i, PER_SENTENCE[kind]):
                     family, voice = voices[v]
@@ -244,7 +288,7 @@ def pieces(family: str, voice: str, parts: tuple[str, ...]) -> list[np.ndarray]:
         tmp = corpus_dir() / f".cut-{os.getpid()}.wav"
         tmp.parent.mkdir(parents=True, exist_ok=True)
         try:
-            ends = flite_boundaries(VOICES[family][voice][1:], list(parts), tmp)
+            ends = flite_boundaries(voice_command(family, voice)[1:], list(parts), tmp)
             audio = _resampled(*_read(tmp))
         finally:
             tmp.unlink(missing_ok=True)
