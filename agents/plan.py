@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omnirt.agents.actions import Hotkey, Type
-from omnirt.agents import intents
+from omnirt.agents import intents, readings
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
-    drop_purpose, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
+    drop_purpose, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request,
+    widget_value)
 
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
@@ -98,6 +99,7 @@ def _strip_target(text: str) -> str:
     t = re.sub(r"^(button|link|tab|checkbox|icon|item|option)\s+(?=\S)", "", t, flags=re.I) \
         if not re.fullmatch(r"tab\s+#?\d+", t, re.I) else t
     t = re.sub(r"\s+(below|above|here|underneath|on the page|on the screen)$", "", t, flags=re.I)
+    t = re.sub(r"\s+(?:when|once)\s+(?:you\s+are\s+|you're\s+)?(?:done|finished|ready)$", "", t, flags=re.I)
     t = re.sub(r"\s+(button|link|checkbox|tab|icon|item|option)s?$", "", t, flags=re.I)
     t = t.strip(" .,!")
     return "" if re.fullmatch(r"(button|link|checkbox|icon|item|option)s?", t, re.I) else t
@@ -194,6 +196,9 @@ class _Planner:
         text, body = _unquote(clause, self.quoted), _unquote(rest, self.quoted)
         if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
             return _fill_steps([text])
+        reading = readings.step(text)  # a number on the screen decides: until, classify, inorder
+        if reading:
+            return [Step(reading[0], reading[1], text=reading[2])]
         path = intents.menu_path(text)
         if path:
             return [Step("click", item) for item in path]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms
+from omnirt.agents import everyday, everyday_forms, readings
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
@@ -52,6 +52,7 @@ class InstructionPolicy:
     _acted: Any = field(default=None, repr=False)  # the pixels the last action (no wait) was decided on
     _wait_frame: Any = field(default=None, repr=False)  # the pixels the last wait was decided on
     _episode: tuple[str, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
+    _watch: Any = field(default_factory=readings.Watch, repr=False)  # what the reading steps pressed or marked
 
     def plan(self, instruction: str) -> list[Step]:
         return self._plan(instruction)[0]
@@ -112,7 +113,7 @@ class InstructionPolicy:
         if not history:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
             self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
-            self._wait_frame, self._shown = None, ""
+            self._wait_frame, self._shown, self._watch = None, "", readings.Watch()
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
@@ -154,6 +155,10 @@ class InstructionPolicy:
             return self._spin(step, steps, n)
         if step.op == "pick":
             return self._pick(step, steps, n, elements)
+        if step.op in readings.OPS:  # a number on the screen decides; its presses and marks are no plan steps
+            act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool))
+            self._aside += [act] if isinstance(act, Click) and step.op in readings.ASIDE_OPS else []
+            return act if act is not None else self._missing(step, elements, waits)
         if self._list_open(step, steps, n, elements):
             return everyday.SKIP  # the list shows its options already (a list box): no click to open it
         turn = self._turn_page(step, elements)

@@ -33,6 +33,9 @@ DEV: tuple[str, ...] = (
     # short, "scroll to the bottom") shaped agents/phrases.py and agents/instruction_text.py: seen since
     "click-shape", "email-inbox-delete", "use-spinner", "form-sequence-2", "form-sequence-3", "search-engine",
     "click-scroll-list", "scroll-text-2",
+    # added 2026-12-06 from neither suite, to develop reading the screen on (a number shown, rows of numbers, prices
+    # and durations on cards): agents/readings.py was written on these, never on a held-out task
+    "generate-number", "odd-or-even", "ascending-numbers", "buy-ticket",
 )
 
 HELDOUT: tuple[str, ...] = (
