@@ -350,7 +350,9 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
     text, quoted = _quotes(" ".join(instruction.split()))
     planner = _Planner(quoted)
     for clause in _clauses(text):
-        planner.add(clause)
+        wait = readings.when(clause)  # "buy X when the price is below $5": the number is waited for first
+        planner.steps += [Step("await", wait[2], text=wait[1])] if wait else []
+        planner.add(wait[0] if wait else clause)
     return planner.steps, planner.dropped
 
 

@@ -12,12 +12,16 @@ the instruction policy decides by reading the numbers in sight (agents/policies.
   label is the class the number belongs to (a row's controls are the buttons beside its text).
 - inorder (text: up or down): the numbers in sight clicked by value, at the places they were first seen (a page
   may hide them after the first click, as a memory game does).
+- await (target: the thing watched, text: the condition): "Buy XYZ when the price is less than $53.10" waits,
+  looking again every WAIT_S, until the number nearest the text naming the thing ("Stock price:") meets it; then
+  the command is done.
 - best (target: price, duration or number; text: min or max): the button of the row or card whose price ("$420",
   "420 USD"), duration ("5h 23m", "45 min") or number is the least or the greatest, read from the button's own
   label or from the text above it in its column (a card's details stand over its button).
 
 Conditions are English comparisons: less / fewer / lower / smaller than, below, under, at most, no more than;
-greater / more / higher / larger / bigger than, above, over, at least, no less than; between A and B; odd, even;
+greater / more / higher / larger / bigger than, above, over, at least, no less than, reaches; between A and B; odd,
+even;
 equal to / exactly N. A number is read as OCR gives it, with a currency sign or thousands separators dropped.
 
 Only English and widget conventions, nothing about particular pages.
@@ -34,7 +38,7 @@ from omnirt.agents.elements import Element, norm
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
 NUMBER = r"[-\u2212+]?\$?\d[\d,]*(?:\.\d+)?"
 LESS = r"(?:less|fewer|lower|smaller)\s+than|below|under|at\s+most|no\s+more\s+than|up\s+to"
-MORE = r"(?:greater|more|higher|larger|bigger)\s+than|above|over|at\s+least|no\s+less\s+than"
+MORE = r"(?:greater|more|higher|larger|bigger)\s+than|above|over|at\s+least|no\s+less\s+than|reach(?:es)?"
 COND_RE = re.compile(rf"\b(?P<op>{LESS}|{MORE}|(?:equal\s+to|exactly))\s+(?P<n>{NUMBER})\b|\bbetween\s+"
                      rf"(?P<lo>{NUMBER})\s+and\s+(?P<hi>{NUMBER})\b|\b(?P<parity>odd|even)\b", re.I)
 # "generate a number less than 7", "roll an even number", "draw a number between 3 and 8": a verb, then an
@@ -55,6 +59,8 @@ BEST_RE = re.compile(rf"^(?P<verb>buy|book|choose|pick|select|click|take|order|r
                      rf"(?:.*?\bwith\s+the\s+)?(?P<way>{LOWEST}|{HIGHEST})\b(?P<what>.*)$", re.I)
 PRICE_RE = re.compile(r"(?:[$€£]|\bS(?=\d))\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:USD|EUR|GBP)\b")
 DURATION_RE = re.compile(r"(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?|s)?)?)?\b", re.I)
+WHEN_RE = re.compile(r"^(?P<act>.+?)\s+(?:when|once|as\s+soon\s+as|whenever)\s+(?P<cond>.+)$", re.I)
+WAIT_S = 0.3  # between looks at a number a when-clause waits for
 CLASSES = {"odd": lambda n: n % 2 == 1, "even": lambda n: n % 2 == 0,
            "positive": lambda n: n > 0, "negative": lambda n: n < 0}
 
@@ -80,7 +86,7 @@ def condition(text: str) -> str | None:
     op, n = re.sub(r"\s+", " ", m.group("op").lower()), f"{number(m.group('n')):g}"
     if op in ("at most", "no more than", "up to"):
         return f"<={n}"
-    if op in ("at least", "no less than"):
+    if op in ("at least", "no less than", "reach", "reaches"):
         return f">={n}"
     if op in ("equal to", "exactly"):
         return f"={n}"
@@ -137,6 +143,19 @@ def order(clause: str) -> str | None:
         return None
     way = (m.group("way") or m.group("from")).lower()
     return "up" if way in ("ascending", "increasing", "smallest", "lowest") else "down"
+
+
+def when(clause: str) -> tuple[str, str, str] | None:
+    """(the command, its condition, the thing watched) of 'Buy XYZ stock when the price is less than $53.10' ->
+    ('Buy XYZ stock', '<53.1', 'price'); None when the clause sets no condition on a number ('press submit when
+    done')."""
+    m = WHEN_RE.match(clause.strip(" .!"))
+    cond = condition(m.group("cond")) if m else None
+    if m is None or cond is None:
+        return None
+    subject = re.match(r"(?:the\s+|its\s+|a\s+)?(.+?)\s+(?:is|are|gets|goes|falls|drops|rises|reaches|shows|reads)\b",
+                       m.group("cond"), re.I)
+    return m.group("act"), cond, subject.group(1) if subject else ""
 
 
 def step(clause: str) -> tuple[str, str, str] | None:
@@ -217,14 +236,19 @@ def shown_numbers(elements: Sequence[Element]) -> list[tuple[Element, float]]:
     return out
 
 
-def reading(elements: Sequence[Element], near: Element | None) -> float | None:
-    """The number an until-step watches: the only number in sight, else the one nearest the button that changes
-    it (the page shows its result beside the control)."""
+def reading(elements: Sequence[Element], near: Element | None, label: bool = False) -> float | None:
+    """The number a step watches: the only number in sight, else the one nearest the button that changes it (the
+    page shows its result beside the control); with `label`, `near` is the text naming the value ("Stock price:"),
+    and its value is the number on its row to its right, else the nearest."""
     found = shown_numbers(elements)
     if not found:
         return None
     if len(found) == 1 or near is None:
         return found[0][1]
+    cy = (near.box[1] + near.box[3]) / 2
+    row = [f for f in found if label and f[0].box[1] <= cy <= f[0].box[3] and f[0].box[0] >= near.box[0]]
+    if row:
+        return min(row, key=lambda f: f[0].box[0])[1]
 
     def gap(e: Element) -> float:
         (ax, ay), (bx, by) = e.center, near.center
@@ -262,7 +286,7 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best")
+OPS = ("until", "classify", "inorder", "best", "await")
 ASIDE_OPS = ("until", "classify", "inorder")  # their clicks are no plan steps (one step, several clicks); best's is
 
 
@@ -279,7 +303,7 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any) -
     """The next action of a reading step: a Click (an exploring press or mark, no plan step of its own), SKIP
     (agents/everyday.py's) when the step is done, a failed Done when the condition was never met, None when the
     step's controls are not in sight."""
-    from omnirt.agents.actions import Click, Done
+    from omnirt.agents.actions import Click, Done, Wait
     from omnirt.agents.everyday import SKIP
 
     if step.op == "classify":
@@ -292,6 +316,11 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any) -
         return SKIP if watch.marked else None
     if step.op == "inorder":
         return _in_order(step, elements, watch)
+    if step.op == "await":  # a when-clause: wait until the number watched meets the condition, then act
+        named = [e for e in elements if step.target and e.label and norm(step.target) in norm(e.label)]
+        value = number(named[0].label.split()[-1]) if named else None  # "Stock price: $55.40" read as one line
+        value = reading(elements, named[0] if named else None, label=True) if value is None else value
+        return SKIP if value is not None and holds(step.text, value) else Wait(seconds=WAIT_S)
     if step.op == "best":
         hit = best_button(elements, step.target, step.text)
         return Click(element=hit.id) if hit is not None else None

@@ -152,3 +152,24 @@ def test_a_superlative_picks_the_card_whose_price_or_duration_is_least_or_greate
     assert act == Click(element=want)
     pol.observe(act, True)
     assert pol.decide(task, page, [act]).action == "done"  # the click was the step: the plan is finished
+
+
+def test_a_when_clause_waits_for_the_number_then_does_the_command():
+    from omnirt.agents.readings import when
+
+    assert when("Buy UBN stock when the price is less than $53.10") == ("Buy UBN stock", "<53.1", "price")
+    assert when("Click Save once the progress reaches 100") == ("Click Save", ">=100", "progress")
+    assert when("press submit when done") is None
+    task = "Buy UBN stock when the price is less than $53.10."
+    assert [(s.op, s.target, s.text) for s in parse(task)] == [("await", "price", "<53.1")]  # "Buy ..." is found
+    page = [Element("l0", (10, 40, 60, 55), "word", "Company:"), Element("w0", (70, 40, 110, 55), "word", "$12.00"),
+            Element("l1", (10, 70, 90, 85), "line", "Stock price:"),
+            Element("w1", (100, 70, 150, 85), "word", "$55.40"),
+            Element("b0", (60, 100, 100, 120), "button", "Buy")]
+    pol = InstructionPolicy()
+    act = pol.decide(task, page, [])
+    assert act.action == "wait"  # $12.00 is no price: the price shown beside "Stock price:" is still too high
+    page[3] = Element("w1", (100, 70, 150, 85), "word", "$52.90")
+    assert pol.decide(task, page, [act]) == Click(element="b0")
+    line = [Element("l1", (10, 70, 150, 85), "line", "Stock price: $52.90"), page[-1]]
+    assert InstructionPolicy().decide(task, line, []) == Click(element="b0")  # label and value read as one line
