@@ -14,10 +14,13 @@ RTP clock jumps with no packet lost) becomes silence, so the voice activity dete
 The empty frames a DTX sender marks its pauses with (packets of 1-2 bytes) are silence too: libopus would fill them
 by extrapolating the last sound, and a final vowel drawn out by 20 ms reads to the endpointer as the user going on.
 A DTX gap's silence is only known when the next packet arrives (up to 400 ms later), and the endpointer must not
-wait that long to see the hangover pass: for `fill_s` after a stream of packets (a talkspurt) stops, silence is
-delivered from `fill_after_ms` into each gap on, in real time, and the next packet's gap is shortened by what was
-filled. After that (steady DTX: Chromium sends a comfort-noise packet and an empty one every 400 ms) a gap's
-silence comes with the packet that ends it, so a silent microphone costs a few deliveries a second.
+wait that long to see the hangover pass: for `fill_s` after a stream of packets (a talkspurt) ends in an empty DTX
+frame, silence is delivered from `fill_after_ms` into each gap on, in real time, and the next packet's gap is
+shortened by what was filled. Only after an empty frame: a sender going quiet sends one (Chromium does), while a
+gap after an audio frame is the sender or the network running late (counted in `late`), and silence put there
+would land inside a word once the late packets follow. After that (steady DTX: Chromium sends a comfort-noise
+packet and an empty one every 400 ms) a gap's silence comes with the packet that ends it, so a silent microphone
+costs a few deliveries a second.
 A packet libopus rejects is counted and skipped: one corrupt packet costs 20 ms, not the session.
 
 libopus is the copy that PyAV (an aiortc dependency) ships, loaded with ctypes; `load_libopus()` is None when it
@@ -120,8 +123,10 @@ class OpusInput:
         self._run = 0  # packets in a row that continued the stream (no gap before them)
         self._fill_until = 0.0  # gaps are filled in real time until then
         self._timer: asyncio.TimerHandle | None = None
+        self._dtx = False  # the last packet was an empty DTX frame: the sender says it has gone quiet
         self.packets = self.dropped = self.corrupt = self.concealed = 0  # counters (the last two: in samples)
         self.filled = 0  # samples of silence delivered before the packet that ended their gap
+        self.late = 0  # audio packets that came over fill_after_ms after the one before them, with no time skipped
 
     def add(self, packet: Any) -> tuple[bool, None]:
         seq, ts = packet.sequence_number, packet.timestamp
@@ -132,11 +137,14 @@ class OpusInput:
         lost = (seq - self._seq - 1) % 65536 if self._seq is not None else 0
         missing = (ts - self._next_ts) % 2 ** 32 if self._next_ts is not None else 0
         self._seq = seq
-        filled, self._filled, self._arrived = self._filled, 0, now()
+        t = now()
+        waited, filled, self._filled, self._arrived = t - self._arrived, self._filled, 0, t
         gap = missing * self.rate // RTP_RATE if 0 < missing < 2 ** 31 else 0
         self._run = 0 if gap else self._run + 1
         if self._run >= _STREAM_RUN:
             self._fill_until = self._arrived + self._fill_s
+        if not gap and not self._dtx and self.packets > 1 and waited > self._fill_after:
+            self.late += 1  # a stalled sender or network: waited out, never filled
         gap -= filled
         if gap > 0:  # time the sender's clock moved on without audio reaching us
             if lost:  # packets were lost: let libopus conceal them
@@ -152,10 +160,11 @@ class OpusInput:
             self._next_ts = None
             return False, None
         self._next_ts = (ts + len(pcm) * RTP_RATE // self.rate) % 2 ** 32
-        if len(packet._data) <= 2:  # a DTX frame (no audio coded): libopus extrapolates the last sound into it
+        self._dtx = len(packet._data) <= 2
+        if self._dtx:  # a DTX frame (no audio coded): libopus extrapolates the last sound into it
             pcm[:] = 0
         self.deliver(pcm, self.rate)
-        if self._arrived < self._fill_until and self._timer is None:
+        if self._dtx and self._arrived < self._fill_until and self._timer is None:
             try:
                 self._timer = asyncio.get_running_loop().call_later(self._fill_after, self._fill)
             except RuntimeError:  # no event loop (decoding a capture offline): nothing to fill in real time
@@ -165,6 +174,8 @@ class OpusInput:
     def _fill(self) -> None:
         """The timer: deliver the silence owed since the last packet, until `_fill_until`."""
         self._timer = None
+        if not self._dtx:  # the sender went on talking: a gap now is a late packet, not silence
+            return
         loop, t = asyncio.get_running_loop(), now()
         if t - self._arrived < self._fill_after:  # a packet came meanwhile: look again fill_after after it
             self._timer = loop.call_later(self._arrived + self._fill_after - t, self._fill)

@@ -124,7 +124,9 @@ async def test_a_spoken_turn_is_answered_through_a_session_on_the_second_node(cl
         async with RTCClient(cluster.url) as client:
             assert held(cluster) == {head: SLOTS, second: 1} and cluster.server.placements[-1][1] == second
             turn = await client.turn(make_clip("What is the capital of France?", "piper"), timeout=60)
-        assert "paris" in turn.answer.lower(), (turn.heard, turn.answer)
+            host = next(h for h in cluster.server.hosts if h.state.node_id == second)
+            inputs = ray.get(host.actor.state.remote(), timeout=10)["inputs"]  # what reached its pipeline
+        assert "paris" in turn.answer.lower(), (turn.heard, turn.answer, inputs)
         assert turn.first_sound is not None, "no reply audio reached the client"
     finally:
         for client, _ in opened:

@@ -77,20 +77,40 @@ async def test_a_gap_after_a_talkspurt_is_filled_in_real_time_and_not_twice():
     pkts = packets(2.0)
     got: list[np.ndarray] = []
     opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=60, fill_s=0.5)
-    for p in pkts[:10]:
+    for p in pkts[:9]:
         opus.add(p)
+    opus.add(Packet(pkts[9].sequence_number, pkts[9].timestamp, b"\x08"))  # the empty frame a sender going quiet sends
     assert sum(map(len, got)) == 10 * 320
     await asyncio.sleep(0.03)
     assert sum(map(len, got)) == 10 * 320  # a late packet is not silence yet
     await asyncio.sleep(0.25)
     filled = sum(map(len, got)) - 10 * 320
-    assert 0.2 * 16000 <= filled <= 0.32 * 16000 and not np.concatenate(got[10:]).any()
+    assert 0.2 * 16000 <= filled <= 0.32 * 16000 and not np.concatenate(got[9:]).any()
     opus.add(Packet(pkts[10].sequence_number, pkts[30].timestamp, pkts[30]._data))  # the DTX packet, 400 ms on
     assert sum(map(len, got)) == 31 * 320  # the gap's silence was not delivered twice
     await asyncio.sleep(0.4)  # the fill goes on to 0.5 s after the talkspurt, then stops
     n = len(got)
     await asyncio.sleep(0.15)
     assert len(got) == n
+    opus.close()
+
+
+async def test_a_sender_running_late_mid_talkspurt_gets_no_silence_inside_its_words():
+    """A gap after an audio frame (a starved client, a network stall) is waited out: the late packets follow on
+    seamlessly, and silence filled there would have cut a word in two."""
+    import asyncio
+
+    pkts = packets(0.6)
+    got: list[np.ndarray] = []
+    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=20, fill_s=0.5)
+    for p in pkts[:10]:
+        opus.add(p)
+    await asyncio.sleep(0.15)  # the sender stalls 150 ms mid-tone ...
+    for p in pkts[10:]:  # ... then catches up in a burst
+        opus.add(p)
+    audio = np.concatenate(got)
+    assert len(audio) == len(pkts) * 320 and opus.filled == 0 and opus.late == 1
+    assert min(rms(audio[i:i + 320]) for i in range(1600, len(audio), 320)) > 4000  # no silent frame in the tone
     opus.close()
 
 

@@ -174,7 +174,8 @@ class SessionHost:
     async def state(self) -> dict[str, Any]:
         """What placement needs: where this host runs, its slots, and the sessions it runs now."""
         return {"node_id": self.node_id, "pid": os.getpid(), "slots": self.config.slots,
-                "sessions": len(self.sessions), "opened": self.opened, "draining": self.draining}
+                "sessions": len(self.sessions), "opened": self.opened, "draining": self.draining,
+                "inputs": [peer.input_health() for peer in self.sessions]}
 
     async def open(self, sdp: str, key: str | None = None, history: list | None = None) -> dict[str, Any]:
         """Run a session for a checked offer: {"status": 200, "sdp", "type", ...state} or {"status", "error"}.
