@@ -347,7 +347,9 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         submit = [] if re.search(r"\b(?:click|press|tap|hit|submit)\b", tail, re.I) else \
             [Step("click", "|".join(dict.fromkeys((verb, *intents.ACCOUNT_VERBS))), ["button", "link"], loose=True)]
         return steps + more + submit, [(k + len(steps), c) for k, c in dropped]
-    text, quoted = _quotes(" ".join(instruction.split()))
+    # "between 3 and 8" is one range, not two commands
+    text = re.sub(r"\b(between\s+\S*\d)\s+and\s+(?=\S*\d)", r"\1 through ", " ".join(instruction.split()))
+    text, quoted = _quotes(text)
     planner = _Planner(quoted)
     for clause in _clauses(text):
         wait = readings.when(clause)  # "buy X when the price is below $5": the number is waited for first

@@ -39,18 +39,21 @@ MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condi
 NUMBER = r"[-\u2212+]?\$?\d[\d,]*(?:\.\d+)?"
 LESS = r"(?:less|fewer|lower|smaller)\s+than|below|under|at\s+most|no\s+more\s+than|up\s+to"
 MORE = r"(?:greater|more|higher|larger|bigger)\s+than|above|over|at\s+least|no\s+less\s+than|reach(?:es)?"
-COND_RE = re.compile(rf"\b(?P<op>{LESS}|{MORE}|(?:equal\s+to|exactly))\s+(?P<n>{NUMBER})\b|\bbetween\s+"
-                     rf"(?P<lo>{NUMBER})\s+and\s+(?P<hi>{NUMBER})\b|\b(?P<parity>odd|even)\b", re.I)
+EQUAL = r"equal\s+to|equals|exactly|shows|reads|becomes|is"
+COND_RE = re.compile(rf"\b(?P<op>{LESS}|{MORE}|{EQUAL})\s+(?P<n>{NUMBER})\b|\bbetween\s+"
+                     rf"(?P<lo>{NUMBER})\s+(?:and|through)\s+(?P<hi>{NUMBER})\b|\b(?P<parity>odd|even)\b", re.I)
 # "generate a number less than 7", "roll an even number", "draw a number between 3 and 8": a verb, then an
 # (optionally random) number with its condition; "click Next until the count is above 40": an until.
 MAKE_RE = re.compile(r"^(?P<verb>[a-z]+)\s+(?:a|an|one|another)\s+(?:new\s+)?(?:random\s+)?(?P<cond>.*?)"
                      r"\s*(?:number|value|integer|digit)\b(?P<after>.*)$", re.I)
 UNTIL_RE = re.compile(r"^(?P<act>.+?)\s+(?:until|till|so\s+that)\s+(?P<cond>.+)$", re.I)
-CLASSIFY_RE = re.compile(r"^(?:mark|label|classify|tag|sort)\s+(?:each\s+of\s+|all\s+of\s+|every\s+)?(?:the\s+)?"
+CLASSIFY_RE = re.compile(r"^(?:mark|label|classify|tag|sort)\s+(?:each\s+(?:of\s+)?|all\s+(?:of\s+)?|every\s+)?"
+                         r"(?:the\s+)?"
                          r"numbers?\b.*?\bas\s+(?:either\s+)?(?:an?\s+)?(\w+)\s+or\s+(?:an?\s+)?(\w+)\b", re.I)
 ORDER_RE = re.compile(r"^(?:click|press|tap|select|hit)\s+(?:on\s+)?(?:all\s+)?(?:of\s+)?(?:the\s+)?(?:numbers|digits|"
                       r"values)\b.*?\b(?:in\s+(?P<way>ascending|descending|increasing|decreasing)\s+order|from\s+"
-                      r"(?P<from>smallest|lowest|largest|highest|biggest)\s+to\s+\w+)", re.I)
+                      r"(?P<from>smallest|lowest|largest|highest|biggest)\s+to\s+\w+|(?:from\s+(?P<lo>\d+)\s+to\s+"
+                      r"(?P<hi>\d+)\s+)?in\s+order\b)", re.I)
 # "Buy the ticket with the cheapest cost", "book the shortest flight", "choose the most expensive one": a superlative
 # over what the rows or cards show (min or max, of a price, a duration or any number).
 LOWEST = r"cheapest|lowest|least\s+expensive|smallest|shortest|fewest|earliest|minimum"
@@ -59,7 +62,8 @@ BEST_RE = re.compile(rf"^(?P<verb>buy|book|choose|pick|select|click|take|order|r
                      rf"(?:.*?\bwith\s+the\s+)?(?P<way>{LOWEST}|{HIGHEST})\b(?P<what>.*)$", re.I)
 PRICE_RE = re.compile(r"(?:[$€£]|\bS(?=\d))\s?(\d[\d,]*(?:\.\d+)?)|(\d[\d,]*(?:\.\d+)?)\s?(?:USD|EUR|GBP)\b")
 DURATION_RE = re.compile(r"(?:(\d+)\s*h(?:ours?|rs?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?|s)?)?)?\b", re.I)
-WHEN_RE = re.compile(r"^(?P<act>.+?)\s+(?:when|once|as\s+soon\s+as|whenever)\s+(?P<cond>.+)$", re.I)
+WHEN_RE = re.compile(r"^(?:(?P<act>.+?)\s+(?:when|once|as\s+soon\s+as|whenever)|(?:wait|hold\s+on)\s+(?:until|till|"
+                     r"for)|(?P<first>when|once|as\s+soon\s+as))\s+(?P<cond>.+)$", re.I)
 WAIT_S = 0.3  # between looks at a number a when-clause waits for
 CLASSES = {"odd": lambda n: n % 2 == 1, "even": lambda n: n % 2 == 0,
            "positive": lambda n: n > 0, "negative": lambda n: n < 0}
@@ -88,7 +92,7 @@ def condition(text: str) -> str | None:
         return f"<={n}"
     if op in ("at least", "no less than", "reach", "reaches"):
         return f">={n}"
-    if op in ("equal to", "exactly"):
+    if re.fullmatch(EQUAL, op):
         return f"={n}"
     return f"<{n}" if re.fullmatch(LESS, op) else f">{n}"
 
@@ -115,7 +119,10 @@ def repeat_until(clause: str) -> tuple[str, str] | None:
     m = UNTIL_RE.match(text)
     if m:
         cond = condition(m.group("cond"))
-        act = re.sub(r"^(?:click|press|tap|hit|push)\s+(?:on\s+)?(?:the\s+)?", "", m.group("act"), flags=re.I)
+        if re.match(r"(?:wait|hold\s+on)\b", m.group("act"), re.I):
+            return None  # "wait until ...": nothing to press (a when-clause)
+        act = re.sub(r"^(?:keep\s+(?:on\s+)?)?(?:click|press|tap|hit|push)(?:ing)?\s+(?:on\s+)?(?:the\s+)?", "",
+                     m.group("act"), flags=re.I)
         act = re.sub(r"\s+(?:button|link|icon)$", "", act, flags=re.I).strip()
         return (act, cond) if cond and act and len(act.split()) <= 3 else None
     m = MAKE_RE.match(text)
@@ -141,7 +148,9 @@ def order(clause: str) -> str | None:
     m = ORDER_RE.match(clause.strip(" .!"))
     if m is None:
         return None
-    way = (m.group("way") or m.group("from")).lower()
+    if m.group("lo"):  # "from 5 to 1 in order"
+        return "up" if int(m.group("lo")) <= int(m.group("hi")) else "down"
+    way = (m.group("way") or m.group("from") or "ascending").lower()  # plain "in order": counting up
     return "up" if way in ("ascending", "increasing", "smallest", "lowest") else "down"
 
 
@@ -155,7 +164,7 @@ def when(clause: str) -> tuple[str, str, str] | None:
         return None
     subject = re.match(r"(?:the\s+|its\s+|a\s+)?(.+?)\s+(?:is|are|gets|goes|falls|drops|rises|reaches|shows|reads)\b",
                        m.group("cond"), re.I)
-    return m.group("act"), cond, subject.group(1) if subject else ""
+    return m.group("act") or "", cond, subject.group(1) if subject else ""
 
 
 def step(clause: str) -> tuple[str, str, str] | None:

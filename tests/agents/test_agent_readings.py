@@ -173,3 +173,19 @@ def test_a_when_clause_waits_for_the_number_then_does_the_command():
     assert pol.decide(task, page, [act]) == Click(element="b0")
     line = [Element("l1", (10, 70, 150, 85), "line", "Stock price: $52.90"), page[-1]]
     assert InstructionPolicy().decide(task, line, []) == Click(element="b0")  # label and value read as one line
+
+
+@pytest.mark.parametrize("task, want", [
+    ("Click the numbers from 1 to 5 in order", [("inorder", "", "up")]),
+    ("Click the numbers from 5 to 1 in order", [("inorder", "", "down")]),
+    ("Mark each number as even or odd", [("classify", "", "even|odd")]),
+    ("Press Roll until the die shows 6", [("until", "Roll", "=6")]),
+    ("Keep clicking Next until the counter is above 10", [("until", "Next", ">10")]),
+    ("Generate a random number between 3 and 8, then click submit", [("until", "Generate", "3..8"),
+                                                                      ("click", "submit", "")]),
+    ("Wait until the timer is below 5 and click Stop", [("await", "timer", "<5"), ("click", "Stop", "")]),
+    ("Select the flight with the lowest price", [("best", "price", "min")]),
+    ("Choose the hotel with the highest rating", [("best", "number", "max")]),
+])
+def test_reading_steps_are_said_in_more_than_one_way(task, want):
+    assert [(s.op, s.target, s.text) for s in parse(task)] == want
