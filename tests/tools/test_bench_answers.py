@@ -26,6 +26,10 @@ def test_an_answer_is_right_when_it_holds_an_accepted_word():
     assert right("The capital of Ireland is Dublin.", ("dublin",))
     assert right("There are 52 weeks.", ("fifty-two", "52"))
     assert not right("A spider gives us wool.", ("sheep",))
+    question = "In which season do leaves fall from the trees?"  # an accepted word inside the question
+    assert not right("Leaves fall from the trees in spring.", ("autumn", "fall"), question)
+    assert right("They fall in the fall.", ("autumn", "fall"), question)
+    assert right("In autumn.", ("autumn", "fall"), question)
 
 
 @pytest.mark.parametrize("content", [None, ""])

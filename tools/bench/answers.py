@@ -29,9 +29,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="bench-results/answers.json", help="where the results go")
 
 
-def right(answer: str, accept: tuple[str, ...]) -> bool:
-    """Does the answer contain one of the accepted words (case aside)?"""
-    return any(w in answer.lower() for w in accept)
+def right(answer: str, accept: tuple[str, ...], question: str = "") -> bool:
+    """Does the answer contain one of the accepted words (case aside), more often than the question does? An answer
+    that only repeats the question ("Leaves fall from the trees in spring." to "In which season do leaves fall?",
+    where "fall" is accepted) has not given the word."""
+    a, q = answer.lower(), question.lower()
+    return any(a.count(w) > q.count(w) for w in accept)
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     for q in QUESTION_SETS[args.question_set]:
         t = time.perf_counter()
         answer = chat.complete([{"role": "user", "content": q.text}])
-        ok = right(answer, q.accept)
+        ok = right(answer, q.accept, q.text)
         rows.append({"question": q.text, "answer": answer, "right": ok, "seconds": round(time.perf_counter() - t, 2)})
         console.print(f"{'[green]right[/green]' if ok else '[red]WRONG[/red]'}  {q.text} -> {answer}")
     probes.append(cpu_probe())

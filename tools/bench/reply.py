@@ -65,7 +65,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         turn = result.turns[0] if result.turns else None
         data, rate = sf.read(str(answer), dtype="int16")
         heard = asr.transcribe(resample(to_mono_float(data), rate, 16000)).text if len(data) else ""
-        ok = right(heard, q.accept)
+        ok = right(heard, q.accept, q.text)
         row = {"question": q.text, "voice": voice, "transcript": turn.transcript if turn else "", "answer": turn.answer if turn else "",
                "heard": heard, "correct": ok, "latency_ms": turn.latency if turn else {}}
         rows.append(row)
