@@ -243,11 +243,10 @@ class PeerSession:
     def input_health(self) -> dict[str, float]:
         """What reached the pipeline from the microphone and what did not: frames received and dropped (the
         pipeline lagging), and the decoders' late packets and seconds of silence filled and of loss concealed."""
-        rate = sum(o.rate for o in self.inputs) / len(self.inputs) if self.inputs else 16000
         return {"frames": self.input_frames, "dropped": self.dropped_input_frames,
                 "late_packets": sum(o.late for o in self.inputs),
-                "filled_s": round(sum(o.filled for o in self.inputs) / rate, 3),
-                "concealed_s": round(sum(o.concealed for o in self.inputs) / rate, 3)}
+                "filled_s": round(sum(o.filled / o.rate for o in self.inputs), 3),
+                "concealed_s": round(sum(o.concealed / o.rate for o in self.inputs), 3)}
 
     def _opus_input(self) -> OpusInput:
         self.inputs.append(OpusInput(self._on_audio))
