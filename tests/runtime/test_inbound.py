@@ -102,10 +102,10 @@ async def test_a_sender_running_late_mid_talkspurt_gets_no_silence_inside_its_wo
 
     pkts = packets(0.6)
     got: list[np.ndarray] = []
-    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=20, fill_s=0.5)
+    opus = OpusInput(lambda pcm, rate: got.append(pcm), fill_after_ms=60, fill_s=0.5)
     for p in pkts[:10]:
         opus.add(p)
-    await asyncio.sleep(0.15)  # the sender stalls 150 ms mid-tone ...
+    await asyncio.sleep(0.3)  # the sender stalls 300 ms mid-tone (5x the threshold: a busy host's hiccup is not one)
     for p in pkts[10:]:  # ... then catches up in a burst
         opus.add(p)
     audio = np.concatenate(got)
