@@ -18,8 +18,12 @@ The decision per block, at one sample rate for both signals (16 kHz in practice)
 5. Otherwise an energy test with the learnt gain and delay: if the block holds no more energy than the echo could
    carry (`energy_margin_db` above the predicted echo energy), it is still echo (a slightly non-linear path);
    louder than that is the user.
-6. After a block is passed as speech the gate stays open for `hold_ms`, so the quiet parts of the user's words under
-   a loud echo are not chopped out of what the recogniser hears.
+6. After two blocks in a row are passed as speech the gate stays open for `hold_ms`, so the quiet parts of the
+   user's words under a loud echo are not chopped out of what the recogniser hears. One block is not enough: after
+   a gap in playback (a late speaker callback) the echo arrives later than before, the block that straddles the
+   change matches neither delay, and holding on it would let the whole hold of echo through. For the same reason a
+   block that matched the reference coherently at a delay not yet confirmed is passed as "unconfirmed", which
+   opens no hold.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ class EchoOptions:
     lag_tolerance_ms: a coherent match counts as echo only at a delay the path already has, or one the block before
         also matched within this tolerance. A single block of speech can resemble another part of the reply by
         chance (the same vowel twice), and such a match must not be taken for the path, nor mute the user.
-    hold_ms: after a block is passed as the user's speech, later blocks pass for this long whatever they hold.
+    hold_ms: after two blocks in a row are passed as the user's speech, later blocks pass for this long whatever
+        they hold.
     """
 
     sample_rate: int = 16000
@@ -90,7 +95,7 @@ class EchoDecision:
     """What the gate decided for one block and why (for logs, tests and tuning)."""
 
     echo: bool
-    reason: str  # "silence", "no reference", "coherent", "residual", "energy", "speech", "hold"
+    reason: str  # "silence", "no reference", "coherent", "residual", "energy", "unconfirmed", "speech", "hold"
     coherence: float = 0.0
     delay_ms: float = 0.0
     gain: float = 0.0  # the learnt echo path gain after this block
@@ -180,7 +185,7 @@ class EchoGate:
         """Classify one microphone block captured from `t_start` (s, same clock as the reference)."""
         m = self._float(mic)
         d = self._classify(m, t_start) if len(m) else EchoDecision(False, "silence", gain=self._gain)
-        if d.reason == "speech":
+        if d.reason == "speech" and self.last is not None and self.last.reason in ("speech", "hold"):
             self._hold_until = t_start + len(m) / self.rate + self.o.hold_ms / 1000
         elif d.echo and t_start < self._hold_until:
             d = EchoDecision(False, "hold", d.coherence, d.delay_ms, d.gain)
@@ -215,6 +220,7 @@ class EchoGate:
         rho[e_ref < 1e-9 * n] = 0.0
         k = int(np.argmax(rho))
         coherence = float(min(rho[k], 1.0))
+        unconfirmed = False
         if coherence < o.echo_coherence:
             self._candidate = None
         elif self._confirmed(k):  # the echo explains the block: learn the path
@@ -222,6 +228,8 @@ class EchoGate:
             a = o.gain_smoothing if self._lag is not None else 1.0
             self._gain, self._lag = (1 - a) * self._gain + a * g, k
             return EchoDecision(True, "coherent", coherence, self._delay_ms(k), self._gain)
+        else:
+            unconfirmed = True
         # what the best-fitting echo leaves unexplained is only noise: still echo
         if _db(e_mic * (1.0 - coherence ** 2) / n) < self.noise_floor_db + o.speech_over_noise_db:
             return EchoDecision(True, "residual", coherence, self._delay_ms(k), self._gain)
@@ -229,7 +237,10 @@ class EchoGate:
         e_echo = float(e_ref[self._lag]) if self._lag is not None else float(np.max(e_ref))
         if _db(e_mic) <= _db(self._gain ** 2 * e_echo) + o.energy_margin_db:
             return EchoDecision(True, "energy", coherence, self._delay_ms(k), self._gain)
-        return EchoDecision(False, "speech", coherence, self._delay_ms(k), self._gain)
+        # a coherent match at a new delay: the path moved (a playback gap) or the user resembles the reply by chance.
+        # Pass the block, but do not hold the gate open on it: the next block tells which
+        reason = "unconfirmed" if unconfirmed else "speech"
+        return EchoDecision(False, reason, coherence, self._delay_ms(k), self._gain)
 
     def _confirmed(self, k: int) -> bool:
         """Is a coherent match at lag `k` the echo path: the learnt delay, or the previous block's match again?"""

@@ -148,3 +148,18 @@ def test_one_block_that_resembles_another_part_of_the_reply_is_not_taken_for_the
     _, decisions, _ = gate_stream(delayed(ref, 600, 0.5), ref)
     assert decisions[20].coherence > 0.99  # the chance match is there ...
     assert not any(d.reason == "coherent" for d in decisions)  # ... and not taken for the echo path
+
+
+@pytest.mark.parametrize("gap_ms, at_s", [(10, 1.2), (30, 1.5), (30, 2.5), (100, 1.2), (100, 2.5)])
+def test_a_gap_in_playback_lets_at_most_one_block_of_echo_through(assistant, gap_ms, at_s):
+    """A speaker callback that comes too late (an underflow) plays a gap the reference does not show: from then on
+    the echo arrives later than the learnt delay. The gate must find the new delay without holding itself open on
+    the block that straddles the change (on a busy machine that hold let a quarter second of echo through, and the
+    assistant answered its own voice)."""
+    j, g = int(at_s * R), int(gap_ms * R / 1000)
+    played = np.concatenate([assistant[:j], np.zeros(g, np.float32), assistant[j:]])[:len(assistant)]
+    mic = delayed(played, 40, 0.5) + noise(len(assistant), -60)
+    _, decisions, _ = gate_stream(mic, assistant)
+    leaked = [(k, d.reason) for k, d in enumerate(decisions)
+              if k >= j // B and not d.echo and d.reason not in ("silence", "no reference")]
+    assert len(leaked) <= 1, leaked
