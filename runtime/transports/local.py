@@ -196,11 +196,11 @@ class LocalAudio(OutputSink):
         # Capture time = arrival minus the block's duration. PortAudio's inputBufferAdcTime is not used: through
         # PulseAudio it was measured 0.65 s early for the first seconds of a stream, then right.
         start = time.perf_counter() - frames / self.o.input_rate
-        if status.input_overflow:
-            self.overflows += 1
+        lost = bool(status.input_overflow)
+        self.overflows += lost
         assert self._loop is not None
         try:
-            self._loop.call_soon_threadsafe(self._put, (start, data[:, 0].copy()))
+            self._loop.call_soon_threadsafe(self._put, (start, data[:, 0].copy(), lost))
         except RuntimeError:  # the loop is closed: we are shutting down
             pass
 
@@ -227,6 +227,8 @@ class LocalAudio(OutputSink):
         size = rate * self.o.frame_ms // 1000
         pending = np.zeros(0, np.int16)
         t0 = 0.0  # capture time of pending[0]
+        late_before = 0.0  # how late the previous block came (s), if late beyond jitter
+        dropped = self.dropped_blocks
         while True:
             item = await self._queue.get()  # (not wait_for: in 3.11 it can swallow a cancellation)
             if item is None:
@@ -234,14 +236,20 @@ class LocalAudio(OutputSink):
             if item is _STALLED:
                 raise AudioDeviceError(f"the microphone ({self.input_name}) delivered no audio for "
                                        f"{self.o.stall_s:.0f} s: was the device or sound server lost?")
-            start, block = item
+            start, block, lost = item
             expected = t0 + len(pending) / rate  # continuity: this block follows the pending samples
-            if t0 == 0.0 or start - expected > 0.1:
-                t0 = start - len(pending) / rate  # the first block, or a gap (dropped blocks): re-anchor
+            late = start - expected
+            lost, dropped = lost or self.dropped_blocks != dropped, self.dropped_blocks  # by PortAudio, or by us
+            if t0 == 0.0 or lost or self._gap(late, late_before, len(block) / rate):
+                t0 = start - len(pending) / rate  # the first block, or samples were lost: re-anchor
+                late = 0.0
+            elif late > len(block) / rate:
+                pass  # a late callback (the process was descheduled): the samples are continuous all the same
             elif start < expected:
                 t0 -= expected - start  # a block that came sooner shows the callbacks' least delay: keep that
             else:
-                t0 += 0.01 * (start - expected)  # creep after a slower device clock
+                t0 += 0.01 * late  # creep after a slower device clock
+            late_before = late if late > 0.1 else 0.0
             pending = np.concatenate([pending, block]) if len(pending) else block
             self._feed_reference()
             while len(pending) >= size:
@@ -253,6 +261,14 @@ class LocalAudio(OutputSink):
                 self.frames_out += 1
                 yield AudioFrame(pcm=pcm, sample_rate=rate, capture_ts=t0)
                 t0 += size / rate
+
+    @staticmethod
+    def _gap(late: float, late_before: float, block_s: float) -> bool:
+        """Were samples lost without an overflow flag? A late callback is followed by the blocks that piled up
+        behind it, each less late than the one before (they catch up); after lost samples every block stays as
+        late as the first. Re-anchoring on a callback that was merely late would stamp the next blocks up to its
+        delay too late, and the echo gate would see the echo at a delay it never learnt."""
+        return late > 0.1 and late_before > 0.1 and late > late_before - block_s / 2
 
     def _feed_reference(self) -> None:
         """Move what the speaker played into the echo gate, at the microphone's rate, on one continuous clock."""

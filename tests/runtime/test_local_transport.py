@@ -323,3 +323,40 @@ def test_a_hold_plays_silence_then_the_reply_goes_on_where_it_stopped():
     assert block()[0] == 161 and audio.underruns == 0
     audio.hold(True, max_s=0.0)  # a hold that has run out plays on by itself
     assert block()[0] == 321
+
+
+def _stamps(blocks: list[tuple[float, bool]], **options) -> list[float]:
+    """The microphone side alone: blocks of 20 ms put in the input queue with the arrival-based capture times a
+    callback would give them; returns the capture_ts of the frames that come out."""
+    async def go() -> list[float]:
+        audio = LocalAudio(LocalAudioOptions(echo_gate=False, input_rate=16000, frame_ms=20, **options))
+        audio._queue = asyncio.Queue()
+        for start, lost in blocks:
+            audio._queue.put_nowait((start, np.zeros(320, np.int16), lost))
+        audio._queue.put_nowait(None)
+        return [f.capture_ts async for f in audio.frames()]
+
+    return asyncio.run(go())
+
+
+def test_a_late_microphone_callback_does_not_move_the_capture_clock():
+    """A callback 150 ms late, then the blocks that piled up behind it all at once: the samples are continuous, so
+    the capture times must be too (stamping them late made the echo gate see the echo at a new delay)."""
+    on_time = [(i * 0.02, False) for i in range(10)]
+    burst = [(0.2 + 0.15 + 0.0001 * i, False) for i in range(8)]  # blocks 10-17 arrive together, 150 ms late
+    after = [((18 + i) * 0.02, False) for i in range(10)]
+    ts = _stamps(on_time + burst + after)
+    assert np.allclose(np.diff(ts), 0.02, atol=1e-3), np.round(np.diff(ts), 4)
+
+
+def test_lost_microphone_samples_re_anchor_the_capture_clock():
+    """After a real gap (every later block as late as the first), or one PortAudio flags as an overflow, the clock
+    follows the device again within two blocks."""
+    before = [(i * 0.02, False) for i in range(10)]
+    gap = [((10 + i) * 0.02 + 0.3, False) for i in range(10)]  # 300 ms of samples never arrived
+    ts = _stamps(before + gap)
+    assert abs(ts[-1] - (19 * 0.02 + 0.3)) < 1e-3 and abs(ts[11] - (11 * 0.02 + 0.3)) < 1e-3, ts
+    flagged = [(i * 0.02, False) for i in range(10)] + [(0.2 + 0.3, True)] + [((11 + i) * 0.02 + 0.3, False)
+                                                                            for i in range(5)]
+    ts = _stamps(flagged)
+    assert abs(ts[10] - 0.5) < 1e-3, ts
