@@ -81,7 +81,7 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
                     yield f
                 raise
             text = _text(result)
-            yield Transcript(text=text, turn=frame.turn)
+            yield Transcript(text=text, turn=frame.turn, end_logprob=_end_logprob(result))
             if frame.post_roll_follows and text and self._doubts(frame, result):
                 self._unsure[frame.turn] = text
             else:
@@ -92,7 +92,8 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
             if said is None:
                 return
             try:
-                heard = _text(await self._foreground(frame.audio, frame.turn)) if frame.audio.size else said
+                checked = await self._foreground(frame.audio, frame.turn) if frame.audio.size else said
+                heard = _text(checked)
             except Exception:
                 for f in self._words_final(frame.turn):  # a failed check keeps the words it was to check
                     yield f
@@ -102,7 +103,7 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
             log.debug("turn %d: %r before the check, %r with the audio after the cut", frame.turn, said, heard)
             if not same:  # the cut changed a word: the turn is redone with the words heard
                 yield Interrupt(reason="resume", turn=frame.turn)
-                yield Transcript(text=heard, turn=frame.turn)
+                yield Transcript(text=heard, turn=frame.turn, end_logprob=_end_logprob(checked))
             for f in self._words_final(frame.turn):
                 yield f
         elif isinstance(frame, (Settled, Commit)):
@@ -182,6 +183,12 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
 
 def _text(result: object) -> str:
     return sentence_case(str(getattr(result, "text", result)).strip())
+
+
+def _end_logprob(result: object) -> float | None:
+    """The last word's log-probability where the recogniser reports one (a plain string result does not)."""
+    lp = getattr(result, "end_logprob", None)
+    return None if lp is None else float(lp)
 
 
 def sentence_case(text: str) -> str:

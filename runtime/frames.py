@@ -109,10 +109,13 @@ class PartialUtterance(Frame):
 
 @dataclass(frozen=True, kw_only=True)
 class Transcript(Frame):
-    """What the user said. `final` is False for a streaming partial."""
+    """What the user said. `final` is False for a streaming partial. `end_logprob`: the recogniser's log-probability
+    of the last word given the words before it, where it tells (a word it made up to round off a fragment, "How
+    do I get red wine out of a" heard "... out of them?", is often an unlikely one); None where unknown."""
 
     text: str
     final: bool = True
+    end_logprob: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -100,7 +100,7 @@ class TurnGate(Stage):
         voice = self.voice(turn) if self.voice is not None and self.classifier is not None else None
         wait = None
         if self.classifier is not None and final is not None and voice is not None:
-            score = self.classifier.prob(prob, final.text, voice, self.asked)
+            score = self.classifier.prob(prob, final.text, voice, self.asked, final.end_logprob)
             finished, wait = score >= self.classifier.threshold, self.classifier.wait_ms(score)
         else:
             score, finished = prob, prob >= self.threshold

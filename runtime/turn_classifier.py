@@ -4,8 +4,9 @@ The Thinker's end-of-message probability (models/turn_detector.py) fails in two 
 a fragment off into a sentence that the model then believes ("Book a table for" -> "Book a table for it."), and a
 short answer ("Paris.") scores as low as a fragment, so it waits the long hangover. Other evidence is cheap: how
 the voice ended (runtime/prosody.py: a final fall, a fade, a drawn-out last syllable), whether the last word is one
-that cannot end a sentence ("the", "of", "to"), how many words there are, and whether the assistant has just asked
-a question (then a short answer completes the turn). A logistic regression over the log of the model's probability
+that cannot end a sentence ("the", "of", "to"), how many words there are, whether the assistant has just asked
+a question (then a short answer completes the turn), and how sure the recogniser was of the last word (a word it
+made up to round a fragment off is often an unlikely one). A logistic regression over the log of the model's probability
 and those features weighs them; its coefficients are fitted on the tuning half of `omnirt bench turns` only
 (tools/bench/turns_fit.py) and shipped as runtime/data/turn_classifier.json, with the threshold chosen there.
 
@@ -43,16 +44,19 @@ and or but nor so because if when while whether until unless although very
 """.split())
 _WORD = re.compile(r"[a-z0-9']+")  # "15": Whisper writes numbers as digits
 FEATURES = ("log_p", "words", "function_end", "asked", "asked_few_words", "pitch_end", "pitch_slope",
-            "energy_end", "lengthening", "voiced_end", "speech_s")
+            "energy_end", "lengthening", "voiced_end", "speech_s", "end_logprob")
+END_LOGPROB_FLOOR = -6.0  # the last word's log-probability is clipped here (an unknown one is -inf)
 
 
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def features(prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> dict[str, float]:
+def features(prob: float, text: str, voice: Prosody | None = None, asked: bool = False,
+             end_logprob: float | None = None) -> dict[str, float | None]:
     """The classifier's inputs for one judgement: the model's probability, the transcript, how the voice ended
-    (None: no audio, neutral values) and whether the assistant's last turn asked a question."""
+    (None: no audio, neutral values), whether the assistant's last turn asked a question, and the recogniser's
+    log-probability of the last word (None: unknown, which weighs as the average)."""
     w = words(text)
     v = voice if voice is not None else Prosody()
     few = 1.0 / (1.0 + len(w))
@@ -60,7 +64,8 @@ def features(prob: float, text: str, voice: Prosody | None = None, asked: bool =
             "function_end": float(bool(w) and w[-1] in FUNCTION_WORDS), "asked": float(asked),
             "asked_few_words": float(asked) * few, "pitch_end": v.pitch_end,
             "pitch_slope": float(np.clip(v.pitch_slope, -100, 100)) / 10, "energy_end": v.energy_end / 10,
-            "lengthening": v.lengthening, "voiced_end": v.voiced_end, "speech_s": math.log1p(v.speech_s)}
+            "lengthening": v.lengthening, "voiced_end": v.voiced_end, "speech_s": math.log1p(v.speech_s),
+            "end_logprob": None if end_logprob is None else max(END_LOGPROB_FLOOR, min(0.0, float(end_logprob)))}
 
 
 @dataclass(frozen=True)
@@ -107,17 +112,22 @@ class TurnClassifier:
             out.update(doubt_threshold=self.doubt_threshold, doubt_wait_ms=self.doubt_wait_ms)
         return out
 
-    def score(self, x: dict[str, float]) -> float:
-        z = self.bias + sum(w * (x[n] - m) / s for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights))
+    def score(self, x: dict[str, float | None]) -> float:
+        """A feature that is None (not known for this judgement) counts as its mean: it adds nothing."""
+        z = self.bias + sum(w * (x[n] - m) / s for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights)
+                            if x[n] is not None)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def prob(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> float:
-        """P(the user has finished) from the model's probability, the transcript, the voice and the context; 0
-        without words, as the model's own (nothing heard is not an answer, whatever the voice did)."""
-        return self.score(features(prob, text, voice, asked)) if words(text) else 0.0
+    def prob(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False,
+             end_logprob: float | None = None) -> float:
+        """P(the user has finished) from the model's probability, the transcript, the voice, the context and the
+        recogniser's certainty of the last word; 0 without words, as the model's own (nothing heard is not an
+        answer, whatever the voice did)."""
+        return self.score(features(prob, text, voice, asked, end_logprob)) if words(text) else 0.0
 
-    def finished(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False) -> bool:
-        return self.prob(prob, text, voice, asked) >= self.threshold
+    def finished(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False,
+                 end_logprob: float | None = None) -> bool:
+        return self.prob(prob, text, voice, asked, end_logprob) >= self.threshold
 
     def wait_ms(self, score: float) -> int | None:
         """The middle wait for a doubtful score; None for a finished or an unfinished one."""

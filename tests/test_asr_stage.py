@@ -210,6 +210,7 @@ async def test_an_unsure_last_word_is_checked_against_the_post_roll_and_the_turn
     out = await heard_by(ASRStage(rec), frames)
     assert [f.kind for f in out] == ["Transcript", "Interrupt", "Transcript", "Settled", "Commit"]
     assert out[1].reason == "resume" and out[2].text == "How many legs does a spider have?" and rec.calls == 2
+    assert (out[0].end_logprob, out[2].end_logprob) == (-1.1, -0.3)  # each transcript says how sure its end was
     same = Clipped(clipped="how many legs does a spider have")  # the same words, only unsure: confirmed
     out = await heard_by(ASRStage(same), frames)
     assert [f.kind for f in out] == ["Transcript", "Settled", "Commit"] and same.calls == 2

@@ -107,6 +107,23 @@ async def test_the_gate_judges_with_the_voice_once_the_words_are_in():
     assert told[-1] == (2, True) and gate.early == {2}
 
 
+async def test_the_recognisers_doubt_about_the_last_word_reaches_the_judgement():
+    """A word the recogniser was unsure of at the end (it rounds fragments off with made-up words) counts against
+    the turn being finished; an unknown certainty counts as the average, adding nothing."""
+    clf = TurnClassifier(("log_p", "end_logprob"), (-2.0, -1.0), (1.0, 1.0), (1.0, 0.8), 0.0, 0.5)
+    sure, unsure = (clf.prob(0.01, "How do I get red wine out of them?", ENDED, end_logprob=lp) for lp in (-0.1, -3.0))
+    assert unsure < clf.prob(0.01, "How do I get red wine out of them?", ENDED) < sure
+    assert clf.prob(0.01, "Hi.", ENDED, end_logprob=float("-inf")) > 0  # -inf (an unknown token) is clipped
+    assert features(0.01, "Hi.", None, end_logprob=-40.0)["end_logprob"] == -6.0
+    assert features(0.01, "Hi.", None)["end_logprob"] is None
+    scores = []
+    for lp in (-0.1, -3.0):  # the gate passes the final transcript's certainty on
+        gate = TurnGate(classifier=clf, voice=lambda turn: ENDED)
+        await through(gate, [EndOfTurn(prob=0.01, turn=1), Transcript(text="Out of them?", turn=1, end_logprob=lp)])
+        scores.append(gate.scores[1])
+    assert scores[0] > scores[1]
+
+
 async def test_without_the_voice_the_probability_decides_as_before():
     told: list[tuple[int, bool]] = []
     gate = TurnGate(threshold=0.01, on_judged=lambda t, f, w: told.append((t, f)), classifier=shipped_classifier(),

@@ -72,6 +72,8 @@ class Row:
     asked: bool = False  # the assistant's turn before asked a question (turns_corpus.after_question)
     end_voice: dict[str, float] = field(default_factory=dict)  # runtime/prosody.py at the end
     pause_voice: list[dict[str, float]] = field(default_factory=list)  # and at each inner pause
+    end_lp: float | None = None  # the recogniser's log-probability of the last word heard at the end (None: unknown)
+    pause_lp: list[float | None] = field(default_factory=list)  # and at each inner pause
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,8 @@ def _classifiers(shipped: Any, tuning: list[Row]) -> dict[str, Any]:
         return {}
     from .turns_fit import ABLATIONS, fit
 
-    return {"combined": shipped, **{name: fit(tuning, names) for name, names in ABLATIONS.items()}}
+    return {"combined": shipped, **{name: fit(tuning, tuple(n for n in shipped.names if n not in out))
+                                    for name, out in ABLATIONS.items()}}
 
 
 def runtime_default(halves: dict[str, list[Row]], classifier: Any = None,

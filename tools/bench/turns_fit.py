@@ -34,8 +34,8 @@ CONTEXT = ("asked", "asked_few_words")
 VOICE = ("pitch_end", "pitch_slope", "energy_end", "lengthening", "voiced_end", "speech_s")
 # The classifiers the bench compares: the shipped one, and ablations fitted on the fly (on tuning) to show what
 # the context and the voice add.
-ABLATIONS = {"combined, no context": tuple(n for n in FEATURES if n not in CONTEXT),
-             "combined, no voice": tuple(n for n in FEATURES if n not in VOICE)}
+ABLATIONS = {"combined, no context": CONTEXT, "combined, no voice": VOICE,
+             "combined, no last-word certainty": ("end_logprob",)}  # name -> the features left out
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,17 @@ def points(rows: list[Row]) -> tuple[list[dict[str, float]], np.ndarray]:
     heard are left out (the classifier gives them 0 by rule)."""
     xs, ys = [], []
     for r in rows:
-        heard = [(p, t, v, 0.0) for p, t, v in zip(r.pause_p, r.pause_text, r.pause_voice)]
-        for p, text, voice, label in [*heard, (r.end_p, r.end_text, r.end_voice, 1.0)]:
+        heard = [(p, t, v, lp, 0.0) for p, t, v, lp in zip(r.pause_p, r.pause_text, r.pause_voice, pause_lps(r))]
+        for p, text, voice, lp, label in [*heard, (r.end_p, r.end_text, r.end_voice, r.end_lp, 1.0)]:
             if words(text):
-                xs.append(features(p, text, Prosody(**voice), r.asked))
+                xs.append(features(p, text, Prosody(**voice), r.asked, lp))
                 ys.append(label)
     return xs, np.array(ys)
+
+
+def pause_lps(r: Row) -> list[float | None]:
+    """The last word's log-probability at each inner pause (None where the row was heard without it)."""
+    return r.pause_lp if len(r.pause_lp) == len(r.pause_p) else [None] * len(r.pause_p)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> tuple[np.ndarray, float]:
@@ -84,12 +89,17 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int 
     return w[:-1], float(w[-1])
 
 
-def fit(rows: list[Row], names: tuple[str, ...] = FEATURES, options: FitOptions = FitOptions()) -> TurnClassifier:
-    """The classifier over `names` fitted on `rows` (tuning rows only: a held-out row is refused), with its
-    threshold chosen on them."""
+def fit(rows: list[Row], names: tuple[str, ...] | None = None, options: FitOptions = FitOptions()) -> TurnClassifier:
+    """The classifier over `names` (None: every feature known at every decision point) fitted on `rows` (tuning
+    rows only: a held-out row is refused), with its threshold chosen on them."""
     if any(r.half != "tuning" for r in rows):
         raise ValueError("the classifier is fitted on the tuning half only")
     xs, y = points(rows)
+    if names is None:
+        names = tuple(n for n in FEATURES if all(d[n] is not None for d in xs))
+    missing = sorted({n for d in xs for n in names if d[n] is None})
+    if missing:
+        raise ValueError(f"{missing} unknown at some decision points: hear the corpus again")
     x = np.array([[d[n] for n in names] for d in xs])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
@@ -109,9 +119,10 @@ def with_waits(clf: TurnClassifier, rows: list[Row], options: FitOptions = FitOp
 
 def rescore(rows: list[Row], clf: TurnClassifier) -> list[Row]:
     """The rows with each decision point's probability replaced by the classifier's."""
-    return [replace(r, end_p=clf.prob(r.end_p, r.end_text, Prosody(**r.end_voice), r.asked),
-                    pause_p=[clf.prob(p, t, Prosody(**v), r.asked)
-                             for p, t, v in zip(r.pause_p, r.pause_text, r.pause_voice)]) for r in rows]
+    return [replace(r, end_p=clf.prob(r.end_p, r.end_text, Prosody(**r.end_voice), r.asked, r.end_lp),
+                    pause_p=[clf.prob(p, t, Prosody(**v), r.asked, lp)
+                             for p, t, v, lp in zip(r.pause_p, r.pause_text, r.pause_voice, pause_lps(r))])
+            for r in rows]
 
 
 def choose_waits(rescored: list[Row], options: FitOptions = FitOptions()) -> tuple[float, float | None, int | None]:

@@ -32,9 +32,26 @@ def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
     tail = np.zeros(int(TAIL_S * 16000), np.float32)
     points = []
     for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
-        text = asr.transcribe(np.concatenate([audio[:at], tail])).text
-        points.append({"what": what, "at": at, "text": text, "p": chat.end_of_turn(text)})
+        result = asr.transcribe(np.concatenate([audio[:at], tail]))
+        points.append({"what": what, "at": at, "text": result.text, "p": chat.end_of_turn(result.text),
+                       "lp": result.end_logprob})
     return {"points": points}
+
+
+def hear_last_words(u: Utterance, heard: dict[str, Any], asr: Any, chat: Any) -> dict[str, Any]:
+    """`heard` (cached before the last word's log-probability was kept) with it added at each point, without asking
+    the Thinker again: the same decode, so the text must come out the same (else the utterance is heard again)."""
+    from ..clips import read_audio
+
+    audio = read_audio(u.path)
+    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    points = []
+    for point in heard["points"]:
+        result = asr.transcribe(np.concatenate([audio[:point["at"]], tail]))
+        if result.text != point["text"]:
+            return hear(u, asr, chat)
+        points.append({**point, "lp": result.end_logprob})
+    return {**heard, "points": points}
 
 
 def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> list[Row]:
@@ -56,6 +73,11 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
             path = cache / f"{u.plan.key}-{sig}.json"
             if path.is_file():
                 heard = json.loads(path.read_text())
+                if any("lp" not in x for x in heard["points"]):
+                    if not models:
+                        models += _load(asr_options, llama_options)
+                    heard = hear_last_words(u, heard, *models)
+                    path.write_text(json.dumps(heard))
             else:
                 if not models:
                     models += _load(asr_options, llama_options)
@@ -66,7 +88,8 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
             voices = voice_at(u, [x["at"] for x in heard["points"]])
             rows.append(Row(p.half, p.kind, f"{p.family}/{p.voice}", p.text, end["p"], end["text"],
                             [n / 16 for _, n in u.pauses], [x["p"] for x in pauses], [x["text"] for x in pauses],
-                            after_question(p), voices[-1], voices[:-1]))
+                            after_question(p), voices[-1], voices[:-1], end.get("lp"),
+                            [x.get("lp") for x in pauses]))
             progress.advance(task)
     return rows
 
