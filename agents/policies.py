@@ -156,7 +156,7 @@ class InstructionPolicy:
         if step.op == "pick":
             return self._pick(step, steps, n, elements)
         if step.op in readings.OPS:  # a number on the screen decides; its presses and marks are no plan steps
-            act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool))
+            act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool), self._frame)
             self._aside += [act] if isinstance(act, Click) and step.op in readings.ASIDE_OPS else []
             return act if act is not None else self._missing(step, elements, waits)
         if self._list_open(step, steps, n, elements):

@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from omnirt.agents import reckoning
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -169,6 +170,9 @@ def when(clause: str) -> tuple[str, str, str] | None:
 
 def step(clause: str) -> tuple[str, str, str] | None:
     """The parser's reading step for a clause, as (op, target, text); None when the clause asks for none."""
+    answer = reckoning.step(clause)  # a count, a sum or a point on a grid: agents/reckoning.py
+    if answer:
+        return answer
     until, pair, way = repeat_until(clause), classes(clause), order(clause)
     if until:
         return "until", until[0], until[1]
@@ -295,8 +299,9 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best", "await")
-ASIDE_OPS = ("until", "classify", "inorder")  # their clicks are no plan steps (one step, several clicks); best's is
+OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS)
+# their clicks are no plan steps (one step, several clicks); best's and point's are
+ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute")
 
 
 @dataclass
@@ -306,15 +311,18 @@ class Watch:
     presses: int = 0
     marked: list[tuple[int, int, int, int]] = field(default_factory=list)
     places: list[tuple[int, int]] | None = None  # an in-order step's numbers' places, in the order to click them
+    answer: str | None = None  # the value a reckoning step read off the screen (agents/reckoning.py)
 
 
-def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any) -> Any:
+def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, rgb: Any = None) -> Any:
     """The next action of a reading step: a Click (an exploring press or mark, no plan step of its own), SKIP
     (agents/everyday.py's) when the step is done, a failed Done when the condition was never met, None when the
     step's controls are not in sight."""
     from omnirt.agents.actions import Click, Done, Wait
     from omnirt.agents.everyday import SKIP
 
+    if step.op in reckoning.OPS:
+        return reckoning.decide(step, elements, watch, rgb, matcher)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8
