@@ -235,3 +235,43 @@ def test_the_corpus_imagines_a_question_before_short_answers_only_and_some_reque
     assert all(asked["short"]) and not any(asked["backchannel"])
     for kind in ("paused", "complete"):
         assert 0.15 < np.mean(asked[kind]) < 0.5
+
+
+def test_a_cache_heard_before_the_last_words_certainty_gets_it_without_the_thinker(tmp_path) -> None:
+    """Decision points cached before `lp` was kept get it from the recogniser alone; a decode that no longer gives
+    the cached words means the cache is stale, and the utterance is heard again, Thinker and all."""
+    import wave
+    from types import SimpleNamespace
+
+    from omnirt.tools.bench.turns_hear import hear_last_words
+
+    path = tmp_path / "u.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(np.zeros(16000, np.int16).tobytes())
+    u = corpus.Utterance(path=path, plan=corpus.plan()[0], pauses=[(8000, 4000)], end=16000)
+    cached = {"points": [{"what": "pause", "at": 8000, "text": "Book a", "p": 0.01},
+                         {"what": "end", "at": 16000, "text": "Book a table.", "p": 0.6}]}
+
+    class Asr:
+        def __init__(self, texts):
+            self.texts = iter(texts)
+
+        def transcribe(self, audio):
+            text = next(self.texts)
+            return SimpleNamespace(text=text, end_logprob=-0.5 if text == "Book a" else -0.1)
+
+    class Chat:
+        asked = 0
+
+        def end_of_turn(self, text):
+            self.asked += 1
+            return 0.5
+
+    chat = Chat()
+    heard = hear_last_words(u, cached, Asr(["Book a", "Book a table."]), chat)
+    assert [(x["text"], x["p"], x["lp"]) for x in heard["points"]] == [("Book a", 0.01, -0.5),
+                                                                        ("Book a table.", 0.6, -0.1)]
+    assert chat.asked == 0
+    heard = hear_last_words(u, cached, Asr(["Book a", "Look a table.", "Book a", "Look a table."]), chat)
+    assert [x["text"] for x in heard["points"]] == ["Book a", "Look a table."] and chat.asked == 2
