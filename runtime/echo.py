@@ -220,7 +220,6 @@ class EchoGate:
         rho[e_ref < 1e-9 * n] = 0.0
         k = int(np.argmax(rho))
         coherence = float(min(rho[k], 1.0))
-        unconfirmed = False
         if coherence < o.echo_coherence:
             self._candidate = None
         elif self._confirmed(k):  # the echo explains the block: learn the path
@@ -228,8 +227,6 @@ class EchoGate:
             a = o.gain_smoothing if self._lag is not None else 1.0
             self._gain, self._lag = (1 - a) * self._gain + a * g, k
             return EchoDecision(True, "coherent", coherence, self._delay_ms(k), self._gain)
-        else:
-            unconfirmed = True
         # what the best-fitting echo leaves unexplained is only noise: still echo
         if _db(e_mic * (1.0 - coherence ** 2) / n) < self.noise_floor_db + o.speech_over_noise_db:
             return EchoDecision(True, "residual", coherence, self._delay_ms(k), self._gain)
@@ -239,7 +236,7 @@ class EchoGate:
             return EchoDecision(True, "energy", coherence, self._delay_ms(k), self._gain)
         # a coherent match at a new delay: the path moved (a playback gap) or the user resembles the reply by chance.
         # Pass the block, but do not hold the gate open on it: the next block tells which
-        reason = "unconfirmed" if unconfirmed else "speech"
+        reason = "unconfirmed" if coherence >= o.echo_coherence else "speech"
         return EchoDecision(False, reason, coherence, self._delay_ms(k), self._gain)
 
     def _confirmed(self, k: int) -> bool:

@@ -33,7 +33,7 @@ from .turns import Evaluator, Row
 CONTEXT = ("asked", "asked_few_words")
 VOICE = ("pitch_end", "pitch_slope", "energy_end", "lengthening", "voiced_end", "speech_s")
 # The classifiers the bench compares: the shipped one, and ablations fitted on the fly (on tuning) to show what
-# the context and the voice add.
+# the context, the voice and the recogniser's certainty of the last word add.
 ABLATIONS = {"combined, no context": CONTEXT, "combined, no voice": VOICE,
              "combined, no last-word certainty": ("end_logprob",)}  # name -> the features left out
 

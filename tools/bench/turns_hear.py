@@ -26,13 +26,10 @@ def _signature(asr: Any, llama_options: Any) -> str:
 def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
     """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p), judged by the
     Thinker's own `end_of_turn`, the call a live session makes."""
-    from ..clips import read_audio
-
-    audio = read_audio(u.path)
-    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    until = _until(u)
     points = []
     for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
-        result = asr.transcribe(np.concatenate([audio[:at], tail]))
+        result = asr.transcribe(until(at))
         points.append({"what": what, "at": at, "text": result.text, "p": chat.end_of_turn(result.text),
                        "lp": result.end_logprob})
     return {"points": points}
@@ -41,13 +38,10 @@ def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
 def hear_last_words(u: Utterance, heard: dict[str, Any], asr: Any, chat: Any) -> dict[str, Any]:
     """`heard` (cached before the last word's log-probability was kept) with it added at each point, without asking
     the Thinker again: the same decode, so the text must come out the same (else the utterance is heard again)."""
-    from ..clips import read_audio
-
-    audio = read_audio(u.path)
-    tail = np.zeros(int(TAIL_S * 16000), np.float32)
+    until = _until(u)
     points = []
     for point in heard["points"]:
-        result = asr.transcribe(np.concatenate([audio[:point["at"]], tail]))
+        result = asr.transcribe(until(point["at"]))
         if result.text != point["text"]:
             return hear(u, asr, chat)
         points.append({**point, "lp": result.end_logprob})
@@ -66,6 +60,12 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
     cache = corpus_dir() / "decisions"
     cache.mkdir(parents=True, exist_ok=True)
     models: list[Any] = []
+
+    def loaded() -> list[Any]:  # the recogniser and the Thinker, loaded on first need
+        if not models:
+            models.extend(_load(asr_options, llama_options))
+        return models
+
     rows = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("hearing the decision points", total=len(utts))
@@ -74,14 +74,10 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
             if path.is_file():
                 heard = json.loads(path.read_text())
                 if any("lp" not in x for x in heard["points"]):
-                    if not models:
-                        models += _load(asr_options, llama_options)
-                    heard = hear_last_words(u, heard, *models)
+                    heard = hear_last_words(u, heard, *loaded())
                     path.write_text(json.dumps(heard))
             else:
-                if not models:
-                    models += _load(asr_options, llama_options)
-                heard = hear(u, *models)
+                heard = hear(u, *loaded())
                 path.write_text(json.dumps(heard))
             pauses, end = [p for p in heard["points"] if p["what"] == "pause"], heard["points"][-1]
             p = u.plan
@@ -99,11 +95,18 @@ def voice_at(u: Utterance, ats: list[int]) -> list[dict[str, float]]:
     (up to the point, then TAIL_S of zeros): what the live VAD holds when the judgement is made. Not cached: it
     costs milliseconds and depends on no model."""
     from ...runtime.prosody import prosody
+
+    until = _until(u)
+    return [prosody(until(at)).as_dict() for at in ats]
+
+
+def _until(u: Utterance) -> Any:
+    """at -> the utterance's audio up to sample `at`, then TAIL_S of zeros: what the live path holds at a decision
+    point (read from disk once per utterance)."""
     from ..clips import read_audio
 
-    audio = read_audio(u.path)
-    tail = np.zeros(int(TAIL_S * 16000), np.float32)
-    return [prosody(np.concatenate([audio[:at], tail])).as_dict() for at in ats]
+    audio, tail = read_audio(u.path), np.zeros(int(TAIL_S * 16000), np.float32)
+    return lambda at: np.concatenate([audio[:at], tail])
 
 
 def _load(asr_options: Any, llama_options: Any) -> tuple[Any, Any]:
