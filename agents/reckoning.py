@@ -25,6 +25,7 @@ import numpy as np
 
 from omnirt.agents import counting
 from omnirt.agents.elements import Element
+from omnirt.agents.instruction_text import lines_of
 
 OPS = ("count", "ask", "compute", "point")
 NUM = r"[-\u2212]?\d+(?:\.\d+)?"
@@ -106,11 +107,7 @@ def shown_expression(elements: Sequence[Element]) -> float | None:
     None when it shows none or several that differ."""
     texts = [e.label for e in elements if e.kind == "line" and e.label]
     words = [e for e in elements if e.kind in ("word", "icon", "cell") and e.label]
-    rows: list[list[Element]] = []
-    for w in sorted(words, key=lambda e: (e.center[1], e.box[0])):
-        row = next((r for r in rows if abs(r[0].center[1] - w.center[1]) <= (w.box[3] - w.box[1]) / 2), None)
-        (row.append(w) if row is not None else rows.append([w]))
-    texts += [" ".join(e.label for e in sorted(r, key=lambda e: e.box[0])) for r in rows]
+    texts += [" ".join(e.label for e in line) for line in lines_of(words)]
     found = {v for t in texts for m in EXPR_RE.finditer(t.replace("=", " = "))
              if (v := evaluate(m.group(1))) is not None}
     return found.pop() if len(found) == 1 else None
@@ -222,7 +219,7 @@ def grid_point(text: str, elements: Sequence[Element], rgb: np.ndarray | None) -
 
     want = [float(v) for v in text.split(",")]
     nums = [(e, v) for e in elements if e.kind in ("word", "line", "cell", "icon", "link")
-            for v in [number(e.label.replace("\u2212", "-").strip("()"))] if v is not None]
+            for v in [number(e.label.strip("()"))] if v is not None]
 
     def lined(i: int) -> list[tuple[Element, float]]:  # i = 1: numbers on one row; i = 0: in one column
         best: list[tuple[Element, float]] = []
