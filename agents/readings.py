@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents import reckoning
+from omnirt.agents import reckoning, selecting
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -170,7 +170,7 @@ def when(clause: str) -> tuple[str, str, str] | None:
 
 def step(clause: str) -> tuple[str, str, str] | None:
     """The parser's reading step for a clause, as (op, target, text); None when the clause asks for none."""
-    answer = reckoning.step(clause)  # a count, a sum or a point on a grid: agents/reckoning.py
+    answer = reckoning.step(clause) or selecting.step(clause)  # a count, a sum, a grid point; a text's piece
     if answer:
         return answer
     until, pair, way = repeat_until(clause), classes(clause), order(clause)
@@ -299,7 +299,7 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS)
+OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
 ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute")
 
@@ -323,6 +323,8 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
 
     if step.op in reckoning.OPS:
         return reckoning.decide(step, elements, watch, rgb, matcher)
+    if step.op in selecting.OPS:  # a paragraph, line or word dragged across (agents/selecting.py)
+        return selecting.decide(step, elements)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8

@@ -41,6 +41,11 @@ DEV: tuple[str, ...] = (
     # summed (blocks shown as pictures), shapes counted by a description (a question answered by a numbered
     # button), a cell of a grid read by its axis labels; agents/ reads these kinds in general, never per task
     "visual-addition", "count-shape", "grid-coordinate",
+    # added 2026-12-06 (session 20) from neither suite: a piece of a text named by its place, not its words ("the
+    # 2nd paragraph", "the paragraph below"), selected with the pointer; agents/selecting.py was written on these.
+    # (order-food, email-inbox-forward-nl and terminal were run once at HEAD, 0/3 each, and left out: their items
+    # are told by "+" glyphs and icons the grounding does not see, or by 8 px terminal text)
+    "highlight-text-2", "highlight-text",
 )
 
 HELDOUT: tuple[str, ...] = (
