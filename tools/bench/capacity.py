@@ -57,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "measured (python -m omnirt.tools.bench.capacity_model) and written here when missing")
     p.add_argument("--predict-from", metavar="CAPACITY.json",
                    help="measure nothing: predict again the points of an earlier run (its settings and figures)")
+    p.add_argument("--pool", nargs="+", metavar="CAPACITY.json",
+                   help="measure nothing: pool the turns of earlier runs (other --seed draws) point by point and judge "
+                        "the host model and the 2-over-1 capacity on them (tools/bench/capacity_pool.py)")
     add_common_arguments(p)
     p.set_defaults(pin_cores=True)
     p.add_argument("--no-pin", dest="pin_cores", action="store_false", help="leave the nodes on every core")
@@ -322,6 +325,10 @@ def _thinker_switch(path: Path, console: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace, console: Any) -> int:
     from ...runtime.simulator import default_embedded
 
+    if args.pool:
+        from .capacity_pool import run as run_pool
+
+        return run_pool(args.pool, args.json.replace("capacity.json", "capacity-pool.json"), args.p95_limit_ms)
     node_counts, per_node = _counts(args.nodes, "--nodes"), _counts(args.sessions_per_node, "--sessions-per-node")
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
