@@ -13,7 +13,9 @@ shapes, letters drawn one by one), so the objects are found as blobs of colour o
   apart by how much of its box it fills), otherwise a glyph (a letter or digit drawn as text); large and small are
   read against each other when both are there (the sizes split by a gap of at least SIZE_GAP), else against the
   page's text height;
-- controls (buttons, fields, check boxes) are no objects to count: what lies inside them is left out.
+- controls (buttons, fields, check boxes) are no objects to count: what lies inside them is left out, and so is the
+  outline of a labelled one (a numbered button the detector boxed as an icon is still a button); an "icon" with no
+  outline around it is the detector's box of a lone glyph, which is counted.
 
 A description names any of: a size (large, big / small, little, tiny), a colour, a kind (shape, circle, rectangle or
 square, triangle, letter, digit or number, a character such as "5"); anything else ("blocks", "items", "things")
@@ -135,8 +137,11 @@ def find_blobs(rgb: np.ndarray, elements: Sequence[Element] = ()) -> list[Blob]:
 
     names = colour_names(rgb)
     skip = bands(rgb) + [e.box for e in elements if e.kind in CONTROL_KINDS]
-    labelled = [e.box for e in elements if e.kind in LABELLED_KINDS and e.label.strip()]
+    bg = _background_mask(rgb)
+    labelled = [e.box for e in elements if e.kind in LABELLED_KINDS and e.label.strip()
+                and (e.kind != "icon" or _framed(bg, e.box))]
     found: list[tuple[tuple[int, int, int, int], int, str, np.ndarray]] = []
+    labels: list[tuple[int, int, int, int]] = []  # the boxes of what was left out as a control's label
     for ci, name in enumerate(COLOURS):
         mask = (names == ci).astype(np.uint8)
         if not mask.any():
@@ -145,12 +150,40 @@ def find_blobs(rgb: np.ndarray, elements: Sequence[Element] = ()) -> list[Blob]:
         for i in range(1, n):
             x, y, bw, bh, area = (int(v) for v in stats[i])
             box = (x, y, x + bw, y + bh)
-            if area >= MIN_AREA // 3 and not any(_inside(box, s) for s in skip) and not any(
-                    _inside(box, c) and _area(c) > 4 * _area(box) for c in labelled):  # a control's own label
-                found.append((box, area, name, lab[y:y + bh, x:x + bw] == i))
-    found = _join_dots(_drop_borders(found))
+            if area < MIN_AREA // 3 or any(_inside(box, s) for s in skip):
+                continue
+            if any(_inside(box, c) and _area(c) > 4 * _area(box) for c in labelled):  # a control's own label
+                labels.append(box)
+                continue
+            found.append((box, area, name, lab[y:y + bh, x:x + bw] == i))
+    found = _join_dots(_drop_borders(_drop_frames(found, labels, labelled)))
     out = [Blob(b, a, c, _kind(m)) for b, a, c, m in found if a >= MIN_AREA]
     return sorted(out, key=lambda o: (o.box[1], o.box[0]))
+
+
+def _framed(bg: np.ndarray, box: tuple[int, int, int, int], reach: int = 3) -> bool:
+    """Whether a box is drawn as a control: at least three of its sides run along a line (within `reach` pixels of
+    the edge) that is mostly not background. The widget detector also boxes a lone letter as an "icon" (with some
+    margin around it): that letter is an object to count, not a control's label."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    h, w = bg.shape
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return False
+    sides = 0
+    for horizontal, at in ((True, y0), (True, y1 - 1), (False, x0), (False, x1 - 1)):
+        lines = [bg[y, max(0, x0):min(w, x1)] for y in range(at - reach, at + reach + 1) if 0 <= y < h] \
+            if horizontal else [bg[max(0, y0):min(h, y1), x] for x in range(at - reach, at + reach + 1) if 0 <= x < w]
+        sides += any(line.size and (~line).mean() >= 0.7 for line in lines)
+    return sides >= 3
+
+
+def _drop_frames(found: list, labels: list, labelled: list) -> list:
+    """A ring as large as a labelled control, around that control's label, is the control's outline (a button the
+    widget detector took for an icon): no object. A drawn glyph boxed as a labelled icon holds no label inside it,
+    so it stays."""
+    return [f for f in found if not any(_inside(f[0], c, 4) and _inside(c, f[0], 4) and
+                                        any(_inside(b, f[0]) and _area(f[0]) > 4 * _area(b) for b in labels)
+                                        for c in labelled)]
 
 
 def _drop_borders(found: list) -> list:

@@ -150,6 +150,38 @@ def test_what_lies_inside_a_control_is_not_counted():
     assert counting.count(counting.describe("blocks"), counting.find_blobs(rgb, [button])) == 2
 
 
+def test_the_frame_of_a_numbered_button_taken_for_an_icon_is_no_object():
+    """A row of numbered answer buttons, one of which the detector boxed as a labelled icon: its thin dark outline
+    around its digit is the control's frame, not one more object (a DEV run counted 6 large items for 5 so)."""
+    rgb = page()
+    for i, (colour, kind) in enumerate((("aqua", "rectangle"), ("green", "circle"), ("red", "triangle"))):
+        shape(rgb, kind, colour, 60 + 80 * i, 160, 40)
+    shape(rgb, "9", "blue", 60, 240, 40)  # a drawn digit the detector also boxes as a labelled icon: an object
+    els = [Element("g9", (52, 213, 82, 250), "icon", "9")]  # its box tight on its ink
+    for k, n in enumerate((8, 5, 1)):
+        x0, y0, x1, y1 = 16 + 58 * k, 330, 66 + 58 * k, 373
+        rgb[y0:y1, x0:x1] = 0
+        rgb[y0 + 2:y1 - 2, x0 + 2:x1 - 2] = 240
+        cv2.putText(rgb, str(n), (x0 + 17, y1 - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+        els.append(Element(f"b{n}", (x0, y0, x1, y1), "icon" if n == 5 else "button", str(n)))
+    blobs = counting.find_blobs(rgb, els)
+    assert counting.count(counting.describe("large items"), blobs, 43.0) == 4
+    assert not any(b.box[1] >= 328 for b in blobs)
+
+
+def test_a_lone_letter_the_detector_boxed_as_a_labelled_icon_is_counted():
+    """No outline around it: the icon is only the detector's box (with a margin) of a glyph drawn on the page, so
+    the glyph is one of the letters, not a control's label (a DEV run counted 3 letters for 4 so)."""
+    rgb = page()
+    for i, ch in enumerate("Sgeq"):
+        shape(rgb, ch, "blue", 40 + 60 * i, 200, 20)
+    words = [Element("q", (198, 176, 240, 220), "icon", "q"), Element("b", (16, 330, 66, 373), "button", "4")]
+    rgb[330:373, 16:66] = 0
+    rgb[332:371, 18:64] = 240
+    blobs = counting.find_blobs(rgb, words)
+    assert counting.count(counting.describe("letters"), blobs) == 4
+
+
 @pytest.mark.parametrize("expr, want", [
     ("12 + 7", 19), ("6 x 3", 18), ("8 - 2 x 3", 2), ("-4 + 10", 6), ("9 \u00f7 3", 3), ("5 - -3", 8),
 ])
