@@ -24,6 +24,7 @@ from omnirt.agents import everyday, everyday_forms, readings
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
+from omnirt.agents.instruction_text import instruction_key
 from omnirt.agents.intents import loose_target
 from omnirt.agents.phrases import integer, key_chord  # noqa: F401  (key_chord: re-exported)
 from omnirt.agents.plan import (  # noqa: F401  (re-exported: the parser's API)
@@ -37,7 +38,7 @@ class InstructionPolicy:
 
     encoder: Any = None
     patience: int = 3
-    _plans: dict[str, tuple[list[Step], list[tuple[int, str]]]] = field(default_factory=dict, repr=False)
+    _plans: dict[Any, tuple[list[Step], list[tuple[int, str]]]] = field(default_factory=dict, repr=False)
     _aside: list[Any] = field(default_factory=list, repr=False)  # this episode's actions that were no plan step
     _seen: list[tuple[Any, bool]] = field(default_factory=list, repr=False)  # (plan action, screen changed after)
     _skipped: int = field(default=0, repr=False)  # optional steps with nothing to do (a switch already so)
@@ -51,7 +52,7 @@ class InstructionPolicy:
     _progress_index: int = field(default=0, repr=False)  # the step being decided
     _acted: Any = field(default=None, repr=False)  # the pixels the last action (no wait) was decided on
     _wait_frame: Any = field(default=None, repr=False)  # the pixels the last wait was decided on
-    _episode: tuple[str, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
+    _episode: tuple[Any, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
     _watch: Any = field(default_factory=readings.Watch, repr=False)  # what the reading steps pressed or marked
 
     def plan(self, instruction: str) -> list[Step]:
@@ -60,14 +61,14 @@ class InstructionPolicy:
     def _episode_plan(self, instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         """This episode's own copy of the plan: grounding may complete it (a fill step's value, a clause the parser
         did not know that names a button on the screen)."""
-        key = norm(instruction)
+        key = instruction_key(instruction)
         if self._episode[0] != key:
             steps, dropped = self._plan(instruction)
             self._episode = (key, [replace(s) for s in steps], list(dropped))
         return self._episode[1], self._episode[2]
 
     def _plan(self, instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
-        key = norm(instruction)
+        key = instruction_key(instruction)
         if key not in self._plans:
             self._plans[key] = parse_plan(instruction)
         return self._plans[key]

@@ -269,6 +269,16 @@ def test_the_policy_clicks_the_grid_point_as_a_step_of_the_plan_and_is_then_done
     assert pol.decide("Click on the grid coordinate (1,-2).", _axes(False), hist).action == "done"
 
 
+def test_a_point_whose_signs_differ_from_the_last_episodes_is_planned_afresh():
+    """One policy over episodes: "(1,-2)" then "(-1,2)" normalise to the same words; the plan cache must still tell
+    them apart, or the second episode clicks the first one's point (signs flipped)."""
+    pol = InstructionPolicy()
+    first = pol.decide("Click on the grid coordinate (1,-2).", _axes(False), [])
+    second = pol.decide("Click on the grid coordinate (-1,2).", _axes(False), [])  # a new episode: no history
+    assert abs(first.x - 220) <= 2 and abs(first.y - 370) <= 2
+    assert abs(second.x - 100) <= 2 and abs(second.y - 130) <= 2
+
+
 @pytest.mark.parametrize("keep", ["x2", "y0"])
 def test_an_axis_with_one_label_read_takes_the_other_axis_scale(keep):
     els = [e for e in _axes(True) if e.id[0] != keep[0] or e.id == keep]  # one axis keeps one tick label
