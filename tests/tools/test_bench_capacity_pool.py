@@ -73,3 +73,11 @@ def test_the_command_prints_the_pooled_table_and_writes_its_json(tmp_path, capsy
     assert "pooled 2 runs (seeds [0, 1]" in printed and "2 nodes / 1 node at the same p95, pooled:" in printed
     saved = json.loads(out_path.read_text())
     assert saved["runs"] == 2 and saved["sources"] == [str(a), str(b)] and len(saved["points"]) == 4
+
+
+def test_two_nodes_are_set_against_one_at_each_load_a_node_measured_at_both():
+    r = _run(0, 1.0)
+    r["runs"][1]["points"].append(_point(6, [700] * 24, 800))  # 3 a node on 2 nodes, never measured on 1
+    rows = pool([r])["load_for_load"]
+    assert [(x["per_node"], x["one"], x["two"]) for x in rows] == [(1, 500, 500), (2, 900, 800)]
+    assert rows[1]["change"] == pytest.approx(800 / 900 - 1, abs=1e-3)

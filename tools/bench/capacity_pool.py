@@ -83,7 +83,17 @@ def pool(runs: list[dict[str, Any]], p95_limit_ms: float | None = None) -> dict[
                            "judged": sum(1 for r in rows if "p95_error" in r)}
     if 1 in capacity and 2 in capacity and capacity[1][0]:
         out["two_over_one"] = round(capacity[2][0] / capacity[1][0], 3)
+    out["load_for_load"] = load_for_load(rows)
     return out
+
+
+def load_for_load(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """2 nodes at 2n sessions against 1 node at n, for each n measured at both: the p95s and the change. Why: the
+    capacity's ratio is read at one limit on interpolated curves; this is the same question ("twice the sessions
+    at the same p95") asked at every load the runs measured, with no interpolation."""
+    p95 = {(r["nodes"], r["sessions"]): r["p95"] for r in rows if "p95" in r}
+    return [{"per_node": n, "one": v, "two": p95[(2, 2 * n)], "change": round(p95[(2, 2 * n)] / v - 1, 3)}
+            for (k, n), v in sorted(p95.items()) if k == 1 and (2, 2 * n) in p95]
 
 
 def report(out: dict[str, Any], runs: list[dict[str, Any]]) -> str:
@@ -98,6 +108,10 @@ def report(out: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines.append(f"host model within {100 * WITHIN:.0f} % at p95 on {out['within']} of {out['judged']} pooled points")
     for k, (n, how) in out["capacity_at_limit"].items():
         lines.append(f"capacity at pooled p95 {out['p95_limit_ms']:.0f} ms: {k} node(s) {n:g} sessions ({how})")
+    if out.get("load_for_load"):
+        lines.append("2 nodes against 1, load for load (p95, 2n sessions on 2 nodes against n on 1): " + ", ".join(
+            f"{x['per_node']} a node {x['one']:.0f} -> {x['two']:.0f} ms ({100 * x['change']:+.0f} %)"
+            for x in out["load_for_load"]))
     if "two_over_one" in out:
         lines.append(f"2 nodes / 1 node at the same p95, pooled: {out['two_over_one']} (target 2, within 10 %: "
                      "1.8-2.2)")
