@@ -81,3 +81,18 @@ def test_two_nodes_are_set_against_one_at_each_load_a_node_measured_at_both():
     rows = pool([r])["load_for_load"]
     assert [(x["per_node"], x["one"], x["two"]) for x in rows] == [(1, 500, 500), (2, 900, 800)]
     assert rows[1]["change"] == pytest.approx(800 / 900 - 1, abs=1e-3)
+
+
+def test_the_command_line_writes_the_pool_where_json_says_and_leaves_other_names_alone(tmp_path, monkeypatch, capsys):
+    from omnirt.tools.cli import main
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(_run(0, 1.0)))
+    b.write_text(json.dumps(_run(1, 1.0)))
+    mine = tmp_path / "my-capacity.json"
+    assert main(["bench", "capacity", "--pool", str(a), str(b), "--json", str(mine)]) == 0
+    assert json.loads(mine.read_text())["bench"] == "capacity-pool"
+    monkeypatch.chdir(tmp_path)  # the default: beside the measured runs' default file, not over it
+    assert main(["bench", "capacity", "--pool", str(a), str(b)]) == 0
+    assert (tmp_path / "bench-results" / "capacity-pool.json").is_file()
+    assert not (tmp_path / "bench-results" / "capacity.json").exists()

@@ -40,6 +40,8 @@ from .report import cpu_probe, percentiles
 from .servers import stats
 
 SIM_TURNS = 3000
+LIMIT_OVER_FIRST = 1.3  # the default p95 limit, over the first point's p95
+JSON = "bench-results/capacity.json"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -66,7 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clients-apart", dest="share_cores", action="store_false",
                    help="leave the clients and the front door on every core (by default they run on the measured "
                         "nodes' cores: K nodes carry the clients of K x n sessions, one node those of n)")
-    p.add_argument("--json", default="bench-results/capacity.json")
+    p.add_argument("--json", default=JSON, help=f"where the results go (default {JSON}; with --pool, "
+                                                "bench-results/capacity-pool.json)")
 
 
 def _counts(text: str, what: str) -> list[int]:
@@ -328,7 +331,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if args.pool:
         from .capacity_pool import run as run_pool
 
-        return run_pool(args.pool, args.json.replace("capacity.json", "capacity-pool.json"), args.p95_limit_ms)
+        return run_pool(args.pool, "bench-results/capacity-pool.json" if args.json == JSON else args.json,
+                        args.p95_limit_ms)
     node_counts, per_node = _counts(args.nodes, "--nodes"), _counts(args.sessions_per_node, "--sessions-per-node")
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
@@ -374,7 +378,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 p[key] = predict(at_point(model, p, r["nodes"], first) if host else model, r["nodes"],
                                  p["sessions"], args.seed, args.turns if host else 0,
                                  first_questions(p["records"]) if host else None)
-    limit = args.p95_limit_ms or round(1.3 * first["voice_to_voice_ms"]["p95"], 1)
+    limit = args.p95_limit_ms or round(LIMIT_OVER_FIRST * first["voice_to_voice_ms"]["p95"], 1)
     capacity = {r["nodes"]: sessions_at([(p["sessions"], p["voice_to_voice_ms"]["p95"]) for p in r["points"]], limit)
                 for r in runs}
     out = {"bench": "capacity", "cpu_probe_ms": probes, "settings": _settings(args),

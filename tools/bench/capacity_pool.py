@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .capacity import sessions_at
+from .capacity import LIMIT_OVER_FIRST, sessions_at
 
 SAME = ("nodes", "sessions_per_node", "turns", "gap_s", "thinker", "talker")  # settings every pooled run must share
 WITHIN = 0.15  # the bound on the simulator's p95 error
@@ -52,13 +52,14 @@ def pool(runs: list[dict[str, Any]], p95_limit_ms: float | None = None) -> dict[
     for run in runs:
         for r in run["runs"]:
             for p in r["points"]:
-                at = points.setdefault((r["nodes"], p["sessions"]), {"turns": [], "p50": [], "p95": [], "seeds": []})
+                at = points.setdefault((r["nodes"], p["sessions"]),
+                                       {"turns": [], "seeds": [], "predicted_p50": [], "predicted_p95": []})
                 at["turns"] += [t["voice_to_voice_ms"] for t in p["records"] if t.get("answered")]
                 at["seeds"].append(run["settings"].get("seed"))
                 host = p.get("predicted_host") or {}
-                if "bench_p95" in host:
-                    at["p50"].append(host["bench_p50"])
-                    at["p95"].append(host["bench_p95"])
+                if "bench_p95" in host:  # the host model for the bench as this run played it
+                    at["predicted_p50"].append(host["bench_p50"])
+                    at["predicted_p95"].append(host["bench_p95"])
     rows = []
     for (nodes, sessions), at in sorted(points.items()):
         turns = np.asarray(at["turns"], dtype=float)
@@ -66,13 +67,13 @@ def pool(runs: list[dict[str, Any]], p95_limit_ms: float | None = None) -> dict[
                                "turns": int(turns.size)}
         if turns.size:
             row["p50"], row["p95"] = (round(float(np.percentile(turns, q)), 1) for q in (50, 95))
-        if at["p95"] and turns.size:
-            row["predicted_p50"] = round(float(np.mean(at["p50"])), 1)
-            row["predicted_p95"] = round(float(np.mean(at["p95"])), 1)
+        if at["predicted_p95"] and turns.size:
+            row["predicted_p50"] = round(float(np.mean(at["predicted_p50"])), 1)
+            row["predicted_p95"] = round(float(np.mean(at["predicted_p95"])), 1)
             row["p95_error"] = round(row["predicted_p95"] / row["p95"] - 1, 3)
         rows.append(row)
     first = next((r for r in rows if "p95" in r), None)
-    limit = p95_limit_ms or (round(1.3 * first["p95"], 1) if first else float("nan"))
+    limit = p95_limit_ms or (round(LIMIT_OVER_FIRST * first["p95"], 1) if first else float("nan"))
     capacity = {}
     for nodes in sorted({r["nodes"] for r in rows}):
         curve = [(r["sessions"], r["p95"]) for r in rows if r["nodes"] == nodes and "p95" in r]
