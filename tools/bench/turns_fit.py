@@ -5,7 +5,7 @@ Why only the tuning half: the held-out half (other voices, other sentences) is w
 a classifier that had seen it would be measured on its own training data. `main` plans the tuning half alone, so
 the held-out audio is not even read; the bench reads the held-out figures of whatever this wrote.
 
-Why logistic regression: a few hundred decision points (about 135 utterances, each end and each inner pause) fit
+Why logistic regression: a few hundred decision points (215 utterances, each end and each inner pause) fit
 a dozen weights, not a network; the result is a dot product the runtime computes in microseconds, and its weights
 can be read (which evidence counts, and which way). L2-regularised, fitted by Newton's method in numpy.
 
