@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from omnirt.tools.bench.capacity_pool import load, pool, run
+from omnirt.tools.bench.capacity_pool import load, pool, run, spread
 
 SETTINGS = {"nodes": "1,2", "sessions_per_node": "1,2", "turns": 2, "gap_s": [1.0, 3.0], "thinker": "0.5b",
             "talker": "piper"}
@@ -96,3 +96,28 @@ def test_the_command_line_writes_the_pool_where_json_says_and_leaves_other_names
     assert main(["bench", "capacity", "--pool", str(a), str(b)]) == 0
     assert (tmp_path / "bench-results" / "capacity-pool.json").is_file()
     assert not (tmp_path / "bench-results" / "capacity.json").exists()
+
+
+def test_the_spread_over_resampled_runs_is_nil_for_alike_runs_and_brackets_the_pool_for_unlike_ones():
+    alike = spread([_run(0, 1.0), _run(1, 1.0), _run(2, 1.0)], draws=50)
+    assert alike["two_over_one"] == [pytest.approx(alike["two_over_one"][1])] * 2
+    assert all(lo == hi for lo, hi in alike["load_for_load"].values())
+    unlike = [_run(0, 1.0), _run(1, 1.0), _run(2, 1.0)]
+    unlike[2]["runs"][1]["points"][1]["records"] = [{"voice_to_voice_ms": 2000, "answered": True}] * 16  # 2 x 4 slow
+    band = spread(unlike, draws=200)
+    pooled = pool(unlike)
+    lo, hi = band["load_for_load"][2]
+    assert lo < hi and lo <= pooled["load_for_load"][1]["change"] <= hi
+    assert band["two_over_one"][0] < band["two_over_one"][1]
+    assert band == spread(unlike, draws=200)  # seeded: the same intervals every time
+
+
+def test_the_command_prints_the_intervals_of_resampled_pools(tmp_path, capsys):
+    paths = []
+    for seed, scale in ((0, 1.0), (1, 1.3)):
+        paths.append(tmp_path / f"{seed}.json")
+        paths[-1].write_text(json.dumps(_run(seed, scale)))
+    assert run([str(p) for p in paths], str(tmp_path / "pool.json"), None) == 0
+    printed = capsys.readouterr().out
+    assert "90 % of resampled pools" in printed and "drawn with replacement 1000 times" in printed
+    assert json.loads((tmp_path / "pool.json").read_text())["spread"]["draws"] == 1000

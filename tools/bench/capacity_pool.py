@@ -22,6 +22,7 @@ import numpy as np
 
 from .capacity import LIMIT_OVER_FIRST, sessions_at
 
+RESAMPLES = 1000  # run-level bootstrap draws for the intervals (`spread`)
 SAME = ("nodes", "sessions_per_node", "turns", "gap_s", "thinker", "talker")  # settings every pooled run must share
 WITHIN = 0.15  # the issue's bound on the simulator's p95 error
 
@@ -97,6 +98,26 @@ def load_for_load(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for (k, n), v in sorted(p95.items()) if k == 1 and (2, 2 * n) in p95]
 
 
+def spread(runs: list[dict[str, Any]], p95_limit_ms: float | None = None, draws: int = RESAMPLES,
+           seed: int = 0) -> dict[str, Any]:
+    """How far the pooled answers move with the draws pooled: the runs resampled with replacement `draws` times, each
+    resample pooled as `pool` does (the limit read from its own first point unless given), and the 5th and 95th
+    percentiles of 2 nodes / 1 and of each load-for-load change. Why whole runs, not turns: within a run the turns
+    share one schedule of collisions, so resampling turns would call a few lucky schedules certain."""
+    rng = np.random.default_rng(seed)
+    ratios: list[float] = []
+    changes: dict[int, list[float]] = {}
+    for _ in range(draws):
+        out = pool([runs[i] for i in rng.integers(0, len(runs), len(runs))], p95_limit_ms)
+        if "two_over_one" in out:
+            ratios.append(out["two_over_one"])
+        for x in out["load_for_load"]:
+            changes.setdefault(x["per_node"], []).append(x["change"])
+    band = lambda xs: [round(float(np.percentile(xs, q)), 3) for q in (5, 95)]  # noqa: E731
+    return {"draws": draws, "two_over_one": band(ratios) if ratios else None,
+            "load_for_load": {n: band(xs) for n, xs in sorted(changes.items())}}
+
+
 def report(out: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines = [f"pooled {out['runs']} runs (seeds {sorted({r['settings'].get('seed') for r in runs})}; CPU probes "
              f"{[r['cpu_probe_ms'] for r in runs]} ms)",
@@ -109,19 +130,27 @@ def report(out: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines.append(f"host model within {100 * WITHIN:.0f} % at p95 on {out['within']} of {out['judged']} pooled points")
     for k, (n, how) in out["capacity_at_limit"].items():
         lines.append(f"capacity at pooled p95 {out['p95_limit_ms']:.0f} ms: {k} node(s) {n:g} sessions ({how})")
+    band = out.get("spread") or {}
+    within = lambda b: "" if not b else f"; 90 % of resampled pools {100 * b[0]:+.0f} to {100 * b[1]:+.0f} %"  # noqa: E731
     if out.get("load_for_load"):
         lines.append("2 nodes against 1, load for load (p95, 2n sessions on 2 nodes against n on 1): " + ", ".join(
-            f"{x['per_node']} a node {x['one']:.0f} -> {x['two']:.0f} ms ({100 * x['change']:+.0f} %)"
-            for x in out["load_for_load"]))
+            f"{x['per_node']} a node {x['one']:.0f} -> {x['two']:.0f} ms ({100 * x['change']:+.0f} %"
+            f"{within(band.get('load_for_load', {}).get(x['per_node']))})" for x in out["load_for_load"]))
     if "two_over_one" in out:
-        lines.append(f"2 nodes / 1 node at the same p95, pooled: {out['two_over_one']} (target 2, within 10 %: "
-                     "1.8-2.2)")
+        ratio = band.get("two_over_one")
+        lines.append(f"2 nodes / 1 node at the same p95, pooled: {out['two_over_one']}"
+                     + (f" (90 % of resampled pools {ratio[0]:g} to {ratio[1]:g})" if ratio else "")
+                     + " (target 2, within 10 %: 1.8-2.2)")
+    if band:
+        lines.append(f"(resampled pools: the {len(runs)} runs drawn with replacement {band['draws']} times)")
     return "\n".join(lines)
 
 
 def run(paths: list[str], json_path: str, p95_limit_ms: float | None) -> int:
     runs = load(paths)
     out = pool(runs, p95_limit_ms)
+    if len(runs) > 1:
+        out["spread"] = spread(runs, p95_limit_ms)
     print(report(out, runs))
     path = Path(json_path)
     path.parent.mkdir(parents=True, exist_ok=True)
