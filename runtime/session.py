@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Sequence
 
 from .asr import CHECK_BELOW, ASRStage, Recognizer
 from .backchannel import BackchannelGate, BackchannelOptions
@@ -17,11 +18,11 @@ from .frames import Commit, Transcript
 from .observers import LatencyObserver
 from .stage import Pipeline
 from .talker import Synthesizer, TalkerOptions, TalkerStage, first_clause_watch
-from .thinker import ChatBackend, ThinkerOptions, ThinkerStage
+from .thinker import ChatBackend, ThinkerOptions, ThinkerStage, exchanges_from
 from .tool_calls import Tool, ToolAwareThinker, ToolStage
 from .trace import StageTracer, Trace
 from .turn import FINISHED_AT, TurnGate
-from .turn_classifier import shipped_classifier
+from .turn_classifier import asks, shipped_classifier
 from .vad import SpeechDetector, VADOptions, VADStage
 from .vision import Describer, VisionOptions, VisionStage
 
@@ -87,12 +88,23 @@ class VoiceSession:
         gate = TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
                         on_judged=self.vad.judged, voice=self.vad.voice,
                         classifier=shipped_classifier() if options.turn_classifier else None)
+        self.gate = gate
         self.stages = [self.vad, asr, self.backchannel, *([ToolStage(tools)] if tools else []), self.thinker,
                        self.talker, gate]
         if vision is not None:
             self.stages.insert(0, vision)
         self.pipeline = Pipeline(self.stages, observers=[StageTracer(self.trace), self.latency],
                                  maxsize=options.queue_size)
+
+    def restore(self, history: Sequence[Sequence[str]]) -> int:
+        """Start inside a conversation heard before, as (question, answer) pairs: a session moved from a host that
+        died (tools/cluster/host.py), or one a bench imagines (a short answer after the assistant's question). The
+        Thinker gets the exchanges whose answer was heard, and the turn gate reads the last answer as it would have
+        read it here: the context of the next judgement (did the assistant just ask something?). Before the first
+        frame; returns how many exchanges were kept."""
+        self.thinker.exchanges = exchanges_from(history)
+        self.gate.asked = bool(self.thinker.exchanges) and asks(self.thinker.exchanges[-1].answer)
+        return len(self.thinker.exchanges)
 
     async def ask(self, text: str) -> int | None:
         """Answer `text` as the user's next turn though this session never heard it: the question of a session

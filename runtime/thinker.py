@@ -11,7 +11,7 @@ import asyncio
 import inspect
 import threading
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol
+from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol, Sequence
 
 from .clock import now
 from .frames import EndOfTurn, ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript, VisionContext
@@ -98,6 +98,14 @@ class Exchange:
     turn: int
     question: str
     answer: str = ""
+
+
+def exchanges_from(history: Sequence[Sequence[str]]) -> list[Exchange]:
+    """A conversation heard elsewhere, as (question, answer) pairs, for a new session's Thinker: under turn numbers
+    below any the session will use (it counts from 0, and the Thinker drops an exchange whose turn is redone); an
+    exchange whose answer was not heard is left out."""
+    kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
+    return [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
 
 
 class ThinkerStage(Stage):

@@ -61,11 +61,14 @@ class _AnswerFile(WavWriter):
 
 
 async def reply(question: Path, answer: Path, config: VoiceConfig = DEFAULT,
-                components: Components | None = None, trace_dir: Path | None = None) -> ReplyResult:
+                components: Components | None = None, trace_dir: Path | None = None,
+                history: list[tuple[str, str]] | None = None) -> ReplyResult:
+    """history: (question, answer) pairs the conversation had before the file is heard (VoiceSession.restore)."""
     probe_wav(question)  # bad input, or an output that cannot be written, fails before any model loads
     check_output(answer, question)
     components = components or await asyncio.to_thread(load_components, config)
     session = VoiceSession(components, session_options(config))
+    session.restore(history or [])
     turns: dict[int, TurnResult] = {}
     errors: list[str] = []
     rate = components.synthesizer.sample_rate

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from omnirt.runtime.frames import Played, TextDelta, TextDone, Transcript
-from omnirt.runtime.thinker import ThinkerStage
+from omnirt.runtime.thinker import ThinkerStage, exchanges_from
 from omnirt.tools.cluster.conversations import ConversationBook
-from omnirt.tools.cluster.host import TurnRecorder, restore
+from omnirt.tools.cluster.host import TurnRecorder
 
 
 async def test_a_lost_hosts_sessions_are_told_at_once_and_keep_their_exchanges():
@@ -56,7 +56,7 @@ def test_records_are_forgotten_keep_s_after_their_session_ended_but_not_while_li
 
 def test_a_moved_sessions_thinker_starts_with_the_history_under_turns_it_will_never_reuse():
     thinker = ThinkerStage(backend=None)
-    restore(thinker, [["My name is Ada.", "Hello Ada."], ["And yours?", ""], ["Blue.", "Noted."]])
+    thinker.exchanges = exchanges_from([["My name is Ada.", "Hello Ada."], ["And yours?", ""], ["Blue.", "Noted."]])
     assert [(e.question, e.answer) for e in thinker.exchanges] == [("My name is Ada.", "Hello Ada."),
                                                                     ("Blue.", "Noted.")]
     assert all(e.turn < 0 for e in thinker.exchanges)  # a new session counts its turns from 0
@@ -67,7 +67,7 @@ def test_the_recorder_reports_a_question_once_final_and_its_answer_once_heard():
     from omnirt.runtime.thinker import Exchange
 
     thinker = ThinkerStage(backend=None)
-    restore(thinker, [["My name is Ada.", "Hello Ada."]])
+    thinker.exchanges = exchanges_from([["My name is Ada.", "Hello Ada."]])
     reports = []
     rec = TurnRecorder(thinker, reports.append)
     ada = ("My name is Ada.", "Hello Ada.")  # restored: heard on the lost host

@@ -72,3 +72,13 @@ async def test_nothing_is_asked_while_the_user_speaks_and_later_speech_is_a_late
     assert "paris" in dones(out)[0].text.lower()
     assert "four" in dones(out)[1].text.lower() or "4" in dones(out)[1].text
     assert not any(isinstance(f, Transcript) and "Spain" in f.text for f in out)
+
+
+def test_a_restored_conversation_sets_the_thinkers_history_and_the_gates_context(components):
+    session = VoiceSession(components)
+    assert session.gate.asked is False
+    kept = session.restore([("My name is Ada.", "Hello Ada."), ("And yours?", ""), ("Book a table.", "For how many?")])
+    assert kept == 2 and [e.question for e in session.thinker.exchanges] == ["My name is Ada.", "Book a table."]
+    assert session.gate.asked is True  # the last answer heard asked the user something: a short reply may end it
+    assert session.restore([("Hi.", "Hello, Ada.")]) == 1 and session.gate.asked is False
+    assert session.restore([]) == 0 and session.thinker.exchanges == []

@@ -248,8 +248,8 @@ def summarise(rows: list[Row], options: SweepOptions = SweepOptions(),
             "fragments_punctuated": sum(t.rstrip().endswith((".", "?", "!")) for t, _ in pause_texts),
             "fragments": len(pause_texts),
             "likeliest_fragments": sorted(pause_texts, key=lambda x: -x[1])[:10],
-            "unlikeliest_ends": sorted(((r.kind, r.end_text, r.end_p) for r in rows if r.kind in ("paused", "complete")),
-                                       key=lambda x: x[2])[:10],
+            "unlikeliest_ends": sorted(((r.kind, r.end_text, r.end_p) for r in rows
+                                        if r.kind in ("paused", "complete")), key=lambda x: x[2])[:10],
             "heard_backchannels": [(r.text, r.end_text, r.end_p) for r in rows if r.kind == "backchannel"]}
 
 
@@ -330,8 +330,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N utterances, halves and kinds mixed (0: all)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the recogniser and the Thinker")
     p.add_argument("--held-out", dest="heldout", choices=HELDOUT_SETS, default=HELDOUT_SETS[0],
-                   help="the set read as the held-out half (heldout: the first, read three times while the detector "
-                        "changed; kept to compare with earlier runs)")
+                   help="the set read as the held-out half (heldout2: the one before, read twice; kept to compare "
+                        "with earlier runs)")
+    p.add_argument("--live", action="store_true",
+                   help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
+                        "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
@@ -343,6 +346,10 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     if args.limit < 0 or args.threads < 1:
         raise SystemExit("omnirt: error: --limit must be 0 or more, --threads 1 or more")
+    if args.live:
+        from .turns_live import run as run_live
+
+        return run_live(args, console)
     probes = [cpu_probe()]
     console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
     started = time.perf_counter()

@@ -35,7 +35,6 @@ from typing import Any
 from ...runtime.clock import now
 from ...runtime.frames import Commit, Played, Transcript
 from ...runtime.stage import PipelineObserver
-from ...runtime.thinker import Exchange
 from ...runtime.threads import use_idle_threads
 from ...runtime.transports.webrtc import (BadRequest, PeerSession, WebRTCOptions, offer_loopback_too,
                                            use_loopback_only)
@@ -115,15 +114,6 @@ class TurnRecorder(PipelineObserver):
             self.check()
 
 
-def restore(thinker: Any, history: list) -> int:
-    """Put a moved session's exchanges into its new Thinker. They get turn numbers below any this session will use
-    (a new session counts from 0 again, and the Thinker drops an exchange whose turn is redone); an exchange whose
-    answer was not heard is left out (the last one is asked again for the user: `unanswered`)."""
-    kept = [(str(q), str(a)) for q, a in history if str(a).strip()]
-    thinker.exchanges = [Exchange(i - len(kept), q, a) for i, (q, a) in enumerate(kept)]
-    return len(kept)
-
-
 def unanswered(history: list) -> str:
     """The question a moved conversation ended on if no answer to it was heard (its host died between hearing it
     and playing the reply: TurnRecorder): the new host answers it, so the user need not ask again. "" if none."""
@@ -196,9 +186,8 @@ class SessionHost:
                 task = asyncio.get_running_loop().create_task(self._answer(peer, key, pending))
                 self._asking.add(task)
                 task.add_done_callback(self._asking.discard)
-            thinker = peer.voice.thinker
-            restored = restore(thinker, history or [])
-            peer.voice.pipeline.observers.append(TurnRecorder(thinker, lambda ex: self._note(key, ex)))
+            restored = peer.voice.restore(history or [])  # (an unanswered last question is asked again: `pending`)
+            peer.voice.pipeline.observers.append(TurnRecorder(peer.voice.thinker, lambda ex: self._note(key, ex)))
             self.keys[peer] = key
             self.idle_since[peer] = now()
             closed, send = peer.on_closed, peer.output.send

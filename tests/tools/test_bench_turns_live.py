@@ -1,0 +1,49 @@
+"""`omnirt bench turns --live`: the held-out half spoken to the runtime in real time (tools/bench/turns_live.py)."""
+
+import json
+
+import pytest
+
+from omnirt.tools.bench.turns_corpus import after_question, plan
+from omnirt.tools.bench.turns_live import Heard, summarise
+
+
+def _heard(kind, *turns, error=""):
+    return Heard(kind, "flite/slt", "x", [700] if kind == "paused" else [],
+                 [{"heard": h, "answer": a, "latency_ms": ms} for h, a, ms in turns], error=error)
+
+
+def test_a_paused_request_is_cut_off_only_when_its_fragment_got_an_answer_of_its_own():
+    assert not _heard("paused", ("How many legs does a spider have?", "Eight.", 450.0)).cut
+    assert _heard("paused", ("How many legs does a", "A spider.", 400.0), ("spider have?", "Eight.", 500.0)).cut
+    assert not _heard("paused", ("How many legs does a", "", None), ("spider have?", "Eight.", 500.0)).cut
+    assert not _heard("complete", ("Hi.", "Hello.", 300.0), ("Bye.", "Bye.", 300.0)).cut  # only requests that pause
+
+
+def test_the_summary_counts_cutoffs_over_paused_requests_and_latency_over_answered_turns():
+    s = summarise([_heard("paused", ("a b", "A.", 400.0), ("c", "C.", 600.0)),
+                   _heard("paused", ("a b c", "ABC.", 500.0)),
+                   _heard("paused", ("a b c", "ABC.", 700.0)),
+                   _heard("paused", ("a b c", "ABC.", 900.0)),
+                   _heard("short", ("Yes.", "Good.", 300.0)),
+                   _heard("short", error="no speech found in x.wav")])
+    assert s["paused"]["n"] == 4 and s["paused"]["cut"] == 1 and s["paused"]["cutoff_rate"] == 0.25
+    assert s["paused"]["latency_p50_ms"] == 600.0 and s["paused"]["latency_mean_ms"] == 620.0
+    assert s["short"] == {"n": 2, "unanswered": 1, "errors": 1, "latency_p50_ms": 300.0, "latency_mean_ms": 300.0}
+    assert "complete" not in s
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_the_live_bench_speaks_the_first_utterances_to_the_runtime(tmp_path, monkeypatch, capsys):
+    from omnirt.tools.cli import main
+
+    monkeypatch.setenv("OMNIRT_TURNS_DIR", str(tmp_path / "cache"))
+    assert main(["bench", "turns", "--live", "--limit", "2", "--json", str(tmp_path / "turns.json")]) == 0
+    report = json.loads((tmp_path / "turns-live.json").read_text())
+    assert report["benchmark"] == "turns-live" and len(report["utterances"]) == 2
+    first = report["utterances"][0]
+    assert first["kind"] == "paused" and first["pauses_ms"] and first["turns"]
+    assert all(t["latency_ms"] > 0 for u in report["utterances"] for t in u["turns"] if t["answer"])
+    assert [u["asked"] for u in report["utterances"]] == [after_question(p) for p in plan() if p.half == "heldout"][:2]
+    assert "paused: 1 utterances" in capsys.readouterr().out

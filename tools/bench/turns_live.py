@@ -1,0 +1,127 @@
+"""`omnirt bench turns --live`: the held-out half of the turn corpus spoken to the runtime itself, in real time.
+
+Why beside the offline sweep (tools/bench/turns.py): the sweep hears each pause once and models the runtime's waits;
+a user meets the runtime: the VAD's own pauses, partial transcripts, the speculative cut and its check, the turn
+gate with the classifier on its real inputs, a turn redone when the speaker goes on. Here each utterance goes
+through `omnirt reply`'s pipeline (tools/reply.py) with the default options, fed in real time. A request with an
+inner pause counts as cut off when more than one turn got an answer: the fragment was answered on its own, which
+is what a user hears. The latency is the answered turns' voice-to-voice (end of speech to the first reply audio:
+the turn's wait and the models' work together), per kind.
+
+The conversation each utterance is imagined in is given too (tools/bench/turns_corpus.py after_question): short
+answers, and one request in three, follow an assistant's question (ASKED), as in the offline sweep.
+
+Backchannels are left out: the corpus has them said over the assistant's reply, and said to a silent assistant they
+are turns like any other.
+
+Slow on purpose (each utterance takes its own length plus the answer): `--limit N` measures the first N of the
+held-out half, kinds mixed. Looked at only to measure, as the offline held-out figures are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .turns_corpus import KINDS, Utterance, after_question, build, plan
+
+ASKED = [("Can you help me with something?", "Of course. What do you need?")]  # the question before, where there is one
+
+
+@dataclass
+class Heard:
+    """One utterance as the runtime took it: each answered turn's transcript and answer, and its voice-to-voice."""
+
+    kind: str
+    voice: str
+    text: str
+    pauses_ms: list[int]
+    turns: list[dict[str, Any]] = field(default_factory=list)  # {"heard", "answer", "latency_ms"}
+    asked: bool = False  # said after the assistant's question (ASKED)
+    error: str = ""
+
+    @property
+    def cut(self) -> bool:
+        """A request with an inner pause answered in more than one turn: the fragment got an answer of its own."""
+        return self.kind == "paused" and sum(1 for t in self.turns if t["answer"]) > 1
+
+
+def summarise(heard: list[Heard]) -> dict[str, Any]:
+    """Per kind: how many, how many cut off (paused requests only), and the voice-to-voice of the answered turns."""
+    out: dict[str, Any] = {}
+    for kind in KINDS:
+        sel = [h for h in heard if h.kind == kind]
+        if not sel:
+            continue
+        ms = [t["latency_ms"] for h in sel for t in h.turns if t["answer"] and t["latency_ms"] is not None]
+        row: dict[str, Any] = {"n": len(sel), "errors": sum(1 for h in sel if h.error),
+                               "unanswered": sum(1 for h in sel if not any(t["answer"] for t in h.turns))}
+        if kind == "paused":
+            row["cut"] = sum(h.cut for h in sel)
+            row["cutoff_rate"] = round(row["cut"] / len(sel), 3)
+        if ms:
+            row["latency_p50_ms"] = round(float(np.percentile(ms, 50)), 1)
+            row["latency_mean_ms"] = round(float(np.mean(ms)), 1)
+        out[kind] = row
+    return out
+
+
+async def speak_all(utts: list[Utterance], console: Any) -> list[Heard]:
+    """Each utterance through the reply pipeline in real time, the models loaded once."""
+    from ..reply import NoSpeechError, reply
+    from ..voice import DEFAULT, load_components
+
+    components = await asyncio.to_thread(load_components, DEFAULT)
+    out = []
+    scratch = Path(utts[0].path).parent / ".live-answer.wav" if utts else Path("/dev/null")
+    for i, u in enumerate(utts, 1):
+        p = u.plan
+        h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
+        try:
+            result = await reply(Path(u.path), scratch, DEFAULT, components,
+                                 history=ASKED if after_question(p) else None)
+            h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total")}
+                       for t in result.turns]
+            h.error = "; ".join(result.errors)
+        except NoSpeechError as err:
+            h.error = str(err)
+        out.append(h)
+        mark = "CUT " if h.cut else "    "
+        console.print(f"{i:3d}/{len(utts)} {mark}{p.kind:11s} {h.voice:18s} {p.text!r} -> "
+                      + " | ".join(repr(t["heard"]) for t in h.turns), highlight=False, soft_wrap=True)
+    scratch.unlink(missing_ok=True)
+    return out
+
+
+def run(args: Any, console: Any) -> int:
+    from .report import cpu_probe
+
+    probes = [cpu_probe()]
+    console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
+    planned = [p for p in plan(heldout=args.heldout) if p.half == "heldout" and p.kind != "backchannel"]
+    planned = planned[: args.limit] if args.limit else planned
+    console.print(f"live: {len(planned)} utterances of the held-out set {args.heldout!r}, spoken in real time to "
+                  "the reply pipeline with the default options")
+    started = time.perf_counter()
+    heard = asyncio.run(speak_all(build(planned), console))
+    summary = summarise(heard)
+    probes.append(cpu_probe())
+    for kind, row in summary.items():
+        cut = f"; cut off {row['cut']}/{row['n']} ({100 * row['cutoff_rate']:.1f} %)" if kind == "paused" else ""
+        lat = (f"; voice-to-voice p50 {row['latency_p50_ms']:.0f} ms, mean {row['latency_mean_ms']:.0f} ms"
+               if "latency_p50_ms" in row else "")
+        console.print(f"{kind}: {row['n']} utterances, {row['unanswered']} unanswered{cut}{lat}")
+    console.print(f"machine: CPU probe {probes[1]:.1f} ms after; {time.perf_counter() - started:.0f} s in all")
+    out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
+                               "limit": args.limit, "summary": summary,
+                               "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
+    console.print(f"wrote {out}")
+    return 0
