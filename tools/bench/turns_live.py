@@ -77,9 +77,11 @@ async def speak_all(utts: list[Utterance], console: Any) -> list[Heard]:
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
 
+    if not utts:
+        return []
     components = await asyncio.to_thread(load_components, DEFAULT)
     out = []
-    scratch = Path(utts[0].path).parent / ".live-answer.wav" if utts else Path("/dev/null")
+    scratch = Path(utts[0].path).parent / ".live-answer.wav"  # each answer is written here, then the next over it
     for i, u in enumerate(utts, 1):
         p = u.plan
         h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
