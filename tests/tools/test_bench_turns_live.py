@@ -47,3 +47,15 @@ def test_the_live_bench_speaks_the_first_utterances_to_the_runtime(tmp_path, mon
     assert all(t["latency_ms"] > 0 for u in report["utterances"] for t in u["turns"] if t["answer"])
     assert [u["asked"] for u in report["utterances"]] == [after_question(p) for p in plan() if p.half == "heldout"][:2]
     assert "paused: 1 utterances" in capsys.readouterr().out
+    page = (tmp_path / "turns-live.html").read_text()
+    assert "voice-to-voice of the answered turns" in page and "<svg" in page
+
+
+def test_the_report_lists_each_cut_off_request_and_plots_each_kind(tmp_path):
+    from omnirt.tools.bench.turns_live import write_html
+
+    heard = [_heard("paused", ("How many legs does a", "A spider.", 400.0), ("spider have?", "Eight.", 500.0)),
+             _heard("complete", ("What is two and two?", "Four.", 450.0))]
+    write_html(tmp_path / "r.html", summarise(heard), heard, "2 utterances")
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<svg") == 2 and "&#x27;How many legs does a&#x27; | &#x27;spider have?&#x27;" in page

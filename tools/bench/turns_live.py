@@ -21,6 +21,7 @@ held-out half, kinds mixed. Looked at only to measure, as the offline held-out f
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -101,6 +102,24 @@ async def speak_all(utts: list[Utterance], console: Any) -> list[Heard]:
     return out
 
 
+def write_html(path: Path, summary: dict[str, Any], heard: list[Heard], head: str) -> None:
+    """The readable report: the summary per kind, the voice-to-voice distribution per kind, every cut-off request."""
+    from .report import _cdf_svg
+
+    rows = "".join(f"<tr><td>{k}</td><td>{r['n']}</td><td>{r.get('cut', '')}</td><td>{r['unanswered']}</td>"
+                   f"<td>{r.get('latency_p50_ms', '')}</td><td>{r.get('latency_mean_ms', '')}</td></tr>"
+                   for k, r in summary.items())
+    plots = "".join(_cdf_svg([t["latency_ms"] for h in heard if h.kind == k for t in h.turns if t["answer"]],
+                             f"{k}: voice-to-voice of the answered turns") for k in summary)
+    cut = "".join(f"<li>{html.escape(h.voice)}: {html.escape(h.text)} &rarr; "
+                  + " | ".join(html.escape(repr(t['heard'])) for t in h.turns) + "</li>" for h in heard if h.cut)
+    path.write_text("<!doctype html><meta charset=utf-8><title>omnirt end of turn, live</title><body style='font-"
+                    "family:sans-serif;max-width:1000px'><h1>omnirt end of turn, live</h1>"
+                    f"<p>{html.escape(head)}</p><table border=1 cellpadding=4><tr><th>kind</th><th>n</th>"
+                    f"<th>cut off</th><th>unanswered</th><th>p50 ms</th><th>mean ms</th></tr>{rows}</table>{plots}"
+                    f"<h3>paused requests answered in more than one turn</h3><ul>{cut or '<li>none</li>'}</ul></body>")
+
+
 def run(args: Any, console: Any) -> int:
     from .report import cpu_probe
 
@@ -119,11 +138,15 @@ def run(args: Any, console: Any) -> int:
         lat = (f"; voice-to-voice p50 {row['latency_p50_ms']:.0f} ms, mean {row['latency_mean_ms']:.0f} ms"
                if "latency_p50_ms" in row else "")
         console.print(f"{kind}: {row['n']} utterances, {row['unanswered']} unanswered{cut}{lat}")
-    console.print(f"machine: CPU probe {probes[1]:.1f} ms after; {time.perf_counter() - started:.0f} s in all")
+    seconds = time.perf_counter() - started
+    console.print(f"machine: CPU probe {probes[1]:.1f} ms after; {seconds:.0f} s in all")
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
                                "limit": args.limit, "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
-    console.print(f"wrote {out}")
+    page = out.with_suffix(".html")
+    write_html(page, summary, heard, f"{len(heard)} utterances of the held-out set {args.heldout!r}; CPU probe "
+               f"{probes[0]:.1f} ms before, {probes[1]:.1f} ms after; {seconds:.0f} s")
+    console.print(f"wrote {out} and {page}")
     return 0
