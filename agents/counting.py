@@ -92,11 +92,12 @@ def _background_mask(rgb: np.ndarray) -> np.ndarray:
     return np.abs(rgb[..., :3].astype(np.int32) - ref).max(axis=2) <= 24
 
 
-def bands(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes of the panels and bands drawn over the background (not objects; what they hold is not on the page)."""
+def bands(rgb: np.ndarray, bg: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
+    """Boxes of the panels and bands drawn over the background (not objects; what they hold is not on the page).
+    bg: `_background_mask(rgb)` when the caller has it already."""
     import cv2
 
-    fg = (~_background_mask(rgb)).astype(np.uint8)
+    fg = (~(_background_mask(rgb) if bg is None else bg)).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
     h, w = fg.shape
     out = []
@@ -136,8 +137,8 @@ def find_blobs(rgb: np.ndarray, elements: Sequence[Element] = ()) -> list[Blob]:
     import cv2
 
     names = colour_names(rgb)
-    skip = bands(rgb) + [e.box for e in elements if e.kind in CONTROL_KINDS]
     bg = _background_mask(rgb)
+    skip = bands(rgb, bg) + [e.box for e in elements if e.kind in CONTROL_KINDS]
     labelled = [e.box for e in elements if e.kind in LABELLED_KINDS and e.label.strip()
                 and (e.kind != "icon" or _framed(bg, e.box))]
     found: list[tuple[tuple[int, int, int, int], int, str, np.ndarray]] = []

@@ -25,10 +25,10 @@ import numpy as np
 
 from omnirt.agents import counting
 from omnirt.agents.elements import Element
-from omnirt.agents.instruction_text import lines_of
+from omnirt.agents.instruction_text import NUMBER_RE, lines_of
 
 OPS = ("count", "ask", "compute", "point")
-NUM = r"[-\u2212]?\d+(?:\.\d+)?"
+NUM = NUMBER_RE.pattern  # a number as written, its sign kept
 FIELD_KINDS = ("input", "textarea")
 COUNT_RE = re.compile(r"^(?:type|enter|write|input|put|fill\s+in)\s+(?:in\s+)?(?:(?:the\s+)?(?:total\s+)?(?:number|"
                       r"count|amount)\s+of|how\s+many)\s+(?P<what>.+?)(?:\s+there\s+are)?(?:\s+(?:shown|visible|"
