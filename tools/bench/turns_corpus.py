@@ -283,9 +283,11 @@ def plan(halves: tuple[str, ...] = HALVES, heldout: str = HELDOUT_SETS[0]) -> li
     if heldout not in HELDOUT_SETS:
         raise ValueError(f"unknown held-out set {heldout!r}; known: {', '.join(HELDOUT_SETS)}")
     held = {speaker(*v) for name in HELDOUT_SETS for v in HALF_VOICES[name]}
+    # Each half's own set first, then the tuning half's older sets, so that a prefix mixes the halves.
+    sets = [(TUNING_SETS[0] if h == "tuning" else heldout, h) for h in halves]
+    sets += [(n, "tuning") for n in TUNING_SETS[1:] if "tuning" in halves]
     groups: list[list[Planned]] = []
-    for name, half in sorted(((n, h) for h in halves for n in (TUNING_SETS if h == "tuning" else (heldout,))),
-                             key=lambda x: x[0] not in (TUNING_SETS[0], heldout)):  # a prefix mixes the halves
+    for name, half in sets:
         voices = HALF_VOICES[name]
         for kind in KINDS:
             group = []

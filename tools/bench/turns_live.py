@@ -87,8 +87,7 @@ async def speak_all(utts: list[Utterance], console: Any) -> list[Heard]:
         p = u.plan
         h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
         try:
-            result = await reply(Path(u.path), scratch, DEFAULT, components,
-                                 history=ASKED if after_question(p) else None)
+            result = await reply(Path(u.path), scratch, DEFAULT, components, history=ASKED if h.asked else None)
             h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total")}
                        for t in result.turns]
             h.error = "; ".join(result.errors)
