@@ -22,15 +22,15 @@ nothing about particular tasks or pages.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
 from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
-from omnirt.agents.grounding import Element, fold, norm
+from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        ordinal_names, refused, to_actions)
+from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target
 from omnirt.agents.llm_screen import (describe, fresh, identity, near, same_spot,  # noqa: F401  (re-exported)
                                       select_elements)
 
@@ -99,25 +99,7 @@ def _signature(elements: Sequence[Element]) -> tuple:
     return tuple((e.kind, e.label, e.value, e.box) for e in elements)
 
 
-# The last connective of a task: what follows it is the task's last part ("..., then click OK").
-LAST_PART = re.compile(r"(,? and then |,? then |,? and |, )(?!.*(?:,? and then |,? then |,? and |, ))", re.I)
-
-
 LOOK_NOTCHES = 3  # one look below: a few lines of a list, not past what is sought
-QUOTED = re.compile(r'"([^"]{1,100})"')
-
-
-class NothingDone(InvalidAction):
-    """A click on the task's last part before any step was taken. Not held back up front: "I changed my mind,
-    cancel it" has no first part to do, and with Cancel out of the grammar the model chose OK."""
-
-
-class TypeFirst(InvalidAction):
-    """A click on the task's last part while a text the task quotes (`text`) was never typed."""
-
-    def __init__(self, text: str, reason: str) -> None:
-        super().__init__(reason)
-        self.text = text
 
 
 @dataclass
@@ -203,6 +185,10 @@ class LLMPolicy:
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
         banned = {(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}
+        # Nor is the same text clicked again under another number: a click here changed nothing, and the 0.5B model
+        # went on to the word's twins (a tree's 'Tora' three times, a '7' six times on DEV).
+        same = {fold(shown[i].label) for a, i in banned if a == "click" and i in shown and fold(shown[i].label)}
+        banned |= {("click", n) for n, e in shown.items() if fold(e.label) in same}
         banned |= {("click", n) for n, e in shown.items() if (e.kind, e.label) in self._toggled
                    or any(near(e.center, c) for c in self._toggle_spots)}
         if self._clicked and sig != self._sig:
@@ -281,7 +267,8 @@ class LLMPolicy:
                 # held-back clicks are out of the grammar, not taken as done: a target naming one is refused
                 # with its reason below, not redirected to the number the grammar forced
                 soft = banned - hold
-                actions, note, data = to_actions(self._from_step(text, shown, held), shown, elements, soft)
+                answer = named_target(self._from_step(text, shown, held), shown, self._task, self._notes, held)
+                actions, note, data = to_actions(answer, shown, elements, soft)
                 el = shown.get(data.get("id", -1))
                 given = extract_json(text).get("id")
                 if owed and data.get("id") in held and given in shown and shown[given].kind in FIELD_KINDS:
@@ -291,10 +278,17 @@ class LLMPolicy:
                     actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, soft)
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
+                try:
+                    self._in_order(data, shown)
+                except UseFirst as u:
+                    if ("click", u.ident) in banned:
+                        raise
+                    # the earlier part names a control not used yet: that is the click (a re-ask wrote the same)
+                    actions, note, data = to_actions({"action": "click", "id": u.ident}, shown)
+                    self.stats["redirected"] = self.stats.get("redirected", 0) + 1
                 key = json.dumps({k: v for k, v in data.items() if k not in ("step", "target")}, sort_keys=True)
                 if key in taken:  # a server without constrained decoding can still answer it
                     raise InvalidAction("this action was already taken on this same screen; choose another")
-                self._in_order(data, shown)
                 return (actions, note, data, key), ""
             except InvalidAction as e:
                 why = names_held(text, shown, held) if isinstance(e, NotShown) else ""
@@ -350,45 +344,7 @@ class LLMPolicy:
         return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key
 
     def _in_order(self, data: dict[str, Any], shown: dict[int, Element]) -> None:
-        """InvalidAction for a click on what the task's last part names ("... and click Submit") while its earlier
-        part is not done: nothing was done yet this episode (no step taken, by either policy), or a quoted text of
-        the earlier part was never typed, or a control the earlier part names was not used yet; the label's words are
-        in the last part, not before it. The 0.5B model jumped to Submit first on 5 of 28 DEV tasks ("Select X from
-        the list and click Submit") and pressed login with the password not typed."""
-        done = [n for n in self._notes if not n.startswith("(no action")]
-        parts = LAST_PART.split(self._task)
-        if data.get("action") != "click" or data.get("id") not in shown or len(parts) < 3:
-            return
-        el = shown[data["id"]]
-        head, tail = norm("".join(parts[:-2])), norm(parts[-1])
-        label = norm(el.label)
-        if not (label and f" {label} " in f" {tail} " and f" {label} " not in f" {head} "):
-            return
-        if not done:
-            raise NothingDone(f"first do the first part of the task ({clip(''.join(parts[:-2]).strip())}); "
-                                f"'{clip(shown[data['id']].label)}' comes last")
-        typed = " ".join(done).lower()
-        labels = {fold(e.label) for e in shown.values()}  # a quoted label ('press "Search"') is clicked, not typed
-        missing = [q for q in QUOTED.findall("".join(parts[:-2])) if q.strip() and fold(q) not in labels
-                   and f'"{q.lower()}"' not in typed and f"'{q.lower()}'" not in typed]
-        if missing:
-            raise TypeFirst(missing[0], f"first type \"{clip(missing[0])}\" (the task gives it); "
-                                        f"'{clip(shown[data['id']].label)}' comes last")
-        self._named_first(data["id"], head, shown, done)
-
-    @staticmethod
-    def _named_first(ident: int, head: str, shown: dict[int, Element], done: Sequence[str]) -> None:
-        """InvalidAction when `head` names a shown control (by its label, or by the place name the model sees,
-        "3rd radio") other than `ident` that no step in `done` used yet."""
-        used = f" {fold(' '.join(done))} "
-        stand_in = ordinal_names(shown)  # "the 3rd radio" names the text-less radio shown as '3rd radio'
-        named = [(e.label or stand_in.get(n, ""), e) for n, e in shown.items()
-                 if n != ident and e.kind not in ("word", "line")]
-        named = [(name, e) for name, e in named if len(fold(name)) > 1 and f" {fold(name)} " in f" {fold(head)} "
-                 and f" {fold(name)} " not in used]
-        if named:
-            raise InvalidAction(f"the task names '{clip(named[0][0])}' {named[0][1].kind} before that and it was "
-                                f"not used yet; do that first")
+        in_order(data, shown, self._task, self._notes)
 
     def _give_up(self, reason: str) -> Any:
         """No valid action this step: wait and look again, or end the episode after max_rejections in a row."""
