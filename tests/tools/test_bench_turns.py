@@ -124,13 +124,17 @@ def test_corpus_plan() -> None:
     for held in sets.values():
         assert not texts(tuning) & texts(held)
         assert not speakers(tuning) & speakers(held)  # kal/kal16 and an eSpeak voice's two speeds are one speaker
-    assert not texts(sets["heldout3"]) & texts(sets["heldout2"])  # a fresh set: no sentence read before
-    assert plan == corpus.plan(heldout=corpus.HELDOUT_SETS[0]) and sets["heldout3"] == [p for p in plan
+    assert not texts(sets["heldout4"]) & texts(sets["heldout2"])  # a fresh set: no sentence read before
+    assert plan == corpus.plan(heldout=corpus.HELDOUT_SETS[0]) and sets["heldout4"] == [p for p in plan
                                                                                        if p.half == "heldout"]
-    # the retired first held-out set joined tuning, less its utterances by a speaker a held-out set still has
-    retired = {normalise(s.replace("|", " ")) for s in corpus.PAUSED["heldout"]}  # 3 voices of 5, 2 left out
-    assert retired <= texts(tuning) and "heldout" not in corpus.HELDOUT_SETS
-    assert {("flite", "awb"), ("flite", "rms")} & speakers(tuning) == {("flite", "awb")}
+    # the retired held-out sets joined tuning, less their utterances by a speaker a held-out set still has
+    for name in ("heldout", "heldout3"):
+        retired = {normalise(s.replace("|", " ")) for s in corpus.PAUSED[name]}
+        assert retired <= texts(tuning) and name not in corpus.HELDOUT_SETS and name in corpus.TUNING_SETS
+    assert {("flite", "awb"), ("flite", "rms"), ("espeak", "en-nyc")} & speakers(tuning) == {("flite", "awb"),
+                                                                                           ("espeak", "en-nyc")}
+    every = [s for kind in corpus.SENTENCES.values() for name in kind for s in kind[name]]
+    assert len({normalise(s.replace("|", " ")) for s in every}) == len(every)  # no set repeats another's sentence
     with pytest.raises(ValueError, match="unknown held-out set"):
         corpus.plan(heldout="tuning")
     assert len({p.key for p in plan}) == len(plan)

@@ -83,7 +83,9 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                for name, lang, wpm in (("en-029", "en-029", 160), ("en-rp", "en-gb-x-rp", 170),
                                        ("en-lancs", "en-gb-x-gbclan", 150), ("en-wmids", "en-gb-x-gbcwmd", 180),
                                        ("en-nyc", "en-us-nyc", 165), ("en-usf", "en-us+f3", 175),
-                                       ("en-rpf", "en-gb-x-rp+f4", 150))},
+                                       ("en-rpf", "en-gb-x-rp+f4", 150),
+                                       ("en-klatt", "en-us+klatt4", 165), ("en-michael", "en+Michael", 160),
+                                       ("en-gbf", "en-gb+f2", 155), ("en-usm", "en-us+m7", 160))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

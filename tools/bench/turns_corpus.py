@@ -40,6 +40,8 @@ import numpy as np
 
 from .asr_corpus import _speak, pick, voice_command, write_wav
 from .turns_cut import boundaries, flite_boundaries, split
+from .turns_sentences import (BACKCHANNEL, COMPLETE, HALF_VOICES, PAUSED, PER_SENTENCE,  # noqa: F401 - the corpus API
+                              SENTENCES, SHORT)
 
 RATE = 16000
 LEAD_S, TAIL_S = 0.3, 0.5
@@ -47,171 +49,14 @@ PAUSE_MS = (200, 2000)
 KINDS = ("paused", "complete", "short", "backchannel")
 HALVES = ("tuning", "heldout")
 # The held-out half is one of these sets. A set read again and again while the detector changes is no longer held
-# out: "heldout" (read three times, 2026-12-03..06) joined the tuning half on 2026-12-06 (its utterances by a speaker
-# of a held-out set left out); "heldout2" (read twice) stays for comparing with earlier runs; "heldout3" is the fresh
-# one, to be read once per change of the detector.
-HELDOUT_SETS = ("heldout3", "heldout2")
-TUNING_SETS = ("tuning", "heldout")
+# out: "heldout" (read three times, 2026-12-03..06) joined the tuning half on 2026-12-06, and "heldout3" (read twice
+# offline and three times live) later that day, each less its utterances by a speaker a held-out set still has;
+# "heldout2" (read twice) stays for comparing with earlier runs; "heldout4" is the fresh one, to be read once per
+# change of the detector.
+HELDOUT_SETS = ("heldout4", "heldout2")
+TUNING_SETS = ("tuning", "heldout", "heldout3")
 _VERSION = "v1"
 CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged
-
-# "|" marks a pause: every split leaves an unfinished request before it (never a complete one: "Call my
-# brother | on his mobile" would be a fair place to answer).
-PAUSED: dict[str, tuple[str, ...]] = {
-    "tuning": (
-        "How many legs does an | octopus have?",
-        "Can you tell me what the weather | will be like on Saturday?",
-        "Set an alarm for | half past six in the morning.",
-        "What is the | tallest mountain in | South America?",
-        "Remind me to | water the plants on Friday.",
-        "Play some songs by | the Rolling Stones.",
-        "How long does it take to | boil an egg?",
-        "I need a recipe for | banana bread that | has no eggs.",
-        "Turn the volume | down a little.",
-        "Who wrote the | book about the white whale?",
-        "Add milk and | butter to my shopping list.",
-        "What is the distance between | the Earth and | the Moon?",
-        "Could you find me a | cheap hotel near the harbour?",
-        "Call my | brother on his mobile.",
-        "How do I say thank you in | Japanese?",
-        "Tell me a joke about | penguins.",
-        "What films are showing at | the cinema tonight?",
-        "Send a message to | Anna saying | I will be late.",
-        "Why do cats | purr when they are happy?",
-        "Book a table for | four people at eight.",
-        "What is the square root of | one hundred and forty four?",
-        "Is it going to | snow this weekend?",
-        "Start a timer for | twenty five minutes.",
-        "How many calories are in | a slice of pizza?",
-    ),
-    "heldout": (
-        "What time is the | next train to | Manchester?",
-        "Can you switch on the | heating in the living room?",
-        "How much does a | blue whale weigh?",
-        "Find me a | vegetarian restaurant that | is open late.",
-        "When does the | chemist on Main Street close?",
-        "Schedule a meeting with | David for | Thursday afternoon.",
-        "What is the capital of | Australia?",
-        "Read me the | latest news about | football.",
-        "How do you make | pancakes from scratch?",
-        "Order a new pack of | paper towels for the kitchen.",
-        "Who painted the | Mona Lisa?",
-        "Wake me up at | seven tomorrow.",
-        "What is the exchange rate between | the dollar and | the euro?",
-        "Dim the lights in the | bedroom to half.",
-        "How old is the | Great Wall of China?",
-        "Put the | dentist appointment in my calendar.",
-        "Where can I | park near the stadium?",
-        "Give me directions to | the nearest petrol station.",
-        "What does the word | ubiquitous mean?",
-        "Lock the | front door and | switch off the porch light.",
-        "How many ounces are in | a pound?",
-        "Can you recommend a | good podcast about | history?",
-        "Is the | post office open on Saturday?",
-        "Convert fifty miles into | kilometres.",
-    ),
-    "heldout3": (
-        "How many moons does | Jupiter have?",
-        "Can you play some | quiet piano music for studying?",
-        "What is the best way to | clean a cast iron pan?",
-        "Make a note that | the boiler needs | servicing.",
-        "Who was the first person to | walk on the moon?",
-        "Turn the heating | up by two degrees.",
-        "How long should I | leave bread dough to rise?",
-        "Find a | pharmacy that is | open on Sunday.",
-        "What is the | fastest animal on land?",
-        "Send an email to | my boss saying | I am sick today.",
-        "Can you explain how | rainbows are formed?",
-        "Book a taxi to | the airport for | six in the morning.",
-        "What should I | wear to a job interview?",
-        "Translate good morning into | Italian.",
-        "How much sugar is in | a can of cola?",
-        "Start playing the | audiobook from | where I stopped.",
-        "When was the | printing press invented?",
-        "Show me photos from | my trip to | Scotland.",
-        "Is there a | bus to the city centre after midnight?",
-        "What's a good | name for a | grey kitten?",
-        "Turn off all the | lights upstairs.",
-        "How do I | change a flat tyre?",
-        "Which country has the | largest population?",
-        "Mute the | television for | ten minutes.",
-    ),
-    "heldout2": (
-        "How many bones are in | the human body?",
-        "Can you turn on the | lamp next to the sofa?",
-        "How many players are there in | a rugby team?",
-        "Set a reminder to | pay the electricity bill on | Monday.",
-        "Who discovered | penicillin?",
-        "Find me a | cheap flight to | Dublin in May.",
-        "What is the weather going to be like in | Edinburgh tomorrow?",
-        "Play the | latest album by | Adele.",
-        "How do I get | red wine out of a | white shirt?",
-        "Text my | mother that | dinner is ready.",
-        "What is the | longest river in Africa?",
-        "Open the | curtains in the | guest room.",
-        "How many teaspoons are in | a tablespoon?",
-        "Can you tell me the | opening hours of the | public library?",
-        "Which team won the | world cup in | twenty eighteen?",
-        "Add a | dozen eggs to the list.",
-        "Remind me to | take my medicine after | breakfast.",
-        "What is the difference between | a frog and | a toad?",
-        "Turn the oven on to | two hundred degrees.",
-        "How far is it from | Paris to | Vienna?",
-        "Tell me a | bedtime story about | a dragon.",
-        "Where is the | closest cash machine?",
-        "What year did the | Titanic sink?",
-        "Cancel my | hair appointment on | Wednesday.",
-    ),
-}
-COMPLETE: dict[str, tuple[str, ...]] = {
-    "tuning": ("What is the population of Canada?", "Turn off the television.", "Remind me to buy stamps.",
-               "How far away is the sun?", "Play my workout playlist.", "What day is it today?", "Pause the music.",
-               "Who won the match last night?", "Set the thermostat to twenty degrees.", "What is seven times eight?",
-               "Open the garage door.", "Tell me something interesting."),
-    "heldout": ("How tall is the Eiffel Tower?", "Skip this song.", "What should I cook for dinner?",
-                "Cancel my alarm.", "Is it raining outside?", "Read my new messages.", "What is the speed of light?",
-                "Turn up the volume.", "When is the next full moon?", "Call the nearest taxi company.",
-                "How do I reset my password?", "Show me my calendar for next week."),
-    "heldout3": ("What is the boiling point of water?", "Turn on the radio.", "How many days are in a leap year?",
-                 "Remind me to feed the cat.", "Who wrote Romeo and Juliet?", "Close the blinds.",
-                 "What is the smallest country in the world?", "Lock the back door.", "Where is my phone?",
-                 "Play some jazz.", "How do you spell rhythm?", "Is the bakery open now?"),
-    "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
-                 "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
-                 "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
-                 "Play something relaxing.", "How do you spell necessary?", "Is the swimming pool open today?"),
-}
-SHORT: dict[str, tuple[str, ...]] = {
-    "tuning": ("Yes.", "Paris.", "Tomorrow morning.", "Two.", "Blue.", "At noon.", "My sister.", "The red one.",
-               "Next Tuesday.", "Thank you.", "Forty.", "In the kitchen."),
-    "heldout": ("No.", "London.", "Tonight.", "Three.", "Green.", "After lunch.", "My friend.", "The big one.",
-                "Last Monday.", "Sounds good.", "Fifteen.", "On the table."),
-    "heldout3": ("Of course.", "Berlin.", "Tomorrow night.", "Five.", "Orange.", "After work.", "My brother.",
-                 "The blue one.", "Last Sunday.", "No thanks.", "Thirty.", "On the shelf."),
-    "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
-                 "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
-}
-BACKCHANNEL: dict[str, tuple[str, ...]] = {
-    "tuning": ("Mm-hmm.", "Okay.", "Right.", "I see.", "Alright."),
-    "heldout": ("Uh-huh.", "Yeah.", "Sure.", "Got it.", "Cool."),
-    "heldout3": ("Mm.", "I know.", "Oh, okay.", "Right, right.", "Fair enough."),
-    "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
-}
-SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
-# (family, voice of tools/bench/asr_corpus.py VOICES). A speaker is on one side only: flite's kal and kal16 are
-# one speaker, so they stay together; eSpeak's en-us is one voice at two speeds.
-HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
-    "tuning": (("piper", "joe"), ("flite", "kal"), ("flite", "kal16"), ("espeak", "en-us-140"),
-               ("espeak", "en-us-200")),
-    "heldout": (("flite", "awb"), ("flite", "rms"), ("flite", "slt"), ("espeak", "en-gb-140"),
-                ("espeak", "en-sc-200")),
-    "heldout2": (("flite", "slt"), ("espeak", "en-029-160"), ("flite", "rms"), ("espeak", "en-rp-170"),
-                 ("espeak", "en-lancs-150"), ("espeak", "en-wmids-180")),
-    "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
-                 ("espeak", "en-rpf-150")),
-}
-# How many voices speak each sentence of a kind (by rotation over the half's voices).
-PER_SENTENCE = {"paused": 3, "complete": 2, "short": 2, "backchannel": 3}
 
 
 @dataclass(frozen=True)
