@@ -109,8 +109,9 @@ def _draws(model: PipelineModel, n: int, rng: np.random.Generator) -> dict[str, 
     d["phase"] = rng.uniform(0.0, vad.frame_ms, n)
     d["phase_b"] = rng.uniform(0.0, vad.hold_ms, n)  # where the first sound falls in its block
     half = net.rtt_ms / 2
+    barge = (net.uplink_buffer_ms, net.playout_buffer_ms) if net.barge_buffer_ms is None else (net.barge_buffer_ms,) * 2
     for key, buf in (("up", net.uplink_buffer_ms), ("down", net.playout_buffer_ms),
-                     ("up_b", net.uplink_buffer_ms), ("down_b", net.playout_buffer_ms)):
+                     ("up_b", barge[0]), ("down_b", barge[1])):
         d[key] = half + buf + np.abs(rng.normal(0.0, net.jitter_ms, n))
     if net.loss > 0:
         d["down"] = d["down"] + net.packet_ms * (rng.geometric(1.0 - net.loss, n) - 1)

@@ -53,7 +53,21 @@ def fit_run(run: dict[str, Any]) -> dict[str, Any]:
     jitter = max(1.0, float(np.std(legs)) / 2)  # each leg's spread; E|N(0, s)| = 0.8 s adds to its buffer
     return {"asr": tuple(segment(run, "ASR done")), "first_token": tuple(segment(run, "Thinker first token")),
             "tts_first": tuple(max(1.0, v - clause) for v in segment(run, "Talker first audio")),
-            "jitter_ms": jitter, "buffer_ms": max(0.0, float(np.median(legs)) / 2 - 0.8 * jitter)}
+            "jitter_ms": jitter, "buffer_ms": max(0.0, float(np.median(legs)) / 2 - 0.8 * jitter),
+            "barge_buffer_ms": _barge_buffer(run, jitter)}
+
+
+def _barge_buffer(run: dict[str, Any], jitter: float) -> float | None:
+    """Each leg's buffer for a barge-in, from the run's barge-in trials (None without any: the turn's buffers).
+    Why apart from the turn's: a turn's transport holds the client's playout buffer filling before the first reply
+    audio sounds, while a barge-in's first sound goes up as soon as its packet is sent and the reply's silence is
+    heard once the packets stop; on a quiet loopback the two differ by more than the model's tolerance. Measured
+    onset-to-silence is the two legs, the hold block and where the sound fell in it (half a block on average)."""
+    cuts = [float(c["onset_to_silence_ms"]) for c in run.get("barge_in", []) if c.get("onset_to_silence_ms")]
+    if not cuts:
+        return None
+    hold = Vad().hold_ms
+    return max(0.0, (float(np.median(cuts)) - 1.5 * hold) / 2 - 0.8 * jitter)
 
 
 @dataclass
@@ -117,11 +131,14 @@ class Network:
     uplink_buffer_ms: float = field(default_factory=lambda: _fitted()["buffer_ms"])
     playout_buffer_ms: float = field(default_factory=lambda: _fitted()["buffer_ms"])
     packet_ms: float = 20.0  # Opus frames as the WebRTC transport sends them
+    # each leg's buffer for a barge-in's first sound and the reply's silence (fit_run); None: the turn's buffers
+    barge_buffer_ms: float | None = field(default_factory=lambda: _fitted()["barge_buffer_ms"])
 
     def __post_init__(self) -> None:
         if not 0 <= self.loss < 1:
             raise ValueError(f"network loss must be in [0, 1), got {self.loss}")
-        if min(self.rtt_ms, self.jitter_ms, self.uplink_buffer_ms, self.playout_buffer_ms) < 0:
+        if min(self.rtt_ms, self.jitter_ms, self.uplink_buffer_ms, self.playout_buffer_ms,
+               0.0 if self.barge_buffer_ms is None else self.barge_buffer_ms) < 0:
             raise ValueError("network times must be >= 0")
 
 
@@ -302,7 +319,8 @@ def calibrated(run: dict[str, Any]) -> PipelineModel:
     f = fit_run(run)
     return PipelineModel(stages=default_stages(f), network=Network(jitter_ms=f["jitter_ms"],
                                                                    uplink_buffer_ms=f["buffer_ms"],
-                                                                   playout_buffer_ms=f["buffer_ms"]))
+                                                                   playout_buffer_ms=f["buffer_ms"],
+                                                                   barge_buffer_ms=f["barge_buffer_ms"]))
 
 
 def load_model(path: str | Path) -> PipelineModel:

@@ -9,7 +9,8 @@ from omnirt.runtime.simulator.budget import check, from_bench_reply, load_budget
 from omnirt.runtime.simulator.distributions import Fixed
 from omnirt.runtime.simulator.engine import simulate
 from omnirt.runtime.simulator.calibration import CalibrationError, calibration_run, segment, transport, trim, write
-from omnirt.runtime.simulator.model import PipelineModel, StageModel, default_embedded, load_model
+from omnirt.runtime.simulator.model import (PipelineModel, StageModel, calibrated, default_embedded, fit_run,
+                                            load_model)
 from omnirt.runtime.vad import VADOptions
 from omnirt.tools.voice import VoiceConfig
 
@@ -93,7 +94,8 @@ def test_a_stage_needing_both_cores_serialises_sessions():
 
 
 def test_barge_in_latency_is_detection_plus_transport():
-    m = PipelineModel.from_dict({"user": {"barge_in_prob": 1.0}, "network": QUIET_NET})
+    # a barge-in's legs have their own buffer (fitted to the run's barge-in trials); 25 + 25 = the turn's 20 + 30
+    m = PipelineModel.from_dict({"user": {"barge_in_prob": 1.0}, "network": {**QUIET_NET, "barge_buffer_ms": 25.0}})
     s = simulate(m, 500, seed=3)
     b = s.records["barge_in"]
     assert np.all(np.isfinite(b))
@@ -139,6 +141,17 @@ def test_the_default_model_was_measured_with_the_runtime_defaults():
     assert st["client"] == "aiortc" and st["vision"] == "on" and not st["idle_sessions"]
     m = default_embedded().vad
     assert (m.hangover_ms, m.speculate_ms, m.min_speech_ms) == (v.hangover_ms, v.speculate_ms, v.min_speech_ms)
+
+
+def test_a_barge_in_s_legs_are_fitted_to_the_run_s_barge_in_trials():
+    run = calibration_run()
+    assert fit_run(run)["barge_buffer_ms"] is not None
+    assert fit_run({**run, "barge_in": []})["barge_buffer_ms"] is None  # no trials: the turn's buffers
+    slow = {**run, "barge_in": [{"onset_to_silence_ms": 200.0}] * 3}
+    d = simulate(calibrated(slow), 2000, seed=1).as_dict()
+    assert d["barge_in"]["p50_ms"] == pytest.approx(200.0, rel=0.15)
+    assert d["voice_to_voice"]["p50_ms"] == pytest.approx(
+        simulate(calibrated(run), 2000, seed=1).as_dict()["voice_to_voice"]["p50_ms"], rel=0.01)
 
 
 def test_calibration_keeps_what_the_model_needs_and_refuses_other_runs(tmp_path):
