@@ -259,6 +259,14 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 cells += [f"{b.get('p50_ms', float('nan')):.0f}", f"{s['p50_ms'] - b.get('p50_ms', 0.0):+.0f}"]
             table.add_row(name, *cells)
     console.print(table)
+    if not args.config:
+        from ..runtime.simulator.calibration import calibration_run
+
+        st = calibration_run()["settings"]
+        probe = " / ".join(map(str, st["cpu_probe_ms"]))
+        console.print(f"stage times fitted to {calibration_run().get('source') or 'the checked-in run'}, measured on a "
+                      f"host whose CPU probe read {probe} ms: a slower host (a higher probe, which every "
+                      f"`omnirt bench` prints) answers slower; `--calibrate-from` fits a run of your own")
     if args.turns_from is not None:
         console.print(f"end of turn from {args.turns_from}: {detector_from(args.turns_from)[2]}; simulated cutoffs "
                       f"{100 * summary.get('cutoff_rate', 0.0):.1f} % of turns")
