@@ -4,8 +4,8 @@ control is the one to click instead (`UseFirst`).
 
 Why a module of its own: agents/llm_policy.py asks the model and reads its answers; this is the one judgement about
 the task's text it makes without the model, and it grew with each DEV failure it answered (the 0.5B model clicked
-Submit first on 5 of 28 DEV tasks, pressed login with the password not typed, and, told to tick the boxes the task
-names first, wrote "Submit" again on every re-ask).
+Submit first, pressed login with the password not typed, and, told to tick the boxes the task names first, wrote
+"Submit" again on every re-ask; figures in docs/agent-desk.md).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class TypeFirst(InvalidAction):
 class UseFirst(InvalidAction):
     """A click on the task's last part while the earlier part names a control (`ident`) no step used yet: that
     control is what to click now. Told so and asked again, the 0.5B model wrote the last part's label again on every
-    re-ask (DEV: 4 re-asks in one episode, then the episode given up)."""
+    re-ask until the episode was given up."""
 
     def __init__(self, ident: int, reason: str) -> None:
         super().__init__(reason)
