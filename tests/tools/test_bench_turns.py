@@ -204,9 +204,9 @@ def _voiced_rows(half: str, seed: int) -> list[Row]:
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(15):
-        rows.append(_voiced_row("paused", 0.3, "Book a table for four.", float(rng.normal(-3, 0.5)),
-                                [(float(rng.uniform(300, 1500)), 0.3, "Book a table for it.", float(rng.normal(2, 0.5)))],
-                                half))
+        end = float(rng.normal(-3, 0.5))  # drawn in this order: the end's voice, then the pause's
+        pause = (float(rng.uniform(300, 1500)), 0.3, "Book a table for it.", float(rng.normal(2, 0.5)))
+        rows.append(_voiced_row("paused", 0.3, "Book a table for four.", end, [pause], half))
         rows.append(_voiced_row("short", 0.005, "Paris.", float(rng.normal(-3, 0.5)), half=half, asked=True))
     return rows
 
