@@ -259,12 +259,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
                 cells += [f"{b.get('p50_ms', float('nan')):.0f}", f"{s['p50_ms'] - b.get('p50_ms', 0.0):+.0f}"]
             table.add_row(name, *cells)
     console.print(table)
-    if not args.config:
+    if not args.config and args.host_from is None:  # else the stage times are the TOML's or the capacity run's
         from ..runtime.simulator.calibration import calibration_run
 
-        st = calibration_run()["settings"]
-        probe = " / ".join(map(str, st["cpu_probe_ms"]))
-        console.print(f"stage times fitted to {calibration_run().get('source') or 'the checked-in run'}, measured on a "
+        calib = calibration_run()
+        probe = " / ".join(map(str, calib["settings"]["cpu_probe_ms"]))
+        console.print(f"stage times fitted to {calib.get('source') or 'the checked-in run'}, measured on a "
                       f"host whose CPU probe read {probe} ms: a slower host (a higher probe, which every "
                       f"`omnirt bench` prints) answers slower; `--calibrate-from` fits a run of your own")
     if args.turns_from is not None:

@@ -66,8 +66,7 @@ def _barge_buffer(run: dict[str, Any], jitter: float) -> float | None:
     cuts = [float(c["onset_to_silence_ms"]) for c in run.get("barge_in", []) if c.get("onset_to_silence_ms")]
     if not cuts:
         return None
-    hold = Vad().hold_ms
-    return max(0.0, (float(np.median(cuts)) - 1.5 * hold) / 2 - 0.8 * jitter)
+    return max(0.0, (float(np.median(cuts)) - 1.5 * Vad.hold_ms) / 2 - 0.8 * jitter)
 
 
 @dataclass

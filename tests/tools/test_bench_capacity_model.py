@@ -111,6 +111,7 @@ def test_simulate_predicts_the_capacity_curve_from_a_capacity_run_and_refuses_a_
         out = tmp_path / f"{sessions}.json"
         proc = _simulate("--turns", 1200, "--nodes", 2, "--sessions", sessions, "--host-from", run, "--json", out)
         assert proc.returncode == 0, proc.stderr
+        assert "CPU probe read" not in " ".join(proc.stdout.split())  # its stage times are the capacity run's
         p95[sessions] = json.loads(out.read_text())["voice_to_voice"]["p95_ms"]
     assert p95[4] > 1.5 * p95[2]  # two sessions on one host: one waits for the other's Thinker
     bad = tmp_path / "bad.json"
