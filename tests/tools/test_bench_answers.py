@@ -19,7 +19,7 @@ def test_every_question_set_is_new_to_the_others_and_answerable_in_a_word():
         seen |= texts
         assert all(q.accept and all(a == a.lower() for a in q.accept) for q in questions), name
     assert len(QUESTION_SETS["prompt-dev"]) >= 30 and len(QUESTION_SETS["held-out-2"]) >= 30
-    assert len(QUESTION_SETS["held-out-3"]) >= 40
+    assert len(QUESTION_SETS["held-out-3"]) >= 40 and len(QUESTION_SETS["held-out-4"]) >= 40
 
 
 def test_an_answer_is_right_when_it_holds_an_accepted_word():
