@@ -308,6 +308,11 @@ class LlamaChat:
             self._turns = EndOfTurnModel(self)
         return self._turns
 
+    @property
+    def judge_model(self) -> str:
+        """The model `end_of_turn` asks: the end-of-turn classifier is fitted per model (runtime/turn_classifier.py)."""
+        return self.options.model
+
     def end_of_turn(self, text: str, history: list[dict[str, str]] | None = None,
                     answer: list[dict[str, str]] | None = None) -> float:
         """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model.

@@ -87,7 +87,8 @@ class VoiceSession:
         self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.judged)
         gate = TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
                         on_judged=self.vad.judged, voice=self.vad.voice,
-                        classifier=shipped_classifier() if options.turn_classifier else None)
+                        classifier=shipped_classifier(getattr(components.chat, "judge_model", None))
+                        if options.turn_classifier else None)
         self.gate = gate
         self.stages = [self.vad, asr, self.backchannel, *([ToolStage(tools)] if tools else []), self.thinker,
                        self.talker, gate]

@@ -43,6 +43,12 @@ class ThreadedChat:
         """Whether `end_of_turn` can judge (the wrapped model has an end-of-turn model)."""
         return hasattr(self.backend, "end_of_turn")
 
+    @property
+    def judge_model(self) -> str | None:
+        """The model whose end-of-turn probability `end_of_turn` returns (runtime/turn_classifier.py classifier_path
+        picks the classifier fitted to it); None when the backend does not say."""
+        return getattr(self.backend, "judge_model", None)
+
     def stream(self, messages: list[Message], hands_over: Callable[[str], bool] | None = None
                ) -> AsyncIterator[str]:
         return iterate_in_thread(lambda: self.backend.stream(messages), self.name, yield_to=FOREGROUND,

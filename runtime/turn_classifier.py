@@ -141,7 +141,20 @@ def asks(text: str) -> bool:
     return text.rstrip().rstrip("\"')]").endswith("?")
 
 
-@functools.lru_cache(maxsize=1)
-def shipped_classifier() -> TurnClassifier:
-    """The classifier the project ships (read once per process)."""
-    return TurnClassifier.load(DEFAULT_PATH)
+def fitted_path(model: str) -> Path:
+    """Where a classifier fitted to the Thinker `model`'s probability is kept (data/turn_classifier.<model>.json)."""
+    return DEFAULT_PATH.with_name(f"{DEFAULT_PATH.stem}.{model}.json")
+
+
+def classifier_path(model: str | None = None) -> Path:
+    """The shipped classifier for the Thinker `model`: its coefficients weigh that model's probability, whose scale
+    differs from model to model. Its own file when the project fitted one (fitted_path); otherwise (None, the 0.5B
+    model it was first fitted to, or a model never fitted) the first classifier, DEFAULT_PATH."""
+    own = fitted_path(model) if model else None
+    return own if own is not None and own.is_file() else DEFAULT_PATH
+
+
+@functools.lru_cache(maxsize=4)
+def shipped_classifier(model: str | None = None) -> TurnClassifier:
+    """The classifier the project ships for the Thinker `model` (classifier_path; read once per process)."""
+    return TurnClassifier.load(classifier_path(model))

@@ -10,8 +10,8 @@ import pytest
 from omnirt.runtime.frames import EndOfTurn, Settled, TextDone, Transcript
 from omnirt.runtime.prosody import Prosody
 from omnirt.runtime.turn import TurnGate
-from omnirt.runtime.turn_classifier import (DEFAULT_PATH, FEATURES, TurnClassifier, asks, features,
-                                            shipped_classifier)
+from omnirt.runtime.turn_classifier import (DEFAULT_PATH, FEATURES, TurnClassifier, asks, classifier_path,
+                                            features, fitted_path, shipped_classifier)
 
 # How voices ended in the bench corpus (runtime/prosody.py on a statement's end and on a fragment)
 ENDED = Prosody(pitch_end=-1.0, pitch_slope=-3.0, energy_end=-15.0, lengthening=0.1, voiced_end=0.5, speech_s=1.4,
@@ -33,6 +33,19 @@ def test_the_shipped_coefficients_load_and_put_a_finished_request_above_a_fragme
     assert clf.prob(0.5, "Book a table for", PAUSED) > fragment
     assert clf.prob(0.9, "", ENDED, asked=True) == 0.0  # nothing heard is not an answer
     assert shipped_classifier() == clf
+
+
+def test_each_thinker_is_judged_with_the_classifier_fitted_to_its_probability():
+    # the 1.5B model's end-of-turn probabilities have another scale than the 0.5B's: its own coefficients ship
+    large = "qwen2.5-coder-1.5b-instruct"
+    assert classifier_path(large) == fitted_path(large) != DEFAULT_PATH and fitted_path(large).is_file()
+    own = shipped_classifier(large)
+    assert own != shipped_classifier() and "tuning" in own.fitted_on and 0 < own.threshold < 1
+    assert own.prob(0.6, "What is the capital of France?", ENDED) >= own.threshold
+    assert own.prob(1e-5, "Book a table for", PAUSED) < own.threshold
+    # the 0.5B model, no name (a backend that does not say) and a model never fitted: the first classifier
+    for model in ("qwen2.5-coder-0.5b-instruct", None, "some-other-model"):
+        assert classifier_path(model) == DEFAULT_PATH and shipped_classifier(model) == TurnClassifier.load()
 
 
 def test_features_of_the_words():
@@ -157,13 +170,16 @@ async def test_a_live_session_judges_the_turn_with_the_voice_it_heard():
 
     components = load_components(VoiceConfig())
     assert VoiceSession(components, SessionOptions(turn_classifier=False)).stages[-1].classifier is None
+    # the classifier fitted to the Thinker that judges (the default one, whichever it is)
+    assert components.chat.judge_model == components.chat.backend.options.model
+    assert VoiceSession(components).stages[-1].classifier == shipped_classifier(components.chat.judge_model)
     # on by default. The long hangover is stretched here: on a busy host the words and their judgement can take
     # longer than 2.1 s, and a turn committed before them is released on the VAD alone, without the classifier
     # (the documented fallback, seen in this test with two benches running beside it).
     slow_host = replace(SessionOptions().vad, unfinished_hangover_ms=20000)
     session = VoiceSession(components, SessionOptions(vad=slow_host))
     gate = session.stages[-1]
-    assert gate.classifier == shipped_classifier() and gate.voice == session.vad.voice
+    assert gate.classifier == shipped_classifier(components.chat.judge_model) and gate.voice == session.vad.voice
     speech = (read_audio(make_clip("What is the capital of France?", "piper"), 16000) * 32767).astype(np.int16)
     speech = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(40000, np.int16)])
     probs: dict[int, float] = {}

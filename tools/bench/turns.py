@@ -317,18 +317,25 @@ def _jsonable(x: Any) -> Any:
 
 # ---------------------------------------------------------------- the command
 
-def _shipped_classifier() -> Any:
-    """The classifier the runtime uses (runtime/data/turn_classifier.json), or None before one is fitted."""
-    from ...runtime.turn_classifier import DEFAULT_PATH, TurnClassifier
+def _shipped_classifier(thinker: str) -> Any:
+    """The classifier the runtime uses with this Thinker (runtime/turn_classifier.py classifier_path), or None
+    before one is fitted."""
+    from ...models.registry import THINKER_MODELS
+    from ...runtime.turn_classifier import TurnClassifier, classifier_path
 
-    return TurnClassifier.load() if DEFAULT_PATH.is_file() else None
+    path = classifier_path(THINKER_MODELS.get(thinker, thinker))
+    return TurnClassifier.load(path) if path.is_file() else None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default="bench-results/turns.json")
     p.add_argument("--html", default="", help="the HTML report (default: beside --json)")
     p.add_argument("--limit", type=int, default=0, help="only the first N utterances, halves and kinds mixed (0: all)")
+    from ..voice import DEFAULT
+
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the recogniser and the Thinker")
+    p.add_argument("--thinker", default=DEFAULT.thinker,
+                   help="the Thinker whose end-of-turn probability is judged (0.5b, 1.5b; default: the sessions' own)")
     p.add_argument("--held-out", dest="heldout", choices=HELDOUT_SETS, default=HELDOUT_SETS[0],
                    help="the set read as the held-out half (heldout2: the one before, read twice; kept to compare "
                         "with earlier runs)")
@@ -359,7 +366,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     with console.status(f"building the corpus ({len(planned)} utterances, cached)"):
         utts = build(planned)
     rows = decide(utts, args, console)
-    s = summarise(rows, classifier=_shipped_classifier())
+    s = summarise(rows, classifier=_shipped_classifier(args.thinker))
     probes.append(cpu_probe())
     seconds = time.perf_counter() - started
     record = Console(record=True, file=io.StringIO(), width=150, highlight=False)
@@ -373,6 +380,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(_jsonable({"benchmark": "turns", "cpu_probe_ms": probes, "seconds": round(seconds, 1),
                                          "settings": {"tail_s": TAIL_S, "threads": args.threads, "limit": args.limit,
+                                                      "thinker": args.thinker,
                                                       "heldout_set": args.heldout,
                                                       "sweep": asdict(SweepOptions())},
                                          "targets": TARGETS, "anchors": ANCHORS, **s,

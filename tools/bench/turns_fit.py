@@ -14,7 +14,8 @@ tuning half, with the runtime's waits (release at the post-roll when finished, t
 and a middle wait between two thresholds when in doubt), the fewest cutoffs at a mean latency within
 `FitOptions.max_latency_ms`.
 
-    python -m omnirt.tools.bench.turns_fit                 # writes runtime/data/turn_classifier.json
+    python -m omnirt.tools.bench.turns_fit                 # the sessions' Thinker's: turn_classifier.<its asset>.json
+    python -m omnirt.tools.bench.turns_fit --thinker 0.5b  # the 0.5B model's: runtime/data/turn_classifier.json
     python -m omnirt.tools.bench.turns_fit --keep-weights  # the shipped weights, only the waits chosen again
 """
 
@@ -23,11 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from ...runtime.prosody import Prosody
-from ...runtime.turn_classifier import DEFAULT_PATH, FEATURES, TurnClassifier, features, words
+from ...runtime.turn_classifier import DEFAULT_PATH, FEATURES, TurnClassifier, features, fitted_path, words
 from .turns import Evaluator, Row
 
 CONTEXT = ("asked", "asked_few_words")
@@ -142,20 +144,35 @@ def choose_waits(rescored: list[Row], options: FitOptions = FitOptions()) -> tup
     return best[1] if best else (max(options.thetas), None, None)
 
 
+def own_path(thinker: str) -> Path:
+    """The file the runtime reads for this Thinker (0.5b: the first classifier, DEFAULT_PATH)."""
+    from ...models.registry import THINKER_MODELS
+
+    model = THINKER_MODELS.get(thinker, thinker)
+    return DEFAULT_PATH if model == THINKER_MODELS["0.5b"] else fitted_path(model)
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
+    from ..voice import DEFAULT
     from .turns_corpus import build, plan
     from .turns_hear import decide
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=str(DEFAULT_PATH))
+    p.add_argument("--out", default="", help="where the classifier goes (default: the file the runtime reads for "
+                   "--thinker, runtime/turn_classifier.py classifier_path)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads, when decision points are not cached")
     p.add_argument("--keep-weights", action="store_true", help="keep the shipped weights; choose only the waits")
+    p.add_argument("--thinker", default=DEFAULT.thinker,
+                   help="the model whose end-of-turn probability is fitted (1.5b, 0.5b; default: the sessions' own)")
     args = p.parse_args(argv)
+    args.out = args.out or str(own_path(args.thinker))
     console = Console()
     rows = decide(build(plan(halves=("tuning",))), args, console)
-    clf = with_waits(TurnClassifier.load(), rows) if args.keep_weights else fit(rows)
+    clf = with_waits(TurnClassifier.load(args.out), rows) if args.keep_weights else fit(rows)
+    if not args.keep_weights:
+        clf = replace(clf, fitted_on=f"{clf.fitted_on}; the Thinker {args.thinker}'s probability")
     with open(args.out, "w") as f:
         json.dump(clf.to_json(), f, indent=1)
         f.write("\n")

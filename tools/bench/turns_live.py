@@ -24,7 +24,7 @@ import asyncio
 import html
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +73,23 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
     return out
 
 
-async def speak_all(utts: list[Utterance], console: Any) -> list[Heard]:
-    """Each utterance through the reply pipeline in real time, the models loaded once."""
+async def speak_all(utts: list[Utterance], console: Any, thinker: str = "") -> list[Heard]:
+    """Each utterance through the reply pipeline in real time, the models loaded once; `thinker`: another Thinker
+    than the default one."""
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
 
     if not utts:
         return []
-    components = await asyncio.to_thread(load_components, DEFAULT)
+    config = replace(DEFAULT, thinker=thinker) if thinker else DEFAULT
+    components = await asyncio.to_thread(load_components, config)
     out = []
     scratch = Path(utts[0].path).parent / ".live-answer.wav"  # each answer is written here, then the next over it
     for i, u in enumerate(utts, 1):
         p = u.plan
         h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
         try:
-            result = await reply(Path(u.path), scratch, DEFAULT, components, history=ASKED if h.asked else None)
+            result = await reply(Path(u.path), scratch, config, components, history=ASKED if h.asked else None)
             h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total")}
                        for t in result.turns]
             h.error = "; ".join(result.errors)
@@ -127,9 +129,9 @@ def run(args: Any, console: Any) -> int:
     planned = [p for p in plan(heldout=args.heldout) if p.half == "heldout" and p.kind != "backchannel"]
     planned = planned[: args.limit] if args.limit else planned
     console.print(f"live: {len(planned)} utterances of the held-out set {args.heldout!r}, spoken in real time to "
-                  "the reply pipeline with the default options")
+                  f"the reply pipeline with the default options (Thinker {getattr(args, 'thinker', '') or 'default'})")
     started = time.perf_counter()
-    heard = asyncio.run(speak_all(build(planned), console))
+    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", "")))
     summary = summarise(heard)
     probes.append(cpu_probe())
     for kind, row in summary.items():
@@ -142,7 +144,7 @@ def run(args: Any, console: Any) -> int:
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
-                               "limit": args.limit, "summary": summary,
+                               "thinker": getattr(args, "thinker", ""), "limit": args.limit, "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
     page = out.with_suffix(".html")
     write_html(page, summary, heard, f"{len(heard)} utterances of the held-out set {args.heldout!r}; CPU probe "
