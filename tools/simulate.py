@@ -43,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nodes", type=int, help="what-if: a cluster of this many nodes (each with --cores), --sessions "
                                              "in all placed on them as the front door places them")
     p.add_argument("--rtt-ms", type=float, help="what-if: network round trip (the measured loopback is ~2 ms)")
-    p.add_argument("--thinker", choices=["0.5b", "1.5b"], help="what-if: the 1.5B Thinker (slower per token)")
+    p.add_argument("--thinker", choices=["0.5b", "1.5b"],
+                   help="what-if: another Thinker than the one the model was fitted with (the 1.5B model is slower "
+                        "per token)")
     p.add_argument("--gpu-encoders", type=float, metavar="MS",
                    help="what-if: ASR runs on a GPU (its own resource, no CPU queue) taking MS per utterance "
                         "(measure it with `omnirt bench asr` on the GPU machine)")
@@ -64,6 +66,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # The 1.5B Thinker against the 0.5B one on a 2-core machine (llama-cpp-python): generation
 # 22-23 vs 38-41 tokens/s, prompt 93 vs ~210 tokens/s.
 THINKER_1_5B = {"thinker prefill": 210 / 93, "thinker first clause": 39.5 / 22.5, "reply rest": 39.5 / 22.5}
+
+
+def thinker_factors(wanted: str, fitted: str | None) -> dict[str, float]:
+    """How much slower each Thinker stage is with `wanted` than with the Thinker the model was fitted with
+    (`fitted`: the calibration run's, or None for a model that does not say, taken as the 0.5B one)."""
+    speed = {"0.5b": dict.fromkeys(THINKER_1_5B, 1.0), "1.5b": THINKER_1_5B}
+    base = speed.get(fitted or "0.5b")
+    if base is None:
+        raise ValueError(f"the model was fitted with the Thinker {fitted!r}: --thinker cannot scale from it")
+    return {k: speed[wanted][k] / base[k] for k in THINKER_1_5B}
 
 
 def _scaled(stage: Any, factor: float) -> Any:
@@ -89,6 +101,7 @@ def _what_if(args: argparse.Namespace) -> bool:
 
 def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
     from ..runtime.simulator import default_embedded, load_model
+    from ..runtime.simulator.calibration import calibration_run
 
     model = load_model(args.config) if args.config else default_embedded()
     if not what_if:
@@ -104,8 +117,10 @@ def _model(args: argparse.Namespace, what_if: bool = True) -> Any:
         model = dataclasses.replace(model, resources={**model.resources, "gpu": 1},
                                     stages=[dataclasses.replace(s, service=gpu, resource="gpu") if s.name == "asr"
                                             else s for s in model.stages])
-    if args.thinker == "1.5b":
-        model = dataclasses.replace(model, stages=[_scaled(s, THINKER_1_5B[s.name]) if s.name in THINKER_1_5B
+    if args.thinker is not None:
+        fitted = None if args.config or args.host_from else calibration_run()["settings"].get("thinker")
+        factors = thinker_factors(args.thinker, fitted)
+        model = dataclasses.replace(model, stages=[_scaled(s, factors[s.name]) if s.name in factors
                                                    else s for s in model.stages])
     if args.sessions is not None and args.nodes is None:  # (with --nodes each node gets its share: node_loads)
         model = dataclasses.replace(model, sessions=args.sessions)

@@ -41,13 +41,30 @@ def test_malformed_budget_is_one_line(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
-def test_what_if_the_1_5b_thinker(tmp_path):
-    slow = run("--turns", 1000, "--thinker", "1.5b", "--json", tmp_path / "slow.json")
+def test_what_if_the_other_thinker(tmp_path):
+    # relative to the Thinker the default model was fitted with (the calibration run says which)
+    from omnirt.runtime.simulator.calibration import calibration_run
+    fitted = calibration_run()["settings"]["thinker"]
+    other = "0.5b" if fitted == "1.5b" else "1.5b"
+    what_if = run("--turns", 1000, "--thinker", other, "--json", tmp_path / "other.json")
+    same = run("--turns", 1000, "--thinker", fitted, "--json", tmp_path / "same.json")
     base = run("--turns", 1000, "--json", tmp_path / "base.json")
-    assert slow.returncode == 0 and base.returncode == 0, slow.stderr + base.stderr
+    assert what_if.returncode == 0 and same.returncode == 0 and base.returncode == 0, what_if.stderr + base.stderr
     ttft = lambda p: json.loads(p.read_text())["stages"]["Thinker first token"]["p50_ms"]  # noqa: E731
-    assert ttft(tmp_path / "slow.json") > 1.8 * ttft(tmp_path / "base.json")  # prompt 93 vs 210 tokens/s
-    assert slow.stdout.count("+") > base.stdout.count("+")  # the difference column is shown
+    ratio = ttft(tmp_path / "other.json") / ttft(tmp_path / "base.json")
+    assert ratio > 1.8 if other == "1.5b" else ratio < 1 / 1.8  # prompt 93 vs 210 tokens/s
+    assert abs(ttft(tmp_path / "same.json") - ttft(tmp_path / "base.json")) < 0.05 * ttft(tmp_path / "base.json")
+    assert what_if.stdout.count("+") + what_if.stdout.count("-") > base.stdout.count("+") + base.stdout.count("-")
+
+
+def test_the_thinker_what_if_scales_from_the_fitted_thinker():
+    from omnirt.tools.simulate import THINKER_1_5B, thinker_factors
+    assert thinker_factors("1.5b", "0.5b") == THINKER_1_5B == thinker_factors("1.5b", None)
+    assert all(v == 1.0 for v in thinker_factors("1.5b", "1.5b").values())
+    assert all(abs(v * THINKER_1_5B[k] - 1) < 1e-9 for k, v in thinker_factors("0.5b", "1.5b").items())
+    import pytest
+    with pytest.raises(ValueError, match="cannot scale"):
+        thinker_factors("0.5b", "some-model")
 
 
 def test_budget_check_command_on_a_simulation(tmp_path):
