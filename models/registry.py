@@ -23,8 +23,9 @@ class Role:
 ROLES: dict[str, Role] = {r.role: r for r in [
     Role("vad", "silero-vad", "webrtcvad gate + onnxruntime", "voice activity / endpointing"),
     Role("asr", "whisper-base-onnx", "onnxruntime (numpy greedy decoder)", "speech recognition, Whisper base"),
-    Role("thinker", "qwen2.5-coder-0.5b-instruct", "llama.cpp (llama-cpp-python)", "language model, streaming"),
-    Role("thinker-large", "qwen2.5-coder-1.5b-instruct", "llama.cpp (llama-cpp-python)", "larger language model"),
+    Role("thinker", "qwen2.5-coder-1.5b-instruct", "llama.cpp (llama-cpp-python)", "language model, streaming"),
+    Role("thinker-small", "qwen2.5-coder-0.5b-instruct", "llama.cpp (llama-cpp-python)",
+         "smaller language model (the agent's LLM fallback; `--thinker 0.5b`)"),
     Role("thinker-http", "-", "any OpenAI-compatible server (--thinker-url)", "scale-out language model"),
     Role("talker", "piper-joe", "Piper on onnxruntime", "speech synthesis, en_US joe"),
     Role("talker-fallback", "-", "espeak-ng (espeakng-loader, in-process)", "speech synthesis needing only pip"),

@@ -22,11 +22,15 @@ from ..runtime.vad import VADOptions
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    """thinker: the embedded model ('0.5b', '1.5b' or an asset name); thinker_threads: llama.cpp threads generating
-        tokens (1 leaves a core to the Talker on 2 cores); thinker_lead_threads: threads generating the tokens
-        before the first clause reaches the Talker (the listener waits for them, and nothing else needs the cores);
-        thinker_batch_threads: threads reading the prompt (the first token's wait); thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server,
-        Ollama) instead, and the model name to ask it for.
+    """thinker: the embedded model ('1.5b', '0.5b' or an asset name). The 1.5B model by default: on questions
+        neither was tuned on it knows the answer far more often than the 0.5B model, and in a conversation it keeps
+        the voice-to-voice target (docs/measurements.md, "The 1.5B Thinker by default").
+    thinker_threads: llama.cpp threads generating tokens (1 leaves a core to the Talker on 2 cores);
+        thinker_lead_threads: threads generating the tokens before the first clause reaches the Talker (the
+        listener waits for them, and nothing else needs the cores); thinker_batch_threads: threads reading the
+        prompt (the first token's wait).
+    thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead, and the model
+        name to ask it for.
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
     hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
     asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
@@ -39,7 +43,7 @@ class VoiceConfig:
     backchannels: "mm-hm", "yeah", "okay" said over a reply let it play on instead of cutting it
         (runtime/backchannel.py; False: any speech over the reply cuts it once it lasts the VAD's min_speech_ms)."""
 
-    thinker: str = "0.5b"
+    thinker: str = "1.5b"
     thinker_threads: int = 1
     thinker_lead_threads: int = 2
     thinker_batch_threads: int = 2
@@ -69,7 +73,7 @@ LIVE_PARTIALS_MS = 700
 
 def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> None:
     """The voice flags, with VoiceConfig's defaults. partials: also --partial-every-ms (live sessions)."""
-    p.add_argument("--thinker", default=DEFAULT.thinker, help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--thinker", default=DEFAULT.thinker, help="1.5b (default) or 0.5b, or a model asset name")
     p.add_argument("--thinker-threads", type=int, default=DEFAULT.thinker_threads,
                    help="llama.cpp threads generating tokens")
     p.add_argument("--thinker-lead-threads", type=int, default=DEFAULT.thinker_lead_threads,

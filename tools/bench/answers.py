@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--set", default="prompt-dev", choices=sorted(QUESTION_SETS), dest="question_set",
                    help="the question set of tools/questions.py")
-    p.add_argument("--thinker", default=DEFAULT.thinker, help="0.5b (default) or 1.5b, or a model asset name")
+    p.add_argument("--thinker", default=DEFAULT.thinker, help="1.5b (default) or 0.5b, or a model asset name")
     p.add_argument("--system-prompt", type=Path, help="a file holding the system prompt to try instead")
     p.add_argument("--json", default="bench-results/answers.json", help="where the results go")
 
