@@ -20,13 +20,14 @@ def sound_before(levels: np.ndarray, room: int, reach: int, max_gap: int, factor
     onset (oldest first), of which the first `room` are the room before anything could have been said; a chunk is
     sound when it is `factor` times the room's median and above `floor`; reaching back at most `reach` chunks, over
     quiet gaps of at most `max_gap` chunks (the pause between two words). 0: nothing before the onset stands out.
+    room 0: no room was heard (the audio began with the sound), so `floor` alone tells sound from quiet.
 
     Why: the speech detector can miss the first words of narrow-band or noisy speech (a phone line's "Front" before
     "Center") and pass its threshold only later; the recogniser still needs those words."""
     levels = np.asarray(levels, dtype=np.float64)
-    if room < 1 or len(levels) <= room:
+    if room < 0 or len(levels) <= room:
         return 0
-    threshold = max(factor * float(np.median(levels[:room])), floor)
+    threshold = max(factor * float(np.median(levels[:room])), floor) if room else floor
     back = levels[room:][::-1][:reach]  # newest first
     found, gap = 0, 0
     for i, level in enumerate(back):

@@ -28,6 +28,7 @@ from .prosody import Prosody, prosody
 from .stage import Stage
 
 ROOM_MS = 1000  # the room's level before an onset is judged over this much audio (VADOptions.lookback_ms)
+ROOM_MIN_MS = 250  # less room than this at the start of a stream is no room: the level floor alone judges
 CLEAR_ROOM_CHUNKS = 94  # 3 s: the room's level for VADOptions.clear_db is the quietest tenth of this much audio
 GAP_MS = 300  # ... and the onset moves back over pauses between words up to this long
 
@@ -253,7 +254,12 @@ class VADStage(Stage):
         moved = 0
         if back and 0 < k <= len(self._levels):
             levels = np.array(list(islice(self._levels, max(0, k - back - room), k)))
-            moved = sound_before(levels, len(levels) - back, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
+            heard_room = len(levels) - back
+            if heard_room < ROOM_MIN_MS * SAMPLE_RATE // 1000 // CHUNK and self._consumed == CHUNK * len(self._levels):
+                # The stream began too shortly before the onset for a room to be heard: what came before may be
+                # the user's speech itself (a file or a call that starts mid-word), not a room to measure it by.
+                heard_room = 0
+            moved = sound_before(levels, heard_room, back, GAP_MS * SAMPLE_RATE // 1000 // CHUNK)
         onset = start - moved * CHUNK
         return max(0, self._prev_end, onset - self.options.pre_roll_ms * SAMPLE_RATE // 1000), onset
 

@@ -392,6 +392,28 @@ async def test_the_onset_moves_back_over_sound_the_detector_missed(room, voice, 
         assert abs(ended.audio_start - 1.7) < 0.05  # the turn's own onset is where the detector heard it
 
 
+async def test_a_stream_that_begins_inside_speech_keeps_its_first_words():
+    """A file (or a call) whose first sample is already the user's voice has no room before it to measure the voice
+    against: the words the detector missed at the start are kept by the level floor alone (espeak's "What colour is
+    a lemon?" from sample 0 was heard "Cutlery's out there" with its first word cut)."""
+    rate, rng = 16000, np.random.default_rng(2)
+    t = np.arange(rate) / rate
+    quiet = 0.02 * np.sqrt(2) * np.sin(2 * np.pi * 180 * t[: rate // 2])  # 0.5 s the detector does not hear
+    sig = np.concatenate([quiet, 0.3 * np.sin(2 * np.pi * 220 * t), 0.001 * rng.standard_normal(rate)])
+    pcm = (sig * 32767).astype(np.int16)
+    frames = [AudioFrame(pcm=pcm[i:i + 320], sample_rate=rate) for i in range(0, len(pcm), 320)]
+    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=200, post_roll_ms=0, level_onset=None)
+    for lookback, expect in ((800, 1.5), (0, 1.2)):
+        out = await run_test(VADStage(EnergyDetector(), dataclasses.replace(opts, lookback_ms=lookback)), frames,
+                             ignore=(AudioFrame, UserSound))
+        (ended,) = [f for f in out if isinstance(f, SpeechEnded)]
+        assert abs(len(ended.audio) / rate - expect) < 0.07, (lookback, len(ended.audio) / rate)
+    # from the stream's first sample, not faded: it is the voice, not a room's step
+    kept = [f for f in (await run_test(VADStage(EnergyDetector(), opts), frames, ignore=(AudioFrame, UserSound)))
+            if isinstance(f, SpeechEnded)][0].audio
+    assert np.sqrt(np.mean(kept[:160] ** 2)) > 0.01
+
+
 async def test_the_pre_roll_fades_in_from_silence_and_leaves_the_speech_alone():
     """Cut out of a room's noise, an utterance would start with a step that Whisper hears as a consonant."""
     opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=200, post_roll_ms=0, level_onset=None,

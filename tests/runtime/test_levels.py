@@ -14,4 +14,8 @@ def test_sound_before_an_onset_reaches_over_short_gaps_only():
     assert sound_before(room + [0.002] * 8, 10, reach=25, max_gap=8) == 0  # the room's own flicker is not sound
     assert sound_before([0.05] * 20, 10, reach=25, max_gap=8) == 0  # a room as loud as speech: nothing stands out
     assert sound_before([0.0] * 10 + [0.002] * 5, 10, reach=25, max_gap=8) == 0  # digital silence, then -54 dBFS
-    assert sound_before(levels, 0, reach=25, max_gap=8) == 0  # no room heard: no guess
+    # no room heard (the audio began with the sound): the floor alone tells sound from quiet
+    assert sound_before(levels, 0, reach=25, max_gap=8) == 14
+    assert sound_before(word + [0.05] * 3, 0, reach=25, max_gap=8) == 9  # back to the first chunk
+    assert sound_before([0.002] * 10, 0, reach=25, max_gap=8) == 0  # below the floor: nothing
+    assert sound_before(levels, -1, reach=25, max_gap=8) == 0
