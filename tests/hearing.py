@@ -17,3 +17,16 @@ def hear(audio: str | Path | np.ndarray, asr, rate: int | None = None) -> str:
     if rate is None:
         raise ValueError("samples need their rate")
     return asr.transcribe(resample(to_mono_float(audio), rate, 16000)).text.lower()
+
+
+def sounds_like(heard: str, *texts: str, limit: float = 0.7) -> bool:
+    """Is `heard` one of `texts` as Whisper base may hear it: a character error rate within `limit` after the
+    benches' normaliser. Why not the words: Piper renders a sentence a little differently each time, and Whisper
+    base hears some renderings of short answers badly ("Bees make honey." as "These may conny.", "5" as "bye."),
+    though a listener hears them right; silence or another sentence is still far off (above 1)."""
+    import jiwer
+
+    from omnirt.tools.bench.asr import normalise
+
+    h = normalise(heard)
+    return bool(h) and any(jiwer.cer(normalise(t), h) <= limit for t in texts if normalise(t))

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from hearing import hear
+from hearing import hear, sounds_like
 
 from omnirt.tools.clips import make_clip
 from omnirt.tools.questions import QUESTIONS
@@ -27,7 +27,9 @@ async def test_spoken_question_gets_a_spoken_right_answer(i, components, asr, tm
     assert len(result.turns) == 1, [t.transcript for t in result.turns]
     turn = result.turns[0]
     heard = hear(tmp_path / "a.wav", asr)
-    assert any(w in heard for w in q.accept), f"asked {turn.transcript!r}, answered {turn.answer!r}, heard {heard!r}"
+    said = f"asked {turn.transcript!r}, answered {turn.answer!r}, heard {heard!r}"
+    assert any(w in turn.answer.lower() for w in q.accept), said  # the right answer ...
+    assert any(w in heard for w in q.accept) or sounds_like(heard, turn.answer), said  # ... and it was spoken
     assert result.errors == []
 
 
@@ -49,7 +51,8 @@ async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(component
     lat = result.turns[0].latency
     assert abs(sum(v for k, v in lat.items() if k != "total") - lat["total"]) < 0.1
     # the stage order of a turn: ASR ends before the Thinker's first token, which precedes the first audio
-    assert spans["asr"]["ts"] + spans["asr"]["dur"] <= spans["thinker"]["ts"] + spans["thinker"]["args"]["first_output_ms"] * 1e3 + 1
+    first_token = spans["thinker"]["ts"] + spans["thinker"]["args"]["first_output_ms"] * 1e3
+    assert spans["asr"]["ts"] + spans["asr"]["dur"] <= first_token + 1
     # in real time the utterance goes on at the first pause (speculation), but no reply audio is out before the
     # turn is confirmed: a turn judged finished is released when its post-roll settles (200 ms of silence), else at
     # the hangover. (This asserted the 400 ms hangover, older than the early release, and failed on a fast host
