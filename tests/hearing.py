@@ -30,3 +30,10 @@ def sounds_like(heard: str, *texts: str, limit: float = 0.7) -> bool:
 
     h = normalise(heard)
     return bool(h) and any(jiwer.cer(normalise(t), h) <= limit for t in texts if normalise(t))
+
+
+def speech_span(audio: np.ndarray, rate: int, level: float = 0.02) -> float:
+    """Seconds from the first to the last sample above `level` (full scale 1) in int16 or float samples."""
+    x = np.abs(to_mono_float(audio))
+    loud = np.flatnonzero(x > level)
+    return float(loud[-1] - loud[0]) / rate if len(loud) else 0.0
