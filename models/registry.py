@@ -37,6 +37,11 @@ ROLES: dict[str, Role] = {r.role: r for r in [
 THINKER_MODELS = {"0.5b": "qwen2.5-coder-0.5b-instruct", "1.5b": "qwen2.5-coder-1.5b-instruct"}
 
 
+def thinker_model(name: str) -> str:
+    """The model asset a Thinker name means: "0.5b" / "1.5b" as the commands say them, or an asset name as is."""
+    return THINKER_MODELS.get(name, name)
+
+
 def status(role: Role) -> str:
     if role.model == "-":
         return "bundled"
@@ -60,7 +65,7 @@ def load_asr(**options: Any) -> Any:
 def load_thinker(model: str = "0.5b", **options: Any) -> Any:
     from .llama import LlamaChat, LlamaOptions
 
-    return LlamaChat.load(LlamaOptions(model=THINKER_MODELS.get(model, model), **options))
+    return LlamaChat.load(LlamaOptions(model=thinker_model(model), **options))
 
 
 def load_thinker_http(base_url: str, **options: Any) -> Any:

@@ -97,12 +97,12 @@ class PipecatPeer:
 
     def __init__(self, thinker: str = "0.5b", thinker_threads: int = 1, thinker_batch_threads: int = 2,
                  log_level: str = "WARNING", say=print) -> None:
-        from ...models.registry import THINKER_MODELS
+        from ...models.registry import thinker_model
 
         self.say, self.log_level = say, log_level
         self.python = ensure_venv(say)
-        model = THINKER_MODELS.get(thinker, thinker)  # "0.5b" as `bench latency --thinker` says it, or an asset
-        self.llm = _Thinker(LlamaServerOptions(model=model, n_threads=thinker_threads), thinker_batch_threads)
+        self.llm = _Thinker(LlamaServerOptions(model=thinker_model(thinker), n_threads=thinker_threads),
+                            thinker_batch_threads)
         self.proc: subprocess.Popen | None = None
         self.events: list[dict[str, Any]] = []
         self.log = VENV / "peer.log"

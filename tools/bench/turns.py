@@ -320,10 +320,10 @@ def _jsonable(x: Any) -> Any:
 def _shipped_classifier(thinker: str) -> Any:
     """The classifier the runtime uses with this Thinker (runtime/turn_classifier.py classifier_path), or None
     before one is fitted."""
-    from ...models.registry import THINKER_MODELS
+    from ...models.registry import thinker_model
     from ...runtime.turn_classifier import TurnClassifier, classifier_path
 
-    path = classifier_path(THINKER_MODELS.get(thinker, thinker))
+    path = classifier_path(thinker_model(thinker))
     return TurnClassifier.load(path) if path.is_file() else None
 
 

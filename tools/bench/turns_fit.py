@@ -146,10 +146,10 @@ def choose_waits(rescored: list[Row], options: FitOptions = FitOptions()) -> tup
 
 def own_path(thinker: str) -> Path:
     """The file the runtime reads for this Thinker (0.5b: the first classifier, DEFAULT_PATH)."""
-    from ...models.registry import THINKER_MODELS
+    from ...models.registry import thinker_model
 
-    model = THINKER_MODELS.get(thinker, thinker)
-    return DEFAULT_PATH if model == THINKER_MODELS["0.5b"] else fitted_path(model)
+    model = thinker_model(thinker)
+    return DEFAULT_PATH if model == thinker_model("0.5b") else fitted_path(model)
 
 
 def main(argv: list[str] | None = None) -> int:

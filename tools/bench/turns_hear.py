@@ -53,13 +53,13 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
     from rich.progress import Progress
 
     from ...models.llama import LlamaOptions
-    from ...models.registry import THINKER_MODELS
+    from ...models.registry import thinker_model
     from ...models.whisper import WhisperOptions
     from ..voice import DEFAULT
 
     thinker = getattr(args, "thinker", None) or DEFAULT.thinker
     asr_options = WhisperOptions(intra_threads=args.threads)
-    llama_options = LlamaOptions(model=THINKER_MODELS.get(thinker, thinker), n_threads=args.threads)
+    llama_options = LlamaOptions(model=thinker_model(thinker), n_threads=args.threads)
     sig = _signature(asr_options, llama_options)
     cache = corpus_dir() / "decisions"
     cache.mkdir(parents=True, exist_ok=True)
