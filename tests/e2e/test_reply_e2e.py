@@ -9,7 +9,7 @@ import json
 import pytest
 
 import soundfile as sf
-from hearing import hear, sounds_like, speech_span
+from hearing import as_long_as_spoken, hear, sounds_like
 
 from omnirt.tools.clips import make_clip
 from omnirt.tools.questions import QUESTIONS
@@ -36,9 +36,8 @@ async def test_spoken_question_gets_a_spoken_right_answer(i, components, asr, tm
     # Whisper base hears a third of Piper's one-word answers wrong ("5" as "bye."): then their length
     assert len(turn.answer.split()) <= 2, said
     audio, rate = sf.read(str(tmp_path / "a.wav"), dtype="int16")
-    spoken = components.synthesizer.synthesize(turn.answer)
-    own = speech_span(spoken, components.synthesizer.sample_rate)
-    assert 0.6 * own < speech_span(audio, rate) < 1.6 * own + 0.1, said
+    synth = components.synthesizer
+    assert as_long_as_spoken(audio, rate, synth.synthesize(turn.answer), synth.sample_rate), said
 
 
 async def test_trace_of_a_turn_is_chrome_json_whose_spans_nest_and_sum(components, tmp_path):
