@@ -31,6 +31,8 @@ class VoiceConfig:
         prompt (the first token's wait).
     thinker_url / thinker_model: an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead, and the model
         name to ask it for.
+    system_prompt: a file holding the Thinker's system prompt instead of the built-in one (models/llama.py
+        SPOKEN_SYSTEM_PROMPT): an assistant of one's own, and how a prompt change is measured before it lands.
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
     hangover_ms / speculate_ms / partial_every_ms: the VAD's (runtime/vad.py VADOptions says what each does).
     asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
@@ -49,6 +51,7 @@ class VoiceConfig:
     thinker_batch_threads: int = 2
     thinker_url: str | None = None
     thinker_model: str = "default"
+    system_prompt: str | None = None
     talker: str = "piper"
     max_tokens: int = 96
     hangover_ms: int = VADOptions.hangover_ms
@@ -83,6 +86,8 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--thinker-url", help="an OpenAI-compatible server (vLLM, llama.cpp server, Ollama) instead of "
                                          "the embedded Thinker, e.g. http://127.0.0.1:8080/v1")
     p.add_argument("--thinker-model", default=DEFAULT.thinker_model, help="model name sent to --thinker-url")
+    p.add_argument("--system-prompt", metavar="FILE", default=DEFAULT.system_prompt,
+                   help="a file holding the Thinker's system prompt (default: the built-in spoken-reply prompt)")
     p.add_argument("--talker", default=DEFAULT.talker, choices=["piper", "espeak"])
     p.add_argument("--max-tokens", type=int, default=DEFAULT.max_tokens, help="cap on an answer's length")
     p.add_argument("--hangover-ms", type=int, default=DEFAULT.hangover_ms, help="silence that ends the user's turn")
@@ -122,10 +127,28 @@ def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VoiceConfig) if hasattr(args, f.name)}
     config = VoiceConfig(**{**values, **overrides})
     config.vad_options()  # raises ValueError with one line for settings the VAD refuses
+    system_prompt(config)  # the same for a prompt file that cannot be read
     from ..models.whisper import WhisperOptions
 
     WhisperOptions(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam)  # the same, for the recogniser's
     return config
+
+
+def system_prompt(config: VoiceConfig) -> dict[str, str]:
+    """The Thinker's options for config.system_prompt: none for the built-in prompt, else the file's text; a file
+    that cannot be read, or holds nothing, is a ValueError of one line."""
+    if config.system_prompt is None:
+        return {}
+    from pathlib import Path
+
+    try:
+        text = Path(config.system_prompt).read_text().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        why = getattr(err, "strerror", None) or err
+        raise ValueError(f"cannot read --system-prompt {config.system_prompt}: {why}") from None
+    if not text:
+        raise ValueError(f"--system-prompt {config.system_prompt} is empty")
+    return {"system_prompt": text}
 
 
 def voice_flags(config: VoiceConfig) -> list[str]:
@@ -156,12 +179,12 @@ def load_components(config: VoiceConfig = DEFAULT, recognizer: Any = None, synth
 
     if config.thinker_url:
         chat = registry.load_thinker_http(config.thinker_url, model=config.thinker_model,
-                                          max_tokens=config.max_tokens)
+                                          max_tokens=config.max_tokens, **system_prompt(config))
     else:
         thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
                                         n_threads=config.thinker_threads,
                                         lead_threads=config.thinker_lead_threads,
-                                        batch_threads=config.thinker_batch_threads)
+                                        batch_threads=config.thinker_batch_threads, **system_prompt(config))
         thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
         chat = ThreadedChat(thinker)
     tools = []

@@ -87,3 +87,35 @@ def test_a_beam_the_recogniser_refuses_is_one_line():
     with pytest.raises(ValueError) as err:
         voice_config(parse(["serve", "--asr-beam", "0"]))
     assert "beam_size" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_system_prompt_file_is_read_by_every_voice_command_and_handed_on(name, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("You are a pirate.\n")
+    config = voice_config(parse(COMMANDS[name] + ["--system-prompt", str(prompt)]))
+    assert config.system_prompt == str(prompt)
+    assert voice_config(parse(["serve", *voice_flags(config)])).system_prompt == str(prompt)
+
+
+@pytest.mark.parametrize("content", [None, "", "  \n"])
+def test_a_system_prompt_file_that_is_missing_or_empty_is_one_line(content, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    if content is not None:
+        prompt.write_text(content)
+    with pytest.raises(ValueError) as err:
+        voice_config(parse(["serve", "--system-prompt", str(prompt)]))
+    assert str(prompt) in str(err.value) and "\n" not in str(err.value)
+    assert ("empty" if content is not None else "No such file") in str(err.value)
+
+
+def test_the_system_prompt_file_is_what_the_thinker_answers_by(tmp_path):
+    from omnirt.tools.voice import load_components
+
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("You are a pirate. Begin every reply with the word Ahoy.")
+    chat = load_components(dataclasses.replace(DEFAULT, system_prompt=str(prompt))).chat.backend
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    assert chat.complete(question).lower().startswith("ahoy")
+    plain = load_components(DEFAULT).chat.backend
+    assert "ahoy" not in plain.complete(question).lower()

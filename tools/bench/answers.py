@@ -40,21 +40,17 @@ def right(answer: str, accept: tuple[str, ...], question: str = "") -> bool:
 def run(args: argparse.Namespace, console: Any) -> int:
     from ...models import registry
     from ..questions import QUESTION_SETS
-    from ..voice import DEFAULT
+    from dataclasses import replace
 
-    prompt = None
-    if args.system_prompt is not None:
-        try:
-            prompt = args.system_prompt.read_text().strip()
-        except OSError as err:
-            console.print(f"[red]cannot read --system-prompt: {err.strerror}: {args.system_prompt}[/red]")
-            return 2
-        if not prompt:
-            console.print(f"[red]--system-prompt {args.system_prompt} is empty[/red]")
-            return 2
+    from ..voice import DEFAULT, system_prompt
+
     options: dict[str, Any] = {"max_tokens": DEFAULT.max_tokens, "n_threads": 2}
-    if prompt:
-        options["system_prompt"] = prompt
+    try:
+        prompt = system_prompt(replace(DEFAULT, system_prompt=args.system_prompt and str(args.system_prompt)))
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        return 2
+    options.update(prompt)
     chat = registry.load_thinker(args.thinker, **options)
     probes = [cpu_probe()]
     rows = []
