@@ -22,3 +22,24 @@ def test_impossible_settings_are_one_line(argv):
     with pytest.raises(SystemExit) as e:
         reply.run(args, None)
     assert str(e.value).startswith("omnirt: error: --") and "\n" not in str(e.value)
+
+
+def _row(correct, answer_right, question_heard):
+    return {"correct": correct, "answer_right": answer_right, "question_heard": question_heard}
+
+
+def test_each_miss_is_put_down_to_one_cause():
+    from omnirt.tools.bench.reply import MISS_CAUSES, miss_cause
+
+    assert miss_cause(_row(True, True, False)) is None
+    assert miss_cause(_row(False, False, False)) == "question misheard"
+    assert miss_cause(_row(False, False, True)) == "wrong answer"
+    assert miss_cause(_row(False, True, True)) == miss_cause(_row(False, True, False)) == MISS_CAUSES[2]
+
+
+def test_a_question_heard_word_for_word_is_one_the_normaliser_makes_equal():
+    from omnirt.tools.bench.asr import normalise
+
+    assert normalise("What is 8 plus 5?") == normalise("What is eight plus five?")
+    assert normalise("What color is a lemon?") == normalise("What colour is a lemon?")
+    assert normalise("What is the capital on Peru?") != normalise("What is the capital of Peru?")

@@ -3,7 +3,9 @@
 Each question is spoken into a WAV file (Piper by default; with several voices, each question by the next voice) and
 fed in real time (as a microphone would), so the numbers are what a person would feel: from the end of their speech
 to the first reply audio, split into end-of-speech detection, ASR, Thinker first token and Talker first audio. Every
-answer is also transcribed back and checked for an accepted word. `--set held-out` asks questions the Thinker was
+answer is also transcribed back and checked for an accepted word, and each miss is put down to its cause (the
+question misheard, a wrong answer, or a right answer the check's recogniser misheard), so the count says where the
+answers are lost. `--set held-out` asks questions the Thinker was
 never tuned on (tools/questions.py HELD_OUT): the count of right answers there is the one that says how good the
 answers are.
 """
@@ -22,7 +24,22 @@ from typing import Any
 from ...runtime.observers import SEGMENTS
 from ..voice import add_voice_arguments
 from .answers import right
+from .asr import normalise
 from .report import cpu_probe, percentiles, probe_line
+
+
+MISS_CAUSES = ("question misheard", "wrong answer", "right answer misheard by the check")
+
+
+def miss_cause(row: dict[str, Any]) -> str | None:
+    """Why an answer was not heard right: the question was misheard and the answer's text is wrong; the question
+    was heard and the answer is wrong; or the answer's text was right and the check's recogniser heard it otherwise
+    (Whisper base on the Talker's voice: "Late" heard "Wait"). None for a right answer."""
+    if row["correct"]:
+        return None
+    if row["answer_right"]:
+        return MISS_CAUSES[2]
+    return MISS_CAUSES[1] if row["question_heard"] else MISS_CAUSES[0]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -66,8 +83,10 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         data, rate = sf.read(str(answer), dtype="int16")
         heard = asr.transcribe(resample(to_mono_float(data), rate, 16000)).text if len(data) else ""
         ok = right(heard, q.accept, q.text)
-        row = {"question": q.text, "voice": voice, "transcript": turn.transcript if turn else "", "answer": turn.answer if turn else "",
-               "heard": heard, "correct": ok, "latency_ms": turn.latency if turn else {}}
+        transcript, answer_text = (turn.transcript, turn.answer) if turn else ("", "")
+        row = {"question": q.text, "voice": voice, "transcript": transcript, "answer": answer_text, "heard": heard,
+               "correct": ok, "question_heard": normalise(transcript) == normalise(q.text),
+               "answer_right": right(answer_text, q.accept, q.text), "latency_ms": turn.latency if turn else {}}
         rows.append(row)
         total = row["latency_ms"].get("total")
         console.print(f"[{i}/{len(questions)}] {'ok ' if ok else 'BAD'} {total or 0:7.1f} ms  {voice:6s} "
@@ -78,8 +97,11 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     stages["total"] = percentiles([r["latency_ms"]["total"] for r in rows if r["latency_ms"].get("total") is not None])
     by_voice = {v: [sum(r["correct"] for r in rows if r["voice"] == v), sum(r["voice"] == v for r in rows)]
                 for v in args.voices}
+    misses = {cause: sum(miss_cause(r) == cause for r in rows) for cause in MISS_CAUSES}
     return {"bench": "reply", "realtime": not args.fast, "set": args.question_set, "voices": args.voices,
-            "correct_by_voice": by_voice, "thinker": args.thinker, "thinker_threads": args.thinker_threads,
+            "correct_by_voice": by_voice, "misses": misses,
+            "questions_heard": sum(r["question_heard"] for r in rows), "thinker": args.thinker,
+            "thinker_threads": args.thinker_threads,
             "hangover_ms": args.hangover_ms, "speculate_ms": args.speculate_ms,
             "talker": args.talker, "model_load_s": round(load_s, 2), "machine": platform.machine(),
             "cpus": __import__("os").cpu_count(), "cpu_probe_ms": probes, "correct": sum(r["correct"] for r in rows),
@@ -111,4 +133,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     console.print(f"answers right (heard back by ASR), {result['set']} questions: {result['correct']}/"
                   f"{result['questions']} ({100 * share:.0f} %; {per_voice}); target >= 95 %: "
                   f"{'met' if share >= 0.95 else 'missed'}; model load {result['model_load_s']} s; results in {path}")
+    causes = ", ".join(f"{n} {cause}" for cause, n in result["misses"].items())
+    console.print(f"questions heard word for word: {result['questions_heard']}/{result['questions']}; "
+                  f"the misses: {causes or 'none'}")
     return 0
