@@ -85,7 +85,10 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                                        ("en-nyc", "en-us-nyc", 165), ("en-usf", "en-us+f3", 175),
                                        ("en-rpf", "en-gb-x-rp+f4", 150),
                                        ("en-klatt", "en-us+klatt4", 165), ("en-michael", "en+Michael", 160),
-                                       ("en-gbf", "en-gb+f2", 155), ("en-usm", "en-us+m7", 160))},
+                                       ("en-gbf", "en-gb+f2", 155), ("en-usm", "en-us+m7", 160),
+                                       ("en-029f", "en-029+f5", 160), ("en-lancsm", "en-gb-x-gbclan+m3", 170),
+                                       ("en-wmidsf", "en-gb-x-gbcwmd+f1", 150), ("en-rpm", "en-gb-x-rp+m6", 165),
+                                       ("en-scklatt", "en-gb-scotland+klatt3", 155))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

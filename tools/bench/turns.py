@@ -337,8 +337,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker", default=DEFAULT.thinker,
                    help="the Thinker whose end-of-turn probability is judged (0.5b, 1.5b; default: the sessions' own)")
     p.add_argument("--held-out", dest="heldout", choices=HELDOUT_SETS, default=HELDOUT_SETS[0],
-                   help="the set read as the held-out half (heldout2: the one before, read twice; kept to compare "
-                        "with earlier runs)")
+                   help="the set read as the held-out half (default: the fresh one; heldout4: the one before, "
+                        "read with the 0.5B and 1.5B Thinkers, and heldout2, read twice: kept to compare with earlier "
+                        "runs)")
     p.add_argument("--live", action="store_true",
                    help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
                         "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")

@@ -51,9 +51,10 @@ HALVES = ("tuning", "heldout")
 # The held-out half is one of these sets. A set read again and again while the detector changes is no longer held
 # out: "heldout" (read three times, 2026-12-03..06) joined the tuning half on 2026-12-06, and "heldout3" (read twice
 # offline and three times live) later that day, each less its utterances by a speaker a held-out set still has;
-# "heldout2" (read twice) stays for comparing with earlier runs; "heldout4" is the fresh one, to be read once per
-# change of the detector.
-HELDOUT_SETS = ("heldout4", "heldout2")
+# "heldout2" (read twice) stays for comparing with earlier runs; "heldout4" was read once with the 0.5B Thinker
+# (session 21) and once with the 1.5B (2026-12-06, session 22), and stays selectable; "heldout5", written 2026-12-06
+# (session 23) before any model heard it, is the fresh one, to be read once per change of the detector.
+HELDOUT_SETS = ("heldout5", "heldout4", "heldout2")
 TUNING_SETS = ("tuning", "heldout", "heldout3")
 _VERSION = "v1"
 CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged

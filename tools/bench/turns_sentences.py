@@ -115,6 +115,32 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "Could you read me the | recipe for | lemon cake?",
         "Which planet is the | closest to | the sun?",
     ),
+    "heldout5": (
+        "Can you find a | recipe that uses | leftover rice?",
+        "How long does it take to | fly from London to | Tokyo?",
+        "Set the | living room lights to | thirty percent.",
+        "Why do | onions make | people cry?",
+        "Remind me to | pick up the | dry cleaning at five.",
+        "Who was the | first woman to | win a Nobel Prize?",
+        "Turn on the | sprinklers in the | back garden.",
+        "How many cups of | flour go into | a loaf of bread?",
+        "Why does | bread go stale?",
+        "Play some | music from the | nineteen eighties.",
+        "Could you email the | photos from | the wedding to my aunt?",
+        "What is the | best time of year to | visit Iceland?",
+        "Tell me how to | fold a paper aeroplane.",
+        "Cancel the | delivery that was | booked for tomorrow.",
+        "How do I | get chewing gum out of | my hair?",
+        "Look up a | dentist who | speaks Spanish.",
+        "How far can a | kangaroo jump?",
+        "Put | bananas and | oat milk on the shopping list.",
+        "What's the | weather forecast for | Glasgow on Sunday?",
+        "Start the | dishwasher on the eco setting.",
+        "How much | protein is in | a bowl of lentils?",
+        "Move my | Thursday yoga | class to next week.",
+        "What is a good | present for a ten year old?",
+        "Which | countries border | Switzerland?",
+    ),
     "heldout2": (
         "How many bones are in | the human body?",
         "Can you turn on the | lamp next to the sofa?",
@@ -159,6 +185,11 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                  "Remind me to buy bread.", "Who painted the Sistine Chapel?", "Open the front door.",
                  "What is the coldest place on Earth?", "Unlock the car.", "Where are my glasses?",
                  "Play some rock music.", "How do you spell separate?", "Is the museum open today?"),
+    "heldout5": ("What is the deepest lake in the world?", "Turn on the kettle.", "How many grams are in a kilo?",
+                 "Remind me to charge my headphones.", "Who sang Bohemian Rhapsody?", "Shut the bathroom window.",
+                 "What is the longest bridge in Europe?", "Lower the blinds in the office.", "Where is my wallet?",
+                 "Shuffle my favourite songs.", "How do you spell accommodation?",
+                 "Is the garden centre open on Sundays?"),
     "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
                  "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
                  "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
@@ -173,6 +204,8 @@ SHORT: dict[str, tuple[str, ...]] = {
                  "The blue one.", "Last Sunday.", "No thanks.", "Thirty.", "On the shelf."),
     "heldout4": ("Definitely.", "Madrid.", "Next weekend.", "Nine.", "Yellow.", "Before noon.", "My daughter.",
                  "The green one.", "Last Thursday.", "Not really.", "Sixty.", "In the garage."),
+    "heldout5": ("Absolutely.", "Lisbon.", "Early next month.", "Eleven.", "Silver.", "Around six.", "My grandmother.",
+                 "The second one.", "This Wednesday.", "Not at the moment.", "Eighty.", "By the front door."),
     "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
                  "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
@@ -181,6 +214,7 @@ BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "heldout": ("Uh-huh.", "Yeah.", "Sure.", "Got it.", "Cool."),
     "heldout3": ("Mm.", "I know.", "Oh, okay.", "Right, right.", "Fair enough."),
     "heldout4": ("Mhm.", "Yeah, yeah.", "Oh.", "Okay, sure.", "Gotcha."),
+    "heldout5": ("Mm, okay.", "Yup.", "Oh, nice.", "I hear you.", "Ah, right."),
     "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
@@ -197,6 +231,11 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
     # variant) and flite's slt, a speaker only ever held out
     "heldout4": (("espeak", "en-klatt-165"), ("flite", "slt"), ("espeak", "en-michael-160"),
                  ("espeak", "en-gbf-155"), ("espeak", "en-usm-160")),
+    # five eSpeak NG speakers no set has had (2026-12-06, session 23): accent + variant pairs never used (variants
+    # f5, m3, f1, m6 and klatt3, a Klatt source other than heldout4's); the Caribbean, Lancaster and West Midlands
+    # accents are otherwise heard only in heldout2. No flite speaker is left that no set has
+    "heldout5": (("espeak", "en-029f-160"), ("espeak", "en-lancsm-170"), ("espeak", "en-wmidsf-150"),
+                 ("espeak", "en-rpm-165"), ("espeak", "en-scklatt-155")),
     "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
                  ("espeak", "en-rpf-150")),
 }
