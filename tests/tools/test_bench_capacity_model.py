@@ -134,3 +134,21 @@ def test_each_cores_busy_share_is_its_busy_ticks_over_all_its_ticks_between_two_
     from omnirt.tools.bench.capacity import cores_busy
 
     assert cores_busy([(10, 100), (0, 100), (7, 50)], [(60, 200), (5, 200), (7, 50)]) == [0.5, 0.05, 0.0]
+
+
+def test_a_kept_thinker_measurement_is_used_only_for_the_thinker_it_was_made_with(tmp_path):
+    import io
+    import json
+
+    from rich.console import Console
+
+    from omnirt.tools.bench.capacity import _thinker_switch
+
+    kept = tmp_path / "switch.json"
+    kept.write_text(json.dumps({**SWITCH, "model": "qwen2.5-coder-1.5b-instruct"}))
+    assert _thinker_switch(kept, "qwen2.5-coder-1.5b-instruct", Console(file=io.StringIO()))["model"] == \
+        "qwen2.5-coder-1.5b-instruct"
+    old = tmp_path / "old.json"  # measured before the file said which model: the 0.5B, the default then
+    old.write_text(json.dumps({k: v for k, v in SWITCH.items() if k != "model"}))
+    assert _thinker_switch(old, "qwen2.5-coder-0.5b-instruct", Console(file=io.StringIO())) == \
+        json.loads(old.read_text())

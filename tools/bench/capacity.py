@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from .cluster import Talk, add_common_arguments, cluster_server, until
-from .capacity_model import at_point, host_model, measure_thinker_switch, thinker_pieces
+from ...models.registry import thinker_model
+from .capacity_model import OLD_SWITCH_MODEL, at_point, host_model, measure_thinker_switch, thinker_pieces
 from .cluster_nodes import cpu_outside_nodes, cpu_seconds
 from .report import cpu_probe, percentiles
 from .servers import stats
@@ -314,13 +315,17 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def _thinker_switch(path: Path, console: Any) -> dict[str, Any]:
-    """The Thinker's cost of another session's cache (capacity_model.py), from `path`, else measured now and kept
-    there (about a minute, on core 0)."""
+def _thinker_switch(path: Path, model: str, console: Any) -> dict[str, Any]:
+    """The Thinker's cost of another session's cache (capacity_model.py), from `path` when it was measured with this
+    Thinker, else measured now and kept there (about a minute, on core 0): a measurement of the 0.5B model says
+    nothing of the 1.5B model the hosts run by default."""
     if path.exists():
-        return json.loads(path.read_text())
-    console.print(f"measuring the Thinker alone on one core (kept in {path}) ...")
-    switch = {"cpu_probe_ms": [cpu_probe()], **measure_thinker_switch()}
+        kept = json.loads(path.read_text())
+        if kept.get("model", OLD_SWITCH_MODEL) == model:
+            return kept
+        console.print(f"{path} was measured with {kept.get('model', OLD_SWITCH_MODEL)}, the hosts run {model}")
+    console.print(f"measuring the Thinker ({model}) alone on one core (kept in {path}) ...")
+    switch = {"cpu_probe_ms": [cpu_probe()], **measure_thinker_switch(model=model)}
     _write(path, switch)
     return switch
 
@@ -343,6 +348,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise SystemExit(f"omnirt: error: {args.predict_from}: not a `bench capacity` JSON ({err})") from None
         args.gap_s, args.turns = gap_s, int(earlier["settings"]["turns"])
+        args.thinker = earlier["settings"].get("thinker", "0.5b")  # the hosts' Thinker then (0.5B before it was said)
         console.print(f"the points of {args.predict_from} (CPU probe then {probes} ms), predicted again")
     else:
         probe = cpu_probe()
@@ -363,8 +369,9 @@ def run(args: argparse.Namespace, console: Any) -> int:
     except ValueError as err:
         console.print(f"no prediction from this run's first point: {err}")
     try:
-        switch = _thinker_switch(Path(args.thinker_switch), console)
-        model, parts = host_model(first, switch, thinker_pieces())
+        thinker = thinker_model(args.thinker)
+        switch = _thinker_switch(Path(args.thinker_switch), thinker, console)
+        model, parts = host_model(first, switch, thinker_pieces(thinker))
         models["predicted_host"] = bench_user(every, args.gap_s, model, args.turns)
         out_host = {"calibration": parts, "thinker_switch": switch}
         console.print(f"host model (1st point + the Thinker alone): {parts}")

@@ -39,20 +39,24 @@ import numpy as np
 
 # ---------------------------------------------------------------- the Thinker, alone on one core
 
-def measure_thinker_switch(turns: int = 6, core: int = 0) -> dict[str, Any]:
+OLD_SWITCH_MODEL = "qwen2.5-coder-0.5b-instruct"  # what a measurement that names no model was made with
+
+
+def measure_thinker_switch(turns: int = 6, core: int = 0, model: str = OLD_SWITCH_MODEL) -> dict[str, Any]:
     """Per exchange k = 0..turns-1 of one conversation, the two requests a final question makes of the Thinker,
     each taking its lock anew: the end-of-turn judgement, then the answer's prompt to its first token. "own": the
     cache holds this conversation (its last answer, the question read ahead while spoken, then its own
     judgement); "other": it holds another conversation of as many exchanges (its answer before the judgement, its
     judgement before the answer). One llama.cpp thread pinned to `core` (as `bench capacity` runs each node); also
-    the time per generated token. Per request the fit: other - own = switch_ms + switch_ms_per_turn x k."""
+    the time per generated token. Per request the fit: other - own = switch_ms + switch_ms_per_turn x k. model: the
+    Thinker's asset name (the hosts' own: a larger model reads and generates slower)."""
     from ...models.llama import LlamaChat, LlamaOptions
     from ..questions import QUESTIONS
 
     was = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {core})  # before the model's thread exists: it inherits the core
     try:
-        chat = LlamaChat.load(LlamaOptions(n_threads=1, batch_threads=1, lead_threads=1))
+        chat = LlamaChat.load(LlamaOptions(model=model, n_threads=1, batch_threads=1, lead_threads=1))
         chat.warmup()
         texts = [q.text for q in QUESTIONS]
         mine = [texts[i % len(texts)] for i in range(turns)]
@@ -73,7 +77,8 @@ def measure_thinker_switch(turns: int = 6, core: int = 0) -> dict[str, Any]:
             times["answer other"].append(_timed(_first_token, chat, history, question))
     finally:
         os.sched_setaffinity(0, was)
-    out: dict[str, Any] = {"turns": turns, "token_ms": round(float(np.median(token_ms)), 2), "core": core}
+    out: dict[str, Any] = {"model": model, "turns": turns, "token_ms": round(float(np.median(token_ms)), 2),
+                           "core": core}
     for request in ("judge", "answer"):
         own, other = np.array(times[f"{request} own"]), np.array(times[f"{request} other"])
         slope, intercept = np.polyfit(np.arange(turns), other - own, 1) if turns > 1 else (0.0, other[0] - own[0])
@@ -146,14 +151,14 @@ def first_clause_tokens(answer: str, pieces: Callable[[str], list[str]]) -> int:
     return max(1, len(parts))
 
 
-def thinker_pieces() -> Callable[[str], list[str]] | None:
-    """The default Thinker's tokenizer (its vocabulary alone, read in well under a second): a text's token pieces
+def thinker_pieces(model: str) -> Callable[[str], list[str]] | None:
+    """The Thinker's tokenizer (its vocabulary alone, read in well under a second): a text's token pieces
     as the model streams them. None where llama.cpp or the model is not installed."""
     try:
         from ...models import assets
-        from ...models.llama import LlamaOptions, _llama_cpp
+        from ...models.llama import _llama_cpp
 
-        llm = _llama_cpp().Llama(model_path=str(assets.require(LlamaOptions().model) / "model.gguf"),
+        llm = _llama_cpp().Llama(model_path=str(assets.require(model) / "model.gguf"),
                                  vocab_only=True, verbose=False)
     except Exception:  # noqa: BLE001 - the host model then assumes the clause's length
         return None
@@ -249,17 +254,21 @@ def host_model(point: dict[str, Any], switch: dict[str, Any],
 
 
 def main() -> None:
-    """`python -m omnirt.tools.bench.capacity_model [TURNS] [OUT.json]`: measure the Thinker's switch alone."""
+    """`python -m omnirt.tools.bench.capacity_model [TURNS] [OUT.json] [THINKER]`: measure the Thinker's switch
+    alone (THINKER: 1.5b, 0.5b or an asset name; default the sessions' own)."""
     import json
     import sys
     from pathlib import Path
 
+    from ...models.registry import thinker_model
+    from ..voice import DEFAULT
     from .report import cpu_probe
 
     turns = int(sys.argv[1]) if len(sys.argv) > 1 else 6
     out = Path(sys.argv[2] if len(sys.argv) > 2 else "bench-results/thinker-switch.json")
     probe = cpu_probe()
-    result = {"cpu_probe_ms": [probe], **measure_thinker_switch(turns)}
+    model = thinker_model(sys.argv[3] if len(sys.argv) > 3 else DEFAULT.thinker)
+    result = {"cpu_probe_ms": [probe], **measure_thinker_switch(turns, model=model)}
     result["cpu_probe_ms"].append(cpu_probe())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
