@@ -38,10 +38,10 @@ def right(answer: str, accept: tuple[str, ...], question: str = "") -> bool:
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    from ...models import registry
-    from ..questions import QUESTION_SETS
     from dataclasses import replace
 
+    from ...models import registry
+    from ..questions import QUESTION_SETS
     from ..voice import DEFAULT, system_prompt
 
     options: dict[str, Any] = {"max_tokens": DEFAULT.max_tokens, "n_threads": 2}

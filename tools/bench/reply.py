@@ -5,9 +5,8 @@ fed in real time (as a microphone would), so the numbers are what a person would
 to the first reply audio, split into end-of-speech detection, ASR, Thinker first token and Talker first audio. Every
 answer is also transcribed back and checked for an accepted word, and each miss is put down to its cause (the
 question misheard, a wrong answer, or a right answer the check's recogniser misheard), so the count says where the
-answers are lost. `--set held-out` asks questions the Thinker was
-never tuned on (tools/questions.py HELD_OUT): the count of right answers there is the one that says how good the
-answers are.
+answers are lost. A held-out set (`--set held-out-5`, the newest; tools/questions.py) asks questions the Thinker was
+never tuned on: the count of right answers there is the one that says how good the answers are.
 """
 
 from __future__ import annotations
