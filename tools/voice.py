@@ -127,27 +127,27 @@ def voice_config(args: argparse.Namespace, **overrides: Any) -> VoiceConfig:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VoiceConfig) if hasattr(args, f.name)}
     config = VoiceConfig(**{**values, **overrides})
     config.vad_options()  # raises ValueError with one line for settings the VAD refuses
-    system_prompt(config)  # the same for a prompt file that cannot be read
+    system_prompt(config.system_prompt)  # the same for a prompt file that cannot be read
     from ..models.whisper import WhisperOptions
 
     WhisperOptions(beam_size=config.asr_beam, doubt_beam=config.asr_doubt_beam)  # the same, for the recogniser's
     return config
 
 
-def system_prompt(config: VoiceConfig) -> dict[str, str]:
-    """The Thinker's options for config.system_prompt: none for the built-in prompt, else the file's text; a file
-    that cannot be read, or holds nothing, is a ValueError of one line."""
-    if config.system_prompt is None:
+def system_prompt(path: str | None) -> dict[str, str]:
+    """The Thinker's options for a --system-prompt file: none for the built-in prompt (None), else the file's text;
+    a file that cannot be read, or holds nothing, is a ValueError of one line."""
+    if path is None:
         return {}
     from pathlib import Path
 
     try:
-        text = Path(config.system_prompt).read_text().strip()
+        text = Path(path).read_text().strip()
     except (OSError, UnicodeDecodeError) as err:
         why = getattr(err, "strerror", None) or err
-        raise ValueError(f"cannot read --system-prompt {config.system_prompt}: {why}") from None
+        raise ValueError(f"cannot read --system-prompt {path}: {why}") from None
     if not text:
-        raise ValueError(f"--system-prompt {config.system_prompt} is empty")
+        raise ValueError(f"--system-prompt {path} is empty")
     return {"system_prompt": text}
 
 
@@ -177,14 +177,15 @@ def load_components(config: VoiceConfig = DEFAULT, recognizer: Any = None, synth
     recognizer / synthesizer: use these instead of loading the ASR / Talker (a cluster's shared deployments)."""
     from ..models import registry
 
+    prompt = system_prompt(config.system_prompt)
     if config.thinker_url:
         chat = registry.load_thinker_http(config.thinker_url, model=config.thinker_model,
-                                          max_tokens=config.max_tokens, **system_prompt(config))
+                                          max_tokens=config.max_tokens, **prompt)
     else:
         thinker = registry.load_thinker(config.thinker, max_tokens=config.max_tokens,
                                         n_threads=config.thinker_threads,
                                         lead_threads=config.thinker_lead_threads,
-                                        batch_threads=config.thinker_batch_threads, **system_prompt(config))
+                                        batch_threads=config.thinker_batch_threads, **prompt)
         thinker.warmup()  # evaluates the system prompt once; llama.cpp reuses it as the prefix of every turn
         chat = ThreadedChat(thinker)
     tools = []

@@ -38,15 +38,13 @@ def right(answer: str, accept: tuple[str, ...], question: str = "") -> bool:
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
-    from dataclasses import replace
-
     from ...models import registry
     from ..questions import QUESTION_SETS
     from ..voice import DEFAULT, system_prompt
 
     options: dict[str, Any] = {"max_tokens": DEFAULT.max_tokens, "n_threads": 2}
     try:
-        prompt = system_prompt(replace(DEFAULT, system_prompt=args.system_prompt and str(args.system_prompt)))
+        prompt = system_prompt(args.system_prompt and str(args.system_prompt))
     except ValueError as err:
         console.print(f"[red]{err}[/red]")
         return 2
