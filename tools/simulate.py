@@ -141,7 +141,7 @@ def host_from(path: str, nodes: int = 1, sessions: int | None = None) -> Any:
     tokenizer, its user), with the steady work the run measured silent at `nodes` and `sessions` if it has that
     point (capacity_model.at_point), else the first point's per session."""
     from .bench.capacity import bench_user
-    from .bench.capacity_model import OLD_SWITCH_MODEL, at_point, host_model, thinker_pieces
+    from .bench.capacity_model import at_point, host_model, switch_model, thinker_pieces
 
     try:
         run = json.loads(Path(path).read_text())
@@ -151,7 +151,7 @@ def host_from(path: str, nodes: int = 1, sessions: int | None = None) -> Any:
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise ValueError(f"{path}: not a `bench capacity` JSON with a host model ({type(err).__name__}: {err})") \
             from None
-    pieces = thinker_pieces(switch.get("model", OLD_SWITCH_MODEL))  # the Thinker the run's hosts were measured with
+    pieces = thinker_pieces(switch_model(switch))  # the Thinker the run's hosts were measured with
     model = bench_user(every, gap, host_model(first, switch, pieces)[0], turns)
     same = [p for r in run["runs"] if r.get("nodes") == nodes for p in r["points"] if p.get("sessions") == sessions]
     return at_point(model, same[0], nodes, first) if same else model

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from .cluster import Talk, add_common_arguments, cluster_server, until
 from ...models.registry import thinker_model
-from .capacity_model import OLD_SWITCH_MODEL, at_point, host_model, measure_thinker_switch, thinker_pieces
+from .cluster import Talk, add_common_arguments, cluster_server, until
+from .capacity_model import at_point, host_model, measure_thinker_switch, switch_model, thinker_pieces
 from .cluster_nodes import cpu_outside_nodes, cpu_seconds
 from .report import cpu_probe, percentiles
 from .servers import stats
@@ -321,11 +321,11 @@ def _thinker_switch(path: Path, model: str, console: Any) -> dict[str, Any]:
     nothing of the 1.5B model the hosts run by default."""
     if path.exists():
         kept = json.loads(path.read_text())
-        if kept.get("model", OLD_SWITCH_MODEL) == model:
+        if switch_model(kept) == model:
             return kept
-        console.print(f"{path} was measured with {kept.get('model', OLD_SWITCH_MODEL)}, the hosts run {model}")
+        console.print(f"{path} was measured with {switch_model(kept)}, the hosts run {model}")
     console.print(f"measuring the Thinker ({model}) alone on one core (kept in {path}) ...")
-    switch = {"cpu_probe_ms": [cpu_probe()], **measure_thinker_switch(model=model)}
+    switch = {"cpu_probe_ms": [cpu_probe()], **measure_thinker_switch(model)}
     _write(path, switch)
     return switch
 

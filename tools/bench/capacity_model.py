@@ -39,10 +39,13 @@ import numpy as np
 
 # ---------------------------------------------------------------- the Thinker, alone on one core
 
-OLD_SWITCH_MODEL = "qwen2.5-coder-0.5b-instruct"  # what a measurement that names no model was made with
+def switch_model(switch: dict[str, Any]) -> str:
+    """The Thinker a measurement of measure_thinker_switch was made with (one that names none: the 0.5B model, the
+    only one measured before the measurement said)."""
+    return switch.get("model", "qwen2.5-coder-0.5b-instruct")
 
 
-def measure_thinker_switch(turns: int = 6, core: int = 0, model: str = OLD_SWITCH_MODEL) -> dict[str, Any]:
+def measure_thinker_switch(model: str, turns: int = 6, core: int = 0) -> dict[str, Any]:
     """Per exchange k = 0..turns-1 of one conversation, the two requests a final question makes of the Thinker,
     each taking its lock anew: the end-of-turn judgement, then the answer's prompt to its first token. "own": the
     cache holds this conversation (its last answer, the question read ahead while spoken, then its own
@@ -268,7 +271,7 @@ def main() -> None:
     out = Path(sys.argv[2] if len(sys.argv) > 2 else "bench-results/thinker-switch.json")
     probe = cpu_probe()
     model = thinker_model(sys.argv[3] if len(sys.argv) > 3 else DEFAULT.thinker)
-    result = {"cpu_probe_ms": [probe], **measure_thinker_switch(turns, model=model)}
+    result = {"cpu_probe_ms": [probe], **measure_thinker_switch(model, turns)}
     result["cpu_probe_ms"].append(cpu_probe())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
