@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .context import echoes, encoded
 from .decoder import DecodeSettings, Decoded, GreedyDecoder
 from .mel import SAMPLE_RATE
 
@@ -152,13 +153,16 @@ class WhisperOnnx:
         return _load(options)
 
     def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False,
-                   guess: Transcription | None = None) -> Transcription:
+                   guess: Transcription | None = None, context: str = "") -> Transcription:
         """Transcribe float32 mono 16 kHz audio in [-1, 1]. ValueError on anything else that cannot be speech.
         `cancel`: a runtime CancelToken; setting it aborts the running model call (raises Cancelled).
         `draft`: a partial transcript while the user talks: never decoded again with the doubt beam.
         `guess`: an earlier transcription of the start of this audio (the last partial): greedy decoding reads its
         tokens in one decoder call and keeps those it would have chosen (guess.py): the same
-        words, sooner."""
+        words, sooner.
+        `context`: what was said before this audio (the conversation's last exchange), read by the decoder ahead of
+        the audio as Whisper's prompt: words the conversation makes likely are heard more surely. A transcript that
+        only echoes it is made again without it (context.py)."""
         from omnirt.runtime.threads import Cancelled
 
         audio = _validate(audio)
@@ -167,12 +171,20 @@ class WhisperOnnx:
             ro = self._decoder.ort.RunOptions()
             cancel.attach(lambda: setattr(ro, "terminate", True))
         try:
-            d = self._decoder.transcribe(audio, self.settings(draft), ro, guess=guess.tokens if guess else None)
+            d = self._decoder.transcribe(audio, self.settings(draft), ro, guess=guess.tokens if guess else None,
+                                         context=self.context_tokens(context))
+            result = transcription(d, len(audio))
+            if context.strip() and echoes(context, result.text):  # (context.py says why)
+                result = transcription(self._decoder.transcribe(audio, self.settings(draft), ro), len(audio))
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None
             raise
-        return transcription(d, len(audio))
+        return result
+
+    def context_tokens(self, text: str) -> tuple[int, ...]:
+        """A context's text tokens (none for empty text), as `transcribe` reads them."""
+        return encoded(self._decoder.tok, text)
 
     def settings(self, draft: bool = False) -> DecodeSettings:
         """The decoder's settings for a final transcript, or a draft's (never decoded again with the doubt beam)."""
@@ -218,7 +230,9 @@ def _load(options: WhisperOptions) -> WhisperOnnx:
     provider = onnx.provider_of(encoder)
     meta = json.loads((d / "whisper.json").read_text())
     config = json.loads((d / "config.json").read_text())
-    tokenizer = WhisperTokenizer.from_file(d / "vocabulary.txt")
+    # (the BPE merges, to encode a context, are read from the export's source on first use)
+    bpe = assets.ASSETS[assets.EXPORTS[EXPORT].source].path / "tokenizer.json"
+    tokenizer = WhisperTokenizer.from_file(d / "vocabulary.txt", bpe)
     tokenizer.language_id(options.language)  # unknown language: fail at load, not mid-stream
     device = "cuda" if provider == "cuda" else "cpu"
     return WhisperOnnx(options, GreedyDecoder(encoder, decoder, tokenizer, config, meta["dims"], device), provider)

@@ -13,6 +13,8 @@ What a row gets is what `WhisperOnnx.transcribe` gives it alone:
 - Only the first window of a short input (one that fits 30 s) is batched; the rest of its handling (the doubt beam
   on its own encoder output, the no-speech rule, segments, the last word's log-probability) is `transcribe`'s own,
   given the batch's results (decoder.FirstWindow). Longer inputs, silent ones and beam search run alone.
+- Each row reads its own context (its conversation's last exchange) ahead of its audio: the encoder does not see it,
+  so rows of every context share the encoder call, and the rows of each distinct prompt share a decoding loop.
 - fp32 rows equal single calls to float rounding. The int8 export quantizes each matrix product's input
   dynamically with one scale per tensor, so a row's activations are quantized with the batch's range: its logits
   move by a little, and a token whose lead is smaller than that can change (docs/cluster.md has the figures).
@@ -26,15 +28,18 @@ from typing import Sequence
 import numpy as np
 
 from . import Transcription, WhisperOnnx, _validate, transcription
-from .decoder import FirstWindow, GreedyDecoder, _silent
+from .context import echoes
+from .decoder import FirstWindow, GreedyDecoder, WindowResult, _silent
 from .mel import FRAMES_PER_WINDOW, HOP, log_mel
 
 
-def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
-                     drafts: Sequence[bool] | None = None) -> list[Transcription | Exception]:
-    """Transcribe each audio (float32 mono 16 kHz) as `asr.transcribe(audio, draft=drafts[i])` would; an input that
-    cannot be transcribed gets its exception in its place (one caller's bad input fails no other)."""
+def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object], drafts: Sequence[bool] | None = None,
+                     contexts: Sequence[str] | None = None) -> list[Transcription | Exception]:
+    """Transcribe each audio (float32 mono 16 kHz) as `asr.transcribe(audio, draft=drafts[i], context=contexts[i])`
+    would; an input that cannot be transcribed gets its exception in its place (one caller's bad input fails no
+    other). Rows with different contexts share the encoder call; the decoding loop runs once per distinct prompt."""
     drafts = list(drafts) if drafts is not None else [False] * len(audios)
+    contexts = list(contexts) if contexts is not None else [""] * len(audios)
     dec = asr._decoder
     results: list[Transcription | Exception | None] = [None] * len(audios)
     groups: dict[int, list[tuple[int, np.ndarray, np.ndarray, int, np.ndarray]]] = {}  # window frames ->
@@ -47,24 +52,35 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object],
             continue
         first = _first_window(dec, asr, audio)
         if first is None:
-            results[i] = _alone(asr, audio, drafts[i])
+            results[i] = _alone(asr, audio, drafts[i], contexts[i])
         else:
             groups.setdefault(first[0].shape[1], []).append((i, audio, *first))
+    timestamps = asr.options.timestamps
     for rows in groups.values():
         t0 = time.perf_counter()
         cross = dec.encode_rows(np.stack([mel for _, _, mel, _, _ in rows]))
         t1 = time.perf_counter()
-        timestamps = asr.options.timestamps
-        prompt = dec.tok.sot_sequence(asr.options.language, timestamps)
-        greedy = dec.decode_rows(cross, prompt, [cap for _, _, _, cap, _ in rows], timestamps)
+        greedy: dict[int, WindowResult] = {}  # batch row -> its first window, greedily decoded
+        by_context: dict[tuple[int, ...], list[int]] = {}  # context tokens -> batch rows
+        for b, (i, *_) in enumerate(rows):
+            by_context.setdefault(asr.context_tokens(contexts[i]), []).append(b)
+        for context, members in by_context.items():
+            prompt = dec.tok.sot_sequence(asr.options.language, timestamps, context)
+            part = cross if len(members) == len(rows) else dec.keep_rows(cross, members)
+            decoded = dec.decode_rows(part, prompt, [rows[b][3] for b in members], timestamps)
+            greedy.update(zip(members, decoded))
         t2 = time.perf_counter()
         for b, (i, audio, _, _, full_mel) in enumerate(rows):
             first = FirstWindow(lambda b=b: dec.keep_rows(cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3,
                                 full_mel)
             try:
-                results[i] = transcription(dec.transcribe(audio, asr.settings(drafts[i]), None, first), len(audio))
+                d = dec.transcribe(audio, asr.settings(drafts[i]), None, first, context=asr.context_tokens(contexts[i]))
+                results[i] = transcription(d, len(audio))
             except Exception as err:  # noqa: BLE001 - handed to that row's caller
                 results[i] = err
+                continue
+            if contexts[i].strip() and echoes(contexts[i], results[i].text):  # made again alone, without it
+                results[i] = _alone(asr, audio, drafts[i], "")
     return results  # type: ignore[return-value]
 
 
@@ -81,8 +97,8 @@ def _first_window(dec: GreedyDecoder, asr: WhisperOnnx,
     return (*dec.window_input(audio, full_mel, 0, content_frames, asr.settings()), full_mel)
 
 
-def _alone(asr: WhisperOnnx, audio: np.ndarray, draft: bool) -> Transcription | Exception:
+def _alone(asr: WhisperOnnx, audio: np.ndarray, draft: bool, context: str) -> Transcription | Exception:
     try:
-        return asr.transcribe(audio, draft=draft)
+        return asr.transcribe(audio, draft=draft, context=context)
     except Exception as err:  # noqa: BLE001 - handed to that row's caller
         return err

@@ -15,7 +15,7 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -152,13 +152,20 @@ class GreedyDecoder:
         return k, v
 
     def read_prompt(self, prompt: list[int], cross: tuple[Any, Any], ro: Any = None) -> tuple[float, np.ndarray, tuple]:
-        """One window's prompt read alone: the start token first (its logits give the no-speech probability), then
-        the rest. (no-speech probability, the first new token's logits, the cache.)"""
+        """One window's prompt read alone: up to its start token first (the logits there give the no-speech
+        probability), then the rest. (no-speech probability, the first new token's logits, the cache.)"""
         empty = self._ortvalue(np.zeros(self.cache_shape, dtype=np.float32))
-        first, cache = self._step(prompt[:1], (empty, empty), cross, ro)
+        head = self.tok.head(prompt)
+        first, cache = self._step(prompt[:head], (empty, empty), cross, ro)
         no_speech = float(np.exp(_log_softmax(first.astype(np.float64)))[self.tok.no_speech])
-        logits, cache = self._step(prompt[1:], cache, cross, ro)
+        logits, cache = self._step(prompt[head:], cache, cross, ro)
         return no_speech, logits, cache
+
+    def no_speech_alone(self, cross: tuple[Any, Any], ro: Any = None) -> float:
+        """The window's no-speech probability read at a start token with nothing before it (no context)."""
+        empty = self._ortvalue(np.zeros(self.cache_shape, dtype=np.float32))
+        first, _ = self._step([self.tok.sot], (empty, empty), cross, ro)
+        return float(np.exp(_log_softmax(first.astype(np.float64)))[self.tok.no_speech])
 
     def _step(self, tokens: list[int], cache: tuple[Any, Any], cross: tuple[Any, Any],
               ro: Any = None) -> tuple[np.ndarray, tuple]:
@@ -239,15 +246,16 @@ class GreedyDecoder:
     def decode_rows(self, cross: tuple[Any, Any], prompt: list[int], caps: list[int], timestamps: bool,
                     ro: Any = None) -> list[WindowResult]:
         """Greedy decoding of B windows at once (cross K/V [L, B, H, A, Dh]; batch.py), each row exactly as it is
-        decoded alone: the start token first (for the no-speech probability), then the rest of the prompt, then one
-        token a step until the row's end of text or its cap. A finished row is carried on (its outputs unread)
-        until half the rows are finished; then those leave the batch (their cache and cross rows are dropped:
-        copying the rest of a batch costs about as much as a few steps of its finished rows)."""
+        decoded alone: up to the start token first (for the no-speech probability), then the rest of the prompt,
+        then one token a step until the row's end of text or its cap. A finished row is carried on (its outputs
+        unread) until half the rows are finished; then those leave the batch (their cache and cross rows are
+        dropped: copying the rest of a batch costs about as much as a few steps of its finished rows)."""
         n = len(caps)
         empty = self._ortvalue(np.zeros((self.cache_shape[0], n, *self.cache_shape[2:]), dtype=np.float32))
-        logits, cache = self.step_rows(np.array([prompt[:1]] * n), (empty, empty), cross, ro)
+        head = self.tok.head(prompt)
+        logits, cache = self.step_rows(np.array([prompt[:head]] * n), (empty, empty), cross, ro)
         no_speech = [float(np.exp(_log_softmax(row.astype(np.float64)))[self.tok.no_speech]) for row in logits]
-        logits, cache = self.step_rows(np.array([prompt[1:]] * n), cache, cross, ro)
+        logits, cache = self.step_rows(np.array([prompt[head:]] * n), cache, cross, ro)
         limits = [min(cap, MAX_NEW_TOKENS, self.n_text_ctx - len(prompt)) for cap in caps]
         generated: list[list[int]] = [[] for _ in range(n)]
         logprobs: list[list[float]] = [[] for _ in range(n)]
@@ -367,20 +375,23 @@ class GreedyDecoder:
         return pad_frames(mel, self.window_frames(segment_size, s, beam)), cap
 
     def transcribe(self, audio: np.ndarray, s: DecodeSettings, ro: Any = None,
-                   first: FirstWindow | None = None, guess: list[int] | None = None) -> Decoded:
+                   first: FirstWindow | None = None, guess: list[int] | None = None,
+                   context: Sequence[int] = ()) -> Decoded:
         """Windowed greedy transcription of float32 16 kHz audio (validated by the caller).
 
         Input longer than one window is always decoded with timestamps: without them a window ends at a fixed
         30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
         first: the first window already encoded and greedily decoded in a batch (greedy settings only).
         guess: the first window's tokens as an earlier decode of the start of this audio gave them (guess.py).
+        context: text tokens said before this audio, read ahead of every window (WhisperTokenizer.sot_sequence).
         """
         from .beam import beam_window  # (beam.py builds on this module)
 
         window_samples = FRAMES_PER_WINDOW * HOP
         short = len(audio) <= window_samples
         timestamps = s.timestamps or not short
-        prompt = self.tok.sot_sequence(s.language, timestamps)
+        prompt = self.tok.sot_sequence(s.language, timestamps, context)
+        alone = self.tok.sot_sequence(s.language, timestamps)  # the prompt without the context
         full_mel = None  # short input: one mel, exactly as faster-whisper slices it (a batch's, if it made one)
         if short:
             full_mel = first.full_mel if first is not None and first.full_mel is not None else log_mel(audio)
@@ -413,11 +424,15 @@ class GreedyDecoder:
             out.encode_ms += (t1 - t0) * 1e3 + (batched.encode_ms if batched else 0.0)
             out.decode_ms += (time.perf_counter() - t1) * 1e3 + (batched.decode_ms if batched else 0.0)
             out.windows += 1
-            no_speech.append(res.no_speech_prob)
+            no_speech_prob = self.no_speech_alone(cross, ro) if context else res.no_speech_prob
+            no_speech.append(no_speech_prob)
             last_avg = res.avg_logprob
-            if res.no_speech_prob > s.no_speech_threshold:
+            if no_speech_prob > s.no_speech_threshold:
                 # A beam finds a confident " you" in silence that greedy decoding rates as doubtful: greedy judges.
-                judge = res if s.beam_size == 1 else self.decode_window(cross, prompt, cap, timestamps, ro)
+                # So with a context, which Whisper copies out of noise ("The capital of France is Paris." from a
+                # cough), confidently: whether anything was said is judged on the audio alone.
+                judge = res if s.beam_size == 1 and not context else self.decode_window(cross, alone, cap, timestamps,
+                                                                                         ro)
                 if judge.avg_logprob < s.logprob_threshold or self.loops(judge, s):
                     # Silence or noise: skip the window, as faster-whisper does; a confident repetition loop on a
                     # window the model itself rates as probably silent is noise too (faster-whisper would resample).

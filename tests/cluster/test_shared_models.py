@@ -36,9 +36,12 @@ def test_a_batch_gives_each_utterance_what_it_gets_alone(clips):
     inputs = clips + [long, np.zeros(8000, np.float32), np.zeros(4, np.int16)]  # silence; not float audio
     drafts = [False] * len(inputs)
     drafts[1] = True
-    got = transcribe_batch(asr, inputs, drafts)
-    for audio, draft, result in zip(inputs[:-1], drafts, got):
-        alone = asr.transcribe(audio, draft=draft)
+    contexts = [""] * len(inputs)  # rows with other contexts share the encoder call, not the decoding loop
+    contexts[2] = contexts[4] = "What is the capital of France? The capital of France is Paris."
+    contexts[3] = "How many legs does a cat have? A cat has four legs."
+    got = transcribe_batch(asr, inputs, drafts, contexts)
+    for audio, draft, context, result in zip(inputs[:-1], drafts, contexts, got):
+        alone = asr.transcribe(audio, draft=draft, context=context)
         assert result.text == alone.text
         assert result.end_logprob == pytest.approx(alone.end_logprob, abs=1e-4)
         assert result.avg_logprob == pytest.approx(alone.avg_logprob, abs=1e-4)

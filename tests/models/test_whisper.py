@@ -85,6 +85,16 @@ def test_tokenizer_matches_tokenizer_json() -> None:
     assert tok.decode([tok.sot, tok.timestamp_begin + 5, *ref.encode(" ok").ids, tok.eot]) == " ok"
     with pytest.raises(ValueError, match="xx"):
         tok.language_id("xx")
+    with pytest.raises(ValueError, match="no tokenizer.json"):
+        tok.encode(" Hello")
+    bpe = WhisperTokenizer.from_file(d / "vocabulary.txt", d / "tokenizer.json")
+    for text in (" What is the capital of France? Paris.", " it's 3:45 p.m."):
+        assert bpe.encode(text) == ref.encode(text, add_special_tokens=False).ids
+    context = bpe.encode(" Paris.")
+    prompt = bpe.sot_sequence("en", timestamps=False, context=context)
+    assert prompt == [tok.sot_prev, *context, 50258, 50259, 50359, 50363] and bpe.head(prompt) == len(context) + 2
+    long = bpe.sot_sequence("en", timestamps=True, context=list(range(1000)))
+    assert long[1:-3] == list(range(1000 - 223, 1000))  # faster-whisper's cut: the last half of the decoder context
 
 
 def test_default_options_transcribe_piper_speech(asr, piper_clips) -> None:
@@ -108,9 +118,10 @@ def test_no_speech_gives_empty_text(precision: str) -> None:
     # 2 s of digital silence decoded as " You" (as faster-whisper does) until silence was skipped undecoded.
     for audio in (np.zeros(16000 * 2, np.float32), np.zeros(16000 * 3, np.float32),
                   (rng.standard_normal(16000 * 5) * 0.1).astype(np.float32)):
-        result = asr.transcribe(audio)
-        assert result.text == "" and result.segments == []
-        assert result.no_speech_prob > 0.6
+        for context in ("", "What is the capital of France? The capital of France is Paris."):
+            result = asr.transcribe(audio, context=context)  # (a context must not make words out of nothing)
+            assert result.text == "" and result.segments == []
+            assert result.no_speech_prob > 0.6
 
 
 @pytest.mark.parametrize("bad", [
@@ -192,3 +203,28 @@ def test_cancel_token_aborts_a_running_transcription(asr, piper_clips) -> None:
         asr.transcribe(audio, cancel=token)
     assert time.perf_counter() - t0 < 0.25
     assert asr.transcribe(audio, cancel=CancelToken()).text == asr.transcribe(audio).text  # unset: no effect
+
+
+def test_a_transcript_that_echoes_its_context_is_made_again_without_it(asr) -> None:
+    """eSpeak's short "Yes." after a question and its answer: read with them, Whisper writes the answer again
+    ("The answer is triangle."); the recogniser hears it alone instead, as it did before contexts were read."""
+    from omnirt.models.whisper import transcription
+    from omnirt.models.whisper.context import echoes
+    from omnirt.tools.clips import make_clip, read_audio
+
+    before = "What do you call a shape with three sides? The answer is triangle."
+    audio = read_audio(make_clip("Yes.", "espeak"))
+    raw = asr._decoder.transcribe(audio, asr.settings(), context=asr.context_tokens(before))
+    assert echoes(before, transcription(raw, len(audio)).text)
+    assert asr.transcribe(audio, context=before).text == asr.transcribe(audio).text
+
+
+@pytest.mark.parametrize("text, echo", [
+    ("The answer is triangle.", True), ("What do you call a shape with three sides?", True),  # the context's words
+    ("Yes. Yes. Yes. Yes.", True), ("Amen, amen, amen.", True), ("M-A-C-M-A-C-M-A-C", True),  # loops
+    ("What do you call a shape with four sides?", False), ("Triangle.", False), ("Yes, yes.", False), ("", False),
+])
+def test_what_counts_as_an_echo_of_the_context(text, echo) -> None:
+    from omnirt.models.whisper.context import echoes
+
+    assert echoes("What do you call a shape with three sides? The answer is triangle.", text) is echo

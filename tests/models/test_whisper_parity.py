@@ -97,3 +97,19 @@ def test_transcripts_equal_faster_whisper(faster_whisper_fp32, clip_audio, times
         ours = asr.transcribe(audio).text
         assert ref, f"faster-whisper heard nothing in a {voice} clip"
         assert normalise(ours) == normalise(ref), f"{voice}: ours {ours!r} != faster-whisper {ref!r}"
+
+
+def test_a_context_is_read_as_faster_whisper_reads_an_initial_prompt(faster_whisper_fp32) -> None:
+    """The conversation's last exchange ahead of the audio (<|startofprev|> ... <|startoftranscript|>): the same
+    transcript as faster-whisper given it as initial_prompt, where alone the voice's "of" is heard as "on"."""
+    from omnirt.tools.clips import make_clip, read_audio
+
+    asr = WhisperOnnx.load(WhisperOptions(precision="fp32", intra_threads=2, min_window_s=30.0, doubt_beam=0))
+    before = "What is the capital of France? The capital of France is Paris."
+    audio = read_audio(make_clip("What is the capital of Spain?", "espeak"))
+    segments, _ = faster_whisper_fp32.transcribe(audio, language="en", beam_size=1, temperature=0.0,
+                                                 vad_filter=False, initial_prompt=before)
+    ref = "".join(s.text for s in segments).strip()
+    ours, alone = asr.transcribe(audio, context=before), asr.transcribe(audio)
+    assert ours.text == ref, f"ours {ours.text!r} != faster-whisper {ref!r}"
+    assert alone.text == "What is the capital on Spain?"  # (the context was read, not dropped)

@@ -132,7 +132,8 @@ class _Batched:
 
 
 class SharedASR(_Batched):
-    """Whisper (as the session hosts would load it) behind `transcribe(audio, draft)`, batched across callers."""
+    """Whisper (as the session hosts would load it) behind `transcribe(audio, draft, context)`, batched across
+    callers."""
 
     def __init__(self, voice: VoiceConfig, options: SharedOptions) -> None:
         from ...models import registry
@@ -140,13 +141,13 @@ class SharedASR(_Batched):
         super().__init__(options)
         self.asr = registry.load_asr(beam_size=voice.asr_beam, doubt_beam=voice.asr_doubt_beam)
 
-    async def run_batch(self, audios: list, drafts: list) -> list:
+    async def run_batch(self, audios: list, drafts: list, contexts: list) -> list:
         from ...models.whisper.batch import transcribe_batch
 
-        return await asyncio.to_thread(transcribe_batch, self.asr, audios, drafts)
+        return await asyncio.to_thread(transcribe_batch, self.asr, audios, drafts, contexts)
 
-    async def transcribe(self, audio: np.ndarray, draft: bool = False) -> Any:
-        return await self.call(audio, draft)
+    async def transcribe(self, audio: np.ndarray, draft: bool = False, context: str = "") -> Any:
+        return await self.call(audio, draft, context)
 
 
 class SharedTalker(_Batched):
@@ -260,8 +261,8 @@ class RemoteRecognizer(_Remote):
     def __init__(self, retry_for_s: float = 60.0) -> None:
         super().__init__("asr", retry_for_s)
 
-    def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False) -> Any:
-        return self.call("transcribe", np.ascontiguousarray(audio, np.float32), draft, cancel=cancel)
+    def transcribe(self, audio: np.ndarray, cancel: Any = None, draft: bool = False, context: str = "") -> Any:
+        return self.call("transcribe", np.ascontiguousarray(audio, np.float32), draft, context, cancel=cancel)
 
 
 class RemoteSynthesizer(_Remote):
