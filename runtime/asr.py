@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 import re
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 import numpy as np
 
@@ -34,10 +34,12 @@ class Recognizer(Protocol):
     # `draft=True`: a partial transcript, shown while the user talks, that may be cheaper than a final one.
     # `guess=<an earlier result>`: the result of decoding the start of the same audio (the turn's last partial, or
     # the speculative transcript its check decodes again), which may make this decode quicker.
+    # `context="..."`: what was said before (the conversation's last exchange), which may help hear the words.
 
 
 log = logging.getLogger(__name__)
 CHECK_BELOW = -0.75  # the default check_below (a log-probability; chosen on `omnirt bench asr --live --set dev`)
+CONTEXT_MIN_S = 1.0  # the default context_min_s (seconds of speech; chosen on DEV question and reply clips)
 
 
 class ASRStage(Stage):
@@ -45,12 +47,20 @@ class ASRStage(Stage):
 
 It consumes the user's audio: the utterance frame (big) and the raw input audio are not passed on, so every
 AudioFrame downstream of ASR is reply audio. check_below: a speculative transcript whose last word's log-probability
-(the recogniser's `end_logprob`) is below it is checked against the PostRoll (see the module doc); None never checks."""
+(the recogniser's `end_logprob`) is below it is checked against the PostRoll (see the module doc); None never checks.
+context: gives, for a turn, what was said before it (the session hands the Thinker's last exchange): every decode of
+a turn with at least context_min_s of speech reads it ahead of the audio, when the recogniser takes a `context`.
+Why: a question is heard more surely in the conversation it belongs to ("What is the capital of Spain?" after
+France's); but a reply of a word or two carries too little sound to outweigh it, and Whisper then writes the
+context's words instead ("Yes." heard as "The answer is triangle.") (docs/measurements.md)."""
 
-    def __init__(self, recognizer: Recognizer, name: str = "asr", check_below: float | None = CHECK_BELOW) -> None:
+    def __init__(self, recognizer: Recognizer, name: str = "asr", check_below: float | None = CHECK_BELOW,
+                 context: Callable[[int], str] | None = None, context_min_s: float = CONTEXT_MIN_S) -> None:
         super().__init__(name)
         self.recognizer = recognizer
         self.check_below = check_below
+        self.context, self.context_min_s = context, context_min_s
+        self._speech_s: dict[int, float] = {}  # turn -> seconds of speech in its utterance (the VAD's)
         self._final: set[int] = set()  # recent turns whose words are final (no decode or check to come)
         self._unsure: dict[int, str] = {}  # turn -> its speculative transcript, to check against the PostRoll
         self._held: dict[int, list[Frame]] = {}  # the Settled and Commit of turns whose words are not final yet
@@ -60,6 +70,7 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
         self._guess: tuple[int, object] | None = None  # (turn, its latest result): the next decode's guess
         params = inspect.signature(recognizer.transcribe).parameters
         self._cancellable, self._drafts, self._guesses = "cancel" in params, "draft" in params, "guess" in params
+        self._contexts = "context" in params and context is not None
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if self._partial_result is not None:  # a finished partial rides out on the next frame
@@ -71,6 +82,8 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
                     self._partial_cancel.set()  # the final transcript supersedes it: stop it within milliseconds
                 await asyncio.wait({self._partial})  # never two decodes at once: the final one would slow down
             self._partial_result = None
+            self._speech_s = {t: s for t, s in self._speech_s.items() if t > frame.turn - 8}
+            self._speech_s[frame.turn] = frame.audio_end - frame.audio_start
             self._final.discard(frame.turn)
             self._unsure.pop(frame.turn, None)
             try:
@@ -156,6 +169,9 @@ AudioFrame downstream of ASR is reply audio. check_below: a speculative transcri
         kwargs: dict[str, object] = {"draft": True} if draft and self._drafts else {}
         if self._guesses and self._guess is not None and self._guess[0] == turn:
             kwargs["guess"] = self._guess[1]
+        speech_s = self._speech_s.get(turn, audio.size / 16000) if not draft else audio.size / 16000
+        if self._contexts and speech_s >= self.context_min_s and (said := self.context(turn)):  # type: ignore[misc]
+            kwargs["context"] = said
         result = await self._run(audio, token, kwargs)
         if _text(result):
             self._guess = (turn, result)

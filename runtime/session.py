@@ -42,7 +42,9 @@ class SessionOptions:
     check_below: a speculative transcript whose last word the recogniser scores below this log-probability is
     checked against the audio after the cut before the turn is released early (runtime/asr.py); None: never.
     backchannel: a barge-in during a reply waits for its words; "mm-hm" lets the reply play on
-    (runtime/backchannel.py)."""
+    (runtime/backchannel.py).
+    asr_context: the recogniser reads the conversation's last exchange ahead of each turn's audio (runtime/asr.py);
+    False hears every turn alone."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -54,6 +56,7 @@ class SessionOptions:
     turn_classifier: bool = True
     check_below: float | None = CHECK_BELOW
     backchannel: BackchannelOptions = field(default_factory=BackchannelOptions)
+    asr_context: bool = True
 
 
 @dataclass
@@ -83,7 +86,8 @@ class VoiceSession:
             components.chat, options.thinker, look=vision.look if vision else None,
             first_clause=partial(first_clause_watch, options.talker))
         self.talker = TalkerStage(components.synthesizer, options.talker)
-        asr = ASRStage(components.recognizer, check_below=options.check_below)
+        asr = ASRStage(components.recognizer, check_below=options.check_below,
+                       context=self.thinker.said_before if options.asr_context else None)
         self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.judged)
         gate = TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
                         on_judged=self.vad.judged, voice=self.vad.voice,

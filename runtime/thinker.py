@@ -152,6 +152,13 @@ class ThinkerStage(Stage):
         while self.exchanges and size(self.exchanges) > self.options.history_chars // 2:
             self.exchanges.pop(0)
 
+    def said_before(self, turn: int) -> str:
+        """The last exchange before `turn` whose answer was heard, as one text ("" when there is none): what the
+        recogniser reads ahead of the turn's audio (ASRStage's context). The turn's own exchange, when a
+        speculative answer to its first words is under way, is never part of it."""
+        heard = [ex for ex in self.exchanges if ex.turn < turn and ex.answer.strip()]
+        return f"{heard[-1].question} {heard[-1].answer}".strip() if heard else ""
+
     def set_answer(self, turn: int, text: str) -> None:
         """Replace a turn's answer in the context with what the user heard (runtime/playout.py's `Played`)."""
         for ex in self.exchanges:

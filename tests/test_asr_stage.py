@@ -263,3 +263,26 @@ async def test_partials_and_finals_begin_in_capitals_so_the_thinker_s_read_ahead
     texts = [(f.final, f.text) for f in out if isinstance(f, Transcript)]
     assert texts == [(False, "How many days?"), (True, "How many days are there in a week?")]
     assert sentence_case("42 is it") == "42 is it" and sentence_case("") == ""
+
+
+async def test_every_decode_of_a_turn_reads_what_was_said_before_it():
+    class Listener:
+        def __init__(self):
+            self.contexts = []
+
+        def transcribe(self, audio, draft=False, context="(none given)"):
+            self.contexts.append(context)
+            return SimpleNamespace(text="what is the capital of spain")
+
+    rec = Listener()
+    stage = ASRStage(rec, context=lambda turn: f"the exchange before turn {turn}" if turn > 1 else "")
+    await heard_by(stage, [utterance(1.0, turn=2, partial=True)])
+    await stage._partial  # (the partial decodes in the background)
+    await heard_by(stage, [utterance(1.5, turn=2), utterance(1.0, turn=1), utterance(0.6, turn=3)])
+    assert rec.contexts == ["the exchange before turn 2"] * 2 + ["(none given)"] * 2  # nothing before: no context;
+    # a short reply ("Yes.") is heard alone: too little sound to outweigh the context
+    alone = Listener()
+    await heard_by(ASRStage(alone), [utterance(1.0, turn=2)])  # no context given to the stage: none passed on
+    assert alone.contexts == ["(none given)"]
+    await heard_by(ASRStage(Recorder(), context=lambda turn: "before"), [utterance(1.0)])  # (a recogniser that
+    # takes no context is called as before)

@@ -40,6 +40,7 @@ class VoiceConfig:
         models/whisper WhisperOptions.doubt_beam).
     asr_check_below: a speculative transcript whose last word scores below this log-probability is checked against
         the audio after the cut before its reply is released (runtime/asr.py; None: never).
+    asr_context: the recogniser reads the conversation's last exchange ahead of each turn (runtime/asr.py).
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
     agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent.
     backchannels: "mm-hm", "yeah", "okay" said over a reply let it play on instead of cutting it
@@ -60,6 +61,7 @@ class VoiceConfig:
     asr_beam: int = 1
     asr_doubt_beam: int = 5
     asr_check_below: float | None = CHECK_BELOW
+    asr_context: bool = True
     realtime: bool = True
     agent_tool: bool = False
     backchannels: bool = True
@@ -100,6 +102,9 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--asr-check-below", type=check_below, default=DEFAULT.asr_check_below,
                    help="check a speculative transcript against the audio after the cut when its last word's "
                         f"log-probability is below this (default {CHECK_BELOW}; off: never)")
+    p.add_argument("--no-asr-context", dest="asr_context", action="store_false",
+                   help="hear each turn alone (by default the recogniser reads the conversation's last exchange "
+                        "ahead of the turn's audio)")
     if partials:
         p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
                        help="while the user talks, transcribe the speech so far this often (shown live, and read "
@@ -169,6 +174,7 @@ def voice_flags(config: VoiceConfig) -> list[str]:
 
 def session_options(config: VoiceConfig, **options: Any) -> SessionOptions:
     return SessionOptions(vad=config.vad_options(), check_below=config.asr_check_below,
+                          asr_context=config.asr_context,
                           backchannel=BackchannelOptions(enabled=config.backchannels), **options)
 
 

@@ -82,3 +82,42 @@ def test_a_restored_conversation_sets_the_thinkers_history_and_the_gates_context
     assert session.gate.asked is True  # the last answer heard asked the user something: a short reply may end it
     assert session.restore([("Hi.", "Hello, Ada.")]) == 1 and session.gate.asked is False
     assert session.restore([]) == 0 and session.thinker.exchanges == []
+
+
+@pytest.mark.parametrize("context", [True, False])
+async def test_the_recogniser_hears_a_turn_in_the_conversation_it_belongs_to(components, context):
+    """eSpeak's "What is the capital of Spain?" is heard as "... capital on Spain?" alone; after France's question
+    and answer, the recogniser reads them ahead of the audio and hears "of". The Thinker's exchange of the turn
+    itself (its speculative answer, if any) is never part of it."""
+    from omnirt.runtime.session import SessionOptions
+
+    class Spy:  # the real recogniser, noting the context each decode was given
+        def __init__(self, inner):
+            self.inner, self.contexts = inner, []
+
+        def transcribe(self, audio, cancel=None, draft=False, guess=None, context=""):
+            self.contexts.append(context)
+            return self.inner.transcribe(audio, cancel=cancel, draft=draft, guess=guess, context=context)
+
+    from dataclasses import replace
+
+    spy = Spy(components.recognizer)
+    session = VoiceSession(replace(components, recognizer=spy), SessionOptions(asr_context=context))
+    before = "What is the capital of France?", "The capital of France is Paris."
+    session.restore([before])
+    speech = (read_audio(make_clip("What is the capital of Spain?", "espeak"), 16000) * 32767).astype(np.int16)
+    out: list = []
+    async with session as pipeline:
+        reader = asyncio.create_task(_collect(pipeline, out, lambda o: any(isinstance(f, TextDone) for f in o)))
+        for i in range(0, len(speech), 320):
+            await pipeline.push(AudioFrame(pcm=speech[i:i + 320], sample_rate=16000))
+            await asyncio.sleep(0.001)
+        for _ in range(100):
+            await pipeline.push(AudioFrame(pcm=np.zeros(320, np.int16), sample_rate=16000))
+            await asyncio.sleep(0.001)
+        await asyncio.wait_for(reader, 60)
+    heard = [f.text for f in out if isinstance(f, Transcript) and f.final]
+    assert spy.contexts and spy.contexts[-1] == (" ".join(before) if context else "")  # (the final decode's; a
+    assert set(spy.contexts) <= {" ".join(before) if context else ""} | {""}  # partial under 1 s is heard alone)
+    if context:
+        assert heard[-1] == "What is the capital of Spain?"

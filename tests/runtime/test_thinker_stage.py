@@ -195,3 +195,15 @@ async def test_the_backend_is_told_which_delta_lets_the_talker_speak_the_first_c
     out = await run_test(ThinkerStage(plain, first_clause=partial(first_clause_watch, TalkerOptions())),
                          [Transcript(text="Hi", turn=1)])
     assert [f.text for f in out if isinstance(f, TextDone)] == ["Hello."]
+
+
+def test_what_was_said_before_a_turn_is_its_last_exchange_with_a_heard_answer():
+    from omnirt.runtime.thinker import Exchange
+
+    stage = ThinkerStage(None)
+    assert stage.said_before(1) == ""
+    stage.exchanges = [Exchange(0, "What is the capital of France?", "Paris."), Exchange(1, "And of", ""),
+                       Exchange(2, "And of Spain?", "Madrid, which")]
+    assert stage.said_before(1) == "What is the capital of France? Paris."
+    assert stage.said_before(2) == "What is the capital of France? Paris."  # (turn 1's answer was not heard)
+    assert stage.said_before(3) == "And of Spain? Madrid, which"  # a turn's own speculative exchange never counts

@@ -5,8 +5,10 @@ fed in real time (as a microphone would), so the numbers are what a person would
 to the first reply audio, split into end-of-speech detection, ASR, Thinker first token and Talker first audio. Every
 answer is also transcribed back and checked for an accepted word, and each miss is put down to its cause (the
 question misheard, a wrong answer, or a right answer the check's recogniser misheard), so the count says where the
-answers are lost. A held-out set (`--set held-out-5`, the newest; tools/questions.py) asks questions the Thinker was
-never tuned on: the count of right answers there is the one that says how good the answers are.
+answers are lost. With --conversation each question follows the one before and the answer it got (the session's
+last exchange, which the Thinker and the recogniser read), as in a conversation. A held-out set (`--set held-out-5`,
+the newest; tools/questions.py) asks questions the Thinker was never tuned on: the count of right answers there is
+the one that says how good the answers are.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--questions", type=int, default=0, help="only the first N questions of the set (0: all)")
     p.add_argument("--voice", default="piper", help="voice, or voices taking the questions in turn: piper,flite,espeak")
     add_voice_arguments(p)
+    p.add_argument("--conversation", action="store_true",
+                   help="ask each question after the one before it and the answer it got, as one conversation "
+                        "(by default each question opens a session of its own)")
     p.add_argument("--fast", action="store_true", help="feed files as fast as possible (not like a microphone)")
     p.add_argument("--json", default="bench-results/reply.json", help="where to write the results")
 
@@ -77,7 +82,8 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         voice = args.voices[(i - 1) % len(args.voices)]
         clip = make_clip(q.text, voice)
         answer = out_dir / f"answer-{i:02d}.wav"
-        result = await reply(clip, answer, config, components=components)
+        before = [(rows[-1]["transcript"], rows[-1]["answer"])] if args.conversation and rows else None
+        result = await reply(clip, answer, config, components=components, history=before)
         turn = result.turns[0] if result.turns else None
         data, rate = sf.read(str(answer), dtype="int16")
         heard = asr.transcribe(resample(to_mono_float(data), rate, 16000)).text if len(data) else ""
@@ -98,6 +104,7 @@ async def _bench(args: argparse.Namespace, console: Any) -> dict[str, Any]:
                 for v in args.voices}
     misses = {cause: sum(miss_cause(r) == cause for r in rows) for cause in MISS_CAUSES}
     return {"bench": "reply", "realtime": not args.fast, "set": args.question_set, "voices": args.voices,
+            "conversation": args.conversation, "asr_context": args.asr_context,
             "correct_by_voice": by_voice, "misses": misses,
             "questions_heard": sum(r["question_heard"] for r in rows), "thinker": args.thinker,
             "thinker_threads": args.thinker_threads,
