@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omnirt.agents.actions import Hotkey, Type
-from omnirt.agents import intents, readings
+from omnirt.agents import intents, pausing, readings
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request,
@@ -56,7 +56,7 @@ class Step:
     key(s) to press ('+'-joined pyautogui names); similar: the target is a meaning ("words similar to big"), matched
     by the text encoder, not by spelling. The everyday forms of agents/intents.py add the ops toggle (text: on, off
     or ''), row and confirm (text: the verb), suggest, nextmonth and day (text: the day number); spin (text: the
-    number to set a spinner to by its arrow keys)."""
+    number to set a spinner to by its arrow keys); pause (text: seconds, agents/pausing.py)."""
 
     op: str
     target: str = ""
@@ -111,7 +111,7 @@ def _clauses(text: str) -> list[str]:
     verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll"))
     out = []
     for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
-                      rf",\s*(?=(?:{verbs})\s))", text):
+                      rf",\s*(?=(?:{verbs})\s|{pausing.SPLIT}))", text):
         c = c.strip() if c else ""
         m = RUN_ON.match(c)
         if m and c.split()[0].lower() in RUN_ON_FIRST:  # "scroll the text to the top hit submit": two commands
@@ -352,6 +352,10 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
     text, quoted = _quotes(text)
     planner = _Planner(quoted)
     for clause in _clauses(text):
+        pause = pausing.seconds_in(clause)  # "wait 3 seconds": a pause of its own, timed from the action before it
+        if pause is not None:
+            planner.steps.append(Step("pause", text=f"{pause:g}"))
+            continue
         wait = readings.when(clause)  # "buy X when the price is below $5": the number is waited for first
         planner.steps += [Step("await", wait[2], text=wait[1])] if wait else []
         planner.add(wait[0] if wait else clause)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, readings
+from omnirt.agents import everyday, everyday_forms, pausing, readings
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
@@ -54,6 +54,7 @@ class InstructionPolicy:
     _wait_frame: Any = field(default=None, repr=False)  # the pixels the last wait was decided on
     _episode: tuple[Any, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
     _watch: Any = field(default_factory=readings.Watch, repr=False)  # what the reading steps pressed or marked
+    _pauses: Any = field(default_factory=pausing.Pauses, repr=False)  # "wait 3 seconds": timed from the last action
 
     def plan(self, instruction: str) -> list[Step]:
         return self._plan(instruction)[0]
@@ -107,7 +108,8 @@ class InstructionPolicy:
         """False when the next step is typing, a key press or a spinner step (the loop then skips grounding)."""
         steps = self._episode_plan(instruction)[0] if history else self.plan(instruction)
         n = self._progress(history)[0] if history else 0  # (a new episode: last episode's skips do not count)
-        return not (n < len(steps) and steps[n].op in ("type", "key", "spin"))
+        return not (n < len(steps) and (steps[n].op in ("type", "key", "spin") or
+                                         (steps[n].op == "pause" and self._pauses.ready(n))))
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
@@ -115,11 +117,13 @@ class InstructionPolicy:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
             self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
             self._wait_frame, self._shown, self._watch = None, "", readings.Watch()
+            self._pauses.reset()
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
                 if not isinstance(action, Wait):
                     self._acted = self._frame  # what the screen showed when this action was chosen
+                    self._pauses.acted()
                 return action
             self._skipped += 1
 
@@ -142,7 +146,12 @@ class InstructionPolicy:
             steps.append(Step("click", "Submit", ["button"]))
         if n >= len(steps):
             return self._finished()
-        step = steps[n]
+        step, held = steps[n], self._pauses.take(n)
+        if held is not None:  # grounded before the pause that came before it
+            return held
+        if step.op == "pause":
+            return self._pauses.decide(n, float(step.text), lambda: pausing.follow(steps[n + 1:], elements, self.ground),
+                                       everyday.SKIP)
         if step.op == "unsupported":
             return Done(success=False, summary=f"cannot {step.text}: no such action")
         if step.op == "type":

@@ -46,6 +46,9 @@ DEV: tuple[str, ...] = (
     # (order-food, email-inbox-forward-nl and terminal were run once at HEAD, 0/3 each, and left out: their items
     # are told by "+" glyphs and icons the grounding does not see, or by 8 px terminal text)
     "highlight-text-2", "highlight-text",
+    # added 2026-12-06 (session 24) from neither suite: a pause the instruction asks for ("click ONE, wait 3 seconds,
+    # then click TWO"), timed to within 15 %; agents/pausing.py was written on it (0/2 at HEAD, by then 5/5)
+    "button-delay",
 )
 
 HELDOUT: tuple[str, ...] = (
