@@ -43,8 +43,9 @@ class SessionOptions:
     checked against the audio after the cut before the turn is released early (runtime/asr.py); None: never.
     backchannel: a barge-in during a reply waits for its words; "mm-hm" lets the reply play on
     (runtime/backchannel.py).
-    asr_context: the recogniser reads the conversation's last exchange ahead of each turn's audio (runtime/asr.py);
-    False hears every turn alone."""
+    asr_context: the recogniser reads the conversation's last exchange ahead of each turn's audio (runtime/asr.py).
+    Off by default: questions are heard better, but a paused request is completed with the context's words more
+    often and judged finished (docs/measurements.md)."""
 
     vad: VADOptions = field(default_factory=VADOptions)
     thinker: ThinkerOptions = field(default_factory=ThinkerOptions)
@@ -56,7 +57,7 @@ class SessionOptions:
     turn_classifier: bool = True
     check_below: float | None = CHECK_BELOW
     backchannel: BackchannelOptions = field(default_factory=BackchannelOptions)
-    asr_context: bool = True
+    asr_context: bool = False
 
 
 @dataclass

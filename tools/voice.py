@@ -40,7 +40,9 @@ class VoiceConfig:
         models/whisper WhisperOptions.doubt_beam).
     asr_check_below: a speculative transcript whose last word scores below this log-probability is checked against
         the audio after the cut before its reply is released (runtime/asr.py; None: never).
-    asr_context: the recogniser reads the conversation's last exchange ahead of each turn (runtime/asr.py).
+    asr_context: the recogniser reads the conversation's last exchange ahead of each turn (runtime/asr.py). Off by
+        default: it hears questions better, but completes a paused request with the context's words ("What is the
+        tallest mountain in" heard "... in France?") and so cuts more users off (docs/measurements.md).
     realtime: a file is fed at the pace of a microphone (omnirt reply; False: as fast as it can be read).
     agent_tool: spoken desktop commands ("computer, click Submit") go to the computer-use agent.
     backchannels: "mm-hm", "yeah", "okay" said over a reply let it play on instead of cutting it
@@ -61,7 +63,7 @@ class VoiceConfig:
     asr_beam: int = 1
     asr_doubt_beam: int = 5
     asr_check_below: float | None = CHECK_BELOW
-    asr_context: bool = True
+    asr_context: bool = False
     realtime: bool = True
     agent_tool: bool = False
     backchannels: bool = True
@@ -102,9 +104,9 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--asr-check-below", type=check_below, default=DEFAULT.asr_check_below,
                    help="check a speculative transcript against the audio after the cut when its last word's "
                         f"log-probability is below this (default {CHECK_BELOW}; off: never)")
-    p.add_argument("--no-asr-context", dest="asr_context", action="store_false",
-                   help="hear each turn alone (by default the recogniser reads the conversation's last exchange "
-                        "ahead of the turn's audio)")
+    p.add_argument("--asr-context", action="store_true",
+                   help="the recogniser reads the conversation's last exchange ahead of each turn of 1 s of speech "
+                        "or more: questions heard better, paused requests cut off more often (docs/measurements.md)")
     if partials:
         p.add_argument("--partial-every-ms", type=int, default=LIVE_PARTIALS_MS,
                        help="while the user talks, transcribe the speech so far this often (shown live, and read "

@@ -122,11 +122,11 @@ def test_the_system_prompt_file_is_what_the_thinker_answers_by(tmp_path):
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_hearing_each_turn_alone_is_handed_on_and_reaches_the_session(name):
+def test_hearing_each_turn_in_its_conversation_is_handed_on_and_reaches_the_session(name):
     from omnirt.tools.voice import session_options
 
-    config = voice_config(parse(COMMANDS[name] + ["--no-asr-context"]))
-    assert config.asr_context is False and session_options(config).asr_context is False
-    assert "--no-asr-context" in voice_flags(config) and voice_config(parse(["serve", *voice_flags(config)])) == (
+    config = voice_config(parse(COMMANDS[name] + ["--asr-context"]))
+    assert config.asr_context is True and session_options(config).asr_context is True
+    assert "--asr-context" in voice_flags(config) and voice_config(parse(["serve", *voice_flags(config)])) == (
         dataclasses.replace(config, partial_every_ms=LIVE_PARTIALS_MS, realtime=True))
-    assert session_options(DEFAULT).asr_context is True
+    assert session_options(DEFAULT).asr_context is False
