@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .context import echoes, encoded
+from .context import encoded, kept
 from .decoder import DecodeSettings, Decoded, GreedyDecoder
 from .mel import SAMPLE_RATE
 
@@ -173,9 +173,8 @@ class WhisperOnnx:
         try:
             d = self._decoder.transcribe(audio, self.settings(draft), ro, guess=guess.tokens if guess else None,
                                          context=self.context_tokens(context))
-            result = transcription(d, len(audio))
-            if context.strip() and echoes(context, result.text):  # (context.py says why)
-                result = transcription(self._decoder.transcribe(audio, self.settings(draft), ro), len(audio))
+            result = kept(context, transcription(d, len(audio)),  # (context.py says why)
+                          lambda: transcription(self._decoder.transcribe(audio, self.settings(draft), ro), len(audio)))
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from . import Transcription, WhisperOnnx, _validate, transcription
-from .context import echoes
+from .context import kept
 from .decoder import FirstWindow, GreedyDecoder, WindowResult, _silent
 from .mel import FRAMES_PER_WINDOW, HOP, log_mel
 
@@ -75,12 +75,10 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object], drafts: Sequenc
                                 full_mel)
             try:
                 d = dec.transcribe(audio, asr.settings(drafts[i]), None, first, context=asr.context_tokens(contexts[i]))
-                results[i] = transcription(d, len(audio))
+                results[i] = kept(contexts[i], transcription(d, len(audio)),  # (context.py says why)
+                                  lambda: asr.transcribe(audio, draft=drafts[i]))  # noqa: B023 - called at once
             except Exception as err:  # noqa: BLE001 - handed to that row's caller
                 results[i] = err
-                continue
-            if contexts[i].strip() and echoes(contexts[i], results[i].text):  # made again alone, without it
-                results[i] = _alone(asr, audio, drafts[i], "")
     return results  # type: ignore[return-value]
 
 

@@ -5,17 +5,20 @@ and a question is heard more surely in the conversation it belongs to: "What is 
 France's question and answer, where eSpeak's "of" is heard as "on" alone (docs/measurements.md has the figures).
 
 The risk is the other way round: where the audio says little (a short "Yes.", "Mm-hm.", a noisy line), the decoder
-writes the prompt instead ("The answer is triangle.") or loops ("Yes. Yes. Yes. Yes."). So a transcript made with a
-context is kept only when it is not an echo of it; an echo is decoded again without the context, which gives what
-the recogniser heard before contexts were read. Whether anything was said at all is judged on the audio alone (the
-decoder reads the no-speech probability without the context: models/whisper/decoder.py).
+writes the prompt instead ("The answer is triangle.") or loops ("Yes. Yes. Yes. Yes."); and a request cut at a pause
+is completed with the context's words ("What is the tallest mountain in" heard "... in France?"), which the turn's
+judgement then reads as finished. So a transcript made with a context is kept only when it is not an echo of it and
+adds none of its topic words that the audio alone does not give: an echo is decoded again without the context, and
+a transcript holding a topic word of the context is compared with one made without it (`added`), so the context
+may choose among the words the audio allows but never bring its own. Whether anything was said at all is judged
+on the audio alone (the decoder reads the no-speech probability without the context: models/whisper/decoder.py).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, Callable
 
 from .decoder import compression_ratio
 
@@ -42,6 +45,38 @@ def echoes(context: str, text: str) -> bool:
             if all(said[i + k * n: i + (k + 1) * n] == said[i: i + n] for k in range(1, LOOP_TIMES)):
                 return True
     return False
+
+
+# Words too common to say what a text is about: a context sharing only these with a transcript did not steer it.
+COMMON = frozenset("""a an the of to in on at for by with from and or but is are was were be been am do does did what
+which who whom whose when where why how many much it its this that these those there their they them he she his her
+you your me my we us our not no yes can could would should will shall may might must has have had than then so as if
+about into over under up down out answer""".split())
+
+
+def topic_words(context: str) -> set[str]:
+    """The context's words that say what it is about (not COMMON, three letters or more)."""
+    return {w for w in words(context) if w not in COMMON and len(w) > 2}
+
+
+def added(context: str, with_context: str, alone: str) -> set[str]:
+    """The context's topic words that the transcript made with it has and the one made without it lacks: words
+    the context put there, not the audio ("What is the tallest mountain in" heard "... in France?" after France's
+    exchange)."""
+    return (set(words(with_context)) & topic_words(context)) - set(words(alone))
+
+
+def kept(context: str, result: Any, alone: Callable[[], Any]) -> Any:
+    """The transcription to keep of one made with `context` (`result`, with a `.text`): itself, or the one `alone()`
+    makes without the context when `result` echoes the context or adds a topic word of it. `alone` is called only
+    when `result` holds a topic word of the context or echoes it."""
+    if not context.strip():
+        return result
+    echo = echoes(context, result.text)
+    if not echo and not set(words(result.text)) & topic_words(context):
+        return result
+    other = alone()
+    return other if echo or added(context, result.text, other.text) else result
 
 
 @functools.lru_cache(maxsize=64)

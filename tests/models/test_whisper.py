@@ -228,3 +228,28 @@ def test_what_counts_as_an_echo_of_the_context(text, echo) -> None:
     from omnirt.models.whisper.context import echoes
 
     assert echoes("What do you call a shape with three sides? The answer is triangle.", text) is echo
+
+
+def test_a_context_may_choose_among_the_words_heard_but_never_add_its_own() -> None:
+    """kept(): a transcript holding a topic word of its context is compared with one made without the context; a
+    word only the context gave ("in France?" after France's exchange, where the user paused after "in") is dropped
+    with it; a word the audio gives alone too ("capital") keeps the context's choice ("of", not "on")."""
+    from types import SimpleNamespace as T
+
+    from omnirt.models.whisper.context import kept
+
+    before = "What is the capital of France? The capital of France is Paris."
+    calls = []
+
+    def alone(text):
+        return lambda: calls.append(text) or T(text=text)
+
+    fragment = T(text="What is the tallest mountain in France?")
+    heard = kept(before, fragment, alone("What is the tallest mountain in..."))
+    assert heard.text == "What is the tallest mountain in..."
+    spain = T(text="What is the capital of Spain?")
+    assert kept(before, spain, alone("What is the capital on Spain?")) is spain
+    other = T(text="How many legs does a spider have?")  # nothing of the context in it: no second decode
+    assert kept(before, other, alone("How many lengths does a spider have?")) is other
+    assert kept("", fragment, alone("x")) is fragment
+    assert calls == ["What is the tallest mountain in...", "What is the capital on Spain?"]
