@@ -162,7 +162,8 @@ class WhisperOnnx:
         words, sooner.
         `context`: what was said before this audio (the conversation's last exchange), read by the decoder ahead of
         the audio as Whisper's prompt: words the conversation makes likely are heard more surely. A transcript that
-        only echoes it is made again without it (context.py)."""
+        echoes it, or holds a topic word of it that a decode without it does not, gives way to that decode
+        (context.py)."""
         from omnirt.runtime.threads import Cancelled
 
         audio = _validate(audio)

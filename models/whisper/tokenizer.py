@@ -94,6 +94,8 @@ class WhisperTokenizer:
         if self._bpe is None:
             if self.bpe_path is None:
                 raise ValueError("this Whisper tokenizer was given no tokenizer.json: it cannot encode text")
+            if not Path(self.bpe_path).is_file():
+                raise ValueError(f"cannot encode a context: {self.bpe_path} is missing (run `make setup`)")
             from tokenizers import Tokenizer
 
             self._bpe = Tokenizer.from_file(str(self.bpe_path))

@@ -87,6 +87,8 @@ def test_tokenizer_matches_tokenizer_json() -> None:
         tok.language_id("xx")
     with pytest.raises(ValueError, match="no tokenizer.json"):
         tok.encode(" Hello")
+    with pytest.raises(ValueError, match="cannot encode a context: .*missing"):
+        WhisperTokenizer.from_file(d / "vocabulary.txt", d / "no-such-tokenizer.json").encode(" Hello")
     bpe = WhisperTokenizer.from_file(d / "vocabulary.txt", d / "tokenizer.json")
     for text in (" What is the capital of France? Paris.", " it's 3:45 p.m."):
         assert bpe.encode(text) == ref.encode(text, add_special_tokens=False).ids
