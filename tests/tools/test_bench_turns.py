@@ -292,3 +292,29 @@ def test_a_cache_heard_before_the_last_words_certainty_gets_it_without_the_think
     assert chat.asked == 0
     heard = hear_last_words(u, cached, Asr(["Book a", "Look a table.", "Book a", "Look a table."]), chat)
     assert [x["text"] for x in heard["points"]] == ["Book a", "Look a table."] and chat.asked == 2
+
+
+def test_with_asr_context_each_point_of_a_second_of_speech_is_heard_after_another_topic(capsys) -> None:
+    from types import SimpleNamespace
+
+    from omnirt.tools.bench import turns_hear
+    from omnirt.tools.bench.turns import TAIL_S, run
+    from omnirt.tools.cli import build_parser
+
+    class Heard:
+        def __init__(self):
+            self.contexts = []
+
+        def transcribe(self, audio, context=""):
+            self.contexts.append(context)
+            return SimpleNamespace(text="x")
+
+    asr, lead = Heard(), corpus.LEAD_S
+    for speech_s in (0.6, 1.2):  # (the audio at a point: the lead-in, the speech so far, then the tail)
+        turns_hear._heard(asr, np.zeros(int((lead + speech_s + TAIL_S) * 16000), np.float32), "Q? A.")
+    turns_hear._heard(asr, np.zeros(int((lead + 2 + TAIL_S) * 16000), np.float32), "")
+    assert asr.contexts == ["", "Q? A.", ""]
+    assert turns_hear._signature("asr", "llama") != turns_hear._signature("asr", "llama", "Q? A.")  # its own cache
+    args = build_parser(["bench", "turns"]).parse_args(["bench", "turns", "--live", "--asr-context"])
+    with pytest.raises(SystemExit, match="--asr-context is for the offline hearing"):
+        run(args, None)

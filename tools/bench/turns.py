@@ -340,6 +340,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the set read as the held-out half (default: the fresh one; heldout4: the one before, "
                         "read with the 0.5B and 1.5B Thinkers, and heldout2, read twice: kept to compare with earlier "
                         "runs)")
+    p.add_argument("--asr-context", action="store_true",
+                   help="each utterance follows an exchange on another topic, which the recogniser reads (as "
+                        "`serve --asr-context` would): what the context does to the judgement of paused requests")
     p.add_argument("--live", action="store_true",
                    help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
                         "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")
@@ -354,6 +357,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     if args.limit < 0 or args.threads < 1:
         raise SystemExit("omnirt: error: --limit must be 0 or more, --threads 1 or more")
+    if args.live and args.asr_context:
+        raise SystemExit("omnirt: error: --asr-context is for the offline hearing (--live speaks to `serve` defaults)")
     if args.live:
         from .turns_live import run as run_live
 
@@ -382,7 +387,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     out.write_text(json.dumps(_jsonable({"benchmark": "turns", "cpu_probe_ms": probes, "seconds": round(seconds, 1),
                                          "settings": {"tail_s": TAIL_S, "threads": args.threads, "limit": args.limit,
                                                       "thinker": args.thinker,
-                                                      "heldout_set": args.heldout,
+                                                      "heldout_set": args.heldout, "asr_context": args.asr_context,
                                                       "sweep": asdict(SweepOptions())},
                                          "targets": TARGETS, "anchors": ANCHORS, **s,
                                          "rows": [asdict(r) for r in rows]}), indent=1))

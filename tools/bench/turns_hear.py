@@ -12,38 +12,55 @@ from typing import Any
 
 import numpy as np
 
+from ...runtime.asr import CONTEXT_MIN_S
 from .turns import TAIL_S, Row
-from .turns_corpus import Utterance, after_question, corpus_dir
+from .turns_corpus import LEAD_S, Utterance, after_question, corpus_dir
 
-def _signature(asr: Any, llama_options: Any) -> str:
-    """What a cached decision depends on: the recogniser's options, the Thinker and its prompt, the detector."""
+# `--asr-context`: the exchange each utterance follows, on another topic, as a conversation's topic change gives it.
+CONTEXT_EXCHANGE = "What is the capital of France? The capital of France is Paris."
+
+
+def _signature(asr: Any, llama_options: Any, context: str = "") -> str:
+    """What a cached decision depends on: the recogniser's options (and context), the Thinker and its prompt, the
+    detector."""
     from ...models import turn_detector
+    from ...models.whisper import context as whisper_context
 
     made = f"{TAIL_S}\n{asr!r}\n{llama_options!r}\n{inspect.getsource(turn_detector)}"
+    if context:
+        made += f"\n{context}\n{CONTEXT_MIN_S}\n{inspect.getsource(whisper_context)}"
     return hashlib.sha256(made.encode()).hexdigest()[:12]
 
 
-def hear(u: Utterance, asr: Any, chat: Any) -> dict[str, Any]:
+def _heard(asr: Any, audio: np.ndarray, context: str) -> Any:
+    """The recogniser's result at a decision point: with the context when the speech so far (after the corpus's
+    lead-in) is as long as a live session needs to read one (runtime/asr.py CONTEXT_MIN_S)."""
+    if context and len(audio) / 16000 - TAIL_S - LEAD_S >= CONTEXT_MIN_S:
+        return asr.transcribe(audio, context=context)
+    return asr.transcribe(audio)
+
+
+def hear(u: Utterance, asr: Any, chat: Any, context: str = "") -> dict[str, Any]:
     """Each decision point of `u` as the live path would hear it: (kind, sample, transcript, p), judged by the
-    Thinker's own `end_of_turn`, the call a live session makes."""
+    Thinker's own `end_of_turn`, the call a live session makes. context: what the recogniser reads before it."""
     until = _until(u)
     points = []
     for at, what in [*((s, "pause") for s, _ in u.pauses), (u.end, "end")]:
-        result = asr.transcribe(until(at))
+        result = _heard(asr, until(at), context)
         points.append({"what": what, "at": at, "text": result.text, "p": chat.end_of_turn(result.text),
                        "lp": result.end_logprob})
     return {"points": points}
 
 
-def hear_last_words(u: Utterance, heard: dict[str, Any], asr: Any, chat: Any) -> dict[str, Any]:
+def hear_last_words(u: Utterance, heard: dict[str, Any], asr: Any, chat: Any, context: str = "") -> dict[str, Any]:
     """`heard` (cached before the last word's log-probability was kept) with it added at each point, without asking
     the Thinker again: the same decode, so the text must come out the same (else the utterance is heard again)."""
     until = _until(u)
     points = []
     for point in heard["points"]:
-        result = asr.transcribe(until(point["at"]))
+        result = _heard(asr, until(point["at"]), context)
         if result.text != point["text"]:
-            return hear(u, asr, chat)
+            return hear(u, asr, chat, context)
         points.append({**point, "lp": result.end_logprob})
     return {**heard, "points": points}
 
@@ -60,7 +77,8 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
     thinker = getattr(args, "thinker", None) or DEFAULT.thinker
     asr_options = WhisperOptions(intra_threads=args.threads)
     llama_options = LlamaOptions(model=thinker_model(thinker), n_threads=args.threads)
-    sig = _signature(asr_options, llama_options)
+    context = CONTEXT_EXCHANGE if getattr(args, "asr_context", False) else ""
+    sig = _signature(asr_options, llama_options, context)
     cache = corpus_dir() / "decisions"
     cache.mkdir(parents=True, exist_ok=True)
     models: list[Any] = []
@@ -78,10 +96,10 @@ def decide(utts: list[Utterance], args: argparse.Namespace, console: Any) -> lis
             if path.is_file():
                 heard = json.loads(path.read_text())
                 if any("lp" not in x for x in heard["points"]):
-                    heard = hear_last_words(u, heard, *loaded())
+                    heard = hear_last_words(u, heard, *loaded(), context)
                     path.write_text(json.dumps(heard))
             else:
-                heard = hear(u, *loaded())
+                heard = hear(u, *loaded(), context)
                 path.write_text(json.dumps(heard))
             pauses, end = [p for p in heard["points"] if p["what"] == "pause"], heard["points"][-1]
             p = u.plan
