@@ -18,8 +18,8 @@ from omnirt.agents.actions import Hotkey, Type
 from omnirt.agents import intents, pausing, readings
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
-    drop_purpose, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional, scroll_request,
-    widget_value)
+    drop_purpose, integer, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional,
+    scroll_request, widget_value)
 
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
         "backspace": "backspace"}
@@ -323,11 +323,13 @@ def _list_steps(choice: str) -> list[Step]:
 
 def _widget_steps(value: str, widget: str) -> list[Step]:
     """'5 with the spinner': focus the field, select what it holds and type the value. A dragged widget (a slider)
-    is no step this policy can take: say so rather than click something else."""
+    other than a slider is no step this policy can take: say so rather than click something else."""
     if is_spun_widget(widget):  # stepped by its arrow keys from the number it shows (the policy's "spin")
         return [Step("focus", "", ["input"]), Step("spin", text=value)]
     if is_typed_widget(widget):
         return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
+    if norm(widget).split()[-1:] == ["slider"] and integer(value) is not None:  # its knob, arrow keys (sliding.py)
+        return [Step("slide", text=value)]
     return [Step("unsupported", text=f"set the {widget} to {value}")]
 
 

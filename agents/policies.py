@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, pausing, readings
+from omnirt.agents import everyday, everyday_forms, pausing, readings, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
@@ -147,11 +147,12 @@ class InstructionPolicy:
         if n >= len(steps):
             return self._finished()
         step, held = steps[n], self._pauses.take(n)
+        elements = elements if step.op in sliding.OPS else sliding.apart(elements, self._watch)
         if held is not None:  # grounded before the pause that came before it
             return held
         if step.op == "pause":
-            return self._pauses.decide(n, float(step.text), lambda: pausing.follow(steps[n + 1:], elements, self.ground),
-                                       everyday.SKIP)
+            follow = lambda: pausing.follow(steps[n + 1:], elements, self.ground)  # noqa: E731
+            return self._pauses.decide(n, float(step.text), follow, everyday.SKIP)
         if step.op == "unsupported":
             return Done(success=False, summary=f"cannot {step.text}: no such action")
         if step.op == "type":
@@ -167,7 +168,7 @@ class InstructionPolicy:
             return self._pick(step, steps, n, elements)
         if step.op in readings.OPS:  # a number on the screen decides; its presses and marks are no plan steps
             act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool), self._frame)
-            self._aside += [act] if isinstance(act, Click) and step.op in readings.ASIDE_OPS else []
+            self._aside += [act] if isinstance(act, (Click, Hotkey)) and step.op in readings.ASIDE_OPS else []
             return act if act is not None else self._missing(step, elements, waits)
         if self._list_open(step, steps, n, elements):
             return everyday.SKIP  # the list shows its options already (a list box): no click to open it

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents import reckoning, selecting
+from omnirt.agents import reckoning, selecting, sliding
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -299,9 +299,9 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS)
+OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
-ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute")
+ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS)
 
 
 @dataclass
@@ -312,6 +312,7 @@ class Watch:
     marked: list[tuple[int, int, int, int]] = field(default_factory=list)
     places: list[tuple[int, int]] | None = None  # an in-order step's numbers' places, in the order to click them
     answer: str | None = None  # the value a reckoning step read off the screen (agents/reckoning.py)
+    slider: Any = None  # a slide step's progress (agents/sliding.py's Slider)
 
 
 def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, rgb: Any = None) -> Any:
@@ -323,6 +324,8 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
 
     if step.op in reckoning.OPS:
         return reckoning.decide(step, elements, watch, rgb, matcher)
+    if step.op in sliding.OPS:
+        return sliding.decide(step, elements, watch)
     if step.op in selecting.OPS:  # a paragraph, line or word dragged across (agents/selecting.py)
         return selecting.decide(step, elements)
     if step.op == "classify":

@@ -49,6 +49,9 @@ DEV: tuple[str, ...] = (
     # added 2026-12-06 (session 24) from neither suite: a pause the instruction asks for ("click ONE, wait 3 seconds,
     # then click TWO"), timed to within 15 %; agents/pausing.py was written on it (0/2 at HEAD, by then 5/5)
     "button-delay",
+    # added 2026-12-06 (session 24) from neither suite: a value set with a slider ("Select 5 with the slider"), its knob
+    # and the number shown beside it found by layout; agents/sliding.py was written on these
+    "form-sequence", "use-slider",
 )
 
 HELDOUT: tuple[str, ...] = (

@@ -1,0 +1,64 @@
+"""A value set with a slider (agents/sliding.py): the knob found on its bar by layout, clicked, then stepped by arrow
+keys until the number shown beside it is the one asked for; the knob and the value are no later step's target."""
+
+from __future__ import annotations
+
+from omnirt.agents.actions import Click, Done, Hotkey
+from omnirt.agents.elements import Element as E
+from omnirt.agents.plan import parse_plan
+from omnirt.agents.policies import InstructionPolicy
+from omnirt.agents.sliding import parts
+
+TASK = "Select 6 with the slider, click the 1st checkbox, then hit Submit."
+BOXES = [E("c1", (16, 183, 42, 209), "checkbox", ""), E("c2", (62, 183, 88, 209), "checkbox", ""),
+         E("c3", (107, 183, 133, 209), "checkbox", ""), E("ok", (8, 235, 199, 315), "button", "Submit")]
+
+
+def test_slider_value_parses_to_a_slide_step():
+    steps, dropped = parse_plan(TASK)
+    assert [(s.op, s.text) for s in steps][:1] == [("slide", "6")] and not dropped
+    assert parse_plan("Select 3 with the color wheel")[0][0].op == "unsupported"  # dragged, not stepped
+
+
+def test_knob_between_two_halves_of_a_vertical_bar():
+    # the bar read as two fields, one each side of the knob (a vertical slider), the value below and to the right
+    els = [E("a", (21, 121, 39, 234), "input", ""), E("k", (17, 234, 43, 260), "icon", ""),
+           E("b", (21, 260, 39, 335), "input", ""), E("v", (60, 322, 88, 337), "word", "102")]
+    bar, knob = parts(els)
+    assert knob.id == "k" and bar.box == (21, 121, 39, 335)
+    # a plain text field with nothing on it is no slider
+    assert parts([E("f", (20, 100, 200, 124), "input", ""), E("w", (210, 104, 230, 120), "word", "12")]) == (None, None)
+
+
+def test_slider_set_by_keys_then_the_rest_ignores_its_knob_and_value():
+    pol, history = InstructionPolicy(), []
+    screens = [
+        # the knob (a checkbox to the grounding, labelled by the value beside it) on the bar, 7 shown
+        [E("bar", (9, 132, 173, 150), "slider", ""), E("knob", (137, 128, 163, 154), "checkbox", "7"),
+         E("v", (186, 134, 203, 153), "word", "7"), *BOXES],
+        [E("knob", (137, 128, 163, 154), "checkbox", "7"), E("v", (186, 134, 203, 153), "word", "7"), *BOXES],
+        # after one Left: the value, a lone digit, is missed by OCR and seen as a ticked box; the knob moved
+        [E("knob", (128, 127, 156, 155), "checkbox", ""), E("v", (188, 136, 205, 153), "checkbox", "", value="checked"),
+         *BOXES],
+        [E("knob", (128, 127, 156, 155), "checkbox", ""), *BOXES],
+    ]
+    want = [Click(x=150, y=141), Hotkey(keys=["left"], presses=1), Click(element="c1"), Click(element="ok")]
+    for els, expected in zip(screens, want):
+        act = pol.decide(TASK, els, history)
+        assert act == expected
+        history.append(act)
+        pol.observe(act, True)
+    assert isinstance(pol.decide(TASK, screens[-1], history), Done)
+
+
+def test_slider_read_again_after_each_round_and_far_values_take_rounds():
+    pol, history, task = InstructionPolicy(), [], "Select 40 with the slider and hit Submit."
+    bar = [E("bar", (20, 130, 160, 146), "input", ""), E("knob", (10, 125, 30, 151), "icon", "")]
+    act = pol.decide(task, [*bar, E("v", (180, 132, 200, 146), "word", "0")], history)
+    assert act == Click(x=20, y=138)
+    for shown, expected in [("0", Hotkey(keys=["right"], presses=20)), ("19", Hotkey(keys=["right"], presses=20)),
+                            ("41", Hotkey(keys=["left"], presses=1))]:
+        history.append(act)
+        pol.observe(act, True)
+        act = pol.decide(task, [*bar, E("v", (180, 132, 200, 146), "word", shown)], history)
+        assert act == expected, shown
