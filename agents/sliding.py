@@ -49,7 +49,8 @@ def _on(knob: Element, bar: Element) -> bool:
 
 
 def parts(elements: Sequence[Element]) -> tuple[Element | None, Element | None]:
-    """(bar, knob) of the slider in sight; the knob may be None (a bar the detector named a slider)."""
+    """(bar, knob) of the slider in sight; the knob may be None (a bar the detector named a slider, or a bar with a
+    number beside it: its middle is clicked then, and the value read after the click)."""
     bars = sorted((e for e in elements if _bar(e) or e.kind == "slider"), key=lambda e: e.kind != "slider")
     for bar in bars:
         knobs = [k for k in elements if k is not bar and _knob(k) and _on(k, bar)]
@@ -60,7 +61,11 @@ def parts(elements: Sequence[Element]) -> tuple[Element | None, Element | None]:
                    max(b[3] for b in whole))
             return replace(bar, box=box), knob
     named = [b for b in bars if b.kind == "slider"]
-    return (named[0], None) if named else (None, None)
+    if named:
+        return named[0], None
+    # no knob told apart (at an end it may be read into the bar): the bar with a number nearest beside it
+    shown = [(_gap(v.box, b.box), b) for b in bars if (v := readout(b, None, elements)) is not None]
+    return (min(shown, key=lambda gb: gb[0])[1], None) if shown else (None, None)
 
 
 def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
@@ -73,7 +78,7 @@ def readout(bar: Element, knob: Element | None, elements: Sequence[Element]) -> 
                                         max(bar.box[2], knob.box[2]), max(bar.box[3], knob.box[3]))
     near = [(_gap(e.box, box), e) for e in elements if e.kind in ("word", "line", "icon", "cell")
             and integer(e.label) is not None]
-    near = [(d, e) for d, e in near if 0 < d <= NEAR_PX]  # (not on the slider: a knob's label is the value too)
+    near = [(d, e) for d, e in near if d <= NEAR_PX and (knob is None or _gap(e.box, knob.box) > 0)]
     return min(near, key=lambda de: de[0])[1] if near else None
 
 

@@ -26,8 +26,10 @@ def test_knob_between_two_halves_of_a_vertical_bar():
            E("b", (21, 260, 39, 335), "input", ""), E("v", (60, 322, 88, 337), "word", "102")]
     bar, knob = parts(els)
     assert knob.id == "k" and bar.box == (21, 121, 39, 335)
-    # a plain text field with nothing on it is no slider
-    assert parts([E("f", (20, 100, 200, 124), "input", ""), E("w", (210, 104, 230, 120), "word", "12")]) == (None, None)
+    # a knob read into the bar (at its end): the bar with a number beside it; with no number near, no slider
+    far = [E("f", (20, 100, 200, 124), "input", ""), E("o", (20, 300, 200, 324), "input", "")]
+    assert parts([*far, E("w", (210, 304, 230, 320), "word", "-10")]) == (far[1], None)
+    assert parts([*far, E("w", (20, 200, 40, 216), "word", "foo")]) == (None, None)
 
 
 def test_slider_set_by_keys_then_the_rest_ignores_its_knob_and_value():
