@@ -202,8 +202,10 @@ class _Planner:
         path = intents.menu_path(text)
         if path:
             return [Step("click", item) for item in path]
-        setting = intents.set_value(body) if verb == "set" else None
-        if setting:
+        setting = intents.set_value(body) if verb in ("set", "move", "drag", "slide") else None
+        if setting and norm(setting[0]).split()[-1:] == ["slider"]:  # "set the slider to 7": its knob (sliding.py)
+            return _widget_steps(setting[1], setting[0])
+        if setting and verb == "set":
             day = intents.month_day(setting[1])
             if day:
                 return [Step("focus", setting[0], ["input"]), *([Step("nextmonth")] if day[1] else []),

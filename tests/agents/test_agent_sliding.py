@@ -3,6 +3,8 @@ keys until the number shown beside it is the one asked for; the knob and the val
 
 from __future__ import annotations
 
+import pytest
+
 from omnirt.agents.actions import Click, Done, Hotkey
 from omnirt.agents.elements import Element as E
 from omnirt.agents.plan import parse_plan
@@ -18,6 +20,18 @@ def test_slider_value_parses_to_a_slide_step():
     steps, dropped = parse_plan(TASK)
     assert [(s.op, s.text) for s in steps][:1] == [("slide", "6")] and not dropped
     assert parse_plan("Select 3 with the color wheel")[0][0].op == "unsupported"  # dragged, not stepped
+
+
+@pytest.mark.parametrize("instruction, value", [("Set the slider to 7", "7"), ("set the slider to -3", "-3"),
+                                                ("Move the slider to 4", "4"), ("Drag the volume slider to 30", "30")])
+def test_a_slider_set_to_a_value_is_slid_whatever_the_wording(instruction, value):
+    steps, dropped = parse_plan(instruction)  # ("set the slider to 7" was typed into "any text field")
+    assert [(s.op, s.text) for s in steps] == [("slide", value)] and not dropped
+
+
+def test_a_slider_set_to_no_number_or_a_field_set_to_one_is_not_slid():
+    assert [s.op for s in parse_plan("Set the slider to loud")[0]] == ["unsupported"]
+    assert [s.op for s in parse_plan("Set the brightness to 70")[0]][:3] == ["focus", "key", "type"]
 
 
 def test_knob_between_two_halves_of_a_vertical_bar():
