@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from omnirt.agents.actions import MAX_KEYS, keyboard_keys
+from omnirt.agents.elements import norm
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
@@ -106,6 +107,11 @@ SPUN_WIDGETS = ("spinner", "spin box", "spinbox", "number field", "number input"
 
 def is_spun_widget(widget: str) -> bool:
     return widget in SPUN_WIDGETS
+
+
+def is_slider(widget: str) -> bool:
+    """'slider', 'the volume slider': set by its knob and arrow keys (agents/sliding.py)."""
+    return norm(widget).split()[-1:] == ["slider"]
 
 
 def integer(text: str) -> int | None:

@@ -18,7 +18,7 @@ from omnirt.agents.actions import Hotkey, Type
 from omnirt.agents import intents, pausing, readings
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
-    drop_purpose, integer, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional,
+    drop_purpose, integer, is_slider, is_spun_widget, is_typed_widget, key_chord, list_choice, ordinal, positional,
     scroll_request, widget_value)
 
 KEYS = {"enter": "enter", "return": "enter", "tab": "tab", "escape": "esc", "esc": "esc", "space": "space",
@@ -203,7 +203,7 @@ class _Planner:
         if path:
             return [Step("click", item) for item in path]
         setting = intents.set_value(body) if verb in ("set", "move", "drag", "slide") else None
-        if setting and norm(setting[0]).split()[-1:] == ["slider"]:  # "set the slider to 7": its knob (sliding.py)
+        if setting and is_slider(setting[0]):  # "set the slider to 7": its knob (sliding.py)
             return _widget_steps(setting[1], setting[0])
         if setting and verb == "set":
             day = intents.month_day(setting[1])
@@ -330,7 +330,7 @@ def _widget_steps(value: str, widget: str) -> list[Step]:
         return [Step("focus", "", ["input"]), Step("spin", text=value)]
     if is_typed_widget(widget):
         return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
-    if norm(widget).split()[-1:] == ["slider"] and integer(value) is not None:  # its knob, arrow keys (sliding.py)
+    if is_slider(widget) and integer(value) is not None:  # its knob, arrow keys (sliding.py)
         return [Step("slide", text=value)]
     return [Step("unsupported", text=f"set the {widget} to {value}")]
 
