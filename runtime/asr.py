@@ -22,6 +22,7 @@ import numpy as np
 
 from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
                      SpeechEnded, Transcript)
+from .endpointer import SAMPLE_RATE
 from .stage import Stage
 from .threads import FOREGROUND, Cancelled, CancelToken
 
@@ -40,6 +41,7 @@ class Recognizer(Protocol):
 log = logging.getLogger(__name__)
 CHECK_BELOW = -0.75  # the default check_below (a log-probability; chosen on `omnirt bench asr --live --set dev`)
 CONTEXT_MIN_S = 1.0  # the default context_min_s (seconds of speech; chosen on DEV question and reply clips)
+RECENT_TURNS = 8  # how many of the latest turns the stage keeps per-turn state for
 
 
 class ASRStage(Stage):
@@ -82,7 +84,7 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
                     self._partial_cancel.set()  # the final transcript supersedes it: stop it within milliseconds
                 await asyncio.wait({self._partial})  # never two decodes at once: the final one would slow down
             self._partial_result = None
-            self._speech_s = {t: s for t, s in self._speech_s.items() if t > frame.turn - 8}
+            self._speech_s = {t: s for t, s in self._speech_s.items() if t > frame.turn - RECENT_TURNS}
             self._speech_s[frame.turn] = frame.audio_end - frame.audio_start
             self._final.discard(frame.turn)
             self._unsure.pop(frame.turn, None)
@@ -151,7 +153,7 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
 
     def _words_final(self, turn: int) -> list[Frame]:
         """Mark `turn`'s words final; the control frames held back for them, in order."""
-        self._final = {t for t in self._final if t > turn - 8} | {turn}
+        self._final = {t for t in self._final if t > turn - RECENT_TURNS} | {turn}
         return self._held.pop(turn, [])
 
     async def _foreground(self, audio: np.ndarray, turn: int) -> object:
@@ -169,7 +171,8 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
         kwargs: dict[str, object] = {"draft": True} if draft and self._drafts else {}
         if self._guesses and self._guess is not None and self._guess[0] == turn:
             kwargs["guess"] = self._guess[1]
-        speech_s = self._speech_s.get(turn, audio.size / 16000) if not draft else audio.size / 16000
+        heard_s = audio.size / SAMPLE_RATE  # (a partial's: its pre-roll counted too)
+        speech_s = heard_s if draft else self._speech_s.get(turn, heard_s)
         if self._contexts and speech_s >= self.context_min_s and (said := self.context(turn)):  # type: ignore[misc]
             kwargs["context"] = said
         result = await self._run(audio, token, kwargs)
