@@ -23,16 +23,17 @@ from typing import Any, Sequence
 from omnirt.agents import everyday, everyday_forms, pausing, readings, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
-from omnirt.agents.grounding import Element, close_button, match, norm, nth
+from omnirt.agents.grounding import Element, match, norm
 from omnirt.agents.instruction_text import instruction_key
 from omnirt.agents.intents import loose_target
 from omnirt.agents.phrases import integer, key_chord  # noqa: F401  (key_chord: re-exported)
 from omnirt.agents.plan import (  # noqa: F401  (re-exported: the parser's API)
     CLOSE_GLYPHS, TICKABLE, Step, keyboard_action, parse, parse_plan)
+from omnirt.agents.step_grounding import StepGrounding
 
 
 @dataclass
-class InstructionPolicy:
+class InstructionPolicy(StepGrounding):
     """Rule-based policy for direct commands. encoder: an optional TextEncoder for synonym matching.
     patience: decisions to wait for a missing target before giving up."""
 
@@ -347,62 +348,3 @@ class InstructionPolicy:
         act = Scroll(x=w // 2, y=h // 2, amount=-everyday.LOOK_SCROLL)
         self._aside.append(act)
         return act
-
-    def ground(self, step: Step, elements: Sequence[Element]) -> Element | None:
-        """The element a step refers to."""
-        if step.op == "focus" or (step.op in ("click", "scroll") and not step.target):
-            return self._ground_by_kind(step, elements)
-        if step.op == "close" or (step.op == "click" and norm(step.target) in CLOSE_GLYPHS):
-            return close_button(step.target, elements)
-        return self._ground_by_label(step, elements)
-
-    def _ground_by_kind(self, step: Step, elements: Sequence[Element]) -> Element | None:
-        """A field to focus, or any element of the step's kinds: the one its label names, else the nth."""
-        kinds = step.kinds or ["input"]
-        if step.op == "focus" and "input" in kinds:
-            kinds = [*kinds, "textarea"]  # a multi-line field is a field too
-        pool = everyday.counted(elements, kinds) if step.ordinal else [e for e in elements if e.kind in kinds]
-        if not pool and step.op == "focus":  # a field taken for a list (a date field shows a picker's arrow)
-            pool = [e for e in elements if e.kind == "dropdown"]
-        if kinds[0] == "dropdown" and any(e.kind == "dropdown" for e in pool):  # a list seen as one: that is it
-            pool = [e for e in pool if e.kind == "dropdown"]
-        if step.target:
-            hit = match(step.target, pool, encoder=self.encoder)
-            # An empty field shows its placeholder ("Name") inside: that names it too.
-            shown = [e for e in pool if e.value and not e.label and norm(e.value) == norm(step.target)]
-            if hit is not None or shown:
-                return hit or shown[0]
-            if self._frame is not None and everyday.field_by_edges(step, elements, self._frame, []) is not None:
-                return None  # the named field is there, missed by the grounding: its edges find it (not the nth)
-        return nth(pool, step.ordinal)
-
-    def _ground_by_label(self, step: Step, elements: Sequence[Element]) -> Element | None:
-        """The element whose label the step names (by meaning for "words similar to X"; the nth of those that
-        contain it when an ordinal is given); a check box's label stands for its box."""
-        kinds = step.kinds
-        if step.similar and self.encoder is not None:
-            boxes = [e for e in elements if e.kind in TICKABLE and e.label]
-            pool = boxes or [e for e in elements if e.kind in ("word", "link") and e.label]
-            if pool:
-                return pool[self.encoder.best_match(step.target, [e.label for e in pool])[0]]
-        if step.ordinal is not None:
-            pool = [e for e in everyday.counted(elements, kinds or ["button"]) if
-                    not step.target or norm(step.target) in norm(e.label)]
-            if pool:
-                return nth(pool, step.ordinal)
-        hit = match(step.target, elements, kinds)  # by spelling first: exact, OCR swaps, a phrase, near-exact
-        if hit is None and kinds is not None:
-            hit = match(step.target, elements, None)
-        if hit is None and self.encoder is not None and step.op == "click" and self._can_look():
-            self._meaning_only = True  # nothing spelled so in sight: look below the fold before going by meaning
-            return None
-        if hit is None and self.encoder is not None:  # by meaning only when nothing is spelled so
-            hit = match(step.target, elements, kinds, encoder=self.encoder)
-            if hit is None and kinds is not None:
-                hit = match(step.target, elements, None, encoder=self.encoder)
-        if hit is not None and hit.kind in ("word", "line", "link") and (kinds and "checkbox" in kinds):
-            # A label: click the box or radio whose label it is, if there is one.
-            boxes = [e for e in elements if e.kind in TICKABLE and norm(e.label) == norm(hit.label)]
-            if boxes:
-                return boxes[0]
-        return hit
