@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .context import encoded, kept
+from .context import encoded
 from .decoder import DecodeSettings, Decoded, GreedyDecoder
 from .mel import SAMPLE_RATE
 
@@ -161,9 +161,9 @@ class WhisperOnnx:
         tokens in one decoder call and keeps those it would have chosen (guess.py): the same
         words, sooner.
         `context`: what was said before this audio (the conversation's last exchange), read by the decoder ahead of
-        the audio as Whisper's prompt: words the conversation makes likely are heard more surely. A transcript that
-        echoes it, or holds a topic word of it that a decode without it does not, gives way to that decode
-        (context.py)."""
+        the audio as Whisper's prompt: words the conversation makes likely are heard more surely. A window whose
+        words echo it, or hold a topic word of it that a decode without it does not, gives way to that decode, made
+        on the same encoder output (context.py)."""
         from omnirt.runtime.threads import Cancelled
 
         audio = _validate(audio)
@@ -174,8 +174,7 @@ class WhisperOnnx:
         try:
             d = self._decoder.transcribe(audio, self.settings(draft), ro, guess=guess.tokens if guess else None,
                                          context=self.context_tokens(context))
-            result = kept(context, transcription(d, len(audio)),  # (context.py says why)
-                          lambda: transcription(self._decoder.transcribe(audio, self.settings(draft), ro), len(audio)))
+            result = transcription(d, len(audio))
         except Exception:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("transcription cancelled") from None

@@ -12,7 +12,7 @@ What a row gets is what `WhisperOnnx.transcribe` gives it alone:
 - Each row stops on its own (end of text or its own token cap) and leaves the batch; the others go on.
 - Only the first window of a short input (one that fits 30 s) is batched; the rest of its handling (the doubt beam
   on its own encoder output, the no-speech rule, segments, the last word's log-probability) is `transcribe`'s own,
-  given the batch's results (decoder.FirstWindow). Longer inputs, silent ones and beam search run alone.
+  given the batch's results (FirstWindow). Longer inputs, silent ones and beam search run alone.
 - Each row reads its own context (its conversation's last exchange) ahead of its audio: the encoder does not see it,
   so rows of every context share the encoder call, and the rows of each distinct prompt share a decoding loop.
 - fp32 rows equal single calls to float rounding. The int8 export quantizes each matrix product's input
@@ -23,14 +23,39 @@ What a row gets is what `WhisperOnnx.transcribe` gives it alone:
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import Transcription, WhisperOnnx, _validate, transcription
-from .context import kept
-from .decoder import FirstWindow, GreedyDecoder, WindowResult, _silent
+from .decoder import GreedyDecoder, WindowResult, _silent
 from .mel import FRAMES_PER_WINDOW, HOP, log_mel
+
+
+class LazyPair:
+    """A pair made on first indexing (FirstWindow.row_cross): a batched window's cross K/V is copied out for its
+    row only if it is read again (a beam search, or a decode without the context)."""
+
+    def __init__(self, make: Callable[[], tuple[Any, Any]]) -> None:
+        self._make, self._pair = make, None
+
+    def __getitem__(self, i: int) -> Any:
+        if self._pair is None:
+            self._pair = self._make()
+        return self._pair[i]
+
+
+@dataclass
+class FirstWindow:
+    """An input's first window, encoded and greedily decoded together with other inputs': `GreedyDecoder.transcribe`
+    takes these instead of making the two model calls itself, and does everything else as it always does."""
+
+    row_cross: LazyPair  # this row's cross K/V [L, 1, H, A, Dh], copied out of the batch's when first read
+    greedy: WindowResult  # only when asked for (a doubtful window's beam search)
+    encode_ms: float  # the batch's time in the encoder / the decoding loop (shared by its rows)
+    decode_ms: float
+    full_mel: np.ndarray | None = None  # the input's whole log-mel, made to batch it: not computed again here
 
 
 def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object], drafts: Sequence[bool] | None = None,
@@ -71,12 +96,11 @@ def transcribe_batch(asr: WhisperOnnx, audios: Sequence[object], drafts: Sequenc
             greedy.update(zip(members, decoded))
         t2 = time.perf_counter()
         for b, (i, audio, _, _, full_mel) in enumerate(rows):
-            first = FirstWindow(lambda b=b: dec.keep_rows(cross, [b]), greedy[b], (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-                                full_mel)
+            first = FirstWindow(LazyPair(lambda b=b: dec.keep_rows(cross, [b])), greedy[b], (t1 - t0) * 1e3,
+                                (t2 - t1) * 1e3, full_mel)
             try:
                 d = dec.transcribe(audio, asr.settings(drafts[i]), None, first, context=asr.context_tokens(contexts[i]))
-                results[i] = kept(contexts[i], transcription(d, len(audio)),  # (context.py says why)
-                                  lambda: asr.transcribe(audio, draft=drafts[i]))  # noqa: B023 - called at once
+                results[i] = transcription(d, len(audio))
             except Exception as err:  # noqa: BLE001 - handed to that row's caller
                 results[i] = err
     return results  # type: ignore[return-value]

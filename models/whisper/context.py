@@ -66,17 +66,18 @@ def added(context: str, with_context: str, alone: str) -> set[str]:
     return (set(words(with_context)) & topic_words(context)) - set(words(alone))
 
 
-def kept(context: str, result: Any, alone: Callable[[], Any]) -> Any:
-    """The transcription to keep of one made with `context` (`result`, with a `.text`): itself, or the one `alone()`
-    makes without the context when `result` echoes the context or adds a topic word of it. `alone` is called only
-    when `result` holds a topic word of the context or echoes it."""
+def kept(context: str, result: Any, alone: Callable[[], Any], text: Callable[[Any], str] = lambda r: r.text) -> Any:
+    """The transcription to keep of one made with `context` (`result`; `text(result)` its words): itself, or the
+    one `alone()` makes without the context when `result` echoes the context or adds a topic word of it. `alone`
+    is called only when `result` holds a topic word of the context or echoes it."""
     if not context.strip():
         return result
-    echo = echoes(context, result.text)
-    if not echo and not set(words(result.text)) & topic_words(context):
+    heard = text(result)
+    echo = echoes(context, heard)
+    if not echo and not set(words(heard)) & topic_words(context):
         return result
     other = alone()
-    return other if echo or added(context, result.text, other.text) else result
+    return other if echo or added(context, heard, text(other)) else result
 
 
 @functools.lru_cache(maxsize=64)

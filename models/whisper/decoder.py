@@ -15,15 +15,17 @@ import math
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from .mel import FRAMES_PER_WINDOW, HOP, SAMPLE_RATE, log_mel, pad_frames
-from .tokenizer import TIME_PRECISION, WhisperTokenizer
+from .timestamps import _log_softmax, split_segments, timestamp_rules  # noqa: F401 - _log_softmax: beam, guess
+from .tokenizer import WhisperTokenizer
 
-INPUT_STRIDE = 2  # mel frames per encoder position (conv2 has stride 2): one timestamp step = 2 frames
-MAX_INITIAL_TIMESTAMP = 1.0  # seconds: the first timestamp may not be later (faster-whisper's default)
+if TYPE_CHECKING:
+    from .batch import FirstWindow
+
 MAX_NEW_TOKENS = 224  # CTranslate2's cap: half the decoder context
 
 
@@ -70,31 +72,6 @@ class Decoded:
     tokens: list[int] = field(default_factory=list)  # the first window's tokens (a later decode's guess)
 
 
-@dataclass
-class FirstWindow:
-    """An input's first window, encoded and greedily decoded together with other inputs' (batch.py): `transcribe`
-    takes these instead of making the two model calls itself, and does everything else as it always does."""
-
-    row_cross: Callable[[], tuple[Any, Any]]  # this row's cross K/V [L, 1, H, A, Dh], copied out of the batch's
-    greedy: WindowResult  # only when asked for (a doubtful window's beam search)
-    encode_ms: float  # the batch's time in the encoder / the decoding loop (shared by its rows)
-    decode_ms: float
-    full_mel: np.ndarray | None = None  # the input's whole log-mel, made to batch it: not computed again here
-
-
-class LazyPair:
-    """A pair made on first indexing (FirstWindow.row_cross): a batched window's cross K/V is copied out for its
-    row only if a beam search needs it."""
-
-    def __init__(self, make: Callable[[], tuple[Any, Any]]) -> None:
-        self._make, self._pair = make, None
-
-    def __getitem__(self, i: int) -> Any:
-        if self._pair is None:
-            self._pair = self._make()
-        return self._pair[i]
-
-
 SILENT_RMS = 1e-4  # -80 dBFS: below any microphone's own noise; only digital silence is this quiet
 
 
@@ -107,11 +84,6 @@ def compression_ratio(text: str) -> float:
     """zlib ratio of the text: above ~2.4 it is a repetition loop (faster-whisper's measure)."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    m = x.max()
-    return x - (m + np.log(np.exp(x - m).sum()))
 
 
 class GreedyDecoder:
@@ -197,32 +169,6 @@ class GreedyDecoder:
 
     # ------------------------------------------------------------ one window
 
-    def _timestamp_rules(self, logits: np.ndarray, generated: list[int]) -> None:
-        """CTranslate2's ApplyTimestampRules, in place: pairs, monotonic times, first token a timestamp."""
-        tok = self.tok
-        tb, eot = tok.timestamp_begin, tok.eot
-        logits[tok.no_timestamps] = -np.inf
-        if not generated:
-            logits[:tb] = -np.inf
-            logits[tb + int(round(MAX_INITIAL_TIMESTAMP / TIME_PRECISION)) + 1:] = -np.inf
-            return
-        check_prob = True
-        if generated[-1] >= tb:
-            penultimate = generated[-2] if len(generated) > 1 else generated[-1]
-            if penultimate >= tb:
-                logits[tb:] = -np.inf  # a pair just closed: text (or end) next
-                check_prob = False
-            else:
-                logits[:eot] = -np.inf  # a segment just ended: its closing timestamp or end next
-        last_ts = next((t for t in reversed(generated) if t >= tb), None)
-        if last_ts is not None:
-            logits[tb:last_ts] = -np.inf  # timestamps never go back
-        if check_prob:
-            lp = _log_softmax(logits)
-            ts_total = np.logaddexp.reduce(lp[tb:])
-            if ts_total > lp[:tb].max():
-                logits[:tb] = -np.inf
-
     def allowed(self, logits: np.ndarray, generated: list[int], step: int, timestamps: bool) -> np.ndarray:
         """A float32 copy of one hypothesis' next-token logits with the suppressed tokens and, with timestamps,
         the timestamp rules applied (-inf): what greedy and beam decoding both choose from."""
@@ -231,7 +177,7 @@ class GreedyDecoder:
         if step == 0:
             logits[self.suppress_begin] = -np.inf
         if timestamps:
-            self._timestamp_rules(logits, generated)
+            timestamp_rules(self.tok, logits, generated)
         return logits
 
     def decode_window(self, cross: tuple[Any, Any], prompt: list[int], max_new: int,
@@ -321,6 +267,21 @@ class GreedyDecoder:
                 break  # the token that starts the last word
         return total
 
+    def window(self, cross: tuple[Any, Any], prompt: list[int], cap: int, timestamps: bool, s: DecodeSettings,
+               ro: Any = None, greedy: WindowResult | None = None) -> tuple[WindowResult, int]:
+        """One encoded window decoded as the settings ask: a beam search, or greedy decoding (`greedy`: made
+        already, in a batch or from a guess) searched again with the doubt beam when it is unsure of doubtful
+        speech. (The result, and 1 if it was searched again, else 0.)"""
+        from .beam import beam_window  # (beam.py builds on this module)
+
+        if s.beam_size > 1:
+            return beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro), 0
+        res = greedy if greedy is not None else self.decode_window(cross, prompt, cap, timestamps, ro)
+        if (s.doubt_beam > 1 and (res.avg_logprob < s.doubt_logprob or self.loops(res, s))
+                and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same encoder
+            return beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro), 1  # output
+        return res, 0
+
     # ------------------------------------------------------------ whole input
 
     def window_frames(self, content_frames: int, s: DecodeSettings, beam: bool = False) -> int:
@@ -332,34 +293,6 @@ class GreedyDecoder:
         want = max(shortest * SAMPLE_RATE / HOP, s.window_speech_ratio * content_frames)
         frames = int(math.ceil(min(want, FRAMES_PER_WINDOW)))
         return frames + (frames % 2)
-
-    def _split(self, tokens: list[int], time_offset: float, seek: int, segment_size: int,
-               segment_duration: float) -> tuple[list[tuple[float, float, list[int]]], int]:
-        """faster-whisper's _split_segments_by_timestamps: segments of this window and the next seek."""
-        tb = self.tok.timestamp_begin
-        single_ending = len(tokens) >= 2 and tokens[-2] < tb <= tokens[-1]
-        consecutive = [i for i in range(1, len(tokens)) if tokens[i] >= tb and tokens[i - 1] >= tb]
-        out = []
-        if consecutive:
-            slices = consecutive + ([len(tokens)] if single_ending else [])
-            last = 0
-            for cur in slices:
-                part = tokens[last:cur]
-                out.append((time_offset + (part[0] - tb) * TIME_PRECISION,
-                            time_offset + (part[-1] - tb) * TIME_PRECISION, part))
-                last = cur
-            if single_ending:
-                seek += segment_size
-            else:
-                seek += (tokens[last - 1] - tb) * INPUT_STRIDE
-        else:
-            duration = segment_duration
-            stamps = [t for t in tokens if t >= tb]
-            if stamps and stamps[-1] != tb:
-                duration = (stamps[-1] - tb) * TIME_PRECISION
-            out.append((time_offset, time_offset + duration, tokens))
-            seek += segment_size
-        return out, seek
 
     def window_input(self, audio: np.ndarray, full_mel: np.ndarray | None, seek: int, segment_size: int,
                      s: DecodeSettings, beam: bool = False) -> tuple[np.ndarray, int]:
@@ -383,15 +316,18 @@ class GreedyDecoder:
         30 s cut, often mid-word, and Whisper then tends to stop early in the next window, dropping speech.
         first: the first window already encoded and greedily decoded in a batch (greedy settings only).
         guess: the first window's tokens as an earlier decode of the start of this audio gave them (guess.py).
-        context: text tokens said before this audio, read ahead of every window (WhisperTokenizer.sot_sequence).
+        context: text tokens said before this audio, read ahead of every window (WhisperTokenizer.sot_sequence). A
+        window whose words echo it or bring a topic word of it is decoded again without it, on the same encoder
+        output (context.py says why).
         """
-        from .beam import beam_window  # (beam.py builds on this module)
+        from .context import kept  # (context.py builds on this module)
 
         window_samples = FRAMES_PER_WINDOW * HOP
         short = len(audio) <= window_samples
         timestamps = s.timestamps or not short
         prompt = self.tok.sot_sequence(s.language, timestamps, context)
         alone = self.tok.sot_sequence(s.language, timestamps)  # the prompt without the context
+        said = self.tok.decode(list(context)) if context else ""
         full_mel = None  # short input: one mel, exactly as faster-whisper slices it (a batch's, if it made one)
         if short:
             full_mel = first.full_mel if first is not None and first.full_mel is not None else log_mel(audio)
@@ -409,18 +345,14 @@ class GreedyDecoder:
             batched = first if seek == 0 else None
             mel, cap = self.window_input(audio, full_mel, seek, segment_size, s, beam=s.beam_size > 1)
             t0 = time.perf_counter()
-            cross = self.encode(mel, ro) if batched is None else LazyPair(batched.row_cross)
+            cross = self.encode(mel, ro) if batched is None else batched.row_cross
             t1 = time.perf_counter()
             duration = segment_size * HOP / SAMPLE_RATE
-            if s.beam_size > 1:
-                res = beam_window(self, cross, prompt, cap, timestamps, s.beam_size, ro)
-            else:
-                res = batched.greedy if batched else self.decode_window(cross, prompt, cap, timestamps, ro,
-                                                                         guess if seek == 0 else None)
-                if (s.doubt_beam > 1 and (res.avg_logprob < s.doubt_logprob or self.loops(res, s))
-                        and res.no_speech_prob <= s.no_speech_threshold):  # doubtful speech: search, on the same
-                    res = beam_window(self, cross, prompt, cap, timestamps, s.doubt_beam, ro)  # encoder output
-                    out.doubted += 1
+            greedy = batched.greedy if batched else None
+            if greedy is None and guess and seek == 0 and s.beam_size == 1:
+                greedy = self.decode_window(cross, prompt, cap, timestamps, ro, guess)
+            res, doubted = self.window(cross, prompt, cap, timestamps, s, ro, greedy)
+            out.doubted += doubted
             out.encode_ms += (t1 - t0) * 1e3 + (batched.encode_ms if batched else 0.0)
             out.decode_ms += (time.perf_counter() - t1) * 1e3 + (batched.decode_ms if batched else 0.0)
             out.windows += 1
@@ -438,8 +370,14 @@ class GreedyDecoder:
                     # window the model itself rates as probably silent is noise too (faster-whisper would resample).
                     seek += segment_size
                     continue
+            if context:  # the context may choose among the words the audio allows, never bring its own
+                t2 = time.perf_counter()
+                res = kept(said, res, lambda: self.window(cross, alone, cap, timestamps, s, ro)[0],  # noqa: B023
+                           text=lambda r: self.tok.decode(r.tokens))
+                out.decode_ms += (time.perf_counter() - t2) * 1e3
             previous = seek
-            segments, seek = self._split(res.tokens, seek * HOP / SAMPLE_RATE, seek, segment_size, duration)
+            segments, seek = split_segments(self.tok, res.tokens, seek * HOP / SAMPLE_RATE, seek, segment_size,
+                                            duration)
             if seek <= previous:  # never loop on the same window
                 seek = previous + segment_size
             for start, end, toks in segments:

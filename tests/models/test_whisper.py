@@ -210,15 +210,19 @@ def test_cancel_token_aborts_a_running_transcription(asr, piper_clips) -> None:
 def test_a_transcript_that_echoes_its_context_is_made_again_without_it(asr) -> None:
     """eSpeak's short "Yes." after a question and its answer: read with them, Whisper writes the answer again
     ("The answer is triangle."); the recogniser hears it alone instead, as it did before contexts were read."""
-    from omnirt.models.whisper import transcription
     from omnirt.models.whisper.context import echoes
+    from omnirt.models.whisper.mel import HOP, log_mel
     from omnirt.tools.clips import make_clip, read_audio
 
     before = "What do you call a shape with three sides? The answer is triangle."
     audio = read_audio(make_clip("Yes.", "espeak"))
-    raw = asr._decoder.transcribe(audio, asr.settings(), context=asr.context_tokens(before))
-    assert echoes(before, transcription(raw, len(audio)).text)
-    assert asr.transcribe(audio, context=before).text == asr.transcribe(audio).text
+    dec, s = asr._decoder, asr.settings()  # the window decoded with the context, before the decoder checks it
+    mel, cap = dec.window_input(audio, log_mel(audio), 0, (len(audio) + HOP) // HOP - 1, s)
+    prompt = dec.tok.sot_sequence("en", s.timestamps, asr.context_tokens(before))
+    raw, _ = dec.window(dec.encode(mel), prompt, cap, s.timestamps, s)
+    assert echoes(before, dec.tok.decode(raw.tokens))
+    heard = asr.transcribe(audio, context=before)
+    assert heard.text == asr.transcribe(audio).text and not echoes(before, heard.text)
 
 
 @pytest.mark.parametrize("text, echo", [
