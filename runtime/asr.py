@@ -164,15 +164,15 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
             FOREGROUND.leave()
 
     async def _transcribe(self, audio: np.ndarray, turn: int, token: CancelToken | None = None,
-                          draft: bool = False) -> object:
+                          draft: bool = False, speech_s: float | None = None) -> object:
         """Run the recogniser in a worker thread, with the turn's latest result as its guess (if it takes one).
         If this task is cancelled (an Interrupt: a speculative end of turn that the user talked on through), the
         decode itself is stopped too, not left to burn a core."""
         kwargs: dict[str, object] = {"draft": True} if draft and self._drafts else {}
         if self._guesses and self._guess is not None and self._guess[0] == turn:
             kwargs["guess"] = self._guess[1]
-        heard_s = audio.size / SAMPLE_RATE  # (a partial's: its pre-roll counted too)
-        speech_s = heard_s if draft else self._speech_s.get(turn, heard_s)
+        if speech_s is None:  # a final's from its SpeechEnded; else the whole audio, its pre-roll counted too
+            speech_s = self._speech_s.get(turn, audio.size / SAMPLE_RATE)
         if self._contexts and speech_s >= self.context_min_s and (said := self.context(turn)):  # type: ignore[misc]
             kwargs["context"] = said
         result = await self._run(audio, token, kwargs)
@@ -193,7 +193,7 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
     async def _transcribe_partial(self, frame: PartialUtterance) -> None:
         self._partial_cancel = token = CancelToken()
         try:
-            result = await self._transcribe(frame.audio, frame.turn, token, draft=True)
+            result = await self._transcribe(frame.audio, frame.turn, token, draft=True, speech_s=frame.speech_s)
         except Cancelled:
             return
         if _text(result):

@@ -102,9 +102,12 @@ class SpeechEnded(Frame):
 @dataclass(frozen=True, kw_only=True)
 class PartialUtterance(Frame):
     """The user's speech so far (float32 mono 16 kHz), sent every so often while they talk, for live partial
-    transcripts. Dropped freely: the final SpeechEnded carries the whole utterance."""
+    transcripts. Dropped freely: the final SpeechEnded carries the whole utterance. `speech_s`: seconds of it
+    from the speech's onset on (its pre-roll not counted), as a SpeechEnded's audio_end - audio_start; None when
+    unknown."""
 
     audio: np.ndarray
+    speech_s: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -165,7 +165,8 @@ class VADStage(Stage):
         if self._consumed - max(start, self._last_partial) < every:
             return []
         self._last_partial = self._consumed
-        return [PartialUtterance(turn=self.turn, audio=self._from_onset(start, self._consumed))]
+        return [PartialUtterance(turn=self.turn, audio=self._from_onset(start, self._consumed),
+                                 speech_s=(self._consumed - start) / SAMPLE_RATE)]
 
     def _events(self, ev: Endpoint) -> list[Frame]:
         """Frames for an endpointer event (see VADOptions.interrupt and .speculate_ms)."""

@@ -286,3 +286,11 @@ async def test_every_decode_of_a_turn_reads_what_was_said_before_it():
     assert alone.contexts == ["(none given)"]
     await heard_by(ASRStage(Recorder(), context=lambda turn: "before"), [utterance(1.0)])  # (a recogniser that
     # takes no context is called as before)
+    # a partial is judged by its speech from the onset, as its final is, not by its pre-roll as well
+    rec = Listener()
+    stage = ASRStage(rec, context=lambda turn: "before")
+    for speech_s in (0.9, 1.1):
+        await heard_by(stage, [PartialUtterance(turn=2, audio=np.zeros(int((speech_s + 0.2) * 16000), np.float32),
+                                                speech_s=speech_s)])
+        await stage._partial
+    assert rec.contexts == ["(none given)", "before"]

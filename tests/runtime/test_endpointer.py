@@ -171,6 +171,13 @@ async def test_partial_utterances_while_talking_only_when_asked():
     assert 2 <= len(partials) <= 4
     assert all(a.audio.size < b.audio.size for a, b in zip(partials, partials[1:]))  # growing
     assert all(p.turn == 1 for p in partials)
+    # the speech in it, pre-roll not counted: with no pre-roll, the whole of it (to within the onset's lookback)
+    assert all(abs(p.speech_s - p.audio.size / 16000) <= 0.3 and p.speech_s > 0 for p in partials)
+    out = await run_test(VADStage(EnergyDetector(), VADOptions(partial_every_ms=500, pre_roll_ms=300,
+                                                               post_roll_ms=0)),
+                         tone_frames([(1, False), (2, True), (1, False)]), ignore=(AudioFrame, UserSound))
+    rolled = [f for f in out if isinstance(f, PartialUtterance)]
+    assert rolled and all(p.audio.size / 16000 - p.speech_s >= 0.25 for p in rolled)
     out = await run_test(VADStage(EnergyDetector(), VADOptions()), tone_frames([(2, True), (1, False)]))
     assert not any(isinstance(f, PartialUtterance) for f in out)
 
