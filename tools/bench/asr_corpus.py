@@ -88,7 +88,10 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                                        ("en-gbf", "en-gb+f2", 155), ("en-usm", "en-us+m7", 160),
                                        ("en-029f", "en-029+f5", 160), ("en-lancsm", "en-gb-x-gbclan+m3", 170),
                                        ("en-wmidsf", "en-gb-x-gbcwmd+f1", 150), ("en-rpm", "en-gb-x-rp+m6", 165),
-                                       ("en-scklatt", "en-gb-scotland+klatt3", 155))},
+                                       ("en-scklatt", "en-gb-scotland+klatt3", 155),
+                                       ("en-usm2", "en-us+m2", 165), ("en-rpandy", "en-gb-x-rp+Andy", 160),
+                                       ("en-nycannie", "en-us-nyc+Annie", 155), ("en-scm4", "en-gb-scotland+m4", 170),
+                                       ("en-wmidsm8", "en-gb-x-gbcwmd+m8", 160))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

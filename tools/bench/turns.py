@@ -337,8 +337,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thinker", default=DEFAULT.thinker,
                    help="the Thinker whose end-of-turn probability is judged (0.5b, 1.5b; default: the sessions' own)")
     p.add_argument("--held-out", dest="heldout", choices=HELDOUT_SETS, default=HELDOUT_SETS[0],
-                   help="the set read as the held-out half (default: the fresh one; heldout4: the one before, "
-                        "read with the 0.5B and 1.5B Thinkers, and heldout2, read twice: kept to compare with earlier "
+                   help="the set read as the held-out half (default: the fresh one; heldout5 and heldout4: the ones "
+                        "before, read with the 1.5B Thinker, and heldout2, read twice: kept to compare with earlier "
                         "runs)")
     p.add_argument("--asr-context", action="store_true",
                    help="each utterance follows an exchange on another topic, which the recogniser reads (as "

@@ -141,6 +141,32 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "What is a good | present for a ten year old?",
         "Which | countries border | Switzerland?",
     ),
+    "heldout6": (
+        "What is the | boiling point of | olive oil?",
+        "Can you turn the | radio | down a bit?",
+        "How many | strings does a | cello have?",
+        "Remind me to | renew my passport before | August.",
+        "Who first described | the force of | gravity?",
+        "Switch on the | ceiling fan in the study.",
+        "What is the | population of | Nigeria?",
+        "Please book a | table for two at | the Italian place.",
+        "Where can I buy | fresh fish on | a Sunday?",
+        "How do I | get rid of | ants in the kitchen?",
+        "Send a message to | Tom that | I am running late.",
+        "What are the | main ingredients of | guacamole?",
+        "Play the | soundtrack from | my favourite film.",
+        "Can you check whether the | ferry to | the island is running?",
+        "How much | sleep does a | teenager need?",
+        "Add a | reminder about the | parents evening on Monday.",
+        "Tell me the | result of the | rugby match.",
+        "What is the shortest | way to | the train station?",
+        "Close the | curtains in | the bedroom.",
+        "Why do | bees make | honey?",
+        "Schedule a | call with | my accountant for Friday.",
+        "How many | millilitres are in | a cup?",
+        "Could you read me the | instructions for | the washing machine?",
+        "Which | river runs through | Paris?",
+    ),
     "heldout2": (
         "How many bones are in | the human body?",
         "Can you turn on the | lamp next to the sofa?",
@@ -190,6 +216,10 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                  "What is the longest bridge in Europe?", "Lower the blinds in the office.", "Where is my wallet?",
                  "Shuffle my favourite songs.", "How do you spell accommodation?",
                  "Is the garden centre open on Sundays?"),
+    "heldout6": ("What is the hottest planet?", "Turn off the heater.", "How many hours are in a day?",
+                 "Remind me to call the vet.", "Who wrote Pride and Prejudice?", "Open the back gate.",
+                 "What is the largest desert in the world?", "Pause the film.", "Where are my car keys?",
+                 "Play some classical music.", "How do you spell restaurant?", "Is the pharmacy open tonight?"),
     "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
                  "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
                  "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
@@ -206,6 +236,8 @@ SHORT: dict[str, tuple[str, ...]] = {
                  "The green one.", "Last Thursday.", "Not really.", "Sixty.", "In the garage."),
     "heldout5": ("Absolutely.", "Lisbon.", "Early next month.", "Eleven.", "Silver.", "Around six.", "My grandmother.",
                  "The second one.", "This Wednesday.", "Not at the moment.", "Eighty.", "By the front door."),
+    "heldout6": ("Certainly.", "Rome.", "Later tonight.", "Four.", "White.", "Just after lunch.", "My cousin.",
+                 "The third one.", "Next Saturday.", "Not yet.", "Ninety.", "Behind the sofa."),
     "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
                  "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
@@ -215,6 +247,7 @@ BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "heldout3": ("Mm.", "I know.", "Oh, okay.", "Right, right.", "Fair enough."),
     "heldout4": ("Mhm.", "Yeah, yeah.", "Oh.", "Okay, sure.", "Gotcha."),
     "heldout5": ("Mm, okay.", "Yup.", "Oh, nice.", "I hear you.", "Ah, right."),
+    "heldout6": ("Uh-huh, yes.", "Okay then.", "Nice.", "Ah, I see.", "Sure thing."),
     "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
@@ -236,6 +269,10 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
     # accents are otherwise heard only in heldout2. No flite speaker is left that no set has
     "heldout5": (("espeak", "en-029f-160"), ("espeak", "en-lancsm-170"), ("espeak", "en-wmidsf-150"),
                  ("espeak", "en-rpm-165"), ("espeak", "en-scklatt-155")),
+    # five eSpeak NG speakers no set has had (2026-12-07, session 25), accent + variant pairs never used: variants
+    # m2, Andy, Annie, m4 and m8 (none heard before), written before any model heard them
+    "heldout6": (("espeak", "en-usm2-165"), ("espeak", "en-rpandy-160"), ("espeak", "en-nycannie-155"),
+                 ("espeak", "en-scm4-170"), ("espeak", "en-wmidsm8-160")),
     "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
                  ("espeak", "en-rpf-150")),
 }
