@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from omnirt.agents import icons
 from omnirt.agents.actions import Click
 from omnirt.agents.elements import Element, norm
 from omnirt.agents.grounding import match, nth
@@ -44,6 +45,7 @@ def row_blobs(rgb: np.ndarray, box: tuple[int, int, int, int], texts: Sequence[E
         return []
     vals, counts = np.unique(band.reshape(-1, 3) // 8, axis=0, return_counts=True)
     mask = np.abs(band - (vals[counts.argmax()] * 8 + 4)).max(axis=2) > INK
+    mask[mask.mean(axis=1) > 0.8] = False  # a rule between rows crossing the band is no control
     cols = np.flatnonzero(mask.any(axis=0))
     out: list[tuple[int, ...]] = []
     if cols.size == 0:
@@ -123,6 +125,10 @@ def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) 
         boxes += [b for b in row_blobs(rgb, name.box, _texts(elements)) if not any(_overlaps(b, o) for o in boxes)]
     if not boxes:
         return None
+    shape = icons.shape_named(getattr(step, "look", "") or "")
+    seen = icons.best(rgb, shape, boxes) if shape and rgb is not None else None
+    if seen is not None:  # "the star icon": the row's control that looks like one
+        return _center(seen)
     pick = max if step.text.lower() in DESTRUCTIVE else min
     return _center(pick(boxes, key=lambda b: b[0]))
 
@@ -320,7 +326,8 @@ def option(step: Any, elements: Sequence[Element], opened: Sequence[tuple[int, .
     return _center(hit.box) if hit.kind == "span" else Click(element=hit.id)
 
 
-PAGER_RE = re.compile(r"[\d\s<>\u2264\u2265\u00ab\u00bb\u2039\u203a\u2190\u2192|.]+|(?:next|prev(?:ious)?)(?:\s+page)?", re.I)
+PAGER_RE = re.compile(r"[\d\s<>\u2264\u2265\u00ab\u00bb\u2039\u203a\u2190\u2192|.]+|"
+                      r"(?:next|prev(?:ious)?)(?:\s+page)?", re.I)
 NEXT_END = (">", "\u2265", "\u00bb", "\u203a", "\u2192")  # what a pager's next arrow is read as at its end
 
 

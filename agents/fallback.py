@@ -112,10 +112,10 @@ class FallbackPolicy:
             if p is not None and hasattr(p, "observe"):
                 p.observe(action, changed)
 
-    def see(self, rgb: Any) -> None:
+    def see(self, rgb: Any, area: Any = None) -> None:
         """The screenshot for the next decision, for the rules (they read switches and row controls from pixels)."""
         if hasattr(self.primary, "see"):
-            self.primary.see(rgb)
+            self.primary.see(rgb, area)
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         if not history:

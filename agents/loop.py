@@ -119,7 +119,7 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     t0 = time.perf_counter()
     see = getattr(policy, "see", None)
     if see is not None:  # optional: a policy that reads pixels too (a switch's state, a row's icons)
-        see(frame.rgb)
+        see(frame.rgb, options.area_box)
     action = policy.decide(text, elements, history)
     tm.decide_ms = _ms(t0)
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import intents, pausing, readings
+from omnirt.agents import intents, messages, pausing, readings
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -155,6 +155,9 @@ class _Planner:
         text, body = unquote(clause, self.quoted), unquote(rest, self.quoted)
         if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
             return fill_steps([text])
+        message = messages.request(verb, rest)  # "reply to them with "x"", "forward that email to Bo"
+        if message:
+            return messages.steps(message[0], unquote(message[1], self.quoted), self.row)
         reading = readings.step(text)  # a number on the screen decides: until, classify, inorder
         if reading:
             return [Step(reading[0], reading[1], text=reading[2])]
@@ -227,7 +230,9 @@ class _Planner:
             # whose verb is the purpose, else the control's own word
             purpose = re.search(r"\bto\s+(\w+)\s+(?:it|them|this|that)\b", body, re.I)
             word = purpose.group(1) if purpose else unquote(strip_target(drop_purpose(body)), self.quoted)
-            return [Step("row", self.row, text=word), Step("confirm", text=word), Step("confirm", text=word)]
+            look = unquote(strip_target(drop_purpose(body)), self.quoted)
+            return [Step("row", self.row, text=word, look=look), Step("confirm", text=word),
+                    Step("confirm", text=word)]
         body = drop_purpose(body)  # "the trash icon to delete it": the purpose names nothing
         widget = re.search(r"QUOTE(\d+)\s+(?:widget|element|control)s?\b", body, re.I)
         kind = WIDGET_KINDS.get(norm(self.quoted[int(widget.group(1))])) if widget else None

@@ -39,6 +39,7 @@ class Step:
     # (the ops of a sign-up: name, a name to fill in one field or over first and last; again, a password's repeat
     # field, if the form has one; datefield: the field whose picker holds the date, unless a calendar shows)
     loose: bool = False  # a click whose target is a clause naming a button ("place the order")
+    look: str = ""  # a row step's control named by its icon ("the star icon"), told by its look (agents/icons.py)
 
 
 def unquote(text: str, quoted: list[str]) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, pausing, readings, sliding
+from omnirt.agents import everyday, everyday_forms, messages, pausing, readings, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -47,6 +47,7 @@ class InstructionPolicy(StepGrounding):
     _field: Any = field(default=None, repr=False)  # the box of the field focused last
     _shown: str = field(default="", repr=False)  # what that field showed when it was focused
     _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
+    _area: Any = field(default=None, repr=False)  # where in them the elements were grounded
     _scroll_end: bool = field(default=False, repr=False)  # a scroll to look for a target moved nothing
     _looks: dict[int, int] = field(default_factory=dict, repr=False)  # scrolls to look for step n's target
     _meaning_only: bool = field(default=False, repr=False)  # the label grounding put meaning off to look first
@@ -83,9 +84,10 @@ class InstructionPolicy(StepGrounding):
         elif isinstance(action, Scroll) and not changed:
             self._scroll_end = True
 
-    def see(self, rgb: Any) -> None:
-        """The loop's screenshot for the next decision: switches' states and row controls are read from pixels."""
-        self._frame = rgb
+    def see(self, rgb: Any, area: Any = None) -> None:
+        """The loop's screenshot for the next decision: switches' states, row controls and icons are read from
+        pixels. area: the rectangle of it that the elements were grounded in (None: all of it)."""
+        self._frame, self._area = rgb, area
 
     def _finished(self) -> Any:
         """Done once every step is taken: a success only if the screen changed after each of them; otherwise the
@@ -176,6 +178,9 @@ class InstructionPolicy(StepGrounding):
         turn = self._turn_page(step, elements)
         if turn is not None:
             return turn
+        if step.op == "body":  # a message's text: its text area, framed or not (agents/messages.py)
+            at = messages.body(elements, self._frame, self._area)
+            return Click(x=at[0], y=at[1]) if at is not None else self._missing(step, elements, waits)
         if step.op in everyday.OPS or step.fill or step.loose:
             act = self._everyday(step, steps, n, elements)
             return act if act is not None else self._missing(step, elements, waits)
@@ -196,6 +201,9 @@ class InstructionPolicy(StepGrounding):
             el = hidden[0] if len(hidden) == 1 else None
         if el is None and step.op == "focus":
             act = self._field_by_edges(step, steps, n, elements)
+            at = messages.beside_label(step.target, elements, self._frame) if act is None else None
+            if act is None and at is not None:  # a field drawn without a frame, right of its label
+                act = Click(x=at[0], y=at[1])
             if act is not None:
                 return act
         if el is None:
@@ -207,7 +215,8 @@ class InstructionPolicy(StepGrounding):
                 return Click(x=x, y=y)
         if step.op == "scroll":
             return Scroll(x=el.center[0], y=el.center[1], amount=MAX_SCROLL if step.text == "up" else -MAX_SCROLL)
-        if el.kind == "span":  # several words: click the middle of the phrase, not its first word
+        if el.kind == "span" or el.id == "look":  # several words (the middle of the phrase, not its first word), or
+            # an icon found by its look that no element holds: its centre
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
 

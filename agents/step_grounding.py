@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from omnirt.agents import everyday
+from omnirt.agents import everyday, icons
 from omnirt.agents.grounding import Element, close_button, match, norm, nth
 from omnirt.agents.plan import CLOSE_GLYPHS, TICKABLE, Step
 
@@ -28,8 +28,31 @@ class StepGrounding:
         if step.op == "focus" or (step.op in ("click", "scroll") and not step.target):
             return self._ground_by_kind(step, elements)
         if step.op == "close" or (step.op == "click" and norm(step.target) in CLOSE_GLYPHS):
-            return close_button(step.target, elements)
+            named = close_button(step.target, elements)
+            if named is not None and named.label:
+                return named
+            return self._ground_by_look("close", elements) or named
+        shape = icons.shape_named(step.target) if step.op == "click" and not step.similar else None
+        if shape and step.kinds and "icon" in step.kinds and "link" not in step.kinds:
+            # "the star icon": an icon shows no word; its look first (a word "star" elsewhere is no icon)
+            hit = self._ground_by_look(shape, elements)
+            if hit is not None:
+                return hit
+        if shape and step.ordinal is None:
+            # "click send": a word spelled so is it; else an icon that looks so, before a word spelled alike ("sed.")
+            said = match(step.target, elements, step.kinds, min_ratio=101.0) or \
+                match(step.target, elements, None, min_ratio=101.0)
+            hit = said or self._ground_by_look(shape, elements)
+            if hit is not None:
+                return hit
         return self._ground_by_label(step, elements)
+
+    def _ground_by_look(self, shape: str, elements: Sequence[Element]) -> Element | None:
+        """The element or unlabelled ink whose silhouette is the named icon's (agents/icons.py); None without a
+        frame or when nothing looks so."""
+        if self._frame is None:
+            return None
+        return icons.find(shape, elements, self._frame, getattr(self, "_area", None))
 
     def _ground_by_kind(self, step: Step, elements: Sequence[Element]) -> Element | None:
         """A field to focus, or any element of the step's kinds: the one its label names, else the nth."""

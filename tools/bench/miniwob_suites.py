@@ -52,6 +52,10 @@ DEV: tuple[str, ...] = (
     # added 2026-12-06 (session 24) from neither suite: a value set with a slider ("Select 5 with the slider"), its knob
     # and the number shown beside it found by layout; agents/sliding.py was written on these
     "form-sequence", "use-slider",
+    # added 2026-12-07 (session 25) from neither suite: controls told by an icon, not a word ("click the star icon to
+    # mark it as important"), and an email answered or passed on ("reply to them with the text ...", "forward that
+    # email to ..."), whose send control is an icon; agents/icons.py was written on these
+    "email-inbox-important", "email-inbox-reply", "email-inbox-forward",
 )
 
 HELDOUT: tuple[str, ...] = (
