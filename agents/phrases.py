@@ -90,11 +90,14 @@ def widget_value(body: str) -> tuple[str, str] | None:
     """'5 with the spinner' -> ('5', 'spinner'); 'blue using the color picker' -> ('blue', 'color picker');
     None when no widget is named after the value."""
     widgets = "|".join(re.escape(w) for w in sorted(TYPED_WIDGETS + DRAGGED_WIDGETS, key=len, reverse=True))
-    m = re.fullmatch(rf"(.+?)\s+(?:with|using|via|by|on|in)\s+(?:the|a|an)\s+(?:[\w-]+\s+)??({widgets})s?\s*[.!]?",
+    m = re.fullmatch(rf"(.+?)\s+(?:with|using|via|by|on|in)\s+(?:the|a|an)\s+(?:([\w-]+)\s+)??({widgets})s?\s*[.!]?",
                      body.strip(), re.I)
     if m is None:
         return None
-    return m.group(1).strip(), m.group(2).lower()
+    widget = m.group(3).lower()
+    if widget == "slider" and m.group(2):  # "the brightness slider": its name tells it from another
+        return m.group(1).strip(), f"{m.group(2)} slider"
+    return m.group(1).strip(), widget
 
 
 def is_typed_widget(widget: str) -> bool:

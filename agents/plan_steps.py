@@ -107,8 +107,10 @@ def widget_steps(value: str, widget: str) -> list[Step]:
         return [Step("focus", "", ["input"]), Step("spin", text=value)]
     if is_typed_widget(widget):
         return [Step("focus", "", ["input"]), Step("key", text="ctrl+a"), Step("type", text=value)]
-    if is_slider(widget) and integer(value) is not None:  # its knob, arrow keys (sliding.py)
-        return [Step("slide", text=value)]
+    if is_slider(widget) and integer(value) is not None:  # its knob, arrow keys (sliding.py); "the volume
+        # slider": the one labelled Volume, of several
+        name = " ".join(w for w in widget.split() if w.lower() not in ("the", "a", "an", "slider"))
+        return [Step("slide", name, text=value)]
     return [Step("unsupported", text=f"set the {widget} to {value}")]
 
 

@@ -48,10 +48,12 @@ def _on(knob: Element, bar: Element) -> bool:
     return bar.box[0] - 4 <= kx <= bar.box[2] + 4 and bar.box[1] - kh <= ky <= bar.box[3] + kh
 
 
-def parts(elements: Sequence[Element]) -> tuple[Element | None, Element | None]:
-    """(bar, knob) of the slider in sight; the knob may be None (a bar the detector named a slider, or a bar with a
-    number beside it: its middle is clicked then, and the value read after the click)."""
+def parts(elements: Sequence[Element], name: str = "") -> tuple[Element | None, Element | None]:
+    """(bar, knob) of the slider in sight (of several, the one whose label is `name`: "the volume slider" is the
+    one nearest the text "Volume"); the knob may be None (a bar the detector named a slider, or a bar with a number
+    beside it: its middle is clicked then, and the value read after the click)."""
     bars = sorted((e for e in elements if _bar(e) or e.kind == "slider"), key=lambda e: e.kind != "slider")
+    pairs: list[tuple[Element, Element | None]] = []
     for bar in bars:
         knobs = [k for k in elements if k is not bar and _knob(k) and _on(k, bar)]
         if knobs:
@@ -59,13 +61,33 @@ def parts(elements: Sequence[Element]) -> tuple[Element | None, Element | None]:
             whole = [b.box for b in bars if _on(knob, b)]  # the bar may be read as two, one each side of the knob
             box = (min(b[0] for b in whole), min(b[1] for b in whole), max(b[2] for b in whole),
                    max(b[3] for b in whole))
-            return replace(bar, box=box), knob
-    named = [b for b in bars if b.kind == "slider"]
-    if named:
-        return named[0], None
-    # no knob told apart (at an end it may be read into the bar): the bar with a number nearest beside it
-    shown = [(_gap(v.box, b.box), b) for b in bars if (v := readout(b, None, elements)) is not None]
-    return (min(shown, key=lambda gb: gb[0])[1], None) if shown else (None, None)
+            if not any(p[1] is knob for p in pairs):
+                pairs.append((replace(bar, box=box), knob))
+    if not pairs:
+        pairs = [(b, None) for b in bars if b.kind == "slider"]
+    if not pairs:  # no knob told apart (at an end it may be read into the bar): a bar with a number beside it
+        shown = sorted(((_gap(v.box, b.box), b) for b in bars if (v := readout(b, None, elements)) is not None),
+                       key=lambda gb: gb[0])
+        pairs = [(b, None) for _, b in shown]
+    if not pairs:
+        return None, None
+    return _named(pairs, name, elements) if name and len(pairs) > 1 else pairs[0]
+
+
+def _named(pairs: list[tuple[Element, Element | None]], name: str,
+           elements: Sequence[Element]) -> tuple[Element, Element | None]:
+    """Of several sliders, the one nearest the text that names it (the first when no text does)."""
+    from omnirt.agents.grounding import match
+
+    label = match(name, [e for e in elements if e.kind in ("word", "line", "link") and e.label
+                         and integer(e.label) is None])
+    if label is None:
+        return pairs[0]
+    return min(pairs, key=lambda p: _gap(label.box, p[0].box if p[1] is None else _union(p[0].box, p[1].box)))
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
@@ -121,7 +143,7 @@ def decide(step: Any, elements: Sequence[Element], watch: Any) -> Any:
 
     want, state = integer(step.text), watch.slider
     if state is None:  # focus it first: the keys go where the focus is
-        bar, knob = parts(elements)
+        bar, knob = parts(elements, getattr(step, "target", "") or "")
         if bar is None or want is None:
             return None
         place = readout(bar, knob, elements)

@@ -78,3 +78,19 @@ def test_slider_read_again_after_each_round_and_far_values_take_rounds():
         pol.observe(act, True)
         act = pol.decide(task, [*bar, E("v", (180, 132, 200, 146), "word", shown)], history)
         assert act == expected, shown
+
+
+def test_of_two_sliders_the_named_one_is_moved():
+    # "Volume" above the first slider, "Bass" above the second: each knob on its bar, each value right of it
+    els = [E("l1", (10, 100, 70, 116), "word", "Volume"), E("b1", (10, 124, 170, 136), "slider", ""),
+           E("k1", (60, 120, 80, 140), "icon", ""), E("v1", (180, 122, 200, 138), "word", "20"),
+           E("l2", (10, 160, 50, 176), "word", "Bass"), E("b2", (10, 184, 170, 196), "slider", ""),
+           E("k2", (100, 180, 120, 200), "icon", ""), E("v2", (180, 182, 200, 198), "word", "5")]
+    assert parts(els)[1].id == "k1" and parts(els, "bass")[1].id == "k2" and parts(els, "volume")[1].id == "k1"
+    assert parts(els, "treble")[1].id == "k1"  # no such label: the first, as before
+    for instruction, knob in (("Set the bass slider to 8", (110, 190)),
+                              ("Select 30 with the volume slider", (70, 130))):
+        step = parse_plan(instruction)[0][0]
+        assert step.op == "slide"
+        act = InstructionPolicy().decide(instruction, els, [])
+        assert (act.x, act.y) == knob
