@@ -59,3 +59,34 @@ def test_the_report_lists_each_cut_off_request_and_plots_each_kind(tmp_path):
     write_html(tmp_path / "r.html", summarise(heard), heard, "2 utterances")
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 2 and "&#x27;How many legs does a&#x27; | &#x27;spider have?&#x27;" in page
+
+
+async def test_with_asr_context_every_utterance_follows_an_exchange_the_recogniser_reads(tmp_path, monkeypatch):
+    """--live --asr-context: sessions with the recogniser's context on, and an exchange before every utterance (the
+    assistant's question where the corpus says so, else one on another topic), so that each has one to read."""
+    from types import SimpleNamespace
+
+    import omnirt.tools.reply as reply_module
+    import omnirt.tools.voice as voice_module
+    from omnirt.tools.bench import turns_live
+    from omnirt.tools.bench.turns_hear import CONTEXT_EXCHANGE, CONTEXT_PAIR
+
+    calls = []
+
+    async def fake_reply(path, out, config, components, history=None):
+        calls.append((config.asr_context, history))
+        return SimpleNamespace(turns=[], errors=[])
+
+    monkeypatch.setattr(reply_module, "reply", fake_reply)
+    monkeypatch.setattr(voice_module, "load_components", lambda config: None)
+    utts = [SimpleNamespace(path=str(tmp_path / f"{i}.wav"), plan=p)
+            for i, p in enumerate([p for p in plan() if p.half == "heldout"][:6])]
+    console = SimpleNamespace(print=lambda *a, **k: None)
+    await turns_live.speak_all(utts, console, asr_context=True)
+    asked = [after_question(u.plan) for u in utts]
+    assert True in asked and False in asked  # (both kinds among the first six)
+    assert calls == [(True, turns_live.ASKED if a else [CONTEXT_PAIR]) for a in asked]
+    assert CONTEXT_EXCHANGE == " ".join(CONTEXT_PAIR)  # what the offline sweep reads (the cache keys on it)
+    calls.clear()
+    await turns_live.speak_all(utts, console)
+    assert calls == [(False, turns_live.ASKED if a else None) for a in asked]

@@ -342,7 +342,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "runs)")
     p.add_argument("--asr-context", action="store_true",
                    help="each utterance follows an exchange on another topic, which the recogniser reads (as "
-                        "`serve --asr-context` would): what the context does to the judgement of paused requests")
+                        "`serve --asr-context` would): what the context does to the judgement of paused requests; "
+                        "with --live, sessions with the context on, each utterance after an exchange")
     p.add_argument("--live", action="store_true",
                    help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
                         "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")

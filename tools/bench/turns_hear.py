@@ -17,7 +17,8 @@ from .turns import TAIL_S, Row
 from .turns_corpus import LEAD_S, Utterance, after_question, corpus_dir
 
 # `--asr-context`: the exchange each utterance follows, on another topic, as a conversation's topic change gives it.
-CONTEXT_EXCHANGE = "What is the capital of France? The capital of France is Paris."
+CONTEXT_PAIR = ("What is the capital of France?", "The capital of France is Paris.")
+CONTEXT_EXCHANGE = " ".join(CONTEXT_PAIR)  # as runtime/thinker.py said_before joins an exchange
 
 
 def _signature(asr: Any, llama_options: Any, context: str = "") -> str:

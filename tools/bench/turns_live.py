@@ -73,15 +73,20 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
     return out
 
 
-async def speak_all(utts: list[Utterance], console: Any, thinker: str = "") -> list[Heard]:
+async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False) -> list[Heard]:
     """Each utterance through the reply pipeline in real time, the models loaded once; `thinker`: another Thinker
-    than the default one."""
+    than the default one; `asr_context`: the recogniser reads the exchange before each utterance (`serve
+    --asr-context`), and an utterance not said after the assistant's question follows an exchange on another topic
+    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it."""
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
+    from .turns_hear import CONTEXT_PAIR
 
     if not utts:
         return []
     config = replace(DEFAULT, thinker=thinker) if thinker else DEFAULT
+    config = replace(config, asr_context=True) if asr_context else config
+    before = [CONTEXT_PAIR] if asr_context else None
     components = await asyncio.to_thread(load_components, config)
     out = []
     scratch = Path(utts[0].path).parent / ".live-answer.wav"  # each answer is written here, then the next over it
@@ -89,7 +94,7 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "") -> l
         p = u.plan
         h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
         try:
-            result = await reply(Path(u.path), scratch, config, components, history=ASKED if h.asked else None)
+            result = await reply(Path(u.path), scratch, config, components, history=ASKED if h.asked else before)
             h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total")}
                        for t in result.turns]
             h.error = "; ".join(result.errors)
@@ -128,10 +133,12 @@ def run(args: Any, console: Any) -> int:
     console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
     planned = [p for p in plan(heldout=args.heldout) if p.half == "heldout" and p.kind != "backchannel"]
     planned = planned[: args.limit] if args.limit else planned
+    context = getattr(args, "asr_context", False)
     console.print(f"live: {len(planned)} utterances of the held-out set {args.heldout!r}, spoken in real time to "
-                  f"the reply pipeline with the default options (Thinker {getattr(args, 'thinker', '') or 'default'})")
+                  f"the reply pipeline with the default options (Thinker {getattr(args, 'thinker', '') or 'default'})"
+                  + ("; the recogniser reads the exchange before each (--asr-context)" if context else ""))
     started = time.perf_counter()
-    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", "")))
+    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context))
     summary = summarise(heard)
     probes.append(cpu_probe())
     for kind, row in summary.items():
@@ -144,7 +151,8 @@ def run(args: Any, console: Any) -> int:
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
-                               "thinker": getattr(args, "thinker", ""), "limit": args.limit, "summary": summary,
+                               "thinker": getattr(args, "thinker", ""), "asr_context": context,
+                               "limit": args.limit, "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
     page = out.with_suffix(".html")
     write_html(page, summary, heard, f"{len(heard)} utterances of the held-out set {args.heldout!r}; CPU probe "
