@@ -19,24 +19,93 @@ import numpy as np
 
 from omnirt.agents.plan_steps import Step
 
-REPLY_VERBS = ("reply", "respond", "answer", "write back")
-FORWARD_VERBS = ("forward", "pass on", "send on")
-_WHO = r"(?:them|him|her|it|this|that|the\s+(?:email|message|mail|sender)|\w+)"
+REPLY_VERBS = ("reply", "respond", "answer")
+FORWARD_VERBS = ("forward", "send", "give", "pass", "mail", "email", "e-mail")
 _TEXT = r"(?:the\s+)?(?:text|message|words?|reply|answer)\s*:?\s*"
+TELL_VERBS = ("tell", "say", "write", "saying", "telling")  # a reply's text said in a clause of its own
+NOUN = r"(?:e-?mail|message|mail|information|info|note|letter)"
+PRONOUN = rf"(?:it|this|that|them|(?:this|that|the|my)\s+(?:{NOUN}|one))"
+POLITE = re.compile(r"^(?:please\s+|kindly\s+|(?:will|would|could|can)\s+you\s+(?:please\s+)?|"
+                    r"i(?:'d|\s+would)\s+like\s+(?:you\s+)?to\s+|i\s+want\s+(?:you\s+)?to\s+|"
+                    r"(?:go\s+ahead\s+and|then)\s+)+", re.I)
+# ... "the email by Ann" (sent by / from), "the message Ann sent (to) me", "the mail you got from Ann", "Ann's email"
+_REFS = (rf"^(.+?)['’]s?\s+{NOUN}$",
+         rf"^{NOUN}\s+(?:that\s+|which\s+)?(?:you|i|we)\s+(?:got|received|have\s+got|had)\s+from\s+(.+)$",
+         rf"^{NOUN}\s+(?:that\s+|which\s+)?(.+?)\s+sent(?:\s+(?:to\s+)?(?:me|you|us))?$",
+         rf"^{NOUN}\s+(?:sent\s+|received\s+|written\s+)?(?:by|from)\s+(.+)$")
 
 
-def request(verb: str, rest: str) -> tuple[str, str] | None:
-    """('reply', 'to them with the text "Hi"') -> ('reply', '"Hi"'); ('forward', 'that email to Bo') -> ('forward',
-    'Bo'); None when the clause is neither. Quotes (placeholders) are left as they are."""
-    v, rest = verb.lower(), rest.strip(" .!")
-    if v in REPLY_VERBS:
-        m = re.match(rf"^(?:to\s+{_WHO}\s+)?(?:with|saying|and\s+say|by\s+saying|by\s+writing)\s+(?:{_TEXT})?(.+)$",
-                     rest, re.I)
-        return ("reply", m.group(1).strip()) if m else None
-    if v in FORWARD_VERBS:
-        m = re.match(r"^(?:(?:that|this|the|it|my)\s+)?(?:(?:email|message|mail|one|it)\s+)?to\s+(.+)$", rest, re.I)
-        return ("forward", m.group(1).strip()) if m else None
+def polite(clause: str) -> str:
+    """'Please find ...', 'I'd like to email Bo ...', 'Will you respond ...', '... to Bo please' -> the command."""
+    return re.sub(r",?\s+please[.!?]?$", "", POLITE.sub("", clause.strip()), flags=re.I)
+
+
+def reference(text: str) -> str | None:
+    """The sender a message is named by: "Ann's email", "the email Ann sent me", "the mail you got from Ann", "the
+    message by Ann" -> 'Ann'; '' for a message already in view ("it", "that email"); None for anything else."""
+    t = re.sub(r"^(?:the|a|an|my|your)\s+", "", text.strip(" .,!?"), flags=re.I)
+    if re.fullmatch(PRONOUN, t, re.I) or re.fullmatch(NOUN, t, re.I):
+        return ""
+    for pattern in _REFS:
+        m = re.match(pattern, t, re.I)
+        if m:
+            who = re.sub(r"^(?:the|a|an)\s+", "", m.group(1).strip(), flags=re.I)
+            return who if who and len(who.split()) <= 3 else None
     return None
+
+
+def request(verb: str, rest: str) -> tuple[str, str, str] | None:
+    """A reply or a forward: (kind, value, sender of the message or ''). ('reply', 'to them with the text "Hi"') ->
+    ('reply', '"Hi"', ''); ('forward', "Ann's message to Bo") -> ('forward', 'Bo', 'Ann'); ('send', 'Bo the email
+    you got from Ann') -> ('forward', 'Bo', 'Ann'); the value '' when a reply's text comes in a clause of its own
+    ("respond to Ann's email and tell her ..."). None when the clause is neither. Quote placeholders stay."""
+    v, rest = verb.lower(), rest.strip(" .!?,")
+    if v in REPLY_VERBS or (v == "write" and rest.lower().startswith("back")):
+        rest = re.sub(r"^back\s*", "", rest, flags=re.I) if v == "write" else rest
+        parts = re.split(r"\s*\b(?:with|saying|and\s+say(?:ing)?|by\s+saying|by\s+writing)\s+", rest, maxsplit=1,
+                         flags=re.I)
+        head = re.sub(r"^to\s+", "", parts[0], flags=re.I)
+        row = reference(head) if head else ""
+        if row is None and head and (len(head.split()) > 2 or head.lower() in ("all", "everyone", "everybody")):
+            return None  # (a reply to all is a control of its own)
+        text = re.sub(rf"^{_TEXT}", "", parts[1], flags=re.I).strip() if len(parts) > 1 else ""
+        return "reply", text, row or ""
+    if v not in FORWARD_VERBS:
+        return None
+    rest = re.sub(r"^(?:it\s+)?on\s+to\b", "it to", re.sub(r"^on\s+", "", rest, flags=re.I), flags=re.I)
+    for pattern, obj_first in ((r"^(.+?)\s+to\s+(\S.*)$", True), (r"^to\s+(.+?)\s+((?:the|that|this|my)\s+.+)$", False),
+                               (r"^(\S+(?:\s+\S+)?)\s+((?:the|that|this|my)\s+.+)$", False), (r"^to\s+(.+)$", None)):
+        m = re.match(pattern, rest, re.I)
+        if m is None:
+            continue
+        if obj_first is None:  # "forward to Bo": the message in view
+            return ("forward", m.group(1), "") if v == "forward" else None
+        obj, who = (m.group(1), m.group(2)) if obj_first else (m.group(2), m.group(1))
+        row = reference(obj)
+        if row is not None and not re.search(r"\s(?:the|that|this|my)\s", f" {who}", re.I):
+            return "forward", who.strip(), row
+    return None
+
+
+def passive(clause: str) -> tuple[str, str, str] | None:
+    """"The mail by Ann should be forwarded to Bo" / "I want the mail by Ann to be sent to Bo" -> ('forward', 'Bo',
+    'Ann'); None for anything else."""
+    m = re.match(r"^(?:i\s+want\s+|i'd\s+like\s+)?(.+?)\s+(?:should|must|needs?\s+to|has\s+to|to)\s+be\s+"
+                 r"(?:forwarded|sent|passed\s+on)\s+to\s+(.+)$", clause.strip(" .!?,"), re.I)
+    row = reference(m.group(1)) if m else None
+    return ("forward", m.group(2), row) if m and row is not None else None
+
+
+def told(verb: str, rest: str) -> str | None:
+    """A reply's text said on its own: ('tell', 'her that "Hi"') -> '"Hi"'; ('say', '"Hi"') -> '"Hi"'."""
+    if verb.lower() not in TELL_VERBS:
+        return None
+    t = re.sub(r"^(?:them|him|her|it|back)\s+", "", rest.strip(" .!?,"), flags=re.I)
+    quote = re.search(r"QUOTE\d+", t)
+    if quote:
+        return quote.group(0)
+    t = re.sub(r"^(?:that\s+)?", "", t, flags=re.I).strip()
+    return t or None
 
 
 def steps(kind: str, value: str, row: str) -> list[Step]:

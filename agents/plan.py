@@ -67,7 +67,8 @@ def _kinds(clause: str) -> list[str] | None:
 def _clauses(text: str) -> list[str]:
     """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
     follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
-    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll"))
+    verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll", "forward") +
+                     messages.REPLY_VERBS)
     out = []
     for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
                       rf",\s*(?=(?:{verbs})\s|{pausing.SPLIT}))", text):
@@ -100,6 +101,22 @@ class _Planner:
     filling: bool = False  # the last clause was "fill in A, B": a clause with no verb goes on with its list
     row: str = ""  # "find the email by Ann": the row a later "click the trash icon" acts in
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (steps before it, clause) not understood
+    reply: Step | None = None  # a reply's typing step whose text a later clause says ("... and tell her "x"")
+    reply_at: tuple[int, str] = (0, "")  # where the reply's steps begin, and its clause
+
+    def unsaid(self) -> None:
+        """A reply whose text no clause said ("reply to it"): its steps go, the clause is not understood."""
+        if self.reply is not None:
+            at, clause = self.reply_at
+            del self.steps[at:]
+            self.dropped.append((at, clause))
+            self.reply = None
+
+    def _message_row(self, verb: str, rest: str) -> str:
+        """'go to the email by Ann', 'look for Ann's message', 'search for the mail Ann sent you' -> 'Ann'."""
+        if verb not in ("find", "locate", "look", "see", "spot", "go", "navigate", "search", "get", "check"):
+            return ""
+        return messages.reference(re.sub(r"^(?:to|for|at|up)\s+", "", unquote(rest, self.quoted), flags=re.I)) or ""
 
     def add(self, clause: str) -> None:
         means = re.match(r"(?:use|using)\s+(.+?)\s+to\s+(\w+)\b(.*)$", clause, re.I)
@@ -107,12 +124,17 @@ class _Planner:
             tool, verb, rest = means.groups()
             where = "" if re.search(r"\b(into|in|on|inside)\b", rest, re.I) else f" into {tool}"
             clause = f"{verb}{rest}{where}" if verb.lower() in TYPE_VERBS else f"{verb}{rest}"
+        clause = messages.polite(clause)  # "please ...", "I'd like to ...": the command itself
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
         rest = clause[len(verb):].strip()
-        row = intents.row_context(verb, unquote(rest, self.quoted))
+        row = intents.row_context(verb, unquote(rest, self.quoted)) or self._message_row(verb, rest)
         if row:
             self.row = row
+            return
+        said = messages.told(verb, rest) if self.reply is not None else None
+        if said:  # "... and tell her that "x"": the text of the reply asked for before
+            self.reply.text, self.reply = unquote(said, self.quoted), None
             return
         everyday = self._everyday(verb, rest, clause)
         self.filling = bool(everyday) and everyday[0].fill
@@ -155,9 +177,14 @@ class _Planner:
         text, body = unquote(clause, self.quoted), unquote(rest, self.quoted)
         if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
             return fill_steps([text])
-        message = messages.request(verb, rest)  # "reply to them with "x"", "forward that email to Bo"
+        message = messages.request(verb, rest) or messages.passive(clause)  # "reply to them with "x"", "forward
+        # that email to Bo", "send Bo the email you got from Ann", "the mail by Ann should be sent to Bo"
         if message:
-            return messages.steps(message[0], unquote(message[1], self.quoted), self.row)
+            steps = messages.steps(message[0], unquote(message[1], self.quoted), message[2] or self.row)
+            typed = [st for st in steps if st.op == "type"]
+            self.reply = typed[0] if message[0] == "reply" and typed and not typed[0].text else None
+            self.reply_at = (len(self.steps), text)
+            return steps
         reading = readings.step(text)  # a number on the screen decides: until, classify, inorder
         if reading:
             return [Step(reading[0], reading[1], text=reading[2])]
@@ -181,6 +208,8 @@ class _Planner:
         if switch:
             return [Step("toggle", switch[0], text=switch[1])]
         row = intents.row_action(verb, body)
+        ref = messages.reference(body) if row else None
+        row = (ref or self.row or row) if ref is not None else row  # "delete it", "... the email Ann sent me"
         if row:
             # The action may sit in the row's menu and then be confirmed: two looks at what the click opened.
             return [Step("row", row, text=verb), Step("confirm", text=verb), Step("confirm", text=verb)]
@@ -274,6 +303,7 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         wait = readings.when(clause)  # "buy X when the price is below $5": the number is waited for first
         planner.steps += [Step("await", wait[2], text=wait[1])] if wait else []
         planner.add(wait[0] if wait else clause)
+    planner.unsaid()
     return planner.steps, planner.dropped
 
 

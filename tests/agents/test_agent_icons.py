@@ -124,3 +124,29 @@ def test_a_field_without_a_frame_is_right_of_its_label():
     x, y = messages.beside_label("to", els, img)
     assert x > 30 and 14 <= y <= 30
     assert messages.beside_label("subject", els, img) is None  # words follow it: no field there
+
+
+@pytest.mark.parametrize("instruction", [
+    "Send Bo the email you got from Ann.", "Go to the email by Ann. Send it to Bo.", "Forward the mail by Ann to Bo.",
+    "Please find the message by Ann, then send it to Bo.", "Forward to Bo the email from Ann.",
+    "Give Bo the message you received from Ann,", "Forward Bo the message Ann sent you.",
+    "Search for the mail Ann sent you and send it to Bo.", "Find the email by Ann and send it on to Bo.",
+    "I'd like to email Bo the email I got from Ann.", "The mail by Ann should be forwarded to Bo.",
+    "I want the mail by Ann to be sent to Bo.", "Look for the email from Ann and forward to Bo."])
+def test_a_forward_worded_freely_is_the_same_steps(instruction):
+    steps, dropped = parse_plan(instruction)
+    assert not dropped
+    assert [(s.op, s.target or s.text) for s in steps] == [
+        ("click", "Ann"), ("click", "forward"), ("focus", "to"), ("type", "Bo"), ("click", "send")]
+
+
+def test_a_reply_or_a_row_action_worded_freely():
+    steps, dropped = parse_plan('Will you respond to Ann\'s email and tell her that it "Fine, thanks."?')
+    assert not dropped and [(s.op, s.target or s.text) for s in steps] == [
+        ("click", "Ann"), ("click", "reply"), ("body", ""), ("type", "Fine, thanks."), ("click", "send")]
+    for instruction in ("Locate Ann's email and delete it.", "Delete the email Ann sent me."):
+        steps, dropped = parse_plan(instruction)
+        assert not dropped and (steps[0].op, steps[0].target, steps[0].text) == ("row", "Ann", "delete")
+    assert parse_plan("Find the email by Ann and reply to it.") == ([], [(0, "reply to it")])  # no text said
+    assert messages.reference("the document") is None and messages.reference("it") == ""
+    assert messages.request("send", "the report as PDF") is None

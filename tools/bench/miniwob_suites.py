@@ -56,6 +56,11 @@ DEV: tuple[str, ...] = (
     # mark it as important"), and an email answered or passed on ("reply to them with the text ...", "forward that
     # email to ..."), whose send control is an icon; agents/icons.py was written on these
     "email-inbox-important", "email-inbox-reply", "email-inbox-forward",
+    # added 2026-12-07 (session 25), from neither suite, run once at 29adf99 to see how the above carries over
+    # (3 seeds: the first three 8/9, the last three, the same requests worded freely, 0/9: "Locate Ann's email and
+    # delete it", "send it on to Bo", "the email I got from Ann"); the wording of messages is developed on them since
+    "email-inbox", "email-inbox-noscroll", "email-inbox-star-reply", "email-inbox-nl-turk", "email-inbox-forward-nl",
+    "email-inbox-forward-nl-turk",
 )
 
 HELDOUT: tuple[str, ...] = (
