@@ -358,8 +358,6 @@ def run(args: argparse.Namespace, console: Any) -> int:
 
     if args.limit < 0 or args.threads < 1:
         raise SystemExit("omnirt: error: --limit must be 0 or more, --threads 1 or more")
-    if args.live and args.asr_context:
-        raise SystemExit("omnirt: error: --asr-context is for the offline hearing (--live speaks to `serve` defaults)")
     if args.live:
         from .turns_live import run as run_live
 
