@@ -33,7 +33,7 @@ def test_the_camera_a_b_alternates_blocks_so_both_arms_hear_the_same_questions()
 
 
 def test_a_chromium_turn_keeps_the_servers_waterfall_as_the_page_drew_it():
-    from omnirt.tools.bench.latency import _waterfall
+    from omnirt.tools.bench.latency_chromium import _waterfall
 
     fall = {"title": "turn 3: 452 ms from the end of your speech to the first reply audio",
             "rows": [["end of speech detected", 38.0], ["ASR done", 110.0], ["Thinker first token", 105.0],

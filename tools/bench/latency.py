@@ -27,6 +27,7 @@ import numpy as np
 from ...runtime.clock import now
 from .report import cpu_probe, percentiles, probe_line, write_html
 from ..voice import add_voice_arguments, voice_config, voice_flags
+from .latency_chromium import chromium_turns
 from .servers import ServerProcess, start_idle, stats, stop_idle
 
 BARGE_IN_CLIP = "What is two plus three?"
@@ -185,74 +186,6 @@ async def _barge_in(client: Any, long_q: Path, interrupting: Path) -> dict[str, 
             "vad_onset_after_ms": round((hold["clock"] - onset) * 1e3, 1) if hold else float("nan")}
 
 
-# ---------------------------------------------------------------- Chromium client
-
-async def _chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[str, Any]:
-    import soundfile as sf
-
-    from ..chromium import PROBE, close_page, open_page
-    from ..rtc_client import Webcam, load_speech
-
-    gap = np.zeros(48000 * 9, np.int16)  # room for the answer before the next question
-    parts = [np.zeros(24000, np.int16)]
-    for c in clips:
-        pcm, _ = load_speech(c)
-        parts += [pcm, gap]
-    wav = workdir / "mic.wav"
-    sf.write(str(wav), np.concatenate(parts + [np.zeros(48000 * 30, np.int16)]), 48000, subtype="PCM_16")
-    camera = workdir / "camera.y4m"
-    if not camera.exists():  # 8 s that Chromium loops: four cards, 2 s each
-        Webcam(hold_s=2.0).write_y4m(camera, 8.0)
-    proc, http, ws, page = await open_page(url, wav, tempfile.mkdtemp(dir=workdir),
-                                           (f"--use-file-for-fake-video-capture={camera}",))
-    try:
-        await page.eval(PROBE)
-        await page.eval("document.getElementById('start').click()")
-        await page.until(lambda s: len(s["bars"]) >= 6 * len(clips) or False, 12 * len(clips) + 20,
-                         "every turn's waterfall")
-        await asyncio.sleep(1.5)  # a waterfall comes when the reply's first audio leaves the server, not when heard
-        mic, loud = json.loads(await page.eval("JSON.stringify([window.__mic, window.__loud])"))
-        falls = json.loads(await page.eval(WATERFALLS) or "[]")
-        state = await page.state()
-    finally:
-        await close_page(proc, http, ws)
-    ends = _utterance_ends(mic)
-    turns = []
-    for i, end in enumerate(ends):
-        nxt = ends[i + 1] if i + 1 < len(ends) else float("inf")
-        first = next((t for t in loud if end < t < nxt), None)
-        turns.append({"turn": i + 1, "heard": state["user"][i] if i < len(state["user"]) else "",
-                      "answer": state["assistant"][i] if i < len(state["assistant"]) else "",
-                      "voice_to_voice_ms": None if first is None else round(first - end, 1),
-                      "server": _waterfall(falls[i]) if i < len(falls) else None})
-    return {"turns": turns, "barge_in": [], "idle_max_gap_ms": [], "idle_sent_per_s": [], "dropped_input_frames": [],
-            "camera_check": []}
-
-
-# The server's own split of each turn, as the page draws it (oldest first): its segments, then the total.
-WATERFALLS = """JSON.stringify([...document.querySelectorAll('.waterfall')].reverse().map(b => ({
-  title: b.querySelector('h2').textContent,
-  rows: [...b.querySelectorAll('.row')].map(r => [r.querySelector('.name').textContent,
-                                                   parseFloat(r.querySelector('.ms').textContent)])})))"""
-
-
-def _waterfall(fall: dict[str, Any]) -> dict[str, Any] | None:
-    """A waterfall the page drew as the aiortc client's `server` record: the total and each segment (whole ms)."""
-    rows = fall.get("rows") or []
-    if not rows or rows[-1][0] != "voice-to-voice":
-        return None
-    return {"total": rows[-1][1], "segments": dict(rows[:-1]), "page_title": fall.get("title", "")}
-
-
-def _utterance_ends(times: list[float], gap_ms: float = 1500) -> list[float]:
-    """Ends of the loud stretches in a list of loud-poll times (ms): a new utterance after `gap_ms` of quiet."""
-    ends = []
-    for a, b in zip(times, times[1:] + [float("inf")]):
-        if b - a > gap_ms:
-            ends.append(a)
-    return ends
-
-
 # ---------------------------------------------------------------- run
 
 def _server(args: argparse.Namespace, vision: bool) -> ServerProcess:
@@ -283,7 +216,7 @@ async def _measure(args: argparse.Namespace, servers: dict[str, ServerProcess], 
                                        args.idle, args.idle_uplink, args.camera, last and arm == "on" and args.camera,
                                        args.camera_fps)
         else:
-            part = await _chromium_turns(urls[arm], clips[start:end], workdir)
+            part = await chromium_turns(urls[arm], clips[start:end], workdir)
         got = results.setdefault(arm, {k: [] for k in part})
         for k, v in part.items():
             got[k] += v
