@@ -96,8 +96,7 @@ def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
 
 def readout(bar: Element, knob: Element | None, elements: Sequence[Element]) -> Element | None:
     """The number shown nearest to the slider (its value), or None when none is near."""
-    box = bar.box if knob is None else (min(bar.box[0], knob.box[0]), min(bar.box[1], knob.box[1]),
-                                        max(bar.box[2], knob.box[2]), max(bar.box[3], knob.box[3]))
+    box = bar.box if knob is None else _union(bar.box, knob.box)
     near = [(_gap(e.box, box), e) for e in elements if e.kind in ("word", "line", "icon", "cell")
             and integer(e.label) is not None]
     near = [(d, e) for d, e in near if d <= NEAR_PX and (knob is None or _gap(e.box, knob.box) > 0)]
