@@ -29,7 +29,7 @@ from ..runtime.clock import now
 from ..runtime.transports.file import probe_wav
 from ..runtime.transports.sdp import asks_for_dtx
 from ..runtime.transports.webrtc import PacedAudioTrack, set_jitter_prefetch, to_audio_frame, use_loopback_only
-from .rtc_camera import HELD_TEXTS, PAGE_CAMERA_FPS, CameraTrack, Webcam  # noqa: F401 - the client's camera
+from .rtc_camera import CameraTrack, Webcam
 
 RATE, FRAME = 48000, 960
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .mel import FRAMES_PER_WINDOW, HOP, SAMPLE_RATE, log_mel, pad_frames
-from .timestamps import _log_softmax, split_segments, timestamp_rules  # noqa: F401 - _log_softmax: beam, guess
+from .timestamps import _log_softmax, split_segments, timestamp_rules
 from .tokenizer import WhisperTokenizer
 
 if TYPE_CHECKING:

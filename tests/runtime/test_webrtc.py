@@ -20,7 +20,8 @@ from hearing import as_long_as_spoken, hear, sounds_like
 
 from omnirt.runtime.clock import now
 from omnirt.runtime.transports.webrtc import RATE, ReplyTrack, WebRTCOptions, to_audio_frame
-from omnirt.tools.rtc_client import PAGE_CAMERA_FPS, CameraTrack, ClientOptions, MicTrack, RTCClient
+from omnirt.tools.rtc_camera import PAGE_CAMERA_FPS, CameraTrack
+from omnirt.tools.rtc_client import ClientOptions, MicTrack, RTCClient
 
 LOUD = 0.02
 

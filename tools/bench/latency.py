@@ -1,7 +1,7 @@
 """Voice-to-voice and barge-in latency measured at a real WebRTC client (aiortc or headless Chromium).
 
 A server (`omnirt serve`, embedded models, exactly as it runs by default: vision on) runs in its own process on
-loopback, and the client sends a camera as the page does (tools/rtc_client.py Webcam: printed cards held up in a
+loopback, and the client sends a camera as the page does (tools/rtc_camera.py Webcam: printed cards held up in a
 room, every frame different). `--camera both` starts a `--no-vision` server beside it and takes turns from both in
 alternating blocks (on off off on ...), so a drift in the shared host's load touches both; it prints both and their
 ratio: what the camera costs the voice path. The client speaks the questions of
@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the aiortc client sends no camera (the page always sends one)")
     p.add_argument("--camera-fps", type=float, default=None,
                    help="frames a second the aiortc client's camera sends (default: what the page asks a browser for, "
-                        "tools/rtc_client.py PAGE_CAMERA_FPS)")
+                        "tools/rtc_camera.py PAGE_CAMERA_FPS)")
     p.add_argument("--peer", choices=["pipecat"], help="then the same turns against a stock Pipecat bot on the same "
                                                       "models (tools/bench/peer.py), and the ratio")
     p.add_argument("--json", default="bench-results/latency.json")
@@ -74,7 +74,8 @@ async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barg
     card held up, i.e. was the camera really read during the run? Each turn says whether the server checked its
     speculative cut (its log): a second decode beside the Thinker, which shows in that turn's latency."""
     from ..clips import make_clip
-    from ..rtc_client import HELD_TEXTS, PAGE_CAMERA_FPS, ClientOptions, RTCClient, Webcam
+    from ..rtc_camera import HELD_TEXTS, PAGE_CAMERA_FPS, Webcam
+    from ..rtc_client import ClientOptions, RTCClient
 
     idle_proc = start_idle(url, idle, uplink) if idle else None
     turns, cuts = [], []

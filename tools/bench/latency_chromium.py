@@ -23,7 +23,8 @@ async def chromium_turns(url: str, clips: list[Path], workdir: Path) -> dict[str
     import soundfile as sf
 
     from ..chromium import PROBE, close_page, open_page
-    from ..rtc_client import Webcam, load_speech
+    from ..rtc_camera import Webcam
+    from ..rtc_client import load_speech
 
     gap = np.zeros(48000 * 9, np.int16)  # room for the answer before the next question
     parts = [np.zeros(24000, np.int16)]

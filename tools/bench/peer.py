@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from ..llm_server import LlamaServer, LlamaServerOptions
-from ..rtc_client import ClientOptions, RTCClient, Webcam
+from ..rtc_camera import Webcam
+from ..rtc_client import ClientOptions, RTCClient
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-pipecat"
