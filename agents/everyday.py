@@ -29,7 +29,8 @@ AFFIRM = ("yes", "ok", "confirm", "continue")
 NEXT_GLYPHS = (">", "›", "»", "→", ">>", "▶", "⟩", "next", "next month")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
-OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day", "datefield", "name", "again", "noop")
+OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day", "datefield", "name", "again", "noop",
+       "search")
 POINTER_OPS = ("click", "focus", "toggle", "row")  # steps whose target may lie below the fold
 LOOK_SCROLL, MAX_LOOK_SCROLLS = 5, 4  # wheel clicks per look below the fold, and looks at most
 INK = 40  # a channel difference from the row's background that counts as a control's ink

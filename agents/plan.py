@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import intents, messages, pausing, readings
+from omnirt.agents import intents, messages, pausing, readings, search_forms
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -177,6 +177,9 @@ class _Planner:
         text, body = unquote(clause, self.quoted), unquote(rest, self.quoted)
         if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
             return fill_steps([text])
+        sought = search_forms.query(text)
+        if sought:  # "search for X directed by Y": the form's fields, read on the screen (agents/search_forms.py)
+            return [Step("search", sought)]
         message = messages.request(verb, rest) or messages.passive(clause)  # "reply to them with "x"", "forward
         # that email to Bo", "send Bo the email you got from Ann", "the mail by Ann should be sent to Bo"
         if message:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, messages, pausing, readings, sliding
+from omnirt.agents import everyday, everyday_forms, messages, pausing, readings, search_forms, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -275,6 +275,9 @@ class InstructionPolicy(StepGrounding):
             fills = [(split[0], first), (split[1], last)] if split and last else [("name", step.target)]
             steps[n:n + 2] = [s for label, value in fills for s in
                               (Step("focus", f"{label} {value}", ["input"], fill=True), Step("type", text=value))]
+            return self._everyday(steps[n], steps, n, elements)
+        if step.op == "search":  # one sentence over a search form: the fills and the send it asks for
+            steps[n:n + 1] = search_forms.steps(step.target, elements, self._frame)
             return self._everyday(steps[n], steps, n, elements)
         if step.op == "again":  # a password asked twice: its repeat field, if the form has one
             box = everyday.repeat_field(elements, self._frame, self._used)

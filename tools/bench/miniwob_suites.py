@@ -61,6 +61,9 @@ DEV: tuple[str, ...] = (
     # delete it", "send it on to Bo", "the email I got from Ann"); the wording of messages is developed on them since
     "email-inbox", "email-inbox-noscroll", "email-inbox-star-reply", "email-inbox-nl-turk", "email-inbox-forward-nl",
     "email-inbox-forward-nl-turk",
+    # added 2026-12-07 (session 26) from neither suite: a search said in one sentence over a form of labelled fields
+    # ("Search for surreal movies directed by Baxter from year 1995", 0/2 before); agents/search_forms.py
+    "multi-orderings",
 )
 
 HELDOUT: tuple[str, ...] = (
