@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import intents, messages, pausing, readings, search_forms
+from omnirt.agents import exploring, intents, messages, pausing, readings, search_forms
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -103,6 +103,7 @@ class _Planner:
     dropped: list[tuple[int, str]] = field(default_factory=list)  # (steps before it, clause) not understood
     reply: Step | None = None  # a reply's typing step whose text a later clause says ("... and tell her "x"")
     reply_at: tuple[int, str] = (0, "")  # where the reply's steps begin, and its clause
+    explore: tuple[int, str] = (-1, "")  # "switch between the tabs to find ...": from which step, what containers
 
     def unsaid(self) -> None:
         """A reply whose text no clause said ("reply to it"): its steps go, the clause is not understood."""
@@ -125,6 +126,10 @@ class _Planner:
             where = "" if re.search(r"\b(into|in|on|inside)\b", rest, re.I) else f" into {tool}"
             clause = f"{verb}{rest}{where}" if verb.lower() in TYPE_VERBS else f"{verb}{rest}"
         clause = messages.polite(clause)  # "please ...", "I'd like to ...": the command itself
+        noun = exploring.containers(clause)
+        if noun:  # the clicks after it look through those containers for a target not in sight
+            self.explore = (len(self.steps), noun)
+            return
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
         rest = clause[len(verb):].strip()
@@ -307,6 +312,9 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         planner.steps += [Step("await", wait[2], text=wait[1])] if wait else []
         planner.add(wait[0] if wait else clause)
     planner.unsaid()
+    at, noun = planner.explore
+    for s in planner.steps[at:] if noun else []:
+        s.explore = s.target and s.op == "click" and noun or ""
     return planner.steps, planner.dropped
 
 

@@ -40,6 +40,7 @@ class Step:
     # field, if the form has one; datefield: the field whose picker holds the date, unless a calendar shows)
     loose: bool = False  # a click whose target is a clause naming a button ("place the order")
     look: str = ""  # a row step's control named by its icon ("the star icon"), told by its look (agents/icons.py)
+    explore: str = ""  # a click whose target may be inside one of these containers, opened in turn ("tab")
 
 
 def unquote(text: str, quoted: list[str]) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, messages, pausing, readings, search_forms, sliding
+from omnirt.agents import everyday, everyday_forms, exploring, messages, pausing, readings, search_forms, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -184,6 +184,13 @@ class InstructionPolicy(StepGrounding):
         if step.op in everyday.OPS or step.fill or step.loose:
             act = self._everyday(step, steps, n, elements)
             return act if act is not None else self._missing(step, elements, waits)
+        hit = exploring.find(step.target, step.kinds, elements) if step.explore else None
+        if step.explore and hit is None:
+            act = self._explore(step, n, elements)  # the next tab or section that may hold it
+            if act is not None:
+                return act
+        if hit is not None and hit.kind == "span":  # its words inside a longer link: their share of it
+            return Click(x=hit.center[0], y=hit.center[1])
         # Elements that carry ANOTHER step's target are that step's, never a fuzzy stand-in for this one.
         others = {norm(s.target) for s in steps if s.target and norm(s.target) != norm(step.target)}
         el = self.ground(step, [e for e in elements if not (e.label and norm(e.label) in others)])
@@ -219,6 +226,18 @@ class InstructionPolicy(StepGrounding):
             # an icon found by its look that no element holds: its centre
             return Click(x=el.center[0], y=el.center[1])
         return Click(element=el.id)
+
+    def _explore(self, step: Step, n: int, elements: Sequence[Element]) -> Any:
+        """Open the next of the containers the instruction said to look through (agents/exploring.py), in reading
+        order, once each for step n (an exploring action, no step); None when all were opened."""
+        openers, k = exploring.openers(step.explore, elements), self._looks.get(("explore", n), 0)
+        if k >= len(openers):
+            return None
+        self._looks[("explore", n)] = k + 1
+        o = openers[k]
+        act = Click(x=o.center[0], y=o.center[1]) if o.kind == "span" else Click(element=o.id)
+        self._aside.append(act)
+        return act
 
     def _spin(self, step: Step, steps: list[Step], n: int) -> Any:
         """A spinner set by its arrow keys, one press a unit from the number it showed when focused (a page may

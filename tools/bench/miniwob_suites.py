@@ -64,6 +64,10 @@ DEV: tuple[str, ...] = (
     # added 2026-12-07 (session 26) from neither suite: a search said in one sentence over a form of labelled fields
     # ("Search for surreal movies directed by Baxter from year 1995", 0/2 before); agents/search_forms.py
     "multi-orderings",
+    # added 2026-12-07 (session 26) from neither suite, though siblings of held-out tasks: looking through tabs or
+    # sections for a link none shows yet ("Switch between the tabs to find and click on the link X", "Expand the
+    # sections below, to find and click ..."); agents/exploring.py
+    "click-tab-2-easy", "click-tab-2-medium", "click-tab-2-hard", "click-collapsible-2-nodelay",
 )
 
 HELDOUT: tuple[str, ...] = (
