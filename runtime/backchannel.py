@@ -14,7 +14,10 @@ within a chunk of their first sound. Then:
 - any other words, or none within `decide_s` (no backchannel lasts that long: the user is talking), let the
   barge-in through, and the frames held meanwhile follow it in their order, as if nothing had waited.
 If the user goes on after a backchannel (the VAD or the recogniser resumes that utterance), it is judged again on
-all its words. LiveKit's agents resume a "false interruption" in the same spirit, on the absence of words alone.
+all its words. An utterance that goes on an earlier turn (SpeechStarted.rejoins: the user spoke soon after their
+request was answered) holds that turn's words too; it is judged on the words after them, so "yeah, right" said
+just after a question still lets its answer play on. LiveKit's agents resume a "false interruption" in the same
+spirit, on the absence of words alone.
 
 The held barge-in waits in the stage's control lane, so control frames behind it (a Commit of the same utterance,
 another Interrupt) wait with it, at most `decide_s`; the data lane goes on, which is how the words arrive.
@@ -23,12 +26,13 @@ another Interrupt) wait with it, at most `decide_s`; the data lane goes on, whic
 from __future__ import annotations
 
 import asyncio
+import difflib
 import re
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
 from .clock import now
-from .frames import EndOfStream, Frame, Interrupt, Played, Playing, Transcript, UserSound
+from .frames import EndOfStream, Frame, Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
 from .stage import Stage
 
 # Words a listener says to show they are following, and the noises a recogniser writes for a hum or a breath.
@@ -48,6 +52,14 @@ _HUM = re.compile(r"[mhn]*m[mhn]*")  # a hum written as letters: "M-M-H-M", "mmh
 def words_of(text: str) -> list[str]:
     """Lower-case words and numbers, hyphenated noises split ("Mm-hmm" -> mm, hmm; "uh-huh" -> uh, huh)."""
     return _WORD.findall(text.lower())
+
+
+def words_after(before: str, text: str) -> str:
+    """The words of `text` after the last of those it shares, in order, with `before`: what a joined utterance's
+    transcript adds to the transcript of the turn it went on."""
+    old, new = words_of(before), words_of(text)
+    shared = [b for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks() if b.size]
+    return " ".join(new[shared[-1].b + shared[-1].size:] if shared else new)
 
 
 def is_backchannel(text: str) -> bool:
@@ -75,7 +87,8 @@ class BackchannelOptions:
 
 class BackchannelGate(Stage):
     """See the module docstring. on_judged(turn, finished): told that a backchannel's utterance is finished (the
-    VAD's `judged`), since no Thinker will judge it. `heard`: (turn, words) of each backchannel let pass.
+    VAD's `backchannel`), since no Thinker will judge it, and that it was no request. `heard`: (turn, words) of
+    each backchannel let pass.
 
     Frames of one utterance can reach this stage out of the order they were made in, because control frames queue
     behind a held barge-in while data goes on: so every judged utterance keeps the creation time of the newest
@@ -93,10 +106,16 @@ class BackchannelGate(Stage):
         self._held: list[Frame] = []
         self._verdict: str | None = None  # "backchannel" or "barge-in"
         self._words_at: dict[int, float] = {}
+        self._joins: dict[int, int] = {}  # utterance -> the earlier turn it goes on (SpeechStarted.rejoins)
+        self._finals: dict[int, str] = {}  # turn -> its latest final transcript, for the utterance that joins it
         self._decided = asyncio.Event()
         self._released = asyncio.Event()
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
+        if isinstance(frame, SpeechStarted) and frame.rejoins:
+            self._joins = {t: j for t, j in self._joins.items() if t > frame.turn - 8} | {frame.turn: frame.rejoins}
+        elif isinstance(frame, Transcript) and frame.final:
+            self._finals = {t: x for t, x in self._finals.items() if t > frame.turn - 8} | {frame.turn: frame.text}
         if isinstance(frame, Playing):
             self.playing.add(frame.turn)
         elif isinstance(frame, Played):
@@ -122,10 +141,12 @@ class BackchannelGate(Stage):
 
     def _judge(self, transcript: Transcript) -> str | None:
         """A verdict on these words: "backchannel", "barge-in", or None (a partial that may still be one)."""
+        joined = self._joins.get(transcript.turn)
+        text = transcript.text if joined is None else words_after(self._finals.get(joined, ""), transcript.text)
         if transcript.final:
             self._words_at[transcript.turn] = transcript.ts
-            return "backchannel" if is_backchannel(transcript.text) else "barge-in"
-        return "barge-in" if transcript.text.strip() and not is_backchannel(transcript.text) else None
+            return "backchannel" if is_backchannel(text) else "barge-in"
+        return "barge-in" if text.strip() and not is_backchannel(text) else None
 
     def _decide(self, verdict: str | None) -> None:
         if verdict is not None and self._verdict is None:

@@ -71,6 +71,12 @@ class VADOptions:
     level_onset: with `interrupt`, a jump in level (runtime/onset.py) sends UserSound at once, before the speech
         detector has judged the chunk, so the reply is held sooner. Withdrawn (the reply plays on) when the
         detector does not confirm it. None: UserSound waits for the detector.
+    rejoin_ms / rejoin_heard_ms: speech that begins within rejoin_ms of the end of the last turn's speech, while
+        at most rejoin_heard_ms of that turn's reply has been heard, goes on that turn (SpeechStarted.rejoins): its
+        utterance runs from the earlier one's start, and the earlier reply is stopped and withdrawn. Why: a turn
+        judged finished at a pause ("How many legs does a") was answered on its own, and the rest ("spider have?")
+        was heard without its start; people pause like that, and the judgement of unheard words cannot be right
+        every time. A user who speaks again after hearing more of the reply is answering it: a new turn. 0: off.
     clear_prob / clear_db: a chunk the detector scores at least clear_prob (below `onset`) counts as speech when its
         level stands clear_db above the room's (the quietest tenth of the last 3 s). Why: on a phone line Silero can
         stay below 0.5 for a whole word said 60 dB above the line's hiss ("Rear Left": 0.39 at -18 dBFS), and the
@@ -95,6 +101,8 @@ class VADOptions:
     level_onset: LevelOnsetOptions | None = LevelOnsetOptions()
     clear_prob: float = 0.25
     clear_db: float = 30.0
+    rejoin_ms: int = 2000
+    rejoin_heard_ms: int = 1000
 
     def __post_init__(self) -> None:
         if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:
@@ -102,6 +110,9 @@ class VADOptions:
                              f"got {self.speculate_ms}")
         if not 0.0 < self.offset <= self.onset < 1.0:
             raise ValueError(f"need 0 < offset <= onset < 1, got offset={self.offset} onset={self.onset}")
+        if self.rejoin_ms < 0 or self.rejoin_heard_ms < 0:
+            raise ValueError(f"rejoin_ms and rejoin_heard_ms must be 0 or more, got {self.rejoin_ms}, "
+                             f"{self.rejoin_heard_ms}")
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,12 @@ class Endpointer:
             events.append(Endpoint("end", self._start * CHUNK, (self._last_speech + 1) * CHUNK))
             self.in_speech, self._run, self.paused = False, 0, False
         return events
+
+    def rejoin(self, start: int) -> None:
+        """The utterance that just started goes on an earlier one that began at sample `start`: it is measured
+        (its length cap, its start in later events) from there."""
+        if self.in_speech:
+            self._start = start // CHUNK
 
     @property
     def start_sample(self) -> int:

@@ -76,9 +76,16 @@ class VisionContext(Frame):
 
 @dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Frame):
-    """The VAD heard the user begin to speak. `audio_ts` is the onset's position in the input stream (s)."""
+    """The VAD heard the user begin to speak. `audio_ts` is the onset's position in the input stream (s).
+
+    rejoins: the earlier turn this speech goes on (0: none). The user paused, the turn was released, and they went
+    on before much of its reply was heard (VADOptions.rejoin_ms): the new turn's utterance holds both parts, and the
+    earlier turn's exchange is withdrawn (the Thinker forgets it, a page removes it), so the request is heard and
+    answered once, whole. reply_heard_s: how much of the earlier turn's reply the user had heard by then."""
 
     audio_ts: float = 0.0
+    rejoins: int = 0
+    reply_heard_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

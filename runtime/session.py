@@ -89,7 +89,7 @@ class VoiceSession:
         self.talker = TalkerStage(components.synthesizer, options.talker)
         asr = ASRStage(components.recognizer, check_below=options.check_below,
                        context=self.thinker.said_before if options.asr_context else None)
-        self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.judged)
+        self.backchannel = BackchannelGate(options.backchannel, on_judged=self.vad.backchannel)
         gate = TurnGate(early_on_sentence_end=options.early_commit, threshold=options.end_of_turn_threshold,
                         on_judged=self.vad.judged, voice=self.vad.voice,
                         classifier=shipped_classifier(getattr(components.chat, "judge_model", None))

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Iterator, Protocol, Sequence
 
 from .clock import now
-from .frames import EndOfTurn, ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript, VisionContext
+from .frames import (EndOfTurn, ErrorFrame, Frame, Played, SpeechStarted, TextDelta, TextDone, Transcript,
+                     VisionContext)
 from .stage import Stage
 from .threads import FOREGROUND, iterate_in_thread
 from .vision import asks_about_view
@@ -190,6 +191,8 @@ class ThinkerStage(Stage):
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, Played):
             self.set_answer(frame.turn, frame.heard)
+        if isinstance(frame, SpeechStarted) and frame.rejoins:  # that request goes on in this turn, answered whole
+            self.exchanges = [ex for ex in self.exchanges if ex.turn != frame.rejoins]
         if isinstance(frame, VisionContext):
             self.vision = frame
         if isinstance(frame, Transcript) and not frame.final:

@@ -13,8 +13,9 @@ judge, the transcript ends a sentence ("...France?", "...today."). Why: the hang
 mid-sentence without being cut off; when what they said is finished the wait buys little and costs every turn
 ~150 ms. A turn judged unfinished ("How many legs does a") is the opposite case: the gate tells the VAD (`on_judged`,
 the one signal that goes upstream), which then waits longer before it ends the turn, so that the rest of the
-sentence joins it. If the speaker does go on after a released turn, that is a barge-in: the reply stops and the
-new words start a turn.
+sentence joins it. If the speaker does go on after a released turn, the reply stops; soon enough after it
+(VADOptions.rejoin_ms), the new turn holds the words before and after the pause and is answered once, whole
+(the released turn is withdrawn: SpeechStarted.rejoins); later, the new words are a turn of their own.
 
 With a `TurnClassifier` (runtime/turn_classifier.py) the Thinker's probability is not used alone: it is combined
 with how the voice ended (the VAD's `voice`, runtime/prosody.py), the transcript's words and whether the assistant
@@ -28,8 +29,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, AsyncIterator, Callable
 
-from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, SpeechDone, TextDelta, TextDone,
-                     Transcript)
+from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, SpeechDone, SpeechStarted, TextDelta,
+                     TextDone, Transcript)
 from .stage import Stage
 from .turn_classifier import asks
 
@@ -69,6 +70,7 @@ class TurnGate(Stage):
         self.scores: dict[int, float] = {}  # turn -> the probability that judgement went by (for traces and tests)
         self.probs: dict[int, float] = {}  # turn -> the Thinker's EndOfTurn, waiting for the final transcript
         self.asked = False  # the last answer let out asked the user a question
+        self._asked_before: dict[int, bool] = {}  # turn -> `asked` before its answer went out
         self.early: set[int] = set()  # turns released at Settled (for tests and traces)
 
     async def _release(self, turn: int) -> AsyncIterator[Frame]:
@@ -86,7 +88,11 @@ class TurnGate(Stage):
     def _out(self, frame: Frame) -> Frame:
         """A frame on its way out: an answer that reaches the user sets the context of the next judgement."""
         if isinstance(frame, TextDone):
+            self._asked_before = {t: a for t, a in self._asked_before.items() if t > frame.turn - 8}
+            self._asked_before.setdefault(frame.turn, self.asked)
             self.asked = asks(frame.text)
+        elif isinstance(frame, SpeechStarted) and frame.rejoins in self._asked_before:
+            self.asked = self._asked_before[frame.rejoins]  # that answer is withdrawn: the context is the one before
         return frame
 
     def _judge(self, turn: int) -> None:

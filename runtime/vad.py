@@ -20,8 +20,8 @@ import numpy as np
 from .audio import StreamResampler, fade_in, to_mono_float
 from .clock import now
 from .endpointer import CHUNK, SAMPLE_RATE, Endpoint, Endpointer, VADOptions  # noqa: F401 - the VAD's API
-from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
-                     SpeechEnded, SpeechStarted, UserSound)
+from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, Played, Playing, PostRoll,
+                     Settled, SpeechEnded, SpeechStarted, UserSound)
 from .levels import LOUD_FLOOR, TAIL_FRAME, sound_before, tail_is_louder  # noqa: F401 - tail_is_louder: the VAD's API
 from .onset import LevelOnset
 from .prosody import Prosody, prosody
@@ -71,6 +71,9 @@ class VADStage(Stage):
         self._sent: tuple[int, np.ndarray] | None = None  # (turn, the utterance its latest SpeechEnded carried)
         self._unrolled: Endpoint | None = None  # the speculation whose PostRoll has not been sent yet
         self._voice: tuple[int, Prosody] | None = None
+        self._ended: tuple[int, int, int, int] | None = None  # the last turn: (turn, start, end, _prev_end before it)
+        self._replies: dict[int, tuple[float, float | None]] = {}  # turn -> (Playing's time, Played's seconds)
+        self._backchannel = 0  # the last turn whose words were only a backchannel
 
     def voice(self, turn: int) -> Prosody | None:
         """How the voice ended in the utterance last sent for `turn` (runtime/prosody.py), for the TurnGate's
@@ -87,6 +90,12 @@ class VADStage(Stage):
         Endpointer.judged). Too late once the turn has ended: the Commit is on its way, the reply will be released."""
         if turn == self.turn:
             self.endpointer.judged(finished, wait_ms)
+
+    def backchannel(self, turn: int, finished: bool = True) -> None:
+        """`turn`'s words were only a backchannel (runtime/backchannel.py): it is finished (see `judged`), and it
+        was no request, so no later speech goes on it (VADOptions.rejoin_ms)."""
+        self.judged(turn, finished)
+        self._backchannel = turn
 
     def typed_turn(self) -> int | None:
         """A turn number for words that did not come through this VAD (a moved session's question, answered for a
@@ -109,6 +118,9 @@ class VADStage(Stage):
             yield frame
         elif isinstance(frame, Interrupt):
             yield frame  # upstream of the reply: nothing of ours to cancel
+        elif isinstance(frame, (Playing, Played)):
+            self._reply_news(frame)
+            yield frame
         else:
             yield frame
 
@@ -182,11 +194,17 @@ class VADStage(Stage):
                     return []  # the level guess already sent it
             return [UserSound(active=ev.kind == "onset", turn=self.turn)]
         if ev.kind == "start":
+            joins = self._joins(ev)
             cut = Interrupt(reason="barge-in", turn=self.turn, keeps_later=True)  # (the new utterance is a later turn)
             out: list[Frame] = [cut] if self.options.interrupt else []
             self.turn += 1
             self._speculating = False
-            return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]
+            if joins is None:
+                return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]
+            turn, start, self._prev_end, heard = joins
+            self.endpointer.rejoin(start)
+            return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE, rejoins=turn,
+                                        reply_heard_s=round(heard, 3))]
         if ev.kind == "pause":
             self._speculating = True
             return [self._utterance(replace(ev, in_sound=ev.in_sound and self._above_room(ev)), speculative=True)]
@@ -202,11 +220,38 @@ class VADStage(Stage):
         out: list[Frame] = [] if self._speculating else [self._utterance(ev, speculative=False)]
         if self._speculating and self._unrolled is not None:  # the turn ended before its pause settled
             out.append(self._post_roll())
+        self._ended = (self.turn, ev.start, ev.end, self._prev_end)
         self._prev_end = ev.end + self.options.post_roll_ms * SAMPLE_RATE // 1000
         self._speculating = False
         if self._level is not None:
             self._level.reset()
         return out + [Commit(turn=self.turn, spoken=True)]
+
+    def _reply_news(self, frame: Playing | Played) -> None:
+        """Keep when each recent turn's reply began to play, and how much of it played in the end."""
+        if isinstance(frame, Playing):
+            self._replies[frame.turn] = (frame.ts, None)
+        elif frame.turn in self._replies:
+            self._replies[frame.turn] = (self._replies[frame.turn][0], frame.seconds)
+        for old in [t for t in self._replies if t < frame.turn - 4]:
+            del self._replies[old]
+
+    def _joins(self, ev: Endpoint) -> tuple[int, int, int, float] | None:
+        """Whether speech starting now goes on the last turn (VADOptions.rejoin_ms): that turn, where its utterance
+        began, the limit its audio kept before it, and the seconds of its reply heard; None for a new turn."""
+        o, last = self.options, self._ended
+        if not o.rejoin_ms or last is None or last[0] != self.turn or last[0] == self._backchannel:
+            return None  # (a typed turn came between, or the last was only a backchannel)
+        turn, start, end, prev_end = last
+        if ev.start - end > o.rejoin_ms * SAMPLE_RATE // 1000 or (
+                self._consumed - start >= o.max_utterance_ms * SAMPLE_RATE // 1000):
+            return None
+        heard = 0.0
+        if turn in self._replies:  # no more than the time since it began (a file is written at once)
+            began, played = self._replies[turn]
+            heard = max(0.0, self._wall_at(ev.start) - began)
+            heard = heard if played is None else min(heard, played)
+        return None if heard * 1000 > o.rejoin_heard_ms else (turn, start, prev_end, heard)
 
     def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:
         """The utterance from its first sample through the post-roll, as far as it has been heard; and the last

@@ -62,6 +62,9 @@ def cmd_reply(args: argparse.Namespace) -> int:
     for t in result.turns:
         console.print(f"[bold]you[/]:       {t.transcript}")
         console.print(f"[bold]assistant[/]: {t.answer or '(no answer)'}")
+        if t.rejoined_by:
+            console.print(f"           (withdrawn: you went on after {t.reply_heard_s:.1f} s of it; "
+                          f"turn {t.rejoined_by} holds the whole request)")
         rows = [{"stage": k, "ms": v} for k, v in t.latency.items() if v is not None]
         if rows:
             console.print(latency_table(rows, f"turn {t.turn} latency (from the end of your speech)"))

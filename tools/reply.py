@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..runtime.frames import ErrorFrame, Frame, SpeechDone, TextDone, Transcript
+from ..runtime.frames import ErrorFrame, Frame, Played, SpeechDone, SpeechStarted, TextDone, Transcript
 from ..runtime.playout import drive
 from ..runtime.session import Components, VoiceSession
 from ..runtime.trace import Trace
@@ -30,6 +30,9 @@ class TurnResult:
     answer: str = ""
     spoken: str = ""
     latency: dict[str, float | None] = field(default_factory=dict)
+    played_s: float = 0.0  # seconds of its reply audio written (a file plays it all at once)
+    rejoined_by: int = 0  # the turn that went on this one after a pause (SpeechStarted.rejoins): withdrawn
+    reply_heard_s: float = 0.0  # ... by when its reply, played in real time, would have been heard this long
 
 
 @dataclass
@@ -56,6 +59,11 @@ class _AnswerFile(WavWriter):
             t.answer = frame.text
         elif isinstance(frame, SpeechDone) and t:
             t.spoken = frame.text
+        elif isinstance(frame, Played) and t:
+            t.played_s = frame.seconds
+        elif isinstance(frame, SpeechStarted) and frame.rejoins:
+            joined = self.turns.setdefault(frame.rejoins, TurnResult(frame.rejoins))
+            joined.rejoined_by, joined.reply_heard_s = frame.turn, frame.reply_heard_s
         elif isinstance(frame, ErrorFrame):
             self.errors.append(f"{frame.stage}: {frame.message}")
 

@@ -3,8 +3,9 @@
 An `OutputSink` (runtime/playout.py decides when to play, flush and hold). Reply audio is resampled to the track's
 48 kHz on the way in, one stream per turn so a cut leaves no filter tail behind. The events: the user's words
 (`user`), the answer as it streams (`assistant_delta`, `assistant_done`), `status` (speaking, listening with how much
-was played and whether it was cut), `hold` (the user's first sound), per-turn `latency` with the turn's spans, and
-`error`. Events that carry "clock" give this host's monotonic time, for benches on the same host.
+was played and whether it was cut), `hold` (the user's first sound), per-turn `latency` with the turn's spans, `rejoin`
+(the user went on after a pause: an earlier turn is withdrawn, its words join this one's), and `error`. Events
+that carry "clock" give this host's monotonic time, for benches on the same host.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..audio import StreamResampler, to_int16, to_mono_float
 from ..clock import now
-from ..frames import AudioFrame, ErrorFrame, Frame, Played, TextDelta, TextDone, Transcript
+from ..frames import AudioFrame, ErrorFrame, Frame, Played, SpeechStarted, TextDelta, TextDone, Transcript
 from ..observers import SEGMENTS
 from ..playout import OutputSink
 from ..session import VoiceSession
@@ -70,7 +71,9 @@ class BrowserOutput(OutputSink):
         self.send({"type": "hold", "active": active, "clock": now()})
 
     def show(self, frame: Frame) -> None:
-        if isinstance(frame, Transcript):
+        if isinstance(frame, SpeechStarted) and frame.rejoins:
+            self.send({"type": "rejoin", "turn": frame.turn, "joins": frame.rejoins})
+        elif isinstance(frame, Transcript):
             self.send({"type": "user", "text": frame.text, "final": frame.final, "turn": frame.turn})
             if frame.final and frame.text.strip():
                 self.send({"type": "status", "state": "thinking", "turn": frame.turn})

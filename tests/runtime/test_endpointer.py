@@ -440,7 +440,8 @@ async def test_the_pre_roll_fades_in_from_silence_and_leaves_the_speech_alone():
 
 
 async def test_the_audio_before_an_onset_never_reaches_into_the_previous_utterance():
-    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=600, post_roll_ms=0, level_onset=None)
+    opts = VADOptions(hangover_ms=300, speculate_ms=0, pre_roll_ms=600, post_roll_ms=0, level_onset=None,
+                      rejoin_ms=0)  # (else the second utterance would go on the first: tests/runtime/test_rejoin.py)
     frames = tone_frames([(1.2, False), (0.6, True), (0.35, False), (0.6, True), (0.6, False)])
     out = await run_test(VADStage(EnergyDetector(), opts), frames, ignore=(AudioFrame, UserSound))
     first, second = [f for f in out if isinstance(f, SpeechEnded)]

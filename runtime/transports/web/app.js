@@ -167,15 +167,19 @@ function onEvent(e) {
     case "user":  // partial transcripts update one faded line while you talk; the final one replaces it
       if (!e.text.trim()) break;
       if (!userLine) userLine = addLine("user", "", true);
-      userLine.textContent = e.text;
+      userLine.textContent = e.text; userLine.dataset.turn = e.turn;
       if (e.final) { userLine.classList.remove("partial"); userLine = null; assistantLine = null; }
       break;
     case "assistant_delta":
       if (!assistantLine) assistantLine = addLine("assistant", "", true);
-      assistantLine.textContent += e.text; break;
+      assistantLine.dataset.turn = e.turn; assistantLine.textContent += e.text; break;
     case "assistant_done":
       if (!assistantLine) assistantLine = addLine("assistant", e.text);
+      assistantLine.dataset.turn = e.turn;
       assistantLine.textContent = e.text; assistantLine.classList.remove("partial"); assistantLine = null; break;
+    case "rejoin":  // you went on after a pause: that turn's lines give way to the whole request's
+      document.querySelectorAll(`#transcript [data-turn="${e.joins}"]`).forEach((el) => el.remove());
+      assistantLine = null; break;
     case "latency": drawWaterfall(e); break;
     case "error": showError(e.message); break;
     case "move": lost(); break;  // the host is being drained: offer again (with the session id) between turns
