@@ -72,7 +72,11 @@ class _Target(_Base):
 
 
 class Click(_Target):
+    """hold: modifier keys held down during the click (None: none); ctrl adds an option to a multiple selection
+    instead of replacing it."""
+
     action: Literal["click"] = "click"
+    hold: list[Literal["ctrl", "shift", "command"]] | None = None
 
 
 class DoubleClick(_Target):

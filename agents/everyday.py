@@ -327,6 +327,16 @@ def option(step: Any, elements: Sequence[Element], opened: Sequence[tuple[int, .
     return _center(hit.box) if hit.kind == "span" else Click(element=hit.id)
 
 
+def list_region(elements: Sequence[Element], others: set[str]) -> tuple[int, int, int, int] | None:
+    """Where a list box's options are when nothing opened it: the extent of the texts in sight that name no other
+    step's target (a form's Submit is no option); None when there are none."""
+    pool = [e.box for e in elements if e.label and e.kind in ("word", "line", "cell", "link") and
+            norm(e.label) not in others]
+    if not pool:
+        return None
+    return min(b[0] for b in pool), min(b[1] for b in pool), max(b[2] for b in pool), max(b[3] for b in pool)
+
+
 PAGER_RE = re.compile(r"[\d\s<>\u2264\u2265\u00ab\u00bb\u2039\u203a\u2190\u2192|.]+|"
                       r"(?:next|prev(?:ious)?)(?:\s+page)?", re.I)
 NEXT_END = (">", "\u2265", "\u00bb", "\u203a", "\u2192")  # what a pager's next arrow is read as at its end

@@ -103,6 +103,16 @@ class PyAutoGUIBackend:
     def click(self, x: int, y: int, button: str = "left", clicks: int = 1) -> None:
         self.pg.click(x, y, clicks=clicks, interval=0.0, button=button)
 
+    def click_holding(self, x: int, y: int, keys: list[str]) -> None:
+        """A click with modifier keys held down (released in reverse order, even if the click fails)."""
+        for k in keys:
+            self.pg.keyDown(k)
+        try:
+            self.pg.click(x, y, interval=0.0)
+        finally:
+            for k in reversed(keys):
+                self.pg.keyUp(k)
+
     def drag(self, x0: int, y0: int, x1: int, y1: int) -> None:
         pg = self.pg
         pg.moveTo(x0, y0)
@@ -155,7 +165,10 @@ class Executor:
             x, y = self._point(action.x, action.y, action.element, frame, els)
             tx, ty = self._point(action.to_x, action.to_y, action.to_element, frame, els)
             return Drag(x=x, y=y, to_x=tx, to_y=ty)
-        if isinstance(action, (Click, DoubleClick, RightClick)):
+        if isinstance(action, Click):
+            x, y = self._point(action.x, action.y, action.element, frame, els)
+            return Click(x=x, y=y, hold=action.hold)
+        if isinstance(action, (DoubleClick, RightClick)):
             x, y = self._point(action.x, action.y, action.element, frame, els)
             return type(action)(x=x, y=y)
         if isinstance(action, Scroll):
@@ -166,7 +179,9 @@ class Executor:
     # -- running -----------------------------------------------------------------------------------------------------
     def _run(self, a: Any) -> None:
         b = self.backend
-        if isinstance(a, Click):
+        if isinstance(a, Click) and a.hold:
+            b.click_holding(a.x, a.y, list(a.hold))
+        elif isinstance(a, Click):
             b.click(a.x, a.y)
         elif isinstance(a, DoubleClick):
             b.click(a.x, a.y, clicks=2)

@@ -97,8 +97,11 @@ def account_steps(verb: str, name: str, chunks: list[str]) -> list[Step]:
 
 def list_steps(choice: str) -> list[Step]:
     """Choose from a list: open it, then click the option where it shows (the policy's "pick": the opened list is
-    scrolled to look, and typed to when the option is not found: a list jumps to what is typed)."""
-    return [Step("click", "", ["dropdown", "button", "input"]), Step("pick", choice)]
+    scrolled to look, and typed to when the option is not found: a list jumps to what is typed). Several options
+    ("A, B from the list"): each picked in turn, the later ones with ctrl held (added to the selection)."""
+    items = [i.strip() for i in re.split(r",\s*", choice) if i.strip()]
+    return [Step("click", "", ["dropdown", "button", "input"])] + \
+        [Step("pick", item, text="ctrl" if k else "") for k, item in enumerate(items or [choice])]
 
 
 def widget_steps(value: str, widget: str) -> list[Step]:

@@ -263,22 +263,33 @@ class InstructionPolicy(StepGrounding):
         return act
 
     def _list_open(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> bool:
-        """Whether step n opens a list whose option (step n+1's) is in sight already, with no drop-down to open."""
-        return step.op == "click" and not step.target and bool(step.kinds) and step.kinds[0] == "dropdown" and \
-            n + 1 < len(steps) and steps[n + 1].op == "pick" and not any(e.kind == "dropdown" for e in elements) \
-            and everyday.option(steps[n + 1], elements, None) is not None
+        """Whether step n opens a list that needs no opening: no drop-down in sight, and its option (step n+1's)
+        in sight already or nothing there to open it by (a list box, its options scrolled out of view)."""
+        if not (step.op == "click" and not step.target and bool(step.kinds) and step.kinds[0] == "dropdown" and
+                n + 1 < len(steps) and steps[n + 1].op == "pick") or any(e.kind == "dropdown" for e in elements):
+            return False
+        others = {norm(s.target) for s in steps if s.target}
+        return everyday.option(steps[n + 1], elements, None) is not None or \
+            not any(e.kind in (step.kinds or []) and norm(e.label) not in others for e in elements)
 
     def _pick(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
-        """The option of the list just opened: clicked where it shows; else the list is scrolled to look (a few
-        times), then typed to and confirmed (a list jumps to what is typed)."""
-        opened = self._opened()
+        """The option of the list just opened (of a list box, for a later option added with ctrl: any in sight):
+        clicked where it shows; else the list is scrolled to look (down, then once back to its top), then typed to
+        and confirmed (a list jumps to what is typed)."""
+        adding = step.text == "ctrl"
+        opened = None if adding else self._opened()
         act = everyday.option(step, elements, opened)
         if act is not None:
-            return act
-        if opened and self._looks.get(n, 0) < everyday.MAX_LOOK_SCROLLS and not self._scroll_end:
+            return act.model_copy(update={"hold": ["ctrl"]}) if adding and isinstance(act, Click) else act
+        region = max(opened, key=lambda r: (r[2] - r[0]) * (r[3] - r[1])) if opened else \
+            everyday.list_region(elements, {norm(s.target) for s in steps if s.target and s.op != "pick"})
+        back = self._scroll_end and not self._looks.get(("top", n))
+        if back and region is not None:  # the list's end reached: once back to its top, and down again
+            self._scroll_end, self._looks[("top", n)] = False, 1
+        if region is not None and self._looks.get(n, 0) < 2 * everyday.MAX_LOOK_SCROLLS and not self._scroll_end:
             self._looks[n] = self._looks.get(n, 0) + 1
-            x0, y0, x1, y1 = max(opened, key=lambda r: (r[2] - r[0]) * (r[3] - r[1]))
-            act = Scroll(x=(x0 + x1) // 2, y=(y0 + y1) // 2, amount=-1)  # one notch: no option scrolled past
+            x0, y0, x1, y1 = region  # one notch down: no option scrolled past
+            act = Scroll(x=(x0 + x1) // 2, y=(y0 + y1) // 2, amount=MAX_SCROLL if back else -1)
             self._aside.append(act)
             return act
         steps[n:n + 1] = [Step("type", text=step.target), Step("key", text="enter")]
