@@ -1,9 +1,14 @@
 """A request with a pause in the middle, as people speak: one turn, one transcript, one answer (issue 13's report:
 "How many legs does a ... spider have?" answered as two turns). Real models, fed in real time, default options."""
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
+import soundfile as sf
 
 from omnirt.tools.bench.turns_corpus import Planned, _build
+from omnirt.tools.clips import make_clip, read_audio
 from omnirt.tools.reply import reply
 from omnirt.tools.voice import VoiceConfig
 
@@ -18,8 +23,36 @@ async def test_a_pause_after_an_unfinished_phrase_leaves_one_turn(parts, words, 
     monkeypatch.setenv("OMNIRT_TURNS_DIR", str(tmp_path / "corpus"))
     spoken = _build(Planned("heldout", "paused", "flite", "slt", parts, (700,)))  # cut from the whole sentence
     result = await reply(spoken.path, tmp_path / "a.wav", VoiceConfig(realtime=True), components=components)
-    answered = [t for t in result.turns if t.answer]
+    answered = [t for t in result.turns if t.answer and not t.rejoined_by]  # (a turn the rest went on is withdrawn)
     assert len(answered) == 1, [(t.transcript, t.answer) for t in result.turns]
+    assert all(t.reply_heard_s <= 1.0 for t in result.turns if t.rejoined_by)
     heard = answered[0].transcript.lower()
     assert all(w in heard for w in words), heard  # the words before the pause and after it, in one transcript
     assert result.errors == []
+
+
+def said_with_a_pause(path, first, then, pause_s):
+    """`first`, a pause, then `then`, in the Piper voice: a question complete enough to be released at the pause."""
+    a, b = (read_audio(make_clip(text, "piper"), 16000) for text in (first, then))
+    silence = np.zeros(int(pause_s * 16000), np.float32)
+    sf.write(path, np.concatenate([silence[:8000], a, silence, b, silence[:16000]]), 16000)
+    return path
+
+
+async def test_speech_soon_after_a_released_turn_is_one_request(tmp_path, components):
+    question = said_with_a_pause(tmp_path / "q.wav", "What is the capital of France?", "And of Germany?", 1.0)
+    result = await reply(question, tmp_path / "a.wav", VoiceConfig(), components)
+    standing = [t for t in result.turns if not t.rejoined_by]
+    withdrawn = [t for t in result.turns if t.rejoined_by]
+    print("\n" + "\n".join(f"turn {t.turn}: {t.transcript!r} -> {t.answer!r}"
+                           + (f" (withdrawn after {t.reply_heard_s:.2f} s)" if t.rejoined_by else "")
+                           for t in result.turns))
+    assert len(standing) == 1 and len(withdrawn) == 1, result.turns
+    whole = standing[0].transcript.lower()
+    assert "france" in whole and "germany" in whole  # both parts heard as one utterance
+    assert withdrawn[0].rejoined_by == standing[0].turn and withdrawn[0].reply_heard_s <= 1.0
+    assert standing[0].answer and not result.errors
+
+    apart = await reply(question, tmp_path / "b.wav", replace(VoiceConfig(), rejoin_ms=0), components)
+    assert len(apart.turns) == 2 and not any(t.rejoined_by for t in apart.turns)
+    assert "france" not in apart.turns[1].transcript.lower()

@@ -3,7 +3,7 @@
 
 The VAD on tone fixtures (when speech rejoins the last turn and what audio the new turn carries), the Thinker
 forgetting the withdrawn exchange, the turn gate restoring the context of its judgement. The whole path with real
-models is in tests/tools/test_reply_rejoin.py."""
+models is in tests/e2e/test_pause_e2e.py."""
 
 import pytest
 

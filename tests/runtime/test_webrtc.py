@@ -195,14 +195,37 @@ async def test_interrupt_on_the_data_channel_silences_the_reply_within_100ms(ser
 
 
 async def a_reply_sounding(client) -> None:
-    """Ask for a long answer and return while it sounds (not in a pause between its clauses), 0.8 s into it."""
+    """Ask for a long answer and return while it sounds (not in a pause between its clauses), 1.2 s into it: more
+    than VADOptions.rejoin_heard_ms, so speech now answers the reply rather than going on the question."""
     from omnirt.tools.clips import make_clip
 
     moon_end = await client.say(make_clip("Tell me three facts about the moon.", "piper"))
     await client.wait_for(lambda: client.received.first_sound(LOUD, moon_end), 30, "the reply to start")
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(1.2)
     await client.wait_for(lambda: np.abs(client.received.chunks[-1][1].astype(np.int32)).max() > LOUD * 32768,
                           5, "a loud frame")
+
+
+@pytest.mark.models
+async def test_speech_soon_after_a_question_goes_on_it_and_the_page_is_told(server, tmp_path):
+    """A user who goes on a second after their question, before much of its answer: one request (VADOptions.rejoin_ms);
+    the page is told which turn gave way ("rejoin"), and the answer is to both parts."""
+    import soundfile as sf
+
+    from omnirt.tools.clips import make_clip, read_audio
+
+    a, b = (read_audio(make_clip(t, "piper"), 16000) for t in ("What is the capital of France?", "And of Germany?"))
+    path = tmp_path / "paused.wav"
+    sf.write(path, np.concatenate([a, np.zeros(16000, np.float32), b]), 16000)
+    async with RTCClient(server.url) as client:
+        await client.say(path)
+        joined = await client.wait_for(lambda: client.event("rejoin"), 30, "the rejoin event")
+        done = await client.wait_for(lambda: client.event("assistant_done", turn=joined["turn"]), 60, "the answer")
+    heard = [e["text"] for e in client.events if e["type"] == "user" and e.get("final") and e["turn"] == joined["turn"]]
+    print(f"\nrejoin: turn {joined['joins']} gave way to {joined['turn']}: {heard[-1]!r} -> {done['text']!r}")
+    assert joined["joins"] == joined["turn"] - 1
+    assert "france" in heard[-1].lower() and "germany" in heard[-1].lower()
+    assert "berlin" in done["text"].lower()
 
 
 @pytest.mark.models

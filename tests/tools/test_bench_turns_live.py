@@ -20,6 +20,18 @@ def test_a_paused_request_is_cut_off_only_when_its_fragment_got_an_answer_of_its
     assert not _heard("complete", ("Hi.", "Hello.", 300.0), ("Bye.", "Bye.", 300.0)).cut  # only requests that pause
 
 
+def test_a_fragment_whose_reply_was_withdrawn_is_no_cutoff_but_one_whose_audio_played_is():
+    joined = _heard("paused", ("How many legs does a", "A spider.", 400.0), ("How many legs does a spider have?",
+                                                                               "Eight.", 500.0))
+    joined.turns[0].update(rejoined=True, reply_heard_s=0.4)
+    assert not joined.cut and joined.rejoined
+    s = summarise([joined, _heard("paused", ("a b c", "ABC.", 700.0))])["paused"]
+    assert (s["cut"], s["rejoined"], s["withdrawn_heard_s_mean"], s["latency_p50_ms"]) == (0, 1, 0.4, 600.0)
+    voiced = _heard("paused", ("How many legs does a", "", 400.0), ("spider have?", "Eight.", 500.0))
+    voiced.turns[0]["played_s"] = 0.8  # its text never finished, but its audio played
+    assert voiced.cut
+
+
 def test_the_summary_counts_cutoffs_over_paused_requests_and_latency_over_answered_turns():
     s = summarise([_heard("paused", ("a b", "A.", 400.0), ("c", "C.", 600.0)),
                    _heard("paused", ("a b c", "ABC.", 500.0)),
@@ -29,7 +41,8 @@ def test_the_summary_counts_cutoffs_over_paused_requests_and_latency_over_answer
                    _heard("short", error="no speech found in x.wav")])
     assert s["paused"]["n"] == 4 and s["paused"]["cut"] == 1 and s["paused"]["cutoff_rate"] == 0.25
     assert s["paused"]["latency_p50_ms"] == 600.0 and s["paused"]["latency_mean_ms"] == 620.0
-    assert s["short"] == {"n": 2, "unanswered": 1, "errors": 1, "latency_p50_ms": 300.0, "latency_mean_ms": 300.0}
+    assert s["short"] == {"n": 2, "unanswered": 1, "errors": 1, "rejoined": 0, "word_error_rate": 1.0,
+                          "latency_p50_ms": 300.0, "latency_mean_ms": 300.0}  # ("x" heard as "Yes.", then not at all)
     assert "complete" not in s
 
 

@@ -4,9 +4,11 @@ Why beside the offline sweep (tools/bench/turns.py): the sweep hears each pause 
 a user meets the runtime: the VAD's own pauses, partial transcripts, the speculative cut and its check, the turn
 gate with the classifier on its real inputs, a turn redone when the speaker goes on. Here each utterance goes
 through `omnirt reply`'s pipeline (tools/reply.py) with the default options, fed in real time. A request with an
-inner pause counts as cut off when more than one turn got an answer: the fragment was answered on its own, which
-is what a user hears. The latency is the answered turns' voice-to-voice (end of speech to the first reply audio:
-the turn's wait and the models' work together), per kind.
+inner pause counts as cut off when more than one turn got an answer (its text, or any of its audio) that stood: the
+fragment was answered on its own, which is what a user hears. A turn the speaker went on soon enough is withdrawn
+(VADOptions.rejoin_ms) and does not count; such requests are counted apart ("rejoined"), with how much of the
+withdrawn reply a listener would have heard. The latency is the standing answers' voice-to-voice (end of speech to
+the first reply audio: the turn's wait and the models' work together), per kind.
 
 The conversation each utterance is imagined in is given too (tools/bench/turns_corpus.py after_question): short
 answers, and one request in three, follow an assistant's question (ASKED), as in the offline sweep.
@@ -50,22 +52,42 @@ class Heard:
     @property
     def cut(self) -> bool:
         """A request with an inner pause answered in more than one turn: the fragment got an answer of its own."""
-        return self.kind == "paused" and sum(1 for t in self.turns if t["answer"]) > 1
+        return self.kind == "paused" and len(answered(self.turns)) > 1
+
+    @property
+    def rejoined(self) -> bool:
+        """A turn of it was withdrawn: the speaker went on, and the words before and after were answered together."""
+        return any(t.get("rejoined") for t in self.turns)
+
+
+def answered(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turns whose answer stood: text or audio came of them, and they were not withdrawn."""
+    return [t for t in turns if (t["answer"] or t.get("played_s")) and not t.get("rejoined")]
 
 
 def summarise(heard: list[Heard]) -> dict[str, Any]:
-    """Per kind: how many, how many cut off (paused requests only), and the voice-to-voice of the answered turns."""
+    """Per kind: how many, how many cut off (paused requests only), the voice-to-voice of the answered turns, and
+    the word error rate of what the runtime heard (each utterance's standing turns joined)."""
+    from .asr_corpus import word_errors
+
     out: dict[str, Any] = {}
     for kind in KINDS:
         sel = [h for h in heard if h.kind == kind]
         if not sel:
             continue
-        ms = [t["latency_ms"] for h in sel for t in h.turns if t["answer"] and t["latency_ms"] is not None]
+        ms = [t["latency_ms"] for h in sel for t in answered(h.turns) if t["latency_ms"] is not None]
         row: dict[str, Any] = {"n": len(sel), "errors": sum(1 for h in sel if h.error),
-                               "unanswered": sum(1 for h in sel if not any(t["answer"] for t in h.turns))}
+                               "unanswered": sum(1 for h in sel if not answered(h.turns))}
         if kind == "paused":
             row["cut"] = sum(h.cut for h in sel)
             row["cutoff_rate"] = round(row["cut"] / len(sel), 3)
+        errors = [word_errors(h.text, " ".join(t["heard"] for t in h.turns if not t.get("rejoined"))) for h in sel]
+        row["word_error_rate"] = round(sum(e for e, _ in errors) / max(1, sum(n for _, n in errors)), 3)
+        withdrawn = [t.get("reply_heard_s", 0.0) for h in sel for t in h.turns if t.get("rejoined")]
+        row["rejoined"] = sum(h.rejoined for h in sel)
+        if withdrawn:
+            row["withdrawn_heard_s_mean"] = round(float(np.mean(withdrawn)), 3)
+            row["withdrawn_heard_s_max"] = round(float(np.max(withdrawn)), 3)
         if ms:
             row["latency_p50_ms"] = round(float(np.percentile(ms, 50)), 1)
             row["latency_mean_ms"] = round(float(np.mean(ms)), 1)
@@ -73,11 +95,13 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
     return out
 
 
-async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False) -> list[Heard]:
+async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False,
+                    rejoin_ms: int | None = None) -> list[Heard]:
     """Each utterance through the reply pipeline in real time, the models loaded once; `thinker`: another Thinker
     than the default one; `asr_context`: the recogniser reads the exchange before each utterance (`serve
     --asr-context`), and an utterance not said after the assistant's question follows an exchange on another topic
-    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it."""
+    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it; `rejoin_ms`:
+    the VAD's (None: the default)."""
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
     from .turns_hear import CONTEXT_PAIR
@@ -86,6 +110,7 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
         return []
     config = replace(DEFAULT, thinker=thinker) if thinker else DEFAULT
     config = replace(config, asr_context=True) if asr_context else config
+    config = replace(config, rejoin_ms=rejoin_ms) if rejoin_ms is not None else config
     before = [CONTEXT_PAIR] if asr_context else None
     components = await asyncio.to_thread(load_components, config)
     out = []
@@ -95,15 +120,17 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
         h = Heard(p.kind, f"{p.family}/{p.voice}", p.text, list(p.pauses_ms), asked=after_question(p))
         try:
             result = await reply(Path(u.path), scratch, config, components, history=ASKED if h.asked else before)
-            h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total")}
-                       for t in result.turns]
+            h.turns = [{"heard": t.transcript, "answer": t.answer, "latency_ms": t.latency.get("total"),
+                        "played_s": round(t.played_s, 3), "rejoined": bool(t.rejoined_by),
+                        "reply_heard_s": t.reply_heard_s} for t in result.turns]
             h.error = "; ".join(result.errors)
         except NoSpeechError as err:
             h.error = str(err)
         out.append(h)
-        mark = "CUT " if h.cut else "    "
+        mark = "CUT " if h.cut else "JOIN" if h.rejoined else "    "
         console.print(f"{i:3d}/{len(utts)} {mark}{p.kind:11s} {h.voice:18s} {p.text!r} -> "
-                      + " | ".join(repr(t["heard"]) for t in h.turns), highlight=False, soft_wrap=True)
+                      + " | ".join(("(withdrawn) " if t["rejoined"] else "") + repr(t["heard"]) for t in h.turns),
+                      highlight=False, soft_wrap=True)
     scratch.unlink(missing_ok=True)
     return out
 
@@ -112,18 +139,22 @@ def write_html(path: Path, summary: dict[str, Any], heard: list[Heard], head: st
     """The readable report: the summary per kind, the voice-to-voice distribution per kind, every cut-off request."""
     from .report import _cdf_svg
 
-    rows = "".join(f"<tr><td>{k}</td><td>{r['n']}</td><td>{r.get('cut', '')}</td><td>{r['unanswered']}</td>"
+    rows = "".join(f"<tr><td>{k}</td><td>{r['n']}</td><td>{r.get('cut', '')}</td><td>{r['rejoined']}</td>"
+                   f"<td>{r['unanswered']}</td>"
                    f"<td>{r.get('latency_p50_ms', '')}</td><td>{r.get('latency_mean_ms', '')}</td></tr>"
                    for k, r in summary.items())
-    plots = "".join(_cdf_svg([t["latency_ms"] for h in heard if h.kind == k for t in h.turns if t["answer"]],
+    plots = "".join(_cdf_svg([t["latency_ms"] for h in heard if h.kind == k for t in answered(h.turns)
+                              if t["latency_ms"] is not None],
                              f"{k}: voice-to-voice of the answered turns") for k in summary)
     cut = "".join(f"<li>{html.escape(h.voice)}: {html.escape(h.text)} &rarr; "
-                  + " | ".join(html.escape(repr(t['heard'])) for t in h.turns) + "</li>" for h in heard if h.cut)
+                  + " | ".join(("(withdrawn) " if t.get("rejoined") else "") + html.escape(repr(t['heard']))
+                               for t in h.turns) + "</li>" for h in heard if h.cut or h.rejoined)
     path.write_text("<!doctype html><meta charset=utf-8><title>omnirt end of turn, live</title><body style='font-"
                     "family:sans-serif;max-width:1000px'><h1>omnirt end of turn, live</h1>"
                     f"<p>{html.escape(head)}</p><table border=1 cellpadding=4><tr><th>kind</th><th>n</th>"
-                    f"<th>cut off</th><th>unanswered</th><th>p50 ms</th><th>mean ms</th></tr>{rows}</table>{plots}"
-                    f"<h3>paused requests answered in more than one turn</h3><ul>{cut or '<li>none</li>'}</ul></body>")
+                    f"<th>cut off</th><th>rejoined</th><th>unanswered</th><th>p50 ms</th><th>mean ms</th></tr>"
+                    f"{rows}</table>{plots}<h3>requests answered in more than one turn, or rejoined</h3>"
+                    f"<ul>{cut or '<li>none</li>'}</ul></body>")
 
 
 def run(args: Any, console: Any) -> int:
@@ -131,31 +162,39 @@ def run(args: Any, console: Any) -> int:
 
     probes = [cpu_probe()]
     console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
-    planned = [p for p in plan(heldout=args.heldout) if p.half == "heldout" and p.kind != "backchannel"]
+    half = getattr(args, "live_half", "heldout")
+    planned = [p for p in plan(heldout=args.heldout) if p.half == half and p.kind != "backchannel"]
     planned = planned[: args.limit] if args.limit else planned
-    context = getattr(args, "asr_context", False)
-    console.print(f"live: {len(planned)} utterances of the held-out set {args.heldout!r}, spoken in real time to "
-                  f"the reply pipeline with the default options (Thinker {getattr(args, 'thinker', '') or 'default'})"
-                  + ("; the recogniser reads the exchange before each (--asr-context)" if context else ""))
+    context, rejoin = getattr(args, "asr_context", False), getattr(args, "rejoin_ms", None)
+    which = f"the held-out set {args.heldout!r}" if half == "heldout" else "the tuning half"
+    console.print(f"live: {len(planned)} utterances of {which}, spoken in real time to the reply pipeline with the "
+                  f"default options (Thinker {getattr(args, 'thinker', '') or 'default'})"
+                  + ("; the recogniser reads the exchange before each (--asr-context)" if context else "")
+                  + (f"; --rejoin-ms {rejoin}" if rejoin is not None else ""))
     started = time.perf_counter()
-    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context))
+    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context, rejoin))
     summary = summarise(heard)
     probes.append(cpu_probe())
     for kind, row in summary.items():
         cut = f"; cut off {row['cut']}/{row['n']} ({100 * row['cutoff_rate']:.1f} %)" if kind == "paused" else ""
+        if row["rejoined"]:
+            cut += (f"; rejoined {row['rejoined']} (withdrawn replies heard {row['withdrawn_heard_s_mean']:.2f} s "
+                    f"mean, {row['withdrawn_heard_s_max']:.2f} s at most)")
         lat = (f"; voice-to-voice p50 {row['latency_p50_ms']:.0f} ms, mean {row['latency_mean_ms']:.0f} ms"
                if "latency_p50_ms" in row else "")
-        console.print(f"{kind}: {row['n']} utterances, {row['unanswered']} unanswered{cut}{lat}")
+        console.print(f"{kind}: {row['n']} utterances, {row['unanswered']} unanswered{cut}{lat}; "
+                      f"{100 * row['word_error_rate']:.1f} % of the words heard wrong")
     seconds = time.perf_counter() - started
     console.print(f"machine: CPU probe {probes[1]:.1f} ms after; {seconds:.0f} s in all")
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
                                "thinker": getattr(args, "thinker", ""), "asr_context": context,
+                               "half": half, "rejoin_ms": rejoin,
                                "limit": args.limit, "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
     page = out.with_suffix(".html")
-    write_html(page, summary, heard, f"{len(heard)} utterances of the held-out set {args.heldout!r}; CPU probe "
+    write_html(page, summary, heard, f"{len(heard)} utterances of {which}; CPU probe "
                f"{probes[0]:.1f} ms before, {probes[1]:.1f} ms after; {seconds:.0f} s")
     console.print(f"wrote {out} and {page}")
     return 0
