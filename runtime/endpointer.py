@@ -76,7 +76,8 @@ class VADOptions:
         utterance runs from the earlier one's start, and the earlier reply is stopped and withdrawn. Why: a turn
         judged finished at a pause ("How many legs does a") was answered on its own, and the rest ("spider have?")
         was heard without its start; people pause like that, and the judgement of unheard words cannot be right
-        every time. A user who speaks again after hearing more of the reply is answering it: a new turn. 0: off.
+        every time. A user who speaks again after hearing more of the reply, or all of it ("Five."), is
+        answering it or asking something new: a new turn. 0: off.
     clear_prob / clear_db: a chunk the detector scores at least clear_prob (below `onset`) counts as speech when its
         level stands clear_db above the room's (the quietest tenth of the last 3 s). Why: on a phone line Silero can
         stay below 0.5 for a whole word said 60 dB above the line's hiss ("Rear Left": 0.39 at -18 dBFS), and the

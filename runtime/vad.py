@@ -72,7 +72,8 @@ class VADStage(Stage):
         self._unrolled: Endpoint | None = None  # the speculation whose PostRoll has not been sent yet
         self._voice: tuple[int, Prosody] | None = None
         self._ended: tuple[int, int, int, int] | None = None  # the last turn: (turn, start, end, _prev_end before it)
-        self._replies: dict[int, tuple[float, float | None]] = {}  # turn -> (Playing's time, Played's seconds)
+        self._replies: dict[int, tuple[float, float | None]] = {}  # turn -> (Playing's time, seconds played in
+        # the end: Played's, None while it plays or when a barge-in cut it)
         self._backchannel = 0  # the last turn whose words were only a backchannel
 
     def voice(self, turn: int) -> Prosody | None:
@@ -232,7 +233,7 @@ class VADStage(Stage):
         if isinstance(frame, Playing):
             self._replies[frame.turn] = (frame.ts, None)
         elif frame.turn in self._replies:
-            self._replies[frame.turn] = (self._replies[frame.turn][0], frame.seconds)
+            self._replies[frame.turn] = (self._replies[frame.turn][0], None if frame.cut else frame.seconds)
         for old in [t for t in self._replies if t < frame.turn - 4]:
             del self._replies[old]
 
@@ -250,7 +251,8 @@ class VADStage(Stage):
         if turn in self._replies:  # no more than the time since it began (a file is written at once)
             began, played = self._replies[turn]
             heard = max(0.0, self._wall_at(ev.start) - began)
-            heard = heard if played is None else min(heard, played)
+            if played is not None and heard >= played - CHUNK / SAMPLE_RATE:
+                return None  # the whole reply was heard: the user is saying something new
         return None if heard * 1000 > o.rejoin_heard_ms else (turn, start, prev_end, heard)
 
     def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:

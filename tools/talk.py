@@ -123,7 +123,8 @@ class TerminalOutput(OutputSink):
         out = self.out
         if isinstance(frame, SpeechStarted):
             self.state.turns_started.append(frame.turn)
-            out.line(f"[turn {frame.turn}] listening...")
+            joins = f" (you went on: turn {frame.rejoins}'s reply is withdrawn)" if frame.rejoins else ""
+            out.line(f"[turn {frame.turn}] listening...{joins}")
         elif isinstance(frame, Transcript) and frame.final:
             out.line(f"you: {frame.text}")
         elif isinstance(frame, TextDelta) and frame.text:

@@ -63,10 +63,21 @@ async def test_a_reply_heard_for_more_than_rejoin_heard_ms_makes_a_new_turn():
     assert [s.rejoins for s in starts] == [0, 0]  # 1.5 s of the reply heard: the user is answering it
     starts, _ = starts_and_ends(await vad(with_reply(frames, [Playing(turn=1, ts=began - 0.4)])))
     assert starts[1].rejoins == 1 and 0.3 < starts[1].reply_heard_s < 0.6
-    # a file writes a reply at once: no more was heard than it holds (Played), nor than the time since it began
-    played = [Playing(turn=1, ts=began - 5), Played(turn=1, seconds=0.5)]
+    # a file writes a reply at once (Played at once): what was heard is the time since it began, while it lasts
+    played = [Playing(turn=1, ts=began - 0.4), Played(turn=1, seconds=3.0)]
     starts, _ = starts_and_ends(await vad(with_reply(frames, played)))
-    assert starts[1].rejoins == 1 and starts[1].reply_heard_s == 0.5
+    assert starts[1].rejoins == 1 and 0.3 < starts[1].reply_heard_s < 0.6
+
+
+async def test_speech_after_a_whole_reply_was_heard_is_a_new_turn():
+    frames = tone_frames(PAUSED)
+    began = frames[0].ts
+    short = [Playing(turn=1, ts=began - 0.8), Played(turn=1, seconds=0.5)]  # "Five.", heard to its end
+    starts, _ = starts_and_ends(await vad(with_reply(frames, short)))
+    assert [s.rejoins for s in starts] == [0, 0]
+    cut = [Playing(turn=1, ts=began - 0.4), Played(turn=1, seconds=0.3, cut=True)]  # stopped (a button): not whole
+    starts, _ = starts_and_ends(await vad(with_reply(frames, cut)))
+    assert starts[1].rejoins == 1
 
 
 async def test_two_pauses_make_one_turn_and_the_length_cap_holds():
