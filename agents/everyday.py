@@ -177,12 +177,14 @@ def fill_field(step: Any, elements: Sequence[Element], rgb: np.ndarray | None,
 
 
 def suggestion(step: Any, elements: Sequence[Element], field_box: tuple[int, ...] | None) -> Any:
-    """The autocomplete entry below the field that starts with what was typed (and says more); SKIP if none."""
-    typed = norm(step.target)
+    """The autocomplete entry below the field that starts with what was typed (and says more), and ends as the step
+    says when it says so (text); SKIP if none, None (not in sight yet) when an entry is asked for (need)."""
+    typed, ending = norm(step.target), norm(step.text)
     top = field_box[3] if field_box else 0
-    hits = [e for e in elements if e.label and e.kind in (*TEXT_KINDS, "button") and e.box[1] >= top - 2
-            and norm(e.label).startswith(typed) and norm(e.label) != typed]
-    return Click(element=nth(hits, None).id) if hits else SKIP  # type: ignore[union-attr]
+    said = lambda e: norm(e.value if e.kind == "input" else e.label)  # noqa: E731 (an entry boxed like a field)
+    hits = [e for e in elements if e.kind in (*TEXT_KINDS, "button", "input") and e.box[1] >= top - 2
+            and said(e).startswith(typed) and said(e) != typed and said(e).endswith(ending)]
+    return Click(element=nth(hits, None).id) if hits else None if step.need else SKIP  # type: ignore[union-attr]
 
 
 def next_month(elements: Sequence[Element], rgb: np.ndarray | None) -> Any:

@@ -223,3 +223,16 @@ def loose_pick(target: str, elements: list[Any]) -> Any | None:
         if scored:
             return max(scored, key=lambda se: se[0])[1]
     return None
+
+
+AFFIX_RE = re.compile(r"^(?:enter|type|input|write|choose|select|pick|find|put|add)\s+(?:in\s+)?(?:an?|the|one|some)\s+"
+                      r"(?:[\w-]+\s+){0,2}?(?:that|which|whose\s+\w+)\s+(?:starts|begins)\s+with\s+(\S+)"
+                      r"(?:\s*,?\s+(?:and\s+)?(?:ends|finishes)\s+with\s+(\S+))?\s*$", re.I)
+
+
+def affixed_item(clause: str) -> tuple[str, str] | None:
+    """'enter an item that starts with "Sa" and ends with "ino"' -> ('Sa', 'ino'): what to type, and how the
+    entry to choose among the field's suggestions ends ('' when not said); None when the clause is no such."""
+    m = AFFIX_RE.match(clause.strip(" .!"))
+    return (m.group(1).strip(" .,"), (m.group(2) or "").strip(" .,")) if m else None
+

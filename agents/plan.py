@@ -182,6 +182,9 @@ class _Planner:
         text, body = unquote(clause, self.quoted), unquote(rest, self.quoted)
         if self.filling and verb not in CLICK_VERBS + TYPE_VERBS + CHECK_VERBS:  # "... and city Paris"
             return fill_steps([text])
+        affix = intents.affixed_item(text)
+        if affix:  # "an item that starts with "Sa" and ends with "ino"": typed, then the suggestion that fits
+            return [Step("focus", "", ["input"]), Step("type", text=affix[0]), Step("suggest", affix[0], text=affix[1], need=True)]
         sought = search_forms.query(text)
         if sought:  # "search for X directed by Y": the form's fields, read on the screen (agents/search_forms.py)
             return [Step("search", sought)]
@@ -301,6 +304,7 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         return steps + more + submit, [(k + len(steps), c) for k, c in dropped]
     # "between 3 and 8" is one range, not two commands
     text = re.sub(r"\b(between\s+\S*\d)\s+and\s+(?=\S*\d)", r"\1 through ", " ".join(instruction.split()))
+    text = re.sub(r"\s+and\s+(?=(?:ends|finishes)\s+with\b)", ", ", text)  # "starts with A and ends with B": one
     text, quoted = _quotes(text)
     planner = _Planner(quoted)
     for clause in _clauses(text):

@@ -41,6 +41,7 @@ class Step:
     loose: bool = False  # a click whose target is a clause naming a button ("place the order")
     look: str = ""  # a row step's control named by its icon ("the star icon"), told by its look (agents/icons.py)
     explore: str = ""  # a click whose target may be inside one of these containers, opened in turn ("tab")
+    need: bool = False  # a suggest step whose entry must be chosen ("an item that starts with X"): waited for
 
 
 def unquote(text: str, quoted: list[str]) -> str:

@@ -68,6 +68,9 @@ DEV: tuple[str, ...] = (
     # sections for a link none shows yet ("Switch between the tabs to find and click on the link X", "Expand the
     # sections below, to find and click ..."); agents/exploring.py
     "click-tab-2-easy", "click-tab-2-medium", "click-tab-2-hard", "click-collapsible-2-nodelay",
+    # added 2026-12-07 (session 26) from neither suite, a sibling of a held-out task: an entry chosen from a field's
+    # suggestions by how it starts and ends ("Enter an item that starts with "Sa" and ends with "ino"", 0/2 before)
+    "use-autocomplete-nodelay",
 )
 
 HELDOUT: tuple[str, ...] = (
