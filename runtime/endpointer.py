@@ -77,7 +77,9 @@ class VADOptions:
         judged finished at a pause ("How many legs does a") was answered on its own, and the rest ("spider have?")
         was heard without its start; people pause like that, and the judgement of unheard words cannot be right
         every time. A user who speaks again after hearing more of the reply, or all of it ("Five."), is
-        answering it or asking something new: a new turn. 0: off.
+        answering it or asking something new: a new turn. Half a second is a reply's first word or two; a user
+        who cuts in later than that with a question of their own ("What is two plus three?" over a story) was
+        answered as if it went on the story. 0: off.
     clear_prob / clear_db: a chunk the detector scores at least clear_prob (below `onset`) counts as speech when its
         level stands clear_db above the room's (the quietest tenth of the last 3 s). Why: on a phone line Silero can
         stay below 0.5 for a whole word said 60 dB above the line's hiss ("Rear Left": 0.39 at -18 dBFS), and the
@@ -103,7 +105,7 @@ class VADOptions:
     clear_prob: float = 0.25
     clear_db: float = 30.0
     rejoin_ms: int = 2000
-    rejoin_heard_ms: int = 1000
+    rejoin_heard_ms: int = 500
 
     def __post_init__(self) -> None:
         if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:

@@ -228,6 +228,34 @@ async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
     assert during == [], "the first answer kept sounding after the barge-in"
 
 
+async def test_going_on_after_a_pause_leaves_one_question_and_one_answer_on_the_page(server, tmp_path):
+    """The user pauses half a second after a question, then goes on: the turn the pause released gives way to the whole
+    request (VADOptions.rejoin_ms), and the page removes its lines ("rejoin"). (?aec=0: the second part may come
+    while the first reply begins, which Chromium's echo canceller would suppress in a fake microphone.)"""
+    import soundfile as sf
+
+    from omnirt.tools.clips import make_clip
+    from omnirt.tools.rtc_client import load_speech
+
+    first, _ = load_speech(make_clip("What is the capital of France?", "piper"))
+    then, _ = load_speech(make_clip("And of Germany?", "piper"))
+    z = np.zeros(48000, np.int16)
+    wav = tmp_path / "mic.wav"
+    sf.write(str(wav), np.concatenate([z[:24000], first, z[:24000], then, np.zeros(48000 * 30, np.int16)]), 48000,
+             subtype="PCM_16")
+    proc, http, ws, page = await open_page(server.url + "?aec=0", wav, tempfile.mkdtemp(dir=tmp_path))
+    try:
+        await page.eval(PROBE)
+        await page.eval("document.getElementById('start').click()")
+        s = await page.until(lambda s: any("berlin" in a.lower() for a in s["assistant"])
+                             and s["status"] == "listening", 40, "the whole request's answer")
+    finally:
+        await close_page(proc, http, ws)
+    print("\nuser:", s["user"], "\nassistant:", s["assistant"])
+    assert len(s["user"]) == 1 and "france" in s["user"][0].lower() and "germany" in s["user"][0].lower()
+    assert len(s["assistant"]) == 1 and s["error"] == ""
+
+
 async def test_a_page_without_microphone_permission_connects_over_mdns_names(server, tmp_path):
     """A user who says no to the microphone still hears the assistant. Chromium then hides its addresses behind
     mDNS `.local` names (RFC 8828), and the server must connect all the same."""
