@@ -349,8 +349,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")
     p.add_argument("--live-half", choices=["heldout", "tuning"], default="heldout",
                    help="with --live: the half spoken (tuning: to develop on, leaving the held-out set unread)")
-    p.add_argument("--rejoin-ms", type=int, default=None,
-                   help="with --live: the VAD's rejoin_ms (0: speech after a released turn is always a new turn)")
+    p.add_argument("--rejoin-ms", type=int, help="with --live: the VAD's rejoin_ms (0: never; default: its default)")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:
