@@ -5,9 +5,9 @@ openers found here.
 
 Conventions, not pages: the sentence names the containers by a plural noun ("the tabs", "the sections"); each one's
 opener is a short text whose first word is that noun, singular ("Tab #2", "Section 3"), one per place on the screen,
-opened in reading order (tabs that do not say so are the words of the topmost row, a strip of a few short ones); the target counts as shown only when a word of the kind asked for is spelled exactly so
-(a link asked for is no plain word that happens to read the same), alone or among the words of a longer one (links
-side by side are read as one).
+opened in reading order (tabs that do not say so are the words of the topmost row, a strip of a few short ones);
+the target counts as shown only when a word of the kind asked for is spelled exactly so (a link asked for is no plain
+word that happens to read the same), alone or among the words of a longer one (links side by side are read as one).
 """
 
 from __future__ import annotations

@@ -184,7 +184,8 @@ class _Planner:
             return fill_steps([text])
         affix = intents.affixed_item(text)
         if affix:  # "an item that starts with "Sa" and ends with "ino"": typed, then the suggestion that fits
-            return [Step("focus", "", ["input"]), Step("type", text=affix[0]), Step("suggest", affix[0], text=affix[1], need=True)]
+            return [Step("focus", "", ["input"]), Step("type", text=affix[0]),
+                    Step("suggest", affix[0], text=affix[1], need=True)]
         sought = search_forms.query(text)
         if sought:  # "search for X directed by Y": the form's fields, read on the screen (agents/search_forms.py)
             return [Step("search", sought)]
