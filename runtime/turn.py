@@ -84,11 +84,11 @@ class TurnGate(Stage):
         self.settled.discard(turn)
         recent = lambda d: {t: v for t, v in d.items() if t > turn - 8}  # noqa: E731
         self.judged, self.scores, self.probs = recent(self.judged), recent(self.scores), recent(self.probs)
+        self._asked_before = recent(self._asked_before)
 
     def _out(self, frame: Frame) -> Frame:
         """A frame on its way out: an answer that reaches the user sets the context of the next judgement."""
         if isinstance(frame, TextDone):
-            self._asked_before = {t: a for t, a in self._asked_before.items() if t > frame.turn - 8}
             self._asked_before.setdefault(frame.turn, self.asked)
             self.asked = asks(frame.text)
         elif isinstance(frame, SpeechStarted) and frame.rejoins in self._asked_before:

@@ -100,8 +100,8 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--speculate-ms", type=int, default=DEFAULT.speculate_ms,
                    help="silence after which the reply is prepared speculatively (0: wait for the hangover)")
     p.add_argument("--rejoin-ms", type=int, default=DEFAULT.rejoin_ms,
-                   help="speech this soon after a released turn, before half a second of its reply was heard, goes on that "
-                        "turn: one transcript, one answer (0: a new turn)")
+                   help="speech this soon after a released turn, before half a second of its reply was heard, goes on "
+                        "that turn: one transcript, one answer (0: a new turn)")
     p.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam,
                    help="hypotheses the recogniser keeps while decoding (1: greedy; 5: as faster-whisper)")
     p.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,

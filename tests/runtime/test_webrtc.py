@@ -208,7 +208,7 @@ async def a_reply_sounding(client) -> None:
 
 @pytest.mark.models
 async def test_speech_soon_after_a_question_goes_on_it_and_the_page_is_told(server, tmp_path):
-    """A user who goes on half a second after their question, before much of its answer: one request
+    """A user who goes on soon after their question, before much of its answer: one request
     (VADOptions.rejoin_ms); the page is told which turn gave way ("rejoin"), and the answer is to both parts."""
     import soundfile as sf
 
@@ -216,7 +216,7 @@ async def test_speech_soon_after_a_question_goes_on_it_and_the_page_is_told(serv
 
     a, b = (read_audio(make_clip(t, "piper"), 16000) for t in ("What is the capital of France?", "And of Germany?"))
     path = tmp_path / "paused.wav"
-    sf.write(path, np.concatenate([a, np.zeros(8000, np.float32), b]), 16000)
+    sf.write(path, np.concatenate([a, np.zeros(5600, np.float32), b]), 16000)  # (see test_pause_e2e.py PAUSE_S)
     async with RTCClient(server.url) as client:
         await client.say(path)
         joined = await client.wait_for(lambda: client.event("rejoin"), 30, "the rejoin event")

@@ -60,6 +60,11 @@ class Heard:
         return any(t.get("rejoined") for t in self.turns)
 
 
+def said(turn: dict[str, Any]) -> str:
+    """A turn as heard, for the reports: its words, marked when the turn was withdrawn."""
+    return ("(withdrawn) " if turn.get("rejoined") else "") + repr(turn["heard"])
+
+
 def answered(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The turns whose answer stood: text or audio came of them, and they were not withdrawn."""
     return [t for t in turns if (t["answer"] or t.get("played_s")) and not t.get("rejoined")]
@@ -129,7 +134,7 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
         out.append(h)
         mark = "CUT " if h.cut else "JOIN" if h.rejoined else "    "
         console.print(f"{i:3d}/{len(utts)} {mark}{p.kind:11s} {h.voice:18s} {p.text!r} -> "
-                      + " | ".join(("(withdrawn) " if t["rejoined"] else "") + repr(t["heard"]) for t in h.turns),
+                      + " | ".join(said(t) for t in h.turns),
                       highlight=False, soft_wrap=True)
     scratch.unlink(missing_ok=True)
     return out
@@ -147,8 +152,7 @@ def write_html(path: Path, summary: dict[str, Any], heard: list[Heard], head: st
                               if t["latency_ms"] is not None],
                              f"{k}: voice-to-voice of the answered turns") for k in summary)
     cut = "".join(f"<li>{html.escape(h.voice)}: {html.escape(h.text)} &rarr; "
-                  + " | ".join(("(withdrawn) " if t.get("rejoined") else "") + html.escape(repr(t['heard']))
-                               for t in h.turns) + "</li>" for h in heard if h.cut or h.rejoined)
+                  + " | ".join(html.escape(said(t)) for t in h.turns) + "</li>" for h in heard if h.cut or h.rejoined)
     path.write_text("<!doctype html><meta charset=utf-8><title>omnirt end of turn, live</title><body style='font-"
                     "family:sans-serif;max-width:1000px'><h1>omnirt end of turn, live</h1>"
                     f"<p>{html.escape(head)}</p><table border=1 cellpadding=4><tr><th>kind</th><th>n</th>"
