@@ -91,7 +91,10 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                                        ("en-scklatt", "en-gb-scotland+klatt3", 155),
                                        ("en-usm2", "en-us+m2", 165), ("en-rpandy", "en-gb-x-rp+Andy", 160),
                                        ("en-nycannie", "en-us-nyc+Annie", 155), ("en-scm4", "en-gb-scotland+m4", 170),
-                                       ("en-wmidsm8", "en-gb-x-gbcwmd+m8", 160))},
+                                       ("en-wmidsm8", "en-gb-x-gbcwmd+m8", 160),
+                                       ("en-usm5", "en-us+m5", 165), ("en-rpsteph", "en-gb-x-rp+Steph", 155),
+                                       ("en-029m1", "en-029+m1", 170), ("en-lancsmax", "en-gb-x-gbclan+Max", 160),
+                                       ("en-nycklatt2", "en-us-nyc+klatt2", 160))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

@@ -54,9 +54,10 @@ HALVES = ("tuning", "heldout")
 # "heldout2" (read twice) stays for comparing with earlier runs; "heldout4" was read once with the 0.5B Thinker
 # (session 21) and once with the 1.5B (2026-12-06, session 22), and stays selectable; "heldout5", written 2026-12-06
 # (session 23), was read once offline and live (session 23) and twice more offline (with and without the recogniser's
-# context, session 24), and stays selectable; "heldout6", written 2026-12-07 (session 25) before any model heard it,
-# is the fresh one, to be read once per change of the detector.
-HELDOUT_SETS = ("heldout6", "heldout5", "heldout4", "heldout2")
+# context, session 24), and stays selectable; "heldout6", written 2026-12-07 (session 25),
+# was read twice offline and five times live (sessions 25-26), and stays selectable; "heldout7", written 2026-12-07
+# (session 27) before any model heard it, is the fresh one, to be read once per change of the detector.
+HELDOUT_SETS = ("heldout7", "heldout6", "heldout5", "heldout4", "heldout2")
 TUNING_SETS = ("tuning", "heldout", "heldout3")
 _VERSION = "v1"
 CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged

@@ -167,6 +167,32 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "Could you read me the | instructions for | the washing machine?",
         "Which | river runs through | Paris?",
     ),
+    "heldout7": (
+        "What is the | capital city of | Australia?",
+        "Can you dim the | lights in | the living room?",
+        "How many | players are on a | basketball team?",
+        "Remind me to | water the plants on | Thursday evening.",
+        "Who composed | the music for | the Nutcracker?",
+        "Turn on the | heating in the | nursery.",
+        "What is the | distance between | London and Glasgow?",
+        "Please order a | large pizza with | mushrooms.",
+        "Where can I | park my bike near | the cathedral?",
+        "How do I | remove rust from | a bicycle chain?",
+        "Send an email to | my landlord saying | the boiler is broken.",
+        "What are the | symptoms of | hay fever?",
+        "Put on the | new podcast about | ancient Rome.",
+        "Can you find out if the | library has | a copy of Dune?",
+        "How long does it take to | walk to | the harbour?",
+        "Add | oat milk and | bananas to the shopping list.",
+        "Tell me the | weather forecast for | the weekend.",
+        "What is the quickest | route to | the airport?",
+        "Lock the | windows on | the top floor.",
+        "Why do | leaves change colour in | the autumn?",
+        "Book a | taxi to | the concert hall for seven.",
+        "How many | calories are in | a banana?",
+        "Could you tell me the | opening times of | the post office?",
+        "Which | planet has | the most moons?",
+    ),
     "heldout2": (
         "How many bones are in | the human body?",
         "Can you turn on the | lamp next to the sofa?",
@@ -220,6 +246,10 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                  "Remind me to call the vet.", "Who wrote Pride and Prejudice?", "Open the back gate.",
                  "What is the largest desert in the world?", "Pause the film.", "Where are my car keys?",
                  "Play some classical music.", "How do you spell restaurant?", "Is the pharmacy open tonight?"),
+    "heldout7": ("How many teeth does an adult have?", "Turn off the lamp.", "How many minutes are in an hour?",
+                 "Remind me to pay the rent.", "Who wrote the Odyssey?", "Open the kitchen window.",
+                 "What is the highest mountain in Africa?", "Mute the television.", "Where is my umbrella?",
+                 "Play some country music.", "How do you spell definitely?", "Is the bank open on Saturdays?"),
     "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
                  "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
                  "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
@@ -238,6 +268,8 @@ SHORT: dict[str, tuple[str, ...]] = {
                  "The second one.", "This Wednesday.", "Not at the moment.", "Eighty.", "By the front door."),
     "heldout6": ("Certainly.", "Rome.", "Later tonight.", "Four.", "White.", "Just after lunch.", "My cousin.",
                  "The third one.", "Next Saturday.", "Not yet.", "Ninety.", "Behind the sofa."),
+    "heldout7": ("Right away.", "Vienna.", "This afternoon.", "Six.", "Black.", "Around noon.", "My uncle.",
+                 "The last one.", "Next Monday.", "No, thank you.", "Seventy.", "In the hallway."),
     "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
                  "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
@@ -248,6 +280,7 @@ BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "heldout4": ("Mhm.", "Yeah, yeah.", "Oh.", "Okay, sure.", "Gotcha."),
     "heldout5": ("Mm, okay.", "Yup.", "Oh, nice.", "I hear you.", "Ah, right."),
     "heldout6": ("Uh-huh, yes.", "Okay then.", "Nice.", "Ah, I see.", "Sure thing."),
+    "heldout7": ("Uh-huh, okay.", "Oh, really.", "Right, okay.", "Yeah, sure.", "Interesting."),
     "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
@@ -273,6 +306,10 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
     # m2, Andy, Annie, m4 and m8 (none heard before), written before any model heard them
     "heldout6": (("espeak", "en-usm2-165"), ("espeak", "en-rpandy-160"), ("espeak", "en-nycannie-155"),
                  ("espeak", "en-scm4-170"), ("espeak", "en-wmidsm8-160")),
+    # five eSpeak NG speakers no set has had (2026-12-07, session 27), accent + variant pairs never used: variants
+    # m5, Steph, m1, Max and klatt2 (none heard before), written before any model heard them
+    "heldout7": (("espeak", "en-usm5-165"), ("espeak", "en-rpsteph-155"), ("espeak", "en-029m1-170"),
+                 ("espeak", "en-lancsmax-160"), ("espeak", "en-nycklatt2-160")),
     "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
                  ("espeak", "en-rpf-150")),
 }
