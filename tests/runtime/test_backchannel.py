@@ -144,3 +144,14 @@ def test_a_barge_in_lets_only_the_newest_final_words_of_the_utterance_through():
             Transcript(text="What about Spain?", turn=2), Transcript(text="Later", turn=3, final=False)]
     assert [(f.kind, getattr(f, "text", "")) for f in _newest_words(held, 2)] == [
         ("SpeechStarted", ""), ("Transcript", "What about Spain?"), ("Transcript", "Later")]
+
+
+async def test_a_long_session_keeps_records_of_its_last_utterances_only():
+    gate, script = BackchannelGate(), []
+    for turn in range(1, 41, 2):  # twenty replies, each with an "mm-hmm" over it
+        script += [(0, Transcript(text="Tell me more.", turn=turn)), (0.005, Playing(turn=turn)),
+                   (0.005, Interrupt(reason="barge-in", turn=turn)), (0.005, SpeechStarted(turn=turn + 1)),
+                   (0.005, Transcript(text="Mm-hmm.", turn=turn + 1)), (0.005, Played(turn=turn))]
+    await drive(gate, script)
+    assert len(gate.heard) == 20 and gate.heard[-1] == (40, "Mm-hmm.")
+    assert max(map(len, (gate._words_at, gate._finals))) <= 8 and 40 in gate._words_at
