@@ -126,8 +126,9 @@ def submit_button(elements: Sequence[Element]) -> Element | None:
 def implied_submit(steps: Sequence[Any], elements: Sequence[Element]) -> bool:
     """Whether a plan (agents/plan.py's steps) filled in a form (typed into a field, perhaps ticked boxes) and never
     said how to send it (no key, no click on anything but boxes), while the form's one Submit button is in sight:
-    a form is sent with its Submit button, and values set but never sent are a task left half done."""
-    filled = any(s.op == "type" for s in steps)  # (ticking a box alone may be all that was asked)
+    a form is sent with its Submit button, and values set but never sent are a task left half done. Things moved
+    with the pointer (a drag step) are set like typed values: the page reads where they lie when it is sent."""
+    filled = any(s.op in ("type", "drag") for s in steps)  # (ticking a box alone may be all that was asked)
     sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in ("checkbox", "radio")))
                for s in steps)
     return filled and not sent and submit_button(elements) is not None

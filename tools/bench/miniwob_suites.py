@@ -77,6 +77,10 @@ DEV: tuple[str, ...] = (
     # (multi-orderings for multi-layouts, -nodelay / -easy / -medium / -hard for the other three), so they no longer
     # measure unseen work; replaced in HELDOUT by four tasks never run, chosen by kind before any was opened
     "use-autocomplete", "click-collapsible-2", "click-tab-2", "multi-layouts",
+    # added 2026-12-07 (session 27) from neither suite: things moved with the pointer ("Drag the item down", "Drag the
+    # smaller box so that it is completely inside the larger box", "Drag all circles into the black box"; drag-circle
+    # first run as a check, then its white circle drawn only by its outline was fixed on it); agents/dragging.py
+    "drag-box", "drag-single-shape", "drag-shapes", "drag-circle",
 )
 
 HELDOUT: tuple[str, ...] = (
