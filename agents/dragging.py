@@ -48,6 +48,9 @@ DRAG_RE = re.compile(
     r"(?P<dir>upwards?|downwards?|leftwards|rightwards|up|down|left|right)(?:\s+(?:a\s+(?:little|bit)|side))?)"
     r"|(?:(?:so\s+(?:that\s+)?(?:it|they)\s+(?:is|are|lies?|sits?)\s+)?(?:completely\s+|fully\s+|entirely\s+|"
     rf"all\s+the\s+way\s+)?(?:{_PLACE})\s+(?P<dest>.+)))$", re.I)
+REST_RE = re.compile(  # "... and everything else into the right box": what an earlier drag left, into a place
+    rf"^(?:and\s+)?(?:then\s+)?(?P<what>everything\s+else|all\s+else|the\s+rest(?:\s+of\s+them)?|(?:all\s+)?(?:the\s+)?"
+    rf"others|(?:all\s+)?(?:the\s+)?other\s+\w+)\s+(?:goes\s+|go\s+)?(?:{_PLACE})\s+(?P<dest>.+)$", re.I)
 SIZE_WORDS = {"small": "min", "smaller": "min", "smallest": "min", "little": "min", "tiny": "min", "large": "max",
               "larger": "max", "largest": "max", "big": "max", "bigger": "max", "biggest": "max", "huge": "max"}
 PLACE_WORDS = {"left": (0, "min"), "leftmost": (0, "min"), "right": (0, "max"), "rightmost": (0, "max"),
@@ -61,6 +64,9 @@ def step(clause: str) -> tuple[str, str, str] | None:
     """('drag', 'the item', 'dir:down') for 'Drag the item down'; ('drag', 'all circles', 'the black box') for
     'Drag all circles into the black box'; None for any other clause."""
     text = " ".join(clause.strip(" .!?").split())
+    rest = REST_RE.match(text)
+    if rest:  # (no verb: it carries over from the drag before it)
+        return "drag", "rest:" + rest.group("what"), re.sub(r"^(?:the|a|an)\s+", "", rest.group("dest"), flags=re.I)
     m = DRAG_RE.match(text)
     if m is None:
         return None
@@ -156,6 +162,15 @@ def pick(text: str, found: list[tuple[counting.Blob, bool]], place: bool = False
     return hits if plural(text) or place else hits[:1]
 
 
+def left_over(text: str, found: list[tuple[counting.Blob, bool]]) -> list[tuple[int, int, int, int]]:
+    """"everything else", "the other circles": the shapes (of the kind named, if any) that lie in no container yet,
+    after the drags before this step put theirs in place."""
+    frames = [b.box for b, h in found if h]
+    words = _words(text)
+    return [b.box for b, h in found if not h and _fits(words, b, h) and
+            not any(f[0] < (b.box[0] + b.box[2]) / 2 < f[2] and f[1] < (b.box[1] + b.box[3]) / 2 < f[3] for f in frames)]
+
+
 def _centre(box: Sequence[float]) -> tuple[int, int]:
     return round((box[0] + box[2]) / 2), round((box[1] + box[3]) / 2)
 
@@ -173,9 +188,10 @@ def moves(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> lis
     is moved, or where to, is not in sight."""
     found = objects(rgb, elements) if rgb is not None else []
     word = _labelled(step.target, elements)
-    things = [word.box] if word is not None else [b.box for b in pick(step.target, found)]
+    things = [word.box] if word is not None else [b.box for b in pick(step.target, found)] \
+        if not step.target.startswith("rest:") else left_over(step.target[5:], found)
     if not things:
-        return [] if plural(step.target) and rgb is not None else None
+        return [] if (plural(step.target) or step.target.startswith("rest:")) and rgb is not None else None
     height, width = (rgb.shape[0], rgb.shape[1]) if rgb is not None else (100_000, 100_000)
     if step.text.startswith("dir:"):
         dx, dy = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}[step.text[4:]]

@@ -185,3 +185,20 @@ def test_a_box_partly_covered_is_still_the_larger_box():
     box(rgb, 222, 230, 278, 286, RED, border=2)  # on top of the blue box's corner
     (x, y, tx, ty), = moves(Step("drag", "smaller box", text="larger box"), [], rgb)
     assert (x, y) == (250, 258) and 190 < tx < 246 and 176 < ty < 232
+
+
+def test_everything_else_goes_where_the_clause_says_after_the_drag_before_it():
+    steps = parse("Drag all triangles into the left box, and everything else into the right box.")
+    assert [(s.op, s.target, s.text) for s in steps] == [("drag", "all triangles", "left box"),
+                                                         ("drag", "rest:everything else", "right box")]
+    rgb = frame()
+    for x0 in (4, 168):  # two outlined boxes side by side
+        rgb[110:210, x0:x0 + 140] = BLACK
+        rgb[114:206, x0 + 4:x0 + 136] = WHITE
+    triangle(rgb, 60, 140, 30, GREEN)  # already in the left box
+    disc(rgb, 40, 300, 14, RED)
+    triangle(rgb, 200, 290, 30, BLUE)
+    got = moves(Step("drag", "rest:everything else", text="right box"), [], rgb)
+    assert [(x, y) for x, y, _, _ in got] == [(40, 300), (216, 305)]  # not the one in a box already
+    assert all(168 < tx < 308 and 110 < ty < 210 for _, _, tx, ty in got)
+    assert moves(Step("drag", "rest:the other circles", text="right box"), [], rgb) == [(40, 300, 238, 160)]

@@ -81,6 +81,9 @@ DEV: tuple[str, ...] = (
     # smaller box so that it is completely inside the larger box", "Drag all circles into the black box"; drag-circle
     # first run as a check, then its white circle drawn only by its outline was fixed on it); agents/dragging.py
     "drag-box", "drag-single-shape", "drag-shapes", "drag-circle",
+    # added 2026-12-07 (session 27) from neither suite: "Drag all triangles into the left box, and everything else into
+    # the right box" (0/6 at d19e9fb's parent, 5/6 then 6/6 with "everything else" read in agents/dragging.py)
+    "drag-shapes-2",
 )
 
 HELDOUT: tuple[str, ...] = (
