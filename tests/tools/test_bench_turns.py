@@ -4,6 +4,7 @@ its 'best at' queries, and the corpus plan (size, kinds, pauses, halves that sha
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -318,3 +319,14 @@ def test_with_asr_context_each_point_of_a_second_of_speech_is_heard_after_anothe
     assert turns_hear._signature("asr", "llama") != turns_hear._signature("asr", "llama", "Q? A.")  # its own cache
     args = build_parser(["bench", "turns"]).parse_args(["bench", "turns", "--live", "--asr-context"])
     assert args.live and args.asr_context  # (--live then runs sessions with the context on: test_bench_turns_live.py)
+
+
+def test_the_shipped_waits_keep_few_finished_turns_waiting_long() -> None:
+    from omnirt.tools.bench.turns_fit import FitOptions, choose_waits
+
+    # ten sure ends, two doubtful ones, and two fragments as doubtful as those, each before a 1.5 s pause: only a
+    # wait over 1.5 s for every doubtful score saves the fragments, and then a sixth of the real ends wait that long
+    rows = [_row("complete", 0.9)] * 10 + [_row("complete", 0.5)] * 2 + [_row("paused", 0.9, [(1500, 0.5)])] * 2
+    o = FitOptions(max_latency_ms=1000, thetas=(0.4, 0.8), d_mid=(600, 1800))
+    assert choose_waits(rows, replace(o, max_slow_share=0.5)) == (0.8, 0.4, 1800)
+    assert choose_waits(rows, replace(o, max_slow_share=0.1)) == (0.4, None, None)  # the fragments are cut instead
