@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence, Union
 
-from omnirt.agents.actions import Action, CallUser, Done, Wait
+from omnirt.agents.actions import Action, CallUser, Done, Scroll, Wait
 from omnirt.agents.elements import Element
 from omnirt.agents.executor import Executor
 from omnirt.agents.screen import Box, Screen, Screenshot, expect_change
@@ -57,7 +57,9 @@ class LoopOptions:
     """region: screen rectangle captured each step (mss coordinates); area_box: where the UI is, in pixels of that
     capture (None: the whole capture). max_steps: decisions per episode. settle: seconds to wait for the screen to
     change after an executed action (verify); quiet: then how long it must stay unchanged (an animation is over), at
-    most max_settle seconds in all."""
+    most max_settle seconds in all; scroll_quiet: the same after a scroll, whose smooth animation runs in steps (one
+    per wheel notch) with pauses longer than `quiet` between them: read in such a pause, the page was still moving,
+    and the rows it showed were not where the next click landed."""
 
     region: Box
     area_box: Box | None = None
@@ -65,6 +67,7 @@ class LoopOptions:
     settle: float = 0.3
     quiet: float = 0.05
     max_settle: float = 1.5
+    scroll_quiet: float = 0.2
 
 
 @dataclass
@@ -81,7 +84,8 @@ def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 2)
 
 
-def settle(screen: Screen, frame: Screenshot, options: LoopOptions) -> tuple[Screenshot, bool]:
+def settle(screen: Screen, frame: Screenshot, options: LoopOptions, quiet: float | None = None
+           ) -> tuple[Screenshot, bool]:
     """After an action: wait up to `settle` s for the area to change, then until it holds still for `quiet` s, or
     for 2.5x the longest pause seen between two changes (a busy machine paints an animation's frames further
     apart). Returns the last frame and whether anything changed."""
@@ -97,7 +101,7 @@ def settle(screen: Screen, frame: Screenshot, options: LoopOptions) -> tuple[Scr
         after = cur
         if not changed and now - t0 > options.settle:
             return after, False
-        if changed and now - last_change >= max(options.quiet, 2.5 * longest):
+        if changed and now - last_change >= max(options.quiet if quiet is None else quiet, 2.5 * longest):
             return after, True
         if now - t0 > options.max_settle:
             return after, changed
@@ -129,7 +133,7 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     t0 = time.perf_counter()
     after, changed = frame, False
     if out.executed and not isinstance(action, (Wait, Done, CallUser)):
-        after, changed = settle(screen, frame, options)
+        after, changed = settle(screen, frame, options, options.scroll_quiet if isinstance(action, Scroll) else None)
     tm.verify_ms = _ms(t0)
     if isinstance(action, Wait):
         grounder.forget()  # the target was not found: look again without cached readings

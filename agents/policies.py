@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, exploring, messages, pausing, readings, search_forms, sliding
+from omnirt.agents import everyday, everyday_forms, exploring, looking, messages, pausing, readings, search_forms, \
+    sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Drag, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -57,6 +58,7 @@ class InstructionPolicy(StepGrounding):
     _episode: tuple[Any, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
     _watch: Any = field(default_factory=readings.Watch, repr=False)  # what the reading steps pressed or marked
     _pauses: Any = field(default_factory=pausing.Pauses, repr=False)  # "wait 3 seconds": timed from the last action
+    _lookings: Any = field(default_factory=looking.Looks, repr=False)  # how far a look below the fold scrolls
 
     def plan(self, instruction: str) -> list[Step]:
         return self._plan(instruction)[0]
@@ -119,7 +121,7 @@ class InstructionPolicy(StepGrounding):
         if not history:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
             self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
-            self._wait_frame, self._shown, self._watch = None, "", readings.Watch()
+            self._wait_frame, self._shown, self._watch, self._lookings = None, "", readings.Watch(), looking.Looks()
             self._pauses.reset()
         while True:
             action = self._decide(instruction, elements, history)
@@ -386,7 +388,7 @@ class InstructionPolicy(StepGrounding):
         if not self._can_look(n):
             return None
         self._looks[n] = self._looks.get(n, 0) + 1
-        h, w = self._frame.shape[:2]
-        act = Scroll(x=w // 2, y=h // 2, amount=-everyday.LOOK_SCROLL)
+        h, w = self._frame.shape[:2]  # one click first, then as many as move 0.4 of the view (agents/looking.py)
+        act = Scroll(x=w // 2, y=h // 2, amount=-self._lookings.clicks(self._frame, self._area))
         self._aside.append(act)
         return act
