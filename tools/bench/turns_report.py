@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .turns import ANCHORS, CURVE_BUDGETS_MS, THREE, Point
+from .turns_fit import FitOptions
+
+SLOW_MS = FitOptions().slow_ms  # a real end waiting longer than this is what the shipped waits keep rare
 
 
 def _pct(x: float | None) -> str:
@@ -52,8 +55,11 @@ def print_report(s: dict[str, Any], console: Any) -> None:
     console.print(k)
     for h, d in s["runtime_default"].items():
         if "combined" in d:
+            waits = s["runtime_default_waits"][h]
+            slow = sum(w > SLOW_MS for w in waits) / max(1, len(waits))
             console.print(f"the runtime's defaults, {h}: combined classifier ({d['combined'].params()}) "
-                          f"{_fmt(d['combined'])}; the Thinker's probability alone (before it):")
+                          f"{_fmt(d['combined'])}, {_pct(slow)} of real ends waited over {SLOW_MS / 1000:g} s; "
+                          "the Thinker's probability alone (before it):")
         console.print(f"the runtime's defaults, {h}: detector ({d['detector'].params()}) {_fmt(d['detector'])}; "
                       f"the punctuation rule it replaced {_fmt(d['punctuation'])}; VAD alone ({d['vad'].params()}) "
                       f"{_fmt(d['vad'])}")
