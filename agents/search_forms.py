@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from omnirt.agents.elements import Element, norm
+from omnirt.agents.elements import Element, fold, norm
 from omnirt.agents.intents import loose_pick
 from omnirt.agents.plan_steps import Step, fill_steps
 
@@ -107,7 +107,12 @@ def field_labels(elements: Sequence[Element], rgb: np.ndarray | None) -> list[st
 
 def steps(text: str, elements: Sequence[Element], rgb: np.ndarray | None) -> list[Step]:
     """The search as the steps a person takes on this screen: each field the sentence names filled with its value
-    (several labelled fields), else the whole of it typed into the one field; then its button, else Enter."""
+    (several labelled fields), else the whole of it typed into the one field; then its button, else Enter. A
+    control that reads the clause itself ("... and search trips" beside a "Search trips" button) is the whole of
+    it: the words name the button, not a query."""
+    named = fold(f"search {text}")
+    if any(e.kind in ("button", "link", "line", "word") and fold(e.label) == named for e in elements):
+        return [Step("click", f"search {text}")]
     labels = field_labels(elements, rgb)
     pairs = assign(text, labels) if len(labels) >= 2 else []
     out = fill_steps([f"{label} {value}" for label, value in pairs] if pairs else [text])

@@ -70,3 +70,11 @@ def test_one_field_gets_the_whole_sentence_and_enter_sends_it():
     acts = run("Search for cheap flights to Rome", ui)
     assert isinstance(acts[0], Click) and acts[1] == Type(text="cheap flights to Rome")
     assert acts[2] == Hotkey(keys=["enter"])
+
+
+def test_a_control_that_reads_the_clause_is_clicked_not_searched_with():
+    # "... and search trips" beside a "Search trips" button: the words name the button (not a query for "trips")
+    ui = [Element("f", (100, 60, 300, 82), "input", ""), Element("b", (100, 100, 200, 124), "button", "Search trips")]
+    acts = run("Search trips", ui)
+    assert acts[-2:-1] == [Click(element="b")] and acts[-1].action == "done"
+    assert not any(isinstance(a, (Type, Hotkey)) for a in acts)
