@@ -1,8 +1,9 @@
 """How far to scroll when looking below the fold for a target not in sight. A wheel click moves each page by its own
 distance: about 50-100 px on a plain page, but 240 px in a small zoomed list, where five clicks (and even three)
 moved the view by more than a whole page, and the row that straddled the bottom edge (the sender looked for) was
-never seen. So the first look is one click, and how far it moved the content is measured from the two frames; later
-looks take as many clicks as move at most LOOK_SHARE of the view, so a row cut by the bottom edge is whole after.
+never seen (the view it is read in may hold more than the list, so the view alone does not say). So the first look is
+one click, and how far it moved the content is measured from the two frames; later looks take as many clicks as move
+at most LOOK_SHARE of the view, so that a row cut by the bottom edge is whole after it.
 
 Pixels only (rows of the frame matched at every offset), nothing about any page.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from omnirt.agents.everyday import LOOK_SCROLL  # wheel clicks per look at most
 
-LOOK_SHARE = 0.4  # how much of the view one look may move
+LOOK_SHARE = 0.6  # how much of the view one look may move
 MIN_OVERLAP = 24  # rows of the two frames that must agree to measure a shift
 MATCH = 0.6  # share of the overlap's rows with ink that must agree
 

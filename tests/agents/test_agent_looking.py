@@ -42,14 +42,17 @@ def test_the_shift_is_measured_while_the_two_views_overlap():
     assert shift(view(content, 0), view(content, 500), (0, 100, 320, 580)) is None  # past a whole view
 
 
-def test_the_first_look_is_one_click_and_later_ones_move_under_half_the_view():
+def test_the_first_look_is_one_click_and_later_ones_move_under_two_thirds_of_the_view():
     content, looks, area = page(), Looks(), (0, 100, 320, 580)
     assert looks.clicks(view(content, 0), area) == 1
-    assert looks.clicks(view(content, 240), area) == 1  # one click moved half the view: one at a time
+    assert looks.clicks(view(content, 239), area) == 1 and looks.per_click == 239  # half the view a click
     looks = Looks()
     looks.clicks(view(content, 0), area)
-    assert looks.clicks(view(content, 40), area) == 4  # 40 px a click: 0.4 of 480 px is 4 clicks
-    assert looks.per_click == 40
+    assert looks.clicks(view(content, 478), area) == 1  # moved past the view: not measured, one click again
+    looks = Looks()
+    looks.clicks(view(content, 0), area)
+    assert looks.clicks(view(content, 80), area) == 3 and looks.per_click == 80  # 0.6 of 480 px at 80 a click
+    assert Looks(per_click=20).clicks(view(content, 0), area) == 5  # at most LOOK_SCROLL
 
 
 def test_a_hovered_rows_icons_read_as_text_are_still_its_controls():
