@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import exploring, intents, messages, pausing, readings, search_forms
+from omnirt.agents import exploring, intents, messages, ordering, pausing, readings, search_forms
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -219,6 +219,9 @@ class _Planner:
         switch = intents.toggle(verb, body)
         if switch:
             return [Step("toggle", switch[0], text=switch[1])]
+        wanted = ordering.request(verb, body)
+        if wanted:  # "order one of each item: A, B": each row's plus, then the order sent (agents/ordering.py)
+            return ordering.steps(verb, wanted)
         row = intents.row_action(verb, body)
         ref = messages.reference(body) if row else None
         row = (ref or self.row or row) if ref is not None else row  # "delete it", "... the email Ann sent me"

@@ -84,6 +84,10 @@ DEV: tuple[str, ...] = (
     # added 2026-12-07 (session 27) from neither suite: "Drag all triangles into the left box, and everything else into
     # the right box" (0/6 at d19e9fb's parent, 5/6 then 6/6 with "everything else" read in agents/dragging.py)
     "drag-shapes-2",
+    # added 2026-12-07 (session 27) from neither suite: named items ordered with a row's "+" ("Order one of each item:
+    # A, B"; agents/ordering.py), 0/1 by name at HEAD, 1/4 by name after (items above a scrolled list are not looked
+    # for yet); its other form, items described by diet icons ("Order 2 items that are meat"), is not read
+    "order-food",
 )
 
 HELDOUT: tuple[str, ...] = (
