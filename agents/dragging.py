@@ -183,9 +183,10 @@ def _labelled(text: str, elements: Sequence[Element]) -> Element | None:
     return hits[0] if hits else None
 
 
-def moves(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> list[tuple[int, int, int, int]] | None:
+def moves(step: Any, elements: Sequence[Element], rgb: np.ndarray | None, outside: bool = False
+          ) -> list[tuple[int, int, int, int]] | None:
     """(x, y, to_x, to_y) for each thing the step moves; [] when "all X" finds none (nothing to do); None when what
-    is moved, or where to, is not in sight."""
+    is moved, or where to, is not in sight. outside: only the things whose centre is not in their place yet."""
     found = objects(rgb, elements) if rgb is not None else []
     word = _labelled(step.target, elements)
     things = [word.box] if word is not None else [b.box for b in pick(step.target, found)] \
@@ -207,6 +208,10 @@ def moves(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> lis
         return None
     box = places[0]
     cx, cy = _centre(box)
+    if outside:
+        things = [t for t in things if not (box[0] < _centre(t)[0] < box[2] and box[1] < _centre(t)[1] < box[3])]
+        if not things:
+            return []
     n, span = len(things), (box[2] - box[0]) * 0.6
     widest = max(t[2] - t[0] for t in things)
     spread = n > 1 and span / n >= widest * 0.8
@@ -219,20 +224,24 @@ def moves(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> lis
 
 def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray | None) -> Any:
     """The next Drag of the step, SKIP (agents/everyday.py's) once every thing is moved, None when the things or
-    their place are not in sight. The moves are worked out once, on the step's first screen (a dropped thing is not
-    picked up again), and kept in watch.moves with how many were made."""
+    their place are not in sight. "All X into Y" and "everything else" are looked at again before each drag: the
+    next thing is one not in its place yet (a shape the page drew late, or a drop that missed, is still moved; at
+    most twice the first count and two more). One thing, or a direction, is worked out on the step's first screen
+    (a box already half over its place is still moved), and kept in watch.moves with how many drags were made."""
     from omnirt.agents.actions import Drag
     from omnirt.agents.everyday import SKIP
 
     key = (step.target, step.text)
-    if key not in watch.moves:
-        found = moves(step, elements, rgb)
+    many = (plural(step.target) or step.target.startswith("rest:")) and not step.text.startswith("dir:")
+    if key not in watch.moves or many:
+        found = moves(step, elements, rgb, outside=many)
         if found is None:
-            return None
-        watch.moves[key] = [found, 0]
-    todo, made = watch.moves[key]
-    if made >= len(todo):
+            return None if key not in watch.moves else SKIP
+        prev = watch.moves.get(key)
+        watch.moves[key] = [found, 0] if not many else [found, prev[1] if prev else 0, prev[2] if prev else len(found)]
+    todo, made = watch.moves[key][:2]
+    if not many and made >= len(todo) or many and (not todo or made >= 2 * watch.moves[key][2] + 2):
         return SKIP
     watch.moves[key][1] += 1
-    x, y, tx, ty = todo[made]
+    x, y, tx, ty = todo[0 if many else made]
     return Drag(x=x, y=y, to_x=tx, to_y=ty)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence, Union
 
-from omnirt.agents.actions import Action, CallUser, Done, Scroll, Wait
+from omnirt.agents.actions import Action, CallUser, Done, Drag, Scroll, Wait
 from omnirt.agents.elements import Element
 from omnirt.agents.executor import Executor
 from omnirt.agents.screen import Box, Screen, Screenshot, expect_change
@@ -133,7 +133,9 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     t0 = time.perf_counter()
     after, changed = frame, False
     if out.executed and not isinstance(action, (Wait, Done, CallUser)):
-        after, changed = settle(screen, frame, options, options.scroll_quiet if isinstance(action, Scroll) else None)
+        # (a drop too: a page may swallow the click that comes right after a drag, as d3's drag does)
+        quiet = options.scroll_quiet if isinstance(action, (Scroll, Drag)) else None
+        after, changed = settle(screen, frame, options, quiet)
     tm.verify_ms = _ms(t0)
     if isinstance(action, Wait):
         grounder.forget()  # the target was not found: look again without cached readings

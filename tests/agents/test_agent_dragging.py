@@ -148,18 +148,35 @@ def test_a_thing_named_by_its_words_is_dragged_onto_the_words_named():
     assert moves(Step("drag", "Apples", text="Fruit"), els, frame()) == [(50, 130, 230, 310)]
 
 
-def test_the_policy_drags_each_thing_once_then_presses_the_submit_it_was_not_told_of():
+def test_the_policy_drags_each_thing_into_its_place_then_presses_the_submit_it_was_not_told_of():
     rgb, pol, hist = shapes_and_a_frame(), InstructionPolicy(), []
-    pol.see(rgb)
     instruction = "Drag all circles into the black box."
-    for _ in range(2):
+    for moved in range(2):
+        pol.see(rgb)
         act = pol.decide(instruction, [SUBMIT], hist)
-        assert isinstance(act, Drag)
+        assert isinstance(act, Drag) and (act.x, act.y) == ((30, 250), (150, 300))[moved]
         hist.append(act)
         pol.observe(act, True)
-    assert pol.decide(instruction, [SUBMIT], hist) == Click(element="s")  # (the frame still shows them: not again)
+        disc(rgb, act.x, act.y, 17, WHITE)  # the page moves it into the box
+        disc(rgb, act.to_x, act.to_y, 10, RED)
+    pol.see(rgb)
+    assert pol.decide(instruction, [SUBMIT], hist) == Click(element="s")
     hist.append(Click(element="s"))
     assert isinstance(pol.decide(instruction, [SUBMIT], hist), Done)
+
+
+def test_a_drop_that_missed_is_made_again_but_not_for_ever():
+    rgb, pol, hist = shapes_and_a_frame(), InstructionPolicy(), []
+    pol.see(rgb)  # the page never moves anything
+    acts = []
+    for _ in range(8):
+        act = pol.decide("Drag all circles into the black box.", [SUBMIT], hist)
+        acts.append(act)
+        hist.append(act)
+        if not isinstance(act, Drag):
+            break
+    assert sum(isinstance(a, Drag) for a in acts) == 6  # twice the two circles, and two more
+    assert acts[-1] == Click(element="s")
 
 
 def test_the_policy_waits_when_the_thing_is_not_in_sight():
