@@ -168,7 +168,7 @@ def left_over(text: str, found: list[tuple[counting.Blob, bool]]) -> list[tuple[
     frames = [b.box for b, h in found if h]
     words = _words(text)
     return [b.box for b, h in found if not h and _fits(words, b, h) and
-            not any(f[0] < (b.box[0] + b.box[2]) / 2 < f[2] and f[1] < (b.box[1] + b.box[3]) / 2 < f[3] for f in frames)]
+            not any(f[0] < _centre(b.box)[0] < f[2] and f[1] < _centre(b.box)[1] < f[3] for f in frames)]
 
 
 def _centre(box: Sequence[float]) -> tuple[int, int]:

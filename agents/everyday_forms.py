@@ -128,7 +128,12 @@ def implied_submit(steps: Sequence[Any], elements: Sequence[Element]) -> bool:
     said how to send it (no key, no click on anything but boxes), while the form's one Submit button is in sight:
     a form is sent with its Submit button, and values set but never sent are a task left half done. Things moved
     with the pointer (a drag step) are set like typed values: the page reads where they lie when it is sent."""
-    filled = any(s.op in ("type", "drag") for s in steps)  # (ticking a box alone may be all that was asked)
+    return unsent(steps) and submit_button(elements) is not None
+
+
+def unsent(steps: Sequence[Any], ops: tuple[str, ...] = ("type", "drag")) -> bool:
+    """Whether a plan set values (typed, dragged: ops) and never said how to send them (see `implied_submit`)."""
+    filled = any(s.op in ops for s in steps)  # (ticking a box alone may be all that was asked)
     sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in ("checkbox", "radio")))
                for s in steps)
-    return filled and not sent and submit_button(elements) is not None
+    return filled and not sent

@@ -149,6 +149,8 @@ class InstructionPolicy(StepGrounding):
             return Done(success=False, summary=f"instruction not understood in part: {dropped[gap][1][:200]!r}")
         if n >= len(steps) and everyday_forms.implied_submit(steps, elements):
             steps.append(Step("click", "Submit", ["button"]))
+        elif n >= len(steps) and not waits and everyday_forms.unsent(steps, ("drag",)):  # a page just dropped on
+            return Wait(seconds=0.2)  # may show its Submit unread: read afresh once
         if n >= len(steps):
             return self._finished()
         step, held = steps[n], self._pauses.take(n)

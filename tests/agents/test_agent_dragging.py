@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omnirt.agents.actions import Click, Done, Drag
+from omnirt.agents.actions import Click, Done, Drag, Wait
 from omnirt.agents.dragging import moves, objects, pick, plural, step
 from omnirt.agents.elements import Element
 from omnirt.agents.plan import Step, parse
@@ -219,3 +219,15 @@ def test_everything_else_goes_where_the_clause_says_after_the_drag_before_it():
     assert [(x, y) for x, y, _, _ in got] == [(40, 300), (216, 305)]  # not the one in a box already
     assert all(168 < tx < 308 and 110 < ty < 210 for _, _, tx, ty in got)
     assert moves(Step("drag", "rest:the other circles", text="right box"), [], rgb) == [(40, 300, 238, 160)]
+
+
+def test_after_the_drags_a_submit_not_read_is_looked_for_once_more():
+    rgb, pol, hist = shapes_and_a_frame(), InstructionPolicy(), []
+    instruction = "Drag the triangle into the black box."
+    pol.see(rgb)
+    act = pol.decide(instruction, [SUBMIT], hist)
+    assert isinstance(act, Drag)
+    hist.append(act)
+    assert isinstance(pol.decide(instruction, [], hist), Wait)  # no Submit read on this screen: once more
+    hist.append(Wait(seconds=0.2))
+    assert pol.decide(instruction, [SUBMIT], hist) == Click(element="s")
