@@ -82,7 +82,8 @@ DEV: tuple[str, ...] = (
     # first run as a check, then its white circle drawn only by its outline was fixed on it); agents/dragging.py
     "drag-box", "drag-single-shape", "drag-shapes", "drag-circle",
     # added 2026-12-07 (session 27) from neither suite: "Drag all triangles into the left box, and everything else into
-    # the right box" (0/3 at a895e95, 0/6 with the first drag code; 5/6, 6/6 with "everything else" read: agents/dragging.py)
+    # the right box" (0/3 at a895e95, 0/6 with the first drag code; 5/6, 6/6 with "everything else" read in
+    # agents/dragging.py)
     "drag-shapes-2",
     # added 2026-12-07 (session 27) from neither suite: named items ordered with a row's "+" ("Order one of each item:
     # A, B"; agents/ordering.py), 0/1 by name at HEAD, 1/4 by name after (items above a scrolled list are not looked
