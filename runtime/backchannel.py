@@ -29,11 +29,11 @@ import asyncio
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import AsyncIterator, Callable
 
 from .clock import now
 from .frames import EndOfStream, Frame, Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
-from .stage import Stage
+from .stage import Stage, recent_turns
 
 # Words a listener says to show they are following, and the noises a recogniser writes for a hum or a breath.
 # Not here on purpose: "no", "wait", "stop", "but", "what", "sorry": those ask the assistant to stop.
@@ -60,12 +60,6 @@ def words_after(before: str, text: str) -> str:
     old, new = words_of(before), words_of(text)
     shared = [b for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks() if b.size]
     return " ".join(new[shared[-1].b + shared[-1].size:] if shared else new)
-
-
-def _recent(by_turn: dict[int, Any], turn: int, value: Any, keep: int = 8) -> dict[int, Any]:
-    """`by_turn` with `turn` set to `value` and turns older than the last `keep` dropped: a long session's records
-    of old utterances are never read again."""
-    return {t: v for t, v in by_turn.items() if t > turn - keep} | {turn: value}
 
 
 def is_backchannel(text: str) -> bool:
@@ -119,9 +113,9 @@ class BackchannelGate(Stage):
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, SpeechStarted) and frame.rejoins:
-            self._joins = _recent(self._joins, frame.turn, frame.rejoins)
+            self._joins = recent_turns(self._joins, frame.turn) | {frame.turn: frame.rejoins}
         elif isinstance(frame, Transcript) and frame.final:
-            self._finals = _recent(self._finals, frame.turn, frame.text)
+            self._finals = recent_turns(self._finals, frame.turn) | {frame.turn: frame.text}
         if isinstance(frame, Playing):
             self.playing.add(frame.turn)
         elif isinstance(frame, Played):
@@ -150,7 +144,7 @@ class BackchannelGate(Stage):
         joined = self._joins.get(transcript.turn)
         text = transcript.text if joined is None else words_after(self._finals.get(joined, ""), transcript.text)
         if transcript.final:
-            self._words_at = _recent(self._words_at, transcript.turn, transcript.ts)
+            self._words_at = recent_turns(self._words_at, transcript.turn) | {transcript.turn: transcript.ts}
             return "backchannel" if is_backchannel(text) else "barge-in"
         return "barge-in" if text.strip() and not is_backchannel(text) else None
 

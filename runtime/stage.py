@@ -17,10 +17,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import AsyncIterable, AsyncIterator, Iterable
+from typing import AsyncIterable, AsyncIterator, Iterable, TypeVar
 
 from .clock import now
 from .frames import EndOfStream, ErrorFrame, Frame, Interrupt, is_control
+
+
+V = TypeVar("V")
+KEEP_TURNS = 8  # a stage's per-turn records older than this many turns are never read again
+
+
+def recent_turns(by_turn: dict[int, V], turn: int, keep: int = KEEP_TURNS) -> dict[int, V]:
+    """`by_turn` less the records of turns older than the last `keep` before and at `turn`: what a stage that
+    keeps something per turn holds on to, so that a long session does not grow it by one entry a turn."""
+    return {t: v for t, v in by_turn.items() if t > turn - keep}
 
 
 def _cancelling() -> int:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from .frames import (AudioFrame, Commit, EndOfTurn, Frame, Interrupt, Settled, SpeechDone, SpeechStarted, TextDelta,
                      TextDone, Transcript)
-from .stage import Stage
+from .stage import KEEP_TURNS, Stage, recent_turns
 from .turn_classifier import asks
 
 if TYPE_CHECKING:
@@ -80,11 +80,10 @@ class TurnGate(Stage):
         while queue:
             yield self._out(queue.pop(0))
         self.held.pop(turn, None)
-        self.committed = {t for t in self.committed if t > turn - 8} | {turn}
+        self.committed = {t for t in self.committed if t > turn - KEEP_TURNS} | {turn}
         self.settled.discard(turn)
-        recent = lambda d: {t: v for t, v in d.items() if t > turn - 8}  # noqa: E731
-        self.judged, self.scores, self.probs = recent(self.judged), recent(self.scores), recent(self.probs)
-        self._asked_before = recent(self._asked_before)
+        self.judged, self.scores, self.probs = (recent_turns(d, turn) for d in (self.judged, self.scores, self.probs))
+        self._asked_before = recent_turns(self._asked_before, turn)
 
     def _out(self, frame: Frame) -> Frame:
         """A frame on its way out: an answer that reaches the user sets the context of the next judgement."""
