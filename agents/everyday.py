@@ -113,7 +113,8 @@ def toggle(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> An
 
 def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
     """The control on the row of the text step.target names: the rightmost for a destructive verb, else the first."""
-    name = match(step.target, _texts(elements))
+    texts = _texts(elements)
+    name = match(step.target, texts)
     if name is None:
         return None
     verb = norm(step.text)
@@ -122,12 +123,11 @@ def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) 
     if said:  # the row's own control says the verb ("Archive" beside "Delete"): that one
         return Click(element=min(said, key=lambda e: e.box[0]).id)
     boxes = [e.box for e in elements if e.kind in ("icon", "button") and _same_row(e, name.box)]
-    # Icons OCR read as a symbol or a letter or two ("☆i" for a hovered row's star and trash can) are no text:
-    # their ink is the row's controls.
-    glyphs = [e for e in _texts(elements) if _same_row(e, name.box) and len(norm(e.label)) <= 2]
     if rgb is not None:
-        texts = [t for t in _texts(elements) if t not in glyphs]
-        boxes += [b for b in row_blobs(rgb, name.box, texts) if not any(_overlaps(b, o) for o in boxes)]
+        # Icons OCR read as a symbol or a letter or two ("☆i" for a hovered row's star and trash can) are no text:
+        # their ink is the row's controls.
+        words = [t for t in texts if not (_same_row(t, name.box) and len(norm(t.label)) <= 2)]
+        boxes += [b for b in row_blobs(rgb, name.box, words) if not any(_overlaps(b, o) for o in boxes)]
     if not boxes:
         return None
     shape = icons.shape_named(getattr(step, "look", "") or "")
