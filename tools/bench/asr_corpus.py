@@ -94,7 +94,11 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                                        ("en-wmidsm8", "en-gb-x-gbcwmd+m8", 160),
                                        ("en-usm5", "en-us+m5", 165), ("en-rpsteph", "en-gb-x-rp+Steph", 155),
                                        ("en-029m1", "en-029+m1", 170), ("en-lancsmax", "en-gb-x-gbclan+Max", 160),
-                                       ("en-nycklatt2", "en-us-nyc+klatt2", 160))},
+                                       ("en-nycklatt2", "en-us-nyc+klatt2", 160),
+                                       ("en-usdavid", "en-us+David", 160), ("en-gblinda", "en-gb+Linda", 155),
+                                       ("en-scmike", "en-gb-scotland+Mike", 165),
+                                       ("en-wmidsbelinda", "en-gb-x-gbcwmd+Belinda", 160),
+                                       ("en-029paul", "en-029+Paul", 165))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

@@ -193,6 +193,33 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "Could you tell me the | opening times of | the post office?",
         "Which | planet has | the most moons?",
     ),
+    # written 2026-12-07 (session 28) before any model heard it, with heldout8's voices below
+    "heldout8": (
+        "How far is it from | Paris to | Brussels by train?",
+        "Can you turn down the | music in | the kitchen?",
+        "What is the | average temperature in | Iceland in winter?",
+        "Remind me to | renew my passport before | the end of June.",
+        "Who directed the | film about | the sinking ship?",
+        "Switch off the | fan in | the spare bedroom.",
+        "How many | grams are in | a pound?",
+        "Please call a | plumber about | the leaking tap.",
+        "Where is the | closest pharmacy to | the train station?",
+        "How do I | clean a | cast iron pan?",
+        "Text my | sister that | I am on my way.",
+        "What are the | ingredients in | a Caesar salad?",
+        "Play the | radio station that | plays jazz.",
+        "Can you check whether the | museum is | open on Mondays?",
+        "How long should I | bake a | potato for?",
+        "Add | eggs and | flour to my list.",
+        "Tell me | what time | sunset is today.",
+        "What is the | best way to | get to the zoo?",
+        "Close the | blinds in | the study.",
+        "Why do | owls hunt | at night?",
+        "Order a | taxi for | nine tomorrow morning.",
+        "How many | keys does | a piano have?",
+        "Could you read me the | headlines from | this morning?",
+        "Which | country grows | the most coffee?",
+    ),
     "heldout2": (
         "How many bones are in | the human body?",
         "Can you turn on the | lamp next to the sofa?",
@@ -250,6 +277,11 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                  "Remind me to pay the rent.", "Who wrote the Odyssey?", "Open the kitchen window.",
                  "What is the highest mountain in Africa?", "Mute the television.", "Where is my umbrella?",
                  "Play some country music.", "How do you spell definitely?", "Is the bank open on Saturdays?"),
+    "heldout8": ("How many pints are in a gallon?", "Switch on the porch light.",
+                 "How many centimetres are in a metre?", "Remind me to take out the bins.",
+                 "Who invented the telescope?", "Close the garage door.",
+                 "What is the oldest university in England?", "Turn the radio up.", "Where are my headphones?",
+                 "Play some piano music.", "How do you spell Wednesday?", "Is the supermarket open on Sundays?"),
     "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
                  "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
                  "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
@@ -270,6 +302,8 @@ SHORT: dict[str, tuple[str, ...]] = {
                  "The third one.", "Next Saturday.", "Not yet.", "Ninety.", "Behind the sofa."),
     "heldout7": ("Right away.", "Vienna.", "This afternoon.", "Six.", "Black.", "Around noon.", "My uncle.",
                  "The last one.", "Next Monday.", "No, thank you.", "Seventy.", "In the hallway."),
+    "heldout8": ("Indeed.", "Oslo.", "Tomorrow afternoon.", "Eight.", "Brown.", "Around midnight.", "My aunt.",
+                 "The first one.", "Next Thursday.", "No, that's all.", "Fifty.", "Next to the door."),
     "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
                  "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
@@ -281,6 +315,7 @@ BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "heldout5": ("Mm, okay.", "Yup.", "Oh, nice.", "I hear you.", "Ah, right."),
     "heldout6": ("Uh-huh, yes.", "Okay then.", "Nice.", "Ah, I see.", "Sure thing."),
     "heldout7": ("Uh-huh, okay.", "Oh, really.", "Right, okay.", "Yeah, sure.", "Interesting."),
+    "heldout8": ("Mm, right.", "Okay, okay.", "Ah.", "Yes, yes.", "Oh, I see."),
     "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
@@ -310,6 +345,10 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
     # m5, Steph, m1, Max and klatt2 (none heard before), written before any model heard them
     "heldout7": (("espeak", "en-usm5-165"), ("espeak", "en-rpsteph-155"), ("espeak", "en-029m1-170"),
                  ("espeak", "en-lancsmax-160"), ("espeak", "en-nycklatt2-160")),
+    # five eSpeak NG speakers no set has had (2026-12-07, session 28), accent + variant pairs never used: variants
+    # David, Linda, Mike, Belinda and Paul (none heard before), written before any model heard them
+    "heldout8": (("espeak", "en-usdavid-160"), ("espeak", "en-gblinda-155"), ("espeak", "en-scmike-165"),
+                 ("espeak", "en-wmidsbelinda-160"), ("espeak", "en-029paul-165")),
     "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
                  ("espeak", "en-rpf-150")),
 }
