@@ -113,8 +113,8 @@ def is_spun_widget(widget: str) -> bool:
 
 
 def is_slider(widget: str) -> bool:
-    """'slider', 'the volume slider': set by its knob and arrow keys (agents/sliding.py)."""
-    return norm(widget).split()[-1:] == ["slider"]
+    """'slider', 'the volume slider', 'the sliders': set by their knobs and arrow keys (agents/sliding.py)."""
+    return norm(widget).split()[-1:] in (["slider"], ["sliders"])
 
 
 def integer(text: str) -> int | None:

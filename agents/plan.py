@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import exploring, intents, messages, ordering, pausing, readings, search_forms
+from omnirt.agents import exploring, intents, messages, ordering, pausing, readings, search_forms, sliding
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -29,6 +29,7 @@ CLICK_VERBS = ("click", "press", "tap", "hit", "push", "choose", "pick", "open",
                "toggle")
 TYPE_VERBS = ("enter", "type", "fill", "input", "write", "put")
 CHECK_VERBS = ("check", "tick", "mark", "select")
+SETTING_VERBS = ("set", "move", "drag", "slide", "change", "adjust")
 # Clauses that set the scene rather than ask for an action of their own ("find the email by Ann and click ...",
 # "below is a form", "you may need to scroll"): not commands left undone.
 CONTEXT_VERBS = ("find", "locate", "look", "see", "read", "navigate", "browse", "explore", "wait", "note", "notice",
@@ -104,6 +105,7 @@ class _Planner:
     reply: Step | None = None  # a reply's typing step whose text a later clause says ("... and tell her "x"")
     reply_at: tuple[int, str] = (0, "")  # where the reply's steps begin, and its clause
     explore: tuple[int, str] = (-1, "")  # "switch between the tabs to find ...": from which step, what containers
+    setting: str = ""  # the last clause set a value ("set A to 3"): its verb carries over to "and B to 4"
 
     def unsaid(self) -> None:
         """A reply whose text no clause said ("reply to it"): its steps go, the clause is not understood."""
@@ -132,6 +134,10 @@ class _Planner:
             return
         low = clause.lower()
         verb = low.split()[0] if low.split() else ""
+        if self.setting and verb in ("the", "my", "its") and re.search(r"\s(?:to|as)\s", low):
+            clause, low, verb = f"{self.setting} {clause}", f"{self.setting} {low}", self.setting  # "set A to 3
+            # and B to 4": the setting verb carries over
+        self.setting = verb if verb in SETTING_VERBS else ""
         rest = clause[len(verb):].strip()
         row = intents.row_context(verb, unquote(rest, self.quoted)) or self._message_row(verb, rest)
         if row:
@@ -203,8 +209,11 @@ class _Planner:
         path = intents.menu_path(text)
         if path:
             return [Step("click", item) for item in path]
-        setting = intents.set_value(body) if verb in ("set", "move", "drag", "slide") else None
-        if setting and is_slider(setting[0]):  # "set the slider to 7": its knob (sliding.py)
+        setting = intents.set_value(body) if verb in SETTING_VERBS else None
+        slid = sliding.requests(*setting) if setting else None
+        if slid:  # "set the slider to 7", "the 2nd slider", "the sliders to [1, 5, 3]": each knob (sliding.py)
+            return [Step("slide", name, text=value) for name, value in slid]
+        if setting and is_slider(setting[0]):  # to no number: cannot
             return widget_steps(setting[1], setting[0])
         if setting and verb == "set":
             day = intents.month_day(setting[1])
@@ -309,6 +318,8 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
     # "between 3 and 8" is one range, not two commands
     text = re.sub(r"\b(between\s+\S*\d)\s+and\s+(?=\S*\d)", r"\1 through ", " ".join(instruction.split()))
     text = re.sub(r"\s+and\s+(?=(?:ends|finishes)\s+with\b)", ", ", text)  # "starts with A and ends with B": one
+    text = re.sub(r"(\bto\s+(?:the\s+\w+\s+)?[\[(]?-?\d+(?:\s*,\s*-?\d+)+)\s*,?\s+and\s+(?=-?\d+\b)", r"\1, ",
+                  text)  # "to 3, 5 and 7": one list of values
     text, quoted = _quotes(text)
     planner = _Planner(quoted)
     for clause in _clauses(text):

@@ -314,6 +314,9 @@ class Watch:
     places: list[tuple[int, int]] | None = None  # an in-order step's numbers' places, in the order to click them
     answer: str | None = None  # the value a reckoning step read off the screen (agents/reckoning.py)
     slider: Any = None  # a slide step's progress (agents/sliding.py's Slider)
+    slid: list = field(default_factory=list)  # the sliders set by earlier slide steps
+    layout: list = field(default_factory=list)  # every slider in reading order, as first seen (by place)
+    looks_at_sliders: int = 0  # screens read for that layout
     moves: dict = field(default_factory=dict)  # each drag step's moves and how many are made (agents/dragging.py)
 
 

@@ -89,6 +89,10 @@ DEV: tuple[str, ...] = (
     # A, B"; agents/ordering.py), 0/1 by name at HEAD, 1/4 by name after (items above a scrolled list are not looked
     # for yet); its other form, items described by diet icons ("Order 2 items that are meat"), is not read
     "order-food",
+    # added 2026-12-07 (session 28) from neither suite: several sliders set in turn ("Set the sliders to the
+    # combination [10,18,15] and submit", 0/2 at HEAD): counted in reading order on the first screen, each read by
+    # the number on the same side of every slider (agents/sliding.py)
+    "use-slider-2",
 )
 
 HELDOUT: tuple[str, ...] = (
