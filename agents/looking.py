@@ -5,17 +5,22 @@ never seen (the view it is read in may hold more than the list, so the view alon
 one click, and how far it moved the content is measured from the two frames; later looks take as many clicks as move
 at most LOOK_SHARE of the view, so that a row cut by the bottom edge is whole after it.
 
+Once a look finds the page's end (a scroll moved nothing) and the target is still not in sight, it may be above
+where the page was when the step began (a list scrolled down for an earlier step's target): the page is scrolled back
+to its top once for that step, and looked down from there again (`Looking`).
+
 Pixels only (rows of the frame matched at every offset), nothing about any page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from omnirt.agents.everyday import LOOK_SCROLL  # wheel clicks per look at most
+from omnirt.agents.actions import MAX_SCROLL, Scroll
+from omnirt.agents.everyday import LOOK_SCROLL, MAX_LOOK_SCROLLS  # wheel clicks per look at most, looks per step
 
 LOOK_SHARE = 0.6  # how much of the view one look may move
 MIN_OVERLAP = 24  # rows of the two frames that must agree to measure a shift
@@ -61,3 +66,54 @@ class Looks:
         n = 1 if self.per_click is None else max(1, min(LOOK_SCROLL, int(LOOK_SHARE * view / self.per_click)))
         self.last = (frame, n)
         return n
+
+
+@dataclass
+class Looking:
+    """One episode's scrolls that look for a step's target out of sight (exploring actions, no steps of the plan):
+    how many each step took (counts, keyed by the step's number; other keys count other looks, such as a list's),
+    whether the page's end was met (a look moved nothing), which steps went back to the top, how far a look goes.
+    A page no look has moved is not looked at from the top: it shows its top already."""
+
+    counts: dict = field(default_factory=dict)
+    ended: bool = False
+    moved: bool = False  # a look moved the page: it may hold something above the view
+    latest: Any = None  # the last look
+    just: bool = False  # the screen decided on is the one the last look settled on (`now`)
+    sizes: Looks = field(default_factory=Looks)
+
+    def can_look(self, n: int, frame: Any) -> bool:
+        """Whether a scroll may still look for step n's target."""
+        return frame is not None and (self.counts.get(n, 0) < MAX_LOOK_SCROLLS and not self.ended or
+                                      self.ended and self.moved and ("top", n) not in self.counts)
+
+    def now(self, history: Any) -> None:
+        """Notes whether the last action taken was a look: the loop let the page settle after it and reads it
+        afresh, so no wait for the target to appear is needed before the next look."""
+        self.just = bool(history) and self.latest is not None and history[-1] is self.latest
+
+    def scrolled(self, changed: bool) -> None:
+        """The loop's check after a look: the page moved, or it ends here."""
+        self.moved, self.ended = self.moved or changed, self.ended or not changed
+
+    def back_up(self, n: int) -> bool:
+        """Whether step n now goes back to the top: the end was met after a look that moved the page, and it has not
+        gone back yet (once a step)."""
+        if not (self.ended and self.moved) or ("top", n) in self.counts:
+            return False
+        self.ended, self.counts[("top", n)] = False, 1
+        return True
+
+    def further(self, n: int, frame: Any, area: Any = None) -> Scroll | None:
+        """The next look for step n's target: down (one click first, then as far as `Looks` says), or back to the
+        top once the end was met; None when the looks are used up or the page was looked through from its top."""
+        if not self.can_look(n, frame):
+            return None
+        h, w = frame.shape[:2]
+        if self.back_up(n):  # from the top, down again: a look's count starts afresh (and measures no shift)
+            self.counts[n], self.sizes.last = 0, None
+            self.latest = Scroll(x=w // 2, y=h // 2, amount=MAX_SCROLL)
+        else:
+            self.counts[n] = self.counts.get(n, 0) + 1
+            self.latest = Scroll(x=w // 2, y=h // 2, amount=-self.sizes.clicks(frame, area))
+        return self.latest

@@ -49,8 +49,6 @@ class InstructionPolicy(StepGrounding):
     _shown: str = field(default="", repr=False)  # what that field showed when it was focused
     _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
     _area: Any = field(default=None, repr=False)  # where in them the elements were grounded
-    _scroll_end: bool = field(default=False, repr=False)  # a scroll to look for a target moved nothing
-    _looks: dict[int, int] = field(default_factory=dict, repr=False)  # scrolls to look for step n's target
     _meaning_only: bool = field(default=False, repr=False)  # the label grounding put meaning off to look first
     _progress_index: int = field(default=0, repr=False)  # the step being decided
     _acted: Any = field(default=None, repr=False)  # the pixels the last action (no wait) was decided on
@@ -58,7 +56,7 @@ class InstructionPolicy(StepGrounding):
     _episode: tuple[Any, list[Step], list[tuple[int, str]]] = field(default=("", [], []), repr=False)
     _watch: Any = field(default_factory=readings.Watch, repr=False)  # what the reading steps pressed or marked
     _pauses: Any = field(default_factory=pausing.Pauses, repr=False)  # "wait 3 seconds": timed from the last action
-    _lookings: Any = field(default_factory=looking.Looks, repr=False)  # how far a look below the fold scrolls
+    _looking: Any = field(default_factory=looking.Looking, repr=False)  # scrolls that looked for a step's target
 
     def plan(self, instruction: str) -> list[Step]:
         return self._plan(instruction)[0]
@@ -83,8 +81,8 @@ class InstructionPolicy(StepGrounding):
         exploring click is no step of the task)."""
         if not any(action is a for a in self._aside):
             self._seen.append((action, changed))
-        elif isinstance(action, Scroll) and not changed:
-            self._scroll_end = True
+        elif isinstance(action, Scroll):
+            self._looking.scrolled(changed)
 
     def see(self, rgb: Any, area: Any = None) -> None:
         """The loop's screenshot for the next decision: switches' states, row controls and icons are read from
@@ -120,9 +118,10 @@ class InstructionPolicy(StepGrounding):
         """The next action. history: actions already taken this episode (Wait actions do not count as steps)."""
         if not history:
             self._aside, self._seen, self._skipped, self._used, self._field = [], [], 0, [], None
-            self._scroll_end, self._episode, self._looks, self._acted = False, ("", [], []), {}, None
-            self._wait_frame, self._shown, self._watch, self._lookings = None, "", readings.Watch(), looking.Looks()
+            self._episode, self._acted, self._looking = ("", [], []), None, looking.Looking()
+            self._wait_frame, self._shown, self._watch = None, "", readings.Watch()
             self._pauses.reset()
+        self._looking.now(history)
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
@@ -234,10 +233,10 @@ class InstructionPolicy(StepGrounding):
     def _explore(self, step: Step, n: int, elements: Sequence[Element]) -> Any:
         """Open the next of the containers the instruction said to look through (agents/exploring.py), in reading
         order, once each for step n (an exploring action, no step); None when all were opened."""
-        openers, k = exploring.openers(step.explore, elements), self._looks.get(("explore", n), 0)
+        openers, k = exploring.openers(step.explore, elements), self._looking.counts.get(("explore", n), 0)
         if k >= len(openers):
             return None
-        self._looks[("explore", n)] = k + 1
+        self._looking.counts[("explore", n)] = k + 1
         o = openers[k]
         act = Click(x=o.center[0], y=o.center[1]) if o.kind == "span" else Click(element=o.id)
         self._aside.append(act)
@@ -287,11 +286,10 @@ class InstructionPolicy(StepGrounding):
             return act.model_copy(update={"hold": ["ctrl"]}) if adding and isinstance(act, Click) else act
         region = max(opened, key=lambda r: (r[2] - r[0]) * (r[3] - r[1])) if opened else \
             everyday.list_region(elements, {norm(s.target) for s in steps if s.target and s.op != "pick"})
-        back = self._scroll_end and not self._looks.get(("top", n))
-        if back and region is not None:  # the list's end reached: once back to its top, and down again
-            self._scroll_end, self._looks[("top", n)] = False, 1
-        if region is not None and self._looks.get(n, 0) < 2 * everyday.MAX_LOOK_SCROLLS and not self._scroll_end:
-            self._looks[n] = self._looks.get(n, 0) + 1
+        looks = self._looking
+        back = region is not None and looks.back_up(n)  # the list's end reached: once back to its top, down again
+        if region is not None and looks.counts.get(n, 0) < 2 * everyday.MAX_LOOK_SCROLLS and not looks.ended:
+            looks.counts[n] = looks.counts.get(n, 0) + 1
             x0, y0, x1, y1 = region  # one notch down: no option scrolled past
             act = Scroll(x=(x0 + x1) // 2, y=(y0 + y1) // 2, amount=MAX_SCROLL if back else -1)
             self._aside.append(act)
@@ -361,7 +359,8 @@ class InstructionPolicy(StepGrounding):
             act = Click(element=min(closed, key=lambda e: (e.box[1], e.box[0])).id)
             self._aside.append(act)
             return act
-        if waits < self.patience and not self._still_since_wait(waits):
+        if waits < self.patience and not self._still_since_wait(waits) and not self._looking.just:  # (a look's
+            # screen is read once it settled: no wait for it)
             self._wait_frame = self._frame
             return Wait(seconds=0.2)
         if step.op in everyday.POINTER_OPS:
@@ -372,9 +371,7 @@ class InstructionPolicy(StepGrounding):
 
     def _can_look(self, n: int | None = None) -> bool:
         """Whether a scroll may still look for step n's target (default: the step being decided)."""
-        n = self._progress_index if n is None else n
-        return self._frame is not None and not self._scroll_end and \
-            self._looks.get(n, 0) < everyday.MAX_LOOK_SCROLLS
+        return self._looking.can_look(self._progress_index if n is None else n, self._frame)
 
     def _still_since_wait(self, waits: int) -> bool:
         """Whether the screen holds exactly what it held at the last wait: the wait's fresh reading of it found
@@ -385,12 +382,8 @@ class InstructionPolicy(StepGrounding):
         return bool(waits) and f is not None and w is not None and f.shape == w.shape and np.array_equal(f, w)
 
     def _look_further(self, n: int) -> Any:
-        """Content below the fold: scroll the page down to look again (an exploring action, no step), at most
-        MAX_LOOK_SCROLLS times for step n; None when the page scrolls no further or the looks are used up."""
-        if not self._can_look(n):
-            return None
-        self._looks[n] = self._looks.get(n, 0) + 1
-        h, w = self._frame.shape[:2]  # one click first, then as many as move 0.4 of the view (agents/looking.py)
-        act = Scroll(x=w // 2, y=h // 2, amount=-self._lookings.clicks(self._frame, self._area))
-        self._aside.append(act)
+        """Content out of sight: scroll the page to look again (an exploring action, no step), down, or back to the
+        top once the end was met (agents/looking.py); None when the page was looked through."""
+        act = self._looking.further(n, self._frame, self._area)
+        self._aside += [act] if act is not None else []
         return act

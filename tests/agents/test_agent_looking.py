@@ -63,3 +63,55 @@ def test_a_hovered_rows_icons_read_as_text_are_still_its_controls():
            Element("e2", (16, 260, 104, 276), "word", "Curabitur")]
     act = row_control(Step("row", "Neille", text="delete"), els, rgb)
     assert isinstance(act, Click) and 265 <= act.x <= 290 and 240 <= act.y <= 265  # the trash can, rightmost
+
+
+def test_a_target_above_a_page_scrolled_to_its_end_is_looked_for_from_the_top_once():
+    from omnirt.agents.actions import MAX_SCROLL, Done, Scroll, Wait
+    from omnirt.agents.policies import InstructionPolicy
+
+    pol, history, frame = InstructionPolicy(), [], np.full((400, 320, 3), 255, np.uint8)
+    page = [Element("a", (20, 40, 120, 60), "button", "Alpha")]
+    target = Element("z", (20, 80, 120, 100), "button", "Zeta")
+    moves = iter([True, False, True])  # one look moves the page, the next meets its end, the way up moves it
+    for _ in range(5):
+        pol.see(frame)
+        up = bool(history) and isinstance(history[-1], Scroll) and history[-1].amount > 0  # Zeta is at the top
+        act = pol.decide("click Zeta", page + [target] if up else page, history)
+        history.append(act)
+        if isinstance(act, Click):
+            break
+        if isinstance(act, Scroll):
+            pol.observe(act, next(moves))
+    kinds = [(type(a).__name__, getattr(a, "amount", None)) for a in history]
+    assert kinds == [("Wait", None), ("Scroll", -1), ("Scroll", -1), ("Scroll", MAX_SCROLL), ("Click", None)]
+    assert history[-1] == Click(element="z")
+    # looked through from the top as well: given up, not scrolled up again
+    pol, history, moves = InstructionPolicy(), [], iter([True, False, True, False])
+    for _ in range(9):
+        pol.see(frame)
+        act = pol.decide("click Zeta", page, history)
+        history.append(act)
+        if isinstance(act, Done):
+            break
+        if isinstance(act, Scroll):
+            pol.observe(act, next(moves))
+    assert isinstance(history[-1], Done) and sum(isinstance(a, Scroll) and a.amount > 0 for a in history) == 1
+    assert isinstance(history[0], Wait)
+
+
+def test_no_wait_between_looks_on_a_page_that_changes_with_each():
+    from omnirt.agents.actions import Scroll, Wait
+    from omnirt.agents.policies import InstructionPolicy
+
+    pol, history, rng = InstructionPolicy(), [], np.random.default_rng(1)
+    page, frame = [Element("a", (20, 40, 120, 60), "button", "Alpha")], np.zeros((400, 320, 3), np.uint8)
+    for _ in range(4):
+        pol.see(frame)
+        act = pol.decide("click Zeta", page, history)
+        history.append(act)
+        pol.observe(act, True)
+        frame = rng.integers(0, 255, (400, 320, 3), np.uint8) if isinstance(act, Scroll) else frame  # a look
+        # shows other pixels (a wait, the same: its fresh reading found nothing)
+    # a wait for the target to appear before the first look, none after a look: the loop let it settle (it was
+    # Wait, Scroll, Wait, Scroll: a third of a scrolled page's steps)
+    assert [type(a) for a in history] == [Wait, Scroll, Scroll, Scroll]
