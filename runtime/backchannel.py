@@ -19,6 +19,14 @@ request was answered) holds that turn's words too; it is judged on the words aft
 just after a question still lets its answer play on. LiveKit's agents resume a "false interruption" in the same
 spirit, on the absence of words alone.
 
+An utterance that began later in the reply but may still go on the turn before (SpeechStarted.may_rejoin,
+VADOptions.rejoin_words_ms) is judged a third way: words that do not start a request of their own
+(runtime/continuation.py: "the top floor", "in the morning") go on that turn. The barge-in goes through (the reply
+stops), the utterance is sent on as joining it (SpeechStarted.rejoins: the earlier exchange is withdrawn) and each
+of its transcripts carries the earlier turn's words before its own, so the request is answered once, whole. Words
+that start a request ("What is two plus three?") are a barge-in as before. Its partial transcripts decide only when
+they start a request; otherwise the words wait for the final transcript, at most `join_decide_s`.
+
 The held barge-in waits in the stage's control lane, so control frames behind it (a Commit of the same utterance,
 another Interrupt) wait with it, at most `decide_s`; the data lane goes on, which is how the words arrive.
 """
@@ -28,10 +36,11 @@ from __future__ import annotations
 import asyncio
 import difflib
 import re
-from dataclasses import dataclass
-from typing import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from typing import AsyncIterator, Callable, Sequence
 
 from .clock import now
+from .continuation import starts_request
 from .frames import EndOfStream, Frame, Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
 from .stage import Stage, recent_turns
 
@@ -78,11 +87,14 @@ class BackchannelOptions:
     decide_s: the longest a barge-in waits for its words; then it cuts the reply as before. It must cover a
         short backchannel's end, the VAD's speculation and one recognition on a busy host.
     hold_every_s: the hold is renewed this often while the words are awaited: an output ends a hold by itself
-        after about a second, so that a lost release cannot mute the assistant."""
+        after about a second, so that a lost release cannot mute the assistant.
+    join_decide_s: the longest the words of an utterance that may go on the turn before are awaited (its final
+        transcript comes after its end: the rest of a request may take a second to say); then it is a barge-in."""
 
     enabled: bool = True
     decide_s: float = 1.5
     hold_every_s: float = 0.4
+    join_decide_s: float = 2.5
 
 
 class BackchannelGate(Stage):
@@ -108,14 +120,25 @@ class BackchannelGate(Stage):
         self._words_at: dict[int, float] = {}
         self._joins: dict[int, int] = {}  # utterance -> the earlier turn it goes on (SpeechStarted.rejoins)
         self._finals: dict[int, str] = {}  # turn -> its latest final transcript, for the utterance that joins it
+        self._may: dict[int, tuple[int, float]] = {}  # utterance -> (the turn it may go on, reply heard s)
+        self._before: dict[int, str] = {}  # utterance gone on a turn by its words -> that turn's words
+        self._waiting: dict[int, list[Frame]] = {}  # utterance that may go on, no reply held -> its frames so far
         self._decided = asyncio.Event()
         self._released = asyncio.Event()
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
         if isinstance(frame, SpeechStarted) and frame.rejoins:
             self._joins = recent_turns(self._joins, frame.turn) | {frame.turn: frame.rejoins}
-        elif isinstance(frame, Transcript) and frame.final:
-            self._finals = recent_turns(self._finals, frame.turn) | {frame.turn: frame.text}
+            if frame.rejoins in self._before:  # it goes on an utterance that went on a turn by its words
+                self._before[frame.turn] = self._before[frame.rejoins]
+        elif isinstance(frame, SpeechStarted) and frame.may_rejoin:
+            self._may = recent_turns(self._may, frame.turn) | {frame.turn: (frame.may_rejoin, frame.reply_heard_s)}
+        elif isinstance(frame, Transcript):
+            frame = self._with_words_before(frame)
+        if isinstance(frame, (SpeechStarted, EndOfStream)):  # words that never came: a new turn of its own
+            for turn in [t for t in self._waiting if isinstance(frame, EndOfStream) or t < frame.turn]:
+                for out in self._after_words(turn, "barge-in"):
+                    yield out
         if isinstance(frame, Playing):
             self.playing.add(frame.turn)
         elif isinstance(frame, Played):
@@ -137,16 +160,60 @@ class BackchannelGate(Stage):
             async for out in self._after_backchannel(frame):
                 yield out
             return
+        elif isinstance(frame, (SpeechStarted, Transcript)) and self._may_go_on(frame.turn):
+            # No reply was held for it (none playing: a file's reply is written at once): its start and words
+            # wait here for the words that decide whether it goes on the turn before.
+            self._waiting.setdefault(frame.turn, []).append(frame)
+            verdict = self._judge(frame) if isinstance(frame, Transcript) else None
+            for out in self._after_words(frame.turn, verdict) if verdict else []:
+                yield out
+            return
         yield frame
 
+    def _with_words_before(self, transcript: Transcript) -> Transcript:
+        """The transcript with the words of the turn it went on, where it went on one by its words; a final one is
+        kept as its turn's words."""
+        if transcript.turn in self._before:
+            transcript = replace(transcript, text=f"{self._before[transcript.turn]} {transcript.text}".strip())
+        if transcript.final:
+            self._finals = recent_turns(self._finals, transcript.turn) | {transcript.turn: transcript.text}
+        return transcript
+
     def _judge(self, transcript: Transcript) -> str | None:
-        """A verdict on these words: "backchannel", "barge-in", or None (a partial that may still be one)."""
+        """A verdict on these words: "backchannel", "barge-in", "goes on" (the rest of the turn before), or None
+        (a partial that may still be one)."""
         joined = self._joins.get(transcript.turn)
         text = transcript.text if joined is None else words_after(self._finals.get(joined, ""), transcript.text)
+        goes_on = self._may_go_on(transcript.turn) and not starts_request(text)
         if transcript.final:
             self._words_at = recent_turns(self._words_at, transcript.turn) | {transcript.turn: transcript.ts}
-            return "backchannel" if is_backchannel(text) else "barge-in"
-        return "barge-in" if text.strip() and not is_backchannel(text) else None
+            return "backchannel" if is_backchannel(text) else "goes on" if goes_on else "barge-in"
+        return "barge-in" if text.strip() and not is_backchannel(text) and not goes_on else None
+
+    def _may_go_on(self, utterance: int) -> bool:
+        """May this utterance still go on the turn before it by its words (whose words are known)?"""
+        return utterance in self._may and self._may[utterance][0] in self._finals and utterance not in self._before
+
+    def _after_words(self, utterance: int, verdict: str, held: Sequence[Frame] = ()) -> list[Frame]:
+        """The held frames of an utterance once its words decided (those that waited without a hold first): as
+        they were, or, when they go on the turn before, announced as joining it with that turn's words first in
+        each transcript."""
+        held = [*self._waiting.pop(utterance, []), *held]
+        if verdict != "goes on" or not self._may_go_on(utterance):
+            self._may.pop(utterance, None)
+            return held
+        turn, heard = self._may.pop(utterance)
+        self._before[utterance] = self._finals[turn]
+        self._joins = recent_turns(self._joins, utterance) | {utterance: turn}
+        start = SpeechStarted(turn=utterance, rejoins=turn, reply_heard_s=heard)
+        out: list[Frame] = [] if any(isinstance(f, SpeechStarted) and f.turn == utterance for f in held) else [start]
+        for f in held:
+            if isinstance(f, SpeechStarted) and f.turn == utterance:
+                f = replace(f, rejoins=turn, may_rejoin=0)
+            elif isinstance(f, Transcript) and f.turn == utterance:
+                f = self._with_words_before(f)
+            out.append(f)
+        return out
 
     def _decide(self, verdict: str | None) -> None:
         if verdict is not None and self._verdict is None:
@@ -186,27 +253,34 @@ class BackchannelGate(Stage):
             held, self._held, self._deciding = self._held, [], None
             if self._verdict == "backchannel":
                 self.dropped.add(utterance)
+                self._may.pop(utterance, None)  # a listener's "mm-hm" goes on no request, whatever follows it
                 self.heard.append((utterance, next(f.text for f in reversed(held) if isinstance(f, Transcript))))
                 if self.on_judged is not None:
                     self.on_judged(utterance, True)
                 yield UserSound(active=False, turn=cut.turn)
             else:
                 yield cut
-                for out in _newest_words(held, utterance):
+                for out in self._after_words(utterance, self._verdict or "barge-in", _newest_words(held, utterance)):
                     yield out
         finally:
             self._deciding = None
             self._released.set()
 
     async def _await_words(self, turn: int) -> AsyncIterator[Frame]:
-        """Keep the reply held until the words decide, or `decide_s` passes (then: a barge-in)."""
-        deadline = now() + self.o.decide_s
+        """Keep the reply held until the words decide, or `decide_s` passes (then: a barge-in); `join_decide_s`
+        for an utterance that may go on the turn before (its SpeechStarted follows the barge-in, so this is asked
+        again while waiting)."""
+        began = now()
+
+        def left() -> float:
+            return began + (self.o.join_decide_s if self._may_go_on(turn + 1) else self.o.decide_s) - now()
+
         yield UserSound(active=True, turn=turn)
-        while self._verdict is None and (left := deadline - now()) > 0:
+        while self._verdict is None and left() > 0:
             try:
-                await asyncio.wait_for(self._decided.wait(), min(left, self.o.hold_every_s))
+                await asyncio.wait_for(self._decided.wait(), min(left(), self.o.hold_every_s))
             except TimeoutError:
-                if self._verdict is None and deadline > now():
+                if self._verdict is None and left() > 0:
                     yield UserSound(active=True, turn=turn)
         self._decide("barge-in")
 

@@ -80,6 +80,13 @@ class VADOptions:
         answering it or asking something new: a new turn. Half a second is a reply's first word or two; a user
         who cuts in later than that with a question of their own ("What is two plus three?" over a story) was
         answered as if it went on the story. 0: off.
+    rejoin_words_ms: speech that begins later in the reply than rejoin_heard_ms but within this much of it (and
+        within rejoin_ms of the speech's end) may go on the last turn; its words decide (SpeechStarted.may_rejoin,
+        runtime/backchannel.py): words that start a request of their own ("What is two plus three?", "Can you
+        stop?") are a new turn, a fragment ("the top floor", "in the morning") goes on the turn before. Why: a
+        speaker's second pause is often the longer one, and by the time they go on a second of the reply may have
+        played; what they say then tells a question of their own from the rest of the last one. At or below
+        rejoin_heard_ms: off.
     clear_prob / clear_db: a chunk the detector scores at least clear_prob (below `onset`) counts as speech when its
         level stands clear_db above the room's (the quietest tenth of the last 3 s). Why: on a phone line Silero can
         stay below 0.5 for a whole word said 60 dB above the line's hiss ("Rear Left": 0.39 at -18 dBFS), and the
@@ -106,6 +113,7 @@ class VADOptions:
     clear_db: float = 30.0
     rejoin_ms: int = 2000
     rejoin_heard_ms: int = 500
+    rejoin_words_ms: int = 1500
 
     def __post_init__(self) -> None:
         if self.speculate_ms and not 0 < self.speculate_ms < self.hangover_ms:
@@ -113,9 +121,9 @@ class VADOptions:
                              f"got {self.speculate_ms}")
         if not 0.0 < self.offset <= self.onset < 1.0:
             raise ValueError(f"need 0 < offset <= onset < 1, got offset={self.offset} onset={self.onset}")
-        if self.rejoin_ms < 0 or self.rejoin_heard_ms < 0:
-            raise ValueError(f"rejoin_ms and rejoin_heard_ms must be 0 or more, got {self.rejoin_ms}, "
-                             f"{self.rejoin_heard_ms}")
+        if min(self.rejoin_ms, self.rejoin_heard_ms, self.rejoin_words_ms) < 0:
+            raise ValueError(f"rejoin_ms, rejoin_heard_ms and rejoin_words_ms must be 0 or more, got "
+                             f"{self.rejoin_ms}, {self.rejoin_heard_ms}, {self.rejoin_words_ms}")
 
 
 @dataclass(frozen=True)

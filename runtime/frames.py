@@ -81,11 +81,15 @@ class SpeechStarted(Frame):
     rejoins: the earlier turn this speech goes on (0: none). The user paused, the turn was released, and they went
     on before much of its reply was heard (VADOptions.rejoin_ms): the new turn's utterance holds both parts, and the
     earlier turn's exchange is withdrawn (the Thinker forgets it, a page removes it), so the request is heard and
-    answered once, whole. reply_heard_s: how much of the earlier turn's reply the user had heard by then."""
+    answered once, whole. reply_heard_s: how much of the earlier turn's reply the user had heard by then.
+    may_rejoin: the earlier turn this speech may go on, heard later in its reply (VADOptions.rejoin_words_ms): a
+    new turn with an utterance of its own, unless its words go on that turn (runtime/backchannel.py then sends it
+    on with `rejoins` and the earlier turn's words before its own)."""
 
     audio_ts: float = 0.0
     rejoins: int = 0
     reply_heard_s: float = 0.0
+    may_rejoin: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

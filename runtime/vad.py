@@ -202,7 +202,11 @@ class VADStage(Stage):
             self._speculating = False
             if joins is None:
                 return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE)]
-            turn, start, self._prev_end, heard = joins
+            turn, start, prev_end, heard = joins
+            if heard * 1000 > self.options.rejoin_heard_ms:  # its words decide: an utterance of its own meanwhile
+                return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE, may_rejoin=turn,
+                                            reply_heard_s=round(heard, 3))]
+            self._prev_end = prev_end
             self.endpointer.rejoin(start)
             return out + [SpeechStarted(turn=self.turn, audio_ts=ev.start / SAMPLE_RATE, rejoins=turn,
                                         reply_heard_s=round(heard, 3))]
@@ -238,8 +242,9 @@ class VADStage(Stage):
             del self._replies[old]
 
     def _joins(self, ev: Endpoint) -> tuple[int, int, int, float] | None:
-        """Whether speech starting now goes on the last turn (VADOptions.rejoin_ms): that turn, where its utterance
-        began, the limit its audio kept before it, and the seconds of its reply heard; None for a new turn."""
+        """Whether speech starting now may go on the last turn (VADOptions.rejoin_ms): that turn, where its
+        utterance began, the limit its audio kept before it, and the seconds of its reply heard (beyond
+        rejoin_heard_ms: its words decide); None for a new turn."""
         o, last = self.options, self._ended
         if not o.rejoin_ms or last is None or last[0] != self.turn or last[0] == self._backchannel:
             return None  # (a typed turn came between, or the last was only a backchannel)
@@ -253,7 +258,7 @@ class VADStage(Stage):
             heard = max(0.0, self._wall_at(ev.start) - began)
             if played is not None and heard >= played - CHUNK / SAMPLE_RATE:
                 return None  # the whole reply was heard: the user is saying something new
-        return None if heard * 1000 > o.rejoin_heard_ms else (turn, start, prev_end, heard)
+        return None if heard * 1000 > max(o.rejoin_heard_ms, o.rejoin_words_ms) else (turn, start, prev_end, heard)
 
     def _audio(self, ev: Endpoint) -> tuple[np.ndarray, int]:
         """The utterance from its first sample through the post-roll, as far as it has been heard; and the last

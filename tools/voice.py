@@ -34,8 +34,8 @@ class VoiceConfig:
     system_prompt: a file holding the Thinker's system prompt instead of the built-in one (models/llama.py
         SPOKEN_SYSTEM_PROMPT): an assistant of one's own, and how a prompt change is measured before it lands.
     talker: the voice ('piper' or 'espeak'). max_tokens: cap on an answer's length.
-    hangover_ms / speculate_ms / partial_every_ms / rejoin_ms: the VAD's (runtime/endpointer.py VADOptions says what
-        each does).
+    hangover_ms / speculate_ms / partial_every_ms / rejoin_ms / rejoin_words_ms: the VAD's (runtime/endpointer.py
+        VADOptions says what each does).
     asr_beam: hypotheses Whisper keeps while decoding (models/whisper/beam.py); 1 is greedy.
     asr_doubt_beam: with greedy decoding, a doubtful window is decoded again with this wide a beam (0: never;
         models/whisper WhisperOptions.doubt_beam).
@@ -62,6 +62,7 @@ class VoiceConfig:
     speculate_ms: int = VADOptions.speculate_ms
     partial_every_ms: int = VADOptions.partial_every_ms
     rejoin_ms: int = VADOptions.rejoin_ms
+    rejoin_words_ms: int = VADOptions.rejoin_words_ms
     asr_beam: int = 1
     asr_doubt_beam: int = 5
     asr_check_below: float | None = CHECK_BELOW
@@ -72,7 +73,8 @@ class VoiceConfig:
 
     def vad_options(self) -> VADOptions:
         return VADOptions(hangover_ms=self.hangover_ms, speculate_ms=self.speculate_ms,
-                          partial_every_ms=self.partial_every_ms, rejoin_ms=self.rejoin_ms)
+                          partial_every_ms=self.partial_every_ms, rejoin_ms=self.rejoin_ms,
+                          rejoin_words_ms=self.rejoin_words_ms)
 
 
 DEFAULT = VoiceConfig()
@@ -102,6 +104,9 @@ def add_voice_arguments(p: argparse.ArgumentParser, partials: bool = False) -> N
     p.add_argument("--rejoin-ms", type=int, default=DEFAULT.rejoin_ms,
                    help="speech this soon after a released turn, before half a second of its reply was heard, goes on "
                         "that turn: one transcript, one answer (0: a new turn)")
+    p.add_argument("--rejoin-words-ms", type=int, default=DEFAULT.rejoin_words_ms,
+                   help="... and speech this far into the reply whose words do not start a request of their own "
+                        "(\"the top floor\", not \"what is two plus three?\"; 0: none)")
     p.add_argument("--asr-beam", type=int, default=DEFAULT.asr_beam,
                    help="hypotheses the recogniser keeps while decoding (1: greedy; 5: as faster-whisper)")
     p.add_argument("--asr-doubt-beam", type=int, default=DEFAULT.asr_doubt_beam,
