@@ -350,6 +350,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--live-half", choices=["heldout", "tuning"], default="heldout",
                    help="with --live: the half spoken (tuning: to develop on, leaving the held-out set unread)")
     p.add_argument("--rejoin-ms", type=int, help="with --live: the VAD's rejoin_ms (0: never; default: its default)")
+    p.add_argument("--live-kinds", default="paused,complete,short",
+                   help="with --live: the kinds spoken, comma-separated (paused, complete, short)")
+    p.add_argument("--rejoin-words-ms", type=int,
+                   help="with --live: the VAD's rejoin_words_ms (0: no join decided by words; default: its default)")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

@@ -101,12 +101,12 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
 
 
 async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False,
-                    rejoin_ms: int | None = None) -> list[Heard]:
+                    rejoin_ms: int | None = None, rejoin_words_ms: int | None = None) -> list[Heard]:
     """Each utterance through the reply pipeline in real time, the models loaded once; `thinker`: another Thinker
     than the default one; `asr_context`: the recogniser reads the exchange before each utterance (`serve
     --asr-context`), and an utterance not said after the assistant's question follows an exchange on another topic
-    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it; `rejoin_ms`:
-    the VAD's (None: the default)."""
+    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it; `rejoin_ms`,
+    `rejoin_words_ms`: the VAD's (None: the default)."""
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
     from .turns_hear import CONTEXT_PAIR
@@ -116,6 +116,7 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
     config = replace(DEFAULT, thinker=thinker) if thinker else DEFAULT
     config = replace(config, asr_context=True) if asr_context else config
     config = replace(config, rejoin_ms=rejoin_ms) if rejoin_ms is not None else config
+    config = replace(config, rejoin_words_ms=rejoin_words_ms) if rejoin_words_ms is not None else config
     before = [CONTEXT_PAIR] if asr_context else None
     components = await asyncio.to_thread(load_components, config)
     out = []
@@ -167,16 +168,19 @@ def run(args: Any, console: Any) -> int:
     probes = [cpu_probe()]
     console.print(f"machine: CPU probe {probes[0]:.1f} ms before (report.py cpu_probe: lower is quieter)")
     half = getattr(args, "live_half", "heldout")
-    planned = [p for p in plan(heldout=args.heldout) if p.half == half and p.kind != "backchannel"]
+    kinds = set(getattr(args, "live_kinds", "paused,complete,short").split(",")) - {"backchannel"}
+    planned = [p for p in plan(heldout=args.heldout) if p.half == half and p.kind in kinds]
     planned = planned[: args.limit] if args.limit else planned
     context, rejoin = getattr(args, "asr_context", False), getattr(args, "rejoin_ms", None)
+    by_words = getattr(args, "rejoin_words_ms", None)
     which = f"the held-out set {args.heldout!r}" if half == "heldout" else "the tuning half"
     console.print(f"live: {len(planned)} utterances of {which}, spoken in real time to the reply pipeline with the "
                   f"default options (Thinker {getattr(args, 'thinker', '') or 'default'})"
                   + ("; the recogniser reads the exchange before each (--asr-context)" if context else "")
-                  + (f"; --rejoin-ms {rejoin}" if rejoin is not None else ""))
+                  + (f"; --rejoin-ms {rejoin}" if rejoin is not None else "")
+                  + (f"; --rejoin-words-ms {by_words}" if by_words is not None else ""))
     started = time.perf_counter()
-    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context, rejoin))
+    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context, rejoin, by_words))
     summary = summarise(heard)
     probes.append(cpu_probe())
     for kind, row in summary.items():
@@ -194,8 +198,8 @@ def run(args: Any, console: Any) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
                                "thinker": getattr(args, "thinker", ""), "asr_context": context,
-                               "half": half, "rejoin_ms": rejoin,
-                               "limit": args.limit, "summary": summary,
+                               "half": half, "rejoin_ms": rejoin, "rejoin_words_ms": by_words,
+                               "limit": args.limit, "kinds": sorted(kinds), "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
     page = out.with_suffix(".html")
     write_html(page, summary, heard, f"{len(heard)} utterances of {which}; CPU probe "
