@@ -32,7 +32,8 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
 OPS = ("toggle", "row", "confirm", "suggest", "nextmonth", "day", "datefield", "name", "again", "noop",
        "search")
 POINTER_OPS = ("click", "focus", "toggle", "row")  # steps whose target may lie below the fold
-LOOK_SCROLL, MAX_LOOK_SCROLLS = 5, 4  # wheel clicks per look below the fold, and looks at most
+LOOK_SCROLL, MAX_LOOK_SCROLLS = 5, 6  # wheel clicks per look below the fold, and looks at most (a look may be
+# one click: six of them pass a list of 3.5 views whose click moves three quarters of one)
 INK = 40  # a channel difference from the row's background that counts as a control's ink
 
 
@@ -58,9 +59,11 @@ def row_blobs(rgb: np.ndarray, box: tuple[int, int, int, int], texts: Sequence[E
             start = c
         prev = c
     runs.append((start, prev + 1))
+    bg = vals[counts.argmax()] * 8 + 4
     for a, b in runs:
         rows = np.flatnonzero(mask[:, a:b].any(axis=1))
-        blob = (x0 + int(a), y0 + int(rows[0]), x0 + int(b), y0 + int(rows[-1]) + 1)
+        top, bottom = _beyond(rgb[:, x0:], bg, int(a), int(b), y0 + int(rows[0]), y0 + int(rows[-1]) + 1, 2 * half)
+        blob = (x0 + int(a), top, x0 + int(b), bottom)
         if b - a < 4 or b - a > 200 or any(_overlaps(blob, t.box) for t in texts):
             continue
         out.append(blob)
@@ -83,6 +86,24 @@ def _center(box: tuple[int, ...]) -> Click:
 
 def _texts(elements: Sequence[Element]) -> list[Element]:
     return [e for e in elements if e.label and e.kind in TEXT_KINDS]
+
+
+def _beyond(rgb: np.ndarray, bg: np.ndarray, x0: int, x1: int, top: int, bottom: int, most: int) -> tuple[int, int]:
+    """A blob's rows followed out of the band it was found in (a control set lower than its row's name, a "+" cut
+    in half by the band): rows of ink in its columns above `top` and below `bottom`, at most `most` each way; a rule
+    across the rows (ink over most of `rgb`'s width) ends it."""
+    def inked(y: int) -> bool:
+        if not 0 <= y < rgb.shape[0]:
+            return False
+        ink = np.abs(rgb[y, :, :3].astype(np.int16) - bg).max(axis=1) > INK
+        return bool(ink[x0:x1].any()) and ink.mean() <= 0.8
+
+    lo, hi = top, bottom
+    while lo > top - most and inked(lo - 1):
+        lo -= 1
+    while hi < bottom + most and inked(hi):
+        hi += 1
+    return lo, hi
 
 
 def _same_row(e: Element, box: tuple[int, ...]) -> bool:

@@ -7,7 +7,9 @@ at most LOOK_SHARE of the view, so that a row cut by the bottom edge is whole af
 
 Once a look finds the page's end (a scroll moved nothing) and the target is still not in sight, it may be above
 where the page was when the step began (a list scrolled down for an earlier step's target): the page is scrolled back
-to its top once for that step, and looked down from there again (`Looking`).
+to its top once for that step, and looked down from there again (`Looking`). Before any of that, a target that a
+screen seen earlier in the episode showed (at the top, or after some looks) is gone back to: the page is scrolled by
+the wheel clicks between there and here, as a person scrolls back to what they passed.
 
 Pixels only (rows of the frame matched at every offset), nothing about any page.
 """
@@ -80,6 +82,8 @@ class Looking:
     moved: bool = False  # a look moved the page: it may hold something above the view
     latest: Any = None  # the last look
     just: bool = False  # the screen decided on is the one the last look settled on (`now`)
+    at: int = 0  # wheel clicks the looks have scrolled the page down from its top (an estimate)
+    shots: dict = field(default_factory=dict)  # clicks down -> the elements last seen there
     sizes: Looks = field(default_factory=Looks)
 
     def can_look(self, n: int, frame: Any) -> bool:
@@ -87,14 +91,31 @@ class Looking:
         return frame is not None and (self.counts.get(n, 0) < MAX_LOOK_SCROLLS and not self.ended or
                                       self.ended and self.moved and ("top", n) not in self.counts)
 
-    def now(self, history: Any) -> None:
+    def now(self, history: Any, elements: Any) -> None:
         """Notes whether the last action taken was a look: the loop let the page settle after it and reads it
-        afresh, so no wait for the target to appear is needed before the next look."""
+        afresh, so no wait for the target to appear is needed before the next look. The screen's elements are kept
+        as the view at the current scroll (the episode's first screen, and each look's)."""
         self.just = bool(history) and self.latest is not None and history[-1] is self.latest
+        if self.just or not history:
+            self.shots[self.at] = list(elements)
 
-    def scrolled(self, changed: bool) -> None:
-        """The loop's check after a look: the page moved, or it ends here."""
+    def scrolled(self, action: Any, changed: bool) -> None:
+        """The loop's check after a scroll: the page moved, or it ends here; a look's clicks are counted."""
         self.moved, self.ended = self.moved or changed, self.ended or not changed
+        if changed and action is self.latest:
+            self.at = 0 if action.amount >= MAX_SCROLL else max(0, self.at - action.amount)
+
+    def recall(self, n: int, seen: Any, frame: Any) -> Scroll | None:
+        """Back to where a screen seen before showed step n's target (seen(elements) -> bool): the wheel clicks
+        between there and here, or to the top; once a step, None when no other view showed it."""
+        views = [at for at, els in self.shots.items() if at != self.at and seen(els)]
+        if frame is None or not views or ("recall", n) in self.counts:
+            return None
+        to = min(views, key=lambda at: abs(at - self.at))
+        self.counts[("recall", n)], (h, w) = 1, frame.shape[:2]
+        self.latest = Scroll(x=w // 2, y=h // 2, amount=MAX_SCROLL if to == 0 else self.at - to)
+        self.sizes.last = None  # (no shift of a look down to measure)
+        return self.latest
 
     def back_up(self, n: int) -> bool:
         """Whether step n now goes back to the top: the end was met after a look that moved the page, and it has not

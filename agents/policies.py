@@ -82,7 +82,7 @@ class InstructionPolicy(StepGrounding):
         if not any(action is a for a in self._aside):
             self._seen.append((action, changed))
         elif isinstance(action, Scroll):
-            self._looking.scrolled(changed)
+            self._looking.scrolled(action, changed)
 
     def see(self, rgb: Any, area: Any = None) -> None:
         """The loop's screenshot for the next decision: switches' states, row controls and icons are read from
@@ -121,7 +121,7 @@ class InstructionPolicy(StepGrounding):
             self._episode, self._acted, self._looking = ("", [], []), None, looking.Looking()
             self._wait_frame, self._shown, self._watch = None, "", readings.Watch()
             self._pauses.reset()
-        self._looking.now(history)
+        self._looking.now(history, elements)
         while True:
             action = self._decide(instruction, elements, history)
             if action is not everyday.SKIP:
@@ -382,8 +382,12 @@ class InstructionPolicy(StepGrounding):
         return bool(waits) and f is not None and w is not None and f.shape == w.shape and np.array_equal(f, w)
 
     def _look_further(self, n: int) -> Any:
-        """Content out of sight: scroll the page to look again (an exploring action, no step), down, or back to the
-        top once the end was met (agents/looking.py); None when the page was looked through."""
-        act = self._looking.further(n, self._frame, self._area)
+        """Content out of sight: scroll the page to look again (an exploring action, no step): back to where an
+        earlier screen showed the step's target, down, or back to the top once the end was met (agents/looking.py);
+        None when the page was looked through."""
+        steps = self._episode[1]
+        target = steps[n].target if n < len(steps) and steps[n].op in everyday.POINTER_OPS else ""
+        seen = (lambda els: match(target, els) is not None) if target else (lambda els: False)
+        act = self._looking.recall(n, seen, self._frame) or self._looking.further(n, self._frame, self._area)
         self._aside += [act] if act is not None else []
         return act

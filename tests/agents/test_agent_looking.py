@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from omnirt.agents.actions import Click
 from omnirt.agents.elements import Element
@@ -115,3 +116,47 @@ def test_no_wait_between_looks_on_a_page_that_changes_with_each():
     # a wait for the target to appear before the first look, none after a look: the loop let it settle (it was
     # Wait, Scroll, Wait, Scroll: a third of a scrolled page's steps)
     assert [type(a) for a in history] == [Wait, Scroll, Scroll, Scroll]
+
+
+A, B, Z = (Element("a", (20, 40, 120, 60), "button", "Alpha"), Element("b", (20, 40, 120, 60), "button", "Bravo"),
+           Element("z", (20, 40, 120, 60), "button", "Zeta"))
+T = Element("t", (20, 80, 120, 100), "button", "Tofu")
+
+
+@pytest.mark.parametrize("views, back", [([[A, T], [B], [Z]], "top"),  # Tofu shown at the top: back to it
+                                         ([[A], [B, T], [Z]], 1)])  # after one look: one click back up
+def test_a_target_passed_by_an_earlier_look_is_scrolled_back_to(views, back):
+    from omnirt.agents.actions import MAX_SCROLL, Scroll, Wait
+    from omnirt.agents.policies import InstructionPolicy
+
+    pol, history, at, frame = InstructionPolicy(), [], 0, np.zeros((400, 320, 3), np.uint8)
+    for _ in range(8):
+        pol.see(frame)
+        act = pol.decide("click Zeta, then click Tofu", views[at], history)
+        history.append(act)
+        if isinstance(act, Scroll):  # a wheel click a view; up as far as it goes to the top
+            at = 0 if act.amount >= MAX_SCROLL else at - act.amount
+            frame = np.full((400, 320, 3), at, np.uint8)
+        pol.observe(act, not isinstance(act, Wait))
+        if sum(isinstance(a, Click) for a in history) == 2:
+            break
+    ups = [a.amount for a in history if isinstance(a, Scroll) and a.amount > 0]
+    assert ups == [MAX_SCROLL if back == "top" else back]  # one look back, no looking down past Zeta first
+    assert history[-1] == Click(element="t")
+
+
+def test_a_rows_plus_set_lower_than_its_name_is_seen_whole():
+    # a menu row: the name's line, a "-" and a "+" whose middle is level with the name's bottom edge (the band the
+    # row's controls are looked for in cut the "+" in half, and the "-" looked more like a plus than half a plus)
+    from omnirt.agents.everyday import row_blobs
+
+    rgb = np.full((120, 300, 3), 255, np.uint8)
+    rgb[22:38, 7:148] = 0  # the name's ink
+    rgb[36:40, 224:236] = 0  # "-"
+    rgb[36:40, 263:285] = 0  # "+": its bar
+    rgb[27:50, 272:276] = 0  # and its stem
+    name = Element("n", (7, 20, 148, 39), "line", "Caesar Salad")
+    blobs = row_blobs(rgb, name.box, [name])
+    assert (263, 27, 285, 50) in blobs and (224, 36, 236, 40) in blobs
+    act = row_control(Step("row", "Caesar Salad", text="add", look="plus"), [name], rgb)
+    assert isinstance(act, Click) and 263 <= act.x <= 285 and 27 <= act.y <= 50
