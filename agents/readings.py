@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents import dragging, reckoning, selecting, sliding
+from omnirt.agents import dragging, formatting, reckoning, resizing, selecting, sliding
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -170,8 +170,9 @@ def when(clause: str) -> tuple[str, str, str] | None:
 
 def step(clause: str) -> tuple[str, str, str] | None:
     """The parser's reading step for a clause, as (op, target, text); None when the clause asks for none."""
-    answer = reckoning.step(clause) or selecting.step(clause) or dragging.step(clause)  # a count, a sum, a grid
-    # point; a text's piece; a thing moved with the pointer
+    answer = reckoning.step(clause) or selecting.step(clause) or dragging.step(clause) or resizing.step(clause) or \
+        formatting.step(clause)  # a count, a sum, a grid point; a text's piece; a thing moved with the pointer; a
+    # box resized by its grip; text given a style
     if answer:
         return answer
     until, pair, way = repeat_until(clause), classes(clause), order(clause)
@@ -300,9 +301,11 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS, *dragging.OPS)
+OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS, *dragging.OPS,
+       *resizing.OPS, *formatting.OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
-ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *dragging.OPS)
+ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *dragging.OPS, *resizing.OPS,
+             *formatting.OPS)
 
 
 @dataclass
@@ -335,6 +338,10 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
         return selecting.decide(step, elements)
     if step.op in dragging.OPS:  # things moved with the pointer (agents/dragging.py); its drags are no plan steps
         return dragging.decide(step, elements, watch, rgb)
+    if step.op in resizing.OPS:  # a box's grip dragged (agents/resizing.py)
+        return resizing.decide(step, elements, watch)
+    if step.op in formatting.OPS:  # text selected, then styled (agents/formatting.py)
+        return formatting.decide(step, elements, watch)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8

@@ -93,6 +93,9 @@ DEV: tuple[str, ...] = (
     # combination [10,18,15] and submit", 0/2 at HEAD): counted in reading order on the first screen, each read by
     # the number on the same side of every slider (agents/sliding.py)
     "use-slider-2",
+    # added 2026-12-07 (session 28) from neither suite: a box resized by its grip ("Resize the textarea so that the
+    # height is larger than its initial size", 0/2 at HEAD, 4/4 after; agents/resizing.py)
+    "resize-textarea",
 )
 
 HELDOUT: tuple[str, ...] = (
