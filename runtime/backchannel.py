@@ -28,7 +28,8 @@ that start a request ("What is two plus three?") are a barge-in as before. Its p
 they start a request; otherwise the words wait for the final transcript, at most `join_decide_s`.
 
 The held barge-in waits in the stage's control lane, so control frames behind it (a Commit of the same utterance,
-another Interrupt) wait with it, at most `decide_s`; the data lane goes on, which is how the words arrive.
+another Interrupt) wait with it, at most `decide_s` (`join_decide_s`); the data lane goes on, which is how the words
+arrive.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from dataclasses import dataclass, replace
 from typing import AsyncIterator, Callable, Sequence
 
 from .clock import now
-from .continuation import starts_request
+from .continuation import continues
 from .frames import EndOfStream, Frame, Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
 from .stage import Stage, recent_turns
 
@@ -184,7 +185,7 @@ class BackchannelGate(Stage):
         (a partial that may still be one)."""
         joined = self._joins.get(transcript.turn)
         text = transcript.text if joined is None else words_after(self._finals.get(joined, ""), transcript.text)
-        goes_on = self._may_go_on(transcript.turn) and not starts_request(text)
+        goes_on = self._may_go_on(transcript.turn) and continues(text)
         if transcript.final:
             self._words_at = recent_turns(self._words_at, transcript.turn) | {transcript.turn: transcript.ts}
             return "backchannel" if is_backchannel(text) else "goes on" if goes_on else "barge-in"

@@ -47,12 +47,23 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("\u2019", "'"))
 
 
-def starts_request(text: str) -> bool:
-    """Do these words start a request of their own (True), or read as the rest of one cut off at a pause
-    (False)? No words: False (nothing to stand alone)."""
+def _without_fillers(text: str) -> list[str]:
     ws = words(text)
     while ws and ws[0] in FILLERS:
         ws = ws[1:]
+    return ws
+
+
+def continues(text: str) -> bool:
+    """Do these words read as the rest of a request cut off at a pause: words beyond a filler ("so", "um": they
+    add nothing to go on with) that do not start a request of their own?"""
+    return bool(_without_fillers(text)) and not starts_request(text)
+
+
+def starts_request(text: str) -> bool:
+    """Do these words start a request of their own (True), or read as the rest of one cut off at a pause
+    (False)? No words: False (nothing to stand alone)."""
+    ws = _without_fillers(text)
     if len(ws) > 1 and ws[0] in JOINERS:
         ws = ws[1:]
     if not ws:

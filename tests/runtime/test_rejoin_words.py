@@ -4,7 +4,7 @@
 import pytest
 
 from omnirt.runtime.backchannel import BackchannelGate
-from omnirt.runtime.continuation import starts_request
+from omnirt.runtime.continuation import continues, starts_request
 from omnirt.runtime.frames import Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
 from omnirt.runtime.testing import run_test
 from omnirt.runtime.thinker import ThinkerStage
@@ -24,6 +24,12 @@ from test_thinker_stage import Scripted
 ])
 def test_what_the_pause_cut_off_does_not_start_a_request(text):
     assert not starts_request(text)
+    assert continues(text) == bool(text)
+
+
+@pytest.mark.parametrize("text", ["", "So.", "Um, so", "Oh."])
+def test_a_filler_alone_goes_on_nothing(text):
+    assert not continues(text) and not starts_request(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -93,6 +99,8 @@ async def test_a_partial_decides_only_when_it_starts_a_request():
 async def test_a_backchannel_later_in_the_reply_stays_one():
     out = spoken(await drive(BackchannelGate(), later_in_its_reply("Mm-hmm.")))
     assert not [f for f in out if isinstance(f, (Interrupt, SpeechStarted))]
+    out = spoken(await drive(BackchannelGate(), later_in_its_reply("So.")))  # ("Sure." misheard): not a fragment
+    assert [(f.kind, getattr(f, "rejoins", None)) for f in out[1:3]] == [("Interrupt", None), ("SpeechStarted", 0)]
 
 
 async def test_speech_that_goes_on_a_joined_utterance_keeps_all_the_words():
