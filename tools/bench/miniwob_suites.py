@@ -96,6 +96,10 @@ DEV: tuple[str, ...] = (
     # added 2026-12-07 (session 28) from neither suite: a box resized by its grip ("Resize the textarea so that the
     # height is larger than its initial size", 0/2 at HEAD, 4/4 after; agents/resizing.py)
     "resize-textarea",
+    # added 2026-12-07 (session 28) from neither suite: text given a style in an editor ("give the text X the style
+    # underlined", "give everything the style bold", 0/2 at HEAD; 2/2 of those after, its colour form 0/4 not read;
+    # agents/formatting.py). Added after the session's whole-DEV run
+    "text-editor",
 )
 
 HELDOUT: tuple[str, ...] = (
