@@ -76,7 +76,7 @@ def _chords(*specs: str) -> frozenset[frozenset[str]]:
 # delete by word. Every other chord with a CHORD_MODIFIERS key needs confirmation.
 DEFAULT_ALLOWED_CHORDS = _chords(
     "ctrl+a", "ctrl+c", "ctrl+x", "ctrl+v", "ctrl+z", "ctrl+y", "ctrl+shift+z", "ctrl+backspace",
-    "ctrl+b", "ctrl+i",  # bold, italic in a text editor (no browser or desktop binding; ctrl+u would be page source)
+    "ctrl+b", "ctrl+i",  # bold, italic in an editor (Firefox: bookmarks sidebar, page info; nothing sent or deleted)
     *(f"ctrl+{k}" for k in ("left", "right", "up", "down", "home", "end")),
     *(f"ctrl+shift+{k}" for k in ("left", "right", "up", "down", "home", "end")))
 
