@@ -228,10 +228,12 @@ async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
     assert during == [], "the first answer kept sounding after the barge-in"
 
 
-async def test_going_on_after_a_pause_leaves_one_question_and_one_answer_on_the_page(server, tmp_path):
-    """The user pauses briefly after a question, then goes on: the turn the pause released gives way to the whole
-    request (VADOptions.rejoin_ms), and the page removes its lines ("rejoin"). (?aec=0: the second part may come
-    while the first reply begins, which Chromium's echo canceller would suppress in a fake microphone.)"""
+@pytest.mark.parametrize("gap_s", [0.35, 1.5])
+async def test_going_on_after_a_pause_leaves_one_question_and_one_answer_on_the_page(server, tmp_path, gap_s):
+    """The user pauses after a question, then goes on: the turn the pause released gives way to the whole request
+    (VADOptions.rejoin_ms; after 1.5 s about a second of the first reply has played, and the words decide:
+    rejoin_words_ms), and the page removes its lines ("rejoin"). (?aec=0: the second part may come while the first
+    reply plays, which Chromium's echo canceller would suppress in a fake microphone.)"""
     import soundfile as sf
 
     from omnirt.tools.clips import make_clip
@@ -241,14 +243,15 @@ async def test_going_on_after_a_pause_leaves_one_question_and_one_answer_on_the_
     then, _ = load_speech(make_clip("And of Germany?", "piper"))
     z = np.zeros(48000, np.int16)
     wav = tmp_path / "mic.wav"
-    gap = z[:16800]  # 0.35 s (tests/e2e/test_pause_e2e.py PAUSE_S says why)
+    gap = np.zeros(int(48000 * gap_s), np.int16)  # 0.35 s: tests/e2e/test_pause_e2e.py PAUSE_S says why
     sf.write(str(wav), np.concatenate([z[:24000], first, gap, then, np.zeros(48000 * 30, np.int16)]), 48000,
              subtype="PCM_16")
     proc, http, ws, page = await open_page(server.url + "?aec=0", wav, tempfile.mkdtemp(dir=tmp_path))
     try:
         await page.eval(PROBE)
         await page.eval("document.getElementById('start').click()")
-        s = await page.until(lambda s: any("berlin" in a.lower() for a in s["assistant"])
+        s = await page.until(lambda s: any("germany" in u.lower() for u in s["user"]) and s["assistant"]
+                             and (gap_s > 1 or any("berlin" in a.lower() for a in s["assistant"]))
                              and s["status"] == "listening", 40, "the whole request's answer")
     finally:
         await close_page(proc, http, ws)
