@@ -41,6 +41,6 @@ def speech_span(audio: np.ndarray, rate: int, level: float = 0.02) -> float:
 
 def as_long_as_spoken(audio: np.ndarray, rate: int, spoken: np.ndarray, spoken_rate: int) -> bool:
     """Does `audio` hold about as much sound as `spoken` (the Talker's own rendering of the same answer)? What a
-    test can still check of a one-word answer that Whisper base mishears: silence or a sentence fails."""
+    test can still check of a short answer that Whisper base mishears: silence or another sentence fails."""
     own = speech_span(spoken, spoken_rate)
     return 0.6 * own < speech_span(audio, rate) < 1.6 * own + 0.1
