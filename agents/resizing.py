@@ -52,8 +52,9 @@ def step(clause: str) -> tuple[str, str, str] | None:
     return "resize", m.group("thing").strip(), f"{'both' if dim == 'size' else dim}:{GROW[way]}"
 
 
-def box_of(thing: str, elements: Sequence[Element]) -> Element | None:
-    """The box a resize step names: the largest text area in sight, else the largest field."""
+def box_of(elements: Sequence[Element]) -> Element | None:
+    """The box a resize step works on: the largest text area in sight, else the largest field (the thing's name is
+    not matched: "the textarea", "the text box" and "the box" all mean the one box a page offers to resize)."""
     def area(e: Element) -> int:
         return (e.box[2] - e.box[0]) * (e.box[3] - e.box[1])
 
@@ -73,7 +74,7 @@ def decide(step: Any, elements: Sequence[Element], watch: Any) -> Any:
     key = ("resize", step.target, step.text)
     if key in watch.moves:
         return SKIP
-    box = box_of(step.target, elements)
+    box = box_of(elements)
     if box is None:
         return None
     dim, _, way = step.text.partition(":")
