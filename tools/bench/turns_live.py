@@ -113,10 +113,9 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
 
     if not utts:
         return []
-    config = replace(DEFAULT, thinker=thinker) if thinker else DEFAULT
-    config = replace(config, asr_context=True) if asr_context else config
-    config = replace(config, rejoin_ms=rejoin_ms) if rejoin_ms is not None else config
-    config = replace(config, rejoin_words_ms=rejoin_words_ms) if rejoin_words_ms is not None else config
+    overrides = {"thinker": thinker or None, "asr_context": asr_context or None, "rejoin_ms": rejoin_ms,
+                 "rejoin_words_ms": rejoin_words_ms}  # (None: the default's)
+    config = replace(DEFAULT, **{k: v for k, v in overrides.items() if v is not None})
     before = [CONTEXT_PAIR] if asr_context else None
     components = await asyncio.to_thread(load_components, config)
     out = []
