@@ -228,11 +228,11 @@ async def test_two_turns_with_a_spoken_barge_in(server, tmp_path):
     assert during == [], "the first answer kept sounding after the barge-in"
 
 
-@pytest.mark.parametrize("gap_s", [0.35, 1.5])
+@pytest.mark.parametrize("gap_s", [0.35, 1.2])
 async def test_going_on_after_a_pause_leaves_one_question_and_one_answer_on_the_page(server, tmp_path, gap_s):
     """The user pauses after a question, then goes on: the turn the pause released gives way to the whole request
-    (VADOptions.rejoin_ms; after 1.5 s about a second of the first reply has played, and the words decide:
-    rejoin_words_ms), and the page removes its lines ("rejoin"). (?aec=0: the second part may come while the first
+    (VADOptions.rejoin_ms; after 1.2 s most of a second of the first reply has played, and the words decide:
+    rejoin_words_ms; tests/e2e/test_pause_e2e.py says why 1.2), and the page removes its lines ("rejoin"). (?aec=0: the second part may come while the first
     reply plays, which Chromium's echo canceller would suppress in a fake microphone.)"""
     import soundfile as sf
 
