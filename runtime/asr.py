@@ -8,6 +8,13 @@ heard) is decoded too, while the Thinker answers: the same words confirm the tur
 "resume", then the new Transcript). Until a turn's words are final the stage holds back its Settled and Commit, so
 the TurnGate never releases a reply, nor a tool acts, on words that may still change. Only those turns pay the
 second decode and its wait.
+
+Hearing a request whole. A user who goes on a second into the reply to the first part of their request
+(SpeechStarted.may_rejoin: the backchannel gate joins it to that turn when its words read as the rest of a request)
+said one sentence; heard in two decodes, the second part has lost its start ("octopus have" heard "October 4th").
+So when an utterance may go on the turn before and its words read so, the earlier turn's audio, a short gap and this
+utterance's audio are decoded once more as one (Transcript.whole), which the gate uses when it joins them. Only those
+utterances pay the second decode.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ from typing import AsyncIterator, Callable, Protocol
 
 import numpy as np
 
+from .backchannel import is_backchannel
+from .continuation import continues
 from .frames import (AudioFrame, Commit, EndOfStream, Frame, Interrupt, PartialUtterance, PostRoll, Settled,
-                     SpeechEnded, Transcript)
+                     SpeechEnded, SpeechStarted, Transcript)
 from .endpointer import SAMPLE_RATE
 from .stage import Stage
 from .threads import FOREGROUND, Cancelled, CancelToken
@@ -42,6 +51,8 @@ log = logging.getLogger(__name__)
 CHECK_BELOW = -0.75  # the default check_below (a log-probability; chosen on `omnirt bench asr --live --set dev`)
 CONTEXT_MIN_S = 1.0  # the default context_min_s (seconds of speech; chosen on DEV question and reply clips)
 RECENT_TURNS = 8  # how many of the latest turns the stage keeps per-turn state for
+JOIN_GAP_S = 0.3  # the silence put between a request's two parts when they are heard as one
+JOIN_MAX_S = 28.0  # no longer than one Whisper window: a longer request is heard in its parts
 
 
 class ASRStage(Stage):
@@ -70,6 +81,8 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
         self._partial_cancel: CancelToken | None = None
         self._partial_result: Transcript | None = None
         self._guess: tuple[int, object] | None = None  # (turn, its latest result): the next decode's guess
+        self._may: dict[int, int] = {}  # utterance -> the turn it may go on (SpeechStarted.may_rejoin)
+        self._said: dict[int, tuple[np.ndarray, object]] = {}  # turn -> its audio and words, as last heard whole
         params = inspect.signature(recognizer.transcribe).parameters
         self._cancellable, self._drafts, self._guesses = "cancel" in params, "draft" in params, "guess" in params
         self._contexts = "context" in params and context is not None
@@ -96,7 +109,8 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
                     yield f
                 raise
             text = _text(result)
-            yield Transcript(text=text, turn=frame.turn, end_logprob=_end_logprob(result))
+            whole = await self._whole(frame.turn, frame.audio, result)
+            yield Transcript(text=text, turn=frame.turn, end_logprob=_end_logprob(result), whole=whole)
             if frame.post_roll_follows and text and self._doubts(frame, result):
                 self._unsure[frame.turn] = text
             else:
@@ -117,8 +131,9 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
             log.info("turn %d: speculative cut checked (%s)", frame.turn, "same words" if same else "redone")
             log.debug("turn %d: %r before the check, %r with the audio after the cut", frame.turn, said, heard)
             if not same:  # the cut changed a word: the turn is redone with the words heard
+                whole = await self._whole(frame.turn, frame.audio, checked)
                 yield Interrupt(reason="resume", turn=frame.turn)
-                yield Transcript(text=heard, turn=frame.turn, end_logprob=_end_logprob(checked))
+                yield Transcript(text=heard, turn=frame.turn, end_logprob=_end_logprob(checked), whole=whole)
             for f in self._words_final(frame.turn):
                 yield f
         elif isinstance(frame, (Settled, Commit)):
@@ -139,6 +154,11 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
                 self._partial = asyncio.get_running_loop().create_task(self._transcribe_partial(frame))
         elif isinstance(frame, AudioFrame):
             return
+        elif isinstance(frame, SpeechStarted):
+            if frame.may_rejoin:
+                self._may = {t: m for t, m in self._may.items() if t > frame.turn - RECENT_TURNS}
+                self._may[frame.turn] = frame.may_rejoin
+            yield frame
         else:
             if isinstance(frame, EndOfStream):  # (nothing is left to check)
                 for f in [f for turn in list(self._held) for f in self._words_final(turn)]:
@@ -150,6 +170,33 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
         if self.check_below is None:
             return False
         return frame.cut_in_sound or getattr(result, "end_logprob", 0.0) < self.check_below
+
+    async def _whole(self, turn: int, audio: np.ndarray, result: object) -> str:
+        """The words of the turn this utterance may go on and its own, heard as one ("" unless it may go on one
+        and its words read as its rest: see the module doc). Keeps what the turn said, whole where it was heard
+        so, for an utterance that may go on it in turn."""
+        text, before = _text(result), self._said.get(self._may.get(turn, 0))
+        whole = ""
+        if before is not None and continues(text) and not is_backchannel(text):
+            joined = np.concatenate([before[0], np.zeros(int(JOIN_GAP_S * SAMPLE_RATE), np.float32), audio])
+            if joined.size <= JOIN_MAX_S * SAMPLE_RATE:
+                kwargs: dict[str, object] = {"guess": before[1]} if self._guesses else {}
+                if self._contexts and (said := self.context(self._may[turn])):  # type: ignore[misc]
+                    kwargs["context"] = said  # (what came before the turn it goes on)
+                FOREGROUND.enter()
+                try:
+                    heard: object = await self._run(joined, None, kwargs)
+                except Exception as err:  # noqa: BLE001 - the parts are still heard: the request is not lost
+                    log.warning("turn %d: the request heard whole failed (%s); its parts stand", turn, err)
+                    heard = ""
+                finally:
+                    FOREGROUND.leave()
+                if whole := _text(heard):
+                    audio, result = joined, heard
+                log.info("turn %d heard whole with turn %d", turn, self._may[turn])
+                log.debug("turn %d: %r alone, %r whole", turn, text, whole)
+        self._said = {t: s for t, s in self._said.items() if t > turn - RECENT_TURNS} | {turn: (audio, result)}
+        return whole
 
     def _words_final(self, turn: int) -> list[Frame]:
         """Mark `turn`'s words final; the control frames held back for them, in order."""

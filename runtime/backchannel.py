@@ -23,7 +23,8 @@ An utterance that began later in the reply but may still go on the turn before (
 VADOptions.rejoin_words_ms) is judged a third way: words that do not start a request of their own
 (runtime/continuation.py: "the top floor", "in the morning") go on that turn. The barge-in goes through (the reply
 stops), the utterance is sent on as joining it (SpeechStarted.rejoins: the earlier exchange is withdrawn) and each
-of its transcripts carries the earlier turn's words before its own, so the request is answered once, whole. Words
+of its transcripts carries the earlier turn's words before its own (both parts heard as one, Transcript.whole, where
+the recogniser gave them), so the request is answered once, whole. Words
 that start a request ("What is two plus three?") are a barge-in as before. Its partial transcripts decide only when
 they start a request; otherwise the words wait for the final transcript, at most `join_decide_s`.
 
@@ -41,7 +42,7 @@ from dataclasses import dataclass, replace
 from typing import AsyncIterator, Callable, Sequence
 
 from .clock import now
-from .continuation import continues
+from .continuation import continues, starts_request
 from .frames import EndOfStream, Frame, Interrupt, Played, Playing, SpeechStarted, Transcript, UserSound
 from .stage import Stage, recent_turns
 
@@ -174,8 +175,11 @@ class BackchannelGate(Stage):
     def _with_words_before(self, transcript: Transcript) -> Transcript:
         """The transcript with the words of the turn it went on, where it went on one by its words; a final one is
         kept as its turn's words."""
-        if transcript.turn in self._before:
-            transcript = replace(transcript, text=f"{self._before[transcript.turn]} {transcript.text}".strip())
+        # Words that now start a request of their own keep to themselves: a later decode heard more of the utterance
+        # than the one that joined it (its first words, at a pause). Heard whole with the turn where it could be.
+        if transcript.turn in self._before and not starts_request(transcript.text):
+            text = transcript.whole or f"{self._before[transcript.turn]} {transcript.text}".strip()
+            transcript = replace(transcript, text=text)
         if transcript.final:
             self._finals = recent_turns(self._finals, transcript.turn) | {transcript.turn: transcript.text}
         return transcript

@@ -125,11 +125,15 @@ class PartialUtterance(Frame):
 class Transcript(Frame):
     """What the user said. `final` is False for a streaming partial. `end_logprob`: the recogniser's log-probability
     of the last word given the words before it, where it tells (a word it made up to round off a fragment, "How
-    do I get red wine out of a" heard "... out of them?", is often an unlikely one); None where unknown."""
+    do I get red wine out of a" heard "... out of them?", is often an unlikely one); None where unknown.
+    whole: for an utterance that may go on the turn before it (SpeechStarted.may_rejoin) and whose words read as the
+    rest of a request, that turn's audio and this one's heard as one ("" otherwise): the request's words if the two
+    are joined (runtime/asr.py, runtime/backchannel.py)."""
 
     text: str
     final: bool = True
     end_logprob: float | None = None
+    whole: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
