@@ -117,6 +117,10 @@ class FallbackPolicy:
         if hasattr(self.primary, "see"):
             self.primary.see(rgb, area)
 
+    def watched(self, rgb: Any) -> bool:
+        """A frame the loop captured during a Wait, for the rules while they decide (agents/repeating.py)."""
+        return not self._handed and hasattr(self.primary, "watched") and self.primary.watched(rgb)
+
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:
         if not history:
             self._handed, self._taken, self._seen, self._llm_acted = False, [], [], False

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence, Union
+from typing import Any, Callable, Protocol, Sequence, Union
 
 from omnirt.agents.actions import Action, CallUser, Done, Drag, Scroll, Wait
 from omnirt.agents.elements import Element
 from omnirt.agents.executor import Executor
 from omnirt.agents.screen import Box, Screen, Screenshot, expect_change
 from omnirt.agents.steps import AgentStep, StepTimings
+
+WATCH_EVERY_S = 0.03  # between the frames a watching Wait captures
 
 
 class Policy(Protocol):
@@ -35,7 +37,9 @@ class Policy(Protocol):
         ...
 
     # Optional: `observe(action, changed)` hears, after each executed pointer or keyboard action, whether the screen
-    # changed (verify); `last_decider` names which policy took the last decision (a fallback policy has two).
+    # changed (verify); `last_decider` names which policy took the last decision (a fallback policy has two);
+    # `watched(rgb) -> bool` takes the step's frame before a Wait and, when it returns True, every frame the loop
+    # captures while the Wait lasts (see `watch`).
 
 
 class Grounder(Protocol):
@@ -108,6 +112,30 @@ def settle(screen: Screen, frame: Screenshot, options: LoopOptions, quiet: float
         time.sleep(0.01)
 
 
+def watch(screen: Screen, options: LoopOptions, run: Callable[[], Any], watched: Callable[[Any], bool]) -> Any:
+    """Runs a Wait (`run`, in a thread: it only sleeps) while capturing the screen every WATCH_EVERY_S and handing
+    each frame to the policy's `watched`: a policy that watches the page change (the order a page lights its
+    controls in) sees more than one frame per step."""
+    import threading
+
+    box: list[Any] = []
+
+    def wait() -> None:
+        try:
+            box.append(run())
+        except BaseException as e:  # raised again here, in the loop's thread
+            box.append(e)
+
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    while t.is_alive():
+        watched(screen.capture(region=options.region).rgb)
+        t.join(WATCH_EVERY_S)
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
 def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, executor: Executor,
               options: LoopOptions, instruction: Instruction, history: list[Action]) -> AgentStep:
     """Capture, ground, decide, act and verify once; the action joins `history`."""
@@ -127,7 +155,12 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     action = policy.decide(text, elements, history)
     tm.decide_ms = _ms(t0)
     t0 = time.perf_counter()
-    out = executor.execute(action.model_dump(exclude_none=True), frame, {e.id: e.center for e in elements})
+    def run() -> Any:
+        return executor.execute(action.model_dump(exclude_none=True), frame, {e.id: e.center for e in elements})
+
+    watched = getattr(policy, "watched", None)
+    out = watch(screen, options, run, watched) if isinstance(action, Wait) and watched is not None and \
+        watched(frame.rgb) else run()
     tm.act_ms = _ms(t0)
     history.append(action)
     t0 = time.perf_counter()

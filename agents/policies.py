@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, exploring, looking, messages, pausing, readings, search_forms, \
-    sliding
+from omnirt.agents import everyday, everyday_forms, exploring, looking, messages, pausing, readings, repeating, \
+    search_forms, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Drag, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -88,6 +88,10 @@ class InstructionPolicy(StepGrounding):
         """The loop's screenshot for the next decision: switches' states, row controls and icons are read from
         pixels. area: the rectangle of it that the elements were grounded in (None: all of it)."""
         self._frame, self._area = rgb, area
+
+    def watched(self, rgb: Any) -> bool:
+        """A frame the loop captured during a Wait: True when a step watches the page (agents/repeating.py)."""
+        return repeating.watched(self._watch, rgb)
 
     def _finished(self) -> Any:
         """Done once every step is taken: a success only if the screen changed after each of them; otherwise the

@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents import dragging, formatting, geometry, reckoning, resizing, selecting, sliding
+from omnirt.agents import dragging, formatting, geometry, reckoning, repeating, resizing, selecting, sliding
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -171,8 +171,9 @@ def when(clause: str) -> tuple[str, str, str] | None:
 def step(clause: str) -> tuple[str, str, str] | None:
     """The parser's reading step for a clause, as (op, target, text); None when the clause asks for none."""
     answer = reckoning.step(clause) or selecting.step(clause) or dragging.step(clause) or resizing.step(clause) or \
-        formatting.step(clause) or geometry.step(clause)  # a count, a sum, a grid point; a text's piece; a thing
-    # moved with the pointer; a box resized by its grip; text given a style; a point constructed on a drawing
+        formatting.step(clause) or geometry.step(clause) or repeating.step(clause)  # a count, a sum, a grid point;
+    # a text's piece; a thing moved with the pointer; a box resized by its grip; text given a style; a point
+    # constructed on a drawing; the order the page lights its controls in
     if answer:
         return answer
     until, pair, way = repeat_until(clause), classes(clause), order(clause)
@@ -302,10 +303,10 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
 
 
 OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS, *dragging.OPS,
-       *resizing.OPS, *formatting.OPS, *geometry.OPS)
+       *resizing.OPS, *formatting.OPS, *geometry.OPS, *repeating.OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
 ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *dragging.OPS, *resizing.OPS,
-             *formatting.OPS, *geometry.OPS)
+             *formatting.OPS, *geometry.OPS, *repeating.OPS)
 
 
 @dataclass
@@ -342,8 +343,9 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
         return resizing.decide(step, elements, watch)
     if step.op in formatting.OPS:  # text selected, then styled (agents/formatting.py)
         return formatting.decide(step, elements, watch)
-    if step.op in geometry.OPS:  # a point worked out from a drawing, clicked (agents/geometry.py)
-        return geometry.decide(step, elements, watch, rgb)
+    if step.op in geometry.OPS + repeating.OPS:  # a point worked out from a drawing (agents/geometry.py); controls
+        # pressed in the order the page lit them (agents/repeating.py)
+        return (geometry if step.op in geometry.OPS else repeating).decide(step, elements, watch, rgb)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8

@@ -100,6 +100,10 @@ DEV: tuple[str, ...] = (
     # underlined", "give everything the style bold", 0/2 at HEAD; 2/2 of those after, its colour form 0/4 not read;
     # agents/formatting.py). Added after the session's whole-DEV run
     "text-editor",
+    # added 2026-12-07 (session 29) from neither suite: controls pressed in the order the page lit them ("Push the
+    # buttons in the order displayed", 0/2 at HEAD, 9/9 after): frames watched during a wait (agents/repeating.py,
+    # agents/loop.py's watch)
+    "simon-says",
 )
 
 HELDOUT: tuple[str, ...] = (
