@@ -131,8 +131,9 @@ def implied_submit(steps: Sequence[Any], elements: Sequence[Element]) -> bool:
     return unsent(steps) and submit_button(elements) is not None
 
 
-def unsent(steps: Sequence[Any], ops: tuple[str, ...] = ("type", "drag")) -> bool:
-    """Whether a plan set values (typed, dragged: ops) and never said how to send them (see `implied_submit`)."""
+def unsent(steps: Sequence[Any], ops: tuple[str, ...] = ("type", "drag", "format")) -> bool:
+    """Whether a plan set values (typed, dragged, text styled in an editor: ops) and never said how to send them
+    (see `implied_submit`)."""
     filled = any(s.op in ops for s in steps)  # (ticking a box alone may be all that was asked)
     sent = any(s.op in ("key", "close") or (s.op == "click" and not (s.kinds and s.kinds[0] in ("checkbox", "radio")))
                for s in steps)

@@ -342,7 +342,7 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
     if step.op in resizing.OPS:  # a box's grip dragged (agents/resizing.py)
         return resizing.decide(step, elements, watch)
     if step.op in formatting.OPS:  # text selected, then styled (agents/formatting.py)
-        return formatting.decide(step, elements, watch)
+        return formatting.decide(step, elements, watch, rgb)
     if step.op in geometry.OPS + repeating.OPS:  # a point worked out from a drawing (agents/geometry.py); controls
         # pressed in the order the page lit them (agents/repeating.py)
         return (geometry if step.op in geometry.OPS else repeating).decide(step, elements, watch, rgb)
