@@ -72,7 +72,12 @@ def features(prob: float, text: str, voice: Prosody | None = None, asked: bool =
 class TurnClassifier:
     """P(finished) = sigmoid(bias + weights . (x - mean) / scale) over `names`; `threshold`: at or above it the turn
     counts as finished (chosen on the tuning half with the runtime's waits); `doubt_threshold` (None: two
-    verdicts only): at or above it, below `threshold`, the turn is doubtful and waits `doubt_wait_ms` of silence."""
+    verdicts only): at or above it, below `threshold`, the turn is doubtful and waits `doubt_wait_ms` of silence.
+    `clip_sd` (None: none): each standardised feature is held within this many standard deviations, in the fit and
+    here. Why: a straight line is fitted where most points lie, and far outside them it says what they never showed.
+    The voice's final pitch weighs against a finished turn (a sentence falls at its end), but a question said with a
+    steep final rise ("What is the opposite of hot?" rising 18 semitones, seven deviations out) then counted as
+    surely unfinished, and waited the long hangover, though every pause in the fitted speech rose less than that."""
 
     names: tuple[str, ...]
     mean: tuple[float, ...]
@@ -83,6 +88,7 @@ class TurnClassifier:
     fitted_on: str = ""
     doubt_threshold: float | None = None
     doubt_wait_ms: int | None = None
+    clip_sd: float | None = None
 
     def __post_init__(self) -> None:
         if (self.doubt_threshold is None) != (self.doubt_wait_ms is None):
@@ -102,7 +108,7 @@ class TurnClassifier:
         doubt = d.get("doubt_threshold")
         return cls(tuple(d["names"]), tuple(d["mean"]), tuple(d["scale"]), tuple(d["weights"]), float(d["bias"]),
                    float(d["threshold"]), d.get("fitted_on", ""), None if doubt is None else float(doubt),
-                   None if doubt is None else int(d["doubt_wait_ms"]))
+                   None if doubt is None else int(d["doubt_wait_ms"]), d.get("clip_sd"))
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"names": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
@@ -110,12 +116,15 @@ class TurnClassifier:
                                   "fitted_on": self.fitted_on}
         if self.doubt_threshold is not None:
             out.update(doubt_threshold=self.doubt_threshold, doubt_wait_ms=self.doubt_wait_ms)
+        if self.clip_sd is not None:
+            out.update(clip_sd=self.clip_sd)
         return out
 
     def score(self, x: dict[str, float | None]) -> float:
         """A feature that is None (not known for this judgement) counts as its mean: it adds nothing."""
-        z = self.bias + sum(w * (x[n] - m) / s for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights)
-                            if x[n] is not None)
+        c = math.inf if self.clip_sd is None else self.clip_sd
+        z = self.bias + sum(w * max(-c, min(c, (x[n] - m) / s))
+                            for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights) if x[n] is not None)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def prob(self, prob: float, text: str, voice: Prosody | None = None, asked: bool = False,

@@ -85,6 +85,31 @@ def test_a_doubtful_score_gets_the_middle_wait_and_the_file_keeps_it(tmp_path):
         TurnClassifier(("log_p",), (0.0,), (1.0,), (1.0,), 0.0, 0.7, doubt_threshold=0.8, doubt_wait_ms=900)
 
 
+def test_a_feature_far_outside_the_fitted_range_counts_no_more_than_clip_sd_deviations(tmp_path):
+    clf = TurnClassifier(("log_p", "pitch_end"), (0.0, 0.0), (1.0, 2.0), (1.0, -1.0), 0.0, 0.7, clip_sd=3.0)
+    x = {"log_p": 0.0, "pitch_end": 6.0}  # three deviations: at the limit
+    assert clf.score(x) == pytest.approx(1 / (1 + math.exp(3.0)))
+    assert clf.score({**x, "pitch_end": 36.0}) == clf.score(x) == clf.score({**x, "pitch_end": 7.0})
+    assert clf.score({**x, "pitch_end": -36.0}) == pytest.approx(1 / (1 + math.exp(-3.0)))
+    unheld = TurnClassifier(("log_p", "pitch_end"), (0.0, 0.0), (1.0, 2.0), (1.0, -1.0), 0.0, 0.7)
+    assert unheld.score({**x, "pitch_end": 36.0}) < unheld.score(x)  # (a file without clip_sd: as before)
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(clf.to_json()))
+    assert TurnClassifier.load(path) == clf and "clip_sd" not in unheld.to_json()
+
+
+def test_a_question_said_with_a_steep_final_rise_is_not_judged_a_fragment():
+    """Piper's "What is the opposite of hot?" rises 18 semitones at its end (runtime/prosody.py); the shipped
+    classifiers once put it at the edge of unfinished, and it waited the 2.1 s hangover in bench latency."""
+    rising = Prosody(pitch_end=17.9, pitch_slope=4.9, energy_end=-1.3, lengthening=0.53, voiced_end=0.9,
+                     speech_s=2.4, silence_s=0.19)
+    for model in (None, "qwen2.5-coder-1.5b-instruct"):
+        clf = shipped_classifier(model)
+        assert clf.clip_sd is not None
+        score = clf.prob(0.9, "What is the opposite of hot?", rising, end_logprob=-0.2)
+        assert score >= clf.doubt_threshold + 0.2, score  # finished, or in doubt far from unfinished
+
+
 async def test_the_gate_tells_the_vad_the_middle_wait_of_a_doubtful_turn():
     from dataclasses import replace
 

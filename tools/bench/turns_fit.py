@@ -48,9 +48,11 @@ class FitOptions:
     middle wait for every doubtful end, which finished questions then met one time in ten (a question spoken with a
     final rise); at one in twenty the detector's waits do not set the 95th percentile of a conversation. d_short/d_long:
     the runtime's waits (VADOptions post_roll_ms, unfinished_hangover_ms). d_mid: the middle waits tried (none:
-    two verdicts only)."""
+    two verdicts only). clip_sd: standardised features are held within this many deviations, in the fit and in
+    the runtime (runtime/turn_classifier.py TurnClassifier.clip_sd says why); None: not held."""
 
     l2: float = 1.0
+    clip_sd: float | None = 3.0
     max_latency_ms: float = 400.0
     max_slow_share: float = 0.05
     slow_ms: float = 1000.0
@@ -110,9 +112,11 @@ def fit(rows: list[Row], names: tuple[str, ...] | None = None, options: FitOptio
     x = np.array([[d[n] for n in names] for d in xs])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 1e-9, scale, 1.0)
-    w, b = fit_logistic((x - mean) / scale, y, options.l2)
+    z = (x - mean) / scale
+    w, b = fit_logistic(z if options.clip_sd is None else np.clip(z, -options.clip_sd, options.clip_sd), y, options.l2)
     clf = TurnClassifier(tuple(names), tuple(mean.tolist()), tuple(scale.tolist()), tuple(w.tolist()), b, 0.5,
-                         fitted_on=f"omnirt bench turns, tuning half: {len(rows)} utterances, {len(y)} points")
+                         fitted_on=f"omnirt bench turns, tuning half: {len(rows)} utterances, {len(y)} points",
+                         clip_sd=options.clip_sd)
     return with_waits(clf, rows, options)
 
 
