@@ -2,7 +2,9 @@
 the two points", "add a third point to create a right angle", "create a line that bisects the angle". No label
 grounds such a point: it is worked out from what is drawn, and clicked.
 
-- The parser's step is `construct` (text: center | midpoint | right | bisect; target: what the centre is of).
+- The parser's step is `construct` (text: center | midpoint | right | bisect | line:vertical | line:horizontal;
+  target: what the centre is of). A line through the point ("draw a vertical line that runs through the dot") is one
+  drag across it, LINE_HALF either side.
 - What is drawn is the ink on the page's background (agents/counting.py's background, its bands and labelled
   controls left out). Points are the small solid discs in it: the pixels at least CORE px from any background pixel
   are the discs' cores (a line or an outline is thinner than that); each core reaching MIN_REACH is one point, at
@@ -51,6 +53,10 @@ RIGHT_RE = re.compile(r"^(?:add|place|put|draw|click|create|mark)\s+(?:on\s+)?(?
                       r"a\s+right\s+angle$", re.I)
 BISECT_RE = re.compile(r"^(?:(?:create|draw|make|add)\s+a\s+line\s+(?:that|which|to)\s+bisects?|bisect)\s+the\s+angle"
                        r"(?:\s+(?:evenly\s+)?in(?:to)?\s+(?:two|half|2)(?:\s+equal\s+parts)?)?$", re.I)
+LINE_RE = re.compile(r"^(?:draw|make|create|add)\s+an?\s+(?P<way>vertical|horizontal|straight)\s+line\s+(?:that\s+|"
+                     r"which\s+)?(?:runs?|goes|passes|going|running|passing)?\s*through\s+the\s+(?:marked\s+)?"
+                     r"(?:dot|point)$", re.I)
+LINE_HALF = 48  # pixels: a line drawn through a point reaches this far either side of it
 Point = tuple[float, float]
 
 
@@ -60,6 +66,9 @@ def step(clause: str) -> tuple[str, str, str] | None:
     m = CENTER_RE.match(text)
     if m:
         return "construct", m.group("what").strip(), "center"
+    m = LINE_RE.match(text)
+    if m:  # ("straight": up and down, as a person draws a line through a point when no way is said)
+        return "construct", "", "line:" + ("horizontal" if m.group("way").lower() == "horizontal" else "vertical")
     for way, pattern in (("midpoint", MID_RE), ("right", RIGHT_RE), ("bisect", BISECT_RE)):
         if pattern.match(text):
             return "construct", "", way
@@ -227,6 +236,28 @@ def mark_offset(rgb: np.ndarray, elements: Sequence[Element], before: list[Point
     return x - at[0], y - at[1]
 
 
+def line(way: str, rgb: np.ndarray, elements: Sequence[Element], watch: Any, key: Any) -> Any:
+    """The Drag that draws a vertical or horizontal line through the drawing's point (its middle over the point's
+    centre, LINE_HALF either side, kept inside the free space); None when no point is drawn."""
+    from omnirt.agents.actions import Drag
+
+    mask, skip = ink(rgb, elements)
+    dots = points(rgb, mask)
+    if not dots:
+        return None
+    (x, y), _ = dots[0]
+    room = free_space(mask.shape, skip, [dots[0][0]])
+    if way == "vertical":
+        half = min(LINE_HALF, y - room[1], room[3] - y)
+        ends = (x, y - half, x, y + half)
+    else:
+        half = min(LINE_HALF, x - room[0], room[2] - x)
+        ends = (x - half, y, x + half, y)
+    watch.moves[key] = 1
+    x0, y0, x1, y1 = (max(0, int(np.floor(v + 0.5))) for v in ends)
+    return Drag(x=x0, y=y0, to_x=x1, to_y=y1)
+
+
 def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray | None) -> Any:
     """A Click on the constructed point; once made, the mark the page drew for it is looked at, and when it lies
     apart from where the click was aimed (a page whose drawing is offset from its pointer), one Click again moved by
@@ -238,6 +269,8 @@ def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray |
     key = ("construct", step.target, step.text)
     if rgb is None:
         return None
+    if step.text.startswith("line:"):  # a line through the point: one drag across it
+        return SKIP if key in watch.moves else line(step.text[5:], rgb, elements, watch, key)
     if key not in watch.moves:
         at = construct(step.text, rgb, elements)
         if at is None:

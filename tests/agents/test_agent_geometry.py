@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from omnirt.agents.actions import Click
+from omnirt.agents.actions import Click, Drag
 from omnirt.agents.elements import Element
 from omnirt.agents.geometry import construct, ink, points, step
 from omnirt.agents.plan import parse_plan
@@ -55,7 +55,9 @@ def ring(rgb: np.ndarray, at: tuple[int, int], r: int) -> None:
     ("Add a third point to create a right angle", ("", "right")),
     ("place a point to form a right angle", ("", "right")),
     ("Create a line that bisects the angle evenly in two", ("", "bisect")),
-    ("bisect the angle", ("", "bisect"))])
+    ("bisect the angle", ("", "bisect")),
+    ("Draw a vertical line that runs through the dot", ("", "line:vertical")),
+    ("draw a horizontal line through the point", ("", "line:horizontal"))])
 def test_a_constructed_point_is_a_construct_step(clause, expected):
     assert step(clause) == ("construct", *expected)
 
@@ -150,3 +152,19 @@ def test_a_mark_where_the_click_was_aimed_is_left_as_it_is():
     rgb = frame()
     dot(rgb, (216, 134)), dot(rgb, (152, 236))
     assert _run(TASK, [rgb, _marked(rgb, (184, 185))]) == [Click(x=184, y=185), Click(element="ok")]
+
+
+@pytest.mark.parametrize("way, drag", [("vertical", Drag(x=120, y=122, to_x=120, to_y=218)),
+                                       ("horizontal", Drag(x=72, y=170, to_x=168, to_y=170))])
+def test_a_line_through_the_dot_is_one_drag_across_it_then_submit(way, drag):
+    rgb = frame()
+    dot(rgb, (120, 170), (128, 0, 128))
+    task = f"Draw a {way} line that runs through the dot, then press submit."
+    assert _run(task, [rgb, rgb]) == [drag, Click(element="ok")]
+
+
+def test_a_line_near_the_band_is_kept_below_it():
+    rgb = frame()
+    dot(rgb, (120, 120))
+    first = _run("Draw a vertical line that runs through the dot, then press submit.", [rgb])[0]
+    assert first.y >= 100 and first.to_y - 120 == 120 - first.y
