@@ -67,11 +67,13 @@ def _kinds(clause: str) -> list[str] | None:
 
 def _clauses(text: str) -> list[str]:
     """Split at sentence ends, 'and (then)' and 'then'. A comma separates commands when a (lower-case) command verb
-    follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C")."""
+    follows it: "type A into B, check C, click D"; other commas separate the items of a list ("select A, B and C").
+    A full stop followed by a lower-case word that is no command verb ends no sentence: it is a word's own ("give the
+    text integer. the style bold", "e.g. the ...")."""
     verbs = "|".join(CLICK_VERBS + TYPE_VERBS + CHECK_VERBS + ("focus", "close", "dismiss", "scroll", "forward") +
                      messages.REPLY_VERBS)
     out = []
-    for c in re.split(rf"(?:[.;!]\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
+    for c in re.split(rf"(?:[.!]\s+(?=[^a-z]|(?:{verbs})\s)|;\s+|[.;!]$|,?\s+and\s+(?:then\s+)?|,\s*then\s+|\bthen\s+|"
                       rf",\s*(?=(?:{verbs})\s|{pausing.SPLIT}))", text):
         c = c.strip() if c else ""
         m = RUN_ON.match(c)

@@ -10,6 +10,7 @@ import pytest
 from omnirt.agents.actions import Click, Drag, Hotkey
 from omnirt.agents.elements import Element as E
 from omnirt.agents.formatting import picker, step, swatch
+from omnirt.agents.plan import parse_plan
 from omnirt.agents.policies import InstructionPolicy
 from omnirt.agents.safety import SafetyPolicy
 
@@ -112,3 +113,10 @@ def test_a_colour_is_set_with_the_control_then_its_swatch_then_submitted():
                     Click(element="ok")]
     acts = run("Using the text editor, give the text Tortor the color green.", TEXT + COLOURED, 4, page(True))
     assert isinstance(acts[0], Drag) and acts[1:] == [Click(x=30, y=120), Click(x=146, y=154), Click(element="ok")]
+
+
+def test_a_word_given_with_its_full_stop_is_no_sentence_end():
+    steps = parse_plan("Using the text editor, give the text integer. the style underlined and press Submit.")[0]
+    assert [(s.op, s.target, s.text) for s in steps] == [("format", "integer.", "underline"), ("click", "Submit", "")]
+    steps = parse_plan("Click the button. click submit")[0]  # a command verb after it begins a sentence still
+    assert [(s.op, s.target) for s in steps] == [("click", ""), ("click", "submit")]
