@@ -104,6 +104,11 @@ DEV: tuple[str, ...] = (
     # buttons in the order displayed", 0/2 at HEAD, 9/9 after): frames watched during a wait (agents/repeating.py,
     # agents/loop.py's watch)
     "simon-says",
+    # added 2026-12-07 (session 29) from neither suite: a line drawn through a drawn point ("Draw a vertical line that
+    # runs through the dot", 0/2 at HEAD, 10/12 at full credit after, the rest 0.95; agents/geometry.py). Its siblings
+    # circle-center, find-midpoint, right-angle and bisect-angle (0/2 each before, raw reward 0.975-1.0 after) stay
+    # out: their pages score full credit only for a point half a css pixel off the drawn centre, or an exact angle
+    "draw-line",
 )
 
 HELDOUT: tuple[str, ...] = (
