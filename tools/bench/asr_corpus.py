@@ -98,7 +98,11 @@ OTHER_VOICES: dict[str, dict[str, tuple[str, ...]]] = {
                                        ("en-usdavid", "en-us+David", 160), ("en-gblinda", "en-gb+Linda", 155),
                                        ("en-scmike", "en-gb-scotland+Mike", 165),
                                        ("en-wmidsbelinda", "en-gb-x-gbcwmd+Belinda", 160),
-                                       ("en-029paul", "en-029+Paul", 165))},
+                                       ("en-029paul", "en-029+Paul", 165),
+                                       ("en-usrob", "en-us+Rob", 160), ("en-rpalicia", "en-gb-x-rp+Alicia", 155),
+                                       ("en-lancsed", "en-gb-x-gbclan+Ed", 165),
+                                       ("en-nycshelby", "en-us-nyc+shelby", 160),
+                                       ("en-scbenjamin", "en-gb-scotland+Benjamin", 165))},
 }
 # The alsa-utils speaker-test recordings: a person saying where the speaker is.
 HUMAN = {name: name.replace("_", " ") for name in ("Front_Center", "Front_Left", "Front_Right", "Rear_Center",

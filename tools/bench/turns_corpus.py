@@ -57,9 +57,10 @@ HALVES = ("tuning", "heldout")
 # context, session 24), and stays selectable; "heldout6", written 2026-12-07 (session 25),
 # was read twice offline and five times live (sessions 25-26), and stays selectable; "heldout7", written 2026-12-07
 # (session 27), was read three times offline and three times live (session 27), and stays selectable; "heldout8",
-# written 2026-12-07 (session 28) before any model heard it, is the fresh one, to be read once per change of the
-# detector or of how turns are joined.
-HELDOUT_SETS = ("heldout8", "heldout7", "heldout6", "heldout5", "heldout4", "heldout2")
+# written 2026-12-07 (session 28), was read four times offline and three times live (sessions 28-29), and stays
+# selectable; "heldout9", written 2026-12-07 (session 29) before any model heard it, is the fresh one, to be read
+# once per change of the detector or of how turns are joined.
+HELDOUT_SETS = ("heldout9", "heldout8", "heldout7", "heldout6", "heldout5", "heldout4", "heldout2")
 TUNING_SETS = ("tuning", "heldout", "heldout3")
 _VERSION = "v1"
 CUT_VERSION = "whole sentence cut, v1"  # in the key of utterances with a pause only: the others are unchanged

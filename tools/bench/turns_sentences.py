@@ -220,6 +220,33 @@ PAUSED: dict[str, tuple[str, ...]] = {
         "Could you read me the | headlines from | this morning?",
         "Which | country grows | the most coffee?",
     ),
+    # written 2026-12-07 (session 29) before any model heard it, with heldout9's voices below
+    "heldout9": (
+        "How long does it take to | fly from London to | New York?",
+        "Can you dim the | lights in | the dining room?",
+        "What is the | population of | Portugal?",
+        "Remind me to | pick up the dry cleaning on | Thursday.",
+        "Who designed the | gardens of | the palace of Versailles?",
+        "Turn on the | heater in | the nursery.",
+        "How many | kilometres are in | a marathon?",
+        "Please send a | message to | my landlord about the boiler.",
+        "Where is the | nearest cash machine to | the hotel?",
+        "How do I | remove | a red wine stain?",
+        "Email my | manager that | the report is finished.",
+        "What are the | symptoms of | a common cold?",
+        "Play the | album that | came out last week.",
+        "Can you find out if the | swimming pool is | busy right now?",
+        "How long should I | steam | broccoli for?",
+        "Put | milk and | bread on the shopping list.",
+        "Tell me | how far away | the moon is.",
+        "What is the | cheapest way to | get to the harbour?",
+        "Open the | curtains in | the living room.",
+        "Why do | bees dance | inside the hive?",
+        "Book a | table for | four at eight tonight.",
+        "How many | wheels does | a lorry have?",
+        "Could you summarise the | news from | yesterday evening?",
+        "Which | river flows | through Paris?",
+    ),
     "heldout2": (
         "How many bones are in | the human body?",
         "Can you turn on the | lamp next to the sofa?",
@@ -282,6 +309,10 @@ COMPLETE: dict[str, tuple[str, ...]] = {
                  "Who invented the telescope?", "Close the garage door.",
                  "What is the oldest university in England?", "Turn the radio up.", "Where are my headphones?",
                  "Play some piano music.", "How do you spell Wednesday?", "Is the supermarket open on Sundays?"),
+    "heldout9": ("How many yards are in a mile?", "Switch off the hallway light.", "How many inches are in a foot?",
+                 "Remind me to water the tomatoes.", "Who built the first aeroplane?", "Shut the front gate.",
+                 "What is the longest river in Asia?", "Turn the volume down.", "Where is my blue scarf?",
+                 "Play some jazz music.", "How do you spell embarrass?", "Is the post office open on Saturdays?"),
     "heldout2": ("What time does the sun set today?", "Turn on the fan.", "How many weeks are in a year?",
                  "Remind me to call the plumber.", "Who invented the light bulb?", "Stop the timer.",
                  "What is the biggest ocean on Earth?", "Switch off the kitchen lights.", "Where did I park my car?",
@@ -304,6 +335,8 @@ SHORT: dict[str, tuple[str, ...]] = {
                  "The last one.", "Next Monday.", "No, thank you.", "Seventy.", "In the hallway."),
     "heldout8": ("Indeed.", "Oslo.", "Tomorrow afternoon.", "Eight.", "Brown.", "Around midnight.", "My aunt.",
                  "The first one.", "Next Thursday.", "No, that's all.", "Fifty.", "Next to the door."),
+    "heldout9": ("Probably.", "Prague.", "Tomorrow evening.", "Twelve.", "Pink.", "Around three.", "My nephew.",
+                 "The middle one.", "Next Wednesday.", "No, not today.", "Forty-five.", "Under the stairs."),
     "heldout2": ("Maybe.", "Dublin.", "This evening.", "Seven.", "Purple.", "Before dinner.", "My neighbour.",
                  "The small one.", "Next Friday.", "That's fine.", "Twenty.", "Under the bed."),
 }
@@ -316,6 +349,7 @@ BACKCHANNEL: dict[str, tuple[str, ...]] = {
     "heldout6": ("Uh-huh, yes.", "Okay then.", "Nice.", "Ah, I see.", "Sure thing."),
     "heldout7": ("Uh-huh, okay.", "Oh, really.", "Right, okay.", "Yeah, sure.", "Interesting."),
     "heldout8": ("Mm, right.", "Okay, okay.", "Ah.", "Yes, yes.", "Oh, I see."),
+    "heldout9": ("Right, got it.", "Oh, wow.", "Yes, okay.", "Mhm, mhm.", "I see, yes."),
     "heldout2": ("Yep.", "Hmm.", "Oh, right.", "Makes sense.", "True."),
 }
 SENTENCES = {"paused": PAUSED, "complete": COMPLETE, "short": SHORT, "backchannel": BACKCHANNEL}
@@ -349,6 +383,10 @@ HALF_VOICES: dict[str, tuple[tuple[str, str], ...]] = {
     # David, Linda, Mike, Belinda and Paul (none heard before), written before any model heard them
     "heldout8": (("espeak", "en-usdavid-160"), ("espeak", "en-gblinda-155"), ("espeak", "en-scmike-165"),
                  ("espeak", "en-wmidsbelinda-160"), ("espeak", "en-029paul-165")),
+    # five eSpeak NG speakers no set has had (2026-12-07, session 29), accent + variant pairs never used: variants
+    # Rob, Alicia, Ed, shelby and Benjamin (none heard before), written before any model heard them
+    "heldout9": (("espeak", "en-usrob-160"), ("espeak", "en-rpalicia-155"), ("espeak", "en-lancsed-165"),
+                 ("espeak", "en-nycshelby-160"), ("espeak", "en-scbenjamin-165")),
     "heldout3": (("flite", "rms"), ("espeak", "en-nyc-165"), ("flite", "slt"), ("espeak", "en-usf-175"),
                  ("espeak", "en-rpf-150")),
 }
