@@ -193,8 +193,8 @@ context's words instead ("Yes." heard as "The answer is triangle.") (docs/measur
                     FOREGROUND.leave()
                 if whole := _text(heard):
                     audio, result = joined, heard
-                log.info("turn %d heard whole with turn %d", turn, self._may[turn])
-                log.debug("turn %d: %r alone, %r whole", turn, text, whole)
+                    log.info("turn %d heard whole with turn %d", turn, self._may[turn])
+                    log.debug("turn %d: %r alone, %r whole", turn, text, whole)
         self._said = {t: s for t, s in self._said.items() if t > turn - RECENT_TURNS} | {turn: (audio, result)}
         return whole
 

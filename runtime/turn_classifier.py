@@ -76,8 +76,8 @@ class TurnClassifier:
     `clip_sd` (None: none): each standardised feature is held within this many standard deviations, in the fit and
     here. Why: a straight line is fitted where most points lie, and far outside them it says what they never showed.
     The voice's final pitch weighs against a finished turn (a sentence falls at its end), but a question said with a
-    steep final rise ("What is the opposite of hot?" rising 18 semitones, seven deviations out) then counted as
-    surely unfinished, and waited the long hangover, though every pause in the fitted speech rose less than that."""
+    steep final rise ("What is the opposite of hot?"), far beyond any the fit saw, then counted as surely unfinished
+    and waited the long hangover, though no pause in the fitted speech rose nearly as much (docs/measurements.md)."""
 
     names: tuple[str, ...]
     mean: tuple[float, ...]
