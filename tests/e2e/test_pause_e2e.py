@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from omnirt.runtime.vad import VADOptions
 from omnirt.tools.bench.turns_corpus import Planned, _build
 from omnirt.tools.clips import make_clip, read_audio
 from omnirt.tools.reply import reply
@@ -70,13 +71,16 @@ async def test_speech_soon_after_a_released_turn_is_one_request(tmp_path, compon
     assert "france" not in apart.turns[1].transcript.lower()
 
 
-async def test_the_rest_of_a_request_said_later_in_the_reply_goes_on_it(tmp_path, components):
+async def test_the_rest_of_a_request_said_later_in_the_reply_goes_on_it(tmp_path, components, caplog):
     """A longer pause: the reply to the first part has played for most of a second (more than rejoin_heard_ms) when
-    the rest comes; words that do not start a request of their own go on it (VADOptions.rejoin_words_ms). 1.2 s
-    leaves a margin either way: ~1 s of reply heard here, under rejoin_words_ms on a host twice as fast, and on a
-    slow one the early join (by the audio) takes it."""
+    the rest comes; words that do not start a request of their own go on it (VADOptions.rejoin_words_ms), both parts
+    heard again as one utterance (runtime/asr.py). 1.2 s leaves a margin either way: ~1 s of reply heard here, under
+    rejoin_words_ms on a host twice as fast, and on a slow one the early join (by the audio) takes it."""
     question = said_with_a_pause(tmp_path / "q.wav", "What is the capital of France?", "and of Germany?", 1.2)
-    one_request(await reply(question, tmp_path / "a.wav", VoiceConfig(), components))
+    with caplog.at_level("INFO", logger="omnirt.runtime.asr"):
+        _, withdrawn = one_request(await reply(question, tmp_path / "a.wav", VoiceConfig(), components))
+    if withdrawn.reply_heard_s > VADOptions.rejoin_heard_ms / 1000:  # joined by its words: heard whole
+        assert any("heard whole" in r.getMessage() for r in caplog.records), caplog.text
     apart = await reply(question, tmp_path / "b.wav", replace(VoiceConfig(), rejoin_words_ms=0), components)
     if not any(t.rejoined_by for t in apart.turns):  # (a host slow to reply joins it by the audio alone)
         assert len(apart.turns) == 2 and "france" not in apart.turns[1].transcript.lower()
