@@ -184,15 +184,25 @@ def along(at: Point, way: Point, length: float, room: tuple[float, float, float,
     return None
 
 
-def construct(way: str, rgb: np.ndarray, elements: Sequence[Element]) -> tuple[int, int] | None:
-    """The pixel the construction asks for; None when what it needs is not drawn."""
+Drawn = tuple[np.ndarray, list[tuple[int, int, int, int]], list[tuple[Point, str]]]
+
+
+def drawing(rgb: np.ndarray, elements: Sequence[Element]) -> Drawn:
+    """What a frame has drawn: its ink, the boxes left out of it (`ink`) and its points (`points`)."""
     mask, skip = ink(rgb, elements)
+    return mask, skip, points(rgb, mask)
+
+
+def construct(way: str, rgb: np.ndarray, elements: Sequence[Element], drawn: Drawn | None = None
+              ) -> tuple[int, int] | None:
+    """The pixel the construction asks for; None when what it needs is not drawn. drawn: the frame's `drawing`,
+    when the caller has it already."""
+    mask, skip, dots = drawn or drawing(rgb, elements)
     if way == "center":
         found = shapes(mask)
         if not found:
             return None
         return _pixel(centre(rgb, found[0][0]))
-    dots = points(rgb, mask)
     if way == "midpoint":
         if len(dots) < 2:
             return None
@@ -272,11 +282,11 @@ def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray |
     if step.text.startswith("line:"):  # a line through the point: one drag across it
         return SKIP if key in watch.moves else line(step.text[5:], rgb, elements, watch, key)
     if key not in watch.moves:
-        at = construct(step.text, rgb, elements)
+        drawn = drawing(rgb, elements)  # (once: the click's point and the points drawn before it)
+        at = construct(step.text, rgb, elements, drawn)
         if at is None:
             return None
-        mask, _ = ink(rgb, elements)
-        watch.moves[key] = [at, at, [p for p, _ in points(rgb, mask)]]
+        watch.moves[key] = [at, at, [p for p, _ in drawn[2]]]
         return Click(x=max(0, at[0]), y=max(0, at[1]))
     aim, clicked, before = watch.moves[key]
     off = mark_offset(rgb, elements, before, clicked) if clicked == aim else None

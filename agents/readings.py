@@ -343,9 +343,10 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
         return resizing.decide(step, elements, watch)
     if step.op in formatting.OPS:  # text selected, then styled (agents/formatting.py)
         return formatting.decide(step, elements, watch, rgb)
-    if step.op in geometry.OPS + repeating.OPS:  # a point worked out from a drawing (agents/geometry.py); controls
-        # pressed in the order the page lit them (agents/repeating.py)
-        return (geometry if step.op in geometry.OPS else repeating).decide(step, elements, watch, rgb)
+    if step.op in geometry.OPS:  # a point worked out from a drawing (agents/geometry.py)
+        return geometry.decide(step, elements, watch, rgb)
+    if step.op in repeating.OPS:  # controls pressed in the order the page lit them (agents/repeating.py)
+        return repeating.decide(step, elements, watch, rgb)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8
