@@ -209,7 +209,10 @@ async def a_reply_sounding(client) -> None:
 @pytest.mark.models
 async def test_speech_soon_after_a_question_goes_on_it_and_the_page_is_told(server, tmp_path):
     """A user who goes on soon after their question, before much of its answer: one request
-    (VADOptions.rejoin_ms); the page is told which turn gave way ("rejoin"), and the answer is to both parts."""
+    (VADOptions.rejoin_ms); the page is told which turn gave way ("rejoin"), and the answer is to both parts.
+    How it is one request depends on the host's speed, and both ways are right: a host that released the first part
+    before the second began withdraws it (the rejoin event, checked here); a slower one never released it, and the
+    VAD heard both parts as one utterance (one turn, nothing withdrawn). Either way the fragment is never answered."""
     import soundfile as sf
 
     from omnirt.tools.clips import make_clip, read_audio
@@ -217,14 +220,24 @@ async def test_speech_soon_after_a_question_goes_on_it_and_the_page_is_told(serv
     a, b = (read_audio(make_clip(t, "piper"), 16000) for t in ("What is the capital of France?", "And of Germany?"))
     path = tmp_path / "paused.wav"
     sf.write(path, np.concatenate([a, np.zeros(5600, np.float32), b]), 16000)  # (see test_pause_e2e.py PAUSE_S)
+
+    def said(turn):
+        return " ".join(e["text"] for e in client.events if e["type"] == "user" and e.get("final") and
+                        e["turn"] == turn).lower()
+
     async with RTCClient(server.url) as client:
         await client.say(path)
-        joined = await client.wait_for(lambda: client.event("rejoin"), 30, "the rejoin event")
-        done = await client.wait_for(lambda: client.event("assistant_done", turn=joined["turn"]), 60, "the answer")
-    heard = [e["text"] for e in client.events if e["type"] == "user" and e.get("final") and e["turn"] == joined["turn"]]
-    print(f"\nrejoin: turn {joined['joins']} gave way to {joined['turn']}: {heard[-1]!r} -> {done['text']!r}")
-    assert joined["joins"] == joined["turn"] - 1
-    assert "france" in heard[-1].lower() and "germany" in heard[-1].lower()
+        done = await client.wait_for(lambda: next((e for e in client.events if e["type"] == "assistant_done" and
+                                                   "germany" in said(e["turn"])), None), 60, "the answer to both parts")
+    turns = sorted({e["turn"] for e in client.events if e["type"] == "user" and e.get("final")})
+    joined = client.event("rejoin")
+    print(f"\nturns {turns}, rejoin {joined}: {said(done['turn'])!r} -> {done['text']!r}")
+    if len(turns) > 1:  # the first part was a turn of its own: it gave way, and the page was told
+        assert joined is not None and (joined["turn"], joined["joins"]) == (done["turn"], done["turn"] - 1), joined
+    assert turns[-1] == done["turn"] and "france" in said(done["turn"])
+    withdrawn = joined["joins"] if joined else None  # (its answer may have been made before it gave way)
+    answered = {e["turn"] for e in client.events if e["type"] == "assistant_done"}
+    assert answered <= {done["turn"], withdrawn}, answered
     assert "berlin" in done["text"].lower()
 
 
