@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 MAX_TEXT = 1000
 MAX_NOTE = 500
 MAX_SCROLL = 50
+MAX_THROUGH = 200  # points a drag passes through
+Coord = Annotated[int, Field(ge=0, le=100_000)]
 MAX_WAIT_S = 30.0
 MAX_KEYS = 5
 MAX_PRESSES = 20  # one hotkey action repeated at most so often
@@ -88,12 +90,14 @@ class RightClick(_Target):
 
 
 class Drag(_Target):
-    """Press at (x, y) or element, move to (to_x, to_y) or to_element, release."""
+    """Press at (x, y) or element, move to (to_x, to_y) or to_element, release. through: points the pointer passes
+    on the way, in order (a curve drawn with the pointer is a run of short straight moves)."""
 
     action: Literal["drag"] = "drag"
     to_x: Annotated[int, Field(ge=0, le=100_000, strict=True)] | None = None
     to_y: Annotated[int, Field(ge=0, le=100_000, strict=True)] | None = None
     to_element: Annotated[str, Field(pattern=ELEMENT_PATTERN)] | None = None
+    through: Annotated[list[tuple[Coord, Coord]], Field(max_length=MAX_THROUGH)] | None = None
 
     @model_validator(mode="after")
     def _one_end(self) -> "Drag":

@@ -113,12 +113,16 @@ class PyAutoGUIBackend:
             for k in reversed(keys):
                 self.pg.keyUp(k)
 
-    def drag(self, x0: int, y0: int, x1: int, y1: int) -> None:
+    def drag(self, x0: int, y0: int, x1: int, y1: int, through: list | None = None) -> None:
+        """Press, move (straight in drag_steps, or point by point through `through` and on to the end), release."""
         pg = self.pg
         pg.moveTo(x0, y0)
         pg.mouseDown(button="left")
-        for i in range(1, self.drag_steps + 1):
-            pg.moveTo(round(x0 + (x1 - x0) * i / self.drag_steps), round(y0 + (y1 - y0) * i / self.drag_steps))
+        n = self.drag_steps
+        path = [*through, (x1, y1)] if through else \
+            [(round(x0 + (x1 - x0) * i / n), round(y0 + (y1 - y0) * i / n)) for i in range(1, n + 1)]
+        for px, py in path:
+            pg.moveTo(px, py)
             time.sleep(0.005)  # lets the page see intermediate mousemove events
         pg.mouseUp(button="left")
 
@@ -164,7 +168,8 @@ class Executor:
         if isinstance(action, Drag):
             x, y = self._point(action.x, action.y, action.element, frame, els)
             tx, ty = self._point(action.to_x, action.to_y, action.to_element, frame, els)
-            return Drag(x=x, y=y, to_x=tx, to_y=ty)
+            via = [self._point(px, py, None, frame, els) for px, py in action.through or []]
+            return Drag(x=x, y=y, to_x=tx, to_y=ty, through=via or None)
         if isinstance(action, Click):
             x, y = self._point(action.x, action.y, action.element, frame, els)
             return Click(x=x, y=y, hold=action.hold)
@@ -188,7 +193,7 @@ class Executor:
         elif isinstance(a, RightClick):
             b.click(a.x, a.y, button="right")
         elif isinstance(a, Drag):
-            b.drag(a.x, a.y, a.to_x, a.to_y)
+            b.drag(a.x, a.y, a.to_x, a.to_y, *([a.through] if a.through else []))
         elif isinstance(a, Type):
             b.type(a.text)
         elif isinstance(a, Hotkey):

@@ -4,7 +4,8 @@ grounds such a point: it is worked out from what is drawn, and clicked.
 
 - The parser's step is `construct` (text: center | midpoint | right | bisect | line:vertical | line:horizontal;
   target: what the centre is of). A line through the point ("draw a vertical line that runs through the dot") is one
-  drag across it, LINE_HALF either side.
+  drag across it, LINE_HALF either side; a circle around it ("draw a circle centered around the marked point") is
+  one drag along a circle of CIRCLE_R (less where the free space is narrower) through CIRCLE_POINTS points.
 - What is drawn is the ink on the page's background (agents/counting.py's background, its bands and labelled
   controls left out). Points are the small solid discs in it: the pixels at least CORE px from any background pixel
   are the discs' cores (a line or an outline is thinner than that); each core reaching MIN_REACH is one point, at
@@ -57,6 +58,13 @@ LINE_RE = re.compile(r"^(?:draw|make|create|add)\s+an?\s+(?P<way>vertical|horizo
                      r"which\s+)?(?:runs?|goes|passes|going|running|passing)?\s*through\s+the\s+(?:marked\s+)?"
                      r"(?:dot|point)$", re.I)
 LINE_HALF = 48  # pixels: a line drawn through a point reaches this far either side of it
+CIRCLE_RE = re.compile(r"^(?:draw|make|trace|sketch)\s+a\s+circle\s+(?:(?:that\s+is\s+)?(?:centered|centred)\s+)?"
+                       r"(?:around|round|on|at|about)\s+the\s+(?:marked\s+|given\s+)?(?:dot|point)(?:\s+by\s+"
+                       r"dragging\s+the\s+(?:mouse|pointer|cursor))?$|^circle\s+the\s+(?:marked\s+)?(?:dot|point)$",
+                       re.I)
+CIRCLE_R = 44  # pixels: the radius of a circle drawn around a point
+MIN_CIRCLE_R = 24  # pixels: no smaller (a page may take a tiny circle for a slip of the hand)
+CIRCLE_POINTS = 48  # points of the drag along a circle
 Point = tuple[float, float]
 
 
@@ -66,6 +74,8 @@ def step(clause: str) -> tuple[str, str, str] | None:
     m = CENTER_RE.match(text)
     if m:
         return "construct", m.group("what").strip(), "center"
+    if CIRCLE_RE.match(text):
+        return "construct", "", "circle"
     m = LINE_RE.match(text)
     if m:  # ("straight": up and down, as a person draws a line through a point when no way is said)
         return "construct", "", "line:" + ("horizontal" if m.group("way").lower() == "horizontal" else "vertical")
@@ -246,9 +256,10 @@ def mark_offset(rgb: np.ndarray, elements: Sequence[Element], before: list[Point
     return x - at[0], y - at[1]
 
 
-def line(way: str, rgb: np.ndarray, elements: Sequence[Element], watch: Any, key: Any) -> Any:
-    """The Drag that draws a vertical or horizontal line through the drawing's point (its middle over the point's
-    centre, LINE_HALF either side, kept inside the free space); None when no point is drawn."""
+def trace(way: str, rgb: np.ndarray, elements: Sequence[Element], watch: Any, key: Any) -> Any:
+    """The Drag that draws through or around the drawing's point: a vertical or horizontal line (its middle over
+    the point's centre, LINE_HALF either side), or a circle (CIRCLE_R, from its right-hand side round to it again),
+    kept inside the free space (a circle not under MIN_CIRCLE_R); None when no point is drawn."""
     from omnirt.agents.actions import Drag
 
     mask, skip = ink(rgb, elements)
@@ -257,15 +268,18 @@ def line(way: str, rgb: np.ndarray, elements: Sequence[Element], watch: Any, key
         return None
     (x, y), _ = dots[0]
     room = free_space(mask.shape, skip, [dots[0][0]])
-    if way == "vertical":
+    if way == "circle":
+        r = max(MIN_CIRCLE_R, min(CIRCLE_R, x - room[0], room[2] - x, y - room[1], room[3] - y))
+        path = [(x + r * np.cos(a), y + r * np.sin(a)) for a in np.linspace(0.0, 2 * np.pi, CIRCLE_POINTS + 1)]
+    elif way == "vertical":
         half = min(LINE_HALF, y - room[1], room[3] - y)
-        ends = (x, y - half, x, y + half)
+        path = [(x, y - half), (x, y + half)]
     else:
         half = min(LINE_HALF, x - room[0], room[2] - x)
-        ends = (x - half, y, x + half, y)
+        path = [(x - half, y), (x + half, y)]
     watch.moves[key] = 1
-    x0, y0, x1, y1 = (max(0, int(np.floor(v + 0.5))) for v in ends)
-    return Drag(x=x0, y=y0, to_x=x1, to_y=y1)
+    at = [(max(0, int(np.floor(px + 0.5))), max(0, int(np.floor(py + 0.5)))) for px, py in path]
+    return Drag(x=at[0][0], y=at[0][1], to_x=at[-1][0], to_y=at[-1][1], through=at[1:-1] or None)
 
 
 def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray | None) -> Any:
@@ -279,8 +293,8 @@ def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: np.ndarray |
     key = ("construct", step.target, step.text)
     if rgb is None:
         return None
-    if step.text.startswith("line:"):  # a line through the point: one drag across it
-        return SKIP if key in watch.moves else line(step.text[5:], rgb, elements, watch, key)
+    if step.text.startswith("line:") or step.text == "circle":  # through the point or around it: one drag
+        return SKIP if key in watch.moves else trace(step.text.removeprefix("line:"), rgb, elements, watch, key)
     if key not in watch.moves:
         drawn = drawing(rgb, elements)  # (once: the click's point and the points drawn before it)
         at = construct(step.text, rgb, elements, drawn)

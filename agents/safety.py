@@ -159,7 +159,7 @@ class SafetyPolicy:
     # -- rules -------------------------------------------------------------------------------------------------------
     def _points(self, action: Any) -> list[tuple[int, int]] | None:
         if isinstance(action, Drag):
-            pts = [(action.x, action.y), (action.to_x, action.to_y)]
+            pts = [(action.x, action.y), *(action.through or []), (action.to_x, action.to_y)]
         elif hasattr(action, "x"):
             pts = [(action.x, action.y)]
         else:

@@ -168,3 +168,23 @@ def test_a_line_near_the_band_is_kept_below_it():
     dot(rgb, (120, 120))
     first = _run("Draw a vertical line that runs through the dot, then press submit.", [rgb])[0]
     assert first.y >= 100 and first.to_y - 120 == 120 - first.y
+
+
+def test_a_circle_around_the_dot_is_one_drag_along_it_then_submit():
+    rgb = frame()
+    dot(rgb, (150, 200), (0, 128, 0))
+    task = "Draw a circle centered around the marked point by dragging the mouse. Press submit when done."
+    assert step(task.split(".")[0]) == ("construct", "", "circle")
+    first, then = _run(task, [rgb, rgb])
+    assert isinstance(first, Drag) and then == Click(element="ok")
+    ring_ = [(first.x, first.y), *first.through, (first.to_x, first.to_y)]
+    radii = [np.hypot(x - 150, y - 200) for x, y in ring_]
+    assert len(ring_) > 40 and (first.x, first.y) == (first.to_x, first.to_y)
+    assert min(radii) > 40 and max(radii) - min(radii) < 1.5  # round, about the dot's middle
+
+
+def test_a_circle_near_the_band_is_smaller_but_no_slip():
+    rgb = frame()
+    dot(rgb, (150, 135), (0, 128, 0))
+    drag = _run("Draw a circle around the dot.", [rgb])[0]
+    assert min(y for _, y in drag.through) >= 100 - 3 and 135 - min(y for _, y in drag.through) >= 24 - 1
