@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from omnirt.agents import exploring, intents, messages, ordering, pausing, readings, search_forms, sliding
+from omnirt.agents import exploring, intents, messages, ordering, pausing, readings, scheduling, search_forms, sliding
 from omnirt.agents.grounding import norm
 from omnirt.agents.phrases import (  # noqa: F401  (key_chord: re-exported)
     drop_purpose, is_slider, key_chord, list_choice, ordinal, positional, scroll_request, widget_value)
@@ -205,6 +205,9 @@ class _Planner:
             self.reply = typed[0] if message[0] == "reply" and typed and not typed[0].text else None
             self.reply_at = (len(self.steps), text)
             return steps
+        booked = scheduling.request(verb, text)
+        if booked:  # "create a 1 hour event named X between 12PM and 4PM": dragged on a day calendar, then named
+            return booked
         reading = readings.step(text)  # a number on the screen decides: until, classify, inorder
         if reading:
             return [Step(reading[0], reading[1], text=reading[2])]
@@ -317,8 +320,9 @@ def parse_plan(instruction: str) -> tuple[list[Step], list[tuple[int, str]]]:
         submit = [] if re.search(r"\b(?:click|press|tap|hit|submit)\b", tail, re.I) else \
             [Step("click", "|".join(dict.fromkeys((verb, *intents.ACCOUNT_VERBS))), ["button", "link"], loose=True)]
         return steps + more + submit, [(k + len(steps), c) for k, c in dropped]
-    # "between 3 and 8" is one range, not two commands
-    text = re.sub(r"\b(between\s+\S*\d)\s+and\s+(?=\S*\d)", r"\1 through ", " ".join(instruction.split()))
+    # "between 3 and 8", "between 12PM and 4PM" are one range, not two commands
+    text = re.sub(r"\b(between\s+\S*\d(?:\s?[ap]\.?m\b\.?)?)\s+and\s+(?=\S*\d)", r"\1 through ",
+                  " ".join(instruction.split()), flags=re.I)
     text = re.sub(r"\s+and\s+(?=(?:ends|finishes)\s+with\b)", ", ", text)  # "starts with A and ends with B": one
     text = re.sub(r"(\bto\s+(?:the\s+\w+\s+)?[\[(]?-?\d+(?:\s*,\s*-?\d+)+)\s*,?\s+and\s+(?=-?\d+\b)", r"\1, ",
                   text)  # "to 3, 5 and 7": one list of values

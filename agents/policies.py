@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from omnirt.agents import everyday, everyday_forms, exploring, looking, messages, pausing, readings, repeating, \
-    search_forms, sliding
+    search_forms, shell, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Drag, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -178,7 +178,8 @@ class InstructionPolicy(StepGrounding):
             return self._pick(step, steps, n, elements)
         if step.op in readings.OPS:  # a number on the screen decides; its presses and marks are no plan steps
             act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool), self._frame)
-            self._aside += [act] if isinstance(act, (Click, Hotkey, Drag)) and step.op in readings.ASIDE_OPS else []
+            aside = (Click, Hotkey, Drag, Scroll) + ((Type,) if step.op in shell.OPS else ())  # a console typed to too
+            self._aside += [act] if isinstance(act, aside) and step.op in readings.ASIDE_OPS else []
             return act if act is not None else self._missing(step, elements, waits)
         if self._list_open(step, steps, n, elements):
             return everyday.SKIP  # the list shows its options already (a list box): no click to open it
