@@ -109,6 +109,13 @@ DEV: tuple[str, ...] = (
     # circle-center, find-midpoint, right-angle and bisect-angle (0/2 each before, raw reward 0.975-1.0 after) stay
     # out: their pages score full credit only for a point half a css pixel off the drawn centre, or an exact angle
     "draw-line",
+    # added 2026-12-07 (session 30) from neither suite: a file removed at a command line ("Use the terminal below to
+    # delete a file ending with the extension .py", 0/2 at HEAD, 9/9 after; agents/shell.py), an event dragged on a
+    # day calendar ("Create a 1 hour event named X, between 12PM and 4PM", 0/2 at HEAD, 9/9 after;
+    # agents/scheduling.py) and a circle drawn around a point (0/2 at HEAD, 8/8 after; agents/geometry.py's trace)
+    "terminal",
+    "daily-calendar",
+    "draw-circle",
 )
 
 HELDOUT: tuple[str, ...] = (
