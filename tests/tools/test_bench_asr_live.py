@@ -77,3 +77,13 @@ def test_a_resumed_turn_is_scored_on_its_last_transcript_and_counted() -> None:
     assert [text for _, text, _ in kept] == ["Please close the window, it is getting cold.", "Thanks."]
     assert kept[0][2] == 2.2 and redone == 1
     assert last_finals([(3, "Yes.", 1.0), (3, "Yes.", 1.5)]) == ([(3, "Yes.", 1.5)], 0)
+
+
+def test_a_turn_that_a_later_one_went_on_is_scored_once_in_it() -> None:
+    """The phone line's "Front | Center": the second turn went on the first (SpeechStarted.rejoins), so its
+    transcript holds both words; "Front Front Center" counted the first word twice."""
+    from omnirt.tools.bench.asr_live import last_finals
+
+    finals = [(1, "Front", 1.0), (2, "Front Center", 2.0)]
+    assert [text for _, text, _ in last_finals(finals, {1})[0]] == ["Front Center"]
+    assert [text for _, text, _ in last_finals(finals)[0]] == ["Front", "Front Center"]

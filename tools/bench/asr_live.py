@@ -79,16 +79,20 @@ def lead_phase_s(utt: Utterance) -> float:
 
 
 class _Decodes(PipelineObserver):
-    """Every speculative or final cut the VAD sends and every transcript the ASR stage makes, redone or kept."""
+    """Every speculative or final cut the VAD sends and every transcript the ASR stage makes, redone or kept; the
+    turns that a later turn went on."""
 
     def __init__(self) -> None:
         self.cuts: list[dict[str, Any]] = []
         self.resumes = 0
+        self.rejoined: set[int] = set()
 
     def on_output(self, stage: str, frame: Any, source: Any, started: float, t: float) -> None:
-        from ...runtime.frames import Interrupt, SpeechEnded, Transcript
+        from ...runtime.frames import Interrupt, SpeechEnded, SpeechStarted, Transcript
 
-        if stage == "vad" and isinstance(frame, SpeechEnded):
+        if stage == "vad" and isinstance(frame, SpeechStarted) and frame.rejoins:
+            self.rejoined.add(frame.rejoins)
+        elif stage == "vad" and isinstance(frame, SpeechEnded):
             self.cuts.append({"turn": frame.turn, "end_s": round(frame.audio_end, 3), "spec": frame.speculative,
                               "text": None, "wall": frame.speech_end_wall})
         elif stage == "vad" and isinstance(frame, Interrupt) and frame.reason == "resume":
@@ -136,7 +140,7 @@ async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, rea
                                                lead_silence_s=lead_phase_s(utt) if lead_s is None else lead_s), sink)
     obs = pipeline.observers[0]
     last = {c["turn"]: c for c in obs.cuts}
-    finals, redone = last_finals(sink.finals)
+    finals, redone = last_finals(sink.finals, obs.rejoined)
     waits = [round(1e3 * (t - last[turn]["wall"])) for turn, _, t in finals if turn in last]
     for c in obs.cuts:
         c.pop("wall")
@@ -144,17 +148,20 @@ async def hear(utt: Utterance, detector: Any, recognizer: Any, options: Any, rea
             "turns": len(finals), "redone_after_release": redone, "partials": sink.partials, "heard_after_ms": waits}
 
 
-def last_finals(finals: list[tuple[int, str, float]]) -> tuple[list[tuple[int, str, float]], int]:
-    """Each turn's last final transcript, in turn order, and how many turns changed their words after the gate had
-    let out a first final. Why the last: a turn released at a pause whose speaker went on is resumed (the VAD's
-    Interrupt "resume"); its reply is stopped and the turn is answered again on the whole utterance, so that is
-    what the assistant heard. Those turns are counted (a released reply the user may have begun to hear), not
-    joined into one text, which would count the first words twice."""
+def last_finals(finals: list[tuple[int, str, float]],
+                rejoined: frozenset[int] | set[int] = frozenset()) -> tuple[list[tuple[int, str, float]], int]:
+    """Each turn's last final transcript, in turn order, less the turns in `rejoined`, and how many turns changed
+    their words after the gate had let out a first final. Why the last: a turn released at a pause whose speaker
+    went on is resumed (the VAD's Interrupt "resume"); its reply is stopped and the turn is answered again on the
+    whole utterance, so that is what the assistant heard. Those turns are counted (a released reply the user may
+    have begun to hear), not joined into one text, which would count the first words twice. A turn that a later
+    one went on (SpeechStarted.rejoins) is left out for the same reason: the later turn's utterance holds both
+    parts, and its answer replaces the earlier one's."""
     by_turn: dict[int, list[tuple[int, str, float]]] = {}
     for f in finals:
         by_turn.setdefault(f[0], []).append(f)
     redone = sum(1 for fs in by_turn.values() if len({text for _, text, _ in fs}) > 1)
-    return [fs[-1] for _, fs in sorted(by_turn.items())], redone
+    return [fs[-1] for turn, fs in sorted(by_turn.items()) if turn not in rejoined], redone
 
 
 def _offline(utts: list[Utterance], recognizer: Any, args: argparse.Namespace, progress: Any) -> tuple[list, list]:
