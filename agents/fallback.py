@@ -117,6 +117,11 @@ class FallbackPolicy:
         if hasattr(self.primary, "see"):
             self.primary.see(rgb, area)
 
+    def settle_limit(self, action: Any) -> float | None:
+        """The rules' limit on the loop's wait after an action while they decide (agents/catching.py)."""
+        limit = getattr(self.primary, "settle_limit", None)
+        return None if self._handed or limit is None else limit(action)
+
     def watched(self, rgb: Any) -> bool:
         """A frame the loop captured during a Wait, for the rules while they decide (agents/repeating.py)."""
         return not self._handed and hasattr(self.primary, "watched") and self.primary.watched(rgb)

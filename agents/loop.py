@@ -13,7 +13,7 @@ half-drawn page (an opening section or a sliding panel moves what the next click
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence, Union
 
 from omnirt.agents.actions import Action, CallUser, Done, Drag, Scroll, Wait
@@ -168,7 +168,9 @@ def take_step(index: int, screen: Screen, grounder: Grounder, policy: Policy, ex
     if out.executed and not isinstance(action, (Wait, Done, CallUser)):
         # (a drop too: a page may swallow the click that comes right after a drag, as d3's drag does)
         quiet = options.scroll_quiet if isinstance(action, (Scroll, Drag)) else None
-        after, changed = settle(screen, frame, options, quiet)
+        hurry = getattr(policy, "settle_limit", None)  # a page that moves on its own never holds still
+        limit = hurry(action) if hurry is not None else None
+        after, changed = settle(screen, frame, options if limit is None else replace(options, max_settle=limit), quiet)
     tm.verify_ms = _ms(t0)
     if isinstance(action, Wait):
         grounder.forget()  # the target was not found: look again without cached readings

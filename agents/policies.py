@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from omnirt.agents import everyday, everyday_forms, exploring, looking, messages, pausing, readings, repeating, \
-    search_forms, shell, sliding
+from omnirt.agents import catching, everyday, everyday_forms, exploring, looking, messages, pausing, readings, \
+    repeating, search_forms, shell, sliding
 from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Drag, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
@@ -89,6 +89,10 @@ class InstructionPolicy(StepGrounding):
         pixels. area: the rectangle of it that the elements were grounded in (None: all of it)."""
         self._frame, self._area = rgb, area
 
+    def settle_limit(self, action: Any) -> float | None:
+        """Seconds the loop may wait after `action` for the screen to hold still; None: its own (agents/catching.py)."""
+        return catching.settle_limit(self._watch, action)
+
     def watched(self, rgb: Any) -> bool:
         """A frame the loop captured during a Wait: True when a step watches the page (agents/repeating.py)."""
         return repeating.watched(self._watch, rgb)
@@ -112,10 +116,10 @@ class InstructionPolicy(StepGrounding):
         return len(history) - waits - aside + self._skipped, waits
 
     def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:
-        """False when the next step is typing, a key press or a spinner step (the loop then skips grounding)."""
+        """False when the next step types, presses a key, spins or catches (pixels only): no grounding then."""
         steps = self._episode_plan(instruction)[0] if history else self.plan(instruction)
         n = self._progress(history)[0] if history else 0  # (a new episode: last episode's skips do not count)
-        return not (n < len(steps) and (steps[n].op in ("type", "key", "spin") or
+        return not (n < len(steps) and (steps[n].op in ("type", "key", "spin", *catching.OPS) or
                                          (steps[n].op == "pause" and self._pauses.ready(n))))
 
     def decide(self, instruction: str, elements: Sequence[Element], history: Sequence[Any]) -> Any:

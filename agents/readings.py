@@ -33,8 +33,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from omnirt.agents import dragging, formatting, geometry, reckoning, repeating, resizing, scheduling, selecting, \
-    shell, sliding
+from omnirt.agents import catching, dragging, formatting, geometry, reckoning, repeating, resizing, scheduling, \
+    selecting, shell, sliding
 from omnirt.agents.elements import Element, norm
 
 MAX_PRESSES = 8  # presses of an until-step's button before it gives up (a condition the button never meets)
@@ -172,8 +172,8 @@ def when(clause: str) -> tuple[str, str, str] | None:
 def step(clause: str) -> tuple[str, str, str] | None:
     """The parser's reading step for a clause, as (op, target, text); None when the clause asks for none."""
     answer = reckoning.step(clause) or selecting.step(clause) or dragging.step(clause) or resizing.step(clause) or \
-        formatting.step(clause) or geometry.step(clause) or repeating.step(clause) or shell.step(clause)  # see each
-    # module: a count or sum; a text's piece; a drag; a resize; a style; a point; a sequence; a command line
+        formatting.step(clause) or geometry.step(clause) or repeating.step(clause) or shell.step(clause) or \
+        catching.step(clause)  # each module's own kind of request (see its docstring)
     if answer:
         return answer
     until, pair, way = repeat_until(clause), classes(clause), order(clause)
@@ -303,10 +303,10 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
 
 
 OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS, *dragging.OPS,
-       *resizing.OPS, *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS)
+       *resizing.OPS, *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS, *catching.OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
 ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *dragging.OPS, *resizing.OPS,
-             *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS)
+             *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS, *catching.OPS)
 
 
 @dataclass
@@ -351,6 +351,8 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
         return shell.decide(step, elements, watch, rgb)
     if step.op in scheduling.OPS:  # an event dragged across a day calendar's free half hours (agents/scheduling.py)
         return scheduling.decide(step, elements, watch, rgb)
+    if step.op in catching.OPS:  # things clicked as they move past (agents/catching.py)
+        return catching.decide(step, elements, watch, rgb)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8
