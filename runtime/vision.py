@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import AsyncIterator, Callable, Protocol
 
 import numpy as np
@@ -145,7 +145,7 @@ class VisionStage(Stage):
         if frame is None or not asks_about_view(question):
             return None
         if self._current(frame):
-            return self._seen[0]  # type: ignore[index]
+            return self._confirmed()
         self.looks += 1
         log.debug("%s: %r is about the view, which has changed since it was read: reading it now", self.name,
                   question[:60])
@@ -154,12 +154,18 @@ class VisionStage(Stage):
         if urgent is None and self._task is not None and not self._task.done():
             await asyncio.wait({self._task})  # one describer, one frame at a time
             if self._current(frame):
-                return self._seen[0]  # type: ignore[index]
+                return self._confirmed()
         self._latest = None
         context = await self._describe(frame, _thumb(frame.image), urgent)
         if self.options.turn_hold_s > 0:
             self._hold(now() + self.options.turn_hold_s)  # and now the answer is being made
         return context
+
+    def _confirmed(self) -> VisionContext:
+        """The last description, stamped now: the view it tells of is still the one in sight. Why: the Thinker
+        leaves out camera text older than its vision_max_age_s, and a view that does not change (a card held
+        still, a sign) is described once and never again, so its description would age out while still true."""
+        return replace(self._seen[0], ts=now())  # type: ignore[index]
 
     def _current(self, frame: VideoFrame) -> bool:
         """Whether the last description still tells what `frame` shows: a frame no older than it, or an unchanged

@@ -315,6 +315,30 @@ async def test_a_question_about_the_view_gets_a_fresh_look():
         assert (await stage.look("And what does it say now?")).text == "mean 200" and describer.calls == 2
 
 
+async def test_a_view_unchanged_for_longer_than_the_age_limit_is_still_told_to_the_model():
+    """A camera on a card or a sign that does not move: the view was read once (an unchanged view is not read
+    again), so its description grew older than the Thinker's vision_max_age_s. Asked about it, look() confirms
+    the view is still the one described; the model must then be told what it shows. It was told nothing (the age
+    ruled the text out) and invented an answer ("It's a secret.") in bench latency's camera check."""
+    from test_thinker_stage import Scripted
+
+    from omnirt.runtime.frames import Transcript
+    from omnirt.runtime.testing import run_test
+    from omnirt.runtime.thinker import ThinkerOptions, ThinkerStage
+
+    describer = SlowDescriber(0.0)
+    stage = VisionStage(describer, VisionOptions(min_interval_s=0.0))
+    backend = Scripted(["It says mean 200."])
+    async with Pipeline([stage]) as p:
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 200, np.uint8)))
+        await asyncio.sleep(0.4)  # read once, then older than the limit below
+        await p.push(VideoFrame(image=np.full((48, 64, 3), 201, np.uint8)))  # the same view
+        await asyncio.sleep(0.05)
+        await run_test(ThinkerStage(backend, ThinkerOptions(vision_max_age_s=0.2), look=stage.look),
+                       [Transcript(text="What does this say?", turn=1)])
+    assert describer.calls == 1 and "mean 200" in backend.seen[0][-1]["content"]
+
+
 class TwoSpeedDescriber:
     """The background reading is starved (as at the lowest priority on a busy machine); describe_now is not."""
 
