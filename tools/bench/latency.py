@@ -111,7 +111,7 @@ async def _aiortc_turns(server: ServerProcess, url: str, clips: list[Path], barg
             if ask_camera:
                 t = await client.turn(make_clip("What does this say?", "piper"))
                 named = any(w.lower() in t.answer.lower() for text in HELD_TEXTS for w in text.split())
-                checks.append({"answer": t.answer, "names_a_card": named})
+                checks.append({"heard": t.heard, "answer": t.answer, "names_a_card": named})
             counters = await asyncio.to_thread(stats, url)  # while every session is still connected
     finally:
         idle_out = await asyncio.to_thread(stop_idle, idle_proc) if idle_proc else {}
@@ -351,8 +351,8 @@ def _print_arm(args: argparse.Namespace, result: dict[str, Any]) -> None:
     print(f"speculative cuts checked against the audio after them (runtime/asr.py): {sum(checked.values())} "
           f"({checked.get('redone', 0)} redone with other words)")
     for check in result.get("camera_check", []):
-        print(f"camera: 'What does this say?' -> {check['answer']!r} (names a card held up: "
-              f"{'yes' if check['names_a_card'] else 'NO'})")
+        print(f"camera: 'What does this say?' heard {check.get('heard')!r} -> {check['answer']!r} "
+              f"(names a card held up: {'yes' if check['names_a_card'] else 'NO'})")
     gaps = [t["reply_max_gap_ms"] for t in result["turns"] if t.get("reply_max_gap_ms") is not None]
     starved = [t["reply_starved_ms"] for t in result["turns"] if "reply_starved_ms" in t]
     if gaps:
