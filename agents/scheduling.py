@@ -8,8 +8,9 @@ opens and presses the button the sentence's verb names.
   duration in minutes), then the form: a text field focused, the name typed, the verb's button.
 - Hours are the labels read as times; two of them give the height of an hour (their gap over the hours between).
   The column is to the right of the labels (COLUMN of the way from the labels to the frame's right edge); its
-  ground is its commonest colour there, beside the labels. A half hour is free when most of its pixels in the
-  column show that ground (an event drawn over it, or the panel's end, shows another colour).
+  ground is the lightest colour that fills much of it beside the labels (events may cover more of it). A half
+  hour is free when most of its pixels in the column show that ground (an event drawn over it, or the panel's end,
+  shows another colour). With no free run in sight the column is scrolled down while the window starts in sight.
 - The first free run of half hours that lies in the window is dragged across, from a little below its top to a
   little above its end. When the window's hours are not in sight, the column is scrolled: a wheel click first, the
   distance it moved read from the labels, then as many clicks as bring the window's start near the top.
@@ -117,8 +118,9 @@ def free_start(rgb: np.ndarray, geo: tuple[float, float, int, tuple[int, int]], 
     top, per, x, (s0, s1) = geo
     column = rgb[:, max(0, x - 3):x + 4, :3].astype(int)
     keys = column[s0:s1, 3, 0] * 65536 + column[s0:s1, 3, 1] * 256 + column[s0:s1, 3, 2]  # beside the labels
-    values, counts = np.unique(keys, return_counts=True)
-    ground = values[counts.argmax()]
+    values, counts = np.unique(keys, return_counts=True)  # the lightest of the colours that fill much of it: events
+    common = values[counts >= 0.15 * counts.sum()]  # may cover more of the view than the ground shows
+    ground = max(common, key=lambda v: (v >> 16) + ((v >> 8) & 255) + (v & 255)) if common.size else values[0]
     ok = (np.abs(column - np.array([ground >> 16, (ground >> 8) & 255, ground & 255])).max(axis=2) <= 8).all(axis=1)
 
     def free(t: int) -> bool:
@@ -160,4 +162,5 @@ def decide(step: Any, elements: Sequence[Element], watch: Any, rgb: Any) -> Any:
     want = top + lo * per - found[0][1].box[1] + 4  # pixels from the top label to the window's start
     clicks = 1 if state["click"] is None else max(1, min(MAX_CLICKS, round(abs(want) / max(state["click"], 1))))
     state["before"] = (top, clicks)
-    return Scroll(x=x, y=int(shown), amount=-clicks if want > 0 else clicks)
+    down = want > -30 * per  # the window starts in sight (its free time further down) or below
+    return Scroll(x=x, y=int(shown), amount=-clicks if down else clicks)

@@ -56,7 +56,9 @@ def step(clause: str) -> tuple[str, str, str] | None:
         ext = next(g for g in m.groups() if g)
         return "shell", "rm", f"ext:{ext.lower().strip('.')}"
     m = RUN_RE.match(text)
-    return ("shell", m.group("cmd").strip("'\" "), "") if m else None
+    if m is None or re.search(r"\s(?:into|in|on)\s", m.group("cmd")):  # typed into some other field: not a console's
+        return None
+    return "shell", m.group("cmd").strip("'\" "), ""
 
 
 def panel(rgb: Any, elements: Sequence[Element]) -> tuple[int, int, int, int] | None:

@@ -118,3 +118,10 @@ def test_the_scrolls_are_no_plan_steps():
         history.append(act)
         pol.observe(act, True)
         assert isinstance(act, want), act
+
+
+def test_a_window_in_sight_whose_time_is_taken_is_scrolled_down_not_up():
+    rgb, labels = day(10, busy=(600, 780))  # 10am to 1pm taken; the window goes on below the view
+    step = request("create", 'create a 2 hour event named "Gym" between 10am and 4pm')[0]
+    act = scheduling.decide(step, labels, Watch(), rgb)
+    assert isinstance(act, Scroll) and act.amount < 0
