@@ -22,6 +22,12 @@ from .vision import asks_about_view
 
 Message = dict[str, str]
 
+# How what the camera shows is put before a question about it. Told only "the camera shows this text", the model
+# often answers what the text means rather than what it says ("OPEN SESAME": "It's a secret message."); told to
+# quote it, it reads it out (docs/measurements.md, "A card read out").
+CAMERA_NOTE = '[What the camera shows, read by OCR: "{text}". Answer from it; quote the text when asked to read it or ' \
+    'what it says.]'
+
 
 class ChatBackend(Protocol):
     def stream(self, messages: list[Message]) -> AsyncIterator[str]: ...
@@ -185,7 +191,7 @@ class ThinkerStage(Stage):
         changing view would make every prompt differ from the one read ahead while the user spoke."""
         v = self.vision
         if v and v.text and now() - v.ts <= self.options.vision_max_age_s and asks_about_view(text):
-            text = f'[The camera shows this text: "{v.text}"]\n{text}'
+            text = f'{CAMERA_NOTE.format(text=v.text)}\n{text}'
         return {"role": "user", "content": text}
 
     async def process(self, frame: Frame) -> AsyncIterator[Frame]:
