@@ -25,8 +25,8 @@ Message = dict[str, str]
 # How what the camera shows is put before a question about it. Told only "the camera shows this text", the model
 # often answers what the text means rather than what it says ("OPEN SESAME": "It's a secret message."); told to
 # quote it, it reads it out (docs/measurements.md, "A card read out").
-CAMERA_NOTE = '[What the camera shows, read by OCR: "{text}". Answer from it; quote the text when asked to read it or ' \
-    'what it says.]'
+CAMERA_NOTE = ('[What the camera shows, read by OCR: "{text}". Answer from it; quote the text when asked to read it '
+               'or what it says.]')
 
 
 class ChatBackend(Protocol):
