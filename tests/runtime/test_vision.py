@@ -319,7 +319,8 @@ async def test_a_view_unchanged_for_longer_than_the_age_limit_is_still_told_to_t
     """A camera on a card or a sign that does not move: the view was read once (an unchanged view is not read
     again), so its description grew older than the Thinker's vision_max_age_s. Asked about it, look() confirms
     the view is still the one described; the model must then be told what it shows. It was told nothing (the age
-    ruled the text out) and invented an answer ("It's a secret.") in bench latency's camera check."""
+    ruled the text out): over WebRTC, a still card asked about after 16 turns was answered "I'm sorry, I don't
+    understand what you're asking." """
     from test_thinker_stage import Scripted
 
     from omnirt.runtime.frames import Transcript
