@@ -262,8 +262,7 @@ def trace(way: str, rgb: np.ndarray, elements: Sequence[Element], watch: Any, ke
     kept inside the free space (a circle not under MIN_CIRCLE_R); None when no point is drawn."""
     from omnirt.agents.actions import Drag
 
-    mask, skip = ink(rgb, elements)
-    dots = points(rgb, mask)
+    mask, skip, dots = drawing(rgb, elements)
     if not dots:
         return None
     (x, y), _ = dots[0]

@@ -302,11 +302,14 @@ def until_button(target: str, elements: Sequence[Element], matcher: Any) -> Elem
     return named[0] if len(named) == 1 else None
 
 
-OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS, *dragging.OPS,
-       *resizing.OPS, *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS, *catching.OPS)
+# Modules whose steps decide from the elements and the frame alone, each its own kind of request (see its
+# docstring), all as decide(step, elements, watch, rgb); their actions are no plan steps of their own.
+FRAME_STEPS = (dragging, formatting, geometry, repeating, shell, scheduling, catching)
+_FRAME_OPS = tuple(op for module in FRAME_STEPS for op in module.OPS)
+OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS,
+       *resizing.OPS, *_FRAME_OPS)
 # their clicks are no plan steps (one step, several clicks); best's and point's are
-ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *dragging.OPS, *resizing.OPS,
-             *formatting.OPS, *geometry.OPS, *repeating.OPS, *shell.OPS, *scheduling.OPS, *catching.OPS)
+ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *resizing.OPS, *_FRAME_OPS)
 
 
 @dataclass
@@ -337,22 +340,11 @@ def decide(step: Any, elements: Sequence[Element], watch: Watch, matcher: Any, r
         return sliding.decide(step, elements, watch)
     if step.op in selecting.OPS:  # a paragraph, line or word dragged across (agents/selecting.py)
         return selecting.decide(step, elements)
-    if step.op in dragging.OPS:  # things moved with the pointer (agents/dragging.py); its drags are no plan steps
-        return dragging.decide(step, elements, watch, rgb)
     if step.op in resizing.OPS:  # a box's grip dragged (agents/resizing.py)
         return resizing.decide(step, elements, watch)
-    if step.op in formatting.OPS:  # text selected, then styled (agents/formatting.py)
-        return formatting.decide(step, elements, watch, rgb)
-    if step.op in geometry.OPS:  # a point worked out from a drawing (agents/geometry.py)
-        return geometry.decide(step, elements, watch, rgb)
-    if step.op in repeating.OPS:  # controls pressed in the order the page lit them (agents/repeating.py)
-        return repeating.decide(step, elements, watch, rgb)
-    if step.op in shell.OPS:  # a command typed into a console (agents/shell.py)
-        return shell.decide(step, elements, watch, rgb)
-    if step.op in scheduling.OPS:  # an event dragged across a day calendar's free half hours (agents/scheduling.py)
-        return scheduling.decide(step, elements, watch, rgb)
-    if step.op in catching.OPS:  # things clicked as they move past (agents/catching.py)
-        return catching.decide(step, elements, watch, rgb)
+    for module in FRAME_STEPS:  # things moved, text styled, a drawing's point, a lit order, a console, a calendar
+        if step.op in module.OPS:
+            return module.decide(step, elements, watch, rgb)
     if step.op == "classify":
         picks = [c for c in row_marks(elements, tuple(step.text.split("|")))
                  if not any(abs(c.center[0] - (b[0] + b[2]) / 2) < 8 and abs(c.center[1] - (b[1] + b[3]) / 2) < 8
