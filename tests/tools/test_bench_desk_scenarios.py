@@ -1,5 +1,5 @@
 """`omnirt bench desk`'s everyday scenarios (tools/bench/desk_scenarios.py): each screen judges its own result in
-its window title, an untouched screen fails (the do-nothing agent scores 0), and the agent carries two of them out
+its window title, an untouched screen fails (the do-nothing agent scores 0), and the agent carries seven of them out
 on a real 1280x800 Xvfb screen in real Chromium."""
 
 from __future__ import annotations
@@ -100,10 +100,15 @@ def test_the_do_nothing_agent_scores_zero(tmp_path):
 
 
 @pytest.mark.models
-def test_the_agent_switches_a_setting_and_deletes_a_row_behind_a_confirmation(tmp_path):
+def test_the_agent_carries_out_seven_everyday_scenarios(tmp_path):
+    """One run of the command (one start of its models): a switch and a row behind a confirmation, and those that
+    need tools/test_desk_grounding.py's grounding: the menu path, the button below the fold (looked for before a word
+    of like meaning is taken), a date inside a sentence, a sign-up with a split name and a repeated password, and a
+    row action behind the row's menu and a confirmation."""
     pytest.importorskip("rapidocr")
-    r = omnirt(":0", "bench", "desk", "--runs", "0", "--scenarios", "settings-switch,table-row-delete",
-               "--out", str(tmp_path))
+    names = ("settings-switch,table-row-delete,menu-submenu,below-fold-terms,meeting-date-sentence,"
+             "signup-split-name,row-more-menu")
+    r = omnirt(":0", "bench", "desk", "--runs", "0", "--scenarios", names, "--out", str(tmp_path))
     summary = json.loads((tmp_path / "desk.json").read_text())
-    assert summary["scenario_success"] == "dev 2/2", r.stdout + r.stderr
+    assert summary["scenario_success"] == "dev 7/7", r.stdout + r.stderr
     assert "scenario settings-switch (dev): ok" in r.stdout

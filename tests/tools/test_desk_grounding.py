@@ -1,17 +1,13 @@
 """The agent's grounding and policy on real everyday screens (tools/bench/desk_scenarios.py) in Chromium on a
-1280x800 Xvfb: a menu that opens over the page is read (a crop of what appeared, agents/grounding.py), and the
-scenarios that need it pass with the agent: the menu path, the button below the fold (looked for before a word of
-like meaning is taken), a date inside a sentence, a sign-up with a split name and a repeated password, and a row
-action behind the row's menu and a confirmation."""
+1280x800 Xvfb: a menu that opens over the page is read (a crop of what appeared, agents/grounding.py). The
+scenarios that need it are carried out by the agent in tests/tools/test_bench_desk_scenarios.py (one run of the
+command for all)."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-
-from choice_page import omnirt
 
 pytestmark = [pytest.mark.needs("Xvfb", "chromium", "xdotool"), pytest.mark.models]
 
@@ -49,11 +45,3 @@ def test_the_items_of_a_menu_that_opened_over_the_page_are_read(tmp_path):
             assert {"Crop", "Resize"} <= set(labels), labels
         finally:
             window.stop()
-
-
-def test_the_agent_carries_out_the_menu_the_fold_the_date_the_sign_up_and_the_row_menu(tmp_path):
-    pytest.importorskip("rapidocr")
-    names = "menu-submenu,below-fold-terms,meeting-date-sentence,signup-split-name,row-more-menu"
-    r = omnirt(":0", "bench", "desk", "--runs", "0", "--scenarios", names, "--out", str(tmp_path))
-    summary = json.loads((tmp_path / "desk.json").read_text())
-    assert summary["scenario_success"] == "dev 5/5", r.stdout + r.stderr
