@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from omnirt.agents import catching, everyday, everyday_forms, exploring, looking, messages, pausing, readings, \
-    repeating, search_forms, shell, sliding
-from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Drag, Hotkey, Scroll, Type, Wait
+    repeating, search_forms, sliding
+from omnirt.agents.actions import MAX_PRESSES, MAX_SCROLL, Click, Done, Hotkey, Scroll, Type, Wait
 from omnirt.agents.fields import focus_point, segmented
 from omnirt.agents.grounding import Element, match, norm
 from omnirt.agents.instruction_text import instruction_key
@@ -182,8 +182,7 @@ class InstructionPolicy(StepGrounding):
             return self._pick(step, steps, n, elements)
         if step.op in readings.OPS:  # a number on the screen decides; its presses and marks are no plan steps
             act = readings.decide(step, elements, self._watch, lambda t, pool: match(t, pool), self._frame)
-            aside = (Click, Hotkey, Drag, Scroll) + ((Type,) if step.op in shell.OPS else ())  # a console typed to too
-            self._aside += [act] if isinstance(act, aside) and step.op in readings.ASIDE_OPS else []
+            self._aside += [act] if readings.aside(step, act) else []
             return act if act is not None else self._missing(step, elements, waits)
         if self._list_open(step, steps, n, elements):
             return everyday.SKIP  # the list shows its options already (a list box): no click to open it
@@ -325,18 +324,10 @@ class InstructionPolicy(StepGrounding):
             if box is None:
                 steps[n + 1] = Step("noop")
                 return everyday.SKIP
-            self._used.append(box)
-            self._field = box
-            return Click(x=(box[0] + box[2]) // 2, y=(box[1] + box[3]) // 2)
+            return self._into(box, "", steps, n)
         if step.fill:
             box, value = everyday.fill_field(step, elements, self._frame, self._used)
-            if box is None:
-                return None
-            self._used.append(box)
-            self._field = box
-            if n + 1 < len(steps) and steps[n + 1].op == "type":
-                steps[n + 1].text = value
-            return Click(x=(box[0] + box[2]) // 2, y=(box[1] + box[3]) // 2)
+            return None if box is None else self._into(box, value, steps, n)
         return everyday.decide_step(step, elements, self._frame, self._field, self._opened())
 
     def _opened(self) -> list[Any] | None:
@@ -351,9 +342,11 @@ class InstructionPolicy(StepGrounding):
     def _field_by_edges(self, step: Step, steps: list[Step], n: int, elements: Sequence[Element]) -> Any:
         """A field the grounding missed (a tinted outline, a dimmed page around a dialog), found by its edges."""
         found = everyday.field_by_edges(step, elements, self._frame, self._used)
-        if found is None:
-            return None
-        box, value = found
+        return None if found is None else self._into(*found, steps, n)
+
+    def _into(self, box: Any, value: str, steps: list[Step], n: int) -> Any:
+        """A click into the field at `box`, which this plan has now used and focused; the type step after step n
+        types `value` (when one is given: a fill's value read from the sentence)."""
         self._used.append(box)
         self._field = box
         if value and n + 1 < len(steps) and steps[n + 1].op == "type":

@@ -21,8 +21,7 @@ the instruction policy decides by reading the numbers in sight (agents/policies.
 
 Conditions are English comparisons: less / fewer / lower / smaller than, below, under, at most, no more than;
 greater / more / higher / larger / bigger than, above, over, at least, no less than, reaches; between A and B; odd,
-even;
-equal to / exactly N. A number is read as OCR gives it, with a currency sign or thousands separators dropped.
+even; equal to / exactly N. A number is read as OCR gives it, with a currency sign or thousands separators dropped.
 
 Only English and widget conventions, nothing about particular pages.
 """
@@ -222,11 +221,7 @@ def best_button(elements: Sequence[Element], kind: str, side: str) -> Element | 
     """The button of the row or card whose value is the least or the greatest: a value in the button's own label
     ("Book for $420"), else the value shown nearest above it in its column (a card's text stands over its button)."""
     buttons = [e for e in elements if e.kind in ("button", "link") and e.label]
-    valued: dict[str, float] = {}
-    for b in buttons:
-        v = measure(kind, b.label)
-        if v is not None:
-            valued[b.id] = v
+    valued: dict[str, float] = {b.id: v for b in buttons if (v := measure(kind, b.label)) is not None}
     for t in (e for e in elements if e.kind in ("word", "line", "cell") and e.label):
         v = measure(kind, t.label)
         below = [b for b in buttons if b.box[1] >= t.box[1] and b.box[0] < t.box[2] and t.box[0] < b.box[2] + 60]
@@ -308,8 +303,16 @@ FRAME_STEPS = (dragging, formatting, geometry, repeating, shell, scheduling, cat
 _FRAME_OPS = tuple(op for module in FRAME_STEPS for op in module.OPS)
 OPS = ("until", "classify", "inorder", "best", "await", *reckoning.OPS, *selecting.OPS, *sliding.OPS,
        *resizing.OPS, *_FRAME_OPS)
-# their clicks are no plan steps (one step, several clicks); best's and point's are
 ASIDE_OPS = ("until", "classify", "inorder", "count", "ask", "compute", *sliding.OPS, *resizing.OPS, *_FRAME_OPS)
+
+
+def aside(step: Any, act: Any) -> bool:
+    """Whether a reading step's action is no plan step (one step, several clicks): an ASIDE_OPS step's clicks, keys,
+    drags and scrolls (best's and point's are steps), and what a console's step types (agents/shell.py)."""
+    from omnirt.agents.actions import Click, Drag, Hotkey, Scroll, Type
+
+    return step.op in ASIDE_OPS and isinstance(act, (Click, Hotkey, Drag, Scroll, *(
+        (Type,) if step.op in shell.OPS else ())))
 
 
 @dataclass

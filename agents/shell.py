@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from omnirt.agents.elements import Element
+from omnirt.agents.instruction_text import lines_of
 
 OPS = ("shell",)
 DARK = 60  # the largest channel of a console's ground is below this
@@ -83,21 +84,13 @@ def panel(rgb: Any, elements: Sequence[Element]) -> tuple[int, int, int, int] | 
 
 
 def rows(elements: Sequence[Element], box: tuple[int, int, int, int]) -> list[str]:
-    """The text inside `box`, one string a row, top to bottom (words whose middles share a row joined left to
-    right)."""
+    """The text inside `box`, one string a row, top to bottom: its words grouped into lines as any text's are
+    (agents/instruction_text.lines_of), a line OCR read whole standing for the words it holds."""
     inside = [e for e in elements if e.label and box[0] <= e.center[0] < box[2] and box[1] <= e.center[1] < box[3]]
-    runs = [e for e in inside if e.kind != "word"]  # a line OCR read whole stands for the words it holds
+    runs = [e for e in inside if e.kind != "word"]
     inside = runs + [e for e in inside if e.kind == "word" and not any(
         r.box[0] <= e.center[0] <= r.box[2] and r.box[1] <= e.center[1] <= r.box[3] for r in runs)]
-    inside.sort(key=lambda e: e.center[1])
-    out: list[list[Element]] = []
-    for e in inside:
-        last = out[-1][-1] if out else None
-        if last is not None and abs(e.center[1] - last.center[1]) <= max(4, (last.box[3] - last.box[1]) // 2):
-            out[-1].append(e)
-        else:
-            out.append([e])
-    return [" ".join(e.label for e in sorted(r, key=lambda e: e.box[0])) for r in out]
+    return [" ".join(e.label for e in line) for line in lines_of(inside)]
 
 
 def spelled(command: str) -> str:

@@ -117,3 +117,21 @@ def test_a_line_read_whole_stands_for_its_words_and_ls_read_as_is():
            line(4, 168, "script.py", x=150), line(5, 194, "user$")]
     els[2] = Element("w2", (16, 132, 50, 144), "word", "user$")
     assert listing(rows(els, BOX)) == ["bash.zip", "mountains", "mozilla.zip", "nintendo.png", "script.py"]
+
+
+def test_what_a_reading_step_does_aside_is_its_clicks_keys_drags_scrolls_and_a_consoles_typing():
+    """readings.aside is the test agents/policies.py made inline: the same answer for every op and action kind."""
+    from types import SimpleNamespace
+
+    from omnirt.agents import readings
+    from omnirt.agents.actions import Drag, Scroll
+
+    acts = [Click(x=1, y=1), Hotkey(keys=["enter"]), Drag(x=1, y=1, to_x=5, to_y=5), Scroll(x=1, y=1, amount=-1),
+            Type(text="ls"), Wait(seconds=0.2), None]
+    for op in (*readings.OPS, "best", "click", "type"):
+        for act in acts:
+            old = (Click, Hotkey, Drag, Scroll) + ((Type,) if op in shell.OPS else ())
+            want = isinstance(act, old) and op in readings.ASIDE_OPS
+            assert readings.aside(SimpleNamespace(op=op), act) == want, (op, act)
+    assert readings.aside(SimpleNamespace(op="shell"), Type(text="rm a.py"))
+    assert not readings.aside(SimpleNamespace(op="best"), Click(x=1, y=1))
