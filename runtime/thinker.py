@@ -24,9 +24,10 @@ Message = dict[str, str]
 
 # How what the camera shows is put before a question about it. Told only "the camera shows this text", the model
 # often answers what the text means rather than what it says ("OPEN SESAME": "It's a secret message."); told to
-# quote it, it reads it out (docs/measurements.md, "A card read out").
-CAMERA_NOTE = ('[What the camera shows, read by OCR: "{text}". Answer from it; quote the text when asked to read it '
-               'or what it says.]')
+# quote it, it reads it out; asked whether it can read it, it says yes unless told that this is asking it to
+# (docs/measurements.md, "A card read out").
+CAMERA_NOTE = ('[What the camera shows, read by OCR: "{text}". Answer from it; asked to read it, whether you can read '
+               'it, or what it says, say the text itself.]')
 
 
 class ChatBackend(Protocol):
