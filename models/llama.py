@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from omnirt.models import assets
-from omnirt.models.llama_states import ConversationStates
+from omnirt.models.llama_states import ConversationStates, load_snapshot, snapshot_path, write_snapshot
 
 # Tuned on Qwen2.5-Coder-0.5B: rules alone are ignored for how-to and coding questions (it answers with numbered
 # steps and code fences); worked examples inside the system prompt fix most of that. Digits still slip through
@@ -115,6 +115,9 @@ def _load_llama(model: str, n_ctx: int, n_threads: int, n_gpu_layers: int, batch
 
 
 _LOADED: "weakref.WeakSet[Any]" = weakref.WeakSet()
+# llama_context_params fields that change what a KV snapshot holds or how it is laid out (the disk snapshot's key)
+_STATE_PARAMS = ("n_batch", "n_ubatch", "n_seq_max", "type_k", "type_v", "flash_attn_type", "offload_kqv", "swa_full",
+                 "kv_unified")
 PREFILL_CHUNK = 16  # tokens a read-ahead evaluates between its checks for more urgent work
 
 
@@ -200,6 +203,7 @@ class LlamaChat:
         if options.state_cache_mb > 0 and self._guard.states is None:
             self._guard.states = ConversationStates(options.state_cache_mb << 20)
         self._turns: Any = None  # the end-of-turn model, made at its first use
+        self.warmed_from_disk = False  # the last warmup read the system prompt's snapshot back from disk
 
     @staticmethod
     def load(options: LlamaOptions = LlamaOptions()) -> "LlamaChat":
@@ -337,13 +341,46 @@ class LlamaChat:
         """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.
 
         llama.cpp keeps the KV cache of the previous prompt and reuses its longest common prefix, so after this the
-        system prompt's ~150 tokens are never evaluated again while the conversation keeps it first.
+        system prompt's ~150 tokens are never evaluated again while the conversation keeps it first. The snapshot
+        this leaves is kept on disk, and a later start of the same model and prompt reads it back instead of
+        evaluating the prompt again (`warmed_from_disk`; models/llama_states.py); the first prompt then restores it
+        as it restores any conversation's snapshot.
         """
         t0 = time.perf_counter()
-        gen = self.stream([{"role": "user", "content": "Hi"}])
+        probe = [{"role": "user", "content": "Hi"}]
+        guard, path = self._guard, self._snapshot_path(probe)
+        if path is not None and guard.states is not None:
+            got = load_snapshot(path)
+            if got is not None:
+                with guard.lock:
+                    guard.run(guard.states.add, *got)
+                self.warmed_from_disk = True
+                return time.perf_counter() - t0
+        gen = self.stream(probe)
         next(gen, None)
         gen.close()
+        if path is not None and guard.states is not None:
+            with guard.lock:
+                latest = guard.run(guard.states.latest)
+            try:
+                if latest is not None:
+                    write_snapshot(path, *latest)
+            except OSError:
+                pass  # a read-only home: every start evaluates the prompt, as before
         return time.perf_counter() - t0
+
+    def _snapshot_path(self, probe: list[dict[str, str]]) -> Any:
+        """The disk snapshot's file for this model, context and prompt (None when they are off)."""
+        if self.options.state_cache_mb <= 0:
+            return None
+        model = assets.require(self.options.model) / "model.gguf"
+        st = model.stat()
+        params = getattr(self.llm, "context_params", None)  # what shapes the state's layout, as far as it is set
+        identity = {"model": str(model.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                    "llama_cpp": getattr(_llama_cpp(), "__version__", "?"), "n_ctx": self.llm.n_ctx(),
+                    "n_gpu_layers": self.options.n_gpu_layers,
+                    **{k: getattr(params, k) for k in _STATE_PARAMS if isinstance(getattr(params, k, None), int)}}
+        return snapshot_path(identity, self._prompt_tokens(self.with_system(probe)))
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The whole answer as one string."""

@@ -19,7 +19,12 @@ Every call runs on the model's thread with its lock held (models/llama.py `_Guar
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
+import os
+import tempfile
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Sequence
 
 MIN_GAIN = 8  # tokens a snapshot must save over the live cache to be worth copying back
@@ -63,6 +68,15 @@ class ConversationStates:
         while self.size > self.capacity_bytes and self._states:
             self._states.popitem(last=False)
 
+    def add(self, key: Sequence[int], data: bytes) -> None:
+        """Keep a snapshot made elsewhere (read back from disk: `load_snapshot`) as if `save` had made it."""
+        if key and self.capacity_bytes > 0:
+            self._states[tuple(key)] = data
+
+    def latest(self) -> tuple[tuple[int, ...], bytes] | None:
+        """The snapshot saved or restored last, with its tokens."""
+        return next(reversed(self._states.items()), None)
+
     def restore(self, llm: Any, tokens: Sequence[int]) -> int:
         """Before `tokens` are read: put back the snapshot sharing the longest prefix with them if it beats the live
         cache by MIN_GAIN tokens. Returns the tokens the cache then holds in common with `tokens`."""
@@ -89,3 +103,74 @@ class ConversationStates:
             llm._requires_eval = True  # noqa: SLF001 - the same flag its own load_state sets
         self.restored += 1
         return llm.n_tokens
+
+
+# ---------------------------------------------------------------- snapshots kept on disk
+# A new process evaluates the system prompt before its first answer (models/llama.py `LlamaChat.warmup`), seconds of
+# both cores that every start of every voice command paid again. The snapshot it leaves is written beside the model
+# cache and read back by the next start of the same model, context size, llama.cpp version and prompt. A file is
+# trusted only whole: its header names the tokens and the SHA-256 of the state, checked before llama.cpp sees it.
+
+_MAGIC = b"omnirt-llama-state-1\n"
+KEEP_FILES = 16  # snapshots kept on disk (one per model and system prompt in use); the least recently used go
+
+
+def state_dir() -> Path | None:
+    """$OMNIRT_STATE_DIR ('' turns the disk snapshots off), else ~/.cache/omnirt/llama-states."""
+    env = os.environ.get("OMNIRT_STATE_DIR")
+    if env == "":
+        return None
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "omnirt" / "llama-states"
+
+
+def snapshot_path(identity: dict[str, Any], tokens: Sequence[int]) -> Path | None:
+    """Where the snapshot of `tokens` on the model and context that `identity` describes is kept."""
+    root = state_dir()
+    if root is None:
+        return None
+    blob = json.dumps({"identity": identity, "tokens": [int(t) for t in tokens]}, sort_keys=True).encode()
+    return root / f"{hashlib.sha256(blob).hexdigest()[:32]}.state"
+
+
+def write_snapshot(path: Path, key: Sequence[int], data: bytes) -> None:
+    """Write atomically (concurrent starts may write the same file); old files beyond KEEP_FILES are removed."""
+    header = json.dumps({"tokens": [int(t) for t in key], "sha256": hashlib.sha256(data).hexdigest()}).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_MAGIC + len(header).to_bytes(4, "little") + header + data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    files = []
+    for p in path.parent.glob("*.state"):
+        try:
+            files.append((p.stat().st_mtime, p))
+        except OSError:  # another start removed it meanwhile
+            pass
+    for _, old in sorted(files, reverse=True)[KEEP_FILES:]:
+        old.unlink(missing_ok=True)
+
+
+def load_snapshot(path: Path) -> tuple[tuple[int, ...], bytes] | None:
+    """The snapshot's tokens and state, or None when the file is absent, cut short or not what its header says
+    (then it is removed, and the prompt is evaluated as if it had never been written)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if not raw.startswith(_MAGIC):
+            raise ValueError("not a snapshot")
+        at = len(_MAGIC) + 4
+        n = int.from_bytes(raw[len(_MAGIC):at], "little")
+        header, data = json.loads(raw[at:at + n]), raw[at + n:]
+        if hashlib.sha256(data).hexdigest() != header["sha256"] or not header["tokens"]:
+            raise ValueError("checksum")
+    except (ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return None
+    os.utime(path)  # recently used
+    return tuple(int(t) for t in header["tokens"]), data
