@@ -76,6 +76,7 @@ class FallbackPolicy:
     _seen: list[tuple[str, bool]] = field(default_factory=list, repr=False)  # (step, screen changed after it)
     _broken: str = field(default="", repr=False)  # why the fallback could not be built
     _llm_acted: bool = field(default=False, repr=False)  # the model acted on the screen this episode
+    _frame: Any = field(default=None, repr=False)  # the last screenshot and area (`see`)
 
     @property
     def name(self) -> str:
@@ -113,9 +114,12 @@ class FallbackPolicy:
                 p.observe(action, changed)
 
     def see(self, rgb: Any, area: Any = None) -> None:
-        """The screenshot for the next decision, for the rules (they read switches and row controls from pixels)."""
-        if hasattr(self.primary, "see"):
-            self.primary.see(rgb, area)
+        """The screenshot for the next decision, for the rules (they read switches and row controls from pixels)
+        and the model (icons named by their look)."""
+        self._frame = (rgb, area)  # kept for a model built at its first hand-over, after this call
+        for p in (self.primary, self.fallback):
+            if p is not None and hasattr(p, "see"):
+                p.see(rgb, area)
 
     def settle_limit(self, action: Any) -> float | None:
         """The rules' limit on the loop's wait after an action while they decide (agents/catching.py)."""
@@ -151,6 +155,8 @@ class FallbackPolicy:
             self.stats["handovers"] += 1
             self.stats["handover_reasons"].append(action.summary[:120])
             llm.reset(notes=self._taken)
+            if hasattr(llm, "see") and self._frame is not None:
+                llm.see(*self._frame)
         one = not self._taken and not SEVERAL.search(instruction)
         if one and self._llm_acted and self._seen and self._seen[-1][1]:
             # One request, none of it the rules' and the screen changed after the model's action: carried out. A

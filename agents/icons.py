@@ -204,6 +204,15 @@ def scores(rgb: Any, box: tuple[int, ...]) -> dict[str, float]:
     return {name: likeness(sil, ref) for name, ref in _vocabulary().items()}
 
 
+def look_name(rgb: Any, box: tuple[int, ...]) -> str | None:
+    """The shape of the vocabulary that `box` shows ('trash', 'star'), when it is alike enough and no other shape
+    comes within NEAR of it; None otherwise (a word for an element that has none: agents/llm_policy.py)."""
+    s = sorted(scores(rgb, box).items(), key=lambda kv: -kv[1])
+    if not s or s[0][1] < MIN_SCORE or (len(s) > 1 and s[1][1] > s[0][1] - NEAR):
+        return None
+    return s[0][0]
+
+
 def blobs(rgb: Any, area: tuple[int, ...] | None, covered: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
     """Icon-sized blobs of edges in `area` (the whole frame if None) that no box of `covered` (text) overlaps: icons
     the detector missed. Edges, not ink against one background: a white glyph on a coloured bar is found too (the

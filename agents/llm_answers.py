@@ -233,7 +233,7 @@ def to_actions(answer: str | dict, shown: dict[int, Element], elements: Sequence
     return [click, typed], f"typed {json.dumps(text)} into {what}", data
 
 
-def refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
+def refused(text: str, shown: dict[int, Element]) -> set[tuple[str, Any]]:
     """The (action, id) of a rejected answer, left out of the re-ask's schema: asked again with the reason, the 0.5B
     model answered the same in nearly every case on DEV, so the grammar now makes it choose something else."""
     try:
@@ -243,6 +243,8 @@ def refused(text: str, shown: dict[int, Element]) -> set[tuple[str, int]]:
     ident = data.get("id") if isinstance(data, dict) else None
     if isinstance(ident, int) and not isinstance(ident, bool) and ident in shown:
         return {(str(data.get("action")), ident)}
+    if isinstance(data, dict) and data.get("action") == "key" and data.get("key") in LLM_KEYS:
+        return {("key", data["key"])}  # llm_schema leaves the key out of the re-ask as it does an id
     return set()
 
 

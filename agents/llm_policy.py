@@ -29,10 +29,10 @@ from typing import Any, Collection, Sequence
 from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
-                                       ordinal_names, refused, to_actions)
+                                       naming, ordinal_names, refused, to_actions)
 from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target
-from omnirt.agents.llm_screen import (describe, fresh, identity, near, same_spot,  # noqa: F401  (re-exported)
-                                      select_elements)
+from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, near, same_spot,  # noqa: F401
+                                      select_elements)  # (describe, select_elements: re-exported)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -58,6 +58,9 @@ _EX_TAIL = "'OK' button id=3\n'Help' link id=4\nSteps taken:\n"
 _EX_FIELDS = ("'Name' input (empty) id=1 at (150,40)\n", "'Name' input value 'ann' id=1 at (150,40)\n",
               "'Code' input (empty) id=2 at (150,80)\n", "'Code' input value 'x1' id=2 at (150,80)\n")
 _EX_DONE = ("1. typed \"ann\" into 'Name' input\n", "2. typed \"x1\" into 'Code' input\n")
+# (Tried: the answers written without spaces between the JSON's items, 23 tokens to decode for a click instead of
+# 30. The 0.5B model then wrote the task's last part first, "Press Submit", 18 -> 13 of 28 DEV tasks; see
+# docs/agent-desk.md, session 31.)
 EXAMPLES = (
     (_EX_HEAD + _EX_FIELDS[1] + _EX_FIELDS[2] + _EX_TAIL + _EX_DONE[0] + "Next action?",
      '{"step": "\\"x1\\" as the code", "action": "type", "target": "Code", "id": 2, "text": "x1"}'),
@@ -70,9 +73,11 @@ EXAMPLES = (
 
 # ---------------------------------------------------------------- the LLM-facing schema and its mapping
 
-def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple[str, int]] = ()) -> dict[str, Any]:
+def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple[str, Any]] = ()) -> dict[str, Any]:
     """JSON schema of one LLM answer; `ids` (the marks shown) are an enum, so constrained decoding cannot invent one;
-    `banned` (action, id) pairs are left out (an action just refused as a repeat cannot be produced again).
+    `banned` (action, id) pairs are left out (an action just refused as a repeat cannot be produced again), and
+    ("key", name) pairs the same way (`decide` bans every key on a screen a key changed nothing on): a key pressed
+    there was answered again and refused, 6 of 6 invalid calls in one DEV run (1.5B), each re-ask the same key.
     Property order matters (the grammar emits them in this order): step and target come before the id."""
     def shape(action: str, extra: dict[str, Any]) -> dict[str, Any]:
         props = {"step": {"type": "string", "maxLength": MAX_STEP}, "action": {"const": action}, **extra}
@@ -85,7 +90,9 @@ def llm_schema(ids: Sequence[int], max_text: int = 100, banned: Collection[tuple
         if allowed:
             text = {"text": {"type": "string", "minLength": 1, "maxLength": max_text}} if action == "type" else {}
             shapes.append(shape(action, {"target": target, "id": {"enum": allowed}, **text}))
-    shapes += [shape("key", {"key": {"enum": list(LLM_KEYS)}}), shape("done", {})]
+    keys = [k for k in LLM_KEYS if ("key", k) not in banned]  # a key pressed on this very screen: not again
+    shapes += [shape("key", {"key": {"enum": keys}})] if keys else []
+    shapes += [shape("done", {})]
     return {"oneOf": shapes}
 
 
@@ -126,6 +133,7 @@ class LLMPolicy:
     _clicked: str = field(default="", repr=False)  # the label the last accepted decision clicked ('' otherwise)
     _task: str = field(default="", repr=False)
     _before: set[tuple] | None = field(default=None, repr=False)  # identities on screen at the last decision
+    _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
     last_answer: dict[str, Any] | None = field(default=None, repr=False)
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # this episode's answers, for reports
 
@@ -181,10 +189,12 @@ class LLMPolicy:
         sig = _signature(elements)
         seen = self._seen.get(sig, [])
         self._note_repeat(sig, seen)
-        shown = select_elements(elements, self.max_elements, instruction)
+        shown = by_look(select_elements(elements, self.max_elements, instruction), self._frame)
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
         banned = {(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}
+        if any('"key"' in k for k in taken):  # a key that changed nothing here: nothing takes keys (no focus)
+            banned |= {("key", k) for k in LLM_KEYS}  # the 1.5B model tried enter, down, then tab (DEV)
         # Nor is the same text clicked again under another number: a click here changed nothing, and the 0.5B model
         # went on to the word's twins (a tree's 'Tora' three times, a '7' six times on DEV).
         same = {fold(shown[i].label) for a, i in banned if a == "click" and i in shown and fold(shown[i].label)}
@@ -217,6 +227,10 @@ class LLMPolicy:
             self._toggle_spots.append(el.center)
         self._clicked = fold(el.label) if data.get("action") == "click" and el is not None else ""
         return actions[0]
+
+    def see(self, rgb: Any, area: Any = None) -> None:
+        """The loop's screenshot for the next decision: icons without text are named from it (`by_look`)."""
+        self._frame = (rgb, area) if rgb is not None else None
 
     def _note_repeat(self, sig: tuple, seen: list[str]) -> None:
         """The same screen as when the last accepted decision was taken: that action did nothing visible. The same
@@ -276,6 +290,8 @@ class LLMPolicy:
                 if owed and data["action"] == "click" and el is not None and el.kind in FIELD_KINDS and not el.value:
                     # told to type a text first, it chose an empty field: that is where the text goes
                     actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, soft)
+                if data["action"] == "type":
+                    actions, note, data = self._retyped(data, shown, held) or (actions, note, data)
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
                 try:
@@ -306,6 +322,21 @@ class LLMPolicy:
                 msgs = msgs + [{"role": "assistant", "content": text[:300]},
                                {"role": "user", "content": f"Rejected: {reason}. Reply with one valid action."}]
         return None, reason
+
+    def _retyped(self, data: dict[str, Any], shown: dict[int, Element], held: Collection[int]) -> tuple | None:
+        """A text typed into a field that shows it already (typing adds to a field, it does not replace): the
+        answer becomes the click on what the task names next (`named_target`), else it is refused. The 1.5B model
+        typed "TORA" into the field showing 'TORA' instead of pressing Submit, and did so again each time (DEV)."""
+        el = shown[data["id"]]
+        if not (el.value and naming(str(data["text"]), el.value) >= 2):
+            return None
+        click = {k: v for k, v in data.items() if k != "text"} | {"action": "click"}
+        moved = named_target(click, shown, self._task, self._notes, held)
+        if moved.get("id") == data["id"]:
+            raise InvalidAction(f"'{clip(el.label or ordinal_names(shown).get(data['id'], ''))}' {el.kind} shows "
+                                f"'{clip(el.value)}' already; do the next part of the task")
+        self.stats["redirected"] = self.stats.get("redirected", 0) + 1
+        return to_actions(moved, shown)
 
     def _from_step(self, text: str, shown: dict[int, Element], held: Collection[int] = ()) -> str | dict[str, Any]:
         """The answer, its target replaced by what its own "step" names when the target is not in the task at all

@@ -8,7 +8,8 @@ the fallback's eyesight; agents/llm_policy.py decides what to do with the answer
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import replace
+from typing import Any, Sequence
 
 from omnirt.agents.grounding import Element, norm
 from omnirt.agents.llm_answers import KIND_PRIORITY, clip, mark_numbers
@@ -39,6 +40,21 @@ def select_elements(elements: Sequence[Element], cap: int, instruction: str = ""
         return marks
     order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
     return {n: marks[n] for n in sorted(order)}
+
+
+def by_look(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
+    """The marks, each icon or button without text labelled with the icon its pixels look like ('trash', 'star';
+    agents/icons.py), so that "the trash icon" names one. Shown as '1st icon', '2nd icon', such icons were clicked by
+    number at random (DEV, email pages, 1.5B: four icons in six calls, none the one named). frame: (rgb, area)."""
+    if frame is None:
+        return shown
+    from omnirt.agents import icons
+
+    out = dict(shown)
+    for n, e in shown.items():
+        name = icons.look_name(frame[0], e.box) if e.kind in ("icon", "button") and not e.label.strip() else None
+        out[n] = replace(e, label=name) if name else e
+    return out
 
 
 # What a widget's value says about its state, in words ('+' is not "collapsed" to a 0.5B model)

@@ -236,3 +236,25 @@ def test_the_bench_times_the_rules_and_the_fallback_apart():
     assert s["median_step_ms"] == 50 and s["rule_steps"] == 3  # the LLM's seconds are not the rules' step time
     assert s["llm_steps"] == 2 and s["median_llm_decide_ms"] == 5000
     assert s["success"] == 0.5
+
+
+def test_the_model_built_at_its_first_hand_over_sees_the_screenshot_decided_on():
+    """The rules see each screenshot; a model built only when they give up gets the last one too (it names icons
+    from the pixels), and every later one."""
+    import numpy as np
+
+    class Seeing(ScriptedLLM):
+        frames: list = []
+
+        def see(self, rgb, area=None) -> None:
+            self.frames.append((rgb.shape, area))
+
+    llm = Seeing([Click(element="e1"), Done(success=True, summary="ok")])
+    pol = FallbackPolicy(InstructionPolicy(), lambda: llm)
+    task = "frobnicate dark mode"
+    pol.see(np.zeros((20, 30, 3), np.uint8), (0, 0, 30, 20))
+    history = [pol.decide(task, SCREEN, [])]
+    pol.observe(history[0], True)
+    pol.see(np.zeros((40, 50, 3), np.uint8))
+    pol.decide(task, SCREEN, history)
+    assert llm.frames == [((20, 30, 3), (0, 0, 30, 20)), ((40, 50, 3), None)]

@@ -280,3 +280,69 @@ def test_a_click_on_what_a_step_already_used_goes_to_a_control_the_task_names_an
     policy.reset(notes=["typed \"-7\" into '2nd input' input"])
     task = 'Check the 3rd radio button and enter the number "-7" into the 2nd textbox.'
     assert policy.decide(task, [*radios, *fields], [1]) == Click(x=130, y=140)
+
+
+def test_a_key_that_changed_nothing_takes_every_key_out_of_the_grammar_on_that_screen() -> None:
+    """DEV, 1.5B: 'down' pressed on a page that did not move, then answered again and refused on every re-ask; with
+    only that key left out, it tried enter, down and tab in turn: nothing there takes keys."""
+    from omnirt.agents.actions import Hotkey
+    from omnirt.agents.llm_answers import refused
+
+    def keys(schema: dict) -> list:
+        return [s["properties"]["key"]["enum"] for s in schema["oneOf"] if s["properties"]["action"]["const"] == "key"]
+
+    els = [Element("e0", (10, 10, 200, 120), "textarea", "Lorem ipsum"), SUBMIT]
+    th = Replay(['{"action": "key", "key": "down"}', '{"action": "key", "key": "down"}',
+                 '{"action": "click", "target": "Submit", "id": 3}'])
+    policy = LLMPolicy(th)
+    h = [policy.decide("Scroll down to the end, then hit submit", els, [])]
+    assert h == [Hotkey(keys=["down"])] and "down" in keys(th.schemas[0])[0]
+    # the same screen: no key in the schema (the Replay answers one anyway: refused, the re-ask has none either)
+    h.append(policy.decide("Scroll down to the end, then hit submit", els, h))
+    assert [keys(schema) for schema in th.schemas[1:]] == [[], []]
+    assert h[-1] == Click(x=60, y=215)
+    assert refused('{"action": "key", "key": "tab"}', {}) == {("key", "tab")}  # a key refused: not in the re-ask
+
+
+def test_a_text_the_field_shows_already_is_not_typed_again_the_named_control_is_clicked() -> None:
+    """DEV, 1.5B: "TORA" typed into the field showing 'TORA' again and again instead of pressing Submit."""
+    field = Element("e0", (20, 40, 200, 70), "input", "", value="TORA")
+    th = Replay(['{"action": "type", "target": "1st input", "id": 0, "text": "TORA"}'])
+    policy = LLMPolicy(th)
+    policy.reset(notes=['typed "TORA" into \'1st input\' input'])
+    task = 'Type "tora" in all upper case letters in the text input and press Submit.'
+    assert policy.decide(task, [field, SUBMIT], [Type(text="TORA")]) == Click(x=60, y=215)
+    assert policy.stats["invalid"] == 0 and policy.stats["redirected"] == 1
+    # nothing named to go on to: refused with the reason, not typed twice
+    th = Replay(['{"action": "type", "target": "1st input", "id": 0, "text": "tora"}'] * 2)
+    policy = LLMPolicy(th)
+    policy.reset(notes=['typed "TORA" into \'1st input\' input'])
+    policy.decide("Type tora into the field", [field], [Type(text="TORA")])
+    assert policy.stats["invalid"] == 2
+    assert "'1st input' input shows 'TORA' already" in th.prompts[1][-1]["content"]
+
+
+def test_icons_without_text_are_named_by_their_look_for_the_model() -> None:
+    """DEV, 1.5B: "click the trash icon" among icons shown as '1st icon' ... was a click on a number at random."""
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("cv2")
+    from test_agent_icons import _star, _trash
+
+    img = np.full((60, 240, 3), 255, np.uint8)
+    _star(img, 170, 30, 10, (150, 150, 150), filled=False)
+    _trash(img, 200, 19, 16, (120, 120, 120))
+    els = [Element("e0", (6, 10, 50, 40), "word", "Ann"), Element("e1", (158, 18, 182, 42), "icon", ""),
+           Element("e2", (196, 15, 220, 43), "icon", "")]
+    th = Replay(['{"action": "click", "target": "trash", "id": 1}'])
+    policy = LLMPolicy(th)
+    policy.see(img)
+    assert policy.decide("Delete Ann's row with the trash icon", els, []) == Click(x=208, y=29)
+    prompt = th.prompts[0][-1]["content"]
+    assert "'star' icon id=1" in prompt and "'trash' icon id=2" in prompt
+    # no frame: named by place as before
+    th = Replay(['{"action": "click", "target": "2nd icon", "id": 2}'])
+    policy = LLMPolicy(th)
+    policy.decide("Delete Ann's row with the trash icon", els, [])
+    assert "'2nd icon' icon id=2" in th.prompts[0][-1]["content"]
