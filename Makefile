@@ -15,7 +15,7 @@ demo: setup
 	$(BIN)/python -m omnirt.tools.demo
 
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=30 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/omnirt bench asr
