@@ -18,6 +18,7 @@ Every call runs on the model's thread with its lock held (models/llama.py `_Guar
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -170,7 +171,9 @@ def load_snapshot(path: Path) -> tuple[tuple[int, ...], bytes] | None:
         if hashlib.sha256(data).hexdigest() != header["sha256"] or not header["tokens"]:
             raise ValueError("checksum")
     except (ValueError, KeyError, TypeError):
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return None
-    os.utime(path)  # recently used
+    with contextlib.suppress(OSError):  # (a read-only cache is still read)
+        os.utime(path)  # recently used
     return tuple(int(t) for t in header["tokens"]), data
