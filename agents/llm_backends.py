@@ -32,10 +32,14 @@ class EmbeddedThinker:
 
         grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         out = self.chat.run(lambda llm: llm.create_chat_completion(  # waits for any voice stream on this model
-            messages=messages, grammar=grammar, temperature=0.0, max_tokens=self.max_tokens, seed=0))
+            messages=messages, grammar=grammar, temperature=0.0, max_tokens=self.max_tokens, seed=0), messages)
         usage = out.get("usage") or {}
         return out["choices"][0]["message"]["content"] or "", {"prompt_tokens": usage.get("prompt_tokens"),
                                                                "completion_tokens": usage.get("completion_tokens")}
+
+    def warmup(self, messages: list[dict[str, str]]) -> None:
+        """Evaluate the head of `messages` once, or read its snapshot back from an earlier start (models/llama.py)."""
+        self.chat.warmup(messages)
 
     def close(self) -> None:
         pass

@@ -157,7 +157,10 @@ class LLMPolicy:
         episode pays only for its screen (seconds taken). The head is byte-identical in every prompt, so llama.cpp
         keeps reusing it from the KV cache."""
         t0 = time.perf_counter()
-        self.thinker.complete(self.messages("", {}), llm_schema([]))
+        if hasattr(self.thinker, "warmup"):  # embedded: its snapshot may be read back from an earlier start
+            self.thinker.warmup(self.messages("", {}))
+        else:
+            self.thinker.complete(self.messages("", {}), llm_schema([]))
         return round(time.perf_counter() - t0, 3)
 
     def needs_elements(self, instruction: str, history: Sequence[Any]) -> bool:

@@ -325,20 +325,25 @@ class LlamaChat:
         then = self._prompt_tokens(self.with_system(answer)) if answer else None
         return self._turn_model().prob(text, history, then)
 
-    def run(self, fn: Any) -> Any:
+    def run(self, fn: Any, messages: list[dict[str, str]] | None = None) -> Any:
         """fn(llm) with the model to itself (waits for a stream in progress), on the model's own thread: for calls
-        this class does not wrap, such as grammar-constrained completions."""
+        this class does not wrap, such as grammar-constrained completions. `messages`: what fn will read, so that a
+        kept snapshot sharing more of it than the live cache (a warmup read back from disk) is put back first."""
         guard = self._guard
         if guard.owner == threading.get_ident():
             raise RuntimeError("this thread still has an open Thinker stream on this model: close it first")
         with guard.lock:
             try:
+                if messages is not None and guard.states is not None:
+                    guard.run(guard.states.restore, self.llm, self._prompt_tokens(messages))
                 return guard.run(fn, self.llm)
             finally:
                 guard.run(_free_sampler, self.llm)
 
-    def warmup(self) -> float:
+    def warmup(self, probe: list[dict[str, str]] | None = None) -> float:
         """Evaluate the system prompt once (seconds taken) so that the first real question pays only for itself.
+        `probe`: the messages whose head to evaluate (default: a "Hi" after the system prompt; the agent's LLM
+        policy passes its own system prompt and examples).
 
         llama.cpp keeps the KV cache of the previous prompt and reuses its longest common prefix, so after this the
         system prompt's ~150 tokens are never evaluated again while the conversation keeps it first. The snapshot
@@ -347,7 +352,7 @@ class LlamaChat:
         as it restores any conversation's snapshot.
         """
         t0 = time.perf_counter()
-        probe = [{"role": "user", "content": "Hi"}]
+        probe = probe or [{"role": "user", "content": "Hi"}]
         guard, path = self._guard, self._snapshot_path(probe)
         if path is not None and guard.states is not None:
             got = load_snapshot(path)

@@ -68,3 +68,35 @@ def test_a_second_start_reads_the_prompt_back_and_answers_the_same(tmp_path):
     assert not first["disk"] and first["restored"] == 0 and len(list(tmp_path.glob("*.state"))) == 1
     assert second["disk"] and second["restored"] == 1  # its first prompt put the snapshot back
     assert second["answer"] == first["answer"] and first["answer"]
+
+
+POLICY_START = """
+import json
+from omnirt.agents.llm_backends import EmbeddedThinker
+from omnirt.agents.llm_policy import LLMPolicy
+from omnirt.agents.elements import Element
+thinker = EmbeddedThinker(n_threads=1)
+policy = LLMPolicy(thinker)
+policy.warmup()
+els = [Element("e1", (10, 100, 80, 130), "button", "Cancel"), Element("e2", (90, 100, 170, 130), "button", "Submit")]
+action = policy.decide("Click the Submit button.", els, [])
+print(json.dumps({"disk": thinker.chat.warmed_from_disk, "restored": thinker.chat._guard.states.restored,
+                  "action": repr(action), "answer": policy.log[-1]["answer"]}))
+"""
+
+
+@pytest.mark.models
+def test_the_agents_llm_policy_reads_its_head_back_and_decides_the_same(tmp_path):
+    """The LLM policy's warmup (its system prompt and examples) goes through the same disk snapshot, and its
+    grammar-constrained decisions (LlamaChat.run) put the snapshot back before reading the prompt."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make setup)")
+    env = dict(os.environ, OMNIRT_STATE_DIR=str(tmp_path))
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", POLICY_START], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert not first["disk"] and second["disk"] and second["restored"] >= 1
+    assert second["answer"] == first["answer"] and "Click" in first["action"]
