@@ -7,7 +7,7 @@
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-let pc = null, channel = null, assistantLine = null;
+let pc = null, channel = null;
 let media = null, iceServers = [], headers = {}, session = null, moving = false;  // kept across reconnections
 
 function setStatus(state) { const s = $("status"); s.textContent = state; s.className = "status " + state; }
@@ -74,6 +74,7 @@ async function start() {
   showError("");
   $("start").disabled = true;
   setStatus("connecting");
+  forgetTurns();  // a new session numbers its turns from the start
   headers = {};
   if (token) headers["Authorization"] = "Bearer " + token;
   iceServers = (await config(headers)).iceServers || [];
@@ -134,7 +135,8 @@ async function lost() {
   if (moving) return;
   moving = true;
   const id = session, old = pc;
-  pc = null; channel = null; userLine = null; assistantLine = null;
+  pc = null; channel = null;
+  forgetTurns();  // the new host numbers its turns afresh; the lines on the page stay
   if (old) old.close();
   setStatus("reconnecting");
   let why = null;
@@ -159,27 +161,48 @@ function stop() {
   setStatus("idle");
 }
 
-let userLine = null;
+// One user line and one assistant line per turn, found by the turn's number: events of a turn may arrive after a
+// later turn's (a final transcript decoded late). A turn withdrawn by "rejoin" (you went on after a pause) stays
+// withdrawn: its lines give way to the whole request's, and any late event of it is dropped.
+const lines = { user: new Map(), assistant: new Map() };
+const withdrawn = new Set();
+
+function forgetTurns() { lines.user.clear(); lines.assistant.clear(); withdrawn.clear(); }
+
+function lineOf(kind, turn) {
+  let line = lines[kind].get(turn);
+  if (!line || !line.isConnected) {
+    line = addLine(kind, "", true);
+    line.dataset.turn = turn;
+    lines[kind].set(turn, line);
+  }
+  return line;
+}
 
 function onEvent(e) {
+  if (withdrawn.has(e.turn) && ["user", "assistant_delta", "assistant_done"].includes(e.type)) return;
   switch (e.type) {
     case "status": setStatus(e.state); break;
-    case "user":  // partial transcripts update one faded line while you talk; the final one replaces it
+    case "user": {  // partial transcripts update the turn's faded line while you talk; the final one settles it
       if (!e.text.trim()) break;
-      if (!userLine) userLine = addLine("user", "", true);
-      userLine.textContent = e.text; userLine.dataset.turn = e.turn;
-      if (e.final) { userLine.classList.remove("partial"); userLine = null; assistantLine = null; }
+      const line = lineOf("user", e.turn);
+      line.textContent = e.text;
+      if (e.final) line.classList.remove("partial");
       break;
-    case "assistant_delta":
-      if (!assistantLine) assistantLine = addLine("assistant", "", true);
-      assistantLine.dataset.turn = e.turn; assistantLine.textContent += e.text; break;
-    case "assistant_done":
-      if (!assistantLine) assistantLine = addLine("assistant", e.text);
-      assistantLine.dataset.turn = e.turn;
-      assistantLine.textContent = e.text; assistantLine.classList.remove("partial"); assistantLine = null; break;
+    }
+    case "assistant_delta": lineOf("assistant", e.turn).textContent += e.text; break;
+    case "assistant_done": {
+      const line = lineOf("assistant", e.turn);
+      line.textContent = e.text; line.classList.remove("partial"); break;
+    }
     case "rejoin":  // you went on after a pause: that turn's lines give way to the whole request's
-      document.querySelectorAll(`#transcript [data-turn="${e.joins}"]`).forEach((el) => el.remove());
-      assistantLine = null; break;
+      withdrawn.add(e.joins);
+      for (const kind of ["user", "assistant"]) {
+        const line = lines[kind].get(e.joins);
+        if (line) line.remove();
+        lines[kind].delete(e.joins);
+      }
+      break;
     case "latency": drawWaterfall(e); break;
     case "error": showError(e.message); break;
     case "move": lost(); break;  // the host is being drained: offer again (with the session id) between turns
