@@ -19,17 +19,31 @@ class EmbeddedThinker:
     n_threads 1: llama.cpp's threads spin at barriers, and on a shared 2-core CPU 2 threads ran 3-10x slower."""
 
     def __init__(self, model: str = THINKERS["0.5b"], n_threads: int = 1, n_ctx: int = 2048,
-                 max_tokens: int = 96) -> None:
+                 max_tokens: int = 96, batched: bool = True) -> None:
         from omnirt.models.llama import LlamaChat, LlamaOptions
 
         self.name = model
         self.max_tokens = max_tokens
+        self.batched = batched  # the policy's answers decoded with their fixed parts batched (agents/llm_decoding)
         self.chat = LlamaChat.load(LlamaOptions(model=model, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens,
                                                 system_prompt=""))
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The answer to `messages` in the shape of `schema`: the policy's own answer shape by
+        agents/llm_decoding.py (its fixed parts read in batches), any other through llama.cpp's grammar."""
         from llama_cpp import LlamaGrammar
 
+        from omnirt.agents.llm_decoding import AnswerDecoder, plan_of
+
+        plan = plan_of(schema) if self.batched else None
+        if plan is not None:
+            def decode(llm: Any) -> tuple[str, dict[str, Any]]:
+                prompt = self.chat._prompt_tokens(messages)
+                d = AnswerDecoder(llm, prompt)
+                text = d.decode(plan)
+                return text, {"prompt_tokens": len(prompt), "prompt_read": d.prompt_read, "chosen_tokens": d.chosen,
+                              "evaluations": d.evaluations}
+            return self.chat.run(decode, messages)
         grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
         out = self.chat.run(lambda llm: llm.create_chat_completion(  # waits for any voice stream on this model
             messages=messages, grammar=grammar, temperature=0.0, max_tokens=self.max_tokens, seed=0), messages)
