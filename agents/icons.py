@@ -68,6 +68,25 @@ def shape_named(target: str) -> str | None:
     return None
 
 
+# Names too common in a task's wording to say that an icon is meant ("check the box", "enter x", "add 2 items").
+_PLAIN = {"x", "new", "like", "love", "find", "done", "check", "add", "create", "more", "back", "previous", "cancel",
+          "home", "user", "account", "profile", "undo", "lens", "pen", "plane", "dismiss", "tick", "notification"}
+
+
+def shapes_named_in(instruction: str) -> list[str]:
+    """The icons a whole instruction names by a word people use for them ("delete it" -> 'trash', "the paper
+    plane" -> 'send'), longest names first, none by the plain words of `_PLAIN`."""
+    words = re.sub(r"[^\w×\s]", " ", instruction.lower()).split()
+    found: list[str] = []
+    for n in (3, 2, 1):
+        for i in range(len(words) - n + 1):
+            name = " ".join(words[i:i + n])
+            shape = _LOOKUP.get(name)
+            if shape and name not in _PLAIN and shape not in found:
+                found.append(shape)
+    return found
+
+
 def _canvas() -> Any:
     return np.zeros((48, 48), np.uint8)
 

@@ -31,8 +31,8 @@ from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        naming, ordinal_names, refused, to_actions)
 from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target
-from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, near, same_spot,  # noqa: F401
-                                      select_elements)  # (describe, select_elements: re-exported)
+from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, named_icons, near,  # noqa: F401
+                                      same_spot, select_elements)  # (describe, select_elements: re-exported)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -192,7 +192,8 @@ class LLMPolicy:
         sig = _signature(elements)
         seen = self._seen.get(sig, [])
         self._note_repeat(sig, seen)
-        shown = by_look(select_elements(elements, self.max_elements, instruction), self._frame)
+        shown = named_icons(by_look(select_elements(elements, self.max_elements, instruction), self._frame),
+                            elements, self._frame, instruction)
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
         banned = {(d["action"], d["id"]) for d in map(json.loads, taken) if "id" in d}

@@ -144,3 +144,31 @@ def test_a_drop_down_read_as_a_field_after_its_choice_is_not_opened_again() -> N
                     [[closed, SUBMIT], [closed, *options], [chosen, SUBMIT]])
     assert th.schemas[2]["oneOf"][0]["properties"]["id"] == {"enum": [1]}
     assert acts[2] == Click(x=45, y=50)
+
+
+def test_an_icon_the_task_names_and_no_element_holds_gets_a_mark_of_its_own() -> None:
+    """DEV, 0.5B: an opened email's trash can, drawn with no outline, was no element, and "click the trash icon"
+    was refused 8 times of 10 ("no element shows 'trash'")."""
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("cv2")
+    from test_agent_icons import _star, _trash
+
+    img = np.full((60, 240, 3), 255, np.uint8)
+    _star(img, 170, 30, 10, (150, 150, 150), filled=False)
+    _trash(img, 200, 19, 16, (120, 120, 120))
+    els = [Element("e0", (6, 10, 50, 40), "word", "Ann"), Element("e1", (60, 10, 120, 40), "button", "Reply")]
+    th = Replay(['{"step": "delete it", "action": "click", "target": "trash", "id": 2}'])
+    policy = LLMPolicy(th)
+    policy.see(img)
+    act = policy.decide("Click the trash icon to delete this email.", els, [])
+    assert "'trash' icon id=2" in th.prompts[0][-1]["content"]
+    assert isinstance(act, Click) and 196 <= act.x <= 220 and 15 <= act.y <= 45
+    # what the task does not name is not marked (the star), and nothing when no icon is named
+    assert "star" not in th.prompts[0][-1]["content"]
+    th = Replay(['{"step": "reply", "action": "click", "target": "Reply", "id": 1}'])
+    policy = LLMPolicy(th)
+    policy.see(img)
+    policy.decide("Reply to Ann.", els, [])
+    assert "icon" not in th.prompts[0][-1]["content"].split("Elements:")[1]
