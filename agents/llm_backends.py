@@ -15,18 +15,24 @@ THINKERS = {"0.5b": "qwen2.5-coder-0.5b-instruct", "1.5b": "qwen2.5-coder-1.5b-i
 
 
 class EmbeddedThinker:
-    """llama.cpp in-process (the same cached Llama as the voice Thinker), grammar-constrained to the schema.
-    n_threads 1: llama.cpp's threads spin at barriers, and on a shared 2-core CPU 2 threads ran 3-10x slower."""
+    """llama.cpp in-process (the same cached Llama as the voice Thinker), constrained to the schema.
+    n_threads 1: llama.cpp's threads spin at barriers, and on a shared 2-core CPU 2 threads ran 3-10x slower token by
+    token. batch_threads (default: 2 where there are 2 cores): the screen's prompt and the answer's fixed parts are
+    read as batches, dense work that scales with cores and finds the browser idle while the agent decides (as a
+    voice session reads its prompts with 2 threads and generates with 1)."""
 
     def __init__(self, model: str = THINKERS["0.5b"], n_threads: int = 1, n_ctx: int = 2048,
-                 max_tokens: int = 96, batched: bool = True) -> None:
+                 max_tokens: int = 96, batched: bool = True, batch_threads: int = 0) -> None:
+        import os
+
         from omnirt.models.llama import LlamaChat, LlamaOptions
 
         self.name = model
         self.max_tokens = max_tokens
         self.batched = batched  # the policy's answers decoded with their fixed parts batched (agents/llm_decoding)
+        batch_threads = batch_threads or max(n_threads, min(2, os.cpu_count() or 1))
         self.chat = LlamaChat.load(LlamaOptions(model=model, n_ctx=n_ctx, n_threads=n_threads, max_tokens=max_tokens,
-                                                system_prompt=""))
+                                                system_prompt="", batch_threads=batch_threads))
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The answer to `messages` in the shape of `schema`: the policy's own answer shape by
