@@ -116,7 +116,11 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
     while nothing on screen shows the target is rejected (InvalidAction) rather than guessed. `banned` (action, id)
     pairs are never chosen for the model (it was just told not to repeat them)."""
     el = shown[ident]
-    done_here = [e for n, e in shown.items() if (action, n) in banned and naming(target, e.label) == 3]
+    # Place names as the model saw them: counted among all the marks shown, banned ones too ("3rd radio" stays the
+    # third radio; counted without a banned one, the fourth took its name)
+    names = ordinal_names(shown)
+    done_here = [e for n, e in shown.items() if (action, n) in banned
+                 and max(naming(target, e.label), naming(target, names.get(n, ""))) == 3]
     # The grammar left this one element to click: the words are the model's wish for what it may not do again
     # ("click 'Mayotte' dropdown", target 'Dropdown', id of Submit, on DEV); the number is its only choice.
     only = [n for n in shown if (action, n) not in banned] == [ident]
@@ -125,7 +129,7 @@ def _reconcile(ident: int, target: str, action: str, shown: dict[int, Element],
         return _field_named(ident, target, shown)
     if not target.strip():
         return ident, el
-    named = _element_named(ident, target, shown, elements)
+    named = _element_named(ident, target, shown, elements, names)
     if named is not None:
         return named
     if done_here or (only and banned):
@@ -156,12 +160,13 @@ def _field_named(ident: int, target: str, shown: dict[int, Element]) -> tuple[in
     return (near[0], shown[near[0]]) if near else (ident, el)
 
 
-def _element_named(ident: int, target: str, shown: dict[int, Element],
-                   elements: Sequence[Element]) -> tuple[int, Element] | None:
+def _element_named(ident: int, target: str, shown: dict[int, Element], elements: Sequence[Element],
+                   stand_in: dict[int, str] | None = None) -> tuple[int, Element] | None:
     """What to click: the model's id if its element names the target as well as any other; else the words of one
-    line that spell a several-word target; else the element naming it best. None: no element names it."""
+    line that spell a several-word target; else the element naming it best. None: no element names it.
+    `stand_in`: the place names the model was shown (default: counted among `shown`)."""
     el = shown[ident]
-    stand_in = ordinal_names(shown)
+    stand_in = ordinal_names(shown) if stand_in is None else stand_in
     score = {n: max(naming(target, e.label), naming(target, stand_in.get(n, ""))) for n, e in shown.items()}
     best = max(score.values())
     if score[ident] >= best and (score[ident] or not el.label or names_kind(target, el)):

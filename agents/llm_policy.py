@@ -30,7 +30,7 @@ from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        naming, ordinal_names, refused, to_actions)
-from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target
+from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target, selected_already
 from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, named_icons, near,  # noqa: F401
                                       same_spot, select_elements)  # (describe, select_elements: re-exported)
 
@@ -296,6 +296,7 @@ class LLMPolicy:
                     actions, note, data = to_actions({**data, "action": "type", "text": owed}, shown, elements, soft)
                 if data["action"] == "type":
                     actions, note, data = self._retyped(data, shown, held) or (actions, note, data)
+                selected_already(data, shown)
                 if "id" in data and given != data["id"]:
                     self.stats["corrected"] += 1  # the model's id disagreed with its own target text
                 try:

@@ -346,3 +346,29 @@ def test_icons_without_text_are_named_by_their_look_for_the_model() -> None:
     policy = LLMPolicy(th)
     policy.decide("Delete Ann's row with the trash icon", els, [])
     assert "'2nd icon' icon id=2" in th.prompts[0][-1]["content"]
+
+
+RADIOS = [Element(f"e{i}", (10, 10 + 30 * i, 24, 24 + 30 * i), "radio", "") for i in range(4)]
+
+
+def test_a_place_name_stays_the_one_the_model_saw_when_its_element_is_left_out() -> None:
+    """Counted without the banned 3rd radio, the 4th took its name: "3rd radio" went to the wrong one."""
+    shown = mark_numbers(RADIOS)
+    got = to_actions('{"action": "click", "target": "3rd radio", "id": 0}', shown, banned={("click", 2)})
+    assert got[2]["id"] != 3
+
+
+def test_a_click_on_a_selected_radio_is_refused_and_left_out_of_the_re_ask() -> None:
+    """DEV, 0.5B: 'the 3rd radio', selected since the model's first click on it, clicked seven times more until the
+    step limit, with the task's other part (a number typed) never done."""
+    radios = [*RADIOS[:2], Element("e2", RADIOS[2].box, "radio", "", value="checked"), RADIOS[3],
+              Element("e4", (40, 10, 200, 30), "input", "")]
+    th = Replay(['{"step": "check", "action": "click", "target": "3rd radio", "id": 2}',
+                 '{"step": "type", "action": "type", "target": "1st input", "id": 4, "text": "-7"}'])
+    policy = LLMPolicy(th)
+    task = 'Check the 3rd radio button and enter the number "-7" into the textbox.'
+    act = policy.decide(task, radios, [Click(x=17, y=77)])
+    assert isinstance(act, Click) and 40 <= act.x < 200 and 10 <= act.y < 30  # into the field, to type there
+    assert "'3rd radio' radio is selected already" in th.prompts[1][-1]["content"]
+    click = next(s for s in th.schemas[1]["oneOf"] if s["properties"]["action"]["const"] == "click")
+    assert 2 not in click["properties"]["id"]["enum"]
