@@ -58,8 +58,13 @@ class EmbeddedThinker:
                                                                "completion_tokens": usage.get("completion_tokens")}
 
     def warmup(self, messages: list[dict[str, str]]) -> None:
-        """Evaluate the head of `messages` once, or read its snapshot back from an earlier start (models/llama.py)."""
+        """Evaluate the head of `messages` once, or read its snapshot back from an earlier start (models/llama.py),
+        and build the decoder's vocabulary table (~0.5 s, else paid inside the first decision's episode)."""
+        from omnirt.agents.llm_decoding import vocabulary
+
         self.chat.warmup(messages)
+        if self.batched:
+            self.chat.run(vocabulary)
 
     def close(self) -> None:
         pass

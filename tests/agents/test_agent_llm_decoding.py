@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from omnirt.agents.llm_decoding import AnswerDecoder, plan_of
+from omnirt.agents.llm_decoding import _VOCABULARIES, AnswerDecoder, plan_of
 from omnirt.agents.llm_policy import EXAMPLES, SYSTEM_PROMPT, llm_schema
 
 # A vocabulary like a BPE model's: single characters, and the merges an answer's skeleton and words are made of
@@ -124,6 +124,8 @@ def test_on_the_real_model_it_answers_as_the_grammar_does() -> None:
                  "'1st input' input (empty) id=0 at (80,60)\n'2nd input' input (empty) id=1 at (80,100)\n"
                  "'Submit' button id=2\nSteps taken:\n(none)\nNext action?"})
     schema = llm_schema([0, 1, 2])
+    th.warmup(msgs[:-1] + [{"role": "user", "content": "Task: (none)"}])
+    assert id(th.chat.llm) in _VOCABULARIES  # built ahead, not in the first decision's time
     th.batched = False
     grammar, _ = th.complete(msgs, schema)
     th.batched = True
