@@ -307,6 +307,27 @@ HELD_OUT_5: tuple[Question, ...] = (
     Question("What sweet food do bees make from flowers?", ("honey",)),
 )
 
+# What people ask a voice assistant, not quiz questions: open requests whose answers run to a sentence or more, and
+# small talk (written 2026-12-07, session 32, for `omnirt bench latency --questions`). The quiz sets above are
+# answered in a word once a conversation is going, which starts the reply sooner than a sentence does; these measure
+# the voice path on the turns users have. No accepted words: they time turns, not answers. EVERYDAY_DEV may be
+# looked at while tuning; EVERYDAY_HELD_OUT only measured.
+EVERYDAY_DEV: tuple[str, ...] = (
+    "Hi, can you hear me?", "What's a good name for a black cat?", "How many minutes are in two hours?",
+    "Tell me a fun fact about octopuses.", "Is it safe to eat raw cookie dough?", "Thanks, that's all for now.",
+    "What should I cook for dinner tonight?", "How do I get a stain out of a white shirt?",
+    "Can you suggest a name for my new bakery?", "Why do cats purr?", "What's the best way to fall asleep quickly?",
+    "Give me a quick tip for remembering names.",
+)
+EVERYDAY_HELD_OUT: tuple[str, ...] = (
+    "Good morning, how are you today?", "What can I make with eggs and spinach?", "How long should I boil pasta?",
+    "Why is the sea salty?", "Can you give me an idea for a birthday present for my dad?",
+    "What's a polite way to decline an invitation?", "How do I keep basil alive indoors?",
+    "Tell me something interesting about the moon.", "What should I pack for a weekend at the beach?",
+    "How can I stop my glasses from fogging up?", "Is it better to walk or cycle to work?",
+    "Okay, thank you very much.",
+)
+
 QUESTION_SETS = {"tuned": QUESTIONS, "held-out": HELD_OUT, "prompt-dev": PROMPT_DEV, "held-out-2": HELD_OUT_2,
                  "held-out-3": HELD_OUT_3,
                  "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5}

@@ -15,7 +15,8 @@ def run(*args):
                                            (["--client", "chromium", "--idle", "2"], "aiortc client only"),
                                            (["--camera", "both", "--block", "0"], "--block must be at least 1"),
                                            (["--client", "chromium", "--no-client-camera"], "needs the aiortc"),
-                                           (["--client", "chromium", "--peer", "pipecat"], "aiortc client only")])
+                                           (["--client", "chromium", "--peer", "pipecat"], "aiortc client only"),
+                                           (["--voices", "piper,robot"], "--voices takes a comma-separated list")])
 def test_bad_arguments_get_one_line(args, message):
     proc = run(*args)
     lines = proc.stderr.strip().splitlines()

@@ -5,7 +5,8 @@ loopback, and the client sends a camera as the page does (tools/rtc_camera.py We
 room, every frame different). `--camera both` starts a `--no-vision` server beside it and takes turns from both in
 alternating blocks (on off off on ...), so a drift in the shared host's load touches both; it prints both and their
 ratio: what the camera costs the voice path. The client speaks the questions of
-tools/questions.py into its microphone in real time and measures what a person would: from the end of the speech it
+tools/questions.py (`--questions`: quiz questions by default, or everyday requests answered in sentences; `--voices`
+in turn) into its microphone in real time and measures what a person would: from the end of the speech it
 sent to the first non-silent reply audio it received (aiortc: arrival of the frame; Chromium: the page's own audio
 graph). With `--barge-in`, every other turn the client talks over the reply and measures from the onset of that
 speech to the reply's silence. `--idle N` keeps N more sessions connected and listening meanwhile. Per-stage figures
@@ -31,6 +32,7 @@ from .latency_chromium import chromium_turns
 from .servers import ServerProcess, start_idle, stats, stop_idle
 
 BARGE_IN_CLIP = "What is two plus three?"
+TURN_SETS = ("quiz", "everyday-dev", "everyday-held-out")
 LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
                   "Explain how a car engine works, step by step.",
                   "Describe a walk through a busy city market in the morning.",
@@ -44,6 +46,12 @@ LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turns", type=int, default=10, help="measured turns")
     p.add_argument("--client", choices=["aiortc", "chromium"], default="aiortc")
+    p.add_argument("--questions", choices=sorted(TURN_SETS), default="quiz",
+                   help="what the client asks: quiz (tools/questions.py QUESTIONS, answered in a word once a "
+                        "conversation goes), everyday-dev or everyday-held-out (requests and small talk, answered in "
+                        "sentences, as users talk)")
+    p.add_argument("--voices", default="piper",
+                   help="comma-separated voices the questions are spoken in, in turn (piper, espeak, flite)")
     p.add_argument("--barge-in", type=int, default=4, help="barge-in trials (aiortc client only)")
     p.add_argument("--idle", type=int, default=0, help="extra sessions connected and idle during the run")
     p.add_argument("--idle-uplink", choices=["dtx", "continuous"], default="dtx",
@@ -265,7 +273,8 @@ def _settings(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace, console: Any) -> int:
     from ..clips import make_clip
-    from ..questions import QUESTIONS
+    from ..clips import VOICES
+    from ..questions import EVERYDAY_DEV, EVERYDAY_HELD_OUT, QUESTIONS
 
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
@@ -278,7 +287,12 @@ def run(args: argparse.Namespace, console: Any) -> int:
     if not args.camera and args.client != "aiortc":
         raise SystemExit("omnirt: error: --no-client-camera needs the aiortc client (the page always sends a camera)")
     arms = ["on", "off"] if args.vision == "both" else [args.vision]
-    clips = [make_clip(QUESTIONS[i % len(QUESTIONS)].text, "piper") for i in range(args.turns)]
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    if not voices or any(v not in VOICES for v in voices):
+        raise SystemExit(f"omnirt: error: --voices takes a comma-separated list of {', '.join(VOICES)}")
+    texts = {"quiz": [q.text for q in QUESTIONS], "everyday-dev": list(EVERYDAY_DEV),
+             "everyday-held-out": list(EVERYDAY_HELD_OUT)}[args.questions]
+    clips = [make_clip(texts[i % len(texts)], voices[i % len(voices)]) for i in range(args.turns)]
     probe_before = cpu_probe()
     console.print(f"starting omnirt serve ({' and '.join('vision ' + a for a in arms)}); {args.turns} turns "
                   f"each over {args.client}" + (f", {args.idle} idle sessions" if args.idle else "")
