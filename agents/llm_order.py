@@ -171,10 +171,15 @@ def allowed(n: int, shown: dict[int, Element], task: str, notes: Sequence[str]) 
 
 
 def selected_already(data: dict[str, Any], shown: dict[int, Element]) -> None:
-    """InvalidAction for a click on a radio button that shows it is selected: such a click changes nothing (a
-    radio is not cleared by clicking it), and the re-ask leaves it out. The 0.5B model clicked a selected radio
-    again and again, its steps taken saying so, until the step limit (DEV)."""
-    el = shown.get(data.get("id", -1))
-    if data.get("action") == "click" and el is not None and el.kind == "radio" and el.value == "checked":
-        name = el.label or ordinal_names(shown).get(data["id"], "")
-        raise InvalidAction(f"'{clip(name)}' radio is selected already; do the next part of the task")
+    """InvalidAction for a click on a radio button that shows it is selected, by its number or by the name the
+    answer gives ("3rd radio" with another number): such a click changes nothing (a radio is not cleared by
+    clicking it), and the re-ask leaves it out. The 0.5B model clicked a selected radio again and again until the
+    step limit, and once refused, wrote the same name with the next radio's number (DEV)."""
+    if data.get("action") != "click" or data.get("id") not in shown:
+        return
+    names = ordinal_names(shown)
+    target = norm(str(data.get("target", "")))
+    for n, el in shown.items():
+        name = el.label or names.get(n, "")
+        if el.kind == "radio" and el.value == "checked" and (n == data["id"] or (target and norm(name) == target)):
+            raise InvalidAction(f"'{clip(name)}' radio is selected already; do the next part of the task")

@@ -364,11 +364,13 @@ def test_a_click_on_a_selected_radio_is_refused_and_left_out_of_the_re_ask() -> 
     radios = [*RADIOS[:2], Element("e2", RADIOS[2].box, "radio", "", value="checked"), RADIOS[3],
               Element("e4", (40, 10, 200, 30), "input", "")]
     th = Replay(['{"step": "check", "action": "click", "target": "3rd radio", "id": 2}',
+                 '{"step": "check", "action": "click", "target": "3rd radio", "id": 3}',  # its name, another number
                  '{"step": "type", "action": "type", "target": "1st input", "id": 4, "text": "-7"}'])
-    policy = LLMPolicy(th)
+    policy = LLMPolicy(th, retries=2)
     task = 'Check the 3rd radio button and enter the number "-7" into the textbox.'
     act = policy.decide(task, radios, [Click(x=17, y=77)])
     assert isinstance(act, Click) and 40 <= act.x < 200 and 10 <= act.y < 30  # into the field, to type there
     assert "'3rd radio' radio is selected already" in th.prompts[1][-1]["content"]
     click = next(s for s in th.schemas[1]["oneOf"] if s["properties"]["action"]["const"] == "click")
     assert 2 not in click["properties"]["id"]["enum"]
+    assert "'3rd radio' radio is selected already" in th.prompts[2][-1]["content"]
