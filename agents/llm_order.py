@@ -27,6 +27,12 @@ KIND_NOUNS = {"dropdown": ("dropdown", "drop down", "list"), "input": ("textbox"
               "textarea": ("textarea", "text area"), "checkbox": ("checkbox", "check box")}
 
 
+# What to do instead of a step already done: the task's sentence often leaves the form's own submit out ("Check the
+# 3rd radio and enter 7 into the 2nd textbox"); with both parts done, the 0.5B model repeated them until refused
+# twice and the episode ended unsubmitted (DEV).
+NEXT_PART = "do the next part of the task, or submit the form if every part is done"
+
+
 class NothingDone(InvalidAction):
     """A click on the task's last part before any step was taken. Not held back up front: "I changed my mind,
     cancel it" has no first part to do, and with Cancel out of the grammar the model chose OK."""
@@ -182,4 +188,4 @@ def selected_already(data: dict[str, Any], shown: dict[int, Element]) -> None:
     for n, el in shown.items():
         name = el.label or names.get(n, "")
         if el.kind == "radio" and el.value == "checked" and (n == data["id"] or (target and norm(name) == target)):
-            raise InvalidAction(f"'{clip(name)}' radio is selected already; do the next part of the task")
+            raise InvalidAction(f"'{clip(name)}' radio is selected already; {NEXT_PART}")

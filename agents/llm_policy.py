@@ -30,7 +30,8 @@ from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
 from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        naming, ordinal_names, refused, to_actions)
-from omnirt.agents.llm_order import NothingDone, TypeFirst, UseFirst, in_order, named_target, selected_already
+from omnirt.agents.llm_order import (NEXT_PART, NothingDone, TypeFirst, UseFirst, in_order, named_target,
+                                    selected_already)
 from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, named_icons, near,  # noqa: F401
                                       same_spot, select_elements)  # (describe, select_elements: re-exported)
 
@@ -339,7 +340,7 @@ class LLMPolicy:
         moved = named_target(click, shown, self._task, self._notes, held)
         if moved.get("id") == data["id"]:
             raise InvalidAction(f"'{clip(el.label or ordinal_names(shown).get(data['id'], ''))}' {el.kind} shows "
-                                f"'{clip(el.value)}' already; do the next part of the task")
+                                f"'{clip(el.value)}' already; {NEXT_PART}")
         self.stats["redirected"] = self.stats.get("redirected", 0) + 1
         return to_actions(moved, shown)
 
