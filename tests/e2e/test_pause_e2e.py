@@ -35,7 +35,7 @@ async def test_a_pause_after_an_unfinished_phrase_leaves_one_turn(parts, words, 
 # With the clips' own silences the speech stops ~0.6 s: long enough for a turn judged finished to end first (a
 # host more than twice as slow as ours would not end it in time), too short for half a second of a reply to be heard
 # (a reply never starts before the post-roll's 200 ms and its first synthesis), whatever the host's speed.
-PAUSE_S = 0.35
+PAUSE_S = 0.5
 
 
 def said_with_a_pause(path, first, then, pause_s):
