@@ -32,9 +32,10 @@ async def test_a_pause_after_an_unfinished_phrase_leaves_one_turn(parts, words, 
     assert result.errors == []
 
 
-# With the clips' own silences the speech stops ~0.6 s: long enough for a turn judged finished to end first (a
-# host more than twice as slow as ours would not end it in time), too short for half a second of a reply to be heard
-# (a reply never starts before the post-roll's 200 ms and its first synthesis), whatever the host's speed.
+# With the clips' own silences the speech stops ~0.75 s: long enough for a turn judged finished to end first, too
+# short for half a second of a reply to be heard (a reply never starts before the post-roll's 200 ms and its first
+# synthesis), whatever the host's speed. 0.35 s (~0.6 s in all) once left the turn unreleased on a Zen 4 host under
+# the suite's load (one turn, both parts, never withdrawn); at 0.5 s that host heard 0.00-0.02 s of the first reply.
 PAUSE_S = 0.5
 
 
