@@ -328,6 +328,10 @@ EVERYDAY_HELD_OUT: tuple[str, ...] = (
     "Okay, thank you very much.",
 )
 
+# What `omnirt bench latency --questions` may ask, by name: texts only (it times turns; it checks no answer).
+SPOKEN_TURNS: dict[str, tuple[str, ...]] = {"quiz": tuple(q.text for q in QUESTIONS), "everyday-dev": EVERYDAY_DEV,
+                                            "everyday-held-out": EVERYDAY_HELD_OUT}
+
 QUESTION_SETS = {"tuned": QUESTIONS, "held-out": HELD_OUT, "prompt-dev": PROMPT_DEV, "held-out-2": HELD_OUT_2,
                  "held-out-3": HELD_OUT_3,
                  "held-out-4": HELD_OUT_4, "held-out-5": HELD_OUT_5}

@@ -27,12 +27,12 @@ import numpy as np
 
 from ...runtime.clock import now
 from .report import cpu_probe, percentiles, probe_line, write_html
+from ..questions import SPOKEN_TURNS
 from ..voice import add_voice_arguments, voice_config, voice_flags
 from .latency_chromium import chromium_turns
 from .servers import ServerProcess, start_idle, stats, stop_idle
 
 BARGE_IN_CLIP = "What is two plus three?"
-TURN_SETS = ("quiz", "everyday-dev", "everyday-held-out")
 LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
                   "Explain how a car engine works, step by step.",
                   "Describe a walk through a busy city market in the morning.",
@@ -46,7 +46,7 @@ LONG_QUESTIONS = ("Tell me a long story about a dragon who lives in a castle.",
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turns", type=int, default=10, help="measured turns")
     p.add_argument("--client", choices=["aiortc", "chromium"], default="aiortc")
-    p.add_argument("--questions", choices=sorted(TURN_SETS), default="quiz",
+    p.add_argument("--questions", choices=sorted(SPOKEN_TURNS), default="quiz",
                    help="what the client asks: quiz (tools/questions.py QUESTIONS, answered in a word once a "
                         "conversation goes), everyday-dev or everyday-held-out (requests and small talk, answered in "
                         "sentences, as users talk)")
@@ -274,7 +274,6 @@ def _settings(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace, console: Any) -> int:
     from ..clips import make_clip
     from ..clips import VOICES
-    from ..questions import EVERYDAY_DEV, EVERYDAY_HELD_OUT, QUESTIONS
 
     if args.turns < 1:
         raise SystemExit("omnirt: error: --turns must be at least 1")
@@ -290,8 +289,7 @@ def run(args: argparse.Namespace, console: Any) -> int:
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     if not voices or any(v not in VOICES for v in voices):
         raise SystemExit(f"omnirt: error: --voices takes a comma-separated list of {', '.join(VOICES)}")
-    texts = {"quiz": [q.text for q in QUESTIONS], "everyday-dev": list(EVERYDAY_DEV),
-             "everyday-held-out": list(EVERYDAY_HELD_OUT)}[args.questions]
+    texts = SPOKEN_TURNS[args.questions]
     clips = [make_clip(texts[i % len(texts)], voices[i % len(voices)]) for i in range(args.turns)]
     probe_before = cpu_probe()
     console.print(f"starting omnirt serve ({' and '.join('vision ' + a for a in arms)}); {args.turns} turns "

@@ -173,7 +173,6 @@ function lineOf(kind, turn) {
   let line = lines[kind].get(turn);
   if (!line || !line.isConnected) {
     line = addLine(kind, "", true);
-    line.dataset.turn = turn;
     lines[kind].set(turn, line);
   }
   return line;
