@@ -192,8 +192,11 @@ class WhisperOnnx:
 
 
 def transcription(d: Decoded, samples: int) -> Transcription:
-    """The public result of one decoded input of `samples` samples."""
-    segments = [Segment(round(s, 3), round(e, 3), t.strip()) for s, e, t in d.segments]
+    """The public result of one decoded input of `samples` samples. Segment times are held within the input:
+    Whisper may put a window's closing timestamp after the audio's end (4.0 s on a 3.3 s clip: it was trained on
+    windows that went on), and no caller can use a time the input does not have."""
+    end = samples / SAMPLE_RATE
+    segments = [Segment(round(min(s, end), 3), round(min(e, end), 3), t.strip()) for s, e, t in d.segments]
     text = "".join(t for _, _, t in d.segments).strip()
     return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
                          avg_logprob=d.avg_logprob, duration=samples / SAMPLE_RATE,
