@@ -26,14 +26,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
-from omnirt.agents.actions import Done, InvalidAction, Scroll, Wait
+from omnirt.agents.actions import Done, InvalidAction, Wait
 from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        naming, ordinal_names, refused, to_actions)
 from omnirt.agents.llm_order import (NEXT_PART, NothingDone, TypeFirst, UseFirst, in_order, named_target,
                                     selected_already)
-from omnirt.agents.llm_screen import (by_look, describe, fresh, identity, named_icons, near,  # noqa: F401
-                                      same_spot, select_elements)  # (describe, select_elements: re-exported)
+from omnirt.agents.llm_screen import (Counted, adds_to_selection, alike, as_fields, by_look, counted_marks, describe, fresh, identity,  # noqa
+                                      look_below, named_icons, near, placed, same_spot,
+                                      select_elements)  # (describe, select_elements: re-exported)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -107,7 +108,6 @@ def _signature(elements: Sequence[Element]) -> tuple:
     return tuple((e.kind, e.label, e.value, e.box) for e in elements)
 
 
-LOOK_NOTCHES = 3  # one look below: a few lines of a list, not past what is sought
 
 
 @dataclass
@@ -135,6 +135,9 @@ class LLMPolicy:
     _task: str = field(default="", repr=False)
     _before: set[tuple] | None = field(default=None, repr=False)  # identities on screen at the last decision
     _frame: Any = field(default=None, repr=False)  # the pixels decided on (`see`)
+    _place: Counted = field(default_factory=lambda: Counted({}), repr=False)  # what the task's ordinal names here
+    _before_page: int = field(default=0, repr=False)  # items counted on the pages turned past this episode
+    _picked: list[tuple[int, str]] = field(default_factory=list, repr=False)  # named texts clicked (left edge, text)
     last_answer: dict[str, Any] | None = field(default=None, repr=False)
     log: list[dict[str, Any]] = field(default_factory=list, repr=False)  # this episode's answers, for reports
 
@@ -150,7 +153,7 @@ class LLMPolicy:
         self._answers = ["(other policy)"] * len(self._notes)
         self._seen = {}
         self._toggled, self._toggle_spots, self._clicked = set(), [], ""
-        self._before = None
+        self._before, self._before_page, self._picked = None, 0, []
         self.log = []
 
     def warmup(self) -> float:
@@ -169,7 +172,7 @@ class LLMPolicy:
         return not (history and self._pending)
 
     def messages(self, instruction: str, shown: dict[int, Element], new: Collection[int] = (),
-                 later: Collection[int] = ()) -> list[dict[str, str]]:
+                 later: Collection[int] = (), notes: dict[int, str] | None = None) -> list[dict[str, str]]:
         """The chat: fixed system prompt and examples first (KV-cache reuse), then this screen and the steps.
         `new`: the marks to say are new on this screen; `later`: marks held back for now, shown as "(later)" (left
         out, the 0.5B model wrote the examples' 'OK' for the login button it did not see)."""
@@ -177,7 +180,8 @@ class LLMPolicy:
         for user, answer in (EXAMPLES if self.few_shot else ()):
             msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
         stand_in = ordinal_names(shown)
-        lines = [describe(n, e, stand_in.get(n, ""), n in new, n in later) for n, e in shown.items()] or ["(none)"]
+        lines = [describe(n, e, stand_in.get(n, ""), n in new, n in later, (notes or {}).get(n, ""))
+                 for n, e in shown.items()] or ["(none)"]
         steps = [f"{i + 1}. {s}" for i, s in enumerate(self._notes)] or ["(none)"]
         body = (f"Task: {instruction.strip() or '(no instruction visible)'}\nElements:\n" + "\n".join(lines)
                 + "\nSteps taken:\n" + "\n".join(steps) + "\nNext action?")
@@ -191,9 +195,12 @@ class LLMPolicy:
         if self._pending:
             return self._pending.pop(0)
         sig = _signature(elements)
+        if self._sig is not None and (self.last_answer or {}).get("action") == "click" and alike(sig, self._sig):
+            sig = self._sig  # only a caret blinked (or a box moved a pixel): the click changed nothing
         seen = self._seen.get(sig, [])
         self._note_repeat(sig, seen)
-        shown = named_icons(by_look(select_elements(elements, self.max_elements, instruction), self._frame),
+        shown = named_icons(as_fields(by_look(select_elements(elements, self.max_elements, instruction), self._frame),
+                                       self._frame),
                             elements, self._frame, instruction)
         # What was already done on this very screen is not offered again.
         taken = {k for k in seen if k != "(rejected)"}
@@ -215,7 +222,8 @@ class LLMPolicy:
         self._before = {identity(e) for e in elements}
         held, owed = self._held_back(shown, banned)
         banned |= {("click", n) for n in held}
-        msgs = self.messages(instruction, shown, new, later=held)
+        self._place = counted_marks(shown, elements, instruction, self._before_page)
+        msgs = self.messages(instruction, shown, new, later=held, notes=self._place.notes)
         answer, reason = self._ask(msgs, shown, elements, banned, taken, held, owed)
         if answer is None:
             return self._give_up(reason)
@@ -231,6 +239,12 @@ class LLMPolicy:
             self._toggled.add((el.kind, el.label))
             self._toggle_spots.append(el.center)
         self._clicked = fold(el.label) if data.get("action") == "click" and el is not None else ""
+        if self._clicked and adds_to_selection(el, instruction, self._picked):
+            actions[0] = actions[0].model_copy(update={"hold": ["ctrl"]})  # another option of the same list box
+        self._picked += [(el.box[0], self._clicked)] if self._clicked and el.kind in ("word", "line") else []
+        if data.get("action") == "click" and data.get("id") == self._place.pager:
+            self._before_page += self._place.count  # the next page counts on from this one's items
+            return self._place.turn
         return actions[0]
 
     def see(self, rgb: Any, area: Any = None) -> None:
@@ -286,7 +300,8 @@ class LLMPolicy:
                 # held-back clicks are out of the grammar, not taken as done: a target naming one is refused
                 # with its reason below, not redirected to the number the grammar forced
                 soft = banned - hold
-                answer = named_target(self._from_step(text, shown, held), shown, self._task, self._notes, held)
+                answer, noted = placed(self._from_step(text, shown, held), self._place, shown)
+                answer = answer if noted else named_target(answer, shown, self._task, self._notes, held)
                 actions, note, data = to_actions(answer, shown, elements, soft)
                 el = shown.get(data.get("id", -1))
                 given = extract_json(text).get("id")
@@ -315,7 +330,7 @@ class LLMPolicy:
             except InvalidAction as e:
                 why = names_held(text, shown, held) if isinstance(e, NotShown) else ""
                 e = InvalidAction(why) if why else e  # it wrote what is held back: say why, do not scroll for it
-                look = self._look(text, shown, taken) if isinstance(e, NotShown) else None
+                look = look_below(text, shown, taken) if isinstance(e, NotShown) else None
                 if look is not None:
                     self.log[-1]["scrolled"] = e.reason
                     return look, ""
@@ -365,20 +380,6 @@ class LLMPolicy:
             return text
         n = next(iter(hits.values()))
         return {**data, "target": shown[n].label, "id": n}
-
-    @staticmethod
-    def _look(text: str, shown: dict[int, Element], taken: set[str]) -> tuple | None:
-        """A target no element shows may be out of view (a long list, a page below the fold): scroll down once on
-        this screen at the element the model pointed to, which is most often in the same list or pane, instead of
-        asking again (a re-ask answered the same). None when that scroll was already taken on this screen."""
-        data = extract_json(text)
-        n = data["id"]
-        key = json.dumps({"action": "scroll", "id": n}, sort_keys=True)
-        if key in taken or any('"scroll"' in k for k in taken):
-            return None
-        el = shown[n]
-        note = f"scrolled down at '{clip(el.label)}' {el.kind} looking for '{clip(str(data.get('target', '')))}'"
-        return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key
 
     def _in_order(self, data: dict[str, Any], shown: dict[int, Element]) -> None:
         in_order(data, shown, self._task, self._notes)

@@ -8,7 +8,9 @@ the fallback's eyesight; agents/llm_policy.py decides what to do with the answer
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import re
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from omnirt.agents.grounding import Element, fold, norm
@@ -23,19 +25,23 @@ def select_elements(elements: Sequence[Element], cap: int, instruction: str = ""
     unless the instruction names it; then at most `cap`, controls before links before lines before words, kept in
     reading order. Prompt tokens are the cost on a CPU: a paragraph would otherwise appear twice. A word or line that
     only repeats the label of a check box, radio or field is left out too: the control carries it, and the 0.5B model
-    clicked the bare word as often as the box (two numbers for one choice)."""
+    clicked the bare word as often as the box (two numbers for one choice); so are the words of such a line, even
+    where the task says them: "Select 5 with the spinner" kept 'Select' of the field's label "Select a value:", and
+    the model clicked that word instead of the field (DEV)."""
     marks = mark_numbers(elements)
-    lines = [e.box for e in elements if e.kind == "line"]
-    asked = set(norm(instruction).split())
     carried = {norm(e.label) for e in elements if e.kind in CARRIERS and e.label.strip()}
+    lines = [e.box for e in elements if e.kind == "line"]
+    labels = [e.box for e in elements if e.kind == "line" and norm(e.label) in carried]
+    asked = set(norm(instruction).split())
 
-    def covered(e: Element) -> bool:
+    def covered(e: Element, boxes: list) -> bool:
         cx, cy = e.center
-        return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in lines)
+        return any(b[0] <= cx < b[2] and b[1] <= cy < b[3] for b in boxes)
 
     marks = {n: e for n, e in marks.items()
-             if not (e.kind == "word" and covered(e) and not (set(norm(e.label).split()) & asked))
-             and not (e.kind in ("word", "line") and norm(e.label) in carried)}
+             if not (e.kind == "word" and covered(e, lines) and not (set(norm(e.label).split()) & asked))
+             and not (e.kind in ("word", "line") and norm(e.label) in carried)
+             and not (e.kind == "word" and covered(e, labels))}
     if len(marks) <= cap:
         return marks
     order = sorted(marks, key=lambda n: (KIND_PRIORITY.get(marks[n].kind, 0), n))[:cap]
@@ -54,6 +60,23 @@ def by_look(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
     for n, e in shown.items():
         name = icons.look_name(frame[0], e.box) if e.kind in ("icon", "button") and not e.label.strip() else None
         out[n] = replace(e, label=name) if name else e
+    return out
+
+
+def as_fields(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
+    """The marks, each 'dropdown' whose box shows no down arrow at its right end (`pixels.has_caret`) and has a light
+    face shown as the field it is, its text as the value: a date field drawn with a calendar glyph is a dropdown to
+    the widget detector, and the model, told so, pressed 'down' at it and clicked it (DEV, both models) instead of
+    typing the date. Only the model's view changes: the rules read such a field as a list on purpose
+    (agents/step_grounding.py). A real drop-down (a select) has its arrow there. frame: (rgb, area)."""
+    from omnirt.agents.elements import _white
+    from omnirt.agents.pixels import has_caret
+
+    out = dict(shown)
+    for n, e in shown.items():
+        if e.kind == "dropdown" and frame is not None and _white(frame[0], e.box) and \
+                has_caret(frame[0], e.box) is None:
+            out[n] = replace(e, kind="input", label="", value=e.value or e.label)
     return out
 
 
@@ -89,24 +112,103 @@ def named_icons(shown: dict[int, Element], elements: Sequence[Element], frame: A
     return out
 
 
+def adds_to_selection(el: Element, task: str, picked: Sequence[tuple[int, str]]) -> bool:
+    """Whether a click on `el` adds an option to a list box's selection (ctrl held) instead of replacing it: a plain
+    text the task names, in the column (the same left edge, within 8 px) of another text the task names that was
+    clicked before this episode (`picked`: (left edge, folded text)). Clicked plainly, "Select Brazil, Mauritania
+    from the scroll list" left only Mauritania selected (DEV, 1.5B). Only plain texts: ctrl on a link opens a tab."""
+    me = fold(el.label)
+    if el.kind not in ("word", "line") or not me or f" {me} " not in f" {fold(task)} ":
+        return False
+    return any(abs(x - el.box[0]) <= 8 and text != me for x, text in picked)
+
+
+_PLACE = re.compile(r"\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                    r"last)\b(?:\s+[a-z-]+){1,3}", re.I)
+
+
+@dataclass
+class Counted:
+    """What the task's "the 5th search result" is on this screen: notes (mark -> the task's words) for the one it
+    names, or for the pager when this page holds fewer (`pager`, its mark; `turn`, the click on its next control,
+    which a pager read as one word '123>' has at its right end, not its centre; `count`: the items this page holds,
+    counted on from on the next)."""
+
+    notes: dict[int, str]
+    pager: int | None = None
+    turn: Any = None
+    count: int = 0
+
+
+def counted_marks(shown: dict[int, Element], elements: Sequence[Element], instruction: str,
+                  before: int = 0) -> Counted:
+    """The element an ordinal of the task names ("the 5th search result", "the 2nd link"), counted as the rules
+    count it (agents/everyday.py `counted`: no pager numbers, no web addresses) after `before` counted on earlier
+    pages. Why: the model cannot count lines; told "find and click the 5th search result" it clicked the 2nd
+    (DEV, both models). Controls without text are named by place already (`ordinal_names`)."""
+    from omnirt.agents.everyday import counted, next_page
+    from omnirt.agents.grounding import nth
+    from omnirt.agents.phrases import positional
+
+    number = {id(e): n for n, e in mark_numbers(elements).items()}
+    for m in _PLACE.finditer(instruction):
+        words = m.group(0).split()
+        for k in range(len(words), 1, -1):  # the longest "ordinal + kind noun" ("5th search result")
+            place = positional(" ".join(words[:k]))
+            if place is None or not place[2] or place[1] is None:
+                continue
+            _, n, kinds = place
+            pool = next((p for kind in kinds for p in [counted(elements, [kind])] if p), [])
+            want = n if n < 0 else n - before
+            hit = nth(pool, want) if want >= 1 or want == -1 else None
+            said = " ".join(words[:k]).rstrip(".,;")
+            if hit is not None and number.get(id(hit)) in shown and hit.label.strip():
+                return Counted({number[id(hit)]: f"the {said}"}, count=len(pool))
+            turn = next_page(elements) if pool and n > before + len(pool) else None
+            at = None if turn is None else next((number.get(id(e)) for e in elements if e.id == turn.element or (
+                turn.x is not None and e.box[0] <= turn.x < e.box[2] and e.box[1] <= turn.y < e.box[3])), None)
+            if at in shown:
+                return Counted({at: f"next page: the {said} is further on"}, at, turn, len(pool))
+            break
+    return Counted({})
+
+
+def placed(answer: Any, place: Counted, shown: dict[int, Element]) -> tuple[Any, bool]:
+    """(the answer, whether it chose what `counted_marks` noted): its target becomes that element when it repeats
+    the task's words for it ("5th search result") or says "next page" for the pager, words no label shows (refused
+    as naming nothing, else); an answer choosing a noted mark by its number stands as it is."""
+    from omnirt.agents.llm_answers import extract_json, naming
+
+    data = extract_json(answer) if isinstance(answer, str) else answer
+    if not isinstance(data, dict) or data.get("action") != "click":
+        return answer, False
+    target = str(data.get("target", ""))
+    hits = [n for n, said in place.notes.items()
+            if target and naming(target, "next page" if n == place.pager else said[4:]) >= 1]
+    if hits:
+        return {**data, "target": shown[hits[0]].label, "id": hits[0]}, True
+    return answer, data.get("id") in place.notes
+
+
 # What a widget's value says about its state, in words ('+' is not "collapsed" to a 0.5B model)
 STATES = {("checkbox", "checked"): "checked", ("checkbox", ""): "unchecked", ("radio", "checked"): "selected",
           ("radio", ""): "not selected", ("expander", "+"): "collapsed", ("expander", "-"): "expanded",
           ("button", "occluded"): "partly hidden", ("input", ""): "empty", ("textarea", ""): "empty"}
 
 
-def describe(n: int, e: Element, stand_in: str = "", new: bool = False, later: bool = False) -> str:
+def describe(n: int, e: Element, stand_in: str = "", new: bool = False, later: bool = False, note: str = "") -> str:
     """One prompt line, text first so the id follows the words the model has just written as "target":
     "'Submit' button id=3"; an element without text is named by its place among its kind ("'2nd input' input",
     `ordinal_names`); the position only where there is no text to go by (an icon, a field). Its state in words:
     a field's value or "(empty)", a check box "(checked)" / "(unchecked)", a radio "(selected)" / "(not
     selected)", an expander "(collapsed)" / "(expanded)": without them the model re-ticked boxes and retyped
     filled fields on DEV. "(new)": not on screen at the model's previous decision (what its last step opened).
-    "(later)": a click held back until the task's earlier part is done."""
+    "(later)": a click held back until the task's earlier part is done. `note`: what the task calls it
+    ("the 5th search result", `counted_marks`)."""
     state = STATES.get((e.kind, e.value))
     value = f" ({state})" if state else (f" value '{clip(e.value)}'" if e.value else "")
     where = f" at ({e.center[0]},{e.center[1]})" if not e.label or e.kind not in TEXT_KINDS else ""
-    marks = (" (new)" if new else "") + (" (later)" if later else "")
+    marks = (" (new)" if new else "") + (" (later)" if later else "") + (f" ({note})" if note else "")
     return f"'{clip(e.label or stand_in)}' {e.kind}{value}{marks} id={n}{where}"
 
 
@@ -123,6 +225,28 @@ def fresh(shown: dict[int, Element], before: set[tuple] | None) -> set[int]:
         return set()
     new = {n for n, e in shown.items() if identity(e) not in before}
     return new if len(new) < len(shown) else set()
+
+
+CARET = "|Il!1"  # a field's blinking caret, as OCR reads it at the end of the value (or not, a moment later)
+
+
+def alike(a: Sequence[tuple], b: Sequence[tuple]) -> bool:
+    """Whether two screens (`_signature`s: (kind, label, value, box) per element) differ only by what blinks: a
+    field's value with or without a caret at its end, boxes a few pixels off, one small mark seen on one and not
+    the other (the caret read as a word of its own). After a click, such a screen is the same screen: the click
+    changed nothing. The LLM clicked one suggestion of a field six times, each screen a little different (DEV)."""
+    def same(e: tuple, f: tuple) -> bool:
+        fields = e[0] in ("input", "textarea")
+        return e[:2] == f[:2] and ((e[2].rstrip(CARET).rstrip() == f[2].rstrip(CARET).rstrip()) if fields
+                                   else e[2] == f[2]) and max(abs(u - v) for u, v in zip(e[3], f[3])) <= 3
+
+    def small(e: tuple) -> bool:
+        box = e[3]
+        return len(e[1].strip()) <= 1 or (box[2] - box[0]) * (box[3] - box[1]) <= 400
+
+    only_a = [e for e in a if not any(same(e, f) for f in b)]
+    only_b = [f for f in b if not any(same(e, f) for e in a)]
+    return len(only_a) + len(only_b) <= 1 and all(small(e) for e in only_a + only_b)
 
 
 def near(p: tuple[int, int], q: tuple[int, int], tol: int = 6) -> bool:
@@ -143,3 +267,24 @@ def same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tu
             el = shown[i]
             out |= {(action, n) for n, e in shown.items() if inside(e.center, el.box) or inside(el.center, e.box)}
     return out
+
+
+LOOK_NOTCHES = 3  # one look below: a few lines of a list, not past what is sought
+
+
+def look_below(text: str, shown: dict[int, Element], taken: set[str]) -> tuple | None:
+    """A target no element shows may be out of view (a long list, a page below the fold): scroll down once on this
+    screen at the element the model pointed to, which is most often in the same list or pane, instead of asking
+    again (a re-ask answered the same). (actions, note, data, key) as the policy takes an answer; None when that
+    scroll was already taken on this screen."""
+    from omnirt.agents.actions import Scroll
+    from omnirt.agents.llm_answers import extract_json
+
+    data = extract_json(text)
+    n = data["id"]
+    key = json.dumps({"action": "scroll", "id": n}, sort_keys=True)
+    if key in taken or any('"scroll"' in k for k in taken):
+        return None
+    el = shown[n]
+    note = f"scrolled down at '{clip(el.label)}' {el.kind} looking for '{clip(str(data.get('target', '')))}'"
+    return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key

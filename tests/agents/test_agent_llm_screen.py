@@ -172,3 +172,120 @@ def test_an_icon_the_task_names_and_no_element_holds_gets_a_mark_of_its_own() ->
     policy.see(img)
     policy.decide("Reply to Ann.", els, [])
     assert "icon" not in th.prompts[0][-1]["content"].split("Elements:")[1]
+
+
+def test_a_dropdown_without_a_down_arrow_is_shown_to_the_model_as_a_field() -> None:
+    """DEV (enter-date's page, both models): the field drawn with a calendar glyph was a 'dropdown', and the model
+    pressed 'down' at it and clicked it instead of typing the date. A real drop-down keeps its arrow and its kind."""
+    import numpy as np
+
+    from omnirt.agents.llm_screen import as_fields
+
+    box = (14, 124, 264, 167)
+    img = np.full((200, 300, 3), 255, np.uint8)
+    img[box[1], box[0]:box[2]] = img[box[3] - 1, box[0]:box[2]] = 120
+    img[box[1]:box[3], box[0]] = img[box[1]:box[3], box[2] - 1] = 120
+    img[138:152, 236:250] = 60  # a calendar glyph: a filled square, no narrowing rows
+    img[140:150, 238:248] = 255
+    date = Element("e0", box, "dropdown", "mm/dd/yyyy")
+    shown = as_fields({0: date, 1: SUBMIT}, (img, None))
+    assert shown[0].kind == "input" and shown[0].value == "mm/dd/yyyy" and shown[1] == SUBMIT
+    assert describe(0, shown[0], "1st input") == "'1st input' input value 'mm/dd/yyyy' id=0 at (139,145)"
+    arrow = img.copy()
+    arrow[136:152, 230:256] = 255
+    for k in range(6):  # a down-pointing triangle at the right end
+        arrow[142 + k, 237 + k:249 - k] = 40
+    assert as_fields({0: date}, (arrow, None))[0] == date
+    assert as_fields({0: date}, None)[0] == date  # no frame: as grounded
+
+
+def _results(names: list[str], top: int = 60) -> list[Element]:
+    """A page of search results: each a link, its web address below it, then a pager."""
+    els = []
+    for i, name in enumerate(names):
+        y = top + 50 * i
+        els += [Element(f"e{2 * i + 2}", (10, y, 90, y + 14), "link", name),
+                Element(f"e{2 * i + 3}", (10, y + 16, 160, y + 28), "line", f"https://www.{name.lower()}.com")]
+    n = 2 * len(names) + 2
+    return els + [Element(f"e{n}", (40, 220, 100, 236), "link", "123\u2265")]  # the pager, read as one word
+
+
+def test_the_nth_text_item_the_task_counts_is_said_on_its_line_across_pages() -> None:
+    """DEV (search-engine, both models): told to click "the 5th search result", the model clicked the 2nd."""
+    field = Element("e0", (10, 10, 200, 40), "input", "", value="Truman")
+    search = Element("e1", (210, 10, 260, 40), "button", "Search")
+    task = 'Use the textbox to enter "Truman" and press "Search", then find and click the 5th search result.'
+    page1 = [field, search, *_results(["Nieves", "Kasie", "Truman"])]
+    page2 = [field, search, *_results(["Ardith", "Cole", "Deann"])]
+    th, acts = play(task, ['{"step": "s", "action": "click", "target": "next page", "id": 8}',
+                           # its words for the result, the number of another: the task's 5th is taken
+                           '{"step": "s", "action": "click", "target": "5th search result", "id": 2}'],
+                    [page1, page2])
+    assert "'123\u2265' link (next page: the 5th search result is further on) id=8" in th.prompts[0][-1]["content"]
+    assert "'Cole' link (new) (the 5th search result) id=4" in th.prompts[1][-1]["content"]
+    assert acts[0].x > 90 and acts[0].y == 228 and acts[1] == Click(x=50, y=117)  # the pager's right end
+    # on one page, the nth of its kind; an ordinal of text-less controls or none at all: no note
+    from omnirt.agents.llm_answers import mark_numbers
+    from omnirt.agents.llm_screen import counted_marks
+
+    shown = mark_numbers(page2)
+    assert counted_marks(shown, page2, "Click the 2nd link.").notes == {4: "the 2nd link"}
+    assert counted_marks(shown, page2, "Check the 3rd radio button.").notes == {}
+    assert counted_marks(shown, page2, "Click on Cole.").notes == {}
+
+
+def test_a_word_of_a_fields_label_is_no_mark_of_its_own_even_where_the_task_says_it() -> None:
+    """DEV (use-spinner, 0.5B): 'Select' of the label "Select a value:" was a mark because the task says "Select",
+    and the model clicked it instead of the field."""
+    from omnirt.agents.llm_screen import select_elements
+
+    els = [Element("e0", (11, 112, 66, 128), "word", "Select"), Element("e1", (11, 112, 140, 128), "line",
+                                                                      "Select a value:"),
+           Element("e2", (72, 116, 81, 128), "word", "a"), Element("e3", (90, 112, 140, 128), "word", "value:"),
+           Element("e4", (11, 134, 277, 176), "input", "Select a value:", value="0"),
+           Element("e5", (277, 134, 309, 176), "icon", ""), Element("e6", (10, 187, 201, 250), "button", "Submit")]
+    assert sorted(select_elements(els, 40, "Select 5 with the spinner and hit Submit.")) == [4, 5, 6]
+    # a word of a line that labels nothing stays where the task says it
+    free = [Element("e0", (11, 112, 66, 128), "word", "Select"),
+            Element("e1", (11, 112, 140, 128), "line", "Select a value:")]
+    assert sorted(select_elements(free, 40, "Select 5")) == [0, 1]
+
+
+def test_a_second_option_the_task_names_in_a_list_box_is_added_with_ctrl() -> None:
+    """DEV (click-scroll-list, 1.5B): "Select Brazil, Mauritania from the scroll list": clicked plainly, the second
+    option replaced the first. Screens as grounded there (the list scrolled between the two)."""
+    task = "Select Brazil, Mauritania from the scroll list and click Submit."
+    first = [Element("e0", (12, 154, 107, 175), "word", "Somalia"), Element("e1", (12, 188, 75, 209), "word", "Brazil"),
+             Element("e2", (4, 305, 195, 368), "button", "Submit")]
+    second = [Element("e0", (14, 194, 102, 220), "word", "Georgia"),
+              Element("e1", (16, 228, 135, 249), "word", "Mauritania"), Element("e2", (4, 305, 195, 368), "button",
+                                                                              "Submit")]
+    _, acts = play(task, ['{"step": "s", "action": "click", "target": "Brazil", "id": 1}',
+                          '{"step": "s", "action": "click", "target": "Mauritania", "id": 1}',
+                          '{"step": "s", "action": "click", "target": "Submit", "id": 2}'], [first, second, second])
+    assert [a.hold for a in acts] == [None, ["ctrl"], None]
+    # a text the task does not name, or a control, is clicked plainly
+    _, acts = play(task, ['{"step": "s", "action": "click", "target": "Brazil", "id": 1}',
+                          '{"step": "s", "action": "click", "target": "Georgia", "id": 0}'], [first, second])
+    assert [a.hold for a in acts] == [None, None]
+
+
+def test_a_click_on_a_screen_that_only_blinked_is_taken_as_changing_nothing() -> None:
+    """DEV (use-autocomplete, after the rules handed over): the model clicked one suggestion six times, the field's
+    caret making each screen a little different from the last, so none counted as the same screen."""
+    from omnirt.agents.llm_screen import alike
+
+    field = Element("e0", (10, 10, 200, 40), "input", "Food", value="Sa")
+    word = Element("e1", (12, 44, 90, 60), "word", "Sardine")
+    blinked = [Element("e0", (10, 10, 200, 41), "input", "Food", value="Sa|"), word, SUBMIT]
+    task = 'Enter an item that starts with "Sa" and ends with "ine".'
+    th, acts = play(task, ['{"step": "s", "action": "click", "target": "Sardine", "id": 1}',
+                           '{"step": "s", "action": "click", "target": "Submit", "id": 2}'],
+                    [[field, word, SUBMIT], blinked])
+    assert "clicked 'Sardine' word (screen did not change)" in th.prompts[1][-1]["content"]
+    assert 1 not in th.schemas[1]["oneOf"][0]["properties"]["id"]["enum"]  # not the suggestion again
+    sig = [(e.kind, e.label, e.value, e.box) for e in (field, word, SUBMIT)]
+    caret = (("word", "|", "", (60, 14, 62, 36)),)
+    assert alike(sig, sig[:1] + sig[1:] + list(caret))  # the caret read as a word of its own
+    assert not alike(sig, [sig[0], ("checkbox", "Sardine", "checked", word.box), sig[2]])  # a state changed
+    assert not alike(sig, [("input", "Food", "Sardine", field.box), *sig[1:]])  # the field took the suggestion
