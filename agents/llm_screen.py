@@ -63,19 +63,24 @@ def by_look(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
     return out
 
 
+DATE_TEXT = re.compile(r"(?:[md]{1,2}|y{2,4}|\d{1,4})([/.-])(?:[md]{1,2}|\d{1,2})\1(?:y{2,4}|[md]{1,2}|\d{2,4})", re.I)
+
+
 def as_fields(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
-    """The marks, each 'dropdown' whose box shows no down arrow at its right end (`pixels.has_caret`) and has a light
-    face shown as the field it is, its text as the value: a date field drawn with a calendar glyph is a dropdown to
-    the widget detector, and the model, told so, pressed 'down' at it and clicked it (DEV, both models) instead of
-    typing the date. Only the model's view changes: the rules read such a field as a list on purpose
-    (agents/step_grounding.py). A real drop-down (a select) has its arrow there. frame: (rgb, area)."""
+    """The marks, each 'dropdown' showing a date or a date's pattern ('mm/dd/yyyy'), with no down arrow at its right
+    end (`pixels.has_caret`) on a light face, shown as the field it is, its text as the value: a date field drawn
+    with a calendar glyph is a dropdown to the widget detector, and the model, told so, pressed 'down' at it and
+    clicked it (DEV, both models) instead of typing the date. Only the model's view changes: the rules read such a
+    field as a list on purpose (agents/step_grounding.py). The date's text is asked for too: the arrow of a real
+    drop-down (a select showing 'Mayotte') was not found either, and shown as a field it was clicked and never
+    opened (DEV). frame: (rgb, area)."""
     from omnirt.agents.elements import _white
     from omnirt.agents.pixels import has_caret
 
     out = dict(shown)
     for n, e in shown.items():
-        if e.kind == "dropdown" and frame is not None and _white(frame[0], e.box) and \
-                has_caret(frame[0], e.box) is None:
+        if e.kind == "dropdown" and DATE_TEXT.fullmatch((e.value or e.label).strip()) and \
+                frame is not None and _white(frame[0], e.box) and has_caret(frame[0], e.box) is None:
             out[n] = replace(e, kind="input", label="", value=e.value or e.label)
     return out
 
@@ -112,6 +117,24 @@ def named_icons(shown: dict[int, Element], elements: Sequence[Element], frame: A
     return out
 
 
+SPIN = re.compile(r"(?:^|\s)(-?[\w.]+)\s+(?:with|using|via|in|on)\s+the\s+(?:[\w-]+\s+)?"
+                  r"(?:spinner|spin\s?box|number\s+(?:field|input|box))\b", re.I)
+
+
+def set_by_typing(answer: Any, shown: dict[int, Element], task: str) -> Any:
+    """The answer as typing, when it clicks a field and the task gives that kind of field's value ("Select 5 with
+    the spinner"): a spinner is a field with arrows, and its value is typed (over what it shows: the caller selects
+    that first). The 0.5B model, told "Select", clicked the field twice and never typed (DEV). Else as it is."""
+    from omnirt.agents.llm_answers import FIELD_KINDS, extract_json
+
+    data = extract_json(answer) if isinstance(answer, str) else answer
+    m = SPIN.search(task)
+    el = shown.get(data.get("id", -1)) if isinstance(data, dict) and data.get("action") == "click" else None
+    if m is None or el is None or el.kind not in FIELD_KINDS or el.value.strip() == m.group(1):
+        return answer
+    return {**data, "action": "type", "text": m.group(1)}
+
+
 def adds_to_selection(el: Element, task: str, picked: Sequence[tuple[int, str]]) -> bool:
     """Whether a click on `el` adds an option to a list box's selection (ctrl held) instead of replacing it: a plain
     text the task names, in the column (the same left edge, within 8 px) of another text the task names that was
@@ -138,6 +161,7 @@ class Counted:
     pager: int | None = None
     turn: Any = None
     count: int = 0
+    others: frozenset[int] = frozenset()  # the marks of the other items counted here (not the one named)
 
 
 def counted_marks(shown: dict[int, Element], elements: Sequence[Element], instruction: str,
@@ -163,12 +187,14 @@ def counted_marks(shown: dict[int, Element], elements: Sequence[Element], instru
             hit = nth(pool, want) if want >= 1 or want == -1 else None
             said = " ".join(words[:k]).rstrip(".,;")
             if hit is not None and number.get(id(hit)) in shown and hit.label.strip():
-                return Counted({number[id(hit)]: f"the {said}"}, count=len(pool))
+                return Counted({number[id(hit)]: f"the {said}"}, count=len(pool), others=frozenset(
+                    number[id(e)] for e in pool if e is not hit and id(e) in number))
             turn = next_page(elements) if pool and n > before + len(pool) else None
             at = None if turn is None else next((number.get(id(e)) for e in elements if e.id == turn.element or (
                 turn.x is not None and e.box[0] <= turn.x < e.box[2] and e.box[1] <= turn.y < e.box[3])), None)
             if at in shown:
-                return Counted({at: f"next page: the {said} is further on"}, at, turn, len(pool))
+                return Counted({at: f"next page: the {said} is further on"}, at, turn, len(pool),
+                               frozenset(number[id(e)] for e in pool if id(e) in number))
             break
     return Counted({})
 
@@ -176,7 +202,9 @@ def counted_marks(shown: dict[int, Element], elements: Sequence[Element], instru
 def placed(answer: Any, place: Counted, shown: dict[int, Element]) -> tuple[Any, bool]:
     """(the answer, whether it chose what `counted_marks` noted): its target becomes that element when it repeats
     the task's words for it ("5th search result") or says "next page" for the pager, words no label shows (refused
-    as naming nothing, else); an answer choosing a noted mark by its number stands as it is."""
+    as naming nothing, else), or when it chose another of the items counted: shown "(next page: the 5th search
+    result is further on)" on the pager, the 0.5B model still clicked the 1st result (DEV). An answer choosing a
+    noted mark by its number stands as it is."""
     from omnirt.agents.llm_answers import extract_json, naming
 
     data = extract_json(answer) if isinstance(answer, str) else answer
@@ -185,6 +213,8 @@ def placed(answer: Any, place: Counted, shown: dict[int, Element]) -> tuple[Any,
     target = str(data.get("target", ""))
     hits = [n for n, said in place.notes.items()
             if target and naming(target, "next page" if n == place.pager else said[4:]) >= 1]
+    if not hits and data.get("id") in place.others and len(place.notes) == 1:
+        hits = list(place.notes)  # another item of those counted: not the one the task's ordinal names (0.5B, DEV)
     if hits:
         return {**data, "target": shown[hits[0]].label, "id": hits[0]}, True
     return answer, data.get("id") in place.notes

@@ -197,6 +197,9 @@ def test_a_dropdown_without_a_down_arrow_is_shown_to_the_model_as_a_field() -> N
         arrow[142 + k, 237 + k:249 - k] = 40
     assert as_fields({0: date}, (arrow, None))[0] == date
     assert as_fields({0: date}, None)[0] == date  # no frame: as grounded
+    # a select whose arrow was not found (DEV: 'Mayotte') shows no date: still a drop-down
+    select = Element("e0", box, "dropdown", "Mayotte")
+    assert as_fields({0: select}, (img, None))[0] == select
 
 
 def _results(names: list[str], top: int = 60) -> list[Element]:
@@ -224,6 +227,10 @@ def test_the_nth_text_item_the_task_counts_is_said_on_its_line_across_pages() ->
     assert "'123\u2265' link (next page: the 5th search result is further on) id=8" in th.prompts[0][-1]["content"]
     assert "'Cole' link (new) (the 5th search result) id=4" in th.prompts[1][-1]["content"]
     assert acts[0].x > 90 and acts[0].y == 228 and acts[1] == Click(x=50, y=117)  # the pager's right end
+    # another result of those counted, chosen anyway (0.5B, DEV: the 1st): the pager, then the 5th
+    _, acts = play(task, ['{"step": "s", "action": "click", "target": "Nieves", "id": 2}',
+                          '{"step": "s", "action": "click", "target": "Ardith", "id": 2}'], [page1, page2])
+    assert acts[0].x > 90 and acts[1] == Click(x=50, y=117)
     # on one page, the nth of its kind; an ordinal of text-less controls or none at all: no note
     from omnirt.agents.llm_answers import mark_numbers
     from omnirt.agents.llm_screen import counted_marks
@@ -289,3 +296,21 @@ def test_a_click_on_a_screen_that_only_blinked_is_taken_as_changing_nothing() ->
     assert alike(sig, sig[:1] + sig[1:] + list(caret))  # the caret read as a word of its own
     assert not alike(sig, [sig[0], ("checkbox", "Sardine", "checked", word.box), sig[2]])  # a state changed
     assert not alike(sig, [("input", "Food", "Sardine", field.box), *sig[1:]])  # the field took the suggestion
+
+
+def test_a_value_for_a_spinner_is_typed_over_what_the_field_shows() -> None:
+    """DEV (use-spinner, 0.5B): "Select 5 with the spinner": it clicked the field twice and never typed."""
+    from omnirt.agents.actions import Hotkey
+
+    spin = Element("e4", (11, 134, 277, 176), "input", "Select a value:", value="0")
+    arrows = Element("e5", (277, 134, 309, 176), "icon", "")
+    task = "Select 5 with the spinner and hit Submit."
+    th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
+    policy = LLMPolicy(th)
+    first = policy.decide(task, [spin, arrows, SUBMIT], [])
+    rest = [policy.decide(task, [], [first]), policy.decide(task, [], [first, 1])]
+    assert isinstance(first, Click) and rest == [Hotkey(keys=["ctrl", "a"]), Type(text="5")]
+    # a field showing the value already, or a task naming no such widget: the click stands
+    th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
+    shows = Element("e4", spin.box, "input", "Select a value:", value="5")
+    assert isinstance(LLMPolicy(th).decide(task, [shows, arrows, SUBMIT], []), Click)
