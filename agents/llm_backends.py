@@ -44,7 +44,7 @@ class EmbeddedThinker:
         plan = plan_of(schema) if self.batched else None
         if plan is not None:
             def decode(llm: Any) -> tuple[str, dict[str, Any]]:
-                prompt = self.chat._prompt_tokens(messages)
+                prompt = self.chat.prompt_tokens(messages)
                 d = AnswerDecoder(llm, prompt)
                 text = d.decode(plan)
                 return text, {"prompt_tokens": len(prompt), "prompt_read": d.prompt_read, "chosen_tokens": d.chosen,

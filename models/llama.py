@@ -240,7 +240,7 @@ class LlamaChat:
             if leading:
                 guard.run(self._set_threads, o.lead_threads)
             if guard.states is not None:
-                guard.run(guard.states.restore, self.llm, self._prompt_tokens(msgs))
+                guard.run(guard.states.restore, self.llm, self.prompt_tokens(msgs))
             chunks = guard.run(lambda: self.llm.create_chat_completion(
                 messages=msgs, stream=True, temperature=o.temperature, max_tokens=o.max_tokens, seed=o.seed,
                 repeat_penalty=o.repeat_penalty))
@@ -263,8 +263,10 @@ class LlamaChat:
                     guard.run(self._set_threads, o.n_threads)
                 guard.owner = None
 
-    def _prompt_tokens(self, msgs: list[dict[str, str]]) -> list[int]:
-        """The tokens llama-cpp-python's chat completion reads for `msgs` (the GGUF's template, as it renders it)."""
+    def prompt_tokens(self, msgs: list[dict[str, str]]) -> list[int]:
+        """The tokens llama-cpp-python's chat completion reads for `msgs` (the GGUF's template, as it renders it):
+        public because a caller that drives the model itself (the agent's grammar-free decoding) must read the same
+        prompt as a chat completion would."""
         result = self._turn_model().render(msgs)
         return self.llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
 
@@ -322,7 +324,7 @@ class LlamaChat:
         """How likely the user has finished speaking after `text` (models/turn_detector.py). Waits for the model.
         answer: the messages that `stream` is asked next, when the answer follows at once: their prompt is read in
         the same evaluation (EndOfTurnModel.prob `then`)."""
-        then = self._prompt_tokens(self.with_system(answer)) if answer else None
+        then = self.prompt_tokens(self.with_system(answer)) if answer else None
         return self._turn_model().prob(text, history, then)
 
     def run(self, fn: Any, messages: list[dict[str, str]] | None = None) -> Any:
@@ -335,7 +337,7 @@ class LlamaChat:
         with guard.lock:
             try:
                 if messages is not None and guard.states is not None:
-                    guard.run(guard.states.restore, self.llm, self._prompt_tokens(messages))
+                    guard.run(guard.states.restore, self.llm, self.prompt_tokens(messages))
                 return guard.run(fn, self.llm)
             finally:
                 guard.run(_free_sampler, self.llm)
@@ -385,7 +387,7 @@ class LlamaChat:
                     "llama_cpp": getattr(_llama_cpp(), "__version__", "?"), "n_ctx": self.llm.n_ctx(),
                     "n_gpu_layers": self.options.n_gpu_layers,
                     **{k: getattr(params, k) for k in _STATE_PARAMS if isinstance(getattr(params, k, None), int)}}
-        return snapshot_path(identity, self._prompt_tokens(self.with_system(probe)))
+        return snapshot_path(identity, self.prompt_tokens(self.with_system(probe)))
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The whole answer as one string."""

@@ -209,7 +209,7 @@ def test_end_of_turn_reads_the_answer_s_prompt_with_it_and_the_answer_starts_fro
         chat.run(lambda llm: llm.reset())
         with_answer = chat.end_of_turn(question, history, answer=messages)
         assert abs(with_answer - alone) < 0.02, (alone, with_answer)  # one batch or two: the same judgement
-        assert chat.llm.n_tokens == len(chat._prompt_tokens(chat.with_system(messages)))  # the whole prompt read
+        assert chat.llm.n_tokens == len(chat.prompt_tokens(chat.with_system(messages)))  # the whole prompt read
         evaluated: list[int] = []
         real_eval = chat.llm.eval
         chat.llm.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]
