@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Collection, Sequence
 
-from omnirt.agents.actions import Done, Hotkey, InvalidAction, Wait
+from omnirt.agents.actions import Done, InvalidAction, Wait
 from omnirt.agents.grounding import Element, fold
 from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShown, clip, extract_json, names_held,
                                        naming, ordinal_names, refused, to_actions)
@@ -302,9 +302,9 @@ class LLMPolicy:
                 soft = banned - hold
                 answer, noted = placed(self._from_step(text, shown, held), self._place, shown)
                 answer = answer if noted else named_target(answer, shown, self._task, self._notes, held)
-                spun = set_by_typing(answer, shown, self._task)
-                actions, note, data = to_actions(spun, shown, elements, soft)
-                actions[1:1] = [Hotkey(keys=["ctrl", "a"])] if spun is not answer else []  # over what it shows
+                answer, spin = set_by_typing(answer, shown, self._task)
+                actions, note, data = to_actions(answer, shown, elements, soft)
+                actions[1:] = spin or actions[1:]  # a spinner's value set by its keys, or typed over its own
                 el = shown.get(data.get("id", -1))
                 given = extract_json(text).get("id")
                 if owed and data.get("id") in held and given in shown and shown[given].kind in FIELD_KINDS:

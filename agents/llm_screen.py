@@ -121,18 +121,25 @@ SPIN = re.compile(r"(?:^|\s)(-?[\w.]+)\s+(?:with|using|via|in|on)\s+the\s+(?:[\w
                   r"(?:spinner|spin\s?box|number\s+(?:field|input|box))\b", re.I)
 
 
-def set_by_typing(answer: Any, shown: dict[int, Element], task: str) -> Any:
-    """The answer as typing, when it clicks a field and the task gives that kind of field's value ("Select 5 with
-    the spinner"): a spinner is a field with arrows, and its value is typed (over what it shows: the caller selects
-    that first). The 0.5B model, told "Select", clicked the field twice and never typed (DEV). Else as it is."""
+def set_by_typing(answer: Any, shown: dict[int, Element], task: str) -> tuple[Any, list]:
+    """(the answer, the actions after its click) when it clicks a field and the task gives that kind of field's
+    value ("Select 5 with the spinner"): a spinner is a field with arrows; from a number it shows to the one asked,
+    its arrow keys step it (as the rules do: typed after ctrl+a, the 0.5B run's "5" left the field empty on DEV),
+    else the value is typed over what it shows. The 0.5B model, told "Select", clicked the field twice and never
+    typed (DEV). Else (the answer, [])."""
+    from omnirt.agents.actions import MAX_PRESSES, Hotkey, Type
     from omnirt.agents.llm_answers import FIELD_KINDS, extract_json
+    from omnirt.agents.phrases import integer
 
     data = extract_json(answer) if isinstance(answer, str) else answer
     m = SPIN.search(task)
     el = shown.get(data.get("id", -1)) if isinstance(data, dict) and data.get("action") == "click" else None
     if m is None or el is None or el.kind not in FIELD_KINDS or el.value.strip() == m.group(1):
-        return answer
-    return {**data, "action": "type", "text": m.group(1)}
+        return answer, []
+    want, have = integer(m.group(1)), integer(el.value)
+    if want is not None and have is not None and 0 < abs(want - have) <= MAX_PRESSES:
+        return answer, [Hotkey(keys=["up" if want > have else "down"], presses=abs(want - have))]
+    return {**data, "action": "type", "text": m.group(1)}, [Hotkey(keys=["ctrl", "a"]), Type(text=m.group(1))]
 
 
 def adds_to_selection(el: Element, task: str, picked: Sequence[tuple[int, str]]) -> bool:

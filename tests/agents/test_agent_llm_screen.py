@@ -308,8 +308,14 @@ def test_a_value_for_a_spinner_is_typed_over_what_the_field_shows() -> None:
     th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
     policy = LLMPolicy(th)
     first = policy.decide(task, [spin, arrows, SUBMIT], [])
+    assert isinstance(first, Click) and policy.decide(task, [], [first]) == Hotkey(keys=["up"], presses=5)
+    # a value not stepped to by keys from what it shows: typed over it
+    th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
+    policy = LLMPolicy(th)
+    empty = Element("e4", spin.box, "input", "Select a value:")
+    first = policy.decide(task, [empty, arrows, SUBMIT], [])
     rest = [policy.decide(task, [], [first]), policy.decide(task, [], [first, 1])]
-    assert isinstance(first, Click) and rest == [Hotkey(keys=["ctrl", "a"]), Type(text="5")]
+    assert rest == [Hotkey(keys=["ctrl", "a"]), Type(text="5")]
     # a field showing the value already, or a task naming no such widget: the click stands
     th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
     shows = Element("e4", spin.box, "input", "Select a value:", value="5")
