@@ -131,7 +131,7 @@ SIDE_LABELLED = ("checkbox", "radio", "expander")  # their label is the text to 
 FIELD_KINDS = ("input", "textarea")                 # their label is to their left or above; their text is a value
 
 
-def _white(rgb: np.ndarray, b: Box, pad: int = 4) -> bool:
+def light_interior(rgb: np.ndarray, b: Box, pad: int = 4) -> bool:
     """A light interior: a field or a table cell (a button's face is grey)."""
     interior = rgb[b[1] + pad:b[3] - pad, b[0] + pad:b[2] - pad]
     return interior.size > 0 and float(np.median(interior)) >= 250
@@ -219,7 +219,7 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
     """The kind of an outlined rectangle from its size, fill and text (None: a container such as a dialog)."""
     b = sh.box
     w, h = b[2] - b[0], b[3] - b[1]
-    white = _white(rgb, b)
+    white = light_interior(rgb, b)
     if sh.kind:
         kind = sh.kind
     else:
@@ -274,7 +274,7 @@ def build_elements(rgb: np.ndarray, words: Sequence[Any], shapes: Sequence[Shape
     shs = sorted((s if isinstance(s, Shape) else Shape(tuple(s)) for s in shapes),  # type: ignore[arg-type]
                  key=lambda s: (s.box[1], s.box[0]))
     claimed: set[int] = set()
-    grid = _grid([s.box for s in shs if not s.kind and _white(rgb, s.box)])
+    grid = _grid([s.box for s in shs if not s.kind and light_interior(rgb, s.box)])
     kinds = [(sh, _box_kind(rgb, sh, shs, inner, words, checkbox_max, scale, grid), inner)
              for sh in shs for inner in [[i for i, wd in enumerate(words) if _inside(wd.center, sh.box)]]]
     others = [(sh.box, kind) for sh, kind, _ in kinds if kind]

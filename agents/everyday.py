@@ -84,7 +84,8 @@ def _center(box: tuple[int, ...]) -> Click:
     return Click(x=int((box[0] + box[2]) // 2), y=int((box[1] + box[3]) // 2))
 
 
-def _texts(elements: Sequence[Element]) -> list[Element]:
+def text_elements(elements: Sequence[Element]) -> list[Element]:
+    """The elements that carry words (labels the everyday intents and search forms read a screen by)."""
     return [e for e in elements if e.label and e.kind in TEXT_KINDS]
 
 
@@ -123,7 +124,7 @@ def toggle(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> An
         box: tuple[int, ...] = label.box
     else:
         ticks = [e for e in elements if e.kind in ("checkbox", "radio") and norm(e.label) == norm(label.label)]
-        blobs = row_blobs(rgb, label.box, _texts(elements)) if rgb is not None else []
+        blobs = row_blobs(rgb, label.box, text_elements(elements)) if rgb is not None else []
         box = ticks[0].box if ticks else blobs[0] if blobs else ()
         if not box:
             return None
@@ -134,7 +135,7 @@ def toggle(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> An
 
 def row_control(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
     """The control on the row of the text step.target names: the rightmost for a destructive verb, else the first."""
-    texts = _texts(elements)
+    texts = text_elements(elements)
     name = match(step.target, texts)
     if name is None:
         return None
@@ -190,7 +191,7 @@ def fill_field(step: Any, elements: Sequence[Element], rgb: np.ndarray | None,
 
     fields = field_boxes(elements, rgb, used)
     boxes = [f[0] for f in fields]
-    texts = [(t, labelled_field(t.box, boxes)) for t in _texts(elements)]
+    texts = [(t, labelled_field(t.box, boxes)) for t in text_elements(elements)]
     texts = [(t, b) for t, b in texts if b is not None]
     hit = label_split(step.target, [t.label for t, _ in texts])
     if hit is not None:
@@ -217,18 +218,18 @@ def next_month(elements: Sequence[Element], rgb: np.ndarray | None) -> Any:
     named = [e for e in elements if norm(e.label) in NEXT_GLYPHS]
     if named:
         return Click(element=max(named, key=lambda e: e.box[0]).id)
-    heads = [e for e in _texts(elements) if any(m in norm(e.label).split() for m in MONTHS)]
+    heads = [e for e in text_elements(elements) if any(m in norm(e.label).split() for m in MONTHS)]
     if not heads:
         return None
     head = heads[0]
     boxes = [e.box for e in elements if e.kind in ("icon", "button") and _same_row(e, head.box)]
-    boxes += row_blobs(rgb, head.box, _texts(elements)) if rgb is not None else []
+    boxes += row_blobs(rgb, head.box, text_elements(elements)) if rgb is not None else []
     return _center(max(boxes, key=lambda b: b[0])) if boxes else None
 
 
 def day(step: Any, elements: Sequence[Element]) -> Any:
     """The day number in the open calendar (below its month heading, when one is read)."""
-    heads = [e for e in _texts(elements) if any(m in norm(e.label).split() for m in MONTHS)]
+    heads = [e for e in text_elements(elements) if any(m in norm(e.label).split() for m in MONTHS)]
     top = heads[0].box[3] if heads else 0
     hits = [e for e in elements if e.kind in ("word", "link", "button", "cell", "icon") and norm(e.label) == step.text
             and e.box[1] >= top]
@@ -247,7 +248,7 @@ def field_by_edges(step: Any, elements: Sequence[Element], rgb: np.ndarray | Non
     if rgb is None:
         return None
     fields = [f for f in find_fields(rgb) if not any(_overlaps(f, u) for u in used)]
-    texts = _texts(elements)
+    texts = text_elements(elements)
     if step.fill:
         pool = [t for t in texts if labelled_field(t.box, fields) is not None]
         hit = label_split(step.target, [t.label for t in pool])
@@ -280,7 +281,7 @@ def date_field(step: Any, elements: Sequence[Element], rgb: np.ndarray | None) -
         return SKIP
     fields = field_boxes(elements, rgb)
     boxes = [f[0] for f in fields]
-    box = date_field_box(step.target, boxes, [f[1] for f in fields], [f[2] for f in fields], _texts(elements),
+    box = date_field_box(step.target, boxes, [f[1] for f in fields], [f[2] for f in fields], text_elements(elements),
                          lambda label: labelled_field(label, boxes))
     return _center(box) if box is not None else None
 
@@ -294,7 +295,7 @@ def repeat_field(elements: Sequence[Element], rgb: np.ndarray | None, used: Sequ
     for box, label, _ in fields:
         if is_repeat_label(label):
             return box
-    for t in _texts(elements):
+    for t in text_elements(elements):
         if is_repeat_label(t.label):
             box = labelled_field(t.box, [f[0] for f in fields])
             if box is not None:

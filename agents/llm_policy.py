@@ -32,9 +32,9 @@ from omnirt.agents.llm_answers import (FIELD_KINDS, LLM_KEYS, MAX_LABEL, NotShow
                                        naming, ordinal_names, refused, to_actions)
 from omnirt.agents.llm_order import (NEXT_PART, NothingDone, TypeFirst, UseFirst, in_order, named_target,
                                     selected_already)
-from omnirt.agents.llm_screen import (Counted, adds_to_selection, alike, as_fields, by_look, counted_marks, describe, fresh, identity,  # noqa
-                                      look_below, named_icons, near, placed, same_spot, set_by_typing,
-                                      select_elements)  # (describe, select_elements: re-exported)
+from omnirt.agents.llm_screen import (Counted, adds_to_selection, alike, as_fields, by_look,
+                                      counted_marks, describe, fresh, identity, look_below, named_icons, near,
+                                      placed, same_spot, select_elements, set_by_typing)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -106,8 +106,6 @@ BACK = " (screen went back to an earlier state)"
 
 def _signature(elements: Sequence[Element]) -> tuple:
     return tuple((e.kind, e.label, e.value, e.box) for e in elements)
-
-
 
 
 @dataclass

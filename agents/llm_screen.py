@@ -74,13 +74,13 @@ def as_fields(shown: dict[int, Element], frame: Any) -> dict[int, Element]:
     field as a list on purpose (agents/step_grounding.py). The date's text is asked for too: the arrow of a real
     drop-down (a select showing 'Mayotte') was not found either, and shown as a field it was clicked and never
     opened (DEV). frame: (rgb, area)."""
-    from omnirt.agents.elements import _white
+    from omnirt.agents.elements import light_interior
     from omnirt.agents.pixels import has_caret
 
     out = dict(shown)
     for n, e in shown.items():
         if e.kind == "dropdown" and DATE_TEXT.fullmatch((e.value or e.label).strip()) and \
-                frame is not None and _white(frame[0], e.box) and has_caret(frame[0], e.box) is None:
+                frame is not None and light_interior(frame[0], e.box) and has_caret(frame[0], e.box) is None:
             out[n] = replace(e, kind="input", label="", value=e.value or e.label)
     return out
 

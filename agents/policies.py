@@ -310,7 +310,7 @@ class InstructionPolicy(StepGrounding):
         if step.op == "noop":
             return everyday.SKIP
         if step.op == "name":  # one name field, or first and last: the plan becomes the fills the form asks for
-            split = everyday_forms.name_labels(everyday._texts(elements))
+            split = everyday_forms.name_labels(everyday.text_elements(elements))
             first, _, last = step.target.partition(" ")
             fills = [(split[0], first), (split[1], last)] if split and last else [("name", step.target)]
             steps[n:n + 2] = [s for label, value in fills for s in
