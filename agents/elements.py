@@ -55,7 +55,8 @@ def norm(text: str) -> str:
 
 # ---------------------------------------------------------------- text colour
 
-def _inside(pt: tuple[int, int], box: Box) -> bool:
+def point_in_box(pt: tuple[int, int], box: Box) -> bool:
+    """Whether a pixel lies in a box (left and top edges in, right and bottom out)."""
     return box[0] <= pt[0] < box[2] and box[1] <= pt[1] < box[3]
 
 
@@ -224,7 +225,7 @@ def _box_kind(rgb: np.ndarray, sh: Shape, shapes: Sequence[Shape], inner: list[i
         kind = sh.kind
     else:
         # boxes inside this one (smaller: a frame around it has its centre inside too, and holds it, not the reverse)
-        held = [o.box for o in shapes if _inside(((o.box[0] + o.box[2]) // 2, (o.box[1] + o.box[3]) // 2), b)
+        held = [o.box for o in shapes if point_in_box(((o.box[0] + o.box[2]) // 2, (o.box[1] + o.box[3]) // 2), b)
                 and o.box != b and (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]) < w * h]
         holds_box = bool(held) and not _end_buttons(b, held)
         many_lines = len({words[i].line for i in inner}) > 1
@@ -262,7 +263,7 @@ def _bar(b: Box, kind: str | None, inner: Sequence[int], kinds: Sequence[tuple[S
         return False
     area = (b[2] - b[0]) * (b[3] - b[1])
     held = [s.box for s, k, _ in kinds if k and s.box != b and (s.box[2] - s.box[0]) * (s.box[3] - s.box[1]) < area
-            and _inside(((s.box[0] + s.box[2]) // 2, (s.box[1] + s.box[3]) // 2), b)]
+            and point_in_box(((s.box[0] + s.box[2]) // 2, (s.box[1] + s.box[3]) // 2), b)]
     words = {i for s, _, own in kinds if s.box in held for i in own}
     return bool(held) and set(inner) <= words
 
@@ -276,7 +277,7 @@ def build_elements(rgb: np.ndarray, words: Sequence[Any], shapes: Sequence[Shape
     claimed: set[int] = set()
     grid = _grid([s.box for s in shs if not s.kind and light_interior(rgb, s.box)])
     kinds = [(sh, _box_kind(rgb, sh, shs, inner, words, checkbox_max, scale, grid), inner)
-             for sh in shs for inner in [[i for i, wd in enumerate(words) if _inside(wd.center, sh.box)]]]
+             for sh in shs for inner in [[i for i, wd in enumerate(words) if point_in_box(wd.center, sh.box)]]]
     others = [(sh.box, kind) for sh, kind, _ in kinds if kind]
     for sh, kind, inner in kinds:
         if kind is None or _bar(sh.box, kind, inner, kinds):

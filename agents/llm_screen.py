@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
+from omnirt.agents.elements import point_in_box
 from omnirt.agents.grounding import Element, fold, norm
 from omnirt.agents.llm_answers import KIND_PRIORITY, clip, mark_numbers
+from omnirt.agents.phrases import ORDINAL_RE
 
 TEXT_KINDS = ("word", "line", "link", "button")  # their text says what they are; anything else also gets a position
 CARRIERS = ("checkbox", "radio", "input", "textarea", "dropdown")  # controls whose label is the text beside them
@@ -153,8 +155,7 @@ def adds_to_selection(el: Element, task: str, picked: Sequence[tuple[int, str]])
     return any(abs(x - el.box[0]) <= 8 and text != me for x, text in picked)
 
 
-_PLACE = re.compile(r"\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
-                    r"last)\b(?:\s+[a-z-]+){1,3}", re.I)
+_PLACE = re.compile(ORDINAL_RE.pattern + r"(?:\s+[a-z-]+){1,3}", re.I)  # an ordinal and the words after it
 
 
 @dataclass
@@ -198,7 +199,7 @@ def counted_marks(shown: dict[int, Element], elements: Sequence[Element], instru
                     number[id(e)] for e in pool if e is not hit and id(e) in number))
             turn = next_page(elements) if pool and n > before + len(pool) else None
             at = None if turn is None else next((number.get(id(e)) for e in elements if e.id == turn.element or (
-                turn.x is not None and e.box[0] <= turn.x < e.box[2] and e.box[1] <= turn.y < e.box[3])), None)
+                turn.x is not None and point_in_box((turn.x, turn.y), e.box))), None)
             if at in shown:
                 return Counted({at: f"next page: the {said} is further on"}, at, turn, len(pool),
                                frozenset(number[id(e)] for e in pool if id(e) in number))
@@ -295,14 +296,12 @@ def near(p: tuple[int, int], q: tuple[int, int], tol: int = 6) -> bool:
 def same_spot(banned: set[tuple[str, int]], shown: dict[int, Element]) -> set[tuple[str, int]]:
     """Banned (action, id) pairs plus the same action on elements at the same spot: a word and the line holding it
     are one click under two numbers."""
-    def inside(p: tuple[int, int], b: tuple[int, int, int, int]) -> bool:
-        return b[0] <= p[0] < b[2] and b[1] <= p[1] < b[3]
-
     out = set(banned)
     for action, i in banned:
         if i in shown:
             el = shown[i]
-            out |= {(action, n) for n, e in shown.items() if inside(e.center, el.box) or inside(el.center, e.box)}
+            out |= {(action, n) for n, e in shown.items() if point_in_box(e.center, el.box)
+                    or point_in_box(el.center, e.box)}
     return out
 
 

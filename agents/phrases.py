@@ -21,7 +21,7 @@ from omnirt.agents.elements import norm
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10, "last": -1}
-_ORDINAL_RE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)|(" + "|".join(ORDINALS) + r"))\b", re.I)
+ORDINAL_RE = re.compile(r"\b(?:(\d{1,2})(?:st|nd|rd|th)|(" + "|".join(ORDINALS) + r"))\b", re.I)
 
 # Nouns that name a KIND of element (the last word of a phrase such as "search result" decides), with the element
 # kinds they may be grounded as, preferred first.
@@ -45,7 +45,7 @@ PURPOSE_RE = re.compile(r"\s+(?:(?:in\s+order|so\s+as)\s+to\b.*|so\s+that\b.*|"
 
 def ordinal(text: str) -> int | None:
     """The first ordinal in `text`: '3rd' -> 3, 'second' -> 2, 'last' -> -1; None when there is none."""
-    m = _ORDINAL_RE.search(text)
+    m = ORDINAL_RE.search(text)
     if m is None:
         return None
     return int(m.group(1)) if m.group(1) else ORDINALS[m.group(2).lower()]
@@ -78,7 +78,7 @@ def positional(target: str) -> tuple[str, int | None, list[str] | None] | None:
     n = ordinal(target)
     if n is None:
         return None
-    rest = " ".join(_ORDINAL_RE.sub(" ", target).split()).strip(" .,")
+    rest = " ".join(ORDINAL_RE.sub(" ", target).split()).strip(" .,")
     rest = re.sub(r"^(?:the|a|an)\s+", "", rest, flags=re.I)
     if not rest:
         return "", n, None

@@ -88,7 +88,7 @@ def assign(text: str, labels: list[str]) -> list[tuple[str, str]]:
 def field_labels(elements: Sequence[Element], rgb: np.ndarray | None) -> list[str]:
     """Each field's label, one a field in reading order: the grounding's own label for an input, else the text
     nearest it of those that label it by layout (beside it rather than a heading above)."""
-    from omnirt.agents.everyday import text_elements, field_boxes
+    from omnirt.agents.everyday import field_boxes, text_elements
     from omnirt.agents.fields import labelled_field
 
     fields = field_boxes(elements, rgb)

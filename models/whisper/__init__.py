@@ -199,7 +199,7 @@ def transcription(d: Decoded, samples: int) -> Transcription:
     segments = [Segment(round(min(s, end), 3), round(min(e, end), 3), t.strip()) for s, e, t in d.segments]
     text = "".join(t for _, _, t in d.segments).strip()
     return Transcription(text=text, segments=segments, no_speech_prob=d.no_speech_prob,
-                         avg_logprob=d.avg_logprob, duration=samples / SAMPLE_RATE,
+                         avg_logprob=d.avg_logprob, duration=end,
                          encode_ms=d.encode_ms, decode_ms=d.decode_ms, doubted=d.doubted,
                          end_logprob=d.end_logprob, tokens=d.tokens)
 
