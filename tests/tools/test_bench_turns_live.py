@@ -103,3 +103,6 @@ async def test_with_asr_context_every_utterance_follows_an_exchange_the_recognis
     calls.clear()
     await turns_live.speak_all(utts, console)
     assert calls == [(False, turns_live.ASKED if a else None) for a in asked]
+    calls.clear()  # --history: the same exchanges, the recogniser not reading them
+    await turns_live.speak_all(utts, console, history=True)
+    assert calls == [(False, turns_live.ASKED if a else [CONTEXT_PAIR]) for a in asked]

@@ -354,6 +354,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --live: the kinds spoken, comma-separated (paused, complete, short)")
     p.add_argument("--rejoin-words-ms", type=int,
                    help="with --live: the VAD's rejoin_words_ms (0: no join decided by words; default: its default)")
+    p.add_argument("--history", action="store_true",
+                   help="with --live: each utterance after the exchange --asr-context would give, the recogniser not "
+                        "reading it (the baseline to compare --asr-context with: the same history for the Thinker)")
 
 
 def run(args: argparse.Namespace, console: Any) -> int:

@@ -101,12 +101,15 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
 
 
 async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False,
-                    rejoin_ms: int | None = None, rejoin_words_ms: int | None = None) -> list[Heard]:
+                    rejoin_ms: int | None = None, rejoin_words_ms: int | None = None,
+                    history: bool = False) -> list[Heard]:
     """Each utterance through the reply pipeline in real time, the models loaded once; `thinker`: another Thinker
     than the default one; `asr_context`: the recogniser reads the exchange before each utterance (`serve
     --asr-context`), and an utterance not said after the assistant's question follows an exchange on another topic
-    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it; `rejoin_ms`,
-    `rejoin_words_ms`: the VAD's (None: the default)."""
+    (turns_hear.CONTEXT_PAIR, as the offline sweep's), so that every one has an exchange before it; `history`: the
+    same exchanges before each utterance with the recogniser not reading them (the fair baseline for
+    `asr_context`: the Thinker then reads the same history in both); `rejoin_ms`, `rejoin_words_ms`: the VAD's
+    (None: the default)."""
     from ..reply import NoSpeechError, reply
     from ..voice import DEFAULT, load_components
     from .turns_hear import CONTEXT_PAIR
@@ -116,7 +119,7 @@ async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_
     overrides = {"thinker": thinker or None, "asr_context": asr_context or None, "rejoin_ms": rejoin_ms,
                  "rejoin_words_ms": rejoin_words_ms}  # (None: the default's)
     config = replace(DEFAULT, **{k: v for k, v in overrides.items() if v is not None})
-    before = [CONTEXT_PAIR] if asr_context else None
+    before = [CONTEXT_PAIR] if asr_context or history else None
     components = await asyncio.to_thread(load_components, config)
     out = []
     scratch = Path(utts[0].path).parent / ".live-answer.wav"  # each answer is written here, then the next over it
@@ -171,15 +174,17 @@ def run(args: Any, console: Any) -> int:
     planned = [p for p in plan(heldout=args.heldout) if p.half == half and p.kind in kinds]
     planned = planned[: args.limit] if args.limit else planned
     context, rejoin = getattr(args, "asr_context", False), getattr(args, "rejoin_ms", None)
-    by_words = getattr(args, "rejoin_words_ms", None)
+    by_words, history = getattr(args, "rejoin_words_ms", None), getattr(args, "history", False)
     which = f"the held-out set {args.heldout!r}" if half == "heldout" else "the tuning half"
     console.print(f"live: {len(planned)} utterances of {which}, spoken in real time to the reply pipeline with the "
                   f"default options (Thinker {getattr(args, 'thinker', '') or 'default'})"
-                  + ("; the recogniser reads the exchange before each (--asr-context)" if context else "")
+                  + ("; the recogniser reads the exchange before each (--asr-context)" if context else
+                     "; an exchange before each, not read by the recogniser (--history)" if history else "")
                   + (f"; --rejoin-ms {rejoin}" if rejoin is not None else "")
                   + (f"; --rejoin-words-ms {by_words}" if by_words is not None else ""))
     started = time.perf_counter()
-    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context, rejoin, by_words))
+    heard = asyncio.run(speak_all(build(planned), console, getattr(args, "thinker", ""), context, rejoin, by_words,
+                                  history))
     summary = summarise(heard)
     probes.append(cpu_probe())
     for kind, row in summary.items():
@@ -196,7 +201,7 @@ def run(args: Any, console: Any) -> int:
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
-                               "thinker": getattr(args, "thinker", ""), "asr_context": context,
+                               "thinker": getattr(args, "thinker", ""), "asr_context": context, "history": history or context,
                                "half": half, "rejoin_ms": rejoin, "rejoin_words_ms": by_words,
                                "limit": args.limit, "kinds": sorted(kinds), "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
