@@ -35,7 +35,9 @@ def test_no_scenario_is_named_or_quoted_in_the_agent():
     import omnirt.agents
 
     code = "\n".join(p.read_text() for p in Path(omnirt.agents.__file__).parent.glob("*.py")).lower()
-    for sc in DEV + HELDOUT:
+    from omnirt.tools.bench.desk_heldout2 import HELDOUT2
+
+    for sc in DEV + HELDOUT + HELDOUT2:
         words = [sc.name, sc.instruction] + [str(v) for v in sc.want.get("fields", {}).values() if len(str(v)) > 5]
         # as words, not inside others: "capturing" does not quote the value "turing"
         assert not [w for w in words if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", code)], sc.name
@@ -89,6 +91,61 @@ def test_a_page_judges_its_own_result_including_nothing_else_changed(tmp_path):
         assert run([]).startswith("fail")
         assert run([switch, save]) == "pass"
         assert run([switch, other, save]) == "fail: push=true"
+
+
+# What a user would do on each second held-out screen, done by the page's own script once the test clicks a blank
+# spot (so the untouched verdict is read first); then two mistakes the verdict must catch.
+ORACLES = {
+    "connections-apply": "bt.click(); airplane.click(); apply.click();",
+    "shipping-beside": "shipname.value = 'Mara Jones'; street.value = '4 Elm Street'; town.value = 'Leeds'; "
+                       "postcode.value = 'LS2 9JT'; speed.value = 'nextday'; place.click();",
+    "contact-delete": "document.querySelector(\"tr[data-who='Jonas Berg'] .rm\").click(); yes.click();",
+    "view-zoom": "view.click(); zoom.click(); [...zm.children].find(d => d.textContent === '150%').click();",
+    "due-date-icon": "pick.click(); fwd.click(); grid.querySelector('td[data-d=\"3\"]').click(); save.click();",
+    "flight-suggest": "dest.value = 'barc'; dest.dispatchEvent(new Event('input')); sug.firstChild.click(); "
+                      "go.click();",
+    "newsletter-below": "monthly.click(); keep.click();",
+    "modal-login": "login.click(); uname.value = 'ada_l'; pw.value = 'Engine1843'; signin.click();",
+}
+MISTAKES = {
+    "contact-delete": ("document.querySelector(\"tr[data-who='Jonas Bergman'] .rm\").click(); yes.click();",
+                       "fail: actions [delete Jonas Bergman]"),
+    "flight-suggest": ("dest.value = 'Ba'; go.click();", "fail: dest=ba"),
+}
+
+
+def test_each_second_held_out_screen_fails_untouched_and_passes_when_done_as_asked(tmp_path):
+    """tools/bench/desk_heldout2.py: every page shows 'fail' before anything is done, 'pass' once its script does
+    what the instruction asks (fields, then the button), and a wrong row or an unresolved city fails."""
+    import dataclasses
+
+    from omnirt.agents.display import Desk
+    from omnirt.tools.bench.desk_heldout2 import HELDOUT2
+    from omnirt.tools.bench.desk_run import _Window, verdict as page_verdict
+
+    assert set(ORACLES) == {s.name for s in HELDOUT2} and scenarios("heldout2") == HELDOUT2
+    runs = [(sc, ORACLES[sc.name], "pass") for sc in HELDOUT2]
+    runs += [(sc, *MISTAKES[sc.name]) for sc in HELDOUT2 if sc.name in MISTAKES]
+    with Desk(1280, 800) as desk:
+        for sc, steps, want in runs:
+            trigger = (f"window.addEventListener('mousedown', () => setTimeout(() => {{ {steps} }}, 50), "
+                       "{once: true});")
+            window = _Window(dataclasses.replace(sc, script=sc.script + "\n" + trigger), desk.display, tmp_path)
+            try:
+                first, deadline = "", time.monotonic() + 20
+                while not first.startswith(("pass", "fail")) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    first = page_verdict(desk.display.name)
+                assert first.startswith("fail"), (sc.name, first)
+                time.sleep(1.0)  # (Chromium ignores input for a moment after its first paint)
+                desk.backend.pg.click(1270, 790)
+                seen, deadline = first, time.monotonic() + 5
+                while seen != want and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    seen = page_verdict(desk.display.name)
+                assert seen == want, (sc.name, seen)
+            finally:
+                window.stop()
 
 
 def test_the_do_nothing_agent_scores_zero(tmp_path):

@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", type=int, default=3, help="form fills (the step-time scenario), each on a freshly "
                    "loaded page; 0: none")
     p.add_argument("--scenarios", default="dev", help="everyday-application scenarios to run once each "
-                   "(tools/bench/desk_scenarios.py): dev | heldout | all | none | names, comma-separated")
+                   "(tools/bench/desk_scenarios.py): dev | heldout | heldout2 | all | none | names, comma-separated")
     p.add_argument("--agent", choices=("instruction", "nothing"), default="instruction",
                    help="nothing: a do-nothing agent, which every scenario must fail")
     p.add_argument("--out", default="bench-results/desk", help="folder for desk.json, report.html and the runs")

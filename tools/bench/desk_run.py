@@ -96,7 +96,7 @@ def run_scenarios(scenarios: tuple[Scenario, ...], agent: Any, display: Any, fol
     out = []
     for sc in scenarios:
         r = run_scenario(sc, agent, display, folder)
-        r["group"] = "heldout" if sc in _heldout() else "dev"
+        r["group"] = _group(sc)
         r["instruction"], r["covers"] = sc.instruction, sc.covers
         out.append(r)
         console.print(f"scenario {sc.name} ({r['group']}): {'ok' if r['ok'] else 'FAILED'} - verdict {r['verdict']!r}; "
@@ -105,10 +105,11 @@ def run_scenarios(scenarios: tuple[Scenario, ...], agent: Any, display: Any, fol
     return out
 
 
-def _heldout() -> tuple[Scenario, ...]:
+def _group(scenario: Scenario) -> str:
     from omnirt.tools.bench.desk_heldout import HELDOUT
+    from omnirt.tools.bench.desk_heldout2 import HELDOUT2
 
-    return HELDOUT
+    return "heldout" if scenario in HELDOUT else "heldout2" if scenario in HELDOUT2 else "dev"
 
 
 def success_line(results: list[dict[str, Any]]) -> str:

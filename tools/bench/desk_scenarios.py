@@ -349,14 +349,16 @@ DEV: tuple[Scenario, ...] = (_settings(), _profile_form(), _table_delete(), _men
 
 
 def scenarios(group: str) -> tuple[Scenario, ...]:
-    """The scenarios of `group`: dev | heldout | all | a comma-separated list of names."""
+    """The scenarios of `group`: dev | heldout | heldout2 | all | a comma-separated list of names."""
     from omnirt.tools.bench.desk_heldout import HELDOUT
+    from omnirt.tools.bench.desk_heldout2 import HELDOUT2
 
-    groups = {"dev": DEV, "heldout": HELDOUT, "all": DEV + HELDOUT}
+    groups = {"dev": DEV, "heldout": HELDOUT, "heldout2": HELDOUT2, "all": DEV + HELDOUT + HELDOUT2}
     if group in groups:
         return groups[group]
-    by_name = {s.name: s for s in DEV + HELDOUT}
+    by_name = {s.name: s for s in DEV + HELDOUT + HELDOUT2}
     unknown = [n for n in group.split(",") if n not in by_name]
     if unknown:
-        raise ValueError(f"unknown desk scenario {unknown[0]!r}: dev, heldout, all or names of {sorted(by_name)}")
+        raise ValueError(f"unknown desk scenario {unknown[0]!r}: dev, heldout, heldout2, all or names of "
+                         f"{sorted(by_name)}")
     return tuple(by_name[n] for n in group.split(","))

@@ -201,7 +201,8 @@ def run(args: Any, console: Any) -> int:
     out = Path(args.json).with_name(Path(args.json).stem + "-live.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "turns-live", "cpu_probe_ms": probes, "heldout_set": args.heldout,
-                               "thinker": getattr(args, "thinker", ""), "asr_context": context, "history": history or context,
+                               "thinker": getattr(args, "thinker", ""), "asr_context": context,
+                               "history": history or context,
                                "half": half, "rejoin_ms": rejoin, "rejoin_words_ms": by_words,
                                "limit": args.limit, "kinds": sorted(kinds), "summary": summary,
                                "utterances": [{**asdict(h), "cut": h.cut} for h in heard]}, indent=1))
