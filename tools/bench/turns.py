@@ -344,20 +344,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="each utterance follows an exchange on another topic, which the recogniser reads (as "
                         "`serve --asr-context` would): what the context does to the judgement of paused requests; "
                         "with --live, sessions with the context on, each utterance after an exchange")
-    p.add_argument("--live", action="store_true",
-                   help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
-                        "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")
-    p.add_argument("--live-half", choices=["heldout", "tuning"], default="heldout",
-                   help="with --live: the half spoken (tuning: to develop on, leaving the held-out set unread)")
-    p.add_argument("--rejoin-ms", type=int, help="with --live: the VAD's rejoin_ms (0: never; default: its default)")
-    p.add_argument("--live-kinds", default="paused,complete,short",
-                   help="with --live: the kinds spoken, comma-separated (paused, complete, short)")
-    p.add_argument("--rejoin-words-ms", type=int,
-                   help="with --live: the VAD's rejoin_words_ms (0: no join decided by words; default: its default)")
-    p.add_argument("--history", action="store_true",
-                   help="with --live: each utterance after the exchange --asr-context would give, the recogniser not "
-                        "reading it (the baseline to compare --asr-context with: the same history for the Thinker)")
+    from .turns_live import add_live_arguments
 
+    add_live_arguments(p)
 
 def run(args: argparse.Namespace, console: Any) -> int:
     from rich.console import Console

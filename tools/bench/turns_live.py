@@ -100,6 +100,24 @@ def summarise(heard: list[Heard]) -> dict[str, Any]:
     return out
 
 
+def add_live_arguments(p: Any) -> None:
+    """`omnirt bench turns`'s flags for speaking a half to the runtime itself (--live) and what they change."""
+    p.add_argument("--live", action="store_true",
+                   help="speak the held-out half to the runtime itself in real time instead (tools/bench/"
+                        "turns_live.py): paused requests answered in more than one turn, and voice-to-voice per kind")
+    p.add_argument("--live-half", choices=["heldout", "tuning"], default="heldout",
+                   help="with --live: the half spoken (tuning: to develop on, leaving the held-out set unread)")
+    p.add_argument("--rejoin-ms", type=int, help="with --live: the VAD's rejoin_ms (0: never; default: its default)")
+    p.add_argument("--live-kinds", default="paused,complete,short",
+                   help="with --live: the kinds spoken, comma-separated (paused, complete, short)")
+    p.add_argument("--rejoin-words-ms", type=int,
+                   help="with --live: the VAD's rejoin_words_ms (0: no join decided by words; default: its default)")
+    p.add_argument("--history", action="store_true",
+                   help="with --live: each utterance after the exchange --asr-context would give, the recogniser not "
+                        "reading it (the baseline to compare --asr-context with: the same history for the Thinker)")
+
+
+
 async def speak_all(utts: list[Utterance], console: Any, thinker: str = "", asr_context: bool = False,
                     rejoin_ms: int | None = None, rejoin_words_ms: int | None = None,
                     history: bool = False) -> list[Heard]:
