@@ -20,7 +20,9 @@ pytestmark = pytest.mark.needs("Xvfb", "chromium", "xdotool")
 
 def test_the_groups_hold_ten_scenarios_or_more_with_a_native_window_and_four_held_out():
     assert len(DEV + HELDOUT) >= 10 and len(HELDOUT) >= 4 and any(s.tk for s in DEV + HELDOUT)
-    assert len({s.name for s in DEV + HELDOUT}) == len(DEV + HELDOUT)
+    from omnirt.tools.bench.desk_heldout2 import HELDOUT2
+
+    assert len({s.name for s in DEV + HELDOUT + HELDOUT2}) == len(DEV + HELDOUT + HELDOUT2)
     assert scenarios("settings-switch,archive-row") == (DEV[0], HELDOUT[-1])
     with pytest.raises(ValueError, match="unknown desk scenario 'nope'"):
         scenarios("nope")
@@ -105,7 +107,7 @@ ORACLES = {
     "flight-suggest": "dest.value = 'barc'; dest.dispatchEvent(new Event('input')); sug.firstChild.click(); "
                       "go.click();",
     "newsletter-below": "monthly.click(); keep.click();",
-    "modal-login": "login.click(); uname.value = 'ada_l'; pw.value = 'Engine1843'; signin.click();",
+    "signin-dialog": "login.click(); uname.value = 'ada_l'; pw.value = 'Engine1843'; signin.click();",
 }
 MISTAKES = {
     "contact-delete": ("document.querySelector(\"tr[data-who='Jonas Bergman'] .rm\").click(); yes.click();",
@@ -146,6 +148,20 @@ def test_each_second_held_out_screen_fails_untouched_and_passes_when_done_as_ask
                 assert seen == want, (sc.name, seen)
             finally:
                 window.stop()
+
+
+def test_the_bench_runs_the_agent_users_get_with_its_llm_fallback():
+    """`omnirt bench desk` measured the rules alone while `omnirt agent` hands over to the 0.5B when they cannot
+    parse or ground a task: the bench's default is now the command's."""
+    import argparse
+
+    from omnirt.tools import agent_cmd
+    from omnirt.tools.bench import desk
+
+    bench, command = argparse.ArgumentParser(), argparse.ArgumentParser()
+    desk.add_arguments(bench)
+    agent_cmd.add_arguments(command)
+    assert bench.parse_args([]).fallback == command.parse_args(["click OK"]).fallback == "0.5b"
 
 
 def test_the_do_nothing_agent_scores_zero(tmp_path):

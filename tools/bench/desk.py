@@ -68,6 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(tools/bench/desk_scenarios.py): dev | heldout | heldout2 | all | none | names, comma-separated")
     p.add_argument("--agent", choices=("instruction", "nothing"), default="instruction",
                    help="nothing: a do-nothing agent, which every scenario must fail")
+    p.add_argument("--fallback", default="0.5b",
+                   help="the LLM the instruction policy hands over to when it cannot parse or ground the task, as "
+                        "`omnirt agent --fallback` (0.5b, 1.5b or a URL; 'none': rules only)")
     p.add_argument("--out", default="bench-results/desk", help="folder for desk.json, report.html and the runs")
 
 
@@ -124,7 +127,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     screen = None
     try:
         screen = Screen(ScreenOptions(display=display.name))
-        agent = Agent(AgentConfig(display=display.name, max_steps=20, max_seconds=120))
+        fallback = None if args.fallback.lower() == "none" else args.fallback
+        agent = Agent(AgentConfig(display=display.name, max_steps=20, max_seconds=120, fallback=fallback))
         if args.agent == "instruction":
             agent.load()
         for i in range(args.runs if args.agent == "instruction" else 0):
@@ -146,7 +150,8 @@ def run(args: argparse.Namespace, console: Any) -> int:
     summary = {"bench": "desk", "screen": "1280x800", "task": TASK, "runs": runs,
                "success": f"{sum(r['ok'] for r in runs)}/{len(runs)}", "step_ms": percentiles(every),
                "first_step_ms": percentiles(first), "later_steps_ms": percentiles(later), "parts": parts,
-               "cpu_probe_ms": round(probe, 1), "agent": args.agent, "scenarios": scenario_results,
+               "cpu_probe_ms": round(probe, 1), "agent": args.agent, "fallback": args.fallback,
+               "scenarios": scenario_results,
                "scenario_success": success_line(scenario_results)}
     (out / "desk.json").write_text(json.dumps(summary, indent=1))
     _report(out / "report.html", summary)

@@ -209,7 +209,7 @@ def _modal_login() -> Scenario:
             "</label><br><button id=signin>Sign in</button><a href='#' id=forgot>Forgot password?</a></div></div>")
     script = """login.onclick = () => veil.classList.add('open');
 signin.onclick = () => act('sign in'); forgot.onclick = e => { e.preventDefault(); act('forgot'); };"""
-    return Scenario("modal-login", "Log in as ada_l with the password Engine1843", body, script,
+    return Scenario("signin-dialog", "Log in as ada_l with the password Engine1843", body, script,
                     {"fields": {"uname": "ada_l", "pw": "Engine1843"}, "actions": ["sign in"]},
                     covers="a sign-in form that opens in a modal dialog, on a dark page")
 

@@ -65,12 +65,12 @@ class _Window:
 def run_scenario(scenario: Scenario, agent: Any, display: Any, folder: Path) -> dict[str, Any]:
     """One scenario from a fresh window: {name, ok, verdict, status, summary, seconds, steps}."""
     window = _Window(scenario, display, folder)
-    status, summary, steps, seconds = "idle", "", 0, 0.0
+    status, summary, steps, seconds, by_llm = "idle", "", 0, 0.0, 0
     try:
         first = _wait_verdict(display.name, lambda v: v.startswith(("pass", "fail")), 20.0)
         if not first:
             return {"name": scenario.name, "ok": False, "verdict": "window never showed a verdict", "status": "error",
-                    "summary": "", "seconds": 0.0, "steps": 0}
+                    "summary": "", "seconds": 0.0, "steps": 0, "llm_steps": 0}
         time.sleep(1.0)  # Chromium ignores input for a moment after its first paint
         if agent is None:
             time.sleep(IDLE_SECONDS)
@@ -81,12 +81,13 @@ def run_scenario(scenario: Scenario, agent: Any, display: Any, folder: Path) -> 
             seconds = time.monotonic() - t0
             status, summary = result.status, result.summary
             steps = sum(s.action.get("action") not in ("done", "wait") for s in result.steps)
+            by_llm = sum(s.decider == "llm" for s in result.steps)
         time.sleep(0.5)  # the page judges its state every 100 ms
         final = verdict(display.name)
     finally:
         window.stop()
     return {"name": scenario.name, "ok": final == "pass", "verdict": final, "status": status,
-            "summary": summary[:300], "seconds": round(seconds, 2), "steps": steps}
+            "summary": summary[:300], "seconds": round(seconds, 2), "steps": steps, "llm_steps": by_llm}
 
 
 def run_scenarios(scenarios: tuple[Scenario, ...], agent: Any, display: Any, folder: Path,
@@ -99,8 +100,9 @@ def run_scenarios(scenarios: tuple[Scenario, ...], agent: Any, display: Any, fol
         r["group"] = _group(sc)
         r["instruction"], r["covers"] = sc.instruction, sc.covers
         out.append(r)
-        console.print(f"scenario {sc.name} ({r['group']}): {'ok' if r['ok'] else 'FAILED'} - verdict {r['verdict']!r}; "
-                      f"agent {r['status']}: {r['summary'][:120]!r}; {r['steps']} actions, {r['seconds']} s",
+        console.print(f"scenario {sc.name} ({r['group']}): {'ok' if r['ok'] else 'FAILED'} - verdict "
+                      f"{r['verdict']!r}; agent {r['status']}: {r['summary'][:120]!r}; {r['steps']} actions "
+                      f"({r['llm_steps']} steps decided by the LLM fallback), {r['seconds']} s",
                       soft_wrap=True, highlight=False)
     return out
 
