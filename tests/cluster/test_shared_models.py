@@ -101,6 +101,19 @@ def test_shared_deployments_batch_concurrent_callers(serve_cluster, clips):
     assert list(synthesizer.stream("  ")) == []
 
 
+def test_the_bench_times_turns_sent_at_once_through_the_deployment(serve_cluster, clips):
+    """tools/bench/shared_serve.py (`omnirt bench shared --through-serve`, issue 16's GPU measurement): N callers
+    released together are timed one by one, batched by the replica, and each gets the words it gets alone."""
+    from omnirt.tools.bench.shared_serve import concurrent_turns
+
+    recognizer = serve_cluster.overrides()["recognizer"]
+    rows = concurrent_turns(recognizer, clips[:3], [1, 3], 1, lambda: replica_stats("asr"))
+    assert [(r["sessions"], r["calls"], r["same_words"]) for r in rows] == [(1, 1, "1/1"), (3, 3, "3/3")]
+    assert rows[0]["batches_run"] == {1: 1} and max(rows[1]["batches_run"]) > 1
+    assert 0 < rows[0]["p50_ms"] <= rows[0]["max_ms"] and rows[1]["p50_ms"] <= rows[1]["p95_ms"] <= rows[1]["max_ms"]
+    assert replica_stats("asr")["provider"] in ("cpu", "cuda")
+
+
 def test_a_call_whose_replica_is_killed_is_answered_by_its_successor(serve_cluster, clips):
     import ray
 

@@ -24,6 +24,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=3, help="timings of each way per size (medians are reported)")
     p.add_argument("--precision", default="int8", choices=["int8", "fp32"], help="the Whisper export to run")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: every core)")
+    p.add_argument("--through-serve", action="store_true",
+                   help="time what sessions wait for instead: N turns sent at once to the shared ASR deployment on a "
+                        "local Ray cluster (tools/bench/shared_serve.py), per N p50 / p95 after the end of speech")
+    p.add_argument("--gpus", type=float, default=0, help="with --through-serve: GPUs given to the replica")
+    p.add_argument("--wait-ms", type=int, default=10, help="with --through-serve: the deployment's batch wait")
     p.add_argument("--json", default="bench-results/shared.json")
 
 
@@ -47,6 +52,17 @@ def run(args: argparse.Namespace, console: Any) -> int:
     except ValueError as err:
         console.print(f"omnirt: error: {err}")
         return 2
+    if getattr(args, "through_serve", False):
+        from . import shared_serve
+
+        probe = cpu_probe()
+        console.print(f"CPU probe {probe} ms before (report.py cpu_probe: lower is a quieter host)")
+        body = shared_serve.run(args, sizes, console)
+        out = {"settings": vars(args), "cpu_probe_ms": [probe, cpu_probe()], **body}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+        console.print(f"CPU probe after: {out['cpu_probe_ms'][1]} ms; wrote {args.json}")
+        return 0
     asr = WhisperOnnx.load(WhisperOptions(precision=args.precision, intra_threads=args.threads))
     need = max(sizes)
     clips = [read_audio(c.path) for c in make_clips(SENTENCES[: (need + 1) // 2], ("piper", "espeak"))][:need]

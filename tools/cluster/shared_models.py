@@ -149,6 +149,9 @@ class SharedASR(_Batched):
     async def transcribe(self, audio: np.ndarray, draft: bool = False, context: str = "") -> Any:
         return await self.call(audio, draft, context)
 
+    async def stats(self) -> dict[str, Any]:
+        return {**await super().stats(), "provider": getattr(self.asr, "provider", "cpu")}  # where Whisper runs
+
 
 class SharedTalker(_Batched):
     """The Talker behind `synthesize(text)` (all of one clause's chunks); a batch's clauses run concurrently."""
