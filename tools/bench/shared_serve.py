@@ -75,7 +75,8 @@ def run(args: Any, sizes: list[int], console: Any) -> dict[str, Any]:
     actor = {"num_cpus": 0, **({"num_gpus": args.gpus} if args.gpus else {})}
     options = shared_models.SharedOptions(roles=("asr",), max_batch_size=need, batch_wait_s=args.wait_ms / 1000,
                                           actor_options=actor)
-    cluster = RayCluster(ClusterOptions("local:1", cpus_per_node=max(2, os.cpu_count() or 2))).start()
+    cluster = RayCluster(ClusterOptions("local:1", cpus_per_node=max(2, os.cpu_count() or 2),
+                                        gpus_per_node=args.gpus or None)).start()
     try:
         shared_models.deploy(VoiceConfig(), options)
         from ray import serve

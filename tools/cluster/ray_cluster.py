@@ -23,12 +23,14 @@ class ClusterError(Exception):
 class ClusterOptions:
     """address: `local:N`, `auto` or a Ray address (`ray://HOST:10001`, `HOST:6379`).
     slots_per_node / cpus_per_node / object_store_mb: each local node's session slots, CPUs and object store (the
-        object store only carries signalling here, so it is kept at Ray's minimum-ish; media never touches Ray)."""
+        object store only carries signalling here, so it is kept at Ray's minimum-ish; media never touches Ray).
+    gpus_per_node: each local node's GPUs (None: what Ray detects), so a replica asking for one is placed."""
 
     address: str
     slots_per_node: int = 4
     cpus_per_node: int = 1
     object_store_mb: int = 80
+    gpus_per_node: float | None = None
 
     @property
     def local_nodes(self) -> int | None:
@@ -84,6 +86,8 @@ class RayCluster:
                 node = dict(num_cpus=self.options.cpus_per_node, resources={SLOTS: self.options.slots_per_node},
                             object_store_memory=self.options.object_store_mb * 1024 * 1024,
                             include_dashboard=False)
+                if self.options.gpus_per_node is not None:
+                    node["num_gpus"] = self.options.gpus_per_node
                 self.local = Cluster(initialize_head=True, head_node_args=node)
                 for _ in range(n - 1):
                     self.local.add_node(**{k: v for k, v in node.items() if k != "include_dashboard"})
