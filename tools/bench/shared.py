@@ -53,11 +53,16 @@ def run(args: argparse.Namespace, console: Any) -> int:
         console.print(f"omnirt: error: {err}")
         return 2
     if getattr(args, "through_serve", False):
+        from ..cluster.ray_cluster import ClusterError
         from . import shared_serve
 
         probe = cpu_probe()
         console.print(f"CPU probe {probe} ms before (report.py cpu_probe: lower is a quieter host)")
-        body = shared_serve.run(args, sizes, console)
+        try:
+            body = shared_serve.run(args, sizes, console)
+        except ClusterError as err:  # Ray missing, or the deployment did not start: one line
+            console.print(f"omnirt: error: {err}")
+            return 2
         out = {"settings": vars(args), "cpu_probe_ms": [probe, cpu_probe()], **body}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=1, default=str))
