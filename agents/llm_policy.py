@@ -34,7 +34,7 @@ from omnirt.agents.llm_order import (NEXT_PART, NothingDone, TypeFirst, UseFirst
                                     selected_already)
 from omnirt.agents.llm_screen import (Counted, adds_to_selection, alike, as_fields, by_look,
                                       counted_marks, describe, fresh, identity, look_below, named_icons, near,
-                                      placed, same_spot, select_elements, set_by_typing)
+                                      placed, same_spot, scroll_asked, select_elements, set_by_typing)
 
 # Clicked twice, these undo the first click (a box unticked, a section or list closed again): once an episode.
 TOGGLES = ("checkbox", "expander", "dropdown")
@@ -294,6 +294,9 @@ class LLMPolicy:
             self.log.append({"answer": text[:300], "ms": self.stats["llm_ms"][-1], **info})
             if info.get("prompt_tokens"):
                 self.stats["prompt_tokens"].append(info["prompt_tokens"])
+            scroll = scroll_asked(text, shown, self._notes)
+            if scroll is not None:  # the step says scroll: the format has no scroll action
+                return scroll, ""
             try:
                 # held-back clicks are out of the grammar, not taken as done: a target naming one is refused
                 # with its reason below, not redirected to the number the grammar forced

@@ -324,3 +324,36 @@ def look_below(text: str, shown: dict[int, Element], taken: set[str]) -> tuple |
     el = shown[n]
     note = f"scrolled down at '{clip(el.label)}' {el.kind} looking for '{clip(str(data.get('target', '')))}'"
     return [Scroll(x=el.center[0], y=el.center[1], amount=-LOOK_NOTCHES)], note, {"action": "scroll", "id": n}, key
+
+
+TO_END = 20  # wheel notches: to a text box's end, in one gesture (the page is not scrolled on after it)
+SCROLL_ASKED = re.compile(r"\bscroll(?:s|ed|ing)?\b(?:\W+\w+){0,4}?\W+(up|top|down|bottom|end)\b", re.I)
+
+
+def scroll_asked(text: str, shown: dict[int, Element], notes: list[str]) -> tuple | None:
+    """A click whose step says to scroll ("Scroll to the bottom of the textarea") is a scroll at the element it names,
+    to the end the step says (the wheel over a text box or list scrolls it): the answer format has no scroll action,
+    and the 0.5B model clicked the text box, which changed nothing (neither suite's tasks). Once per element and
+    direction an episode (`notes`: the steps taken), so that a screen already scrolled there is clicked as asked.
+    (actions, note, data, key) as the policy takes an answer; None when the step asks no scroll."""
+    from omnirt.agents.actions import InvalidAction, Scroll
+    from omnirt.agents.llm_answers import extract_json
+
+    try:
+        data = extract_json(text)
+    except InvalidAction:
+        return None  # the validator says why
+    if not isinstance(data, dict):
+        return None
+    found = SCROLL_ASKED.search(str(data.get("step", "")))
+    n = data.get("id")
+    if found is None or data.get("action") != "click" or n not in shown:
+        return None
+    el, up = shown[n], found.group(1).lower() in ("up", "top")
+    head = f"scrolled {'up' if up else 'down'} to the {'top' if up else 'end'} of the {el.kind}"
+    if any(s.startswith(head) for s in notes):  # its text has changed with the scroll
+        return None
+    note = f"{head} '{clip(el.label)}'"
+    key = json.dumps({"action": "scroll", "id": n, "up": up}, sort_keys=True)
+    amount = TO_END if up else -TO_END
+    return [Scroll(x=el.center[0], y=el.center[1], amount=amount)], note, {"action": "scroll", "id": n}, key

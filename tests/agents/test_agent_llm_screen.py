@@ -320,3 +320,23 @@ def test_a_value_for_a_spinner_is_typed_over_what_the_field_shows() -> None:
     th = Replay(['{"step": "s", "action": "click", "target": "Select a value:", "id": 4}'])
     shows = Element("e4", spin.box, "input", "Select a value:", value="5")
     assert isinstance(LLMPolicy(th).decide(task, [shows, arrows, SUBMIT], []), Click)
+
+
+def test_a_step_that_says_scroll_scrolls_the_element_once() -> None:
+    """A task from neither suite (sign-agreement, run with --policy llm): "Scroll to the bottom of the textarea, ...";
+    the 0.5B model answered a click on the text box, which changed nothing. The click becomes a scroll to its end."""
+    from omnirt.agents.actions import Scroll
+
+    box = Element("e0", (10, 50, 150, 150), "textarea", "Lorem ipsum dolor")
+    name = Element("e1", (10, 160, 150, 180), "input", "Name")
+    click_box = '{"step": "Scroll to the bottom of the textarea", "action": "click", "target": "textarea", "id": 0}'
+    th = Replay([click_box, click_box, '{"step": "Enter the name", "action": "type", "target": "Name", "id": 1, '
+                 '"text": "Enola"}'])
+    policy = LLMPolicy(th)
+    task = 'Scroll to the bottom of the textarea, enter the name "Enola" then press "Cancel"'
+    first = policy.decide(task, [box, name], [])
+    assert isinstance(first, Scroll) and first.amount < 0 and (first.x, first.y) == (80, 100)
+    assert "scrolled down to the end of the textarea 'Lorem ipsum dolor'" in policy._notes[-1]
+    scrolled = Element("e0", (10, 50, 150, 150), "textarea", "sit amet")
+    assert isinstance(policy.decide(task, [scrolled, name], [first]), Click)  # asked again: taken as the click
+    assert not isinstance(policy.decide(task, [scrolled, name], [first, first]), Scroll)
